@@ -1,0 +1,103 @@
+//! Arguments shared by every command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use corral_core::model::TemplatePaths;
+use corral_core::{Input, Limits};
+
+#[derive(Parser)]
+#[command(name = "corral", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the Kubernetes objects found in manifests, with where each is written.
+    Inventory(crate::inventory::InventoryArgs),
+}
+
+#[derive(Args)]
+pub struct CommonArgs {
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print only errors on standard error: no warnings, summary or progress.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print notes, such as documents skipped for having no kind.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// When to colour output; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl CommonArgs {
+    pub fn apply_color(&self) {
+        let choice = match self.color {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
+}
+
+/// Where to read manifests from, and the bounds on what is read.
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Files or directories (searched recursively for .yaml, .yml and .json), or `-` for standard input.
+    #[arg(value_name = "PATHS", default_value = ".")]
+    pub paths: Vec<String>,
+    /// Largest file to read, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_file_size)]
+    pub max_file_size: u64,
+    /// Largest YAML document to parse, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_document_size)]
+    pub max_document_size: usize,
+    /// Deepest nesting of mappings and sequences.
+    #[arg(long, value_name = "LEVELS", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Most nodes YAML aliases may expand to in one document.
+    #[arg(long, value_name = "NODES", default_value_t = Limits::default().max_alias_nodes)]
+    pub max_alias_nodes: usize,
+    /// Path of an embedded pod template in custom resources (repeatable; replaces the defaults
+    /// `spec.template` and `spec.jobTemplate.spec.template`).
+    #[arg(long = "template-path", value_name = "PATH")]
+    pub template_paths: Vec<String>,
+}
+
+impl LoadArgs {
+    pub fn inputs(&self) -> Vec<Input> {
+        self.paths.iter().map(|p| Input::from_arg(p)).collect()
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_file_size: self.max_file_size,
+            max_document_size: self.max_document_size,
+            max_depth: self.max_depth,
+            max_alias_nodes: self.max_alias_nodes,
+        }
+    }
+
+    pub fn template_paths(&self) -> TemplatePaths {
+        if self.template_paths.is_empty() {
+            TemplatePaths::default()
+        } else {
+            TemplatePaths(self.template_paths.clone())
+        }
+    }
+}

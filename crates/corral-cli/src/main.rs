@@ -1,0 +1,26 @@
+//! `corral`: one binary, one subcommand per capability.
+
+mod cli;
+mod inventory;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.common.apply_color();
+    let result = match &cli.command {
+        Command::Inventory(args) => inventory::run(args, &cli.common),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(e) => {
+            output::print_failure(&e);
+            output::Status::InputError.into()
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Writing reports and diagnostics, loading with a progress bar, exit codes.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use corral_core::{Diagnostic, Loaded, Severity};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{CommonArgs, LoadArgs};
+
+/// Exit codes shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing at or above the failure threshold.
+    Clean,
+    /// Findings at or above the failure threshold.
+    Findings,
+    /// Usage or input error.
+    InputError,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(match status {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::InputError => 2,
+        })
+    }
+}
+
+/// Runs above this many bytes get a progress bar (on a terminal only).
+const PROGRESS_THRESHOLD: u64 = 16 << 20;
+
+/// Discover and load the inputs, with a progress bar on an interactive stderr.
+pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
+    let (sources, mut diagnostics) = corral_core::discover(&args.inputs());
+    let total: u64 = sources.iter().map(|s| s.size).sum();
+    let bar = if !common.quiet && total > PROGRESS_THRESHOLD && io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} loading {bytes}/{total_bytes} {wide_bar} {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut loaded = corral_core::load_sources(&sources, &args.limits(), &|bytes| bar.inc(bytes));
+    bar.finish_and_clear();
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+/// Print diagnostics on stderr, `file:line:col: severity: message`, sorted.
+/// Notes only with `--verbose`; only errors with `--quiet`.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], common: &CommonArgs) {
+    let mut sorted: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| match d.severity {
+            Severity::Error => true,
+            Severity::Warning => !common.quiet,
+            Severity::Note => common.verbose,
+        })
+        .collect();
+    sorted.sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
+    let mut err = anstream::stderr().lock();
+    for d in sorted {
+        let color = match d.severity {
+            Severity::Error => AnsiColor::Red,
+            Severity::Warning => AnsiColor::Yellow,
+            Severity::Note => AnsiColor::Cyan,
+        };
+        let style = Style::new().fg_color(Some(color.into())).bold();
+        let bold = Style::new().bold();
+        let _ = writeln!(
+            err,
+            "{bold}{}{bold:#}: {style}{}{style:#}: {}",
+            d.location(),
+            d.severity,
+            d.message
+        );
+        if let Some(hint) = &d.hint {
+            let _ = writeln!(err, "  {bold}hint{bold:#}: {hint}");
+        }
+    }
+}
+
+pub fn print_failure(message: &str) {
+    let style = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
+    let _ = writeln!(anstream::stderr(), "{style}error{style:#}: {message}");
+}
+
+/// Write the report to `--output` or stdout.
+pub fn write_report(common: &CommonArgs, report: &str) -> Result<(), String> {
+    match &common.output {
+        Some(path) => write_file(path, report),
+        None => {
+            let mut out = io::stdout().lock();
+            match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {
+                // A closed pipe (`corral ... | head`) is not an error.
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write to standard output: {e}"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn write_file(path: &Path, report: &str) -> Result<(), String> {
+    File::create(path)
+        .and_then(|mut f| f.write_all(report.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Input errors make the run fail with exit status 2, after the report.
+pub fn input_status(diagnostics: &[Diagnostic]) -> Status {
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        Status::InputError
+    } else {
+        Status::Clean
+    }
+}

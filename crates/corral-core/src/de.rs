@@ -1,0 +1,203 @@
+//! Decoding [`Node`] trees straight into typed structs (such as `k8s-openapi`
+//! types) with serde, so a type error points at the line and column of the
+//! offending value.
+//!
+//! Like `sigs.k8s.io/yaml`, a plain scalar read into a string field keeps its
+//! source text: `version: 1.10` decodes to the string `"1.10"`, not `"1.1"`.
+
+use std::fmt;
+
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde::forward_to_deserialize_any;
+
+use crate::node::{parse_float, parse_int, Entry, Node, Pos, Scalar, ScalarKind, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The innermost node the error was raised at.
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+impl DecodeError {
+    fn at(mut self, pos: Pos) -> Self {
+        self.pos.get_or_insert(pos);
+        self
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl de::Error for DecodeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DecodeError {
+            pos: None,
+            message: msg.to_string(),
+        }
+    }
+}
+
+pub fn decode<T: DeserializeOwned>(node: &Node) -> Result<T, DecodeError> {
+    T::deserialize(NodeDeserializer(node))
+}
+
+#[derive(Clone, Copy)]
+pub struct NodeDeserializer<'a>(pub &'a Node);
+
+impl<'de> NodeDeserializer<'de> {
+    fn visit_scalar<V: Visitor<'de>>(
+        scalar: &'de Scalar,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match scalar.kind {
+            ScalarKind::Null => visitor.visit_unit(),
+            ScalarKind::Bool(b) => visitor.visit_bool(b),
+            ScalarKind::Int => match parse_int(&scalar.text) {
+                Some(i) => visitor.visit_i64(i),
+                None => visitor.visit_borrowed_str(&scalar.text),
+            },
+            ScalarKind::Float => match parse_float(&scalar.text) {
+                Some(f) => visitor.visit_f64(f),
+                None => visitor.visit_borrowed_str(&scalar.text),
+            },
+            ScalarKind::Str => visitor.visit_borrowed_str(&scalar.text),
+        }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        let node = self.0;
+        match &node.value {
+            Value::Scalar(scalar) => Self::visit_scalar(scalar, visitor),
+            Value::Seq(items) => visitor.visit_seq(SeqAccess(items.iter())),
+            Value::Map(entries) => visitor.visit_map(MapAccess {
+                entries: entries.iter(),
+                value: None,
+            }),
+        }
+        .map_err(|e| e.at(node.pos))
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match &self.0.value {
+            Value::Scalar(s) if s.kind != ScalarKind::Null => visitor
+                .visit_borrowed_str::<DecodeError>(&s.text)
+                .map_err(|e| e.at(self.0.pos)),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        if self.0.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match &self.0.value {
+            Value::Scalar(s) => visitor.visit_enum(
+                BorrowedStrDeserializer::<DecodeError>::new(&s.text).into_deserializer(),
+            ),
+            _ => self.deserialize_any(visitor),
+        }
+        .map_err(|e| e.at(self.0.pos))
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
+        bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, DecodeError> for NodeDeserializer<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+struct SeqAccess<'a>(std::slice::Iter<'a, Node>);
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
+    type Error = DecodeError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
+        self.0
+            .next()
+            .map(|node| seed.deserialize(NodeDeserializer(node)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct MapAccess<'a> {
+    entries: std::slice::Iter<'a, Entry>,
+    value: Option<&'a Node>,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'de> {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        let Some(entry) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(&entry.value);
+        seed.deserialize(BorrowedStrDeserializer::new(&entry.key))
+            .map(Some)
+            .map_err(|e: DecodeError| e.at(entry.key_pos))
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
+        match self.value.take() {
+            Some(node) => seed.deserialize(NodeDeserializer(node)),
+            None => Err(de::Error::custom("a map value was read before its key")),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}

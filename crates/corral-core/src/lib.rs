@@ -1,0 +1,41 @@
+//! Corral's core: loading Kubernetes manifests with exact source positions,
+//! and the typed model the analyses work on.
+
+pub mod de;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod node;
+pub mod object;
+mod parse;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{discover, load, load_bytes, load_sources, Input, Loaded, Source};
+pub use node::{Node, Pos, Scalar, ScalarKind, Value};
+pub use object::Object;
+
+/// Bounds on hostile or accidental huge input. Every limit is reported by
+/// name when hit, so a user with a genuine need can raise it.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_size: u64,
+    /// Largest single YAML document, in bytes.
+    pub max_document_size: usize,
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most nodes that alias expansion may create in one document.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: 1 << 30,
+            // Large CRDs run to a few MiB; etcd itself caps objects at 1.5 MiB.
+            max_document_size: 64 << 20,
+            max_depth: 256,
+            max_alias_nodes: 100_000,
+        }
+    }
+}

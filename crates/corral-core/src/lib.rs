@@ -3,6 +3,7 @@
 
 pub mod de;
 pub mod diagnostic;
+mod fast;
 pub mod load;
 pub mod model;
 pub mod node;

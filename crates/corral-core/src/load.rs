@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::node::{Node, Pos, Value};
 use crate::object::Object;
-use crate::parse::{parse_stream, ParseOutput};
+use crate::fast;
+use crate::parse::{parse_stream, Document, ParseOutput};
 use crate::Limits;
 
 /// Where objects come from: a file or directory, or standard input (`-`).
@@ -401,7 +402,17 @@ fn load_chunk(
         return (Vec::new(), vec![diagnostic], 1);
     }
 
-    let ParseOutput { documents, issues } = parse_stream(chunk.text, chunk.first_line, limits);
+    let ParseOutput { documents, issues } =
+        match fast::parse_document(chunk.text, chunk.first_line, limits.max_depth) {
+            Some(doc) => ParseOutput {
+                documents: match doc.count {
+                    0 => Vec::new(),
+                    _ => vec![Document { root: doc.root }],
+                },
+                issues: Vec::new(),
+            },
+            None => parse_stream(chunk.text, chunk.first_line, limits),
+        };
     let mut diagnostics: Vec<Diagnostic> = issues
         .into_iter()
         .map(|issue| {
@@ -530,6 +541,45 @@ mod tests {
             .map(|c| (c.first_line, c.text.lines().next().unwrap()))
             .collect();
         assert_eq!(starts, [(1, "# comment"), (5, "---"), (7, "--- |")]);
+    }
+
+    /// Where the fast parser answers, its tree must be saphyr's, positions
+    /// included. Checked on every document of the shared corpus and of the
+    /// benchmark generator's output shape.
+    #[test]
+    fn fast_parser_agrees_with_saphyr() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let mut texts: Vec<String> = vec![
+            "a: 1\nb:\n- x\n- {k: v, l: [1, 2]}\n- - nested\n  - seq\nc: 'it''s'\nd: \"q\\\"\\u00e9\" # c\n".into(),
+            "---\nlist:\n  - name: a\n    image: b\n  -   name: c\n\n# comment\n  - plain text here\nafter: [ a , b ]\n".into(),
+        ];
+        if corpus.exists() {
+            let (sources, _) = discover(&[Input::Path(corpus)]);
+            for source in sources {
+                if let Origin::File(path) = &source.origin {
+                    texts.push(fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let limits = Limits::default();
+        let (mut fast_count, mut total) = (0, 0);
+        for text in &texts {
+            let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+            for chunk in split_documents(text) {
+                total += 1;
+                let Some(fast) = fast::parse_document(chunk.text, chunk.first_line, limits.max_depth) else {
+                    continue;
+                };
+                fast_count += 1;
+                let reference = parse_stream(chunk.text, chunk.first_line, &limits);
+                assert!(reference.issues.is_empty(), "fast parser accepted what saphyr rejects: {:?}\n{}", reference.issues, chunk.text);
+                assert_eq!(fast.count, reference.documents.len(), "{}", chunk.text);
+                let reference_root = reference.documents.into_iter().next().and_then(|d| d.root).filter(|r| !r.is_null());
+                assert_eq!(fast.root, reference_root, "{}", chunk.text);
+            }
+        }
+        eprintln!("fast parser took {fast_count} of {total} documents");
+        assert!(fast_count * 2 > total);
     }
 
     #[test]

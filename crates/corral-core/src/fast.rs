@@ -1,0 +1,504 @@
+//! A fast parser for the plain block-style YAML that nearly every Kubernetes
+//! manifest is written in: block mappings and sequences, single-line plain
+//! and quoted scalars, single-line flow collections, comments.
+//!
+//! It answers `None` for anything else (anchors, tags, block scalars,
+//! multi-line scalars, duplicate keys, odd syntax, deep nesting), and the
+//! document is then parsed by saphyr-parser, which is the reference: where
+//! this parser answers, its tree must equal saphyr's, positions included
+//! (checked on the shared corpus and by the loader fuzz target).
+
+use compact_str::CompactString;
+
+use crate::node::{Entry, Node, Pos, Scalar, ScalarKind, Value};
+
+/// A chunk of a stream holding at most one document, parsed.
+#[derive(Debug, PartialEq)]
+pub struct FastDocument {
+    /// How many documents the chunk holds: 0 for comments only, else 1.
+    pub count: usize,
+    /// The root, `None` for an empty document.
+    pub root: Option<Node>,
+}
+
+/// Parse a chunk holding at most one document (optionally opened by a `---`
+/// line).
+pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<FastDocument> {
+    let mut lines = Vec::new();
+    let mut seen_content = false;
+    for (number, raw) in (first_line..).zip(text.split('\n')) {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let content = raw.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if content.starts_with('\t') {
+            return None;
+        }
+        let indent = raw.len() - content.len();
+        if indent == 0 && !seen_content && content.starts_with("---") {
+            let rest = &content[3..];
+            let rest = rest.trim_start_matches(' ');
+            if rest.is_empty() || (rest.starts_with('#') && rest.len() < content.len() - 3) {
+                seen_content = true;
+                continue;
+            }
+            return None;
+        }
+        if indent == 0 && (content.starts_with("---") || content.starts_with("...") || content.starts_with('%')) {
+            return None;
+        }
+        seen_content = true;
+        lines.push(Line {
+            number,
+            text: raw,
+            start: indent,
+        });
+    }
+    if lines.is_empty() {
+        return Some(FastDocument {
+            count: usize::from(seen_content),
+            root: None,
+        });
+    }
+    let mut parser = FastParser {
+        lines,
+        index: 0,
+        max_depth,
+    };
+    let root = parser.block_node(0)?;
+    if parser.index != parser.lines.len() {
+        return None;
+    }
+    Some(FastDocument {
+        count: 1,
+        root: Some(root),
+    })
+}
+
+/// A line with content. `start` is the byte offset where the content being
+/// parsed begins: after the indentation, or after a `- ` of a sequence item.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    number: u32,
+    text: &'a str,
+    start: usize,
+}
+
+impl<'a> Line<'a> {
+    fn content(&self) -> &'a str {
+        &self.text[self.start..]
+    }
+
+    fn pos(&self, byte: usize) -> Pos {
+        let col = if self.text.is_ascii() {
+            byte
+        } else {
+            self.text[..byte].chars().count()
+        };
+        Pos {
+            line: self.number,
+            col: col as u32 + 1,
+        }
+    }
+
+    fn is_seq_item(&self) -> bool {
+        let c = self.content();
+        c == "-" || c.starts_with("- ")
+    }
+}
+
+struct FastParser<'a> {
+    lines: Vec<Line<'a>>,
+    index: usize,
+    max_depth: usize,
+}
+
+impl<'a> FastParser<'a> {
+    fn current(&self) -> Option<Line<'a>> {
+        self.lines.get(self.index).copied()
+    }
+
+    /// The block node starting at the current line's `start`.
+    fn block_node(&mut self, depth: usize) -> Option<Node> {
+        if depth >= self.max_depth {
+            return None;
+        }
+        let line = self.current()?;
+        if line.is_seq_item() {
+            self.block_seq(line.start, depth, false)
+        } else if key_end(line.content()).is_some() {
+            self.block_map(line.start, depth)
+        } else {
+            None
+        }
+    }
+
+    /// A block sequence whose dashes stand at `indent`. An indentless one
+    /// (`key:` then `- item` at the key's indent) is placed, as saphyr places
+    /// it, at its first item's value.
+    fn block_seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node> {
+        let mut pos = None;
+        let mut items = Vec::new();
+        while let Some(line) = self.current() {
+            if line.start != indent || !line.is_seq_item() {
+                if line.start > indent {
+                    return None;
+                }
+                break;
+            }
+            let after_dash = &line.content()[1..];
+            let value_start = indent + 1 + (after_dash.len() - after_dash.trim_start_matches(' ').len());
+            let rest = &line.text[value_start..];
+            pos.get_or_insert(line.pos(if indentless { value_start } else { indent }));
+            if rest.is_empty() || rest.starts_with('#') {
+                if indentless {
+                    return None;
+                }
+                // The item's value is on the following lines.
+                self.index += 1;
+                match self.current() {
+                    Some(next) if next.start > indent => items.push(self.block_node(depth + 1)?),
+                    _ => return None,
+                }
+                continue;
+            }
+            let item = Line {
+                start: value_start,
+                ..line
+            };
+            if item.is_seq_item() || key_end(item.content()).is_some() {
+                self.lines[self.index] = item;
+                items.push(self.block_node(depth + 1)?);
+            } else {
+                items.push(inline_value(&item, value_start, depth + 1, self.max_depth)?);
+                self.index += 1;
+                if self.current().is_some_and(|next| next.start > indent) {
+                    return None;
+                }
+            }
+        }
+        Some(Node {
+            pos: pos?,
+            value: Value::Seq(items),
+        })
+    }
+
+    fn block_map(&mut self, indent: usize, depth: usize) -> Option<Node> {
+        let first = self.current()?;
+        let pos = first.pos(indent);
+        let mut entries: Vec<Entry> = Vec::new();
+        while let Some(line) = self.current() {
+            if line.start != indent {
+                if line.start > indent {
+                    return None;
+                }
+                break;
+            }
+            if line.is_seq_item() {
+                break;
+            }
+            let content = line.content();
+            let (key_len, colon) = key_end(content)?;
+            let key = parse_key(&content[..key_len])?;
+            if entries.iter().any(|e| e.key == key) {
+                return None;
+            }
+            let key_pos = line.pos(indent);
+            let after = &content[colon + 1..];
+            let value_start = indent + colon + 1 + (after.len() - after.trim_start_matches(' ').len());
+            let rest = &line.text[value_start..];
+            let value = if rest.is_empty() || rest.starts_with('#') {
+                self.index += 1;
+                match self.current() {
+                    Some(next) if next.start > indent => self.block_node(depth + 1)?,
+                    Some(next) if next.start == indent && next.is_seq_item() => {
+                        self.block_seq(indent, depth + 1, true)?
+                    }
+                    // saphyr places an empty value where the next token starts.
+                    _ => return None,
+                }
+            } else {
+                let value = inline_value(&line, value_start, depth + 1, self.max_depth)?;
+                self.index += 1;
+                if self.current().is_some_and(|next| next.start > indent) {
+                    return None;
+                }
+                value
+            };
+            entries.push(Entry { key, key_pos, value });
+        }
+        Some(Node {
+            pos,
+            value: Value::Map(entries),
+        })
+    }
+}
+
+/// Where a block mapping key ends: `(key length, offset of its colon)`, if
+/// the content is `key: ...` or `key:` with a plain or simply quoted key.
+fn key_end(content: &str) -> Option<(usize, usize)> {
+    let bytes = content.as_bytes();
+    match bytes.first()? {
+        b'"' | b'\'' => {
+            let quote = bytes[0];
+            let close = content[1..].find(quote as char)? + 1;
+            let colon = close + 1;
+            (bytes.get(colon) == Some(&b':') && matches!(bytes.get(colon + 1), None | Some(b' ')))
+                .then_some((colon, colon))
+        }
+        first if is_indicator(*first) => None,
+        _ => {
+            let mut search = 0;
+            loop {
+                let colon = search + content[search..].find(':')?;
+                match bytes.get(colon + 1) {
+                    None | Some(b' ') => {
+                        let key = &content[..colon];
+                        if key.ends_with(' ') || key.contains(" #") || key.contains(['\t', '{', '}', '[', ']', ',']) {
+                            return None;
+                        }
+                        return Some((colon, colon));
+                    }
+                    _ => search = colon + 1,
+                }
+            }
+        }
+    }
+}
+
+fn parse_key(text: &str) -> Option<CompactString> {
+    let (key, used) = match text.as_bytes()[0] {
+        b'"' => double_quoted(text)?,
+        b'\'' => single_quoted(text)?,
+        _ => return Some(CompactString::new(text)),
+    };
+    (used == text.len()).then_some(key)
+}
+
+/// YAML's indicator characters, which a plain scalar may not start with.
+fn is_indicator(b: u8) -> bool {
+    matches!(
+        b,
+        b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+    )
+}
+
+/// A value written on the line of its key or `- `: a scalar or a flow
+/// collection, followed by nothing but an optional comment.
+fn inline_value(line: &Line<'_>, start: usize, depth: usize, max_depth: usize) -> Option<Node> {
+    let text = &line.text[start..];
+    let (node, used) = match text.as_bytes()[0] {
+        b'[' | b'{' => {
+            let mut flow = Flow { line, max_depth };
+            let (node, end) = flow.value(start, depth)?;
+            (node, end - start)
+        }
+        b'"' => {
+            let (s, used) = double_quoted(text)?;
+            (scalar_node(line.pos(start), Scalar { text: s, kind: ScalarKind::Str }), used)
+        }
+        b'\'' => {
+            let (s, used) = single_quoted(text)?;
+            (scalar_node(line.pos(start), Scalar { text: s, kind: ScalarKind::Str }), used)
+        }
+        b'-' | b'?' | b':' if text.len() == 1 || text.as_bytes()[1] == b' ' => return None,
+        b'-' | b'?' | b':' => plain_block(line, start)?,
+        first if is_indicator(first) => return None,
+        _ => plain_block(line, start)?,
+    };
+    let rest = &text[used..];
+    let trimmed = rest.trim_start_matches(' ');
+    if !(trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < rest.len())) {
+        return None;
+    }
+    Some(node)
+}
+
+fn scalar_node(pos: Pos, scalar: Scalar) -> Node {
+    Node {
+        pos,
+        value: Value::Scalar(scalar),
+    }
+}
+
+/// A single-line plain scalar in block context: it ends at ` #` or the end
+/// of the line; `: ` inside it is an error saphyr should report.
+fn plain_block(line: &Line<'_>, start: usize) -> Option<(Node, usize)> {
+    let text = &line.text[start..];
+    let end = text.find(" #").unwrap_or(text.len());
+    let value = text[..end].trim_end_matches(' ');
+    if value.contains(": ") || value.ends_with(':') || value.contains('\t') {
+        return None;
+    }
+    Some((scalar_node(line.pos(start), Scalar::plain(value)), value.len()))
+}
+
+/// A double-quoted scalar at the start of `text`, closed on the same line:
+/// its value and the bytes it took.
+fn double_quoted(text: &str) -> Option<(CompactString, usize)> {
+    let mut out = CompactString::default();
+    let mut chars = text.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, i + 1)),
+            '\\' => {
+                let (_, escape) = chars.next()?;
+                out.push(match escape {
+                    '\\' => '\\',
+                    '"' => '"',
+                    '/' => '/',
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    '0' => '\0',
+                    ' ' => ' ',
+                    'u' => {
+                        let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                        if hex.len() != 4 {
+                            return None;
+                        }
+                        char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?
+                    }
+                    _ => return None,
+                });
+            }
+            _ => out.push(c),
+        }
+    }
+    None
+}
+
+fn single_quoted(text: &str) -> Option<(CompactString, usize)> {
+    let mut out = CompactString::default();
+    let bytes = text.as_bytes();
+    let mut i = 1;
+    let mut run = 1;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            out.push_str(&text[run..i]);
+            if bytes.get(i + 1) == Some(&b'\'') {
+                out.push('\'');
+                i += 2;
+                run = i;
+                continue;
+            }
+            return Some((out, i + 1));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Single-line flow collections: `[a, "b"]`, `{k: v, n: {m: 1}}`.
+struct Flow<'l, 'a> {
+    line: &'l Line<'a>,
+    max_depth: usize,
+}
+
+impl Flow<'_, '_> {
+    fn skip_spaces(&self, mut at: usize) -> usize {
+        let bytes = self.line.text.as_bytes();
+        while bytes.get(at) == Some(&b' ') {
+            at += 1;
+        }
+        at
+    }
+
+    /// A flow value starting at byte `at`; returns it and the byte after it.
+    fn value(&mut self, at: usize, depth: usize) -> Option<(Node, usize)> {
+        if depth >= self.max_depth {
+            return None;
+        }
+        let text = self.line.text;
+        let pos = self.line.pos(at);
+        match text.as_bytes().get(at)? {
+            b'[' => {
+                let mut items = Vec::new();
+                let mut at = self.skip_spaces(at + 1);
+                if text.as_bytes().get(at) == Some(&b']') {
+                    return Some((Node { pos, value: Value::Seq(items) }, at + 1));
+                }
+                loop {
+                    let (item, end) = self.value(at, depth + 1)?;
+                    items.push(item);
+                    at = self.skip_spaces(end);
+                    match text.as_bytes().get(at)? {
+                        b',' => at = self.skip_spaces(at + 1),
+                        b']' => return Some((Node { pos, value: Value::Seq(items) }, at + 1)),
+                        _ => return None,
+                    }
+                    if matches!(text.as_bytes().get(at), Some(b']' | b',')) {
+                        return None;
+                    }
+                }
+            }
+            b'{' => {
+                let mut entries: Vec<Entry> = Vec::new();
+                let mut at = self.skip_spaces(at + 1);
+                if text.as_bytes().get(at) == Some(&b'}') {
+                    return Some((Node { pos, value: Value::Map(entries) }, at + 1));
+                }
+                loop {
+                    let key_pos = self.line.pos(at);
+                    let (key, end) = self.scalar(at)?;
+                    let Value::Scalar(key) = key.value else { return None };
+                    if entries.iter().any(|e| e.key == key.text) {
+                        return None;
+                    }
+                    if text.as_bytes().get(end) != Some(&b':') || text.as_bytes().get(end + 1) != Some(&b' ') {
+                        return None;
+                    }
+                    let (value, end) = self.value(self.skip_spaces(end + 1), depth + 1)?;
+                    entries.push(Entry { key: key.text, key_pos, value });
+                    at = self.skip_spaces(end);
+                    match text.as_bytes().get(at)? {
+                        b',' => at = self.skip_spaces(at + 1),
+                        b'}' => return Some((Node { pos, value: Value::Map(entries) }, at + 1)),
+                        _ => return None,
+                    }
+                    if matches!(text.as_bytes().get(at), Some(b'}' | b',')) {
+                        return None;
+                    }
+                }
+            }
+            _ => self.scalar(at),
+        }
+    }
+
+    /// A scalar inside a flow collection.
+    fn scalar(&self, at: usize) -> Option<(Node, usize)> {
+        let text = &self.line.text[at..];
+        let pos = self.line.pos(at);
+        match text.as_bytes().first()? {
+            b'"' => {
+                let (s, used) = double_quoted(text)?;
+                Some((scalar_node(pos, Scalar { text: s, kind: ScalarKind::Str }), at + used))
+            }
+            b'\'' => {
+                let (s, used) = single_quoted(text)?;
+                Some((scalar_node(pos, Scalar { text: s, kind: ScalarKind::Str }), at + used))
+            }
+            first if is_indicator(*first) => None,
+            _ => {
+                let bytes = text.as_bytes();
+                let mut end = 0;
+                while end < bytes.len() {
+                    match bytes[end] {
+                        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'\t' => break,
+                        b':' if matches!(bytes.get(end + 1), None | Some(b' ' | b',' | b']' | b'}')) => break,
+                        _ => end += 1,
+                    }
+                }
+                if bytes.get(end) == Some(&b'#') {
+                    return None;
+                }
+                let value = text[..end].trim_end_matches(' ');
+                if value.is_empty() {
+                    return None;
+                }
+                Some((scalar_node(pos, Scalar::plain(value)), at + value.len()))
+            }
+        }
+    }
+}

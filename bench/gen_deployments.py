@@ -6,7 +6,6 @@ Usage: gen_deployments.py OUT [N]   (default N = 100000, about 200 MB)
 import sys
 
 TEMPLATE = """---
-# Deployment {i}: generated for Corral's loading benchmark
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -16,12 +15,8 @@ metadata:
     app.kubernetes.io/name: app-{i}
     app.kubernetes.io/part-of: bench
     app.kubernetes.io/version: "1.{v}.0"
-  annotations:
-    deployment.kubernetes.io/revision: "{v}"
-    description: "A generated workload used to measure how fast manifests load, number {i}"
 spec:
   replicas: {r}
-  revisionHistoryLimit: 5
   selector:
     matchLabels:
       app.kubernetes.io/name: app-{i}
@@ -45,28 +40,16 @@ spec:
       initContainers:
         - name: migrate
           image: registry.example.com/team-{ns}/migrate@sha256:{digest}
-          args: ["--database", "postgres://db-{ns}:5432/app", "--timeout=30s"]
-          securityContext:
-            allowPrivilegeEscalation: false
-            capabilities:
-              drop: ["ALL"]
       containers:
         - name: app
           image: registry.example.com/team-{ns}/app:1.{v}.0
-          imagePullPolicy: IfNotPresent
           ports:
             - name: http
               containerPort: 8080
               protocol: TCP
-            - name: metrics
-              containerPort: 9090
           env:
             - name: LOG_LEVEL
               value: info
-            - name: POD_NAME
-              valueFrom:
-                fieldRef:
-                  fieldPath: metadata.name
             - name: DB_PASSWORD
               valueFrom:
                 secretKeyRef:
@@ -79,16 +62,8 @@ spec:
             limits:
               cpu: "1"
               memory: 512Mi
-          readinessProbe:
-            httpGet:
-              path: /healthz
-              port: http
-            periodSeconds: 10
           livenessProbe:
-            httpGet:
-              path: /livez
-              port: http
-            initialDelaySeconds: 15
+            httpGet: {{path: /livez, port: http}}
           securityContext:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true

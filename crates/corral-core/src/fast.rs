@@ -45,7 +45,11 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
             }
             return None;
         }
-        if indent == 0 && (content.starts_with("---") || content.starts_with("...") || content.starts_with('%')) {
+        if indent == 0
+            && (content.starts_with("---")
+                || content.starts_with("...")
+                || content.starts_with('%'))
+        {
             return None;
         }
         seen_content = true;
@@ -65,6 +69,8 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
         lines,
         index: 0,
         max_depth,
+        items: Vec::new(),
+        entries: Vec::new(),
     };
     let root = parser.block_node(0)?;
     if parser.index != parser.lines.len() {
@@ -109,6 +115,10 @@ impl<'a> Line<'a> {
 }
 
 struct FastParser<'a> {
+    /// Items and entries of the collections being built, innermost last:
+    /// each collection is then allocated once at its exact size.
+    items: Vec<Node>,
+    entries: Vec<Entry>,
     lines: Vec<Line<'a>>,
     index: usize,
     max_depth: usize,
@@ -139,7 +149,7 @@ impl<'a> FastParser<'a> {
     /// it, at its first item's value.
     fn block_seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node> {
         let mut pos = None;
-        let mut items = Vec::new();
+        let base = self.items.len();
         while let Some(line) = self.current() {
             if line.start != indent || !line.is_seq_item() {
                 if line.start > indent {
@@ -148,7 +158,8 @@ impl<'a> FastParser<'a> {
                 break;
             }
             let after_dash = &line.content()[1..];
-            let value_start = indent + 1 + (after_dash.len() - after_dash.trim_start_matches(' ').len());
+            let value_start =
+                indent + 1 + (after_dash.len() - after_dash.trim_start_matches(' ').len());
             let rest = &line.text[value_start..];
             pos.get_or_insert(line.pos(if indentless { value_start } else { indent }));
             if rest.is_empty() || rest.starts_with('#') {
@@ -158,7 +169,10 @@ impl<'a> FastParser<'a> {
                 // The item's value is on the following lines.
                 self.index += 1;
                 match self.current() {
-                    Some(next) if next.start > indent => items.push(self.block_node(depth + 1)?),
+                    Some(next) if next.start > indent => {
+                        let item = self.block_node(depth + 1)?;
+                        self.items.push(item);
+                    }
                     _ => return None,
                 }
                 continue;
@@ -169,25 +183,25 @@ impl<'a> FastParser<'a> {
             };
             if item.is_seq_item() || key_end(item.content()).is_some() {
                 self.lines[self.index] = item;
-                items.push(self.block_node(depth + 1)?);
+                let item = self.block_node(depth + 1)?;
+                self.items.push(item);
             } else {
-                items.push(inline_value(&item, value_start, depth + 1, self.max_depth)?);
+                let item = inline_value(&item, value_start, depth + 1, self.max_depth)?;
+                self.items.push(item);
                 self.index += 1;
                 if self.current().is_some_and(|next| next.start > indent) {
                     return None;
                 }
             }
         }
-        Some(Node {
-            pos: pos?,
-            value: Value::Seq(items),
-        })
+        let items = self.items.drain(base..).collect();
+        Some(Node::seq(pos?, items))
     }
 
     fn block_map(&mut self, indent: usize, depth: usize) -> Option<Node> {
         let first = self.current()?;
         let pos = first.pos(indent);
-        let mut entries: Vec<Entry> = Vec::new();
+        let base = self.entries.len();
         while let Some(line) = self.current() {
             if line.start != indent {
                 if line.start > indent {
@@ -201,12 +215,13 @@ impl<'a> FastParser<'a> {
             let content = line.content();
             let (key_len, colon) = key_end(content)?;
             let key = parse_key(&content[..key_len])?;
-            if entries.iter().any(|e| e.key == key) {
+            if self.entries[base..].iter().any(|e| e.key == key) {
                 return None;
             }
             let key_pos = line.pos(indent);
             let after = &content[colon + 1..];
-            let value_start = indent + colon + 1 + (after.len() - after.trim_start_matches(' ').len());
+            let value_start =
+                indent + colon + 1 + (after.len() - after.trim_start_matches(' ').len());
             let rest = &line.text[value_start..];
             let value = if rest.is_empty() || rest.starts_with('#') {
                 self.index += 1;
@@ -215,8 +230,8 @@ impl<'a> FastParser<'a> {
                     Some(next) if next.start == indent && next.is_seq_item() => {
                         self.block_seq(indent, depth + 1, true)?
                     }
-                    // saphyr places an empty value where the next token starts.
-                    _ => return None,
+                    // An empty value: null, placed (as saphyr does) at the colon.
+                    _ => scalar_node(line.pos(indent + colon), Scalar::plain("")),
                 }
             } else {
                 let value = inline_value(&line, value_start, depth + 1, self.max_depth)?;
@@ -226,12 +241,14 @@ impl<'a> FastParser<'a> {
                 }
                 value
             };
-            entries.push(Entry { key, key_pos, value });
+            self.entries.push(Entry {
+                key,
+                key_pos,
+                value,
+            });
         }
-        Some(Node {
-            pos,
-            value: Value::Map(entries),
-        })
+        let entries = self.entries.drain(base..).collect();
+        Some(Node::map(pos, entries))
     }
 }
 
@@ -255,7 +272,10 @@ fn key_end(content: &str) -> Option<(usize, usize)> {
                 match bytes.get(colon + 1) {
                     None | Some(b' ') => {
                         let key = &content[..colon];
-                        if key.ends_with(' ') || key.contains(" #") || key.contains(['\t', '{', '}', '[', ']', ',']) {
+                        if key.ends_with(' ')
+                            || key.contains(" #")
+                            || key.contains(['\t', '{', '}', '[', ']', ','])
+                        {
                             return None;
                         }
                         return Some((colon, colon));
@@ -280,7 +300,24 @@ fn parse_key(text: &str) -> Option<CompactString> {
 fn is_indicator(b: u8) -> bool {
     matches!(
         b,
-        b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
     )
 }
 
@@ -296,11 +333,29 @@ fn inline_value(line: &Line<'_>, start: usize, depth: usize, max_depth: usize) -
         }
         b'"' => {
             let (s, used) = double_quoted(text)?;
-            (scalar_node(line.pos(start), Scalar { text: s, kind: ScalarKind::Str }), used)
+            (
+                scalar_node(
+                    line.pos(start),
+                    Scalar {
+                        text: s,
+                        kind: ScalarKind::Str,
+                    },
+                ),
+                used,
+            )
         }
         b'\'' => {
             let (s, used) = single_quoted(text)?;
-            (scalar_node(line.pos(start), Scalar { text: s, kind: ScalarKind::Str }), used)
+            (
+                scalar_node(
+                    line.pos(start),
+                    Scalar {
+                        text: s,
+                        kind: ScalarKind::Str,
+                    },
+                ),
+                used,
+            )
         }
         b'-' | b'?' | b':' if text.len() == 1 || text.as_bytes()[1] == b' ' => return None,
         b'-' | b'?' | b':' => plain_block(line, start)?,
@@ -331,7 +386,10 @@ fn plain_block(line: &Line<'_>, start: usize) -> Option<(Node, usize)> {
     if value.contains(": ") || value.ends_with(':') || value.contains('\t') {
         return None;
     }
-    Some((scalar_node(line.pos(start), Scalar::plain(value)), value.len()))
+    Some((
+        scalar_node(line.pos(start), Scalar::plain(value)),
+        value.len(),
+    ))
 }
 
 /// A double-quoted scalar at the start of `text`, closed on the same line:
@@ -354,7 +412,9 @@ fn double_quoted(text: &str) -> Option<(CompactString, usize)> {
                     '0' => '\0',
                     ' ' => ' ',
                     'u' => {
-                        let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                        let hex: String = (0..4)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
                         if hex.len() != 4 {
                             return None;
                         }
@@ -417,7 +477,7 @@ impl Flow<'_, '_> {
                 let mut items = Vec::new();
                 let mut at = self.skip_spaces(at + 1);
                 if text.as_bytes().get(at) == Some(&b']') {
-                    return Some((Node { pos, value: Value::Seq(items) }, at + 1));
+                    return Some((Node::seq(pos, items), at + 1));
                 }
                 loop {
                     let (item, end) = self.value(at, depth + 1)?;
@@ -425,7 +485,7 @@ impl Flow<'_, '_> {
                     at = self.skip_spaces(end);
                     match text.as_bytes().get(at)? {
                         b',' => at = self.skip_spaces(at + 1),
-                        b']' => return Some((Node { pos, value: Value::Seq(items) }, at + 1)),
+                        b']' => return Some((Node::seq(pos, items), at + 1)),
                         _ => return None,
                     }
                     if matches!(text.as_bytes().get(at), Some(b']' | b',')) {
@@ -437,24 +497,32 @@ impl Flow<'_, '_> {
                 let mut entries: Vec<Entry> = Vec::new();
                 let mut at = self.skip_spaces(at + 1);
                 if text.as_bytes().get(at) == Some(&b'}') {
-                    return Some((Node { pos, value: Value::Map(entries) }, at + 1));
+                    return Some((Node::map(pos, entries), at + 1));
                 }
                 loop {
                     let key_pos = self.line.pos(at);
                     let (key, end) = self.scalar(at)?;
-                    let Value::Scalar(key) = key.value else { return None };
+                    let Value::Scalar(key) = key.value else {
+                        return None;
+                    };
                     if entries.iter().any(|e| e.key == key.text) {
                         return None;
                     }
-                    if text.as_bytes().get(end) != Some(&b':') || text.as_bytes().get(end + 1) != Some(&b' ') {
+                    if text.as_bytes().get(end) != Some(&b':')
+                        || text.as_bytes().get(end + 1) != Some(&b' ')
+                    {
                         return None;
                     }
                     let (value, end) = self.value(self.skip_spaces(end + 1), depth + 1)?;
-                    entries.push(Entry { key: key.text, key_pos, value });
+                    entries.push(Entry {
+                        key: key.text,
+                        key_pos,
+                        value,
+                    });
                     at = self.skip_spaces(end);
                     match text.as_bytes().get(at)? {
                         b',' => at = self.skip_spaces(at + 1),
-                        b'}' => return Some((Node { pos, value: Value::Map(entries) }, at + 1)),
+                        b'}' => return Some((Node::map(pos, entries), at + 1)),
                         _ => return None,
                     }
                     if matches!(text.as_bytes().get(at), Some(b'}' | b',')) {
@@ -473,11 +541,29 @@ impl Flow<'_, '_> {
         match text.as_bytes().first()? {
             b'"' => {
                 let (s, used) = double_quoted(text)?;
-                Some((scalar_node(pos, Scalar { text: s, kind: ScalarKind::Str }), at + used))
+                Some((
+                    scalar_node(
+                        pos,
+                        Scalar {
+                            text: s,
+                            kind: ScalarKind::Str,
+                        },
+                    ),
+                    at + used,
+                ))
             }
             b'\'' => {
                 let (s, used) = single_quoted(text)?;
-                Some((scalar_node(pos, Scalar { text: s, kind: ScalarKind::Str }), at + used))
+                Some((
+                    scalar_node(
+                        pos,
+                        Scalar {
+                            text: s,
+                            kind: ScalarKind::Str,
+                        },
+                    ),
+                    at + used,
+                ))
             }
             first if is_indicator(*first) => None,
             _ => {
@@ -486,7 +572,13 @@ impl Flow<'_, '_> {
                 while end < bytes.len() {
                     match bytes[end] {
                         b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'\t' => break,
-                        b':' if matches!(bytes.get(end + 1), None | Some(b' ' | b',' | b']' | b'}')) => break,
+                        b':' if matches!(
+                            bytes.get(end + 1),
+                            None | Some(b' ' | b',' | b']' | b'}')
+                        ) =>
+                        {
+                            break
+                        }
                         _ => end += 1,
                     }
                 }
@@ -499,6 +591,19 @@ impl Flow<'_, '_> {
                 }
                 Some((scalar_node(pos, Scalar::plain(value)), at + value.len()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typical_deployment_takes_the_fast_path() {
+        let text = include_str!("../../../examples/web.yaml");
+        for doc in text.split("---\n") {
+            assert!(parse_document(doc, 1, 256).is_some(), "{doc}");
         }
     }
 }

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::fast;
 use crate::node::{Node, Pos, Value};
 use crate::object::Object;
-use crate::fast;
 use crate::parse::{parse_stream, Document, ParseOutput};
 use crate::Limits;
 
@@ -198,14 +198,7 @@ pub fn load_sources(
 ) -> Loaded {
     let per_file: Vec<(Vec<Object>, Vec<Diagnostic>)> = sources
         .par_iter()
-        .map(|source| {
-            let result = match read_source(source, limits) {
-                Ok(bytes) => load_bytes(&source.name, &bytes, limits, progress),
-                Err(diagnostic) => (Vec::new(), vec![diagnostic]),
-            };
-            progress(0);
-            result
-        })
+        .map(|source| load_source(source, limits, progress))
         .collect();
     let mut loaded = Loaded {
         files: sources.len(),
@@ -227,39 +220,36 @@ pub fn load(inputs: &[Input], limits: &Limits) -> Loaded {
     loaded
 }
 
-fn read_source(source: &Source, limits: &Limits) -> Result<Vec<u8>, Diagnostic> {
-    let too_big = |size: String| {
-        Diagnostic::file_error(
-            &source.name,
-            format!(
-                "file is {size} bytes, over the {} byte limit (--max-file-size)",
-                limits.max_file_size
-            ),
-        )
+fn load_source(
+    source: &Source,
+    limits: &Limits,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Object>, Vec<Diagnostic>) {
+    let cannot_read = |e: std::io::Error| {
+        Diagnostic::file_error(&source.name, format!("cannot read: {}", io_reason(&e)))
     };
     match &source.origin {
         Origin::File(path) => {
             if source.size > limits.max_file_size {
-                return Err(too_big(source.size.to_string()));
+                return (Vec::new(), vec![too_big(&source.name, source.size, limits)]);
             }
-            fs::read(path).map_err(|e| {
-                Diagnostic::file_error(&source.name, format!("cannot read: {}", io_reason(&e)))
-            })
-        }
-        Origin::Stdin => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .take(limits.max_file_size + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| {
-                    Diagnostic::file_error(&source.name, format!("cannot read: {}", io_reason(&e)))
-                })?;
-            if bytes.len() as u64 > limits.max_file_size {
-                return Err(too_big("more than that".into()));
+            match fs::File::open(path) {
+                Ok(file) => load_stream(&source.name, file, limits, progress),
+                Err(e) => (Vec::new(), vec![cannot_read(e)]),
             }
-            Ok(bytes)
         }
+        Origin::Stdin => load_stream(&source.name, std::io::stdin().lock(), limits, progress),
     }
+}
+
+fn too_big(name: &str, size: u64, limits: &Limits) -> Diagnostic {
+    Diagnostic::file_error(
+        name,
+        format!(
+            "file is {size} bytes, over the {} byte limit (--max-file-size)",
+            limits.max_file_size
+        ),
+    )
 }
 
 /// Load the objects in one file's contents.
@@ -269,47 +259,149 @@ pub fn load_bytes(
     limits: &Limits,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Object>, Vec<Diagnostic>) {
-    let text = match decode_text(bytes) {
-        Ok(text) => text,
-        Err((pos, message)) => return (Vec::new(), vec![Diagnostic::error(name, pos, message)]),
-    };
-    let chunks = split_documents(text);
-    let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = chunks
-        .par_iter()
-        .map(|chunk| {
-            let result = load_chunk(name, chunk, limits);
-            progress(chunk.text.len() as u64);
-            result
-        })
-        .collect();
-
-    let mut objects = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut document = 0u32;
-    for (mut chunk_objects, chunk_diagnostics, documents) in parsed {
-        for object in &mut chunk_objects {
-            object.document += document;
-        }
-        document += documents as u32;
-        objects.append(&mut chunk_objects);
-        diagnostics.extend(chunk_diagnostics);
-    }
-    (objects, diagnostics)
+    load_stream(name, bytes, limits, progress)
 }
 
-/// UTF-8 text without its byte-order mark, or where the first invalid byte is.
-fn decode_text(bytes: &[u8]) -> Result<&str, (Option<Pos>, String)> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+/// Bytes read at a time. A larger input is parsed a batch of whole documents
+/// at a time, so it is never held in memory all at once.
+const BATCH: usize = 16 << 20;
+
+fn load_stream(
+    name: &Arc<str>,
+    mut reader: impl Read,
+    limits: &Limits,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Object>, Vec<Diagnostic>) {
+    let mut stream = Stream {
+        name,
+        limits,
+        objects: Vec::new(),
+        diagnostics: Vec::new(),
+        documents: 0,
+        next_line: 1,
+    };
+    let mut buffer = Vec::new();
+    let mut total = 0u64;
+    let mut file_start = true;
+    loop {
+        let before = buffer.len();
+        if let Err(e) = reader.by_ref().take(BATCH as u64).read_to_end(&mut buffer) {
+            stream.diagnostics.push(Diagnostic::file_error(
+                name,
+                format!("cannot read: {}", io_reason(&e)),
+            ));
+            break;
+        }
+        let read = buffer.len() - before;
+        total += read as u64;
+        if total > limits.max_file_size {
+            stream.diagnostics.push(too_big(name, total, limits));
+            break;
+        }
+        let end = read < BATCH;
+        let cut = if end {
+            buffer.len()
+        } else {
+            match last_marker(&buffer) {
+                Some(cut) => cut,
+                // One document larger than a batch: read on.
+                None => continue,
+            }
+        };
+        if let Err(diagnostic) = stream.batch(&buffer[..cut], file_start, progress) {
+            stream.diagnostics.push(diagnostic);
+            break;
+        }
+        file_start = false;
+        buffer.drain(..cut);
+        if end {
+            break;
+        }
+    }
+    (stream.objects, stream.diagnostics)
+}
+
+/// The start of the last `---` marker line in `bytes`, if past the start.
+fn last_marker(bytes: &[u8]) -> Option<usize> {
+    let mut end = bytes.len();
+    while let Some(newline) = bytes[..end].iter().rposition(|&b| b == b'\n') {
+        let start = newline + 1;
+        if bytes[start..].starts_with(b"---")
+            && matches!(bytes.get(start + 3), Some(b'\n' | b'\r' | b' ' | b'\t'))
+        {
+            return Some(start);
+        }
+        end = newline;
+    }
+    None
+}
+
+/// What one input has yielded so far.
+struct Stream<'a> {
+    name: &'a Arc<str>,
+    limits: &'a Limits,
+    objects: Vec<Object>,
+    diagnostics: Vec<Diagnostic>,
+    documents: u32,
+    next_line: u32,
+}
+
+impl Stream<'_> {
+    /// Parse a batch of whole documents; an error stops the input.
+    fn batch(
+        &mut self,
+        bytes: &[u8],
+        first: bool,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), Diagnostic> {
+        let text = decode_text(bytes, first).map_err(|(mut pos, message)| {
+            pos.line += self.next_line - 1;
+            Diagnostic::error(self.name, Some(pos), message)
+        })?;
+        let line_offset = self.next_line - 1;
+        let chunks = split_documents(text);
+        let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = chunks
+            .par_iter()
+            .map(|chunk| {
+                let chunk = Chunk {
+                    first_line: chunk.first_line + line_offset,
+                    ..*chunk
+                };
+                let result = load_chunk(self.name, &chunk, self.limits);
+                progress(chunk.text.len() as u64);
+                result
+            })
+            .collect();
+        for (mut objects, diagnostics, documents) in parsed {
+            for object in &mut objects {
+                object.document += self.documents;
+            }
+            self.documents += documents as u32;
+            self.objects.append(&mut objects);
+            self.diagnostics.extend(diagnostics);
+        }
+        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        Ok(())
+    }
+}
+
+/// UTF-8 text without its byte-order mark (at the start of a file), or
+/// where the first invalid byte is.
+fn decode_text(bytes: &[u8], file_start: bool) -> Result<&str, (Pos, String)> {
+    if file_start && (bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
         return Err((
-            Some(Pos { line: 1, col: 1 }),
+            Pos { line: 1, col: 1 },
             "file is UTF-16; Kubernetes manifests must be UTF-8 (convert with iconv)".into(),
         ));
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = match file_start {
+        true => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
+        false => bytes,
+    };
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
         (
-            Some(position_at(valid, valid.len())),
+            position_at(valid, valid.len()),
             format!(
                 "invalid UTF-8 (byte 0x{:02X}); manifests must be UTF-8",
                 bytes[e.valid_up_to()]
@@ -328,6 +420,7 @@ fn position_at(text: &str, offset: usize) -> Pos {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Chunk<'a> {
     text: &'a str,
     first_line: u32,
@@ -548,10 +641,12 @@ mod tests {
     /// benchmark generator's output shape.
     #[test]
     fn fast_parser_agrees_with_saphyr() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
         let mut texts: Vec<String> = vec![
             "a: 1\nb:\n- x\n- {k: v, l: [1, 2]}\n- - nested\n  - seq\nc: 'it''s'\nd: \"q\\\"\\u00e9\" # c\n".into(),
             "---\nlist:\n  - name: a\n    image: b\n  -   name: c\n\n# comment\n  - plain text here\nafter: [ a , b ]\n".into(),
+            "x:\n  a:\n\n  # c\nb:\nc: ~\n\"q\":\n- k:\n  l: 1\n".into(),
         ];
         if corpus.exists() {
             let (sources, _) = discover(&[Input::Path(corpus)]);
@@ -567,14 +662,26 @@ mod tests {
             let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
             for chunk in split_documents(text) {
                 total += 1;
-                let Some(fast) = fast::parse_document(chunk.text, chunk.first_line, limits.max_depth) else {
+                let Some(fast) =
+                    fast::parse_document(chunk.text, chunk.first_line, limits.max_depth)
+                else {
                     continue;
                 };
                 fast_count += 1;
                 let reference = parse_stream(chunk.text, chunk.first_line, &limits);
-                assert!(reference.issues.is_empty(), "fast parser accepted what saphyr rejects: {:?}\n{}", reference.issues, chunk.text);
+                assert!(
+                    reference.issues.is_empty(),
+                    "fast parser accepted what saphyr rejects: {:?}\n{}",
+                    reference.issues,
+                    chunk.text
+                );
                 assert_eq!(fast.count, reference.documents.len(), "{}", chunk.text);
-                let reference_root = reference.documents.into_iter().next().and_then(|d| d.root).filter(|r| !r.is_null());
+                let reference_root = reference
+                    .documents
+                    .into_iter()
+                    .next()
+                    .and_then(|d| d.root)
+                    .filter(|r| !r.is_null());
                 assert_eq!(fast.root, reference_root, "{}", chunk.text);
             }
         }

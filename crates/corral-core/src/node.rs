@@ -170,6 +170,26 @@ pub fn parse_float(text: &str) -> Option<f64> {
 }
 
 impl Node {
+    /// A sequence node. Its storage is trimmed to fit: loaded trees are
+    /// large and mostly small collections, so slack would cost a third of
+    /// their memory.
+    pub fn seq(pos: Pos, mut items: Vec<Node>) -> Node {
+        items.shrink_to_fit();
+        Node {
+            pos,
+            value: Value::Seq(items),
+        }
+    }
+
+    /// A mapping node, trimmed to fit like [`Node::seq`].
+    pub fn map(pos: Pos, mut entries: Vec<Entry>) -> Node {
+        entries.shrink_to_fit();
+        Node {
+            pos,
+            value: Value::Map(entries),
+        }
+    }
+
     pub fn scalar(&self) -> Option<&Scalar> {
         match &self.value {
             Value::Scalar(s) => Some(s),

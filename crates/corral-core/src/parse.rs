@@ -166,13 +166,7 @@ impl Builder<'_> {
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { pos, anchor, items }) => (
-                        Node {
-                            pos,
-                            value: Value::Seq(items),
-                        },
-                        anchor,
-                    ),
+                    Some(Frame::Seq { pos, anchor, items }) => (Node::seq(pos, items), anchor),
                     Some(Frame::Map {
                         pos,
                         anchor,
@@ -184,13 +178,7 @@ impl Builder<'_> {
                             dedupe_last_wins(&mut entries);
                         }
                         apply_merges(&mut entries, merges);
-                        (
-                            Node {
-                                pos,
-                                value: Value::Map(entries),
-                            },
-                            anchor,
-                        )
+                        (Node::map(pos, entries), anchor)
                     }
                     None => return Err(Self::fatal(pos, "unbalanced collection end".into())),
                 };

@@ -246,3 +246,34 @@ fn one_bad_file_does_not_stop_the_rest() {
     assert_eq!(names, ["a", "c"]);
     assert!(only_error(&loaded.diagnostics).file.ends_with("b.yaml"));
 }
+
+/// Inputs larger than one read batch (16 MiB) are parsed batch by batch;
+/// lines, document indexes and errors past the first batch stay exact.
+#[test]
+fn positions_stay_exact_across_read_batches() {
+    let doc = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  blob: \""
+        .to_string()
+        + &"x".repeat(2000)
+        + "\"\n";
+    let count = 9000; // about 18 MB
+    let mut text = doc.repeat(count);
+    text.push_str("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: last}\n");
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(diagnostics.is_empty());
+    assert_eq!(objects.len(), count + 1);
+    let last = objects.last().unwrap();
+    assert_eq!(
+        (last.document as usize, last.pos.line as usize),
+        (count, 7 * count + 3)
+    );
+
+    let mut broken = text.into_bytes();
+    let at = broken.len() - 3;
+    broken[at] = 0xFF;
+    let (objects, diagnostics) = load_text(&broken, &Limits::default());
+    assert!(objects.len() >= 7000, "batches before the bad byte load");
+    assert_eq!(
+        only_error(&diagnostics).pos.map(|p| p.line as usize),
+        Some(7 * count + 4)
+    );
+}

@@ -1,9 +1,10 @@
 //! A fast parser for the plain block-style YAML that nearly every Kubernetes
-//! manifest is written in: block mappings and sequences, single-line plain
-//! and quoted scalars, single-line flow collections, comments.
+//! manifest is written in: block mappings and sequences, plain scalars (also
+//! over several lines), single-line quoted scalars, literal and folded block
+//! scalars, single-line flow collections, comments.
 //!
-//! It answers `None` for anything else (anchors, tags, block scalars,
-//! multi-line scalars, duplicate keys, odd syntax, deep nesting), and the
+//! It answers `None` for anything else (anchors, tags, multi-line quoted or
+//! flow values, duplicate keys, odd syntax, deep nesting), and the
 //! document is then parsed by saphyr-parser, which is the reference: where
 //! this parser answers, its tree must equal saphyr's, positions included
 //! (checked on the shared corpus and by the loader fuzz target).
@@ -24,10 +25,10 @@ pub struct FastDocument {
 /// Parse a chunk holding at most one document (optionally opened by a `---`
 /// line).
 pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<FastDocument> {
+    let raw_lines: Vec<&str> = text.lines().collect();
     let mut lines = Vec::new();
     let mut seen_content = false;
-    for (number, raw) in (first_line..).zip(text.split('\n')) {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    for (number, &raw) in (first_line..).zip(&raw_lines) {
         let content = raw.trim_start_matches(' ');
         if content.is_empty() || content.starts_with('#') {
             continue;
@@ -66,6 +67,8 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
         });
     }
     let mut parser = FastParser {
+        raw: raw_lines,
+        first_line,
         lines,
         index: 0,
         max_depth,
@@ -115,6 +118,9 @@ impl<'a> Line<'a> {
 }
 
 struct FastParser<'a> {
+    /// Every line of the document, blank and comment lines included.
+    raw: Vec<&'a str>,
+    first_line: u32,
     /// Items and entries of the collections being built, innermost last:
     /// each collection is then allocated once at its exact size.
     items: Vec<Node>,
@@ -186,12 +192,8 @@ impl<'a> FastParser<'a> {
                 let item = self.block_node(depth + 1)?;
                 self.items.push(item);
             } else {
-                let item = inline_value(&item, value_start, depth + 1, self.max_depth)?;
+                let item = self.value_at(item, value_start, indent, depth + 1)?;
                 self.items.push(item);
-                self.index += 1;
-                if self.current().is_some_and(|next| next.start > indent) {
-                    return None;
-                }
             }
         }
         let items = self.items.drain(base..).collect();
@@ -234,12 +236,7 @@ impl<'a> FastParser<'a> {
                     _ => scalar_node(line.pos(indent + colon), Scalar::plain("")),
                 }
             } else {
-                let value = inline_value(&line, value_start, depth + 1, self.max_depth)?;
-                self.index += 1;
-                if self.current().is_some_and(|next| next.start > indent) {
-                    return None;
-                }
-                value
+                self.value_at(line, value_start, indent, depth + 1)?
             };
             self.entries.push(Entry {
                 key,
@@ -250,6 +247,253 @@ impl<'a> FastParser<'a> {
         let entries = self.entries.drain(base..).collect();
         Some(Node::map(pos, entries))
     }
+    /// A value that starts on the line of its key or dash, whose parent
+    /// collection stands at `parent`: a block scalar, or an inline value
+    /// (a plain scalar possibly continued on more-indented lines).
+    fn value_at(
+        &mut self,
+        line: Line<'a>,
+        start: usize,
+        parent: usize,
+        depth: usize,
+    ) -> Option<Node> {
+        let text = &line.text[start..];
+        let quote = text.as_bytes()[0];
+        let node = if text.starts_with('|') || text.starts_with('>') {
+            self.block_scalar(line, start, parent)?
+        } else if matches!(quote, b'"' | b'\'') && closing_quote(quote, &text[1..]).is_none() {
+            self.multiline_quoted(line, start, parent)?
+        } else {
+            let mut node = inline_value(&line, start, depth, self.max_depth)?;
+            self.index += 1;
+            if self.current().is_some_and(|next| next.start > parent) {
+                // Only a plain scalar with no comment after it continues.
+                if matches!(text.as_bytes()[0], b'"' | b'\'' | b'[' | b'{') || text.contains(" #") {
+                    return None;
+                }
+                let Value::Scalar(scalar) = &node.value else {
+                    return None;
+                };
+                let folded = self.plain_continuation(&scalar.text, line.number, parent)?;
+                node.value = Value::Scalar(Scalar::plain(&folded));
+            }
+            node
+        };
+        if self.current().is_some_and(|next| next.start > parent) {
+            return None;
+        }
+        Some(node)
+    }
+
+    /// A quoted scalar that goes on over the following lines: each line
+    /// break folds to a space, each blank line to a newline.
+    fn multiline_quoted(&mut self, line: Line<'a>, start: usize, parent: usize) -> Option<Node> {
+        let quote = line.text.as_bytes()[start];
+        let mut folded = String::from(line.text[start + 1..].trim_end_matches(' '));
+        let mut breaks = 0;
+        let mut number = line.number;
+        loop {
+            number += 1;
+            let raw = *self.raw.get((number - self.first_line) as usize)?;
+            let content = raw.trim_start_matches(' ');
+            if content.is_empty() {
+                breaks += 1;
+                continue;
+            }
+            if raw.len() - content.len() <= parent || content.starts_with('\t') {
+                return None;
+            }
+            if breaks == 0 {
+                folded.push(' ');
+            }
+            for _ in 0..breaks {
+                folded.push('\n');
+            }
+            breaks = 0;
+            match closing_quote(quote, content) {
+                Some(close) => {
+                    folded.push_str(&content[..close]);
+                    let rest = &content[close + 1..];
+                    let after = rest.trim_start_matches(' ');
+                    if !(after.is_empty() || (after.starts_with('#') && after.len() < rest.len())) {
+                        return None;
+                    }
+                    break;
+                }
+                None => folded.push_str(content.trim_end_matches(' ')),
+            }
+        }
+        // Unescape the folded body as a one-line scalar of the same quote.
+        let quoted = format!("{q}{folded}{q}", q = quote as char);
+        let (text, used) = match quote {
+            b'"' => double_quoted(&quoted)?,
+            _ => single_quoted(&quoted)?,
+        };
+        if used != quoted.len() || (quote == b'"' && folded.contains('\\')) {
+            // An escape at a line end joins lines without a space: not handled here.
+            return None;
+        }
+        while self.current().is_some_and(|l| l.number <= number) {
+            self.index += 1;
+        }
+        Some(scalar_node(
+            line.pos(start),
+            Scalar {
+                text,
+                kind: ScalarKind::Str,
+            },
+        ))
+    }
+
+    fn raw_line(&self, number: u32) -> &'a str {
+        self.raw[(number - self.first_line) as usize]
+    }
+
+    /// Fold the lines continuing a plain scalar: a line break becomes a
+    /// space, and each blank line a newline.
+    fn plain_continuation(
+        &mut self,
+        first: &str,
+        first_number: u32,
+        parent: usize,
+    ) -> Option<CompactString> {
+        let mut folded = CompactString::new(first);
+        let mut previous = first_number;
+        while let Some(next) = self.current() {
+            if next.start <= parent {
+                break;
+            }
+            let mut breaks = 0;
+            for number in previous + 1..next.number {
+                // A comment line ends the scalar; text after it is an error.
+                if !self.raw_line(number).trim_start_matches(' ').is_empty() {
+                    return None;
+                }
+                breaks += 1;
+            }
+            let content = next.content().trim_end_matches(' ');
+            let bytes = content.as_bytes();
+            if bytes[0] == b'#'
+                || (matches!(bytes[0], b'-' | b'?' | b':')
+                    && matches!(bytes.get(1), None | Some(b' ')))
+                || content.contains(": ")
+                || content.ends_with(':')
+                || content.contains(" #")
+                || content.contains('\t')
+            {
+                return None;
+            }
+            if breaks == 0 {
+                folded.push(' ');
+            }
+            for _ in 0..breaks {
+                folded.push('\n');
+            }
+            folded.push_str(content);
+            previous = next.number;
+            self.index += 1;
+        }
+        Some(folded)
+    }
+
+    /// A literal (`|`) or folded (`>`) block scalar whose header is at
+    /// `start` of `line`, inside a collection standing at `parent`.
+    fn block_scalar(&mut self, line: Line<'a>, start: usize, parent: usize) -> Option<Node> {
+        let header = &line.text[start..];
+        let literal = header.starts_with('|');
+        let (chomp, rest) = match header.as_bytes().get(1) {
+            Some(b'-') => (Chomp::Strip, &header[2..]),
+            Some(b'+') => (Chomp::Keep, &header[2..]),
+            _ => (Chomp::Clip, &header[1..]),
+        };
+        let after = rest.trim_start_matches(' ');
+        if !(after.is_empty() || (after.starts_with('#') && after.len() < rest.len())) {
+            // Indentation indicators and anything unusual.
+            return None;
+        }
+        let first = (line.number - self.first_line + 1) as usize;
+        let content_line = *self.raw.get(first)?;
+        let indent = content_line.len() - content_line.trim_start_matches(' ').len();
+        if indent <= parent || indent == content_line.len() {
+            // Empty, or opening with blank lines: rare, and subtle.
+            return None;
+        }
+        let mut last = first;
+        let mut end = first;
+        while let Some(raw) = self.raw.get(end) {
+            let trimmed = raw.trim_start_matches(' ');
+            if trimmed.is_empty() {
+                if raw.len() > indent && (!literal || end > last) {
+                    return None;
+                }
+            } else if raw.len() - trimmed.len() < indent {
+                break;
+            } else {
+                last = end;
+            }
+            end += 1;
+        }
+        let body = &self.raw[first..=last];
+        let mut text = CompactString::default();
+        if literal {
+            for (i, raw) in body.iter().enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                text.push_str(raw.get(indent..).unwrap_or(""));
+            }
+        } else {
+            let mut breaks = 0;
+            for (i, raw) in body.iter().enumerate() {
+                let Some(content) = raw.get(indent..).filter(|c| !c.is_empty()) else {
+                    breaks += 1;
+                    continue;
+                };
+                if content.starts_with([' ', '\t']) {
+                    // More-indented lines keep their breaks: not handled here.
+                    return None;
+                }
+                if i > 0 && breaks == 0 {
+                    text.push(' ');
+                }
+                for _ in 0..breaks {
+                    text.push('\n');
+                }
+                breaks = 0;
+                text.push_str(content);
+            }
+        }
+        match chomp {
+            Chomp::Strip => {}
+            Chomp::Clip => text.push('\n'),
+            Chomp::Keep => {
+                for _ in last..end {
+                    text.push('\n');
+                }
+            }
+        }
+        let last_number = self.first_line + last as u32;
+        while self.current().is_some_and(|l| l.number <= last_number) {
+            self.index += 1;
+        }
+        Some(scalar_node(
+            Pos {
+                line: line.number + 1,
+                col: indent as u32 + 1,
+            },
+            Scalar {
+                text,
+                kind: ScalarKind::Str,
+            },
+        ))
+    }
+}
+
+/// How a block scalar treats its final line breaks.
+enum Chomp {
+    Strip,
+    Clip,
+    Keep,
 }
 
 /// Where a block mapping key ends: `(key length, offset of its colon)`, if
@@ -294,6 +538,22 @@ fn parse_key(text: &str) -> Option<CompactString> {
         _ => return Some(CompactString::new(text)),
     };
     (used == text.len()).then_some(key)
+}
+
+/// The offset of the quote that closes a scalar opened by `quote`, in the
+/// text after the opening quote.
+fn closing_quote(quote: u8, text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// YAML's indicator characters, which a plain scalar may not start with.

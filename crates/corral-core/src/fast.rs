@@ -25,6 +25,10 @@ pub struct FastDocument {
 /// Parse a chunk holding at most one document (optionally opened by a `---`
 /// line).
 pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<FastDocument> {
+    // A byte-order mark inside a document is an error saphyr reports.
+    if text.contains('\u{FEFF}') {
+        return None;
+    }
     let raw_lines: Vec<&str> = text.lines().collect();
     let mut lines = Vec::new();
     let mut seen_content = false;

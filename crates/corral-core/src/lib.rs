@@ -15,6 +15,16 @@ pub use load::{discover, load, load_bytes, load_sources, Input, Loaded, Source};
 pub use node::{Node, Pos, Scalar, ScalarKind, Value};
 pub use object::Object;
 
+/// Checks run by the fuzz targets; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Panics where the fast parser's tree for a document of `text` differs
+    /// from saphyr-parser's.
+    pub fn check_fast_path(text: &str) {
+        crate::load::check_fast_path(text);
+    }
+}
+
 /// Bounds on hostile or accidental huge input. Every limit is reported by
 /// name when hit, so a user with a genuine need can raise it.
 #[derive(Clone, Debug)]

@@ -621,6 +621,39 @@ fn collect_objects(
     objects.push(Object::new(name.clone(), document, kind, api_version, root));
 }
 
+/// Parse every document of `text` with both parsers and panic where the fast
+/// parser answers with a tree other than saphyr's. Returns how many documents
+/// the fast parser took, and how many there were. For tests and fuzzing.
+pub(crate) fn check_fast_path(text: &str) -> (usize, usize) {
+    let limits = Limits::default();
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let chunks = split_documents(text);
+    let mut fast_count = 0;
+    for chunk in &chunks {
+        let Some(fast) = fast::parse_document(chunk.text, chunk.first_line, limits.max_depth)
+        else {
+            continue;
+        };
+        fast_count += 1;
+        let reference = parse_stream(chunk.text, chunk.first_line, &limits);
+        assert!(
+            reference.issues.is_empty(),
+            "fast parser accepted what saphyr rejects: {:?}\n{}",
+            reference.issues,
+            chunk.text
+        );
+        assert_eq!(fast.count, reference.documents.len(), "{}", chunk.text);
+        let reference_root = reference
+            .documents
+            .into_iter()
+            .next()
+            .and_then(|d| d.root)
+            .filter(|r| !r.is_null());
+        assert_eq!(fast.root, reference_root, "{}", chunk.text);
+    }
+    (fast_count, chunks.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,34 +689,11 @@ mod tests {
                 }
             }
         }
-        let limits = Limits::default();
         let (mut fast_count, mut total) = (0, 0);
         for text in &texts {
-            let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-            for chunk in split_documents(text) {
-                total += 1;
-                let Some(fast) =
-                    fast::parse_document(chunk.text, chunk.first_line, limits.max_depth)
-                else {
-                    continue;
-                };
-                fast_count += 1;
-                let reference = parse_stream(chunk.text, chunk.first_line, &limits);
-                assert!(
-                    reference.issues.is_empty(),
-                    "fast parser accepted what saphyr rejects: {:?}\n{}",
-                    reference.issues,
-                    chunk.text
-                );
-                assert_eq!(fast.count, reference.documents.len(), "{}", chunk.text);
-                let reference_root = reference
-                    .documents
-                    .into_iter()
-                    .next()
-                    .and_then(|d| d.root)
-                    .filter(|r| !r.is_null());
-                assert_eq!(fast.root, reference_root, "{}", chunk.text);
-            }
+            let (fast, all) = check_fast_path(text);
+            fast_count += fast;
+            total += all;
         }
         eprintln!("fast parser took {fast_count} of {total} documents");
         assert!(fast_count * 2 > total);

@@ -25,8 +25,7 @@ pub struct FastDocument {
 /// Parse a chunk holding at most one document (optionally opened by a `---`
 /// line).
 pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<FastDocument> {
-    // A byte-order mark inside a document is an error saphyr reports.
-    if text.contains('\u{FEFF}') {
+    if !printable(text) {
         return None;
     }
     let raw_lines: Vec<&str> = text.lines().collect();
@@ -87,6 +86,30 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
         count: 1,
         root: Some(root),
     })
+}
+
+/// Whether `text` holds only characters YAML allows in a stream (and no
+/// byte-order mark, which may only open it); saphyr reports the others.
+fn printable(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let bad = match b {
+            b'\t' | b'\n' | b'\r' => false,
+            0..0x20 | 0x7f => true,
+            // C1 controls, U+0080 to U+009F (NEL included).
+            0xC2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)),
+            // U+FEFF, U+FFFE, U+FFFF.
+            0xEF => matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0xBB), Some(0xBF)) | (Some(0xBF), Some(0xBE | 0xBF))
+            ),
+            _ => false,
+        };
+        if bad {
+            return false;
+        }
+    }
+    true
 }
 
 /// A line with content. `start` is the byte offset where the content being
@@ -503,6 +526,16 @@ enum Chomp {
 /// Where a block mapping key ends: `(key length, offset of its colon)`, if
 /// the content is `key: ...` or `key:` with a plain or simply quoted key.
 fn key_end(content: &str) -> Option<(usize, usize)> {
+    let (key_len, colon) = key_end_unbounded(content)?;
+    // YAML limits implicit keys to 1024 characters; saphyr reports longer ones.
+    (key_len <= MAX_KEY_BYTES).then_some((key_len, colon))
+}
+
+/// Keys longer than this (in bytes, so at most this many characters) are
+/// left to saphyr.
+const MAX_KEY_BYTES: usize = 1000;
+
+fn key_end_unbounded(content: &str) -> Option<(usize, usize)> {
     let bytes = content.as_bytes();
     match bytes.first()? {
         b'"' | b'\'' => {
@@ -766,6 +799,9 @@ impl Flow<'_, '_> {
                 loop {
                     let key_pos = self.line.pos(at);
                     let (key, end) = self.scalar(at)?;
+                    if end - at > MAX_KEY_BYTES {
+                        return None;
+                    }
                     let Value::Scalar(key) = key.value else {
                         return None;
                     };
@@ -862,6 +898,15 @@ impl Flow<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_keys_and_control_characters_are_left_to_saphyr() {
+        let long_key = format!("{}: v\n", "k".repeat(1100));
+        assert!(parse_document(&long_key, 1, 256).is_none());
+        assert!(parse_document("a: b\u{6}c\n", 1, 256).is_none());
+        assert!(parse_document("a: b\u{85}c\n", 1, 256).is_none());
+        assert!(parse_document("a: bc\n", 1, 256).is_some());
+    }
 
     #[test]
     fn typical_deployment_takes_the_fast_path() {

@@ -312,23 +312,27 @@ pub enum Step {
 }
 
 impl FieldPath {
+    /// Parse `a.b[0].c`; a key holding dots is written `a["b.c"]`.
     pub fn parse(path: &str) -> Option<FieldPath> {
         let mut steps = Vec::new();
-        for part in path.split('.').filter(|p| !p.is_empty()) {
-            let (key, mut rest) = match part.find('[') {
-                Some(i) => (&part[..i], &part[i..]),
-                None => (part, ""),
-            };
-            if !key.is_empty() {
-                steps.push(Step::Key(key.to_string()));
-            }
-            while let Some(stripped) = rest.strip_prefix('[') {
-                let close = stripped.find(']')?;
-                steps.push(Step::Index(stripped[..close].parse().ok()?));
-                rest = &stripped[close + 1..];
-            }
-            if !rest.is_empty() {
-                return None;
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix("[\"") {
+                let close = after.find("\"]")?;
+                steps.push(Step::Key(after[..close].to_string()));
+                rest = &after[close + 2..];
+            } else if let Some(after) = rest.strip_prefix('[') {
+                let close = after.find(']')?;
+                steps.push(Step::Index(after[..close].parse().ok()?));
+                rest = &after[close + 1..];
+            } else {
+                let rest_key = rest.strip_prefix('.').unwrap_or(rest);
+                let end = rest_key.find(['.', '[']).unwrap_or(rest_key.len());
+                if end == 0 {
+                    return None;
+                }
+                steps.push(Step::Key(rest_key[..end].to_string()));
+                rest = &rest_key[end..];
             }
         }
         Some(FieldPath(steps))
@@ -383,5 +387,16 @@ mod tests {
         );
         assert_eq!(FieldPath::parse("a[x]"), None);
         assert_eq!(FieldPath::parse("a[1"), None);
+        assert_eq!(FieldPath::parse("a..b"), None);
+        let quoted = FieldPath::parse(r#"metadata.annotations["seccomp.io/pod"].x"#).unwrap();
+        assert_eq!(
+            quoted.steps(),
+            &[
+                Step::Key("metadata".into()),
+                Step::Key("annotations".into()),
+                Step::Key("seccomp.io/pod".into()),
+                Step::Key("x".into()),
+            ]
+        );
     }
 }

@@ -7,7 +7,7 @@ use corral_core::model::TemplatePaths;
 use corral_core::{Input, Limits};
 
 #[derive(Parser)]
-#[command(name = "corral", version, about, propagate_version = true)]
+#[command(name = "corral", version, about)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// List the Kubernetes objects found in manifests, with where each is written.
     Inventory(crate::inventory::InventoryArgs),
+    /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.
+    Pss(crate::pss::PssArgs),
 }
 
 #[derive(Args)]

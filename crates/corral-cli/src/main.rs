@@ -3,6 +3,7 @@
 mod cli;
 mod inventory;
 mod output;
+mod pss;
 
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
     cli.common.apply_color();
     let result = match &cli.command {
         Command::Inventory(args) => inventory::run(args, &cli.common),
+        Command::Pss(args) => pss::run(args, &cli.common),
     };
     match result {
         Ok(status) => status.into(),

@@ -282,6 +282,34 @@ impl Node {
         }
     }
 
+    /// The position of the deepest part of `path` that exists: the field
+    /// itself when present, else its nearest present parent (so a finding
+    /// about a missing field points at what lacks it).
+    pub fn pos_nearest(&self, path: &str) -> Pos {
+        let mut pos = self.pos;
+        let Some(parsed) = FieldPath::parse(path) else {
+            return pos;
+        };
+        let mut node = self;
+        for step in parsed.steps() {
+            let next = match step {
+                Step::Key(k) => node.entry(k).map(|e| (e.key_pos, &e.value)),
+                Step::Index(i) => node
+                    .items()
+                    .and_then(|items| items.get(*i))
+                    .map(|n| (n.pos, n)),
+            };
+            match next {
+                Some((p, n)) => {
+                    pos = p;
+                    node = n;
+                }
+                None => break,
+            }
+        }
+        pos
+    }
+
     /// Number of nodes in this subtree, or `None` as soon as it exceeds `limit`.
     pub fn count_within(&self, limit: usize) -> Option<usize> {
         let mut count = 0usize;
@@ -368,6 +396,23 @@ mod tests {
             Scalar::plain("99999999999999999999").kind,
             ScalarKind::Float
         );
+    }
+
+    #[test]
+    fn nearest_position_falls_back_to_the_parent() {
+        let text = "spec:\n  containers:\n  - name: a\n    securityContext: {}\n";
+        let (objects, _) = crate::load_bytes(
+            &"t".into(),
+            format!("apiVersion: v1\nkind: Pod\n{text}").as_bytes(),
+            &crate::Limits::default(),
+            &|_| {},
+        );
+        let root = &objects[0].root;
+        let at = |p: &str| root.pos_nearest(p).to_string();
+        assert_eq!(at("spec.containers[0].securityContext.runAsNonRoot"), "6:5");
+        assert_eq!(at("spec.containers[0].name"), "5:5");
+        assert_eq!(at("spec.containers[3]"), "4:3");
+        assert_eq!(at("spec.volumes"), "3:1");
     }
 
     #[test]

@@ -64,4 +64,13 @@ impl Object {
     pub fn pos_of(&self, path: &str) -> Pos {
         self.root.pos_of(path).unwrap_or(self.pos)
     }
+
+    /// Where a finding about `path` should point: the field, or the nearest
+    /// parent present (the container or spec that lacks it), or the object.
+    pub fn pos_nearest(&self, path: &str) -> Pos {
+        match self.root.pos_nearest(path) {
+            pos if pos == self.root.pos => self.pos,
+            pos => pos,
+        }
+    }
 }

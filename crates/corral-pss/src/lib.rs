@@ -10,6 +10,7 @@ mod checks;
 mod defaults;
 pub mod namespace;
 mod registry;
+pub mod report;
 mod text;
 mod version;
 mod visit;

@@ -169,9 +169,12 @@ pub fn policy_for_labels(
     (policy, errors)
 }
 
-/// The labels that set `level` as enforce, pinned to `version`, with audit
-/// and warn at the next stricter level when there is one.
+/// The labels that set `level` as enforce, pinned to `version` (`latest` is
+/// pinned to the version it means today, so a cluster upgrade cannot
+/// tighten the policy unannounced), with audit and warn at the next
+/// stricter level when there is one.
 pub fn labels_for(level: Level, version: &Version) -> BTreeMap<String, String> {
+    let version = Version::Minor(version.minor());
     let mut labels = BTreeMap::new();
     labels.insert(format!("{LABEL_PREFIX}enforce"), level.to_string());
     labels.insert(

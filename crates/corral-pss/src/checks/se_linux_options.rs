@@ -96,7 +96,6 @@ fn check(pod: &Pod<'_>, allowed: &[&str]) -> Option<Forbidden> {
     if fields.is_empty() {
         return None;
     }
-    // As upstream: the user and role notes are given only beside bad types.
     let mut data = Vec::new();
     let types = sorted_set(found.types);
     if !types.is_empty() {
@@ -105,12 +104,12 @@ fn check(pod: &Pod<'_>, allowed: &[&str]) -> Option<Forbidden> {
             pluralize("type", "types", types.len()),
             join_quote(&types)
         ));
-        if found.user {
-            data.push("user may not be set".to_string());
-        }
-        if found.role {
-            data.push("role may not be set".to_string());
-        }
+    }
+    if found.user {
+        data.push("user may not be set".to_string());
+    }
+    if found.role {
+        data.push("role may not be set".to_string());
     }
     Forbidden::new(
         "seLinuxOptions",

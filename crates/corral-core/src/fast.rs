@@ -94,7 +94,9 @@ fn printable(text: &str) -> bool {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         let bad = match b {
-            b'\t' | b'\n' | b'\r' => false,
+            b'\t' | b'\n' => false,
+            // A lone carriage return is a line break to YAML, not to `lines()`.
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
             0..0x20 | 0x7f => true,
             // C1 controls, U+0080 to U+009F (NEL included).
             0xC2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)),
@@ -905,6 +907,8 @@ mod tests {
         assert!(parse_document(&long_key, 1, 256).is_none());
         assert!(parse_document("a: b\u{6}c\n", 1, 256).is_none());
         assert!(parse_document("a: b\u{85}c\n", 1, 256).is_none());
+        assert!(parse_document("a: b\rc: d\n", 1, 256).is_none());
+        assert!(parse_document("a: b\r\nc: d\r\n", 1, 256).is_some());
         assert!(parse_document("a: bc\n", 1, 256).is_some());
     }
 

@@ -95,8 +95,8 @@ pub fn evaluate(metadata: &ObjectMeta, spec: &PodSpec, policy: &LevelVersion) ->
     let spec = defaults::apply(spec);
     let pod = visit::Pod::new(metadata, &spec);
     let violations = registry::active_checks(policy.level, policy.version.minor())
-        .into_iter()
-        .filter_map(|(id, check)| {
+        .iter()
+        .filter_map(|&(id, check)| {
             check(&pod).map(|f| Violation {
                 check: id,
                 reason: f.reason,

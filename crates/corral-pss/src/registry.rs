@@ -4,8 +4,10 @@
 //! overrides. Baseline IDs in byte order, then restricted IDs, as upstream
 //! orders the reasons of a message.
 
+use std::sync::OnceLock;
+
 use crate::checks::{Check, CheckFn, CHECKS};
-use crate::version::Level;
+use crate::version::{Level, LATEST_MINOR};
 
 /// Every check ID, sorted.
 pub const CHECK_IDS: [&str; 19] = [
@@ -34,8 +36,23 @@ fn active_entry(check: &Check, minor: u32) -> Option<&crate::checks::Versioned> 
     check.versions.iter().rev().find(|v| v.min_minor <= minor)
 }
 
-/// The checks to run at `level` and policy version `v1.<minor>`, in message order.
-pub(crate) fn active_checks(level: Level, minor: u32) -> Vec<(&'static str, CheckFn)> {
+type ActiveChecks = Vec<(&'static str, CheckFn)>;
+
+/// The checks to run at `level` and policy version `v1.<minor>`, in message
+/// order; worked out once per level and version.
+pub(crate) fn active_checks(level: Level, minor: u32) -> &'static [(&'static str, CheckFn)] {
+    static TABLE: OnceLock<[Vec<ActiveChecks>; 3]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        [Level::Privileged, Level::Baseline, Level::Restricted].map(|level| {
+            (0..=LATEST_MINOR)
+                .map(|minor| select(level, minor))
+                .collect()
+        })
+    });
+    &table[level as usize][minor.min(LATEST_MINOR) as usize]
+}
+
+fn select(level: Level, minor: u32) -> ActiveChecks {
     if level == Level::Privileged {
         return Vec::new();
     }
@@ -62,8 +79,8 @@ pub(crate) fn active_checks(level: Level, minor: u32) -> Vec<(&'static str, Chec
 /// The IDs of the checks that run at `level` and `version`, in message order.
 pub fn active_check_ids(level: Level, version: &crate::Version) -> Vec<&'static str> {
     active_checks(level, version.minor())
-        .into_iter()
-        .map(|(id, _)| id)
+        .iter()
+        .map(|(id, _)| *id)
         .collect()
 }
 
@@ -72,10 +89,7 @@ mod tests {
     use super::*;
 
     fn ids(level: Level, minor: u32) -> Vec<&'static str> {
-        active_checks(level, minor)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
+        active_check_ids(level, &crate::Version::Minor(minor))
     }
 
     #[test]

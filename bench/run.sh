@@ -18,5 +18,12 @@ else
   echo "skipped: ../shared/corpus is not present"
 fi
 
+echo "== corral pss ../shared/corpus (target: < 0.3 s wall)"
+if [ -d ../shared/corpus ]; then
+  python3 bench/measure.py 10 "$corral" pss ../shared/corpus --quiet
+else
+  echo "skipped: ../shared/corpus is not present"
+fi
+
 echo "== corral inventory on 100,000 Deployments, $(du -m "$big" | cut -f1) MB (target: < 3 s wall, < 1 GB peak RSS)"
 python3 bench/measure.py 3 "$corral" inventory "$big" --quiet

@@ -68,6 +68,11 @@ fn bench_evaluate(c: &mut Criterion) {
                 .count()
         })
     });
+    let one = pods[0].clone();
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("restricted-latest-one-passing-pod-in-cache", |b| {
+        b.iter(|| evaluate(&one.0, &one.1, &policy).allowed())
+    });
     group.finish();
 }
 

@@ -30,9 +30,9 @@ pub struct Violation {
     pub reason: String,
     /// Upstream's `ForbiddenDetail` (may be empty).
     pub detail: String,
-    /// Paths, relative to the pod (`spec.containers[0].securityContext`),
-    /// of the fields to change: the offending field, or the container or
-    /// spec that lacks a required one. The first is the one to show.
+    /// Paths, relative to the pod, of the fields to change: the offending
+    /// field, or the required field that is missing (which a report places
+    /// at its nearest present parent). The first is the one to show.
     pub fields: Vec<String>,
 }
 

@@ -8,7 +8,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 pub(crate) struct Pod<'a> {
     pub metadata: &'a ObjectMeta,
     pub spec: &'a PodSpec,
-    pub containers: Vec<Container<'a>>,
 }
 
 /// The fields of a container (of any of the three lists) that checks read.
@@ -36,55 +35,49 @@ impl Container<'_> {
     }
 }
 
+/// A view of any of the three container types.
+macro_rules! view {
+    ($c:expr, $list:expr, $index:expr) => {
+        Container {
+            name: &$c.name,
+            security_context: $c.security_context.as_ref(),
+            ports: $c.ports.as_deref().unwrap_or_default(),
+            liveness_probe: $c.liveness_probe.as_ref(),
+            readiness_probe: $c.readiness_probe.as_ref(),
+            startup_probe: $c.startup_probe.as_ref(),
+            lifecycle: $c.lifecycle.as_ref(),
+            list: $list,
+            index: $index,
+        }
+    };
+}
+
 impl<'a> Pod<'a> {
     pub fn new(metadata: &'a ObjectMeta, spec: &'a PodSpec) -> Pod<'a> {
-        let mut containers = Vec::with_capacity(
-            spec.containers.len() + spec.init_containers.as_ref().map_or(0, Vec::len),
-        );
-        for (index, c) in spec.init_containers.iter().flatten().enumerate() {
-            containers.push(Container {
-                name: &c.name,
-                security_context: c.security_context.as_ref(),
-                ports: c.ports.as_deref().unwrap_or_default(),
-                liveness_probe: c.liveness_probe.as_ref(),
-                readiness_probe: c.readiness_probe.as_ref(),
-                startup_probe: c.startup_probe.as_ref(),
-                lifecycle: c.lifecycle.as_ref(),
-                list: "initContainers",
-                index,
-            });
-        }
-        for (index, c) in spec.containers.iter().enumerate() {
-            containers.push(Container {
-                name: &c.name,
-                security_context: c.security_context.as_ref(),
-                ports: c.ports.as_deref().unwrap_or_default(),
-                liveness_probe: c.liveness_probe.as_ref(),
-                readiness_probe: c.readiness_probe.as_ref(),
-                startup_probe: c.startup_probe.as_ref(),
-                lifecycle: c.lifecycle.as_ref(),
-                list: "containers",
-                index,
-            });
-        }
-        for (index, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
-            containers.push(Container {
-                name: &c.name,
-                security_context: c.security_context.as_ref(),
-                ports: c.ports.as_deref().unwrap_or_default(),
-                liveness_probe: c.liveness_probe.as_ref(),
-                readiness_probe: c.readiness_probe.as_ref(),
-                startup_probe: c.startup_probe.as_ref(),
-                lifecycle: c.lifecycle.as_ref(),
-                list: "ephemeralContainers",
-                index,
-            });
-        }
-        Pod {
-            metadata,
-            spec,
-            containers,
-        }
+        Pod { metadata, spec }
+    }
+
+    /// Every container, in visiting order; views, so nothing is allocated.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
+        let spec = self.spec;
+        let init = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, c)| view!(c, "initContainers", i));
+        let regular = spec
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| view!(c, "containers", i));
+        let ephemeral = spec
+            .ephemeral_containers
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, c)| view!(c, "ephemeralContainers", i));
+        init.chain(regular).chain(ephemeral)
     }
 
     /// `spec.hostUsers: false`: the pod runs in a user namespace.

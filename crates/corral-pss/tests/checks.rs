@@ -1,31 +1,18 @@
 //! Exact reasons and details for every check, written from upstream's
 //! behaviour (`policy/check_*_test.go` and real API server messages).
 
-use std::sync::Arc;
+mod common;
 
-use corral_core::model::{Model, TemplatePaths};
-use corral_core::{load_bytes, Limits};
-use corral_pss::{evaluate, Evaluation, LevelVersion};
+use corral_pss::{Evaluation, LevelVersion};
 
 /// Evaluate a Pod written as YAML (`spec` and optional `metadata` fields).
 fn eval(policy: &str, pod: &str) -> Evaluation {
-    let text = format!("apiVersion: v1\nkind: Pod\n{pod}");
-    let (objects, diagnostics) = load_bytes(
-        &Arc::from("t.yaml"),
-        text.as_bytes(),
-        &Limits::default(),
-        &|_| {},
-    );
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let (model, errors) = Model::build(objects, &TemplatePaths::default());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (_, template) = model.workloads().next().unwrap();
     let (level, version) = policy.split_once(':').unwrap();
     let policy = LevelVersion {
         level: level.parse().unwrap(),
         version: version.parse().unwrap(),
     };
-    evaluate(&template.metadata, &template.spec, &policy)
+    common::evaluate_manifest(&format!("apiVersion: v1\nkind: Pod\n{pod}"), &policy)
 }
 
 /// The (reason, detail) of `check`, or None if it passed.
@@ -104,6 +91,23 @@ fn host_ports() {
         pod,
         "hostPort",
         r#"containers "a", "c" use hostPorts 100, 20, 30"#,
+    );
+    // Upstream's own cases: repeated ports are listed once.
+    let one = "spec:\n  containers:\n  - {name: a, ports: [{containerPort: 1, hostPort: 0}]}\n  - {name: b, ports: [{containerPort: 1, hostPort: 0}, {containerPort: 2, hostPort: 20}]}\n";
+    forbidden(
+        "baseline:latest",
+        "hostPorts",
+        one,
+        "hostPort",
+        r#"container "b" uses hostPort 20"#,
+    );
+    let many = "spec:\n  containers:\n  - {name: a, ports: [{containerPort: 1, hostPort: 0}]}\n  - {name: b, ports: [{containerPort: 1, hostPort: 0}, {containerPort: 2, hostPort: 10}, {containerPort: 3, hostPort: 20}]}\n  - {name: c, ports: [{containerPort: 1, hostPort: 0}, {containerPort: 2, hostPort: 10}, {containerPort: 3, hostPort: 30}]}\n";
+    forbidden(
+        "baseline:latest",
+        "hostPorts",
+        many,
+        "hostPort",
+        r#"containers "b", "c" use hostPorts 10, 20, 30"#,
     );
     // hostNetwork copies containerPort into hostPort, as the API server does.
     let host_network =
@@ -447,5 +451,8 @@ fn violations_point_at_the_fields_to_change() {
         fields("runAsUser"),
         ["spec.containers[1].securityContext.runAsUser"]
     );
-    assert_eq!(fields("allowPrivilegeEscalation")[1], "spec.containers[0]");
+    assert_eq!(
+        fields("allowPrivilegeEscalation")[1],
+        "spec.containers[0].securityContext.allowPrivilegeEscalation"
+    );
 }

@@ -4,13 +4,12 @@
 //! the generator's expected substring in the message; the same holds when
 //! the pod is the template of a Deployment, a CronJob and an Argo Rollout.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use corral_core::model::{Model, TemplatePaths};
-use corral_core::{load_bytes, Limits};
-use corral_pss::{evaluate, Level, LevelVersion, Version};
+use corral_pss::{Level, LevelVersion, Version};
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/psa")
@@ -69,22 +68,6 @@ fn wrapped(pod_yaml: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Evaluate the single workload in `text`: (allowed, message).
-fn verdict(text: &str, policy: &LevelVersion) -> (bool, String, &'static str) {
-    let (objects, diagnostics) = load_bytes(
-        &Arc::from("f.yaml"),
-        text.as_bytes(),
-        &Limits::default(),
-        &|_| {},
-    );
-    assert!(diagnostics.is_empty(), "{diagnostics:?}\n{text}");
-    let (model, errors) = Model::build(objects, &TemplatePaths::default());
-    assert!(errors.is_empty(), "{errors:?}\n{text}");
-    let (_, template) = model.workloads().next().expect("a workload");
-    let evaluation = evaluate(&template.metadata, &template.spec, policy);
-    (evaluation.allowed(), evaluation.enforce_message(), "")
-}
-
 #[test]
 fn every_upstream_fixture_gets_its_verdict_and_reason() {
     let root = fixtures_root();
@@ -127,7 +110,9 @@ fn every_upstream_fixture_gets_its_verdict_and_reason() {
                     variants.extend(wrapped(&text));
                     for (kind, variant) in variants {
                         checked += 1;
-                        let (allowed, message, _) = verdict(&variant, &policy);
+                        let evaluation = common::evaluate_manifest(&variant, &policy);
+                        let (allowed, message) =
+                            (evaluation.allowed(), evaluation.enforce_message());
                         let ok = if expect_pass {
                             allowed
                         } else {

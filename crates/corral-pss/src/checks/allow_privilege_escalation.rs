@@ -36,8 +36,7 @@ fn allow_privilege_escalation_1_25(pod: &Pod<'_>) -> Option<Forbidden> {
 
 fn allow_privilege_escalation_1_8(pod: &Pod<'_>) -> Option<Forbidden> {
     let bad: Vec<_> = pod
-        .containers
-        .iter()
+        .containers()
         .filter(|c| {
             c.security_context
                 .and_then(|s| s.allow_privilege_escalation)
@@ -55,13 +54,7 @@ fn allow_privilege_escalation_1_8(pod: &Pod<'_>) -> Option<Forbidden> {
             containers_phrase(&names)
         ),
         bad.iter()
-            .map(|c| match c.security_context {
-                Some(s) if s.allow_privilege_escalation.is_some() => {
-                    c.path("securityContext.allowPrivilegeEscalation")
-                }
-                Some(_) => c.path("securityContext"),
-                None => c.path(""),
-            })
+            .map(|c| c.path("securityContext.allowPrivilegeEscalation"))
             .collect(),
     )
 }

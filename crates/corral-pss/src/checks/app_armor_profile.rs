@@ -45,7 +45,7 @@ fn app_armor_profile_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
         fields.push("spec.securityContext.appArmorProfile.type".to_string());
     }
     let mut containers = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         if let Some(p) = c
             .security_context
             .and_then(|s| s.app_armor_profile.as_ref())

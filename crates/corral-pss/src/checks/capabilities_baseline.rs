@@ -42,7 +42,7 @@ fn capabilities_baseline_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut containers = Vec::new();
     let mut capabilities = Vec::new();
     let mut fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         let Some(caps) = c.security_context.and_then(|s| s.capabilities.as_ref()) else {
             continue;
         };

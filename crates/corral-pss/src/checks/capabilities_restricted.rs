@@ -40,23 +40,15 @@ fn capabilities_restricted_1_22(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut adding = Vec::new();
     let mut forbidden = Vec::new();
     let mut fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         let Some(caps) = c.security_context.and_then(|s| s.capabilities.as_ref()) else {
             missing_drop.push(c.name);
-            fields.push(c.path(if c.security_context.is_some() {
-                "securityContext"
-            } else {
-                ""
-            }));
+            fields.push(c.path("securityContext.capabilities.drop"));
             continue;
         };
         if !caps.drop.iter().flatten().any(|d| d == "ALL") {
             missing_drop.push(c.name);
-            fields.push(c.path(if caps.drop.is_some() {
-                "securityContext.capabilities.drop"
-            } else {
-                "securityContext.capabilities"
-            }));
+            fields.push(c.path("securityContext.capabilities.drop"));
         }
         let mut bad = false;
         for (i, cap) in caps.add.iter().flatten().enumerate() {

@@ -23,7 +23,7 @@ fn host_ports_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut containers = Vec::new();
     let mut ports = Vec::new();
     let mut fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         let mut bad = false;
         for (i, port) in c.ports.iter().enumerate() {
             if let Some(host_port) = port.host_port.filter(|p| *p != 0) {

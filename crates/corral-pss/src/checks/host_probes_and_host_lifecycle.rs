@@ -26,7 +26,7 @@ fn host_probes_1_34(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut containers = Vec::new();
     let mut hosts = Vec::new();
     let mut fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         let lifecycle = c.lifecycle;
         let handlers: [(&str, Option<&HTTPGetAction>, Option<&TCPSocketAction>); 5] = [
             (

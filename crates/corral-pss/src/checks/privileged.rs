@@ -21,8 +21,7 @@ pub(super) const CHECK: Check = Check {
 
 fn privileged_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let bad: Vec<_> = pod
-        .containers
-        .iter()
+        .containers()
         .filter(|c| c.security_context.and_then(|s| s.privileged) == Some(true))
         .collect();
     if bad.is_empty() {

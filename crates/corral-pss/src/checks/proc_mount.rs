@@ -49,7 +49,7 @@ fn proc_mount_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut containers = Vec::new();
     let mut types = Vec::new();
     let mut fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         if let Some(mount) = c.security_context.and_then(|s| s.proc_mount.as_ref()) {
             if mount != "Default" {
                 containers.push(c.name);

@@ -41,7 +41,7 @@ fn run_as_non_root_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut explicit_fields = Vec::new();
     let mut implicit = Vec::new();
     let mut implicit_fields = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         match c.security_context.and_then(|s| s.run_as_non_root) {
             Some(false) => {
                 explicit.push(c.name);
@@ -50,10 +50,7 @@ fn run_as_non_root_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
             Some(true) => {}
             None if pod_value != Some(true) => {
                 implicit.push(c.name);
-                implicit_fields.push(match c.security_context {
-                    Some(_) => c.path("securityContext"),
-                    None => c.path(""),
-                });
+                implicit_fields.push(c.path("securityContext.runAsNonRoot"));
             }
             None => {}
         }

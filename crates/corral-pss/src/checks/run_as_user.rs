@@ -40,7 +40,7 @@ fn run_as_user_1_23(pod: &Pod<'_>) -> Option<Forbidden> {
     if pod_bad {
         fields.push("spec.securityContext.runAsUser".to_string());
     }
-    for c in &pod.containers {
+    for c in pod.containers() {
         if c.security_context.and_then(|s| s.run_as_user) == Some(0) {
             containers.push(c.name);
             fields.push(c.path("securityContext.runAsUser"));

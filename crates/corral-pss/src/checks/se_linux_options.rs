@@ -85,7 +85,7 @@ fn check(pod: &Pod<'_>, allowed: &[&str]) -> Option<Forbidden> {
         fields.push("spec.securityContext.seLinuxOptions".to_string());
     }
     let mut containers = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         if let Some(o) = c.security_context.and_then(|s| s.se_linux_options.as_ref()) {
             if found.inspect(o, allowed) {
                 containers.push(c.name);

@@ -47,8 +47,7 @@ fn seccomp_profile_baseline_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut forbidden = Vec::new();
     let mut keys = vec![POD_ANNOTATION.to_string()];
     keys.extend(
-        pod.containers
-            .iter()
+        pod.containers()
             .map(|c| format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name)),
     );
     let mut fields = Vec::new();
@@ -86,7 +85,7 @@ fn seccomp_profile_baseline_1_19(pod: &Pod<'_>) -> Option<Forbidden> {
         fields.push("spec.securityContext.seccompProfile.type".to_string());
     }
     let mut containers = Vec::new();
-    for c in &pod.containers {
+    for c in pod.containers() {
         if let Some(p) = c.security_context.and_then(|s| s.seccomp_profile.as_ref()) {
             if !valid_type(&p.type_) {
                 containers.push(c.name);

@@ -54,7 +54,7 @@ fn seccomp_profile_restricted_1_19(pod: &Pod<'_>) -> Option<Forbidden> {
         values.extend(pod_type.map(str::to_string));
         explicit_fields.push("spec.securityContext.seccompProfile.type".to_string());
     }
-    for c in &pod.containers {
+    for c in pod.containers() {
         match c.security_context.and_then(|s| s.seccomp_profile.as_ref()) {
             Some(p) if !valid_type(&p.type_) => {
                 explicit.push(c.name);
@@ -64,10 +64,7 @@ fn seccomp_profile_restricted_1_19(pod: &Pod<'_>) -> Option<Forbidden> {
             Some(_) => {}
             None if !pod_set => {
                 implicit.push(c.name);
-                implicit_fields.push(match c.security_context {
-                    Some(_) => c.path("securityContext"),
-                    None => c.path(""),
-                });
+                implicit_fields.push(c.path("securityContext.seccompProfile.type"));
             }
             None => {}
         }

@@ -29,7 +29,7 @@ fn windows_host_process_1_0(pod: &Pod<'_>) -> Option<Forbidden> {
         pod.pod_security_context()
             .and_then(|s| s.windows_options.as_ref()),
     );
-    for c in &pod.containers {
+    for c in pod.containers() {
         if host_process(c.security_context.and_then(|s| s.windows_options.as_ref())) {
             containers.push(c.name);
             fields.push(c.path("securityContext.windowsOptions.hostProcess"));

@@ -18,6 +18,7 @@ else
   echo "skipped: ../shared/corpus is not present"
 fi
 
+# Exit status 2: three corpus objects hold placeholders where numbers belong.
 echo "== corral pss ../shared/corpus (target: < 0.3 s wall)"
 if [ -d ../shared/corpus ]; then
   python3 bench/measure.py 10 "$corral" pss ../shared/corpus --quiet

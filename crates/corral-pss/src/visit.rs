@@ -8,9 +8,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 pub(crate) struct Pod<'a> {
     pub metadata: &'a ObjectMeta,
     pub spec: &'a PodSpec,
+    /// Built once per evaluation: every check walks them.
+    containers: Vec<Container<'a>>,
 }
 
 /// The fields of a container (of any of the three lists) that checks read.
+#[derive(Clone, Copy)]
 pub(crate) struct Container<'a> {
     pub name: &'a str,
     pub security_context: Option<&'a SecurityContext>,
@@ -54,12 +57,6 @@ macro_rules! view {
 
 impl<'a> Pod<'a> {
     pub fn new(metadata: &'a ObjectMeta, spec: &'a PodSpec) -> Pod<'a> {
-        Pod { metadata, spec }
-    }
-
-    /// Every container, in visiting order; views, so nothing is allocated.
-    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
-        let spec = self.spec;
         let init = spec
             .init_containers
             .iter()
@@ -77,7 +74,16 @@ impl<'a> Pod<'a> {
             .flatten()
             .enumerate()
             .map(|(i, c)| view!(c, "ephemeralContainers", i));
-        init.chain(regular).chain(ephemeral)
+        Pod {
+            metadata,
+            spec,
+            containers: init.chain(regular).chain(ephemeral).collect(),
+        }
+    }
+
+    /// Every container, in visiting order.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + '_ {
+        self.containers.iter().copied()
     }
 
     /// `spec.hostUsers: false`: the pod runs in a user namespace.

@@ -28,6 +28,13 @@ fn host_probes_1_34(pod: &Pod<'_>) -> Option<Forbidden> {
     let mut fields = Vec::new();
     for c in pod.containers() {
         let lifecycle = c.lifecycle;
+        if c.liveness_probe.is_none()
+            && c.readiness_probe.is_none()
+            && c.startup_probe.is_none()
+            && lifecycle.is_none()
+        {
+            continue;
+        }
         let handlers: [(&str, Option<&HTTPGetAction>, Option<&TCPSocketAction>); 5] = [
             (
                 "livenessProbe",

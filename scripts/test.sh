@@ -11,6 +11,21 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 
+# Microsoft's SARIF Multitool checks the SARIF Corral writes. It comes from
+# npm as a self-contained binary; installed once into target/tools.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq npm
+fi
+tools="$PWD/target/tools"
+multitool="$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+if [ ! -e "$multitool" ]; then
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent @microsoft/sarif-multitool@5.7.0
+fi
+chmod u+x "$multitool"
+export SARIF_MULTITOOL="$tools/node_modules/.bin/sarif-multitool"
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -209,7 +209,6 @@ fn sarif(report: &Report) -> serde_json::Value {
         .map(|id| {
             json!({
                 "id": id,
-                "name": id,
                 "shortDescription": {"text": format!("Pod Security Standards check {id}")},
                 "helpUri": "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
             })

@@ -409,6 +409,15 @@ fn capabilities_restricted() {
         "unrestricted capabilities",
         r#"containers "a", "c" must set securityContext.capabilities.drop=["ALL"]; container "b" must not include "SYS_ADMIN" in securityContext.capabilities.add"#,
     );
+    // Upstream's own multiple-container case.
+    let upstream = "spec:\n  containers:\n  - {name: a, securityContext: {capabilities: {add: [FOO, BAR]}}}\n  - {name: b, securityContext: {capabilities: {add: [BAR, BAZ]}}}\n  - {name: c, securityContext: {capabilities: {add: [NET_BIND_SERVICE, CHOWN], drop: [ALL, FOO]}}}\n";
+    forbidden(
+        "restricted:latest",
+        "capabilities_restricted",
+        upstream,
+        "unrestricted capabilities",
+        r#"containers "a", "b" must set securityContext.capabilities.drop=["ALL"]; containers "a", "b", "c" must not include "BAR", "BAZ", "CHOWN", "FOO" in securityContext.capabilities.add"#,
+    );
     assert!(result("restricted:v1.21", "capabilities_restricted", pod).is_none());
     assert!(result("restricted:v1.21", "capabilities_baseline", pod).is_some());
 }

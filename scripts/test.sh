@@ -11,12 +11,23 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 
+# Debian packages the tests use: clang and llvm rebuild the BPF objects to
+# check them against their sources, libbpf-dev and linux-libc-dev give the
+# headers, strace is the reference the recorder's syscalls are checked against.
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=""
+for pair in clang:clang llvm-strip:llvm strace:strace npm:npm; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
+done
+[ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
+[ -e /usr/include/x86_64-linux-gnu/asm/unistd_64.h ] || missing="$missing linux-libc-dev"
+if [ -n "$missing" ]; then
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq $missing
+fi
+
 # Microsoft's SARIF Multitool checks the SARIF Corral writes. It comes from
 # npm as a self-contained binary; installed once into target/tools.
-if ! command -v npm >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq npm
-fi
 tools="$PWD/target/tools"
 multitool="$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
 if [ ! -e "$multitool" ]; then

@@ -21,6 +21,8 @@ pub enum Command {
     Inventory(crate::inventory::InventoryArgs),
     /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.
     Pss(crate::pss::PssArgs),
+    /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
+    Record(crate::record::RecordArgs),
 }
 
 #[derive(Args)]

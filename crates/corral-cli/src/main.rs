@@ -4,6 +4,7 @@ mod cli;
 mod inventory;
 mod output;
 mod pss;
+mod record;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Inventory(args) => inventory::run(args, &cli.common),
         Command::Pss(args) => pss::run(args, &cli.common),
+        Command::Record(args) => record::run(args, &cli.common),
     };
     match result {
         Ok(status) => status.into(),

@@ -1,0 +1,174 @@
+//! `corral record` on the real kernel: a program making a known list of
+//! syscalls is recorded with every one, and with every syscall `strace -f`
+//! sees. Needs root, kernel BTF, a C compiler and strace (`scripts/test.sh`
+//! installs strace); CI has them all.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn corral() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Compile `tests/programs/syscalls.c` into `dir`.
+fn build_program(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/syscalls.c");
+    let binary = dir.join("syscalls");
+    let status = Command::new("cc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (cc)");
+    assert!(status.success());
+    binary
+}
+
+fn recorded_names(recording: &Path) -> BTreeSet<String> {
+    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    assert_eq!(value["formatVersion"], 1);
+    value["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().expect("a known syscall").to_string())
+        .collect()
+}
+
+fn strace_names(program: &Path, dir: &Path) -> BTreeSet<String> {
+    let log = dir.join("strace.txt");
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .arg(program)
+        .stdout(Stdio::null())
+        .status()
+        .expect("strace (scripts/test.sh installs it)");
+    assert!(status.success());
+    fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            // "1234 name(args...) = ..." or "1234 <... name resumed>"
+            let rest = line.split_once(' ').map_or(line, |(_, r)| r).trim_start();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (rest[name.len()..].starts_with('(') && !name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn every_syscall_of_a_program_and_its_child_is_recorded() {
+    assert!(
+        is_root() || std::env::var_os("CI").is_none(),
+        "CI runs as root"
+    );
+    if !is_root() {
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_program(dir.path());
+    let recording = dir.path().join("recording.json");
+    let output = Command::new(corral())
+        .args(["record", "--quiet", "-o"])
+        .arg(&recording)
+        .arg("--")
+        .arg(&program)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let recorded = recorded_names(&recording);
+    let known = [
+        "getcpu",
+        "personality",
+        "membarrier",
+        "sched_getaffinity",
+        "memfd_create",
+        "timerfd_create",
+        "eventfd2",
+        "inotify_init1",
+        "getrandom",
+        "prctl",
+        "uname",
+        "sysinfo",
+        "times",
+        "pidfd_open",
+        "clock_nanosleep",
+        "wait4",
+        "getppid",
+        "sched_yield",
+        "execve",
+        "exit_group",
+    ];
+    let missing: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| !recorded.contains(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}; recorded {recorded:?}"
+    );
+    assert!(
+        recorded
+            .iter()
+            .any(|s| s == "clone" || s == "clone3" || s == "fork"),
+        "{recorded:?}"
+    );
+    let traced = strace_names(&program, dir.path());
+    let unseen: Vec<&String> = traced.difference(&recorded).collect();
+    assert!(
+        unseen.is_empty(),
+        "strace saw {unseen:?} that the recording lacks"
+    );
+}
+
+#[test]
+fn without_privileges_the_error_names_what_is_missing() {
+    if !is_root() {
+        eprintln!("skipped: needs root to drop to an unprivileged user");
+        return;
+    }
+    let output = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(corral())
+        .args(["record", "--", "true"])
+        .output()
+        .expect("setpriv (util-linux)");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("CAP_BPF") && stderr.contains("CAP_PERFMON"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

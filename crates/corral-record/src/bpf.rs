@@ -1,0 +1,164 @@
+//! Loading and reading the syscall program (`bpf/syscalls.bpf.c`).
+
+use std::fmt;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use aya::maps::HashMap;
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader};
+
+const SYSCALLS_OBJECT: &[u8] = include_bytes!("../bpf/syscalls.bpf.o");
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+/// Mirrors `struct syscall_set` in `bpf/syscalls.bpf.c`.
+const SYSCALL_WORDS: usize = 16;
+type SyscallSet = [u64; SYSCALL_WORDS];
+
+/// Why recording cannot start, in words that say what to fix.
+#[derive(Debug)]
+pub enum RecordError {
+    /// The kernel has no BTF (`CONFIG_DEBUG_INFO_BTF`), which CO-RE needs.
+    NoKernelBtf,
+    /// Loading or attaching was refused for lack of privilege.
+    Privilege(String),
+    /// Anything else the kernel or the system refused.
+    Kernel(String),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::NoKernelBtf => write!(
+                f,
+                "the kernel exposes no BTF at {KERNEL_BTF}: recording needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8)"
+            ),
+            RecordError::Privilege(what) => write!(
+                f,
+                "{what}: recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN on kernels before 5.8); for example `sudo setcap cap_bpf,cap_perfmon+ep $(which corral)`"
+            ),
+            RecordError::Kernel(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// The capabilities recording needs that this process lacks, read from
+/// `CapEff` in `/proc/self/status`. CAP_SYS_ADMIN stands in for both, as on
+/// kernels before 5.8.
+pub fn missing_capabilities() -> Vec<&'static str> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let effective = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    if has(CAP_SYS_ADMIN) {
+        return Vec::new();
+    }
+    [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
+        .into_iter()
+        .filter(|(cap, _)| !has(*cap))
+        .map(|(_, name)| name)
+        .collect()
+}
+
+fn classify(context: &str, error: impl std::error::Error) -> RecordError {
+    // aya's messages name the step; the cause is further down the chain.
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.contains("Operation not permitted")
+        || text.contains("Permission denied")
+        || text.contains("EPERM")
+    {
+        RecordError::Privilege(format!("{context}: {text}"))
+    } else {
+        RecordError::Kernel(format!("{context}: {text}"))
+    }
+}
+
+/// The inode that identifies a process's mount namespace.
+pub fn mount_namespace(pid: &str) -> io::Result<u32> {
+    Ok(std::fs::metadata(format!("/proc/{pid}/ns/mnt"))?.ino() as u32)
+}
+
+/// The syscall program, loaded and attached to `sys_enter`.
+pub struct Recorder {
+    ebpf: Ebpf,
+}
+
+impl Recorder {
+    pub fn load() -> Result<Recorder, RecordError> {
+        let missing = missing_capabilities();
+        if !missing.is_empty() {
+            return Err(RecordError::Privilege(format!(
+                "this process lacks {}",
+                missing.join(" and ")
+            )));
+        }
+        if !Path::new(KERNEL_BTF).exists() {
+            return Err(RecordError::NoKernelBtf);
+        }
+        let btf = Btf::from_sys_fs()
+            .map_err(|e| RecordError::Kernel(format!("reading {KERNEL_BTF}: {e}")))?;
+        let host = mount_namespace("self")
+            .map_err(|e| RecordError::Kernel(format!("reading /proc/self/ns/mnt: {e}")))?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("host_mntns", &host, true)
+            .load(SYSCALLS_OBJECT)
+            .map_err(|e| classify("loading bpf/syscalls.bpf.o", e))?;
+        let program: &mut BtfTracePoint = ebpf
+            .program_mut("record_sys_enter")
+            .ok_or_else(|| {
+                RecordError::Kernel("bpf/syscalls.bpf.o has no record_sys_enter program".into())
+            })?
+            .try_into()
+            .map_err(|e| RecordError::Kernel(format!("record_sys_enter: {e}")))?;
+        program
+            .load("sys_enter", &btf)
+            .map_err(|e| classify("loading the sys_enter program", e))?;
+        program
+            .attach()
+            .map_err(|e| classify("attaching to the sys_enter tracepoint", e))?;
+        Ok(Recorder { ebpf })
+    }
+
+    fn map(&mut self) -> Result<HashMap<&mut aya::maps::MapData, u32, SyscallSet>, RecordError> {
+        let map = self.ebpf.map_mut("syscalls_by_mntns").ok_or_else(|| {
+            RecordError::Kernel("bpf/syscalls.bpf.o has no syscalls_by_mntns map".into())
+        })?;
+        HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("syscalls_by_mntns: {e}")))
+    }
+
+    /// Start recording the syscalls made in mount namespace `mntns`.
+    pub fn track(&mut self, mntns: u32) -> Result<(), RecordError> {
+        self.map()?
+            .insert(mntns, [0u64; SYSCALL_WORDS], 0)
+            .map_err(|e| RecordError::Kernel(format!("tracking mount namespace {mntns}: {e}")))
+    }
+
+    /// The syscall numbers made so far in `mntns`, ascending.
+    pub fn syscalls(&mut self, mntns: u32) -> Result<Vec<u32>, RecordError> {
+        let set = self
+            .map()?
+            .get(&mntns, 0)
+            .map_err(|e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}")))?;
+        Ok((0..(SYSCALL_WORDS * 64) as u32)
+            .filter(|n| set[(n / 64) as usize] & (1 << (n % 64)) != 0)
+            .collect())
+    }
+}

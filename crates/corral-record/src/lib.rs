@@ -1,0 +1,15 @@
+//! Corral's recorder: BPF programs (C, in `bpf/`, compiled by clang into the
+//! objects committed beside them) loaded with aya, a pure-Rust loader, so
+//! that building needs neither clang nor libbpf.
+//!
+//! Today it records the syscalls of a command and its children, aggregated
+//! in the kernel per mount namespace (`bpf/syscalls.bpf.c`).
+
+mod bpf;
+mod command;
+mod recording;
+mod syscall_names;
+
+pub use bpf::{RecordError, Recorder};
+pub use command::record_command;
+pub use recording::{Recording, Syscall, FORMAT_VERSION};

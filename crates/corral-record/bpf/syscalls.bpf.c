@@ -15,7 +15,6 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 
 // Just the fields read here, relocated against the running kernel's BTF.
 struct ns_common {
@@ -54,8 +53,10 @@ SEC("tp_btf/sys_enter")
 int record_sys_enter(unsigned long long *ctx)
 {
 	long id = (long)ctx[1];
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	__u32 mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	struct task_struct *task = bpf_get_current_task_btf();
+	// A BTF-typed pointer: plain loads, checked by the verifier, relocated
+	// by CO-RE; no probe-read helper calls on the hot path.
+	__u32 mntns = task->nsproxy->mnt_ns->ns.inum;
 
 	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
 		return 0;

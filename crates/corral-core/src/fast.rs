@@ -630,31 +630,9 @@ fn inline_value(line: &Line<'_>, start: usize, depth: usize, max_depth: usize) -
             let (node, end) = flow.value(start, depth)?;
             (node, end - start)
         }
-        b'"' => {
-            let (s, used) = double_quoted(text)?;
-            (
-                scalar_node(
-                    line.pos(start),
-                    Scalar {
-                        text: s,
-                        kind: ScalarKind::Str,
-                    },
-                ),
-                used,
-            )
-        }
-        b'\'' => {
-            let (s, used) = single_quoted(text)?;
-            (
-                scalar_node(
-                    line.pos(start),
-                    Scalar {
-                        text: s,
-                        kind: ScalarKind::Str,
-                    },
-                ),
-                used,
-            )
+        b'"' | b'\'' => {
+            let (scalar, used) = quoted(text)?;
+            (scalar_node(line.pos(start), scalar), used)
         }
         b'-' | b'?' | b':' if text.len() == 1 || text.as_bytes()[1] == b' ' => return None,
         b'-' | b'?' | b':' => plain_block(line, start)?,
@@ -674,6 +652,23 @@ fn scalar_node(pos: Pos, scalar: Scalar) -> Node {
         pos,
         value: Value::Scalar(scalar),
     }
+}
+
+/// A single-line quoted scalar at the start of `text`: the string and the
+/// bytes it took.
+fn quoted(text: &str) -> Option<(Scalar, usize)> {
+    let (s, used) = match text.as_bytes().first()? {
+        b'"' => double_quoted(text)?,
+        b'\'' => single_quoted(text)?,
+        _ => return None,
+    };
+    Some((
+        Scalar {
+            text: s,
+            kind: ScalarKind::Str,
+        },
+        used,
+    ))
 }
 
 /// A single-line plain scalar in block context: it ends at ` #` or the end
@@ -841,31 +836,9 @@ impl Flow<'_, '_> {
         let text = &self.line.text[at..];
         let pos = self.line.pos(at);
         match text.as_bytes().first()? {
-            b'"' => {
-                let (s, used) = double_quoted(text)?;
-                Some((
-                    scalar_node(
-                        pos,
-                        Scalar {
-                            text: s,
-                            kind: ScalarKind::Str,
-                        },
-                    ),
-                    at + used,
-                ))
-            }
-            b'\'' => {
-                let (s, used) = single_quoted(text)?;
-                Some((
-                    scalar_node(
-                        pos,
-                        Scalar {
-                            text: s,
-                            kind: ScalarKind::Str,
-                        },
-                    ),
-                    at + used,
-                ))
+            b'"' | b'\'' => {
+                let (scalar, used) = quoted(text)?;
+                Some((scalar_node(pos, scalar), at + used))
             }
             first if is_indicator(*first) => None,
             _ => {

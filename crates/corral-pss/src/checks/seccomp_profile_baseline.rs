@@ -97,11 +97,21 @@ fn seccomp_profile_baseline_1_19(pod: &Pod<'_>) -> Option<Forbidden> {
     if fields.is_empty() {
         return None;
     }
+    forbidden_types(pod_bad, &containers, values, fields)
+}
+
+/// The pod and/or containers set a seccomp profile type that is not allowed.
+pub(super) fn forbidden_types(
+    pod_bad: bool,
+    containers: &[&str],
+    values: Vec<String>,
+    fields: Vec<String>,
+) -> Option<Forbidden> {
     Forbidden::new(
         "seccompProfile",
         format!(
             "{} must not set securityContext.seccompProfile.type to {}",
-            setters(pod_bad, &containers),
+            setters(pod_bad, containers),
             join_quote(&sorted_set(values))
         ),
         fields,

@@ -8,9 +8,9 @@
 //! bad value anywhere fails. From v1.25 pods with `spec.os.name: windows` are
 //! exempt.
 
-use super::seccomp_profile_baseline::valid_type;
-use super::{setters, Check, Forbidden, Versioned};
-use crate::text::{containers_phrase, join_quote, sorted_set};
+use super::seccomp_profile_baseline::{forbidden_types, valid_type};
+use super::{Check, Forbidden, Versioned};
+use crate::text::containers_phrase;
 use crate::version::Level;
 use crate::visit::Pod;
 
@@ -70,15 +70,7 @@ fn seccomp_profile_restricted_1_19(pod: &Pod<'_>) -> Option<Forbidden> {
         }
     }
     if pod_bad || !explicit.is_empty() {
-        return Forbidden::new(
-            "seccompProfile",
-            format!(
-                "{} must not set securityContext.seccompProfile.type to {}",
-                setters(pod_bad, &explicit),
-                join_quote(&sorted_set(values))
-            ),
-            explicit_fields,
-        );
+        return forbidden_types(pod_bad, &explicit, values, explicit_fields);
     }
     if implicit.is_empty() {
         return None;

@@ -147,6 +147,83 @@ fn every_syscall_of_a_program_and_its_child_is_recorded() {
     );
 }
 
+/// (name, granted, denied) of every capability in a recording.
+fn recorded_capabilities(recording: &Path) -> Vec<(String, bool, bool)> {
+    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    value["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["granted"] == true,
+                c["denied"] == true,
+            )
+        })
+        .collect()
+}
+
+fn record(dir: &Path, command: &[&str]) -> PathBuf {
+    let recording = dir.join("capabilities.json");
+    let output = Command::new(corral())
+        .args(["record", "--quiet", "-o"])
+        .arg(&recording)
+        .arg("--")
+        .args(command)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    recording
+}
+
+#[test]
+fn capability_checks_are_recorded_with_their_verdict() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mine, theirs) = (dir.path().join("mine"), dir.path().join("theirs"));
+    fs::write(&mine, "").unwrap();
+    fs::write(&theirs, "").unwrap();
+    // chown as root is granted CAP_CHOWN; as nobody, denied it.
+    let script = format!(
+        "chown 65534 {}; setpriv --reuid=65534 --regid=65534 --clear-groups chown 0 {}",
+        mine.display(),
+        theirs.display()
+    );
+    let caps = recorded_capabilities(&record(dir.path(), &["sh", "-c", &script]));
+    assert!(caps.contains(&("CAP_CHOWN".into(), true, true)), "{caps:?}");
+    assert!(
+        caps.iter()
+            .any(|(name, granted, _)| name == "CAP_SETUID" && *granted),
+        "{caps:?}"
+    );
+
+    // Binding port 80 as nobody with the capability in its ambient set.
+    let bind = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+        "/usr/bin/perl",
+        "-MIO::Socket::INET",
+        "-e",
+        "IO::Socket::INET->new(LocalAddr => '127.0.0.1:80', Listen => 1) or die",
+    ];
+    let caps = recorded_capabilities(&record(dir.path(), &bind));
+    assert!(
+        caps.contains(&("CAP_NET_BIND_SERVICE".into(), true, false)),
+        "{caps:?}"
+    );
+}
+
 #[test]
 fn without_privileges_the_error_names_what_is_missing() {
     if !is_root() {

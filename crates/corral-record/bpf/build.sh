@@ -5,6 +5,7 @@
 # rebuilds and compares when clang is present).
 set -euo pipefail
 cd "$(dirname "$0")"
+# Each program includes task.h, the kernel fields it reads.
 for source in *.bpf.c; do
   clang -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I"/usr/include/$(uname -m)-linux-gnu" \
     -fdebug-compilation-dir=. -fdebug-prefix-map="$PWD"=. \

@@ -16,22 +16,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-// Just the fields read here, relocated against the running kernel's BTF.
-struct ns_common {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
-struct mnt_namespace {
-	struct ns_common ns;
-} __attribute__((preserve_access_index));
-
-struct nsproxy {
-	struct mnt_namespace *mnt_ns;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	struct nsproxy *nsproxy;
-} __attribute__((preserve_access_index));
+#include "task.h"
 
 // Syscall numbers below 1024 (x86_64 and aarch64 use fewer than 500).
 #define SYSCALL_SLOTS 1024
@@ -53,10 +38,7 @@ SEC("tp_btf/sys_enter")
 int record_sys_enter(unsigned long long *ctx)
 {
 	long id = (long)ctx[1];
-	struct task_struct *task = bpf_get_current_task_btf();
-	// A BTF-typed pointer: plain loads, checked by the verifier, relocated
-	// by CO-RE; no probe-read helper calls on the hot path.
-	__u32 mntns = task->nsproxy->mnt_ns->ns.inum;
+	__u32 mntns = current_mntns();
 
 	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
 		return 0;

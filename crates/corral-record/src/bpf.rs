@@ -10,10 +10,13 @@ use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
 
 const SYSCALLS_OBJECT: &[u8] = include_bytes!("../bpf/syscalls.bpf.o");
+const CAPABILITIES_OBJECT: &[u8] = include_bytes!("../bpf/capabilities.bpf.o");
 const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// Mirrors `struct syscall_set` in `bpf/syscalls.bpf.c`.
 const SYSCALL_WORDS: usize = 16;
 type SyscallSet = [u64; SYSCALL_WORDS];
+/// Mirrors `struct cap_set` in `bpf/capabilities.bpf.c`: granted, denied.
+type CapSet = [u64; 2];
 
 /// Why recording cannot start, in words that say what to fix.
 #[derive(Debug)]
@@ -95,9 +98,36 @@ pub fn mount_namespace(pid: &str) -> io::Result<u32> {
     Ok(std::fs::metadata(format!("/proc/{pid}/ns/mnt"))?.ino() as u32)
 }
 
-/// The syscall program, loaded and attached to `sys_enter`.
+/// Load `object` and attach its `program` to the BTF tracepoint `tracepoint`.
+fn load_program(
+    object: &[u8],
+    program: &str,
+    tracepoint: &str,
+    btf: &Btf,
+    host: u32,
+) -> Result<Ebpf, RecordError> {
+    let mut ebpf = EbpfLoader::new()
+        .btf(Some(btf))
+        .override_global("host_mntns", &host, true)
+        .load(object)
+        .map_err(|e| classify(&format!("loading the {tracepoint} program"), e))?;
+    let prog: &mut BtfTracePoint = ebpf
+        .program_mut(program)
+        .ok_or_else(|| RecordError::Kernel(format!("the BPF object has no {program} program")))?
+        .try_into()
+        .map_err(|e| RecordError::Kernel(format!("{program}: {e}")))?;
+    prog.load(tracepoint, btf)
+        .map_err(|e| classify(&format!("loading the {tracepoint} program"), e))?;
+    prog.attach()
+        .map_err(|e| classify(&format!("attaching to the {tracepoint} tracepoint"), e))?;
+    Ok(ebpf)
+}
+
+/// The recording programs, loaded and attached: syscalls (`sys_enter`) and
+/// capability checks (`cap_capable`).
 pub struct Recorder {
-    ebpf: Ebpf,
+    syscalls: Ebpf,
+    capabilities: Ebpf,
 }
 
 impl Recorder {
@@ -116,49 +146,55 @@ impl Recorder {
             .map_err(|e| RecordError::Kernel(format!("reading {KERNEL_BTF}: {e}")))?;
         let host = mount_namespace("self")
             .map_err(|e| RecordError::Kernel(format!("reading /proc/self/ns/mnt: {e}")))?;
-        let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
-            .override_global("host_mntns", &host, true)
-            .load(SYSCALLS_OBJECT)
-            .map_err(|e| classify("loading bpf/syscalls.bpf.o", e))?;
-        let program: &mut BtfTracePoint = ebpf
-            .program_mut("record_sys_enter")
-            .ok_or_else(|| {
-                RecordError::Kernel("bpf/syscalls.bpf.o has no record_sys_enter program".into())
-            })?
-            .try_into()
-            .map_err(|e| RecordError::Kernel(format!("record_sys_enter: {e}")))?;
-        program
-            .load("sys_enter", &btf)
-            .map_err(|e| classify("loading the sys_enter program", e))?;
-        program
-            .attach()
-            .map_err(|e| classify("attaching to the sys_enter tracepoint", e))?;
-        Ok(Recorder { ebpf })
+        Ok(Recorder {
+            syscalls: load_program(SYSCALLS_OBJECT, "record_sys_enter", "sys_enter", &btf, host)?,
+            capabilities: load_program(
+                CAPABILITIES_OBJECT,
+                "record_cap_capable",
+                "cap_capable",
+                &btf,
+                host,
+            )?,
+        })
     }
 
-    fn map(&mut self) -> Result<HashMap<&mut aya::maps::MapData, u32, SyscallSet>, RecordError> {
-        let map = self.ebpf.map_mut("syscalls_by_mntns").ok_or_else(|| {
-            RecordError::Kernel("bpf/syscalls.bpf.o has no syscalls_by_mntns map".into())
-        })?;
-        HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("syscalls_by_mntns: {e}")))
-    }
-
-    /// Start recording the syscalls made in mount namespace `mntns`.
+    /// Start recording mount namespace `mntns`.
     pub fn track(&mut self, mntns: u32) -> Result<(), RecordError> {
-        self.map()?
+        let insert_error =
+            |e| RecordError::Kernel(format!("tracking mount namespace {mntns}: {e}"));
+        map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
             .insert(mntns, [0u64; SYSCALL_WORDS], 0)
-            .map_err(|e| RecordError::Kernel(format!("tracking mount namespace {mntns}: {e}")))
+            .map_err(insert_error)?;
+        map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
+            .insert(mntns, [0u64; 2], 0)
+            .map_err(insert_error)
+    }
+
+    /// The capabilities checked so far in `mntns`: (granted, denied) bit sets.
+    pub fn capabilities(&mut self, mntns: u32) -> Result<(u64, u64), RecordError> {
+        let [granted, denied] = map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
+            .get(&mntns, 0)
+            .map_err(|e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}")))?;
+        Ok((granted, denied))
     }
 
     /// The syscall numbers made so far in `mntns`, ascending.
     pub fn syscalls(&mut self, mntns: u32) -> Result<Vec<u32>, RecordError> {
-        let set = self
-            .map()?
+        let set = map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
             .get(&mntns, 0)
             .map_err(|e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}")))?;
         Ok((0..(SYSCALL_WORDS * 64) as u32)
             .filter(|n| set[(n / 64) as usize] & (1 << (n % 64)) != 0)
             .collect())
     }
+}
+
+fn map<'a, V: aya::Pod>(
+    ebpf: &'a mut Ebpf,
+    name: &str,
+) -> Result<HashMap<&'a mut aya::maps::MapData, u32, V>, RecordError> {
+    let map = ebpf
+        .map_mut(name)
+        .ok_or_else(|| RecordError::Kernel(format!("the BPF object has no {name} map")))?;
+    HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("{name}: {e}")))
 }

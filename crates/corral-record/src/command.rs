@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Recording, Syscall, FORMAT_VERSION};
+use crate::recording::{Capability, Recording, Syscall, FORMAT_VERSION};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -44,7 +44,8 @@ fn uname() -> (String, String) {
 }
 
 /// Run `argv` in a new mount namespace, recording every syscall it and its
-/// children make, from the moment before it executes until it exits.
+/// children make and every capability they check, from the moment before it
+/// executes until it exits.
 pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
     if argv.is_empty() {
         return Err(RecordError::Kernel("no command to record".into()));
@@ -124,6 +125,7 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         .into_iter()
         .map(|n| Syscall::new(n, &architecture))
         .collect();
+    let (granted, denied) = recorder.capabilities(mntns)?;
     Ok(Recording {
         format_version: FORMAT_VERSION,
         kernel,
@@ -133,5 +135,6 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         command: argv.to_vec(),
         exit_status,
         syscalls,
+        capabilities: Capability::from_sets(granted, denied),
     })
 }

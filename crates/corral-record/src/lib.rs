@@ -2,8 +2,9 @@
 //! objects committed beside them) loaded with aya, a pure-Rust loader, so
 //! that building needs neither clang nor libbpf.
 //!
-//! Today it records the syscalls of a command and its children, aggregated
-//! in the kernel per mount namespace (`bpf/syscalls.bpf.c`).
+//! Today it records the syscalls (`bpf/syscalls.bpf.c`) and capability checks
+//! (`bpf/capabilities.bpf.c`) of a command and its children, aggregated in
+//! the kernel per mount namespace.
 
 mod bpf;
 mod command;
@@ -12,4 +13,4 @@ mod syscall_names;
 
 pub use bpf::{RecordError, Recorder};
 pub use command::record_command;
-pub use recording::{Recording, Syscall, FORMAT_VERSION};
+pub use recording::{Capability, Recording, Syscall, FORMAT_VERSION};

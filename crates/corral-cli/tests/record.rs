@@ -225,6 +225,64 @@ fn capability_checks_are_recorded_with_their_verdict() {
 }
 
 #[test]
+fn recordings_of_two_runs_merge_without_loss() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    for (out, command) in [(&first, "/bin/true"), (&second, "/bin/sync")] {
+        let status = Command::new(corral())
+            .args(["record", "-q", "-o"])
+            .arg(out)
+            .args(["--", command])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let merged = dir.path().join("merged.json");
+    let status = Command::new(corral())
+        .args(["record", "merge", "-q", "-o"])
+        .arg(&merged)
+        .arg(&first)
+        .arg(&second)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let value: Value = serde_json::from_slice(&fs::read(&merged).unwrap()).unwrap();
+    assert_eq!(value["runs"].as_array().unwrap().len(), 2);
+    let (a, b, all) = (
+        recorded_names(&first),
+        recorded_names(&second),
+        recorded_names(&merged),
+    );
+    assert_eq!(all, a.union(&b).cloned().collect::<BTreeSet<_>>());
+    let runs_of = |name: &str| {
+        value["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["runs"]
+            .as_u64()
+    };
+    assert_eq!(runs_of("execve"), Some(2));
+    assert_eq!(runs_of("sync"), Some(1));
+    // Not a recording: a clear error, exit 2.
+    let output = Command::new(corral())
+        .args(["record", "merge"])
+        .arg(&first)
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("missing.json: cannot read"));
+}
+
+#[test]
 fn without_privileges_the_error_names_what_is_missing() {
     if !is_root() {
         eprintln!("skipped: needs root to drop to an unprivileged user");

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Capability, Recording, Syscall, FORMAT_VERSION};
+use crate::recording::{Capability, Recording, Run, Syscall, FORMAT_VERSION};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -128,12 +128,14 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
     let (granted, denied) = recorder.capabilities(mntns)?;
     Ok(Recording {
         format_version: FORMAT_VERSION,
-        kernel,
         architecture,
-        started,
-        ended,
-        command: argv.to_vec(),
-        exit_status,
+        runs: vec![Run {
+            started,
+            ended,
+            kernel,
+            command: argv.to_vec(),
+            exit_status,
+        }],
         syscalls,
         capabilities: Capability::from_sets(granted, denied),
     })

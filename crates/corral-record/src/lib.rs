@@ -13,4 +13,4 @@ mod syscall_names;
 
 pub use bpf::{RecordError, Recorder};
 pub use command::record_command;
-pub use recording::{Capability, Recording, Syscall, FORMAT_VERSION};
+pub use recording::{Capability, MergeError, Recording, Run, Syscall, FORMAT_VERSION};

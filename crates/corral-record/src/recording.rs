@@ -11,20 +11,27 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 pub struct Recording {
     pub format_version: u32,
-    /// `uname -r` of the recording machine.
-    pub kernel: String,
     /// `uname -m`: the syscall numbers below are this architecture's.
     pub architecture: String,
-    /// Seconds since the Unix epoch.
-    pub started: u64,
-    pub ended: u64,
-    /// What was recorded: the command line for `corral record -- CMD`.
-    pub command: Vec<String>,
-    pub exit_status: Option<i32>,
-    /// Every syscall made, by the command and its children, ascending by number.
+    /// Each recorded run; a merged recording keeps every one, sorted.
+    pub runs: Vec<Run>,
+    /// Every syscall made, by the commands and their children, ascending by number.
     pub syscalls: Vec<Syscall>,
     /// Every capability checked (on the process's own credentials), ascending.
     pub capabilities: Vec<Capability>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+    pub ended: u64,
+    /// `uname -r` of the recording machine.
+    pub kernel: String,
+    /// What was recorded: the command line for `corral record -- CMD`.
+    pub command: Vec<String>,
+    pub exit_status: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +43,8 @@ pub struct Capability {
     pub granted: bool,
     /// At least one check of it was denied.
     pub denied: bool,
+    /// In how many runs it was checked.
+    pub runs: u32,
 }
 
 /// Capability names by number (`include/uapi/linux/capability.h`).
@@ -93,6 +102,7 @@ impl Capability {
                 name: CAPABILITY_NAMES.get(n as usize).map(|s| s.to_string()),
                 granted: granted & (1 << n) != 0,
                 denied: denied & (1 << n) != 0,
+                runs: 1,
             })
             .collect()
     }
@@ -103,6 +113,8 @@ pub struct Syscall {
     pub number: u32,
     /// `None` for a number newer than the names Corral knows.
     pub name: Option<String>,
+    /// In how many runs it was made.
+    pub runs: u32,
 }
 
 impl Syscall {
@@ -117,6 +129,131 @@ impl Syscall {
         Syscall {
             number,
             name: name.map(str::to_string),
+            runs: 1,
         }
+    }
+}
+
+/// Why recordings cannot be merged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MergeError(pub String);
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Recording {
+    /// Merge recordings of the same workload without losing anything: every
+    /// run is kept, syscalls and capabilities are united, and each counts
+    /// the runs it was seen in. The order of the inputs does not matter.
+    pub fn merge(recordings: Vec<Recording>) -> Result<Recording, MergeError> {
+        let mut all = recordings.into_iter();
+        let mut merged = all
+            .next()
+            .ok_or_else(|| MergeError("nothing to merge".into()))?;
+        for other in all {
+            if other.format_version != merged.format_version {
+                return Err(MergeError(format!(
+                    "format versions differ: {} and {}",
+                    merged.format_version, other.format_version
+                )));
+            }
+            if other.architecture != merged.architecture {
+                return Err(MergeError(format!(
+                    "recorded on different architectures ({} and {}): their syscall numbers differ",
+                    merged.architecture, other.architecture
+                )));
+            }
+            merged.runs.extend(other.runs);
+            for syscall in other.syscalls {
+                match merged
+                    .syscalls
+                    .iter_mut()
+                    .find(|s| s.number == syscall.number)
+                {
+                    Some(existing) => existing.runs += syscall.runs,
+                    None => merged.syscalls.push(syscall),
+                }
+            }
+            for cap in other.capabilities {
+                match merged
+                    .capabilities
+                    .iter_mut()
+                    .find(|c| c.number == cap.number)
+                {
+                    Some(existing) => {
+                        existing.granted |= cap.granted;
+                        existing.denied |= cap.denied;
+                        existing.runs += cap.runs;
+                    }
+                    None => merged.capabilities.push(cap),
+                }
+            }
+        }
+        merged.runs.sort();
+        merged.syscalls.sort_by_key(|s| s.number);
+        merged.capabilities.sort_by_key(|c| c.number);
+        Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recording(started: u64, syscalls: &[u32], granted: u64) -> Recording {
+        Recording {
+            format_version: FORMAT_VERSION,
+            architecture: "x86_64".into(),
+            runs: vec![Run {
+                started,
+                ended: started + 1,
+                kernel: "6.18".into(),
+                command: vec!["app".into()],
+                exit_status: Some(0),
+            }],
+            syscalls: syscalls
+                .iter()
+                .map(|n| Syscall::new(*n, "x86_64"))
+                .collect(),
+            capabilities: Capability::from_sets(granted, 0),
+        }
+    }
+
+    #[test]
+    fn merging_unites_counts_and_keeps_every_run() {
+        let a = recording(10, &[0, 1, 60], 1);
+        let b = recording(5, &[1, 2], 1 << 10);
+        let c = recording(7, &[60], 0);
+        let merged = Recording::merge(vec![a.clone(), b.clone(), c.clone()]).unwrap();
+        let counts: Vec<(u32, u32)> = merged.syscalls.iter().map(|s| (s.number, s.runs)).collect();
+        assert_eq!(counts, [(0, 1), (1, 2), (2, 1), (60, 2)]);
+        assert_eq!(
+            merged.runs.iter().map(|r| r.started).collect::<Vec<_>>(),
+            [5, 7, 10]
+        );
+        let caps: Vec<(&str, u32)> = merged
+            .capabilities
+            .iter()
+            .map(|c| (c.name.as_deref().unwrap(), c.runs))
+            .collect();
+        assert_eq!(caps, [("CAP_CHOWN", 1), ("CAP_NET_BIND_SERVICE", 1)]);
+        // Order does not matter, and merging is associative.
+        assert_eq!(
+            Recording::merge(vec![c.clone(), b.clone(), a.clone()]).unwrap(),
+            merged
+        );
+        let ab = Recording::merge(vec![a, b]).unwrap();
+        assert_eq!(Recording::merge(vec![ab, c]).unwrap(), merged);
+    }
+
+    #[test]
+    fn different_architectures_do_not_merge() {
+        let mut arm = recording(1, &[0], 0);
+        arm.architecture = "aarch64".into();
+        let error = Recording::merge(vec![recording(1, &[0], 0), arm]).unwrap_err();
+        assert!(error.0.contains("different architectures"));
     }
 }

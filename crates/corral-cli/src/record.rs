@@ -31,10 +31,7 @@ pub enum RecordAction {
 pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
     let recording = match &args.action {
         Some(RecordAction::Merge { recordings }) => {
-            let loaded = recordings
-                .iter()
-                .map(read)
-                .collect::<Result<Vec<_>, _>>()?;
+            let loaded = recordings.iter().map(read).collect::<Result<Vec<_>, _>>()?;
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
         None => record_command(&args.command).map_err(|e| e.to_string())?,

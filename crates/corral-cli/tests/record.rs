@@ -225,6 +225,41 @@ fn capability_checks_are_recorded_with_their_verdict() {
 }
 
 #[test]
+fn execs_are_recorded_with_their_uids_and_setuid_bits() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = "/bin/true; /usr/bin/passwd --help >/dev/null; setpriv --reuid=65534 --regid=65534 --clear-groups /bin/true";
+    let recording = record(dir.path(), &["sh", "-c", script]);
+    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    let execs: Vec<(String, u64, bool)> = value["execs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["euid"].as_u64().unwrap(),
+                e["setuid"] == true,
+            )
+        })
+        .collect();
+    assert!(execs.contains(&("/bin/true".into(), 0, false)), "{execs:?}");
+    assert!(
+        execs.contains(&("/bin/true".into(), 65534, false)),
+        "{execs:?}"
+    );
+    // passwd is set-user-ID root in Debian.
+    assert!(
+        execs.contains(&("/usr/bin/passwd".into(), 0, true)),
+        "{execs:?}"
+    );
+}
+
+#[test]
 fn recordings_of_two_runs_merge_without_loss() {
     if !is_root() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root");

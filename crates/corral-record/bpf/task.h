@@ -18,7 +18,14 @@ struct nsproxy {
 	struct mnt_namespace *mnt_ns;
 } __attribute__((preserve_access_index));
 
-struct cred;
+typedef struct {
+	unsigned int val;
+} corral_kuid_t;
+
+struct cred {
+	corral_kuid_t euid;
+	corral_kuid_t egid;
+} __attribute__((preserve_access_index));
 
 struct task_struct {
 	struct nsproxy *nsproxy;

@@ -11,12 +11,40 @@ use aya::{Btf, Ebpf, EbpfLoader};
 
 const SYSCALLS_OBJECT: &[u8] = include_bytes!("../bpf/syscalls.bpf.o");
 const CAPABILITIES_OBJECT: &[u8] = include_bytes!("../bpf/capabilities.bpf.o");
+const EXECS_OBJECT: &[u8] = include_bytes!("../bpf/execs.bpf.o");
 const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// Mirrors `struct syscall_set` in `bpf/syscalls.bpf.c`.
 const SYSCALL_WORDS: usize = 16;
 type SyscallSet = [u64; SYSCALL_WORDS];
 /// Mirrors `struct cap_set` in `bpf/capabilities.bpf.c`: granted, denied.
 type CapSet = [u64; 2];
+
+/// Mirrors `struct exec_key` in `bpf/execs.bpf.c`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ExecKey {
+    mntns: u32,
+    euid: u32,
+    egid: u32,
+    mode_bits: u32,
+    path: [u8; 256],
+}
+
+// SAFETY: plain old data with no padding (four u32 then bytes).
+unsafe impl aya::Pod for ExecKey {}
+
+const S_ISUID: u32 = 0o4000;
+const S_ISGID: u32 = 0o2000;
+
+/// One distinct exec seen in a namespace.
+pub struct ExecSeen {
+    pub path: String,
+    pub euid: u32,
+    pub egid: u32,
+    pub setuid: bool,
+    pub setgid: bool,
+    pub count: u64,
+}
 
 /// Why recording cannot start, in words that say what to fix.
 #[derive(Debug)]
@@ -123,11 +151,12 @@ fn load_program(
     Ok(ebpf)
 }
 
-/// The recording programs, loaded and attached: syscalls (`sys_enter`) and
-/// capability checks (`cap_capable`).
+/// The recording programs, loaded and attached: syscalls (`sys_enter`),
+/// capability checks (`cap_capable`) and execs (`sched_process_exec`).
 pub struct Recorder {
     syscalls: Ebpf,
     capabilities: Ebpf,
+    execs: Ebpf,
 }
 
 impl Recorder {
@@ -155,6 +184,13 @@ impl Recorder {
                 &btf,
                 host,
             )?,
+            execs: load_program(
+                EXECS_OBJECT,
+                "record_exec",
+                "sched_process_exec",
+                &btf,
+                host,
+            )?,
         })
     }
 
@@ -167,7 +203,43 @@ impl Recorder {
             .map_err(insert_error)?;
         map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
             .insert(mntns, [0u64; 2], 0)
+            .map_err(insert_error)?;
+        map::<u8>(&mut self.execs, "tracked_mntns")?
+            .insert(mntns, 1, 0)
             .map_err(insert_error)
+    }
+
+    /// The distinct execs seen so far in `mntns`, sorted.
+    pub fn execs(&mut self, mntns: u32) -> Result<Vec<ExecSeen>, RecordError> {
+        let map = self
+            .execs
+            .map_mut("execs")
+            .ok_or_else(|| RecordError::Kernel("the BPF object has no execs map".into()))?;
+        let execs: HashMap<_, ExecKey, u64> =
+            HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("execs: {e}")))?;
+        let mut seen = Vec::new();
+        for entry in execs.iter() {
+            let (key, count) =
+                entry.map_err(|e| RecordError::Kernel(format!("reading execs: {e}")))?;
+            if key.mntns != mntns {
+                continue;
+            }
+            let end = key
+                .path
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(key.path.len());
+            seen.push(ExecSeen {
+                path: String::from_utf8_lossy(&key.path[..end]).into_owned(),
+                euid: key.euid,
+                egid: key.egid,
+                setuid: key.mode_bits & S_ISUID != 0,
+                setgid: key.mode_bits & S_ISGID != 0,
+                count,
+            });
+        }
+        seen.sort_by(|a, b| (&a.path, a.euid, a.egid).cmp(&(&b.path, b.euid, b.egid)));
+        Ok(seen)
     }
 
     /// The capabilities checked so far in `mntns`: (granted, denied) bit sets.

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Capability, Recording, Run, Syscall, FORMAT_VERSION};
+use crate::recording::{Capability, Exec, Recording, Run, Syscall, FORMAT_VERSION};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -126,6 +126,19 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         .map(|n| Syscall::new(n, &architecture))
         .collect();
     let (granted, denied) = recorder.capabilities(mntns)?;
+    let execs = recorder
+        .execs(mntns)?
+        .into_iter()
+        .map(|e| Exec {
+            path: e.path,
+            euid: e.euid,
+            egid: e.egid,
+            setuid: e.setuid,
+            setgid: e.setgid,
+            count: e.count,
+            runs: 1,
+        })
+        .collect();
     Ok(Recording {
         format_version: FORMAT_VERSION,
         architecture,
@@ -138,5 +151,6 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         }],
         syscalls,
         capabilities: Capability::from_sets(granted, denied),
+        execs,
     })
 }

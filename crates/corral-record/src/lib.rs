@@ -2,9 +2,10 @@
 //! objects committed beside them) loaded with aya, a pure-Rust loader, so
 //! that building needs neither clang nor libbpf.
 //!
-//! Today it records the syscalls (`bpf/syscalls.bpf.c`) and capability checks
-//! (`bpf/capabilities.bpf.c`) of a command and its children, aggregated in
-//! the kernel per mount namespace.
+//! Today it records the syscalls (`bpf/syscalls.bpf.c`), capability checks
+//! (`bpf/capabilities.bpf.c`) and execs with their uids and gids
+//! (`bpf/execs.bpf.c`) of a command and its children, aggregated in the
+//! kernel per mount namespace.
 
 mod bpf;
 mod command;
@@ -13,4 +14,4 @@ mod syscall_names;
 
 pub use bpf::{RecordError, Recorder};
 pub use command::record_command;
-pub use recording::{Capability, MergeError, Recording, Run, Syscall, FORMAT_VERSION};
+pub use recording::{Capability, Exec, MergeError, Recording, Run, Syscall, FORMAT_VERSION};

@@ -19,6 +19,30 @@ pub struct Recording {
     pub syscalls: Vec<Syscall>,
     /// Every capability checked (on the process's own credentials), ascending.
     pub capabilities: Vec<Capability>,
+    /// Every program executed, with the effective uid and gid it ran as
+    /// (after the exec: a set-user-ID program shows its owner), sorted.
+    pub execs: Vec<Exec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exec {
+    /// The path as the exec named it, in the process's mount namespace.
+    pub path: String,
+    pub euid: u32,
+    pub egid: u32,
+    /// The file was set-user-ID / set-group-ID.
+    pub setuid: bool,
+    pub setgid: bool,
+    /// How many times, over all runs.
+    pub count: u64,
+    /// In how many runs.
+    pub runs: u32,
+}
+
+impl Exec {
+    fn identity(&self) -> (&str, u32, u32, bool, bool) {
+        (&self.path, self.euid, self.egid, self.setuid, self.setgid)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -177,6 +201,19 @@ impl Recording {
                     None => merged.syscalls.push(syscall),
                 }
             }
+            for exec in other.execs {
+                match merged
+                    .execs
+                    .iter_mut()
+                    .find(|e| e.identity() == exec.identity())
+                {
+                    Some(existing) => {
+                        existing.count += exec.count;
+                        existing.runs += exec.runs;
+                    }
+                    None => merged.execs.push(exec),
+                }
+            }
             for cap in other.capabilities {
                 match merged
                     .capabilities
@@ -195,6 +232,7 @@ impl Recording {
         merged.runs.sort();
         merged.syscalls.sort_by_key(|s| s.number);
         merged.capabilities.sort_by_key(|c| c.number);
+        merged.execs.sort_by(|a, b| a.identity().cmp(&b.identity()));
         Ok(merged)
     }
 }
@@ -219,6 +257,15 @@ mod tests {
                 .map(|n| Syscall::new(*n, "x86_64"))
                 .collect(),
             capabilities: Capability::from_sets(granted, 0),
+            execs: vec![Exec {
+                path: "/app".into(),
+                euid: 0,
+                egid: 0,
+                setuid: false,
+                setgid: false,
+                count: 2,
+                runs: 1,
+            }],
         }
     }
 
@@ -240,6 +287,14 @@ mod tests {
             .map(|c| (c.name.as_deref().unwrap(), c.runs))
             .collect();
         assert_eq!(caps, [("CAP_CHOWN", 1), ("CAP_NET_BIND_SERVICE", 1)]);
+        assert_eq!(
+            (
+                merged.execs.len(),
+                merged.execs[0].count,
+                merged.execs[0].runs
+            ),
+            (1, 6, 3)
+        );
         // Order does not matter, and merging is associative.
         assert_eq!(
             Recording::merge(vec![c.clone(), b.clone(), a.clone()]).unwrap(),

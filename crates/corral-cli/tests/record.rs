@@ -260,6 +260,48 @@ fn execs_are_recorded_with_their_uids_and_setuid_bits() {
 }
 
 #[test]
+fn tcp_connects_and_listeners_are_recorded_for_ipv4_and_ipv6() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+        $l4 = IO::Socket::IP->new(LocalHost => "127.0.0.1", LocalPort => 18180, Listen => 5) or die "listen4: $@";
+        $c4 = IO::Socket::IP->new(PeerHost => "127.0.0.1", PeerPort => 18180) or die "connect4: $@";
+        $l6 = IO::Socket::IP->new(LocalHost => "::1", LocalPort => 18181, Listen => 5) or die "listen6: $@";
+        $c6 = IO::Socket::IP->new(PeerHost => "::1", PeerPort => 18181) or die "connect6: $@";
+    "#;
+    let recording = record(
+        dir.path(),
+        &["/usr/bin/perl", "-MIO::Socket::IP", "-e", script],
+    );
+    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    let endpoints = |field: &str| -> Vec<(String, u64)> {
+        value[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["address"].as_str().unwrap().to_string(),
+                    e["port"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        endpoints("connects"),
+        [("127.0.0.1".into(), 18180), ("::1".into(), 18181)]
+    );
+    assert_eq!(
+        endpoints("listeners"),
+        [("127.0.0.1".into(), 18180), ("::1".into(), 18181)]
+    );
+}
+
+#[test]
 fn recordings_of_two_runs_merge_without_loss() {
     if !is_root() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root");

@@ -12,6 +12,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 const SYSCALLS_OBJECT: &[u8] = include_bytes!("../bpf/syscalls.bpf.o");
 const CAPABILITIES_OBJECT: &[u8] = include_bytes!("../bpf/capabilities.bpf.o");
 const EXECS_OBJECT: &[u8] = include_bytes!("../bpf/execs.bpf.o");
+const NETWORK_OBJECT: &[u8] = include_bytes!("../bpf/network.bpf.o");
 const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// Mirrors `struct syscall_set` in `bpf/syscalls.bpf.c`.
 const SYSCALL_WORDS: usize = 16;
@@ -35,6 +36,29 @@ unsafe impl aya::Pod for ExecKey {}
 
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
+
+/// Mirrors `struct flow_key` in `bpf/network.bpf.c`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FlowKey {
+    mntns: u32,
+    kind: u8,
+    family: u8,
+    port: u16,
+    addr: [u8; 16],
+}
+
+// SAFETY: plain old data with no padding (4 + 1 + 1 + 2 + 16 bytes).
+unsafe impl aya::Pod for FlowKey {}
+
+/// A TCP connect or listening socket seen in a namespace.
+pub struct FlowSeen {
+    /// `true` for a listening socket, `false` for an outgoing connect.
+    pub listen: bool,
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    pub count: u64,
+}
 
 /// One distinct exec seen in a namespace.
 pub struct ExecSeen {
@@ -152,11 +176,13 @@ fn load_program(
 }
 
 /// The recording programs, loaded and attached: syscalls (`sys_enter`),
-/// capability checks (`cap_capable`) and execs (`sched_process_exec`).
+/// capability checks (`cap_capable`), execs (`sched_process_exec`) and TCP
+/// connects and listeners (`inet_sock_set_state`).
 pub struct Recorder {
     syscalls: Ebpf,
     capabilities: Ebpf,
     execs: Ebpf,
+    network: Ebpf,
 }
 
 impl Recorder {
@@ -191,6 +217,13 @@ impl Recorder {
                 &btf,
                 host,
             )?,
+            network: load_program(
+                NETWORK_OBJECT,
+                "record_sock_state",
+                "inet_sock_set_state",
+                &btf,
+                host,
+            )?,
         })
     }
 
@@ -206,7 +239,39 @@ impl Recorder {
             .map_err(insert_error)?;
         map::<u8>(&mut self.execs, "tracked_mntns")?
             .insert(mntns, 1, 0)
+            .map_err(insert_error)?;
+        map::<u8>(&mut self.network, "tracked_mntns")?
+            .insert(mntns, 1, 0)
             .map_err(insert_error)
+    }
+
+    /// The TCP connects and listeners seen so far in `mntns`.
+    pub fn flows(&mut self, mntns: u32) -> Result<Vec<FlowSeen>, RecordError> {
+        let map = self
+            .network
+            .map_mut("flows")
+            .ok_or_else(|| RecordError::Kernel("the BPF object has no flows map".into()))?;
+        let flows: HashMap<_, FlowKey, u64> =
+            HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("flows: {e}")))?;
+        let mut seen = Vec::new();
+        for entry in flows.iter() {
+            let (key, count) =
+                entry.map_err(|e| RecordError::Kernel(format!("reading flows: {e}")))?;
+            if key.mntns != mntns {
+                continue;
+            }
+            let address = match key.family {
+                2 => std::net::IpAddr::from([key.addr[0], key.addr[1], key.addr[2], key.addr[3]]),
+                _ => std::net::IpAddr::from(key.addr),
+            };
+            seen.push(FlowSeen {
+                listen: key.kind == 2,
+                address,
+                port: key.port,
+                count,
+            });
+        }
+        Ok(seen)
     }
 
     /// The distinct execs seen so far in `mntns`, sorted.

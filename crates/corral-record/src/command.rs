@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Capability, Exec, Recording, Run, Syscall, FORMAT_VERSION};
+use crate::recording::{Capability, Endpoint, Exec, Recording, Run, Syscall, FORMAT_VERSION};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -139,6 +139,22 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
             runs: 1,
         })
         .collect();
+    let (mut connects, mut listeners) = (Vec::new(), Vec::new());
+    for flow in recorder.flows(mntns)? {
+        let endpoint = Endpoint {
+            address: flow.address,
+            port: flow.port,
+            count: flow.count,
+            runs: 1,
+        };
+        if flow.listen {
+            listeners.push(endpoint);
+        } else {
+            connects.push(endpoint);
+        }
+    }
+    connects.sort();
+    listeners.sort();
     Ok(Recording {
         format_version: FORMAT_VERSION,
         architecture,
@@ -152,5 +168,7 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         syscalls,
         capabilities: Capability::from_sets(granted, denied),
         execs,
+        connects,
+        listeners,
     })
 }

@@ -14,4 +14,6 @@ mod syscall_names;
 
 pub use bpf::{RecordError, Recorder};
 pub use command::record_command;
-pub use recording::{Capability, Exec, MergeError, Recording, Run, Syscall, FORMAT_VERSION};
+pub use recording::{
+    Capability, Endpoint, Exec, MergeError, Recording, Run, Syscall, FORMAT_VERSION,
+};

@@ -22,6 +22,43 @@ pub struct Recording {
     /// Every program executed, with the effective uid and gid it ran as
     /// (after the exec: a set-user-ID program shows its owner), sorted.
     pub execs: Vec<Exec>,
+    /// Outgoing TCP connections (peer address and port), sorted.
+    pub connects: Vec<Endpoint>,
+    /// Listening TCP sockets (local address and port), sorted.
+    pub listeners: Vec<Endpoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    /// How many times, over all runs.
+    pub count: u64,
+    /// In how many runs.
+    pub runs: u32,
+}
+
+impl Endpoint {
+    fn identity(&self) -> (std::net::IpAddr, u16) {
+        (self.address, self.port)
+    }
+}
+
+/// Unite `other` into `into`, adding the counts of endpoints seen in both.
+fn merge_endpoints(into: &mut Vec<Endpoint>, other: Vec<Endpoint>) {
+    for endpoint in other {
+        match into
+            .iter_mut()
+            .find(|e| e.identity() == endpoint.identity())
+        {
+            Some(existing) => {
+                existing.count += endpoint.count;
+                existing.runs += endpoint.runs;
+            }
+            None => into.push(endpoint),
+        }
+    }
+    into.sort_by_key(Endpoint::identity);
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,6 +251,8 @@ impl Recording {
                     None => merged.execs.push(exec),
                 }
             }
+            merge_endpoints(&mut merged.connects, other.connects);
+            merge_endpoints(&mut merged.listeners, other.listeners);
             for cap in other.capabilities {
                 match merged
                     .capabilities
@@ -266,6 +305,13 @@ mod tests {
                 count: 2,
                 runs: 1,
             }],
+            connects: vec![Endpoint {
+                address: std::net::IpAddr::from([10, 0, 0, 1]),
+                port: 5432,
+                count: 1,
+                runs: 1,
+            }],
+            listeners: Vec::new(),
         }
     }
 

@@ -5,9 +5,13 @@
 // full ring buffer, however fast the workload calls.
 //
 // Maps:
+//   recorded_slots     ARRAY[1]  struct slots: the first SLOTS recorded mount
+//                      namespaces, checked with no hash lookup (array
+//                      lookups are inlined by the verifier).
+//   slot_syscalls      ARRAY[SLOTS]  struct syscall_set of each slot.
 //   syscalls_by_mntns  HASH  mount namespace inode (u32) -> struct syscall_set
-//                      Userspace inserts the namespaces to record; this
-//                      program only sets bits in existing entries.
+//                      for namespaces beyond the slots.
+//   Userspace fills slots and inserts entries; this program only sets bits.
 //
 // Globals (set by the loader before load):
 //   host_mntns         the recorder's own mount namespace, skipped without a
@@ -24,6 +28,26 @@
 struct syscall_set {
 	__u64 bits[SYSCALL_SLOTS / 64];
 };
+
+#define SLOTS 8
+
+struct slots {
+	__u32 mntns[SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct slots);
+} recorded_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLOTS);
+	__type(key, __u32);
+	__type(value, struct syscall_set);
+} slot_syscalls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -42,7 +66,21 @@ int record_sys_enter(unsigned long long *ctx)
 
 	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
 		return 0;
-	struct syscall_set *set = bpf_map_lookup_elem(&syscalls_by_mntns, &mntns);
+	__u32 zero = 0;
+	struct slots *slots = bpf_map_lookup_elem(&recorded_slots, &zero);
+	struct syscall_set *set = 0;
+	if (!slots)
+		return 0;
+#pragma unroll
+	for (__u32 i = 0; i < SLOTS; i++) {
+		if (slots->mntns[i] == mntns) {
+			__u32 slot = i;
+			set = bpf_map_lookup_elem(&slot_syscalls, &slot);
+			break;
+		}
+	}
+	if (!set)
+		set = bpf_map_lookup_elem(&syscalls_by_mntns, &mntns);
 	if (!set)
 		return 0;
 	__u64 bit = 1ULL << (id & 63);

@@ -17,6 +17,9 @@ const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// Mirrors `struct syscall_set` in `bpf/syscalls.bpf.c`.
 const SYSCALL_WORDS: usize = 16;
 type SyscallSet = [u64; SYSCALL_WORDS];
+/// Mirrors `SLOTS` in `bpf/syscalls.bpf.c`: namespaces recorded without a
+/// hash lookup per syscall.
+const SLOTS: usize = 8;
 /// Mirrors `struct cap_set` in `bpf/capabilities.bpf.c`: granted, denied.
 type CapSet = [u64; 2];
 
@@ -231,9 +234,21 @@ impl Recorder {
     pub fn track(&mut self, mntns: u32) -> Result<(), RecordError> {
         let insert_error =
             |e| RecordError::Kernel(format!("tracking mount namespace {mntns}: {e}"));
-        map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
-            .insert(mntns, [0u64; SYSCALL_WORDS], 0)
-            .map_err(insert_error)?;
+        let mut slots = self.slots()?;
+        match slots.iter().position(|s| *s == 0) {
+            Some(free) => {
+                array::<SyscallSet>(&mut self.syscalls, "slot_syscalls")?
+                    .set(free as u32, [0u64; SYSCALL_WORDS], 0)
+                    .map_err(insert_error)?;
+                slots[free] = mntns;
+                array::<[u32; SLOTS]>(&mut self.syscalls, "recorded_slots")?
+                    .set(0, slots, 0)
+                    .map_err(insert_error)?;
+            }
+            None => map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
+                .insert(mntns, [0u64; SYSCALL_WORDS], 0)
+                .map_err(insert_error)?,
+        }
         map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
             .insert(mntns, [0u64; 2], 0)
             .map_err(insert_error)?;
@@ -307,6 +322,13 @@ impl Recorder {
         Ok(seen)
     }
 
+    /// The namespaces in the syscall program's slots (0 for a free slot).
+    fn slots(&mut self) -> Result<[u32; SLOTS], RecordError> {
+        array::<[u32; SLOTS]>(&mut self.syscalls, "recorded_slots")?
+            .get(&0, 0)
+            .map_err(|e| RecordError::Kernel(format!("reading recorded_slots: {e}")))
+    }
+
     /// The capabilities checked so far in `mntns`: (granted, denied) bit sets.
     pub fn capabilities(&mut self, mntns: u32) -> Result<(u64, u64), RecordError> {
         let [granted, denied] = map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
@@ -317,9 +339,15 @@ impl Recorder {
 
     /// The syscall numbers made so far in `mntns`, ascending.
     pub fn syscalls(&mut self, mntns: u32) -> Result<Vec<u32>, RecordError> {
-        let set = map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
-            .get(&mntns, 0)
-            .map_err(|e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}")))?;
+        let read_error = |e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}"));
+        let set = match self.slots()?.iter().position(|s| *s == mntns) {
+            Some(slot) => array::<SyscallSet>(&mut self.syscalls, "slot_syscalls")?
+                .get(&(slot as u32), 0)
+                .map_err(read_error)?,
+            None => map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
+                .get(&mntns, 0)
+                .map_err(read_error)?,
+        };
         Ok((0..(SYSCALL_WORDS * 64) as u32)
             .filter(|n| set[(n / 64) as usize] & (1 << (n % 64)) != 0)
             .collect())
@@ -334,4 +362,14 @@ fn map<'a, V: aya::Pod>(
         .map_mut(name)
         .ok_or_else(|| RecordError::Kernel(format!("the BPF object has no {name} map")))?;
     HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("{name}: {e}")))
+}
+
+fn array<'a, V: aya::Pod>(
+    ebpf: &'a mut Ebpf,
+    name: &str,
+) -> Result<aya::maps::Array<&'a mut aya::maps::MapData, V>, RecordError> {
+    let map = ebpf
+        .map_mut(name)
+        .ok_or_else(|| RecordError::Kernel(format!("the BPF object has no {name} map")))?;
+    aya::maps::Array::try_from(map).map_err(|e| RecordError::Kernel(format!("{name}: {e}")))
 }

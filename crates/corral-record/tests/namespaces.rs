@@ -1,0 +1,70 @@
+//! More recorded namespaces than the syscall program's array slots: the
+//! first ones are recorded through the slots, the rest through the hash
+//! map, and every one gets its own syscalls. Needs root (CI has it).
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::process::{Command, Stdio};
+
+use corral_record::Recorder;
+
+#[test]
+fn every_namespace_is_recorded_beyond_the_slots() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let mut recorder = Recorder::load().expect("load the recorder");
+    // Each shell waits in a mount namespace of its own until it is tracked,
+    // then executes a program only it runs: `sleep 0` or `true`.
+    let mut children = Vec::new();
+    for i in 0..12 {
+        let program = if i % 2 == 0 { "sleep 0" } else { "true" };
+        let child = Command::new("unshare")
+            .args(["--mount", "sh", "-c", &format!("read go; exec {program}")])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("unshare (util-linux)");
+        children.push((child, i % 2 == 0));
+    }
+    let mut namespaces = Vec::new();
+    for (child, _) in &children {
+        // unshare execs sh in the new namespace; wait until it has.
+        let own = std::fs::metadata("/proc/self/ns/mnt").unwrap().ino() as u32;
+        let path = format!("/proc/{}/ns/mnt", child.id());
+        let mntns = (0..500)
+            .find_map(|_| {
+                let ns = std::fs::metadata(&path).ok()?.ino() as u32;
+                if ns != own {
+                    Some(ns)
+                } else {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    None
+                }
+            })
+            .expect("the child entered a new mount namespace");
+        recorder.track(mntns).unwrap();
+        namespaces.push(mntns);
+    }
+    for ((child, _), _) in children.iter_mut().zip(&namespaces) {
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    }
+    for ((child, _), _) in children.iter_mut().zip(&namespaces) {
+        assert!(child.wait().unwrap().success());
+    }
+    let nanosleep = [libc::SYS_nanosleep as u32, libc::SYS_clock_nanosleep as u32];
+    for ((_, sleeps), mntns) in children.iter().zip(&namespaces) {
+        let syscalls = recorder.syscalls(*mntns).unwrap();
+        assert!(
+            syscalls.contains(&(libc::SYS_execve as u32)),
+            "namespace {mntns}: {syscalls:?}"
+        );
+        assert_eq!(
+            syscalls.iter().any(|s| nanosleep.contains(s)),
+            *sleeps,
+            "only the namespaces that ran sleep slept: {mntns}"
+        );
+    }
+}

@@ -246,6 +246,10 @@ impl<'a> FastParser<'a> {
             let content = line.content();
             let (key_len, colon) = key_end(content)?;
             let key = parse_key(&content[..key_len])?;
+            // A merge key (`<<`) merges its value into this mapping: saphyr's path.
+            if key == "<<" {
+                return None;
+            }
             if self.entries[base..].iter().any(|e| e.key == key) {
                 return None;
             }
@@ -802,6 +806,9 @@ impl Flow<'_, '_> {
                     let Value::Scalar(key) = key.value else {
                         return None;
                     };
+                    if key.text == "<<" {
+                        return None;
+                    }
                     if entries.iter().any(|e| e.key == key.text) {
                         return None;
                     }
@@ -883,6 +890,8 @@ mod tests {
         assert!(parse_document("a: b\rc: d\n", 1, 256).is_none());
         assert!(parse_document("a: b\r\nc: d\r\n", 1, 256).is_some());
         assert!(parse_document("a: bc\n", 1, 256).is_some());
+        assert!(parse_document("a:\n  <<: {b: c}\n", 1, 256).is_none());
+        assert!(parse_document("a: {<<: {b: c}}\n", 1, 256).is_none());
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
         });
     }
     let mut parser = FastParser {
+        ends_with_newline: text.ends_with('\n'),
         raw: raw_lines,
         first_line,
         lines,
@@ -147,6 +148,9 @@ impl<'a> Line<'a> {
 }
 
 struct FastParser<'a> {
+    /// Whether the last line ends with a line break (block scalars at the
+    /// end of a document depend on it).
+    ends_with_newline: bool,
     /// Every line of the document, blank and comment lines included.
     raw: Vec<&'a str>,
     first_line: u32,
@@ -465,6 +469,11 @@ impl<'a> FastParser<'a> {
                 last = end;
             }
             end += 1;
+        }
+        // At the very end of the text, the final line break (or its absence)
+        // and kept trailing lines follow rules left to saphyr.
+        if end == self.raw.len() && (!self.ends_with_newline || matches!(chomp, Chomp::Keep)) {
+            return None;
         }
         let body = &self.raw[first..=last];
         let mut text = CompactString::default();
@@ -892,6 +901,9 @@ mod tests {
         assert!(parse_document("a: bc\n", 1, 256).is_some());
         assert!(parse_document("a:\n  <<: {b: c}\n", 1, 256).is_none());
         assert!(parse_document("a: {<<: {b: c}}\n", 1, 256).is_none());
+        assert!(parse_document("a: |+\n  x\n  \n ", 1, 256).is_none());
+        assert!(parse_document("a: |\n  x", 1, 256).is_none());
+        assert!(parse_document("a: |\n  x\nb: c\n", 1, 256).is_some());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use aya::maps::HashMap;
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
 
+use crate::recording::{Endpoint, Exec};
+
 const SYSCALLS_OBJECT: &[u8] = include_bytes!("../bpf/syscalls.bpf.o");
 const CAPABILITIES_OBJECT: &[u8] = include_bytes!("../bpf/capabilities.bpf.o");
 const EXECS_OBJECT: &[u8] = include_bytes!("../bpf/execs.bpf.o");
@@ -53,25 +55,6 @@ struct FlowKey {
 
 // SAFETY: plain old data with no padding (4 + 1 + 1 + 2 + 16 bytes).
 unsafe impl aya::Pod for FlowKey {}
-
-/// A TCP connect or listening socket seen in a namespace.
-pub struct FlowSeen {
-    /// `true` for a listening socket, `false` for an outgoing connect.
-    pub listen: bool,
-    pub address: std::net::IpAddr,
-    pub port: u16,
-    pub count: u64,
-}
-
-/// One distinct exec seen in a namespace.
-pub struct ExecSeen {
-    pub path: String,
-    pub euid: u32,
-    pub egid: u32,
-    pub setuid: bool,
-    pub setgid: bool,
-    pub count: u64,
-}
 
 /// Why recording cannot start, in words that say what to fix.
 #[derive(Debug)]
@@ -245,31 +228,26 @@ impl Recorder {
                     .set(0, slots, 0)
                     .map_err(insert_error)?;
             }
-            None => map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
+            None => map::<u32, SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
                 .insert(mntns, [0u64; SYSCALL_WORDS], 0)
                 .map_err(insert_error)?,
         }
-        map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
+        map::<u32, CapSet>(&mut self.capabilities, "caps_by_mntns")?
             .insert(mntns, [0u64; 2], 0)
             .map_err(insert_error)?;
-        map::<u8>(&mut self.execs, "tracked_mntns")?
+        map::<u32, u8>(&mut self.execs, "tracked_mntns")?
             .insert(mntns, 1, 0)
             .map_err(insert_error)?;
-        map::<u8>(&mut self.network, "tracked_mntns")?
+        map::<u32, u8>(&mut self.network, "tracked_mntns")?
             .insert(mntns, 1, 0)
             .map_err(insert_error)
     }
 
-    /// The TCP connects and listeners seen so far in `mntns`.
-    pub fn flows(&mut self, mntns: u32) -> Result<Vec<FlowSeen>, RecordError> {
-        let map = self
-            .network
-            .map_mut("flows")
-            .ok_or_else(|| RecordError::Kernel("the BPF object has no flows map".into()))?;
-        let flows: HashMap<_, FlowKey, u64> =
-            HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("flows: {e}")))?;
-        let mut seen = Vec::new();
-        for entry in flows.iter() {
+    /// The outgoing TCP connects and the listeners seen so far in `mntns`,
+    /// each sorted.
+    pub fn flows(&mut self, mntns: u32) -> Result<(Vec<Endpoint>, Vec<Endpoint>), RecordError> {
+        let (mut connects, mut listeners) = (Vec::new(), Vec::new());
+        for entry in map::<FlowKey, u64>(&mut self.network, "flows")?.iter() {
             let (key, count) =
                 entry.map_err(|e| RecordError::Kernel(format!("reading flows: {e}")))?;
             if key.mntns != mntns {
@@ -279,26 +257,27 @@ impl Recorder {
                 2 => std::net::IpAddr::from([key.addr[0], key.addr[1], key.addr[2], key.addr[3]]),
                 _ => std::net::IpAddr::from(key.addr),
             };
-            seen.push(FlowSeen {
-                listen: key.kind == 2,
+            let endpoint = Endpoint {
                 address,
                 port: key.port,
                 count,
-            });
+                runs: 1,
+            };
+            if key.kind == 2 {
+                listeners.push(endpoint);
+            } else {
+                connects.push(endpoint);
+            }
         }
-        Ok(seen)
+        connects.sort();
+        listeners.sort();
+        Ok((connects, listeners))
     }
 
     /// The distinct execs seen so far in `mntns`, sorted.
-    pub fn execs(&mut self, mntns: u32) -> Result<Vec<ExecSeen>, RecordError> {
-        let map = self
-            .execs
-            .map_mut("execs")
-            .ok_or_else(|| RecordError::Kernel("the BPF object has no execs map".into()))?;
-        let execs: HashMap<_, ExecKey, u64> =
-            HashMap::try_from(map).map_err(|e| RecordError::Kernel(format!("execs: {e}")))?;
+    pub fn execs(&mut self, mntns: u32) -> Result<Vec<Exec>, RecordError> {
         let mut seen = Vec::new();
-        for entry in execs.iter() {
+        for entry in map::<ExecKey, u64>(&mut self.execs, "execs")?.iter() {
             let (key, count) =
                 entry.map_err(|e| RecordError::Kernel(format!("reading execs: {e}")))?;
             if key.mntns != mntns {
@@ -309,13 +288,14 @@ impl Recorder {
                 .iter()
                 .position(|b| *b == 0)
                 .unwrap_or(key.path.len());
-            seen.push(ExecSeen {
+            seen.push(Exec {
                 path: String::from_utf8_lossy(&key.path[..end]).into_owned(),
                 euid: key.euid,
                 egid: key.egid,
                 setuid: key.mode_bits & S_ISUID != 0,
                 setgid: key.mode_bits & S_ISGID != 0,
                 count,
+                runs: 1,
             });
         }
         seen.sort_by(|a, b| (&a.path, a.euid, a.egid).cmp(&(&b.path, b.euid, b.egid)));
@@ -331,7 +311,7 @@ impl Recorder {
 
     /// The capabilities checked so far in `mntns`: (granted, denied) bit sets.
     pub fn capabilities(&mut self, mntns: u32) -> Result<(u64, u64), RecordError> {
-        let [granted, denied] = map::<CapSet>(&mut self.capabilities, "caps_by_mntns")?
+        let [granted, denied] = map::<u32, CapSet>(&mut self.capabilities, "caps_by_mntns")?
             .get(&mntns, 0)
             .map_err(|e| RecordError::Kernel(format!("reading mount namespace {mntns}: {e}")))?;
         Ok((granted, denied))
@@ -344,7 +324,7 @@ impl Recorder {
             Some(slot) => array::<SyscallSet>(&mut self.syscalls, "slot_syscalls")?
                 .get(&(slot as u32), 0)
                 .map_err(read_error)?,
-            None => map::<SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
+            None => map::<u32, SyscallSet>(&mut self.syscalls, "syscalls_by_mntns")?
                 .get(&mntns, 0)
                 .map_err(read_error)?,
         };
@@ -354,10 +334,10 @@ impl Recorder {
     }
 }
 
-fn map<'a, V: aya::Pod>(
+fn map<'a, K: aya::Pod, V: aya::Pod>(
     ebpf: &'a mut Ebpf,
     name: &str,
-) -> Result<HashMap<&'a mut aya::maps::MapData, u32, V>, RecordError> {
+) -> Result<HashMap<&'a mut aya::maps::MapData, K, V>, RecordError> {
     let map = ebpf
         .map_mut(name)
         .ok_or_else(|| RecordError::Kernel(format!("the BPF object has no {name} map")))?;

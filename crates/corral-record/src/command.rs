@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Capability, Endpoint, Exec, Recording, Run, Syscall, FORMAT_VERSION};
+use crate::recording::{Capability, Recording, Run, Syscall, FORMAT_VERSION};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -126,35 +126,8 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         .map(|n| Syscall::new(n, &architecture))
         .collect();
     let (granted, denied) = recorder.capabilities(mntns)?;
-    let execs = recorder
-        .execs(mntns)?
-        .into_iter()
-        .map(|e| Exec {
-            path: e.path,
-            euid: e.euid,
-            egid: e.egid,
-            setuid: e.setuid,
-            setgid: e.setgid,
-            count: e.count,
-            runs: 1,
-        })
-        .collect();
-    let (mut connects, mut listeners) = (Vec::new(), Vec::new());
-    for flow in recorder.flows(mntns)? {
-        let endpoint = Endpoint {
-            address: flow.address,
-            port: flow.port,
-            count: flow.count,
-            runs: 1,
-        };
-        if flow.listen {
-            listeners.push(endpoint);
-        } else {
-            connects.push(endpoint);
-        }
-    }
-    connects.sort();
-    listeners.sort();
+    let execs = recorder.execs(mntns)?;
+    let (connects, listeners) = recorder.flows(mntns)?;
     Ok(Recording {
         format_version: FORMAT_VERSION,
         architecture,

@@ -11,16 +11,21 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 
-# Debian packages the tests use: clang and llvm rebuild the BPF objects to
-# check them against their sources, libbpf-dev and linux-libc-dev give the
-# headers, strace is the reference the recorder's syscalls are checked against.
+# Debian packages the tests use: clang, llvm and bpftool (its static linker)
+# rebuild the BPF objects to check them against their sources, libbpf-dev and
+# linux-libc-dev give the headers, strace is the reference the recorder's
+# syscalls are checked against, runc, busybox-static and iproute2 make the
+# real containers and network namespaces the recorder is tested on, setcap
+# (libcap2-bin) gives a program file capabilities.
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
-for pair in clang:clang llvm-strip:llvm strace:strace npm:npm; do
+for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
+  ip:iproute2 setcap:libcap2-bin; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
 [ -e /usr/include/x86_64-linux-gnu/asm/unistd_64.h ] || missing="$missing linux-libc-dev"
+dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"
 if [ -n "$missing" ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq $missing

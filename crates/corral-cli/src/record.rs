@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use corral_record::{record_command, Recording};
+use corral_record::{record_command, Capacity, Recording};
 
 use crate::cli::CommonArgs;
 use crate::output::{self, Status};
@@ -34,7 +34,7 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             let loaded = recordings.iter().map(read).collect::<Result<Vec<_>, _>>()?;
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
-        None => record_command(&args.command).map_err(|e| e.to_string())?,
+        None => record_command(&args.command, Capacity::default()).map_err(|e| e.to_string())?,
     };
     let mut json = serde_json::to_string_pretty(&recording).map_err(|e| e.to_string())?;
     json.push('\n');
@@ -52,8 +52,8 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             .collect();
         eprintln!(
             "{} syscalls and {} capabilities from {}",
-            recording.syscalls.len(),
-            recording.capabilities.len(),
+            recording.workload.syscalls.len(),
+            recording.workload.capabilities.len(),
             runs.join(", ")
         );
     }

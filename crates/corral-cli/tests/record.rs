@@ -39,13 +39,17 @@ fn build_program(dir: &Path) -> PathBuf {
     binary
 }
 
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// The syscalls of both phases: the command's own, and ours before its exec.
 fn recorded_names(recording: &Path) -> BTreeSet<String> {
-    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    let value = read_json(recording);
     assert_eq!(value["formatVersion"], 1);
-    value["syscalls"]
-        .as_array()
-        .unwrap()
+    ["workload", "runtime"]
         .iter()
+        .flat_map(|phase| value[phase]["syscalls"].as_array().unwrap().clone())
         .map(|s| s["name"].as_str().expect("a known syscall").to_string())
         .collect()
 }
@@ -147,10 +151,11 @@ fn every_syscall_of_a_program_and_its_child_is_recorded() {
     );
 }
 
-/// (name, granted, denied) of every capability in a recording.
+/// (name, granted, denied) of every capability the workload checked, by
+/// audited checks.
 fn recorded_capabilities(recording: &Path) -> Vec<(String, bool, bool)> {
-    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
-    value["capabilities"]
+    let value = read_json(recording);
+    value["workload"]["capabilities"]
         .as_array()
         .unwrap()
         .iter()
@@ -165,7 +170,7 @@ fn recorded_capabilities(recording: &Path) -> Vec<(String, bool, bool)> {
 }
 
 fn record(dir: &Path, command: &[&str]) -> PathBuf {
-    let recording = dir.join("capabilities.json");
+    let recording = dir.join("recording.json");
     let output = Command::new(corral())
         .args(["record", "--quiet", "-o"])
         .arg(&recording)
@@ -234,7 +239,7 @@ fn execs_are_recorded_with_their_uids_and_setuid_bits() {
     let dir = tempfile::tempdir().unwrap();
     let script = "/bin/true; /usr/bin/passwd --help >/dev/null; setpriv --reuid=65534 --regid=65534 --clear-groups /bin/true";
     let recording = record(dir.path(), &["sh", "-c", script]);
-    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    let value = read_json(&recording);
     let execs: Vec<(String, u64, bool)> = value["execs"]
         .as_array()
         .unwrap()
@@ -260,26 +265,37 @@ fn execs_are_recorded_with_their_uids_and_setuid_bits() {
 }
 
 #[test]
-fn tcp_connects_and_listeners_are_recorded_for_ipv4_and_ipv6() {
+fn network_peers_are_recorded_for_ipv4_and_ipv6() {
     if !is_root() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root");
         eprintln!("skipped: recording needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // TCP: listen, connect and accept on both families; UDP: a datagram to
+    // a port, one on a connected IPv6 socket, and a DNS query for an AAAA
+    // record to 127.0.0.1:53 (sent whether anyone answers or not).
     let script = r#"
+        use IO::Socket::IP;
         $l4 = IO::Socket::IP->new(LocalHost => "127.0.0.1", LocalPort => 18180, Listen => 5) or die "listen4: $@";
         $c4 = IO::Socket::IP->new(PeerHost => "127.0.0.1", PeerPort => 18180) or die "connect4: $@";
+        $a4 = $l4->accept or die "accept4";
         $l6 = IO::Socket::IP->new(LocalHost => "::1", LocalPort => 18181, Listen => 5) or die "listen6: $@";
         $c6 = IO::Socket::IP->new(PeerHost => "::1", PeerPort => 18181) or die "connect6: $@";
+        $a6 = $l6->accept or die "accept6";
+        $u = IO::Socket::IP->new(Proto => "udp", PeerHost => "127.0.0.1", PeerPort => 18182) or die "udp: $@";
+        $u->send("x");
+        $u6 = IO::Socket::IP->new(Proto => "udp", PeerHost => "::1", PeerPort => 18183) or die "udp6: $@";
+        $u6->send("y");
+        $name = join("", map { chr(length $_) . $_ } split /\./, "db.shop.svc.cluster.local") . "\0";
+        $query = pack("nnnnnn", 0x1234, 0x0100, 1, 0, 0, 0) . $name . pack("nn", 28, 1);
+        $dns = IO::Socket::IP->new(Proto => "udp", PeerHost => "127.0.0.1", PeerPort => 53) or die "dns: $@";
+        $dns->send($query);
     "#;
-    let recording = record(
-        dir.path(),
-        &["/usr/bin/perl", "-MIO::Socket::IP", "-e", script],
-    );
-    let value: Value = serde_json::from_slice(&fs::read(recording).unwrap()).unwrap();
+    let recording = record(dir.path(), &["/usr/bin/perl", "-e", script]);
+    let value = read_json(&recording);
     let endpoints = |field: &str| -> Vec<(String, u64)> {
-        value[field]
+        value["workload"][field]
             .as_array()
             .unwrap()
             .iter()
@@ -291,14 +307,146 @@ fn tcp_connects_and_listeners_are_recorded_for_ipv4_and_ipv6() {
             })
             .collect()
     };
+    let tcp = [("127.0.0.1".into(), 18180), ("::1".into(), 18181)];
+    assert_eq!(endpoints("connects"), tcp);
+    assert_eq!(endpoints("listeners"), tcp);
+    // Accepts: the peer's address and the local port.
+    assert_eq!(endpoints("accepts"), tcp);
     assert_eq!(
-        endpoints("connects"),
-        [("127.0.0.1".into(), 18180), ("::1".into(), 18181)]
+        endpoints("udp"),
+        [
+            ("127.0.0.1".into(), 53),
+            ("127.0.0.1".into(), 18182),
+            ("::1".into(), 18183)
+        ]
     );
-    assert_eq!(
-        endpoints("listeners"),
-        [("127.0.0.1".into(), 18180), ("::1".into(), 18181)]
+    let dns = &value["workload"]["dnsQueries"];
+    assert_eq!(dns.as_array().unwrap().len(), 1, "{dns}");
+    assert_eq!(dns[0]["name"], "db.shop.svc.cluster.local");
+    assert_eq!(dns[0]["type"], "AAAA");
+}
+
+#[test]
+fn unaudited_capability_checks_are_told_apart() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    // Every private writable mapping makes the kernel check CAP_SYS_ADMIN
+    // without auditing: `true` needs no capability at all.
+    let dir = tempfile::tempdir().unwrap();
+    let value = read_json(&record(dir.path(), &["/bin/true"]));
+    assert_eq!(value["runs"][0]["capabilityAudit"], true);
+    for capability in value["workload"]["capabilities"].as_array().unwrap() {
+        assert_eq!(capability["granted"], false, "{capability}");
+        assert_eq!(capability["denied"], false, "{capability}");
+    }
+    let sys_admin = value["workload"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "CAP_SYS_ADMIN")
+        .expect("the unaudited CAP_SYS_ADMIN check");
+    assert_eq!(sys_admin["grantedUnaudited"], true);
+}
+
+#[test]
+fn file_writes_are_recorded_with_their_paths_and_filesystems() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    let base = base.display();
+    // Absolute paths, paths relative to the working directory, and a write
+    // to /dev/null, which is not the root filesystem.
+    let script = format!(
+        "mkdir {base}/d && echo x > {base}/d/f && mv {base}/d/f {base}/d/g && truncate -s 0 {base}/d/g \
+         && cd {base}/d && echo y >> g && mkdir sub && rmdir sub && rm g && cd / && rmdir {base}/d \
+         && echo z > /dev/null"
     );
+    let value = read_json(&record(dir.path(), &["sh", "-c", &script]));
+    let writes: BTreeSet<(String, String)> = value["workload"]["fileWrites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["operation"].as_str().unwrap().to_string(),
+                w["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (operation, path) in [
+        ("mkdir", format!("{base}/d")),
+        ("create", format!("{base}/d/f")),
+        ("rename-from", format!("{base}/d/f")),
+        ("rename-to", format!("{base}/d/g")),
+        ("truncate", format!("{base}/d/g")),
+        ("open-write", format!("{base}/d/g")),
+        ("mkdir", format!("{base}/d/sub")),
+        ("rmdir", format!("{base}/d/sub")),
+        ("unlink", format!("{base}/d/g")),
+        ("rmdir", format!("{base}/d")),
+        ("open-write", "/dev/null".to_string()),
+    ] {
+        assert!(
+            writes.contains(&(operation.to_string(), path.clone())),
+            "{operation} {path} missing from {writes:?}"
+        );
+    }
+    let dev_null = value["workload"]["fileWrites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["path"] == "/dev/null")
+        .unwrap();
+    assert_eq!(dev_null["rootFilesystem"], false, "{dev_null}");
+}
+
+#[test]
+fn identities_and_file_capabilities_are_recorded() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A copy of `true` with a file capability, run as nobody; and a process
+    // that drops to uid 4242 without executing anything.
+    let program = dir.path().join("capable-true");
+    fs::copy("/bin/true", &program).unwrap();
+    let status = Command::new("setcap")
+        .arg("cap_net_raw+ep")
+        .arg(&program)
+        .status()
+        .expect("setcap (scripts/test.sh installs libcap2-bin)");
+    assert!(status.success());
+    let script = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups {}; perl -e '$( = $) = 4343; $< = $> = 4242; exit 0'",
+        program.display()
+    );
+    let value = read_json(&record(dir.path(), &["sh", "-c", &script]));
+    let exec = value["execs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["argv0"].as_str().unwrap().ends_with("capable-true"))
+        .expect("the exec of capable-true");
+    assert_eq!(exec["uid"], 65534);
+    assert_eq!(exec["fileCapabilities"], true, "{exec}");
+    assert_eq!(exec["capabilities"], serde_json::json!(["CAP_NET_RAW"]));
+    let identities: Vec<(u64, u64)> = value["workload"]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["euid"].as_u64().unwrap(), i["egid"].as_u64().unwrap()))
+        .collect();
+    assert!(identities.contains(&(4242, 4343)), "{identities:?}");
+    assert!(identities.contains(&(0, 0)), "{identities:?}");
 }
 
 #[test]
@@ -337,8 +485,8 @@ fn recordings_of_two_runs_merge_without_loss() {
         recorded_names(&merged),
     );
     assert_eq!(all, a.union(&b).cloned().collect::<BTreeSet<_>>());
-    let runs_of = |name: &str| {
-        value["syscalls"]
+    let runs_of = |phase: &str, name: &str| {
+        value[phase]["syscalls"]
             .as_array()
             .unwrap()
             .iter()
@@ -346,8 +494,8 @@ fn recordings_of_two_runs_merge_without_loss() {
             .unwrap()["runs"]
             .as_u64()
     };
-    assert_eq!(runs_of("execve"), Some(2));
-    assert_eq!(runs_of("sync"), Some(1));
+    assert_eq!(runs_of("runtime", "execve"), Some(2));
+    assert_eq!(runs_of("workload", "sync"), Some(1));
     // Not a recording: a clear error, exit 2.
     let output = Command::new(corral())
         .args(["record", "merge"])

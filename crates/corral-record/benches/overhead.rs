@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
-use corral_record::Recorder;
+use corral_record::{mount_namespace, Recorder, Settings};
 
 const CALLS: u32 = 2_000_000;
 const RUNS: usize = 7;
@@ -49,19 +49,16 @@ fn main() {
         ns_per_call()
     };
     let (host, recorded) = {
-        let mut recorder = Recorder::load().expect("load the recorder");
+        let mut recorder = Recorder::load(Settings::default()).expect("load the recorder");
         let host = ns_per_call();
         // SAFETY: moves this process into a new mount namespace.
         assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNS) }, 0);
-        let mntns = std::fs::metadata("/proc/self/ns/mnt")
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m) as u32)
-            .unwrap();
+        let mntns = mount_namespace("self").unwrap();
         recorder.track(mntns).unwrap();
         let recorded = ns_per_call();
-        assert!(recorder
-            .syscalls(mntns)
-            .unwrap()
-            .contains(&(libc::SYS_getppid as u32)));
+        let snapshot = recorder.snapshot().unwrap();
+        // Never executed: the runtime phase.
+        assert!(snapshot.namespaces[&mntns].syscalls[0][0].contains(&(libc::SYS_getppid as u32)));
         (host, recorded)
     };
     println!("getppid, median of {RUNS} runs of {CALLS} calls:");

@@ -1,27 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// The TCP connections each recorded mount namespace opens and the TCP ports
-// it listens on (IPv4 and IPv6), aggregated in the kernel from the
-// `inet_sock_set_state` tracepoint: SYN_SENT is an outgoing connect (in the
-// connecting process's context), LISTEN a listening socket.
+// The network peers of each recorded mount namespace (IPv4 and IPv6),
+// aggregated in the kernel. Tracepoints only (fentry is refused by some
+// kernels):
+//   record_sock_state  `inet_sock_set_state`: SYN_SENT is an outgoing TCP
+//                      connect and LISTEN a listening socket, both in the
+//                      process's context. An accepted connection becomes
+//                      ESTABLISHED in softirq context, with no process to
+//                      blame: it is charged to the namespace whose socket
+//                      listens on that port in that network namespace.
+//   record_datagram    `net_dev_queue`: a UDP datagram leaving, in the
+//                      sending process's context (from the packet's own
+//                      headers, so sends to an address and on a connected
+//                      socket alike). One to port 53 is a DNS query: its
+//                      question (name and type) is kept.
 //
 // Maps:
-//   tracked_mntns  HASH  mount namespace inode (u32) -> u8; userspace inserts
-//                  the namespaces to record.
-//   flows          HASH  struct flow_key -> u64, how many times.
-//
-// Globals: host_mntns, as in syscalls.bpf.c.
+//   flows        HASH  struct flow_key -> u64, how many times.
+//   dns_queries  HASH  struct dns_key -> u64, how many times.
+//   listeners    HASH  struct listener_key -> mount namespace id (u64).
 
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-#include "task.h"
+#include "common.h"
 
 struct in6_addr {
 	unsigned char s6_addr[16];
-} __attribute__((preserve_access_index));
+} PAI;
+
+typedef struct {
+	struct net *net;
+} corral_possible_net_t;
 
 struct sock_common {
+	corral_possible_net_t skc_net;
 	unsigned int skc_daddr;
 	unsigned int skc_rcv_saddr;
 	unsigned short skc_dport;
@@ -29,86 +39,248 @@ struct sock_common {
 	unsigned short skc_family;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
-} __attribute__((preserve_access_index));
+} PAI;
 
 struct sock {
 	struct sock_common __sk_common;
 	unsigned short sk_protocol;
-} __attribute__((preserve_access_index));
+} PAI;
+
+struct net {
+	struct ns_common ns;
+} PAI;
+
+struct sk_buff {
+	struct sock *sk;
+	unsigned char *head;
+	__u16 protocol;
+	__u16 transport_header;
+	__u16 network_header;
+} PAI;
 
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
 #define TCP_LISTEN 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
 
-#define KIND_CONNECT 1
-#define KIND_LISTEN 2
+enum flow_kind {
+	FLOW_CONNECT = 1,    // TCP, to the peer's address and port
+	FLOW_LISTEN = 2,     // TCP, the local address and port
+	FLOW_ACCEPT = 3,     // TCP, from the peer's address to the local port
+	FLOW_UDP_SEND = 4,   // to the peer's address and port
+};
+
+struct listener_key {
+	__u32 netns; // network namespace inode
+	__u16 port;
+	__u16 reserved;
+};
 
 struct flow_key {
-	__u32 mntns;
+	__u64 mntns;
 	__u8 kind;
 	__u8 family;
 	__u16 port; // host byte order
+	__u32 phase;
 	__u8 addr[16]; // IPv4 in the first 4 bytes
+};
+
+#define QUESTION_BYTES 128
+
+struct dns_key {
+	__u64 mntns;
+	// The question section as sent: the name's labels, then type and
+	// class; zero after.
+	__u8 question[QUESTION_BYTES];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} tracked_mntns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct flow_key);
 	__type(value, __u64);
 } flows SEC(".maps");
 
-const volatile __u32 host_mntns = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct dns_key);
+	__type(value, __u64);
+} dns_queries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct listener_key);
+	__type(value, __u64);
+} listeners SEC(".maps");
+
+// Record a flow of `kind` with the socket's peer (`peer` set) or local
+// address; `port` in host byte order.
+static __always_inline void record_flow(__u64 mntns, struct namespace_info *info, __u8 kind,
+					const struct sock *sk, int peer, __u16 port)
+{
+	struct flow_key key = {};
+	key.mntns = mntns;
+	key.kind = kind;
+	key.phase = phase_of(info);
+	key.port = port;
+	key.family = sk->__sk_common.skc_family;
+	if (key.family == AF_INET) {
+		unsigned int addr = peer ? sk->__sk_common.skc_daddr : sk->__sk_common.skc_rcv_saddr;
+		__builtin_memcpy(key.addr, &addr, 4);
+	} else if (peer) {
+		bpf_probe_read_kernel(key.addr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		bpf_probe_read_kernel(key.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	}
+	COUNT_IN(flows, &key, DROP_FLOWS);
+}
+
+static __always_inline struct listener_key listener_of(const struct sock *sk)
+{
+	struct listener_key key = {
+		.netns = sk->__sk_common.skc_net.net->ns.inum,
+		.port = sk->__sk_common.skc_num,
+	};
+	return key;
+}
 
 // inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int record_sock_state(unsigned long long *ctx)
 {
 	const struct sock *sk = (const struct sock *)ctx[0];
+	int oldstate = (int)ctx[1];
 	int newstate = (int)ctx[2];
-	struct flow_key key;
 
-	if (newstate != TCP_SYN_SENT && newstate != TCP_LISTEN)
-		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	__u32 mntns = current_mntns();
-	if (mntns == host_mntns || !bpf_map_lookup_elem(&tracked_mntns, &mntns))
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+		struct listener_key listener = listener_of(sk);
+		__u64 *owner = bpf_map_lookup_elem(&listeners, &listener);
+		if (!owner)
+			return 0;
+		__u64 mntns = *owner;
+		struct namespace_info *info = bpf_map_lookup_elem(&namespaces, &mntns);
+		if (info)
+			record_flow(mntns, info, FLOW_ACCEPT, sk, 1, sk->__sk_common.skc_num);
 		return 0;
-	__builtin_memset(&key, 0, sizeof(key));
-	key.mntns = mntns;
-	key.family = sk->__sk_common.skc_family;
-	if (newstate == TCP_SYN_SENT) {
-		key.kind = KIND_CONNECT;
-		key.port = __builtin_bswap16(sk->__sk_common.skc_dport);
-		if (key.family == AF_INET)
-			__builtin_memcpy(key.addr, &sk->__sk_common.skc_daddr, 4);
-		else
-			bpf_probe_read_kernel(key.addr, 16, &sk->__sk_common.skc_v6_daddr);
-	} else {
-		key.kind = KIND_LISTEN;
-		key.port = sk->__sk_common.skc_num;
-		if (key.family == AF_INET)
-			__builtin_memcpy(key.addr, &sk->__sk_common.skc_rcv_saddr, 4);
-		else
-			bpf_probe_read_kernel(key.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 	}
-	__u64 one = 1;
-	__u64 *count = bpf_map_lookup_elem(&flows, &key);
-	if (count)
-		__sync_fetch_and_add(count, 1);
-	else
-		bpf_map_update_elem(&flows, &key, &one, BPF_NOEXIST);
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		struct listener_key listener = listener_of(sk);
+		bpf_map_delete_elem(&listeners, &listener);
+		return 0;
+	}
+	if (newstate != TCP_SYN_SENT && newstate != TCP_LISTEN)
+		return 0;
+	__u64 mntns = current_mntns();
+	struct namespace_info *info = recorded_namespace(mntns);
+	if (!info)
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		record_flow(mntns, info, FLOW_CONNECT, sk, 1,
+			    __builtin_bswap16(sk->__sk_common.skc_dport));
+	} else {
+		struct listener_key listener = listener_of(sk);
+		bpf_map_update_elem(&listeners, &listener, &mntns, BPF_ANY);
+		record_flow(mntns, info, FLOW_LISTEN, sk, 0, sk->__sk_common.skc_num);
+	}
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+struct udphdr_ {
+	__u16 source;
+	__u16 dest;
+	__u16 len;
+	__u16 check;
+};
+
+struct label_walk {
+	const __u8 *question;
+	__u32 end; // where the name's terminating zero is
+};
+
+// One step of the walk over a name's labels (bpf_loop: verified once, not
+// once per label).
+static long next_label(__u64 index, struct label_walk *walk)
+{
+	if (walk->end >= QUESTION_BYTES)
+		return 1;
+	__u8 length = walk->question[walk->end & (QUESTION_BYTES - 1)];
+	if (length == 0 || length > 63)
+		return 1;
+	walk->end += length + 1;
+	return 0;
+}
+
+// Keep the question of the DNS query at `payload` (kernel memory).
+static __always_inline void record_dns_query(__u64 mntns, const unsigned char *payload)
+{
+	__u32 zero = 0;
+	struct dns_key *key = bpf_map_lookup_elem(&scratch, &zero);
+	if (!key)
+		return;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->mntns = mntns;
+	// Skip the 12-byte header (its id differs in every query).
+	if (bpf_probe_read_kernel(key->question, sizeof(key->question), payload + 12))
+		return;
+	struct label_walk walk = {.question = key->question};
+	bpf_loop(64, next_label, &walk, 0);
+	// Keep the name, type and class only: what follows (additional
+	// records such as EDNS cookies) differs from query to query.
+	__u32 length = walk.end + 5;
+	__builtin_memset(key->question, 0, sizeof(key->question));
+	if (length > QUESTION_BYTES)
+		length = QUESTION_BYTES;
+	if (bpf_probe_read_kernel(key->question, length, payload + 12))
+		return;
+	COUNT_IN(dns_queries, key, DROP_DNS);
+}
+
+// net_dev_queue(struct sk_buff *skb)
+SEC("tp_btf/net_dev_queue")
+int record_datagram(unsigned long long *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	struct sock *sk = skb->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	__u64 mntns = current_mntns();
+	struct namespace_info *info = recorded_namespace(mntns);
+	if (!info)
+		return 0;
+	struct flow_key key = {};
+	key.mntns = mntns;
+	key.kind = FLOW_UDP_SEND;
+	key.phase = phase_of(info);
+	unsigned char *head = skb->head;
+	unsigned char *network = head + skb->network_header;
+	__u16 protocol = __builtin_bswap16(skb->protocol);
+	if (protocol == ETH_P_IP) {
+		key.family = AF_INET;
+		bpf_probe_read_kernel(key.addr, 4, network + 16); // daddr
+	} else if (protocol == ETH_P_IPV6) {
+		key.family = AF_INET6;
+		bpf_probe_read_kernel(key.addr, 16, network + 24); // daddr
+	} else {
+		return 0;
+	}
+	struct udphdr_ udp = {};
+	unsigned char *transport = head + skb->transport_header;
+	if (bpf_probe_read_kernel(&udp, sizeof(udp), transport))
+		return 0;
+	key.port = __builtin_bswap16(udp.dest);
+	COUNT_IN(flows, &key, DROP_FLOWS);
+	if (key.port == 53)
+		record_dns_query(mntns, transport + sizeof(udp));
+	return 0;
+}

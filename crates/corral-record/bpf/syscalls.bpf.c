@@ -1,38 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // Which syscalls each recorded mount namespace makes, aggregated in the
-// kernel: one bitmap per mount namespace, so no observation can be lost to a
-// full ring buffer, however fast the workload calls.
+// kernel as bitmaps, so no observation can be lost to a full ring buffer
+// however fast the workload calls. Four bitmaps per namespace: native and
+// 32-bit compat syscalls (their numbers differ), each before the
+// namespace's first exec (the container runtime, whose syscalls a seccomp
+// profile must allow only after the runtime installs it) and after (the
+// workload).
 //
 // Maps:
-//   recorded_slots     ARRAY[1]  struct slots: the first SLOTS recorded mount
-//                      namespaces, checked with no hash lookup (array
-//                      lookups are inlined by the verifier).
+//   recorded_slots     ARRAY[1]  struct slots: the first SLOTS namespaces
+//                      `corral record -- CMD` records, found with no hash
+//                      lookup per syscall (array lookups are inlined).
 //   slot_syscalls      ARRAY[SLOTS]  struct syscall_set of each slot.
-//   syscalls_by_mntns  HASH  mount namespace inode (u32) -> struct syscall_set
-//                      for namespaces beyond the slots.
-//   Userspace fills slots and inserts entries; this program only sets bits.
-//
-// Globals (set by the loader before load):
-//   host_mntns         the recorder's own mount namespace, skipped without a
-//                      map lookup: most syscalls on a host are its own.
+//   syscalls_by_mntns  HASH  mount namespace id (u64) -> struct syscall_set
+//                      for the other namespaces; sized by the loader.
+// Userspace fills the slots; with `record_all`, this program inserts new
+// namespaces into the hash map itself (a full map counts DROP_SYSCALLS).
 
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-#include "task.h"
+#include "common.h"
 
 // Syscall numbers below 1024 (x86_64 and aarch64 use fewer than 500).
 #define SYSCALL_SLOTS 1024
+#define WORDS (SYSCALL_SLOTS / 64)
 
 struct syscall_set {
-	__u64 bits[SYSCALL_SLOTS / 64];
+	__u32 workload_started;
+	__u32 reserved;
+	// [phase * 2 + compat][word]
+	__u64 bits[4 * WORDS];
 };
 
 #define SLOTS 8
 
 struct slots {
-	__u32 mntns[SLOTS];
+	__u64 mntns[SLOTS];
 };
 
 struct {
@@ -51,21 +53,16 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
 	__type(value, struct syscall_set);
 } syscalls_by_mntns SEC(".maps");
 
-const volatile __u32 host_mntns = 0;
+// The value a new namespace starts from.
+static struct syscall_set empty_set;
 
-SEC("tp_btf/sys_enter")
-int record_sys_enter(unsigned long long *ctx)
+static __always_inline struct syscall_set *syscall_set_of(__u64 mntns, int insert)
 {
-	long id = (long)ctx[1];
-	__u32 mntns = current_mntns();
-
-	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
-		return 0;
 	__u32 zero = 0;
 	struct slots *slots = bpf_map_lookup_elem(&recorded_slots, &zero);
 	struct syscall_set *set = 0;
@@ -75,19 +72,49 @@ int record_sys_enter(unsigned long long *ctx)
 	for (__u32 i = 0; i < SLOTS; i++) {
 		if (slots->mntns[i] == mntns) {
 			__u32 slot = i;
-			set = bpf_map_lookup_elem(&slot_syscalls, &slot);
-			break;
+			return bpf_map_lookup_elem(&slot_syscalls, &slot);
 		}
 	}
-	if (!set)
-		set = bpf_map_lookup_elem(&syscalls_by_mntns, &mntns);
+	set = bpf_map_lookup_elem(&syscalls_by_mntns, &mntns);
+	if (set || !insert || !record_all)
+		return set;
+	if (bpf_map_update_elem(&syscalls_by_mntns, &mntns, &empty_set, BPF_NOEXIST) == -7)
+		count_drop(DROP_SYSCALLS);
+	return bpf_map_lookup_elem(&syscalls_by_mntns, &mntns);
+}
+
+SEC("tp_btf/sys_enter")
+int record_sys_enter(unsigned long long *ctx)
+{
+	long id = (long)ctx[1];
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 mntns = task_mntns(task);
+
+	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
+		return 0;
+	struct syscall_set *set = syscall_set_of(mntns, 1);
 	if (!set)
 		return 0;
+	__u32 compat = 0;
+	if (bpf_core_field_exists(task->thread_info.status))
+		compat = (task->thread_info.status & TS_COMPAT) ? 1 : 0;
+	__u32 table = (set->workload_started ? 2 : 0) + compat;
 	__u64 bit = 1ULL << (id & 63);
-	__u64 *word = &set->bits[(id >> 6) & (SYSCALL_SLOTS / 64 - 1)];
+	__u64 *word = &set->bits[(table * WORDS + (id >> 6)) & (4 * WORDS - 1)];
 	if (!(*word & bit))
 		__sync_fetch_and_or(word, bit);
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+// The first exec in a namespace ends its runtime phase.
+SEC("tp_btf/sched_process_exec")
+int mark_workload_started(unsigned long long *ctx)
+{
+	__u64 mntns = current_mntns();
+	if (mntns == host_mntns)
+		return 0;
+	struct syscall_set *set = syscall_set_of(mntns, 0);
+	if (set && !set->workload_started)
+		set->workload_started = 1;
+	return 0;
+}

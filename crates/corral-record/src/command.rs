@@ -4,10 +4,11 @@
 use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::bpf::{mount_namespace, RecordError, Recorder};
-use crate::recording::{Capability, Recording, Run, Syscall, FORMAT_VERSION};
+use crate::bpf::{mount_namespace, mounts_of, Capacity, RecordError, Recorder, Settings};
+use crate::recording::{dropped, Recording, Run};
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -19,13 +20,13 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-fn uname() -> (String, String) {
+pub(crate) fn uname() -> (String, String) {
     // SAFETY: utsname is plain data; uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a valid utsname to write into.
@@ -43,10 +44,35 @@ fn uname() -> (String, String) {
     (field(&u.release), field(&u.machine))
 }
 
-/// Run `argv` in a new mount namespace, recording every syscall it and its
-/// children make and every capability they check, from the moment before it
-/// executes until it exits.
-pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
+/// The pid of the command being recorded, for the signal handler.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_signal(signal: libc::c_int) {
+    let child = CHILD.load(Ordering::Relaxed);
+    if child > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(child, signal) };
+    }
+}
+
+/// Until the command ends, SIGINT, SIGTERM and SIGHUP go to it rather than
+/// end the recorder: the command stops, and what it did is still written.
+fn forward_signals_to(child: libc::pid_t) {
+    CHILD.store(child, Ordering::Relaxed);
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: installs a handler that only calls kill.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward_signal as *const () as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Run `argv` in a new mount namespace, recording everything it and its
+/// children do from the moment before it executes until it exits.
+pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, RecordError> {
     if argv.is_empty() {
         return Err(RecordError::Kernel("no command to record".into()));
     }
@@ -59,7 +85,10 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
     let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     c_argv.push(std::ptr::null());
 
-    let mut recorder = Recorder::load()?;
+    let mut recorder = Recorder::load(Settings {
+        capacity,
+        ..Settings::default()
+    })?;
     // The child says when it is in its own namespace, and waits until the
     // namespace is tracked before it executes the command.
     let (ready_read, ready_write) = pipe().map_err(|e| io_error("pipe", e))?;
@@ -84,6 +113,7 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
             libc::_exit(127);
         }
     }
+    forward_signals_to(pid);
     drop(ready_write);
     drop(go_read);
     let mut ready = [0u8];
@@ -95,6 +125,8 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
                 .map_err(|e| io_error("reading the command's mount namespace", e))
         })
         .and_then(|mntns| recorder.track(mntns).map(|_| mntns));
+    // Its mounts, to place the paths it passes to syscalls.
+    let mounts = mounts_of(&pid.to_string());
     // Without tracking, closing the pipe makes the child exit unexecuted.
     let mut go = std::fs::File::from(go_write);
     if tracked.is_ok() {
@@ -102,8 +134,14 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
     }
     drop(go);
     let mut status = 0;
-    // SAFETY: waits for our own child.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    let waited = loop {
+        // SAFETY: waits for our own child.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if waited >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break waited;
+        }
+    };
+    CHILD.store(0, Ordering::Relaxed);
     let mntns = tracked?;
     if waited != pid {
         return Err(io_error(
@@ -120,28 +158,22 @@ pub fn record_command(argv: &[String]) -> Result<Recording, RecordError> {
         None
     };
     let (kernel, architecture) = uname();
-    let syscalls = recorder
-        .syscalls(mntns)?
-        .into_iter()
-        .map(|n| Syscall::new(n, &architecture))
-        .collect();
-    let (granted, denied) = recorder.capabilities(mntns)?;
-    let execs = recorder.execs(mntns)?;
-    let (connects, listeners) = recorder.flows(mntns)?;
-    Ok(Recording {
-        format_version: FORMAT_VERSION,
-        architecture,
-        runs: vec![Run {
-            started,
-            ended,
-            kernel,
-            command: argv.to_vec(),
-            exit_status,
-        }],
-        syscalls,
-        capabilities: Capability::from_sets(granted, denied),
-        execs,
-        connects,
-        listeners,
-    })
+    let snapshot = recorder.snapshot()?;
+    let mut observed = snapshot.namespaces.get(&mntns).cloned().unwrap_or_default();
+    observed.mounts = mounts;
+    let run = Run {
+        started,
+        ended,
+        kernel,
+        command: argv.to_vec(),
+        exit_status,
+        capability_audit: snapshot.capability_audit,
+        dropped: dropped(&snapshot.drops),
+    };
+    Ok(Recording::from_observed(
+        &observed,
+        &architecture,
+        run,
+        None,
+    ))
 }

@@ -1,19 +1,22 @@
-//! Corral's recorder: BPF programs (C, in `bpf/`, compiled by clang into the
-//! objects committed beside them) loaded with aya, a pure-Rust loader, so
-//! that building needs neither clang nor libbpf.
+//! Corral's recorder: BPF programs (C, in `bpf/`, one source per concern,
+//! compiled by clang and linked into the object committed beside them)
+//! loaded with aya, a pure-Rust loader, so that building needs neither
+//! clang nor libbpf.
 //!
-//! Today it records the syscalls (`bpf/syscalls.bpf.c`), capability checks
-//! (`bpf/capabilities.bpf.c`) and execs with their uids and gids
-//! (`bpf/execs.bpf.c`) of a command and its children, aggregated in the
-//! kernel per mount namespace.
+//! The kernel aggregates, per mount namespace: syscalls, capability checks,
+//! execs and credentials, network peers and DNS questions, and file writes
+//! (`bpf/*.bpf.c`). `corral record -- CMD` records a command in a mount
+//! namespace of its own; `containers` records every container a runtime
+//! starts.
 
 mod bpf;
 mod command;
 mod recording;
 mod syscall_names;
 
-pub use bpf::{RecordError, Recorder};
+pub use bpf::{mount_namespace, Capacity, RecordError, Recorder, Settings, Snapshot};
 pub use command::record_command;
 pub use recording::{
-    Capability, Endpoint, Exec, MergeError, Recording, Run, Syscall, FORMAT_VERSION,
+    Activity, Capability, Container, DnsQuery, Endpoint, Exec, FileWrite, Identity, MergeError,
+    Recording, Run, Syscall, FORMAT_VERSION,
 };

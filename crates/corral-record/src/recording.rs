@@ -1,8 +1,12 @@
 //! The recording format: versioned JSON, sorted, one document per recorded
-//! identity.
+//! workload (a command, or one container).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bpf::{FlowKind, Mount, Observed, DROP_KINDS};
 use crate::syscall_names;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -13,73 +17,44 @@ pub struct Recording {
     pub format_version: u32,
     /// `uname -m`: the syscall numbers below are this architecture's.
     pub architecture: String,
+    /// The container recorded, for `corral record --containers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
     /// Each recorded run; a merged recording keeps every one, sorted.
     pub runs: Vec<Run>,
-    /// Every syscall made, by the commands and their children, ascending by number.
-    pub syscalls: Vec<Syscall>,
-    /// Every capability checked (on the process's own credentials), ascending.
-    pub capabilities: Vec<Capability>,
-    /// Every program executed, with the effective uid and gid it ran as
-    /// (after the exec: a set-user-ID program shows its owner), sorted.
+    /// Every program executed (the first one ends the runtime phase).
     pub execs: Vec<Exec>,
-    /// Outgoing TCP connections (peer address and port), sorted.
-    pub connects: Vec<Endpoint>,
-    /// Listening TCP sockets (local address and port), sorted.
-    pub listeners: Vec<Endpoint>,
+    /// What the workload did: everything after the first exec in its mount
+    /// namespace.
+    pub workload: Activity,
+    /// What the container runtime (or `corral record` itself) did in the
+    /// namespace before that exec: a seccomp profile must allow what it
+    /// does after installing the profile, and nothing else of it.
+    pub runtime: Activity,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub address: std::net::IpAddr,
-    pub port: u16,
-    /// How many times, over all runs.
-    pub count: u64,
-    /// In how many runs.
-    pub runs: u32,
-}
-
-impl Endpoint {
-    fn identity(&self) -> (std::net::IpAddr, u16) {
-        (self.address, self.port)
-    }
-}
-
-/// Unite `other` into `into`, adding the counts of endpoints seen in both.
-fn merge_endpoints(into: &mut Vec<Endpoint>, other: Vec<Endpoint>) {
-    for endpoint in other {
-        match into
-            .iter_mut()
-            .find(|e| e.identity() == endpoint.identity())
-        {
-            Some(existing) => {
-                existing.count += endpoint.count;
-                existing.runs += endpoint.runs;
-            }
-            None => into.push(endpoint),
-        }
-    }
-    into.sort_by_key(Endpoint::identity);
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exec {
-    /// The path as the exec named it, in the process's mount namespace.
-    pub path: String,
-    pub euid: u32,
-    pub egid: u32,
-    /// The file was set-user-ID / set-group-ID.
-    pub setuid: bool,
-    pub setgid: bool,
-    /// How many times, over all runs.
-    pub count: u64,
-    /// In how many runs.
-    pub runs: u32,
-}
-
-impl Exec {
-    fn identity(&self) -> (&str, u32, u32, bool, bool) {
-        (&self.path, self.euid, self.egid, self.setuid, self.setgid)
-    }
+/// Who a recording is of, from the container runtime's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    /// The runtime's id of the container.
+    pub id: String,
+    /// The runtime state directory it was found in.
+    pub runtime_root: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+    /// The container's name in its pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The pod's sandbox (pause) container rather than one of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,21 +65,153 @@ pub struct Run {
     pub ended: u64,
     /// `uname -r` of the recording machine.
     pub kernel: String,
-    /// What was recorded: the command line for `corral record -- CMD`.
+    /// What was recorded: the command line for `corral record -- CMD`,
+    /// empty for a container.
     pub command: Vec<String>,
     pub exit_status: Option<i32>,
+    /// Whether capability checks were told apart as audited or not (false
+    /// where the kernel's fexit is unavailable: all count as audited).
+    pub capability_audit: bool,
+    /// Observations lost because the recorder's maps were full, by kind
+    /// (`--max-namespaces`, `--max-entries`); absent when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
+}
+
+/// What one phase did in a mount namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    /// Every syscall made, ascending by number.
+    pub syscalls: Vec<Syscall>,
+    /// Every 32-bit compat syscall made (x86: the i386 numbers).
+    pub compat_syscalls: Vec<Syscall>,
+    /// Every capability checked on the processes' own credentials.
+    pub capabilities: Vec<Capability>,
+    /// The uids and gids processes took (every credential change).
+    pub identities: Vec<Identity>,
+    /// Outgoing TCP connections: the peer's address and port.
+    pub connects: Vec<Endpoint>,
+    /// Accepted TCP connections: the peer's address and the local port.
+    pub accepts: Vec<Endpoint>,
+    /// Listening TCP sockets: the local address and port.
+    pub listeners: Vec<Endpoint>,
+    /// UDP datagrams sent and UDP sockets connected: the peer's address and
+    /// port.
+    pub udp: Vec<Endpoint>,
+    /// The DNS questions asked (queries to port 53).
+    pub dns_queries: Vec<DnsQuery>,
+    /// Files written, created, renamed, removed or truncated.
+    pub file_writes: Vec<FileWrite>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Syscall {
+    pub number: u32,
+    /// `None` for a number newer than the names Corral knows.
+    pub name: Option<String>,
+    /// In how many runs it was made.
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Capability {
     pub number: u32,
     /// `CAP_CHOWN`...; `None` for a number newer than the names Corral knows.
     pub name: Option<String>,
-    /// At least one check of it was granted.
+    /// An audited check of it was granted: the workload used it.
     pub granted: bool,
-    /// At least one check of it was denied.
+    /// An audited check of it was denied: the workload wanted it and
+    /// failed.
     pub denied: bool,
+    /// Unaudited checks (the kernel probing, e.g. CAP_SYS_ADMIN on every
+    /// private writable mmap): evidence of nothing the workload needs.
+    pub granted_unaudited: bool,
+    pub denied_unaudited: bool,
     /// In how many runs it was checked.
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    /// How many times, over all runs.
+    pub count: u64,
+    /// In how many runs.
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub address: IpAddr,
+    pub port: u16,
+    /// How many times, over all runs.
+    pub count: u64,
+    /// In how many runs.
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsQuery {
+    /// The name asked for, dotted, without the final dot.
+    pub name: String,
+    /// `A`, `AAAA`, `SRV`...; the number for a type Corral does not name.
+    #[serde(rename = "type")]
+    pub query_type: String,
+    pub count: u64,
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileWrite {
+    /// As the process saw it (inside a container, from its root).
+    pub path: String,
+    /// `open-write`, `create`, `mkdir`, `unlink`, `rmdir`, `rename-from`,
+    /// `rename-to` or `truncate`.
+    pub operation: String,
+    /// The filesystem type written (`overlay`, `tmpfs`, `ext4`...); absent
+    /// when the namespace's mounts could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// On the mount of the process's root: the container's root filesystem,
+    /// not a volume, tmpfs, /dev or /proc; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_filesystem: Option<bool>,
+    /// Deeper than the recorder keeps: `path` starts with `.../`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    pub count: u64,
+    pub runs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exec {
+    /// The path as the exec named it, in the process's mount namespace.
+    pub path: String,
+    /// The program's argv[0].
+    pub argv0: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// After the exec: a set-user-ID program shows its owner.
+    pub euid: u32,
+    pub egid: u32,
+    /// The file was set-user-ID / set-group-ID.
+    pub setuid: bool,
+    pub setgid: bool,
+    /// The capabilities the program held (permitted) after the exec.
+    pub capabilities: Vec<String>,
+    /// A process not running as root gained capabilities that were not
+    /// ambient: the file had file capabilities.
+    pub file_capabilities: bool,
+    /// How many times, over all runs.
+    pub count: u64,
+    /// In how many runs.
     pub runs: u32,
 }
 
@@ -153,45 +260,475 @@ const CAPABILITY_NAMES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+fn capability_name(number: u32) -> String {
+    CAPABILITY_NAMES
+        .get(number as usize)
+        .map_or_else(|| format!("CAP_{number}"), |s| s.to_string())
+}
+
 impl Capability {
-    /// The capabilities in the kernel's granted and denied bit sets.
-    pub fn from_sets(granted: u64, denied: u64) -> Vec<Capability> {
+    /// The capabilities in the kernel's bit sets: granted and denied by
+    /// audited checks, then by unaudited ones.
+    pub fn from_sets(sets: [u64; 4]) -> Vec<Capability> {
+        let [granted, granted_unaudited, denied, denied_unaudited] = sets;
         (0..64u32)
-            .filter(|n| (granted | denied) & (1 << n) != 0)
+            .filter(|n| (granted | granted_unaudited | denied | denied_unaudited) & (1 << n) != 0)
             .map(|n| Capability {
                 number: n,
                 name: CAPABILITY_NAMES.get(n as usize).map(|s| s.to_string()),
                 granted: granted & (1 << n) != 0,
                 denied: denied & (1 << n) != 0,
+                granted_unaudited: granted_unaudited & (1 << n) != 0,
+                denied_unaudited: denied_unaudited & (1 << n) != 0,
                 runs: 1,
             })
             .collect()
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Syscall {
-    pub number: u32,
-    /// `None` for a number newer than the names Corral knows.
-    pub name: Option<String>,
-    /// In how many runs it was made.
-    pub runs: u32,
-}
-
 impl Syscall {
-    pub fn new(number: u32, architecture: &str) -> Syscall {
-        let name = match architecture {
-            "x86_64" => syscall_names::X86_64
-                .get(number as usize)
-                .copied()
-                .flatten(),
-            _ => None,
+    /// Syscall `number` of `architecture`'s native ABI, or of its 32-bit
+    /// compat ABI.
+    pub fn new(number: u32, architecture: &str, compat: bool) -> Syscall {
+        let table: &[Option<&str>] = match (architecture, compat) {
+            ("x86_64", false) => &syscall_names::X86_64,
+            ("x86_64", true) => &syscall_names::I386,
+            ("aarch64", false) => &syscall_names::AARCH64,
+            _ => &[],
         };
         Syscall {
             number,
-            name: name.map(str::to_string),
+            name: table
+                .get(number as usize)
+                .copied()
+                .flatten()
+                .map(str::to_string),
             runs: 1,
         }
+    }
+}
+
+/// DNS query types by number (RFC 1035 and later), the common ones.
+fn query_type(number: u16) -> String {
+    match number {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        6 => "SOA".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        64 => "SVCB".into(),
+        65 => "HTTPS".into(),
+        255 => "ANY".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The name and type of a DNS question section (labels, type, class).
+fn parse_question(question: &[u8]) -> Option<(String, String)> {
+    let mut labels = Vec::new();
+    let mut at = 0;
+    loop {
+        let length = usize::from(*question.get(at)?);
+        if length == 0 {
+            break;
+        }
+        if length > 63 {
+            return None;
+        }
+        let label = question.get(at + 1..at + 1 + length)?;
+        labels.push(String::from_utf8_lossy(label).into_owned());
+        at += 1 + length;
+    }
+    let kind = u16::from_be_bytes([*question.get(at + 1)?, *question.get(at + 2)?]);
+    Some((labels.join("."), query_type(kind)))
+}
+
+/// `path` with `.` and `..` components and repeated slashes removed
+/// (`..` at the root stays at the root, as the kernel does).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let mut out = String::new();
+    for part in parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The mount `path` is on: the last mounted of those with the longest
+/// mount point that contains it.
+fn mount_of<'a>(path: &str, mounts: &'a [Mount]) -> Option<&'a Mount> {
+    mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            m.point == "/"
+                || path == m.point
+                || path
+                    .strip_prefix(m.point.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(order, m)| (m.point.len(), *order))
+        .map(|(_, m)| m)
+}
+
+/// Filesystem names by superblock magic (`include/uapi/linux/magic.h`).
+fn filesystem_name(magic: u32) -> String {
+    match magic {
+        0x794c_7630 => "overlay".into(),
+        0x0102_1994 => "tmpfs".into(),
+        0xef53 => "ext4".into(),
+        0x5846_5342 => "xfs".into(),
+        0x9123_683e => "btrfs".into(),
+        0x9fa0 => "proc".into(),
+        0x6265_6572 => "sysfs".into(),
+        0x1cd1 => "devpts".into(),
+        0x2746_5342 => "nsfs".into(),
+        0x6367_7270 => "cgroup2".into(),
+        0x0027_e0eb => "cgroup".into(),
+        0x6969 => "nfs".into(),
+        0x4244 => "hfs".into(),
+        0x6462_6720 => "debugfs".into(),
+        0x7472_6163 => "tracefs".into(),
+        0x6165_676c => "pstorefs".into(),
+        0x5345_4d50 => "securityfs".into(),
+        0x4249_4e4d => "binfmt_misc".into(),
+        0x6e73_6673 => "nsfs".into(),
+        0x5069_7065 => "pipefs".into(),
+        0x5346_4f43 => "sockfs".into(),
+        0x6a65_6a65 => "fuse".into(),
+        0x6573_5546 => "fuse".into(),
+        0x01021997 => "v9fs".into(),
+        0x1373 => "devtmpfs".into(),
+        other => format!("{other:#x}"),
+    }
+}
+
+const FILE_OPERATIONS: [&str; 8] = [
+    "open-write",
+    "create",
+    "mkdir",
+    "unlink",
+    "rmdir",
+    "rename-from",
+    "rename-to",
+    "truncate",
+];
+
+impl Activity {
+    /// Phase `phase` (0 runtime, 1 workload) of what the kernel observed.
+    fn from_observed(observed: &Observed, phase: usize, architecture: &str) -> Activity {
+        let syscalls = |abi: usize| {
+            observed.syscalls[phase][abi]
+                .iter()
+                .map(|n| Syscall::new(*n, architecture, abi == 1))
+                .collect()
+        };
+        let mut activity = Activity {
+            syscalls: syscalls(0),
+            compat_syscalls: syscalls(1),
+            capabilities: Capability::from_sets(observed.capabilities[phase]),
+            ..Activity::default()
+        };
+        for ((p, uid, gid, euid, egid), count) in &observed.credentials {
+            if *p as usize == phase {
+                activity.identities.push(Identity {
+                    uid: *uid,
+                    gid: *gid,
+                    euid: *euid,
+                    egid: *egid,
+                    count: *count,
+                    runs: 1,
+                });
+            }
+        }
+        for ((p, kind, address, port), count) in &observed.flows {
+            if *p as usize != phase {
+                continue;
+            }
+            let endpoint = Endpoint {
+                address: *address,
+                port: *port,
+                count: *count,
+                runs: 1,
+            };
+            match kind {
+                FlowKind::Connect => activity.connects.push(endpoint),
+                FlowKind::Listen => activity.listeners.push(endpoint),
+                FlowKind::Accept => activity.accepts.push(endpoint),
+                FlowKind::Udp => activity.udp.push(endpoint),
+            }
+        }
+        // DNS queries carry no phase: the runtime resolves no names.
+        if phase == 1 {
+            for (question, count) in &observed.dns_questions {
+                if let Some((name, query_type)) = parse_question(question) {
+                    activity.dns_queries.push(DnsQuery {
+                        name,
+                        query_type,
+                        count: *count,
+                        runs: 1,
+                    });
+                }
+            }
+        }
+        for (file, count) in &observed.file_writes {
+            if file.phase as usize != phase {
+                continue;
+            }
+            let resolved = file.names.iter().rev().fold(String::new(), |mut p, n| {
+                p.push('/');
+                p.push_str(n);
+                p
+            });
+            let prefix = if file.truncated { "/..." } else { "" };
+            let (path, filesystem, root_filesystem) = match &file.as_passed {
+                None => (
+                    format!("{prefix}{resolved}"),
+                    Some(filesystem_name(file.fs_magic)),
+                    Some(file.root_filesystem),
+                ),
+                Some(passed) => {
+                    let path = if passed.starts_with('/') {
+                        normalize(passed)
+                    } else {
+                        format!("{prefix}{}", normalize(&format!("{resolved}/{passed}")))
+                    };
+                    let mount = (!file.truncated)
+                        .then(|| mount_of(&path, &observed.mounts))
+                        .flatten();
+                    (
+                        path,
+                        mount.map(|m| m.filesystem.clone()),
+                        mount.map(|m| m.point == "/"),
+                    )
+                }
+            };
+            activity.file_writes.push(FileWrite {
+                path: if path.is_empty() { "/".into() } else { path },
+                operation: FILE_OPERATIONS
+                    .get(usize::from(file.operation).wrapping_sub(1))
+                    .map_or_else(|| file.operation.to_string(), |s| s.to_string()),
+                filesystem,
+                root_filesystem,
+                truncated: file.truncated,
+                count: *count,
+                runs: 1,
+            });
+        }
+        // The kernel may count one entry under several keys (UDP sends and
+        // connects to one peer, names cut to the same length).
+        activity.unite_with(Uniting::OneRun);
+        activity
+    }
+
+    /// Sort every list and unite entries with the same identity, with
+    /// `unite` or `unite_in_one_run`.
+    fn unite_with(&mut self, how: Uniting) {
+        macro_rules! each {
+            ($($list:ident),*) => {
+                $(match how {
+                    Uniting::Runs => unite(&mut self.$list),
+                    Uniting::OneRun => unite_in_one_run(&mut self.$list),
+                })*
+            };
+        }
+        each!(
+            syscalls,
+            compat_syscalls,
+            capabilities,
+            identities,
+            connects,
+            accepts,
+            listeners,
+            udp,
+            dns_queries,
+            file_writes
+        );
+    }
+
+    fn absorb(&mut self, other: Activity) {
+        self.syscalls.extend(other.syscalls);
+        self.compat_syscalls.extend(other.compat_syscalls);
+        self.capabilities.extend(other.capabilities);
+        self.identities.extend(other.identities);
+        self.connects.extend(other.connects);
+        self.accepts.extend(other.accepts);
+        self.listeners.extend(other.listeners);
+        self.udp.extend(other.udp);
+        self.dns_queries.extend(other.dns_queries);
+        self.file_writes.extend(other.file_writes);
+        self.unite_with(Uniting::Runs);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Uniting {
+    /// Entries from different runs: their run counts add up.
+    Runs,
+    /// Entries from one run.
+    OneRun,
+}
+
+/// An entry of a recording's lists: what identifies it, and how two
+/// observations of it combine.
+trait Entry {
+    type Identity: Ord;
+    fn identity(&self) -> Self::Identity;
+    fn combine(&mut self, other: Self);
+    fn runs_mut(&mut self) -> &mut u32;
+}
+
+/// `unite` within one run: entries the kernel kept apart were still seen
+/// in that one run.
+fn unite_in_one_run<E: Entry>(entries: &mut Vec<E>) {
+    unite(entries);
+    for entry in entries {
+        *entry.runs_mut() = 1;
+    }
+}
+
+/// Sort `entries` by identity, combining the ones with the same identity.
+fn unite<E: Entry>(entries: &mut Vec<E>) {
+    let mut all = std::mem::take(entries);
+    all.sort_by_key(Entry::identity);
+    for entry in all {
+        match entries.last_mut() {
+            Some(last) if last.identity() == entry.identity() => last.combine(entry),
+            _ => entries.push(entry),
+        }
+    }
+}
+
+impl Entry for Syscall {
+    type Identity = u32;
+    fn identity(&self) -> u32 {
+        self.number
+    }
+    fn combine(&mut self, other: Self) {
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for Capability {
+    type Identity = u32;
+    fn identity(&self) -> u32 {
+        self.number
+    }
+    fn combine(&mut self, other: Self) {
+        self.granted |= other.granted;
+        self.denied |= other.denied;
+        self.granted_unaudited |= other.granted_unaudited;
+        self.denied_unaudited |= other.denied_unaudited;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for Identity {
+    type Identity = (u32, u32, u32, u32);
+    fn identity(&self) -> Self::Identity {
+        (self.uid, self.gid, self.euid, self.egid)
+    }
+    fn combine(&mut self, other: Self) {
+        self.count += other.count;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for Endpoint {
+    type Identity = (IpAddr, u16);
+    fn identity(&self) -> Self::Identity {
+        (self.address, self.port)
+    }
+    fn combine(&mut self, other: Self) {
+        self.count += other.count;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for DnsQuery {
+    type Identity = (String, String);
+    fn identity(&self) -> Self::Identity {
+        (self.name.clone(), self.query_type.clone())
+    }
+    fn combine(&mut self, other: Self) {
+        self.count += other.count;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for FileWrite {
+    type Identity = (String, String, Option<String>, Option<bool>);
+    fn identity(&self) -> Self::Identity {
+        (
+            self.path.clone(),
+            self.operation.clone(),
+            self.filesystem.clone(),
+            self.root_filesystem,
+        )
+    }
+    fn combine(&mut self, other: Self) {
+        self.count += other.count;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for Exec {
+    type Identity = (String, String, u32, u32, u32, u32, Vec<String>);
+    fn identity(&self) -> Self::Identity {
+        (
+            self.path.clone(),
+            self.argv0.clone(),
+            self.uid,
+            self.gid,
+            self.euid,
+            self.egid,
+            self.capabilities.clone(),
+        )
+    }
+    fn combine(&mut self, other: Self) {
+        self.setuid |= other.setuid;
+        self.setgid |= other.setgid;
+        self.file_capabilities |= other.file_capabilities;
+        self.count += other.count;
+        self.runs += other.runs;
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
     }
 }
 
@@ -206,9 +743,52 @@ impl std::fmt::Display for MergeError {
 }
 
 impl Recording {
+    /// The recording of one namespace's observations in one run.
+    pub fn from_observed(
+        observed: &Observed,
+        architecture: &str,
+        run: Run,
+        container: Option<Container>,
+    ) -> Recording {
+        let mut execs: Vec<Exec> = observed
+            .execs
+            .iter()
+            .map(|e| {
+                let capabilities: Vec<String> = (0..64)
+                    .filter(|n| e.permitted & (1 << n) != 0)
+                    .map(capability_name)
+                    .collect();
+                Exec {
+                    path: e.path.clone(),
+                    argv0: e.argv0.clone(),
+                    uid: e.uid,
+                    gid: e.gid,
+                    euid: e.euid,
+                    egid: e.egid,
+                    setuid: e.setuid,
+                    setgid: e.setgid,
+                    file_capabilities: e.euid != 0 && e.permitted & !e.ambient != 0,
+                    capabilities,
+                    count: e.count,
+                    runs: 1,
+                }
+            })
+            .collect();
+        unite_in_one_run(&mut execs);
+        Recording {
+            format_version: FORMAT_VERSION,
+            architecture: architecture.to_string(),
+            container,
+            runs: vec![run],
+            execs,
+            workload: Activity::from_observed(observed, 1, architecture),
+            runtime: Activity::from_observed(observed, 0, architecture),
+        }
+    }
+
     /// Merge recordings of the same workload without losing anything: every
-    /// run is kept, syscalls and capabilities are united, and each counts
-    /// the runs it was seen in. The order of the inputs does not matter.
+    /// run is kept, every list is united, and each entry counts the runs it
+    /// was seen in. The order of the inputs does not matter.
     pub fn merge(recordings: Vec<Recording>) -> Result<Recording, MergeError> {
         let mut all = recordings.into_iter();
         let mut merged = all
@@ -227,92 +807,129 @@ impl Recording {
                     merged.architecture, other.architecture
                 )));
             }
+            // Replicas of one workload differ in their ids and pod names:
+            // keep what they share.
+            merged.container = match (merged.container.take(), other.container) {
+                (Some(a), Some(b)) => Some(common_container(a, b)),
+                _ => None,
+            };
             merged.runs.extend(other.runs);
-            for syscall in other.syscalls {
-                match merged
-                    .syscalls
-                    .iter_mut()
-                    .find(|s| s.number == syscall.number)
-                {
-                    Some(existing) => existing.runs += syscall.runs,
-                    None => merged.syscalls.push(syscall),
-                }
-            }
-            for exec in other.execs {
-                match merged
-                    .execs
-                    .iter_mut()
-                    .find(|e| e.identity() == exec.identity())
-                {
-                    Some(existing) => {
-                        existing.count += exec.count;
-                        existing.runs += exec.runs;
-                    }
-                    None => merged.execs.push(exec),
-                }
-            }
-            merge_endpoints(&mut merged.connects, other.connects);
-            merge_endpoints(&mut merged.listeners, other.listeners);
-            for cap in other.capabilities {
-                match merged
-                    .capabilities
-                    .iter_mut()
-                    .find(|c| c.number == cap.number)
-                {
-                    Some(existing) => {
-                        existing.granted |= cap.granted;
-                        existing.denied |= cap.denied;
-                        existing.runs += cap.runs;
-                    }
-                    None => merged.capabilities.push(cap),
-                }
-            }
+            merged.execs.extend(other.execs);
+            merged.workload.absorb(other.workload);
+            merged.runtime.absorb(other.runtime);
         }
         merged.runs.sort();
-        merged.syscalls.sort_by_key(|s| s.number);
-        merged.capabilities.sort_by_key(|c| c.number);
-        merged.execs.sort_by(|a, b| a.identity().cmp(&b.identity()));
+        unite(&mut merged.execs);
         Ok(merged)
     }
+}
+
+fn common_container(a: Container, b: Container) -> Container {
+    let same = |x: Option<String>, y: Option<String>| if x == y { x } else { None };
+    Container {
+        id: if a.id == b.id { a.id } else { String::new() },
+        runtime_root: if a.runtime_root == b.runtime_root {
+            a.runtime_root
+        } else {
+            String::new()
+        },
+        namespace: same(a.namespace, b.namespace),
+        pod: same(a.pod, b.pod),
+        pod_uid: same(a.pod_uid, b.pod_uid),
+        name: same(a.name, b.name),
+        image: same(a.image, b.image),
+        sandbox: a.sandbox && b.sandbox,
+    }
+}
+
+/// The names of the drop kinds with a non-zero count.
+pub fn dropped(drops: &[u64; 8]) -> BTreeMap<String, u64> {
+    DROP_KINDS
+        .iter()
+        .zip(drops)
+        .filter(|(_, n)| **n > 0)
+        .map(|(kind, n)| (kind.to_string(), *n))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::ObservedFile;
+
+    fn observed(syscalls: &[u32], granted: u64) -> Observed {
+        let mut observed = Observed::default();
+        observed.syscalls[1][0] = syscalls.to_vec();
+        observed.capabilities[1] = [granted, 1 << 21, 0, 0];
+        observed
+            .flows
+            .insert((1, FlowKind::Connect, IpAddr::from([10, 0, 0, 1]), 5432), 1);
+        observed.file_writes.insert(
+            ObservedFile {
+                phase: 1,
+                operation: 1,
+                names: vec!["app.log".into(), "log".into(), "var".into()],
+                truncated: false,
+                root_filesystem: true,
+                fs_magic: 0x794c_7630,
+                as_passed: None,
+            },
+            2,
+        );
+        observed
+    }
 
     fn recording(started: u64, syscalls: &[u32], granted: u64) -> Recording {
-        Recording {
-            format_version: FORMAT_VERSION,
-            architecture: "x86_64".into(),
-            runs: vec![Run {
-                started,
-                ended: started + 1,
-                kernel: "6.18".into(),
-                command: vec!["app".into()],
-                exit_status: Some(0),
-            }],
-            syscalls: syscalls
-                .iter()
-                .map(|n| Syscall::new(*n, "x86_64"))
-                .collect(),
-            capabilities: Capability::from_sets(granted, 0),
-            execs: vec![Exec {
-                path: "/app".into(),
-                euid: 0,
-                egid: 0,
-                setuid: false,
-                setgid: false,
-                count: 2,
-                runs: 1,
-            }],
-            connects: vec![Endpoint {
-                address: std::net::IpAddr::from([10, 0, 0, 1]),
-                port: 5432,
-                count: 1,
-                runs: 1,
-            }],
-            listeners: Vec::new(),
-        }
+        let run = Run {
+            started,
+            ended: started + 1,
+            kernel: "6.18".into(),
+            command: vec!["app".into()],
+            exit_status: Some(0),
+            capability_audit: true,
+            dropped: BTreeMap::new(),
+        };
+        Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
+    }
+
+    #[test]
+    fn observations_become_named_sorted_entries() {
+        let r = recording(1, &[60, 0, 1], 1);
+        let names: Vec<&str> = r
+            .workload
+            .syscalls
+            .iter()
+            .map(|s| s.name.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, ["read", "write", "exit"]);
+        assert_eq!(r.workload.file_writes[0].path, "/var/log/app.log");
+        assert_eq!(
+            r.workload.file_writes[0].filesystem.as_deref(),
+            Some("overlay")
+        );
+        let sys_admin = &r.workload.capabilities[1];
+        assert_eq!(sys_admin.name.as_deref(), Some("CAP_SYS_ADMIN"));
+        assert!(sys_admin.granted_unaudited && !sys_admin.granted);
+        assert!(r.runtime.syscalls.is_empty());
+        assert_eq!(
+            Syscall::new(11, "x86_64", true).name.as_deref(),
+            Some("execve")
+        );
+        assert_eq!(
+            Syscall::new(221, "aarch64", false).name.as_deref(),
+            Some("execve")
+        );
+    }
+
+    #[test]
+    fn dns_questions_are_parsed() {
+        let mut question = b"\x03www\x07example\x03com\x00\x00\x1c\x00\x01".to_vec();
+        question.resize(128, 0);
+        assert_eq!(
+            parse_question(&question),
+            Some(("www.example.com".into(), "AAAA".into()))
+        );
+        assert_eq!(parse_question(b"\x05ab"), None);
     }
 
     #[test]
@@ -321,26 +938,33 @@ mod tests {
         let b = recording(5, &[1, 2], 1 << 10);
         let c = recording(7, &[60], 0);
         let merged = Recording::merge(vec![a.clone(), b.clone(), c.clone()]).unwrap();
-        let counts: Vec<(u32, u32)> = merged.syscalls.iter().map(|s| (s.number, s.runs)).collect();
+        let counts: Vec<(u32, u32)> = merged
+            .workload
+            .syscalls
+            .iter()
+            .map(|s| (s.number, s.runs))
+            .collect();
         assert_eq!(counts, [(0, 1), (1, 2), (2, 1), (60, 2)]);
         assert_eq!(
             merged.runs.iter().map(|r| r.started).collect::<Vec<_>>(),
             [5, 7, 10]
         );
         let caps: Vec<(&str, u32)> = merged
+            .workload
             .capabilities
             .iter()
             .map(|c| (c.name.as_deref().unwrap(), c.runs))
             .collect();
-        assert_eq!(caps, [("CAP_CHOWN", 1), ("CAP_NET_BIND_SERVICE", 1)]);
         assert_eq!(
-            (
-                merged.execs.len(),
-                merged.execs[0].count,
-                merged.execs[0].runs
-            ),
-            (1, 6, 3)
+            caps,
+            [
+                ("CAP_CHOWN", 1),
+                ("CAP_NET_BIND_SERVICE", 1),
+                ("CAP_SYS_ADMIN", 3)
+            ]
         );
+        let write = &merged.workload.file_writes[0];
+        assert_eq!((write.count, write.runs), (6, 3));
         // Order does not matter, and merging is associative.
         assert_eq!(
             Recording::merge(vec![c.clone(), b.clone(), a.clone()]).unwrap(),

@@ -3,10 +3,9 @@
 //! map, and every one gets its own syscalls. Needs root (CI has it).
 
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
-use corral_record::Recorder;
+use corral_record::{mount_namespace, Recorder, Settings};
 
 #[test]
 fn every_namespace_is_recorded_beyond_the_slots() {
@@ -16,7 +15,7 @@ fn every_namespace_is_recorded_beyond_the_slots() {
         eprintln!("skipped: recording needs root");
         return;
     }
-    let mut recorder = Recorder::load().expect("load the recorder");
+    let mut recorder = Recorder::load(Settings::default()).expect("load the recorder");
     // Each shell waits in a mount namespace of its own until it is tracked,
     // then executes a program only it runs: `sleep 0` or `true`.
     let mut children = Vec::new();
@@ -32,11 +31,11 @@ fn every_namespace_is_recorded_beyond_the_slots() {
     let mut namespaces = Vec::new();
     for (child, _) in &children {
         // unshare execs sh in the new namespace; wait until it has.
-        let own = std::fs::metadata("/proc/self/ns/mnt").unwrap().ino() as u32;
-        let path = format!("/proc/{}/ns/mnt", child.id());
+        let own = mount_namespace("self").unwrap();
+        let pid = child.id().to_string();
         let mntns = (0..500)
             .find_map(|_| {
-                let ns = std::fs::metadata(&path).ok()?.ino() as u32;
+                let ns = mount_namespace(&pid).ok()?;
                 if ns != own {
                     Some(ns)
                 } else {
@@ -55,10 +54,18 @@ fn every_namespace_is_recorded_beyond_the_slots() {
         assert!(child.wait().unwrap().success());
     }
     let nanosleep = [libc::SYS_nanosleep as u32, libc::SYS_clock_nanosleep as u32];
+    let snapshot = recorder.snapshot().unwrap();
     for ((_, sleeps), mntns) in children.iter().zip(&namespaces) {
-        let syscalls = recorder.syscalls(*mntns).unwrap();
+        // sh's syscalls before it executes are the runtime phase; the
+        // program's after.
+        let [runtime, workload] = &snapshot.namespaces[mntns].syscalls;
         assert!(
-            syscalls.contains(&(libc::SYS_execve as u32)),
+            runtime[0].contains(&(libc::SYS_execve as u32)),
+            "namespace {mntns}: {runtime:?}"
+        );
+        let syscalls = &workload[0];
+        assert!(
+            syscalls.contains(&(libc::SYS_exit_group as u32)),
             "namespace {mntns}: {syscalls:?}"
         );
         assert_eq!(

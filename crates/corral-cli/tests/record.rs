@@ -24,10 +24,10 @@ extern "C" {
     fn libc_geteuid() -> u32;
 }
 
-/// Compile `tests/programs/syscalls.c` into `dir`.
-fn build_program(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/syscalls.c");
-    let binary = dir.join("syscalls");
+/// Compile `tests/programs/NAME.c` into `dir`.
+fn build_program(dir: &Path, name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/programs/{name}.c"));
+    let binary = dir.join(name);
     let status = Command::new("cc")
         .arg("-O1")
         .arg("-o")
@@ -90,7 +90,7 @@ fn every_syscall_of_a_program_and_its_child_is_recorded() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let program = build_program(dir.path());
+    let program = build_program(dir.path(), "syscalls");
     let recording = dir.path().join("recording.json");
     let output = Command::new(corral())
         .args(["record", "--quiet", "-o"])
@@ -532,3 +532,75 @@ fn without_privileges_the_error_names_what_is_missing() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn compat_syscalls_are_recorded_apart() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    if std::env::consts::ARCH != "x86_64" {
+        eprintln!("skipped: int 0x80 is x86's");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let program = build_program(dir.path(), "compat");
+    let value = read_json(&record(dir.path(), &[program.to_str().unwrap()]));
+    let compat: Vec<(u64, &str)> = value["workload"]["compatSyscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["number"].as_u64().unwrap(), s["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(compat, [(20, "getpid"), (64, "getppid")]);
+    // Native getpid (39) and getppid (110) were not made.
+    let native: Vec<u64> = value["workload"]["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["number"].as_u64().unwrap())
+        .collect();
+    assert!(!native.contains(&39) && !native.contains(&110), "{native:?}");
+}
+
+#[test]
+fn an_interrupted_recording_still_writes_what_it_saw() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("recording.json");
+    for signal in [SIGINT, SIGTERM] {
+        let mut child = Command::new(corral())
+            .args(["record", "-q", "-o"])
+            .arg(&recording)
+            .args(["--", "sh", "-c", "echo started; exec sleep 30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = [0u8; 8];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut line).unwrap();
+        // Give sleep the time to start sleeping.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        // SAFETY: signals our own child.
+        unsafe { kill(child.id() as i32, signal) };
+        let started = std::time::Instant::now();
+        let status = child.wait().unwrap();
+        assert!(started.elapsed().as_secs() < 10, "the command was stopped");
+        assert!(status.success(), "signal {signal}: {status}");
+        let value = read_json(&recording);
+        assert_eq!(value["runs"][0]["exitStatus"], 128 + signal, "{signal}");
+        let names = recorded_names(&recording);
+        assert!(names.contains("clock_nanosleep") || names.contains("nanosleep"));
+    }
+}
+
+extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;

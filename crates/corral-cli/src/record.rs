@@ -1,9 +1,13 @@
 //! `corral record`: what a workload really does, recorded with eBPF.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use corral_record::{record_command, Capacity, Recording};
+use corral_record::{
+    record_command, record_containers, recording_file_name, stop_on_signals, Capacity,
+    ContainerOptions, Recording,
+};
 
 use crate::cli::CommonArgs;
 use crate::output::{self, Status};
@@ -13,8 +17,37 @@ use crate::output::{self, Status};
 pub struct RecordArgs {
     #[command(subcommand)]
     pub action: Option<RecordAction>,
+    /// Record every container a runtime starts or runs (one recording per
+    /// container, into the directory given by -o), instead of a command.
+    #[arg(long, conflicts_with = "command", requires = "output")]
+    pub containers: bool,
+    /// A runc state directory to read containers from (repeatable); by
+    /// default /run/runc and /run/containerd/runc/k8s.io, where present.
+    #[arg(long, value_name = "PATH", requires = "containers")]
+    pub runtime_root: Vec<PathBuf>,
+    /// Keep only the containers of this Kubernetes namespace.
+    #[arg(long, value_name = "NS", requires = "containers")]
+    pub namespace: Option<String>,
+    /// Keep only the containers of this pod.
+    #[arg(long, value_name = "NAME", requires = "containers")]
+    pub pod: Option<String>,
+    /// Stop after this long (`90s`, `10m`, `1h`); otherwise at Ctrl-C or
+    /// SIGTERM.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "containers")]
+    pub duration: Option<Duration>,
+    /// Mount namespaces the recorder holds at once; past it, observations
+    /// are counted as dropped and reported.
+    #[arg(long, value_name = "N", default_value_t = Capacity::default().namespaces)]
+    pub max_namespaces: u32,
+    /// Distinct execs, peers, DNS questions and file writes held, each.
+    #[arg(long, value_name = "N", default_value_t = Capacity::default().entries)]
+    pub max_entries: u32,
     /// The command to run and record, with its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    #[arg(
+        last = true,
+        required_unless_present = "containers",
+        value_name = "CMD"
+    )]
     pub command: Vec<String>,
 }
 
@@ -28,17 +61,38 @@ pub enum RecordAction {
     },
 }
 
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("`{text}`: the unit is ms, s, m or h")),
+    };
+    Ok(Duration::from_secs(number * seconds))
+}
+
 pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
+    let capacity = Capacity {
+        namespaces: args.max_namespaces,
+        entries: args.max_entries,
+    };
     let recording = match &args.action {
         Some(RecordAction::Merge { recordings }) => {
             let loaded = recordings.iter().map(read).collect::<Result<Vec<_>, _>>()?;
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
-        None => record_command(&args.command, Capacity::default()).map_err(|e| e.to_string())?,
+        None if args.containers => return run_containers(args, common, capacity),
+        None => record_command(&args.command, capacity).map_err(|e| e.to_string())?,
     };
-    let mut json = serde_json::to_string_pretty(&recording).map_err(|e| e.to_string())?;
-    json.push('\n');
-    output::write_report(common, &json)?;
+    write_json(common, &recording)?;
     if !common.quiet {
         let runs: Vec<String> = recording
             .runs
@@ -56,6 +110,76 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             recording.workload.capabilities.len(),
             runs.join(", ")
         );
+        warn_dropped(&recording);
+    }
+    Ok(Status::Clean)
+}
+
+fn warn_dropped(recording: &Recording) {
+    for run in &recording.runs {
+        for (kind, count) in &run.dropped {
+            eprintln!(
+                "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
+            );
+        }
+    }
+}
+
+fn write_json(common: &CommonArgs, recording: &Recording) -> Result<(), String> {
+    let mut json = serde_json::to_string_pretty(recording).map_err(|e| e.to_string())?;
+    json.push('\n');
+    output::write_report(common, &json)
+}
+
+fn run_containers(
+    args: &RecordArgs,
+    common: &CommonArgs,
+    capacity: Capacity,
+) -> Result<Status, String> {
+    let dir = common.output.as_deref().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{}: cannot create the directory: {e}", dir.display()))?;
+    let options = ContainerOptions {
+        runtime_roots: args.runtime_root.clone(),
+        namespace: args.namespace.clone(),
+        pod: args.pod.clone(),
+        duration: args.duration,
+        capacity,
+    };
+    let quiet = common.quiet;
+    let outcome = record_containers(&options, stop_on_signals(), |roots| {
+        if !quiet {
+            let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+            eprintln!(
+                "recording the containers in {}; Ctrl-C or SIGTERM to stop",
+                roots.join(", ")
+            );
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    for recording in &outcome.recordings {
+        let container = recording
+            .container
+            .as_ref()
+            .expect("a container's recording");
+        let path = dir.join(recording_file_name(container));
+        let mut json = serde_json::to_string_pretty(recording).map_err(|e| e.to_string())?;
+        json.push('\n');
+        std::fs::write(&path, json)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    }
+    if !quiet {
+        eprintln!(
+            "{} containers recorded into {}; {} other mount namespaces were not containers the runtime state named",
+            outcome.recordings.len(),
+            dir.display(),
+            outcome.unattributed
+        );
+        for (kind, count) in &outcome.dropped {
+            eprintln!(
+                "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
+            );
+        }
     }
     Ok(Status::Clean)
 }
@@ -70,4 +194,19 @@ fn read(path: &PathBuf) -> Result<Recording, String> {
             e.column()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_their_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
 }

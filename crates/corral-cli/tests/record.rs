@@ -561,7 +561,10 @@ fn compat_syscalls_are_recorded_apart() {
         .iter()
         .map(|s| s["number"].as_u64().unwrap())
         .collect();
-    assert!(!native.contains(&39) && !native.contains(&110), "{native:?}");
+    assert!(
+        !native.contains(&39) && !native.contains(&110),
+        "{native:?}"
+    );
 }
 
 #[test]

@@ -87,7 +87,8 @@ struct file_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct file_key);
 	__type(value, __u64);
 } file_writes SEC(".maps");
@@ -125,49 +126,97 @@ static __always_inline struct file_key *new_key(enum file_operation operation)
 	return key;
 }
 
-// Name the path `vfsmnt`, `dentry` into `key`, up to the task's root.
-static __noinline void resolve(struct file_key *key, struct vfsmount *vfsmnt, struct dentry *dentry)
+// Field offsets the walk reads by: relocated in the program itself, as CO-RE
+// relocations inside a bpf_loop callback are not applied by the loader.
+struct offsets {
+	__u64 mnt_root;       // vfsmount.mnt_root
+	__u64 d_parent;       // dentry.d_parent
+	__u64 d_name;         // dentry.d_name.name
+	__u64 mnt_parent;     // mount.mnt_parent
+	__u64 mnt_mountpoint; // mount.mnt_mountpoint
+	__u64 mnt;            // mount.mnt
+};
+
+struct walk {
+	struct file_key *key;
+	void *vfsmnt;
+	void *mnt;
+	void *dentry;
+	void *root_mnt;
+	void *root_dentry;
+	__u32 depth;
+	__u32 done;
+	struct offsets at;
+};
+
+static __always_inline void *read_pointer(void *base, __u64 offset)
 {
-	if (!key)
-		return;
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	key->fs_magic = BPF_CORE_READ(vfsmnt, mnt_sb, s_magic);
-	if (vfsmnt == root_mnt)
-		key->flags |= FLAG_ROOT_FILESYSTEM;
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	__u32 depth = 0;
-	int done = 0;
-	// Each step either names one component or climbs out of a mount.
-	for (int step = 0; step < DEPTH * 2; step++) {
-		if (dentry == root_dentry && vfsmnt == root_mnt) {
-			done = 1;
-			break;
-		}
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == mnt_root || dentry == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt) {
-				done = 1; // the top of the mount tree
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
-			continue;
-		}
-		if (depth >= DEPTH)
-			break;
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		bpf_probe_read_kernel_str(key->names[depth], NAME_BYTES, name);
-		depth++;
-		dentry = parent;
+	void *value = 0;
+	bpf_probe_read_kernel(&value, sizeof(value), base + offset);
+	return value;
+}
+
+// One step of the walk up a path (bpf_loop: verified once, not once per
+// step): name one component, or climb out of a mount.
+static long walk_up(__u64 index, struct walk *walk)
+{
+	void *dentry = walk->dentry;
+	if (dentry == walk->root_dentry && walk->vfsmnt == walk->root_mnt) {
+		walk->done = 1;
+		return 1;
 	}
-	if (!done)
+	void *mnt_root = read_pointer(walk->vfsmnt, walk->at.mnt_root);
+	void *parent = read_pointer(dentry, walk->at.d_parent);
+	if (dentry == mnt_root || dentry == parent) {
+		void *up = read_pointer(walk->mnt, walk->at.mnt_parent);
+		if (up == walk->mnt) {
+			walk->done = 1; // the top of the mount tree
+			return 1;
+		}
+		walk->dentry = read_pointer(walk->mnt, walk->at.mnt_mountpoint);
+		walk->mnt = up;
+		walk->vfsmnt = up + walk->at.mnt;
+		return 0;
+	}
+	__u32 depth = walk->depth;
+	if (depth >= DEPTH)
+		return 1;
+	bpf_probe_read_kernel_str(walk->key->names[depth], NAME_BYTES,
+				  read_pointer(dentry, walk->at.d_name));
+	walk->depth = depth + 1;
+	walk->dentry = parent;
+	return 0;
+}
+
+// Name the path `vfsmnt`, `dentry` into `key`, up to the task's root.
+static __always_inline void resolve(struct file_key *key, struct vfsmount *vfsmnt,
+				    struct dentry *dentry)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct walk walk = {
+		.key = key,
+		.vfsmnt = vfsmnt,
+		.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
+		.dentry = dentry,
+		.root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+		.root_dentry = BPF_CORE_READ(task, fs, root.dentry),
+		.at = {
+			.mnt_root = bpf_core_field_offset(struct vfsmount, mnt_root),
+			.d_parent = bpf_core_field_offset(struct dentry, d_parent),
+			.d_name = bpf_core_field_offset(struct dentry, d_name) +
+				  bpf_core_field_offset(struct qstr, name),
+			.mnt_parent = bpf_core_field_offset(struct mount, mnt_parent),
+			.mnt_mountpoint = bpf_core_field_offset(struct mount, mnt_mountpoint),
+			.mnt = bpf_core_field_offset(struct mount, mnt),
+		},
+	};
+	key->fs_magic = BPF_CORE_READ(vfsmnt, mnt_sb, s_magic);
+	if ((void *)vfsmnt == walk.root_mnt)
+		key->flags |= FLAG_ROOT_FILESYSTEM;
+	bpf_loop(DEPTH * 2, walk_up, &walk, 0);
+	if (!walk.done)
 		key->flags |= FLAG_TRUNCATED;
-	key->depth = depth;
+	key->depth = walk.depth;
 }
 
 // The file open at descriptor `fd` of the current task.
@@ -243,7 +292,7 @@ int record_ftruncate(struct syscall_enter *ctx)
 }
 
 // Record `path` as passed, relative to `dfd`.
-static __noinline void record_path(long dfd, const char *path, enum file_operation operation)
+static __always_inline void record_path(long dfd, const char *path, enum file_operation operation)
 {
 	struct file_key *key = new_key(operation);
 	if (!key)

@@ -207,7 +207,7 @@ pub struct Capacity {
     /// Mount namespaces recorded at once.
     pub namespaces: u32,
     /// Distinct execs, identities, peers, DNS questions and file writes,
-    /// each.
+    /// each (allocated as used).
     pub entries: u32,
 }
 
@@ -215,7 +215,7 @@ impl Default for Capacity {
     fn default() -> Capacity {
         Capacity {
             namespaces: 4096,
-            entries: 16384,
+            entries: 65536,
         }
     }
 }

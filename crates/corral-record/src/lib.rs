@@ -11,11 +11,16 @@
 
 mod bpf;
 mod command;
+mod containers;
 mod recording;
 mod syscall_names;
 
 pub use bpf::{mount_namespace, Capacity, RecordError, Recorder, Settings, Snapshot};
 pub use command::record_command;
+pub use containers::{
+    record_containers, recording_file_name, stop_on_signals, ContainerOptions, ContainerRecordings,
+    DEFAULT_RUNTIME_ROOTS,
+};
 pub use recording::{
     Activity, Capability, Container, DnsQuery, Endpoint, Exec, FileWrite, Identity, MergeError,
     Recording, Run, Syscall, FORMAT_VERSION,

@@ -691,7 +691,9 @@ impl Recorder {
             };
             let address = match key.family {
                 2 => std::net::IpAddr::from([key.addr[0], key.addr[1], key.addr[2], key.addr[3]]),
-                _ => std::net::IpAddr::from(key.addr),
+                // An IPv4 peer of a dual-stack socket is v4-mapped: say it as
+                // IPv4.
+                _ => std::net::IpAddr::from(key.addr).to_canonical(),
             };
             *namespaces
                 .entry(key.mntns)

@@ -1,0 +1,452 @@
+//! `corral record --containers` on real containers: runc containers from a
+//! busybox-static root filesystem, with the annotations containerd's CRI
+//! plugin and CRI-O write, two of them sharing a pod's network namespace
+//! (with its own veth and addresses, made here), all started after the
+//! recorder, then 2,000 short-lived ones. Needs root, runc, busybox-static
+//! and iproute2 (`scripts/test.sh` installs them); CI has them all.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn corral() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
+}
+
+extern "C" {
+    fn geteuid() -> u32;
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+const SIGINT: i32 = 2;
+const SHORT_LIVED: usize = 2000;
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A network namespace with a veth pair: 10.123.0.1 on the host's side,
+/// 10.123.0.2 in the namespace. Removed on drop.
+struct PodNetwork {
+    name: String,
+    host_link: String,
+}
+
+impl PodNetwork {
+    fn new() -> PodNetwork {
+        let id = std::process::id() % 100_000;
+        let network = PodNetwork {
+            name: format!("corral-test-{id}"),
+            host_link: format!("crl{id}h"),
+        };
+        let pod_link = format!("crl{id}p");
+        run("ip", &["netns", "add", &network.name]);
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &network.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &pod_link,
+                "netns",
+                &network.name,
+            ],
+        );
+        run(
+            "ip",
+            &["addr", "add", "10.123.0.1/24", "dev", &network.host_link],
+        );
+        run("ip", &["link", "set", &network.host_link, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", network.name.as_str(), "ip"];
+            all.extend_from_slice(args);
+            run("ip", &all);
+        };
+        inside(&["addr", "add", "10.123.0.2/24", "dev", &pod_link]);
+        inside(&["link", "set", &pod_link, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        network
+    }
+
+    fn path(&self) -> String {
+        format!("/var/run/netns/{}", self.name)
+    }
+}
+
+impl Drop for PodNetwork {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_link])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// A busybox-static root filesystem with the applets the containers use.
+fn root_filesystem(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("rootfs");
+    for sub in ["bin", "proc", "dev", "sys", "tmp", "etc", "var/cache"] {
+        fs::create_dir_all(rootfs.join(sub)).unwrap();
+    }
+    fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
+    for applet in ["sh", "nc", "sleep", "true", "echo", "nslookup", "id", "cat"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+    }
+    rootfs
+}
+
+/// An OCI bundle at `dir` running `args` with `annotations`, in the network
+/// namespace `netns` if given, as `uid`.
+fn bundle(
+    dir: &Path,
+    rootfs: &Path,
+    args: &[&str],
+    annotations: Value,
+    netns: Option<&str>,
+    uid: u32,
+) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    run("runc", &["spec", "--bundle", dir.to_str().unwrap()]);
+    let path = dir.join("config.json");
+    let mut config: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(args);
+    config["process"]["user"] = json!({"uid": uid, "gid": uid});
+    config["root"] = json!({"path": rootfs, "readonly": false});
+    config["annotations"] = annotations;
+    config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", format!("uid={uid}"), format!("gid={uid}")]}),
+    );
+    if let Some(netns) = netns {
+        for namespace in config["linux"]["namespaces"].as_array_mut().unwrap() {
+            if namespace["type"] == "network" {
+                namespace["path"] = json!(netns);
+            }
+        }
+    }
+    fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    dir.to_path_buf()
+}
+
+fn containerd_annotations(namespace: &str, pod: &str, container: &str) -> Value {
+    json!({
+        "io.kubernetes.cri.sandbox-namespace": namespace,
+        "io.kubernetes.cri.sandbox-name": pod,
+        "io.kubernetes.cri.sandbox-uid": format!("uid-{pod}"),
+        "io.kubernetes.cri.container-name": container,
+        "io.kubernetes.cri.container-type": "container",
+        "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.35",
+    })
+}
+
+struct Runtime {
+    root: PathBuf,
+    started: Vec<String>,
+}
+
+impl Runtime {
+    fn start(&mut self, id: &str, bundle: &Path) -> Child {
+        self.started.push(id.to_string());
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(["run", "--bundle"])
+            .arg(bundle)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("runc")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for id in &self.started {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(&self.root)
+                .args(["delete", "--force", id])
+                .output();
+        }
+    }
+}
+
+fn recordings(dir: &Path) -> Vec<Value> {
+    let mut all: Vec<Value> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| serde_json::from_slice(&fs::read(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    all.sort_by_key(|r: &Value| r["container"]["id"].as_str().unwrap().to_string());
+    all
+}
+
+fn endpoints(recording: &Value, field: &str) -> BTreeSet<(String, u64)> {
+    recording["workload"][field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["address"].as_str().unwrap().to_string(),
+                e["port"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn wait_for(child: &mut Child, what: &str) {
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{what}: {status}");
+}
+
+#[test]
+fn containers_are_recorded_and_named_from_their_first_syscall() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { geteuid() } != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = root_filesystem(dir.path());
+    let network = PodNetwork::new();
+    let netns = network.path();
+    let mut runtime = Runtime {
+        root: dir.path().join("runc-state"),
+        started: Vec::new(),
+    };
+    fs::create_dir_all(&runtime.root).unwrap();
+    let out = dir.path().join("recordings");
+
+    let mut recorder = Command::new(corral())
+        .args([
+            "record",
+            "--containers",
+            "--duration",
+            "10m",
+            "--runtime-root",
+        ])
+        .arg(&runtime.root)
+        .arg("-o")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(recorder.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("recording the containers"), "{line}");
+
+    // Pod shop/web-1 (containerd's annotations): a server and a client in
+    // one network namespace.
+    let server = bundle(
+        &dir.path().join("server"),
+        &rootfs,
+        &[
+            "sh",
+            "-c",
+            "echo cached > /var/cache/entry; nc -l -p 8080 >/dev/null; nc -l -p 8081 >/dev/null",
+        ],
+        containerd_annotations("shop", "web-1", "server"),
+        Some(&netns),
+        0,
+    );
+    let client = bundle(
+        &dir.path().join("client"),
+        &rootfs,
+        &[
+            "sh",
+            "-c",
+            "sleep 1; echo hello | nc 10.123.0.2 8080; nslookup -type=a db.shop.svc.cluster.local 10.123.0.2 >/dev/null 2>&1; true",
+        ],
+        containerd_annotations("shop", "web-1", "client"),
+        Some(&netns),
+        0,
+    );
+    // Pod shop/db-0 (CRI-O's annotations), as uid 1000, writing to tmpfs.
+    let db = bundle(
+        &dir.path().join("db"),
+        &rootfs,
+        &["sh", "-c", "echo row > /tmp/table; id >/dev/null"],
+        json!({
+            "io.kubernetes.pod.namespace": "shop",
+            "io.kubernetes.pod.name": "db-0",
+            "io.kubernetes.pod.uid": "uid-db-0",
+            "io.kubernetes.container.name": "db",
+            "io.kubernetes.cri-o.ContainerType": "container",
+            "io.kubernetes.cri-o.ImageName": "docker.io/library/busybox:1.35",
+        }),
+        None,
+        1000,
+    );
+    let mut server_run = runtime.start("web-1-server", &server);
+    let mut client_run = runtime.start("web-1-client", &client);
+    wait_for(&mut client_run, "client");
+    // From the host, over the veth, to the server's second listener.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect_timeout(
+            &"10.123.0.2:8081".parse().unwrap(),
+            Duration::from_secs(1),
+        ) {
+            Ok(_) => break,
+            Err(e) if Instant::now() > deadline => panic!("connecting to the server: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    wait_for(&mut server_run, "server");
+    wait_for(&mut runtime.start("db-0-db", &db), "db");
+
+    // Short-lived containers, one after another.
+    let batch = bundle(
+        &dir.path().join("batch"),
+        &rootfs,
+        &["true"],
+        containerd_annotations("jobs", "batch", "job"),
+        None,
+        0,
+    );
+    let started = Instant::now();
+    for i in 0..SHORT_LIVED {
+        let id = format!("batch-{i:04}");
+        let mut child = runtime.start(&id, &batch);
+        wait_for(&mut child, &id);
+        runtime.started.pop();
+    }
+    eprintln!(
+        "{SHORT_LIVED} short-lived containers in {:?}",
+        started.elapsed()
+    );
+
+    // SAFETY: signals our own child.
+    unsafe { kill(recorder.id() as i32, SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(recorder.wait().unwrap().success(), "{rest}");
+    assert!(!rest.contains("dropped"), "{rest}");
+
+    let all = recordings(&out);
+    let named = |id: &str| {
+        all.iter()
+            .find(|r| r["container"]["id"] == id)
+            .unwrap_or_else(|| panic!("no recording of {id}: {rest}"))
+    };
+    let server = named("web-1-server");
+    assert_eq!(server["container"]["namespace"], "shop");
+    assert_eq!(server["container"]["pod"], "web-1");
+    assert_eq!(server["container"]["name"], "server");
+    assert_eq!(
+        server["container"]["image"],
+        "docker.io/library/busybox:1.35"
+    );
+    assert_eq!(
+        endpoints(server, "listeners"),
+        // busybox listens on both families; IPv4 peers are reported as such.
+        BTreeSet::from([("::".into(), 8080), ("::".into(), 8081)])
+    );
+    assert_eq!(
+        endpoints(server, "accepts"),
+        BTreeSet::from([("10.123.0.2".into(), 8080), ("10.123.0.1".into(), 8081)])
+    );
+    let cache = server["workload"]["fileWrites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["path"] == "/var/cache/entry")
+        .expect("the write to /var/cache/entry");
+    assert_eq!(cache["rootFilesystem"], true, "{cache}");
+
+    let client = named("web-1-client");
+    assert_eq!(
+        endpoints(client, "connects"),
+        BTreeSet::from([("10.123.0.2".into(), 8080)])
+    );
+    assert!(endpoints(client, "udp").contains(&("10.123.0.2".into(), 53)));
+    let questions: Vec<(&str, &str)> = client["workload"]["dnsQueries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["name"].as_str().unwrap(), q["type"].as_str().unwrap()))
+        .collect();
+    assert!(
+        questions.contains(&("db.shop.svc.cluster.local", "A")),
+        "{questions:?}"
+    );
+
+    let db = named("db-0-db");
+    assert_eq!(db["container"]["pod"], "db-0");
+    assert_eq!(db["container"]["name"], "db");
+    let uids: Vec<u64> = db["workload"]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["euid"].as_u64().unwrap())
+        .collect();
+    assert!(uids.contains(&1000), "{uids:?}");
+    let table = db["workload"]["fileWrites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["path"] == "/tmp/table")
+        .unwrap_or_else(|| panic!("no write to /tmp/table: {}", db["workload"]["fileWrites"]));
+    assert_eq!(
+        (table["rootFilesystem"].clone(), table["filesystem"].clone()),
+        (json!(false), json!("tmpfs"))
+    );
+
+    // Every container from its first syscall: the runtime's set-up before
+    // the entrypoint, and the workload after.
+    for recording in [server, client, db] {
+        assert!(!recording["runtime"]["syscalls"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert!(!recording["workload"]["syscalls"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            recording["execs"][0]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/bin/"),
+            true
+        );
+    }
+    let batch: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["container"]["pod"] == "batch")
+        .collect();
+    assert_eq!(batch.len(), SHORT_LIVED, "{rest}");
+    for recording in batch {
+        let execs: Vec<&str> = recording["execs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(execs, ["/bin/true"], "{}", recording["container"]["id"]);
+    }
+}

@@ -1,27 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // The files each recorded mount namespace writes, with their paths as the
-// process sees them (resolved up to the task's root, so inside a container
-// after pivot_root). Tracepoints on the syscalls concerned only: nothing
-// runs on other syscalls, and fentry on the LSM hooks is refused by some
-// kernels.
-//   record_open_*     the exit of open, openat, openat2 and creat: the file
-//                     opened for writing (or created), found from the
-//                     returned descriptor, so its path is the kernel's,
-//                     with the filesystem written and whether it is the
-//                     root filesystem (the mount of the task's root: what
-//                     readOnlyRootFilesystem would forbid) or another mount
-//                     (a volume, tmpfs, /dev, /proc).
-//   record_ftruncate  the same, for the descriptor truncated.
-//   record_mkdir*, record_unlink*, record_rmdir, record_rename*,
-//   record_truncate   the entry of the path-based syscalls: the path as
-//                     passed, and the directory it is relative to (the
-//                     working directory or the dfd's), which userspace
-//                     joins and places on the namespace's mounts.
+// process sees them (inside a container, from its root). No hook of its
+// own: record_sys_enter (syscalls.bpf.c) calls record_file_syscall for the
+// syscalls in `file_syscalls`, in recorded namespaces only. A tracepoint on
+// each syscall (syscalls:sys_enter_mkdirat...) would switch every task on
+// the machine to the slow syscall path, adding over 100 ns to every
+// syscall; fentry on the LSM hooks is refused by some kernels.
+//
+// Each write is recorded at the syscall's entry, as attempted: the path as
+// passed, and the directory a relative one starts from (the working
+// directory or the dfd's), which the kernel names by walking up its
+// dentries and mounts to the task's root. Userspace joins them and places
+// the result on the namespace's mounts (root filesystem, volume, tmpfs...).
+// Opens count when they ask for writing (O_WRONLY, O_RDWR, O_CREAT or
+// O_TRUNC); ftruncate names its descriptor's file.
 //
 // Maps:
-//   file_writes  HASH  struct file_key -> u64, how many times (attempts,
-//                for the path-based syscalls).
+//   file_writes  HASH  struct file_key -> u64, how many times.
+//
+// Globals (set by the loader for the machine's syscall numbers):
+//   file_syscalls        bit n: syscall n is one of these
+//   nr_open, nr_creat... each syscall's number, or -1 where the
+//                        architecture has no such syscall.
 
 #include "common.h"
 
@@ -93,28 +94,54 @@ struct {
 	__type(value, __u64);
 } file_writes SEC(".maps");
 
-// The tracepoint records of the syscalls (see
-// /sys/kernel/tracing/events/syscalls/*/format).
-struct syscall_enter {
-	__u64 common;
-	__u64 nr;
-	__u64 args[6];
-};
+// Syscall argument registers: x86_64 and aarch64 (CO-RE picks the one
+// the running kernel has).
+struct pt_regs___x86 {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long r10;
+} PAI;
 
-struct syscall_exit {
-	__u64 common;
-	__u64 nr;
-	long ret;
-};
+struct user_pt_regs {
+	__u64 regs[31];
+} PAI;
+
+struct pt_regs___arm64 {
+	struct user_pt_regs user_regs;
+} PAI;
+
+static __always_inline unsigned long syscall_arg(void *regs, int n)
+{
+	struct pt_regs___x86 *x86 = regs;
+	if (bpf_core_field_exists(x86->di)) {
+		switch (n) {
+		case 0:
+			return BPF_CORE_READ(x86, di);
+		case 1:
+			return BPF_CORE_READ(x86, si);
+		case 2:
+			return BPF_CORE_READ(x86, dx);
+		default:
+			return BPF_CORE_READ(x86, r10);
+		}
+	}
+	struct pt_regs___arm64 *arm64 = regs;
+	return BPF_CORE_READ(arm64, user_regs.regs[n & 3]);
+}
+
+const volatile __u64 file_syscalls[16] __weak = {};
+const volatile long nr_open = -1, nr_creat = -1, nr_openat = -1, nr_openat2 = -1;
+const volatile long nr_truncate = -1, nr_ftruncate = -1;
+const volatile long nr_mkdir = -1, nr_mkdirat = -1, nr_rmdir = -1;
+const volatile long nr_unlink = -1, nr_unlinkat = -1;
+const volatile long nr_rename = -1, nr_renameat = -1, nr_renameat2 = -1;
 
 // A new key for `operation` in the recorded namespace of the current task,
 // or 0 when it is not recorded.
-static __always_inline struct file_key *new_key(enum file_operation operation)
+static __always_inline struct file_key *new_key(enum file_operation operation, __u64 mntns,
+					       __u32 phase)
 {
-	__u64 mntns = current_mntns();
-	struct namespace_info *info = recorded_namespace(mntns);
-	if (!info)
-		return 0;
 	__u32 zero = 0;
 	struct file_key *key = bpf_map_lookup_elem(&scratch, &zero);
 	if (!key)
@@ -122,7 +149,7 @@ static __always_inline struct file_key *new_key(enum file_operation operation)
 	__builtin_memset(key, 0, sizeof(*key));
 	key->mntns = mntns;
 	key->operation = operation;
-	key->phase = phase_of(info);
+	key->phase = phase;
 	return key;
 }
 
@@ -232,69 +259,11 @@ static __always_inline struct file *file_of(long fd)
 	return file;
 }
 
-static __always_inline void record_file(struct file *file, enum file_operation operation)
-{
-	if (!file)
-		return;
-	struct file_key *key = new_key(operation);
-	if (!key)
-		return;
-	resolve(key, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry));
-	COUNT_IN(file_writes, key, DROP_FILES);
-}
-
-static __always_inline void record_opened(struct syscall_exit *ctx)
-{
-	if (ctx->ret < 0)
-		return;
-	struct file *file = file_of(ctx->ret);
-	if (!file)
-		return;
-	unsigned int mode = BPF_CORE_READ(file, f_mode);
-	if (!(mode & FMODE_WRITE))
-		return;
-	record_file(file, (mode & FMODE_CREATED) ? FILE_CREATE : FILE_OPEN_WRITE);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int record_open_exit(struct syscall_exit *ctx)
-{
-	record_opened(ctx);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int record_openat_exit(struct syscall_exit *ctx)
-{
-	record_opened(ctx);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int record_openat2_exit(struct syscall_exit *ctx)
-{
-	record_opened(ctx);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int record_creat_exit(struct syscall_exit *ctx)
-{
-	record_opened(ctx);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_ftruncate")
-int record_ftruncate(struct syscall_enter *ctx)
-{
-	record_file(file_of(ctx->args[0]), FILE_TRUNCATE);
-	return 0;
-}
-
 // Record `path` as passed, relative to `dfd`.
-static __always_inline void record_path(long dfd, const char *path, enum file_operation operation)
+static __always_inline void record_path(long dfd, const char *path, enum file_operation operation,
+					__u64 mntns, __u32 phase)
 {
-	struct file_key *key = new_key(operation);
+	struct file_key *key = new_key(operation, mntns, phase);
 	if (!key)
 		return;
 	key->flags |= FLAG_AS_PASSED;
@@ -318,70 +287,68 @@ static __always_inline void record_path(long dfd, const char *path, enum file_op
 	COUNT_IN(file_writes, key, DROP_FILES);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mkdir")
-int record_mkdir(struct syscall_enter *ctx)
+#define O_ACCMODE 03
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+static __always_inline void record_open(long dfd, const char *path, __u64 flags, __u64 mntns,
+					__u32 phase)
 {
-	record_path(AT_FDCWD, (const char *)ctx->args[0], FILE_MKDIR);
-	return 0;
+	if (flags & O_CREAT)
+		record_path(dfd, path, FILE_CREATE, mntns, phase);
+	else if ((flags & O_ACCMODE) || (flags & O_TRUNC))
+		record_path(dfd, path, FILE_OPEN_WRITE, mntns, phase);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mkdirat")
-int record_mkdirat(struct syscall_enter *ctx)
+// Called by record_sys_enter for a syscall in `file_syscalls`, in a
+// recorded namespace. A global function: verified once, on its own.
+// `regs_address`: the syscall's struct pt_regs, as a number (a global
+// function takes no kernel pointers).
+__noinline int record_file_syscall(__u64 regs_address, long id, __u64 mntns, __u32 phase)
 {
-	record_path(ctx->args[0], (const char *)ctx->args[1], FILE_MKDIR);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlink")
-int record_unlink(struct syscall_enter *ctx)
-{
-	record_path(AT_FDCWD, (const char *)ctx->args[0], FILE_UNLINK);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int record_unlinkat(struct syscall_enter *ctx)
-{
-	enum file_operation operation = (ctx->args[2] & AT_REMOVEDIR) ? FILE_RMDIR : FILE_UNLINK;
-	record_path(ctx->args[0], (const char *)ctx->args[1], operation);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_rmdir")
-int record_rmdir(struct syscall_enter *ctx)
-{
-	record_path(AT_FDCWD, (const char *)ctx->args[0], FILE_RMDIR);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_rename")
-int record_rename(struct syscall_enter *ctx)
-{
-	record_path(AT_FDCWD, (const char *)ctx->args[0], FILE_RENAME_FROM);
-	record_path(AT_FDCWD, (const char *)ctx->args[1], FILE_RENAME_TO);
-	return 0;
-}
-
-// renameat and renameat2 share their first four arguments.
-SEC("tracepoint/syscalls/sys_enter_renameat")
-int record_renameat(struct syscall_enter *ctx)
-{
-	record_path(ctx->args[0], (const char *)ctx->args[1], FILE_RENAME_FROM);
-	record_path(ctx->args[2], (const char *)ctx->args[3], FILE_RENAME_TO);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_renameat2")
-int record_renameat2(struct syscall_enter *ctx)
-{
-	record_path(ctx->args[0], (const char *)ctx->args[1], FILE_RENAME_FROM);
-	record_path(ctx->args[2], (const char *)ctx->args[3], FILE_RENAME_TO);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_truncate")
-int record_truncate(struct syscall_enter *ctx)
-{
-	record_path(AT_FDCWD, (const char *)ctx->args[0], FILE_TRUNCATE);
+	void *regs = (void *)regs_address;
+	if (!regs)
+		return 0;
+	unsigned long a0 = syscall_arg(regs, 0), a1 = syscall_arg(regs, 1);
+	unsigned long a2 = syscall_arg(regs, 2), a3 = syscall_arg(regs, 3);
+	if (id == nr_openat) {
+		record_open(a0, (const char *)a1, a2, mntns, phase);
+	} else if (id == nr_open) {
+		record_open(AT_FDCWD, (const char *)a0, a1, mntns, phase);
+	} else if (id == nr_creat) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_CREATE, mntns, phase);
+	} else if (id == nr_openat2) {
+		__u64 flags = 0; // struct open_how begins with its flags
+		bpf_probe_read_user(&flags, sizeof(flags), (void *)a2);
+		record_open(a0, (const char *)a1, flags, mntns, phase);
+	} else if (id == nr_ftruncate) {
+		struct file *file = file_of(a0);
+		if (!file)
+			return 0;
+		struct file_key *key = new_key(FILE_TRUNCATE, mntns, phase);
+		if (!key)
+			return 0;
+		resolve(key, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry));
+		COUNT_IN(file_writes, key, DROP_FILES);
+	} else if (id == nr_truncate) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_TRUNCATE, mntns, phase);
+	} else if (id == nr_mkdirat) {
+		record_path(a0, (const char *)a1, FILE_MKDIR, mntns, phase);
+	} else if (id == nr_mkdir) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_MKDIR, mntns, phase);
+	} else if (id == nr_unlinkat) {
+		record_path(a0, (const char *)a1, (a2 & AT_REMOVEDIR) ? FILE_RMDIR : FILE_UNLINK, mntns,
+			    phase);
+	} else if (id == nr_unlink) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_UNLINK, mntns, phase);
+	} else if (id == nr_rmdir) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_RMDIR, mntns, phase);
+	} else if (id == nr_rename) {
+		record_path(AT_FDCWD, (const char *)a0, FILE_RENAME_FROM, mntns, phase);
+		record_path(AT_FDCWD, (const char *)a1, FILE_RENAME_TO, mntns, phase);
+	} else if (id == nr_renameat || id == nr_renameat2) {
+		record_path(a0, (const char *)a1, FILE_RENAME_FROM, mntns, phase);
+		record_path(a2, (const char *)a3, FILE_RENAME_TO, mntns, phase);
+	}
 	return 0;
 }

@@ -13,7 +13,11 @@
 //                      sending process's context (from the packet's own
 //                      headers, so sends to an address and on a connected
 //                      socket alike). One to port 53 is a DNS query: its
-//                      question (name and type) is kept.
+//                      question (name and type) is kept. A datagram that
+//                      waited for its neighbour's address leaves from
+//                      softirq context and is not seen (the first to a new
+//                      neighbour; a connected UDP socket without a send is
+//                      not seen either).
 //
 // Maps:
 //   flows        HASH  struct flow_key -> u64, how many times.
@@ -48,6 +52,10 @@ struct sock {
 
 struct net {
 	struct ns_common ns;
+} PAI;
+
+struct nsproxy___net {
+	struct net *net_ns;
 } PAI;
 
 struct sk_buff {
@@ -257,7 +265,14 @@ int record_datagram(unsigned long long *ctx)
 	struct sock *sk = skb->sk;
 	if (!sk || sk->sk_protocol != IPPROTO_UDP)
 		return 0;
-	__u64 mntns = current_mntns();
+	// A datagram held back (waiting for ARP) leaves later from softirq
+	// context, where the current task is anyone's: only a task in the
+	// socket's own network namespace can be its sender.
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct nsproxy___net *nsproxy = (void *)task->nsproxy;
+	if (BPF_CORE_READ(nsproxy, net_ns, ns.inum) != sk->__sk_common.skc_net.net->ns.inum)
+		return 0;
+	__u64 mntns = task_mntns(task);
 	struct namespace_info *info = recorded_namespace(mntns);
 	if (!info)
 		return 0;

@@ -17,6 +17,10 @@
 //                      for the other namespaces; sized by the loader.
 // Userspace fills the slots; with `record_all`, this program inserts new
 // namespaces into the hash map itself (a full map counts DROP_SYSCALLS).
+//
+// In a recorded namespace, a syscall that writes files (`file_syscalls`)
+// is also handed to record_file_syscall (files.bpf.c): one hook on the
+// syscall path for everything.
 
 #include "common.h"
 
@@ -61,6 +65,9 @@ struct {
 // The value a new namespace starts from.
 static struct syscall_set empty_set;
 
+extern const volatile __u64 file_syscalls[16] __weak;
+int record_file_syscall(__u64 regs_address, long id, __u64 mntns, __u32 phase);
+
 static __always_inline struct syscall_set *syscall_set_of(__u64 mntns, int insert)
 {
 	__u32 zero = 0;
@@ -98,11 +105,19 @@ int record_sys_enter(unsigned long long *ctx)
 	__u32 compat = 0;
 	if (bpf_core_field_exists(task->thread_info.status))
 		compat = (task->thread_info.status & TS_COMPAT) ? 1 : 0;
-	__u32 table = (set->workload_started ? 2 : 0) + compat;
+	__u32 started = set->workload_started;
+	__u32 table = (started ? 2 : 0) + compat;
 	__u64 bit = 1ULL << (id & 63);
 	__u64 *word = &set->bits[(table * WORDS + (id >> 6)) & (4 * WORDS - 1)];
 	if (!(*word & bit))
 		__sync_fetch_and_or(word, bit);
+	if (!compat && (file_syscalls[(id >> 6) & (WORDS - 1)] & bit)) {
+		// The registers' address as a plain number, which is what a
+		// global function may take.
+		__u64 regs = 0;
+		bpf_probe_read_kernel(&regs, sizeof(regs), &ctx[0]);
+		record_file_syscall(regs, id, mntns, started ? PHASE_WORKLOAD : PHASE_RUNTIME);
+	}
 	return 0;
 }
 

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use aya::maps::{Array, HashMap, MapData};
-use aya::programs::{BtfTracePoint, FExit, TracePoint};
+use aya::programs::{BtfTracePoint, FExit};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 const RECORDER_OBJECT: &[u8] = include_bytes!("../bpf/recorder.bpf.o");
@@ -362,33 +362,17 @@ pub struct Recorder {
 enum Hook {
     /// A BTF-enabled raw tracepoint (`tp_btf`).
     Raw(&'static str),
-    /// A syscall's tracepoint (`syscalls/<name>`, through tracefs).
-    Syscall(&'static str),
     Exit(&'static str),
 }
 
 /// Every program but the capability one, which has a fallback.
-const PROGRAMS: [(&str, Hook); 20] = [
+const PROGRAMS: [(&str, Hook); 6] = [
     ("record_sys_enter", Hook::Raw("sys_enter")),
     ("mark_workload_started", Hook::Raw("sched_process_exec")),
     ("record_exec", Hook::Raw("sched_process_exec")),
     ("record_exit", Hook::Raw("sched_process_exit")),
     ("record_sock_state", Hook::Raw("inet_sock_set_state")),
     ("record_datagram", Hook::Raw("net_dev_queue")),
-    ("record_open_exit", Hook::Syscall("sys_exit_open")),
-    ("record_openat_exit", Hook::Syscall("sys_exit_openat")),
-    ("record_openat2_exit", Hook::Syscall("sys_exit_openat2")),
-    ("record_creat_exit", Hook::Syscall("sys_exit_creat")),
-    ("record_ftruncate", Hook::Syscall("sys_enter_ftruncate")),
-    ("record_mkdir", Hook::Syscall("sys_enter_mkdir")),
-    ("record_mkdirat", Hook::Syscall("sys_enter_mkdirat")),
-    ("record_unlink", Hook::Syscall("sys_enter_unlink")),
-    ("record_unlinkat", Hook::Syscall("sys_enter_unlinkat")),
-    ("record_rmdir", Hook::Syscall("sys_enter_rmdir")),
-    ("record_rename", Hook::Syscall("sys_enter_rename")),
-    ("record_renameat", Hook::Syscall("sys_enter_renameat")),
-    ("record_renameat2", Hook::Syscall("sys_enter_renameat2")),
-    ("record_truncate", Hook::Syscall("sys_enter_truncate")),
 ];
 
 fn attach(ebpf: &mut Ebpf, program: &str, hook: &Hook, btf: &Btf) -> Result<(), RecordError> {
@@ -402,17 +386,6 @@ fn attach(ebpf: &mut Ebpf, program: &str, hook: &Hook, btf: &Btf) -> Result<(), 
                 .map_err(|e| classify(&format!("loading {program} on tracepoint {name}"), e))?;
             prog.attach()
                 .map_err(|e| classify(&format!("attaching {program} to tracepoint {name}"), e))?;
-        }
-        Hook::Syscall(name) => {
-            let prog: &mut TracePoint = prog.try_into().map_err(wrong)?;
-            prog.load()
-                .map_err(|e| classify(&format!("loading {program}"), e))?;
-            prog.attach("syscalls", name).map_err(|e| {
-                classify(
-                    &format!("attaching {program} to tracepoint syscalls/{name}"),
-                    e,
-                )
-            })?;
         }
         Hook::Exit(name) => {
             let prog: &mut FExit = prog.try_into().map_err(wrong)?;
@@ -468,33 +441,60 @@ fn noaudit_ranges() -> Option<[[u64; 2]; 8]> {
     (found > 0).then_some(ranges)
 }
 
-/// Syscall tracepoints are found through tracefs: mount it where it is
-/// missing (it usually is, at /sys/kernel/tracing, on a host).
-fn ensure_tracefs() -> Result<(), RecordError> {
-    const TRACEFS: &str = "/sys/kernel/tracing";
-    for dir in [TRACEFS, "/sys/kernel/debug/tracing"] {
-        if Path::new(dir).join("events").is_dir() {
-            return Ok(());
+/// The syscalls that write files, by name: their numbers on this machine
+/// go to `bpf/files.bpf.c` (`nr_*`, and the `file_syscalls` bitmap).
+const FILE_SYSCALLS: [&str; 14] = [
+    "open",
+    "creat",
+    "openat",
+    "openat2",
+    "truncate",
+    "ftruncate",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+];
+
+/// The globals of `bpf/files.bpf.c` that take `FILE_SYSCALLS`' numbers.
+const FILE_SYSCALL_GLOBALS: [&str; 14] = [
+    "nr_open",
+    "nr_creat",
+    "nr_openat",
+    "nr_openat2",
+    "nr_truncate",
+    "nr_ftruncate",
+    "nr_mkdir",
+    "nr_mkdirat",
+    "nr_rmdir",
+    "nr_unlink",
+    "nr_unlinkat",
+    "nr_rename",
+    "nr_renameat",
+    "nr_renameat2",
+];
+
+/// Each of `FILE_SYSCALLS`' number on `architecture` (-1 where it has no
+/// such syscall), and their bitmap.
+fn file_syscall_numbers(architecture: &str) -> ([i64; 14], [u64; 16]) {
+    let table: &[Option<&str>] = match architecture {
+        "x86_64" => &crate::syscall_names::X86_64,
+        "aarch64" => &crate::syscall_names::AARCH64,
+        _ => &[],
+    };
+    let mut numbers = [-1i64; 14];
+    let mut bits = [0u64; 16];
+    for (slot, name) in numbers.iter_mut().zip(FILE_SYSCALLS) {
+        if let Some(n) = table.iter().position(|t| *t == Some(name)) {
+            *slot = n as i64;
+            bits[n / 64] |= 1 << (n % 64);
         }
     }
-    let target = std::ffi::CString::new(TRACEFS).expect("no NUL");
-    // SAFETY: mounts tracefs with constant, NUL-terminated arguments.
-    let mounted = unsafe {
-        libc::mount(
-            c"tracefs".as_ptr(),
-            target.as_ptr(),
-            c"tracefs".as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if mounted != 0 {
-        let error = io::Error::last_os_error();
-        return Err(RecordError::Privilege(format!(
-            "tracefs is not mounted and mounting it at {TRACEFS} failed ({error}); mount it (`mount -t tracefs tracefs {TRACEFS}`) or run with CAP_SYS_ADMIN"
-        )));
-    }
-    Ok(())
+    (numbers, bits)
 }
 
 fn c_string(bytes: &[u8]) -> String {
@@ -525,15 +525,20 @@ impl Recorder {
                 "reading the id of /proc/self/ns/mnt (NS_GET_MNTNS_ID, Linux 6.8 and later): {e}"
             ))
         })?;
-        ensure_tracefs()?;
         let record_all = u8::from(settings.record_all);
         let ranges = noaudit_ranges();
         let Capacity {
             namespaces,
             entries,
         } = settings.capacity;
-        let mut ebpf = EbpfLoader::new()
+        let (numbers, file_syscalls) = file_syscall_numbers(std::env::consts::ARCH);
+        let mut loader = EbpfLoader::new();
+        for (name, number) in FILE_SYSCALL_GLOBALS.iter().zip(&numbers) {
+            loader.override_global(name, number, true);
+        }
+        let mut ebpf = loader
             .btf(Some(&btf))
+            .override_global("file_syscalls", &file_syscalls, true)
             .override_global("host_mntns", &host, true)
             .override_global("record_all", &record_all, true)
             .override_global("noaudit_ranges", &ranges.unwrap_or_default(), true)

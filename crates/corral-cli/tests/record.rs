@@ -274,7 +274,7 @@ fn network_peers_are_recorded_for_ipv4_and_ipv6() {
     let dir = tempfile::tempdir().unwrap();
     // TCP: listen, connect and accept on both families; UDP: a datagram to
     // a port, one on a connected IPv6 socket, and a DNS query for an AAAA
-    // record to 127.0.0.1:53 (sent whether anyone answers or not).
+    // record to a server on 127.0.0.1:53 that answers it.
     let script = r#"
         use IO::Socket::IP;
         $l4 = IO::Socket::IP->new(LocalHost => "127.0.0.1", LocalPort => 18180, Listen => 5, ReuseAddr => 1) or die "listen4: $@";
@@ -289,8 +289,16 @@ fn network_peers_are_recorded_for_ipv4_and_ipv6() {
         $u6->send("y");
         $name = join("", map { chr(length $_) . $_ } split /\./, "db.shop.svc.cluster.local") . "\0";
         $query = pack("nnnnnn", 0x1234, 0x0100, 1, 0, 0, 0) . $name . pack("nn", 28, 1);
+        $server = IO::Socket::IP->new(Proto => "udp", LocalHost => "127.0.0.1", LocalPort => 53, ReuseAddr => 1) or die "dns server: $@";
         $dns = IO::Socket::IP->new(Proto => "udp", PeerHost => "127.0.0.1", PeerPort => 53) or die "dns: $@";
         $dns->send($query);
+        # The answer, its owner name compressed as resolvers send it.
+        $server->recv($asked, 512);
+        $answer = substr($asked, 0, 2) . pack("nnnnn", 0x8180, 1, 1, 0, 0) . substr($asked, 12)
+            . pack("nnnNn", 0xC00C, 28, 1, 60, 16) . Socket::inet_pton(Socket::AF_INET6, "fd00::42");
+        $server->send($answer, 0, $server->peername // $dns->sockname);
+        $dns->recv($response, 512);
+        length($response) > 0 or die "no response";
     "#;
     let recording = record(dir.path(), &["/usr/bin/perl", "-e", script]);
     let value = read_json(&recording);
@@ -312,18 +320,19 @@ fn network_peers_are_recorded_for_ipv4_and_ipv6() {
     assert_eq!(endpoints("listeners"), tcp);
     // Accepts: the peer's address and the local port.
     assert_eq!(endpoints("accepts"), tcp);
-    assert_eq!(
-        endpoints("udp"),
-        [
-            ("127.0.0.1".into(), 53),
-            ("127.0.0.1".into(), 18182),
-            ("::1".into(), 18183)
-        ]
-    );
+    // The three sent by the client, and the server's reply to the client's
+    // ephemeral port.
+    let udp = endpoints("udp");
+    for expected in [("127.0.0.1", 53), ("127.0.0.1", 18182), ("::1", 18183)] {
+        assert!(udp.contains(&(expected.0.into(), expected.1)), "{udp:?}");
+    }
+    assert_eq!(udp.len(), 4, "{udp:?}");
     let dns = &value["workload"]["dnsQueries"];
     assert_eq!(dns.as_array().unwrap().len(), 1, "{dns}");
     assert_eq!(dns[0]["name"], "db.shop.svc.cluster.local");
     assert_eq!(dns[0]["type"], "AAAA");
+    assert_eq!(dns[0]["count"], 1);
+    assert_eq!(dns[0]["answers"], serde_json::json!(["fd00::42"]));
 }
 
 #[test]

@@ -9,6 +9,13 @@
 //                      ESTABLISHED in softirq context, with no process to
 //                      blame: it is charged to the namespace whose socket
 //                      listens on that port in that network namespace.
+//   record_dns_answer  `netif_receive_skb`: a datagram from port 53 to a
+//                      port a recorded namespace sent a DNS query from (in
+//                      the same network namespace) is the response: its A
+//                      and AAAA answers (with compressed owner names, as
+//                      resolvers send them) are kept with its question.
+//                      Received in softirq context, so the port says whose
+//                      it is, not the current task.
 //   record_datagram    `net_dev_queue`: a UDP datagram leaving, in the
 //                      sending process's context (from the packet's own
 //                      headers, so sends to an address and on a connected
@@ -23,6 +30,10 @@
 //   flows        HASH  struct flow_key -> u64, how many times.
 //   dns_queries  HASH  struct dns_key -> u64, how many times.
 //   listeners    HASH  struct listener_key -> mount namespace id (u64).
+//   dns_answers  HASH  struct answer_key -> u64, how many times.
+//   dns_ports    LRU_HASH  struct listener_key (the query's source port) ->
+//                mount namespace id (u64).
+//   dns_packet   PERCPU_ARRAY[1]: the response being read.
 
 #include "common.h"
 
@@ -58,9 +69,19 @@ struct nsproxy___net {
 	struct net *net_ns;
 } PAI;
 
+typedef struct {
+	struct net *net;
+} corral_possible_net_t___dev;
+
+struct net_device {
+	corral_possible_net_t___dev nd_net;
+} PAI;
+
 struct sk_buff {
+	struct net_device *dev;
 	struct sock *sk;
 	unsigned char *head;
+	unsigned char *data;
 	__u16 protocol;
 	__u16 transport_header;
 	__u16 network_header;
@@ -132,6 +153,43 @@ struct {
 	__type(key, struct listener_key);
 	__type(value, __u64);
 } listeners SEC(".maps");
+
+#define PACKET_BYTES 512
+
+struct answer_key {
+	__u64 mntns;
+	__u8 question[QUESTION_BYTES]; // as in struct dns_key
+	__u8 family;
+	__u8 reserved[7];
+	__u8 addr[16];
+};
+
+struct packet {
+	__u8 bytes[PACKET_BYTES + 64]; // slack for reads past a masked offset
+	struct answer_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct answer_key);
+	__type(value, __u64);
+} dns_answers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct packet);
+} dns_packet SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct listener_key);
+	__type(value, __u64);
+} dns_ports SEC(".maps");
 
 // Record a flow of `kind` with the socket's peer (`peer` set) or local
 // address; `port` in host byte order.
@@ -298,7 +356,127 @@ int record_datagram(unsigned long long *ctx)
 		return 0;
 	key.port = __builtin_bswap16(udp.dest);
 	COUNT_IN(flows, &key, DROP_FLOWS);
-	if (key.port == 53)
+	if (key.port == 53) {
 		record_dns_query(mntns, transport + sizeof(udp));
+		struct listener_key port = {
+			.netns = sk->__sk_common.skc_net.net->ns.inum,
+			.port = __builtin_bswap16(udp.source),
+		};
+		bpf_map_update_elem(&dns_ports, &port, &mntns, BPF_ANY);
+	}
+	return 0;
+}
+
+struct answer_walk {
+	struct packet *packet;
+	__u64 mntns;
+	__u32 at;      // the next answer's offset in the packet
+	__u32 left;    // answers left to read
+	__u32 length;  // bytes in the packet
+};
+
+// One answer record (bpf_loop): an A or AAAA answer is counted with the
+// question; others (CNAME...) are stepped over.
+static long next_answer(__u64 index, struct answer_walk *walk)
+{
+	struct packet *packet = walk->packet;
+	__u32 at = walk->at;
+	if (walk->left == 0 || at + 12 > walk->length || at >= PACKET_BYTES)
+		return 1;
+	__u8 first = packet->bytes[at & (PACKET_BYTES - 1)];
+	if ((first & 0xC0) != 0xC0)
+		return 1; // an uncompressed owner name: not followed
+	at += 2;
+	__u32 type = (packet->bytes[at & (PACKET_BYTES - 1)] << 8) |
+		     packet->bytes[(at + 1) & (PACKET_BYTES - 1)];
+	__u32 rdlength = (packet->bytes[(at + 8) & (PACKET_BYTES - 1)] << 8) |
+			 packet->bytes[(at + 9) & (PACKET_BYTES - 1)];
+	at += 10;
+	if (at + rdlength > walk->length)
+		return 1;
+	struct answer_key *key = &packet->key;
+	if ((type == 1 && rdlength == 4) || (type == 28 && rdlength == 16)) {
+		key->family = type == 1 ? AF_INET : AF_INET6;
+		__builtin_memset(key->addr, 0, sizeof(key->addr));
+		for (int i = 0; i < 16; i++)
+			if (i < rdlength)
+				key->addr[i] = packet->bytes[(at + i) & (PACKET_BYTES - 1)];
+		COUNT_IN(dns_answers, key, DROP_DNS);
+	}
+	walk->at = at + rdlength;
+	walk->left--;
+	return 0;
+}
+
+// netif_receive_skb(struct sk_buff *skb): skb->data is the IP header.
+SEC("tp_btf/netif_receive_skb")
+int record_dns_answer(unsigned long long *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	unsigned char *network = skb->data;
+	__u16 protocol = __builtin_bswap16(skb->protocol);
+	__u8 next = 0;
+	__u32 header = 0;
+	if (protocol == ETH_P_IP) {
+		__u8 version_ihl = 0;
+		bpf_probe_read_kernel(&version_ihl, 1, network);
+		bpf_probe_read_kernel(&next, 1, network + 9);
+		header = (version_ihl & 0xf) * 4;
+	} else if (protocol == ETH_P_IPV6) {
+		bpf_probe_read_kernel(&next, 1, network + 6);
+		header = 40;
+	}
+	if (next != IPPROTO_UDP || header < 20 || header > 60)
+		return 0;
+	unsigned char *transport = network + header;
+	struct udphdr_ udp = {};
+	if (bpf_probe_read_kernel(&udp, sizeof(udp), transport) || udp.source != __builtin_bswap16(53))
+		return 0;
+	struct net_device *dev = skb->dev;
+	if (!dev)
+		return 0;
+	struct listener_key port = {
+		.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum),
+		.port = __builtin_bswap16(udp.dest),
+	};
+	__u64 *owner = bpf_map_lookup_elem(&dns_ports, &port);
+	if (!owner)
+		return 0;
+	__u64 mntns = *owner;
+	if (!bpf_map_lookup_elem(&namespaces, &mntns))
+		return 0;
+	__u32 zero = 0;
+	struct packet *packet = bpf_map_lookup_elem(&dns_packet, &zero);
+	if (!packet)
+		return 0;
+	__u32 length = __builtin_bswap16(udp.len);
+	if (length < 8 + 12)
+		return 0;
+	length -= 8;
+	if (length > PACKET_BYTES)
+		length = PACKET_BYTES;
+	if (bpf_probe_read_kernel(packet->bytes, length & (PACKET_BYTES - 1) ?: PACKET_BYTES,
+				  transport + 8))
+		return 0;
+	// The question, as record_dns_query keeps it.
+	struct label_walk labels = {.question = packet->bytes + 12};
+	bpf_loop(64, next_label, &labels, 0);
+	__u32 question = labels.end + 5;
+	if (question > QUESTION_BYTES)
+		return 0;
+	struct answer_key *key = &packet->key;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->mntns = mntns;
+	for (int i = 0; i < QUESTION_BYTES; i++)
+		if (i < question)
+			key->question[i] = packet->bytes[12 + i];
+	struct answer_walk walk = {
+		.packet = packet,
+		.mntns = mntns,
+		.at = 12 + question,
+		.left = (packet->bytes[6] << 8) | packet->bytes[7],
+		.length = length,
+	};
+	bpf_loop(16, next_answer, &walk, 0);
 	return 0;
 }

@@ -76,6 +76,17 @@ struct DnsKey {
     question: [u8; 128],
 }
 
+/// Mirrors `struct answer_key` in `bpf/network.bpf.c`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct AnswerKey {
+    mntns: u64,
+    question: [u8; 128],
+    family: u8,
+    reserved: [u8; 7],
+    addr: [u8; 16],
+}
+
 /// Mirrors `struct file_key` in `bpf/files.bpf.c`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -96,6 +107,7 @@ unsafe impl aya::Pod for ExecKey {}
 unsafe impl aya::Pod for CredentialKey {}
 unsafe impl aya::Pod for FlowKey {}
 unsafe impl aya::Pod for DnsKey {}
+unsafe impl aya::Pod for AnswerKey {}
 unsafe impl aya::Pod for FileKey {}
 
 /// Mirrors `enum drop_kind` in `bpf/common.h`.
@@ -248,6 +260,9 @@ pub struct Observed {
     pub flows: BTreeMap<(u32, FlowKind, std::net::IpAddr, u16), u64>,
     /// The question section of each DNS query -> count.
     pub dns_questions: BTreeMap<Vec<u8>, u64>,
+    /// (question section, address answered) -> count, from the responses
+    /// read.
+    pub dns_answers: BTreeMap<(Vec<u8>, std::net::IpAddr), u64>,
     pub file_writes: BTreeMap<ObservedFile, u64>,
     /// The namespace's mounts, read by userspace while a process was in it
     /// (to place paths passed to syscalls), if it could.
@@ -366,13 +381,14 @@ enum Hook {
 }
 
 /// Every program but the capability one, which has a fallback.
-const PROGRAMS: [(&str, Hook); 6] = [
+const PROGRAMS: [(&str, Hook); 7] = [
     ("record_sys_enter", Hook::Raw("sys_enter")),
     ("mark_workload_started", Hook::Raw("sched_process_exec")),
     ("record_exec", Hook::Raw("sched_process_exec")),
     ("record_exit", Hook::Raw("sched_process_exit")),
     ("record_sock_state", Hook::Raw("inet_sock_set_state")),
     ("record_datagram", Hook::Raw("net_dev_queue")),
+    ("record_dns_answer", Hook::Raw("netif_receive_skb")),
 ];
 
 fn attach(ebpf: &mut Ebpf, program: &str, hook: &Hook, btf: &Btf) -> Result<(), RecordError> {
@@ -549,6 +565,8 @@ impl Recorder {
             .map_max_entries("credentials", entries)
             .map_max_entries("flows", entries)
             .map_max_entries("dns_queries", entries)
+            .map_max_entries("dns_answers", entries)
+            .map_max_entries("dns_ports", entries)
             .map_max_entries("file_writes", entries)
             .map_max_entries("listeners", entries)
             .load(RECORDER_OBJECT)
@@ -714,6 +732,19 @@ impl Recorder {
                 .or_default()
                 .dns_questions
                 .entry(key.question.to_vec())
+                .or_default() += count;
+        }
+        for entry in map::<AnswerKey, u64>(&mut self.ebpf, "dns_answers")?.iter() {
+            let (key, count) = entry.map_err(read_error("dns_answers"))?;
+            let address = match key.family {
+                2 => std::net::IpAddr::from([key.addr[0], key.addr[1], key.addr[2], key.addr[3]]),
+                _ => std::net::IpAddr::from(key.addr),
+            };
+            *namespaces
+                .entry(key.mntns)
+                .or_default()
+                .dns_answers
+                .entry((key.question.to_vec(), address))
                 .or_default() += count;
         }
         for entry in map::<FileKey, u64>(&mut self.ebpf, "file_writes")?.iter() {

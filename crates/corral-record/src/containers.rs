@@ -242,6 +242,38 @@ impl Watcher {
     }
 }
 
+/// Read every container's state as soon as runc writes it, until
+/// `watching` is cleared. runc removes a container's state when it ends:
+/// for a container that lives milliseconds, the window to read it is a few
+/// milliseconds, so this thread asks for real-time priority (it sleeps
+/// nearly always) and keeps the default where it may not.
+fn read_states(
+    mut watcher: Watcher,
+    mut pending: Vec<(PathBuf, String)>,
+    watching: &AtomicBool,
+) -> BTreeMap<(PathBuf, String), Found> {
+    let priority = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sets this thread's own scheduling policy.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &priority) };
+    let mut found: BTreeMap<(PathBuf, String), Found> = BTreeMap::new();
+    loop {
+        for (root, id) in pending.drain(..) {
+            let key = (root, id);
+            // The first read wins: it is the one made while the init
+            // process was alive.
+            if found.get(&key).is_none_or(|f| f.mntns.is_none()) {
+                if let Some(state) = read_state(&key.0, &key.1) {
+                    found.insert(key, state);
+                }
+            }
+        }
+        if !watching.load(Ordering::Relaxed) {
+            return found;
+        }
+        pending = watcher.wait(Duration::from_millis(50));
+    }
+}
+
 /// Nanoseconds since boot to clock ticks, as /proc reports process starts
 /// (and runc's `init_process_start`).
 fn ns_to_ticks(ns: u64) -> u64 {
@@ -373,8 +405,8 @@ pub fn record_containers(
     })?;
     let started = now();
     let clock = Instant::now();
-    // Containers already running, then every one that appears.
-    let mut found: BTreeMap<(PathBuf, String), Found> = BTreeMap::new();
+    // Containers already running, then every one that appears, read by a
+    // thread of their own.
     let mut pending: Vec<(PathBuf, String)> = Vec::new();
     for root in &roots {
         for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
@@ -384,24 +416,20 @@ pub fn record_containers(
             }
         }
     }
-    ready(&roots);
-    loop {
-        for (root, id) in pending.drain(..) {
-            let key = (root, id);
-            // The first read wins: it is the one made while the init
-            // process was alive.
-            if found.get(&key).is_none_or(|f| f.mntns.is_none()) {
-                if let Some(state) = read_state(&key.0, &key.1) {
-                    found.insert(key, state);
-                }
+    let watching = AtomicBool::new(true);
+    let found = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_states(watcher, pending, &watching));
+        ready(&roots);
+        loop {
+            let expired = options.duration.is_some_and(|d| clock.elapsed() >= d);
+            if stop.load(Ordering::Relaxed) || expired {
+                break;
             }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let expired = options.duration.is_some_and(|d| clock.elapsed() >= d);
-        if stop.load(Ordering::Relaxed) || expired {
-            break;
-        }
-        pending = watcher.wait(Duration::from_millis(100));
-    }
+        watching.store(false, Ordering::Relaxed);
+        reader.join().unwrap_or_default()
+    });
     let ended = now();
     let (kernel, architecture) = uname();
     let snapshot = recorder.snapshot()?;

@@ -162,6 +162,10 @@ pub struct DnsQuery {
     /// `A`, `AAAA`, `SRV`...; the number for a type Corral does not name.
     #[serde(rename = "type")]
     pub query_type: String,
+    /// The addresses the responses read gave (A and AAAA answers).
+    #[serde(default)]
+    pub answers: Vec<IpAddr>,
+    /// Queries sent (0 when only a response was seen).
     pub count: u64,
     pub runs: u32,
 }
@@ -482,7 +486,19 @@ impl Activity {
                     activity.dns_queries.push(DnsQuery {
                         name,
                         query_type,
+                        answers: Vec::new(),
                         count: *count,
+                        runs: 1,
+                    });
+                }
+            }
+            for (question, address) in observed.dns_answers.keys() {
+                if let Some((name, query_type)) = parse_question(question) {
+                    activity.dns_queries.push(DnsQuery {
+                        name,
+                        query_type,
+                        answers: vec![*address],
+                        count: 0,
                         runs: 1,
                     });
                 }
@@ -680,6 +696,9 @@ impl Entry for DnsQuery {
         (self.name.clone(), self.query_type.clone())
     }
     fn combine(&mut self, other: Self) {
+        self.answers.extend(other.answers);
+        self.answers.sort();
+        self.answers.dedup();
         self.count += other.count;
         self.runs += other.runs;
     }

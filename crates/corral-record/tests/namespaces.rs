@@ -30,23 +30,27 @@ fn every_namespace_is_recorded_beyond_the_slots() {
     }
     let mut namespaces = Vec::new();
     for (child, _) in &children {
-        // unshare execs sh in the new namespace; wait until it has (sh's
-        // exec is then behind it, and the program's exec ahead: the
-        // boundary between the two phases).
+        // unshare execs sh in the new namespace; wait until sh blocks in
+        // `read` (its exec is then wholly behind it, and the program's
+        // exec ahead: the boundary between the two phases).
         let own = mount_namespace("self").unwrap();
         let pid = child.id().to_string();
         let mntns = (0..500)
             .find_map(|_| {
                 let ns = mount_namespace(&pid).ok()?;
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-                if ns != own && !exe.ends_with("unshare") {
+                let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+                let blocked_in_read = syscall
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|n| n == libc::SYS_read.to_string());
+                if ns != own && blocked_in_read {
                     Some(ns)
                 } else {
                     std::thread::sleep(std::time::Duration::from_millis(2));
                     None
                 }
             })
-            .expect("the child executed sh in a new mount namespace");
+            .expect("the child's sh waits in a new mount namespace");
         recorder.track(mntns).unwrap();
         namespaces.push(mntns);
     }

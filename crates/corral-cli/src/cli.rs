@@ -23,6 +23,10 @@ pub enum Command {
     Pss(crate::pss::PssArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),
+    /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.
+    Scan(crate::scan::ScanArgs),
+    /// List the scanner's rules, or write their documentation.
+    Rules(crate::scan::RulesArgs),
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@ mod inventory;
 mod output;
 mod pss;
 mod record;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ fn main() -> ExitCode {
         Command::Inventory(args) => inventory::run(args, &cli.common),
         Command::Pss(args) => pss::run(args, &cli.common),
         Command::Record(args) => record::run(args, &cli.common),
+        Command::Scan(args) => scan::run(args, &cli.common),
+        Command::Rules(args) => scan::run_rules(args, &cli.common),
     };
     match result {
         Ok(status) => status.into(),

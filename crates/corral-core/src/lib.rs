@@ -11,7 +11,7 @@ pub mod object;
 mod parse;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{discover, load, load_bytes, load_sources, Input, Loaded, Source};
+pub use load::{discover, load, load_bytes, load_sources, parse_config, Input, Loaded, Source};
 pub use node::{Node, Pos, Scalar, ScalarKind, Value};
 pub use object::Object;
 

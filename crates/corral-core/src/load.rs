@@ -654,6 +654,19 @@ pub(crate) fn check_fast_path(text: &str) -> (usize, usize) {
     (fast_count, chunks.len())
 }
 
+/// Parse a configuration file (YAML or JSON, no `kind` needed): its first
+/// document's tree, or `file:line:col: message` for the first error.
+pub fn parse_config(name: &str, text: &str, limits: &Limits) -> Result<Option<Node>, String> {
+    let output = crate::parse::parse_stream(text, 1, limits);
+    if let Some(issue) = output.issues.iter().find(|i| i.fatal) {
+        return Err(format!(
+            "{name}:{}:{}: {}",
+            issue.pos.line, issue.pos.col, issue.message
+        ));
+    }
+    Ok(output.documents.into_iter().find_map(|d| d.root))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

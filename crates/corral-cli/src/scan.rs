@@ -1,0 +1,284 @@
+//! `corral scan`: every rule over manifests, for CI; `corral rules`: the
+//! rules and their documentation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use corral_core::model::{Model, TemplatePaths};
+use corral_pss::{Level, Version};
+use corral_scan::baseline::Baseline;
+use corral_scan::config::Config;
+use corral_scan::report::{self, Outcome};
+use corral_scan::{rules, scan, suppress, Severity};
+
+use crate::cli::{CommonArgs, LoadArgs};
+use crate::output::{self, Status};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+    Junit,
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Settings file; `.corral.yaml` in the working directory when present.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The Pod Security Standards level the PSS rules check (default restricted).
+    #[arg(long, value_parser = parse_level)]
+    pub level: Option<Level>,
+    /// The Pod Security Standards version (`latest` or `v1.N`).
+    #[arg(long, value_parser = parse_version)]
+    pub version: Option<Version>,
+    /// Exit 1 when a new finding is at least this severe (default high).
+    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Only findings not in this baseline count; its stale entries are listed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the findings' fingerprints to FILE, accepting them.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Also show suppressed and baselined findings.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Turn a rule off, by ID or name (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+    /// Write each rule's documentation to DIR/<name>.md, and an index.
+    #[arg(long, value_name = "DIR")]
+    pub write_docs: Option<PathBuf>,
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    text.parse()
+        .map_err(|e: corral_pss::VersionError| e.to_string())
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    text.parse()
+        .map_err(|e: corral_pss::VersionError| e.to_string())
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| format!("`{text}` is not low, medium, high or critical"))
+}
+
+fn read_config(path: &Path) -> Result<Config, String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    match corral_core::parse_config(&name, &text, &corral_core::Limits::default())? {
+        Some(root) => Config::from_node(&root).map_err(|e| format!("{name}:{e}")),
+        None => Ok(Config::default()),
+    }
+}
+
+fn read_source(file: &str) -> Option<Arc<str>> {
+    std::fs::read_to_string(file).ok().map(Arc::from)
+}
+
+pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
+    let mut config = match &args.config {
+        Some(path) => read_config(path)?,
+        None if Path::new(".corral.yaml").is_file() => read_config(Path::new(".corral.yaml"))?,
+        None => Config::default(),
+    };
+    if let Some(level) = args.level {
+        config.settings.pss.level = level;
+    }
+    if let Some(version) = &args.version {
+        config.settings.pss.version = version.clone();
+    }
+    config
+        .settings
+        .disabled
+        .extend(args.disable.iter().cloned());
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
+
+    let loaded = output::load(&args.load, common);
+    let mut diagnostics = loaded.diagnostics;
+    let objects: Vec<_> = loaded
+        .objects
+        .into_iter()
+        .filter(|o| !config.excludes(&o.file))
+        .collect();
+    let mut template_paths = args.load.template_paths();
+    if !config.template_paths.is_empty() {
+        if args.load.template_paths.is_empty() {
+            template_paths = TemplatePaths::default();
+        }
+        template_paths
+            .0
+            .extend(config.template_paths.iter().cloned());
+    }
+    let (model, decode_errors): (Model, _) = Model::build(objects, &template_paths);
+    diagnostics.extend(decode_errors);
+
+    let mut findings = scan(&model, &config.settings);
+    suppress::apply_comments(&mut findings, &mut |file| read_source(file));
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::of(&findings);
+        let mut text = serde_json::to_string_pretty(&baseline).map_err(|e| e.to_string())?;
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text =
+                std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            Some(serde_json::from_slice::<Baseline>(&text).map_err(|e| {
+                format!(
+                    "{}:{}:{}: not a Corral baseline: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let (baselined, stale) = match &baseline {
+        Some(b) => b.apply(&findings),
+        None => (vec![false; findings.len()], Vec::new()),
+    };
+    let mut outcome = Outcome::new(&findings, &baselined, stale, fail_on);
+    outcome.show_suppressed = args.show_suppressed;
+
+    let text = match args.format {
+        Format::Text => report::text(&outcome, &mut |file| read_source(file)),
+        Format::Json => json_text(&report::json(&outcome)),
+        Format::Sarif => {
+            let root = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "/".into());
+            json_text(&report::sarif(&outcome, &root))
+        }
+        Format::Github => {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                use std::io::Write;
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&summary)
+                    .map_err(|e| format!("GITHUB_STEP_SUMMARY: cannot write: {e}"))?;
+                file.write_all(report::markdown(&outcome).as_bytes())
+                    .map_err(|e| format!("GITHUB_STEP_SUMMARY: cannot write: {e}"))?;
+            }
+            report::github(&outcome)
+        }
+        Format::Junit => report::junit(&outcome),
+        Format::Markdown => report::markdown(&outcome),
+    };
+    output::write_report(common, &text)?;
+    output::print_diagnostics(&diagnostics, common);
+    if !common.quiet && !matches!(args.format, Format::Text) {
+        eprintln!("{}", outcome.summary());
+    }
+    let input = output::input_status(&diagnostics);
+    Ok(if input != Status::Clean {
+        input
+    } else if outcome.fails() {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn run_rules(args: &RulesArgs, common: &CommonArgs) -> Result<Status, String> {
+    let all = rules::all();
+    if let Some(dir) = &args.write_docs {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (name, text) in rule_docs() {
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        }
+        return Ok(Status::Clean);
+    }
+    let text = match args.format {
+        RulesFormat::Text => {
+            let mut out = String::new();
+            for rule in all {
+                let m = rule.meta();
+                out.push_str(&format!(
+                    "{}  {:<42} {:<9} {}\n",
+                    m.id,
+                    m.name,
+                    m.severity.as_str(),
+                    m.summary
+                ));
+            }
+            out
+        }
+        RulesFormat::Json => json_text(
+            &serde_json::to_value(all.iter().map(|r| r.meta()).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
+        RulesFormat::Markdown => all
+            .iter()
+            .map(|r| report::rule_doc(r.meta()))
+            .collect::<Vec<_>>()
+            .join("\n---\n\n"),
+    };
+    output::write_report(common, &text)?;
+    Ok(Status::Clean)
+}
+
+/// `docs/rules/`: one page per rule and an index, by family.
+pub fn rule_docs() -> BTreeMap<String, String> {
+    let mut docs = BTreeMap::new();
+    let mut index = String::from(
+        "# Corral's rules\n\nGenerated from the rules' doc comments by `corral rules --write-docs docs/rules`; do not edit.\n",
+    );
+    let mut family = "";
+    for rule in rules::all() {
+        let m = rule.meta();
+        if m.family.as_str() != family {
+            family = m.family.as_str();
+            index.push_str(&format!(
+                "\n## {family}\n\n| ID | name | severity | summary |\n| --- | --- | --- | --- |\n"
+            ));
+        }
+        index.push_str(&format!(
+            "| {} | [{}]({}.md) | {} | {} |\n",
+            m.id,
+            m.name,
+            m.name,
+            m.severity.as_str(),
+            m.summary
+        ));
+        docs.insert(format!("{}.md", m.name), report::rule_doc(m));
+    }
+    docs.insert("README.md".into(), index);
+    docs
+}

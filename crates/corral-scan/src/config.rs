@@ -1,0 +1,164 @@
+//! `.corral.yaml`: the scanner's settings, committed beside the manifests.
+//!
+//! ```yaml
+//! pss: {level: restricted, version: latest}   # the PSS rules' policy
+//! rules:
+//!   disable: [latest-tag, CRL-W015]           # by name or ID
+//!   severity: {unset-cpu-requirements: medium}
+//! exclude:
+//!   paths: ["vendor/**", "charts/*/tests/**"]
+//!   namespaces: [kube-system]
+//! templatePaths: [spec.workload.template]     # pod templates of custom resources
+//! failOn: high
+//! ```
+
+use corral_core::node::Node;
+use corral_pss::{Level, Version};
+
+use crate::rule::Severity;
+use crate::Settings;
+
+/// Everything `.corral.yaml` holds.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub settings: Settings,
+    /// Globs of paths not scanned (`*` within a segment, `**` across).
+    pub excluded_paths: Vec<String>,
+    /// Extra pod-template paths for custom resources.
+    pub template_paths: Vec<String>,
+    pub fail_on: Option<Severity>,
+}
+
+fn strings(node: Option<&Node>, what: &str) -> Result<Vec<String>, String> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let items = node
+        .items()
+        .ok_or_else(|| at(node, &format!("{what} must be a list")))?;
+    items
+        .iter()
+        .map(|i| {
+            i.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| at(i, &format!("{what} must hold strings")))
+        })
+        .collect()
+}
+
+fn at(node: &Node, message: &str) -> String {
+    format!("{}:{}: {message}", node.pos.line, node.pos.col)
+}
+
+impl Config {
+    /// Read the configuration from its parsed tree; errors say where.
+    pub fn from_node(root: &Node) -> Result<Config, String> {
+        let mut config = Config::default();
+        if let Some(pss) = root.get("pss") {
+            if let Some(level) = pss.get("level") {
+                let text = level.as_str().unwrap_or_default();
+                config.settings.pss.level = text
+                    .parse::<Level>()
+                    .map_err(|e| at(level, &format!("pss.level: {e}")))?;
+            }
+            if let Some(version) = pss.get("version") {
+                let text = version.as_str().unwrap_or_default();
+                config.settings.pss.version = text
+                    .parse::<Version>()
+                    .map_err(|e| at(version, &format!("pss.version: {e}")))?;
+            }
+        }
+        if let Some(rules) = root.get("rules") {
+            config.settings.disabled = strings(rules.get("disable"), "rules.disable")?
+                .into_iter()
+                .collect();
+            if let Some(severities) = rules.get("severity") {
+                for entry in severities.entries().unwrap_or_default() {
+                    let value =
+                        entry
+                            .value
+                            .as_str()
+                            .and_then(Severity::parse)
+                            .ok_or_else(|| {
+                                at(&entry.value, "a severity is low, medium, high or critical")
+                            })?;
+                    config
+                        .settings
+                        .severities
+                        .insert(entry.key.to_string(), value);
+                }
+            }
+        }
+        if let Some(exclude) = root.get("exclude") {
+            config.excluded_paths = strings(exclude.get("paths"), "exclude.paths")?;
+            config.settings.excluded_namespaces =
+                strings(exclude.get("namespaces"), "exclude.namespaces")?
+                    .into_iter()
+                    .collect();
+        }
+        config.template_paths = strings(root.get("templatePaths"), "templatePaths")?;
+        if let Some(fail_on) = root.get("failOn") {
+            config.fail_on = Some(
+                fail_on
+                    .as_str()
+                    .and_then(Severity::parse)
+                    .ok_or_else(|| at(fail_on, "failOn is low, medium, high or critical"))?,
+            );
+        }
+        Ok(config)
+    }
+
+    pub fn excludes(&self, path: &str) -> bool {
+        let path = path.trim_start_matches("./");
+        self.excluded_paths
+            .iter()
+            .any(|glob| glob_matches(glob.trim_start_matches("./"), path))
+    }
+}
+
+/// `*` matches within a path segment, `**` any number of segments; a glob
+/// naming a directory matches everything under it.
+pub fn glob_matches(glob: &str, path: &str) -> bool {
+    let glob: Vec<&str> = glob.trim_end_matches('/').split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    fn segments(glob: &[&str], path: &[&str]) -> bool {
+        match glob.split_first() {
+            None => true, // the glob named a directory above the path
+            Some((&"**", rest)) => (0..=path.len()).any(|skip| segments(rest, &path[skip..])),
+            Some((first, rest)) => path
+                .split_first()
+                .is_some_and(|(p, path_rest)| segment(first, p) && segments(rest, path_rest)),
+        }
+    }
+    fn segment(glob: &str, text: &str) -> bool {
+        match glob.split_once('*') {
+            None => glob == text,
+            Some((prefix, rest)) => {
+                text.starts_with(prefix)
+                    && (0..=text.len() - prefix.len()).any(|i| {
+                        text.is_char_boundary(prefix.len() + i)
+                            && segment(rest, &text[prefix.len() + i..])
+                    })
+            }
+        }
+    }
+    segments(&glob, &path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_segments() {
+        assert!(glob_matches("vendor/**", "vendor/a/b.yaml"));
+        assert!(glob_matches("vendor", "vendor/a.yaml"));
+        assert!(glob_matches("charts/*/tests/**", "charts/web/tests/t.yaml"));
+        assert!(!glob_matches(
+            "charts/*/tests/**",
+            "charts/web/templates/t.yaml"
+        ));
+        assert!(glob_matches("**/*.generated.yaml", "a/b/x.generated.yaml"));
+        assert!(!glob_matches("*.yaml", "a/x.yaml"));
+    }
+}

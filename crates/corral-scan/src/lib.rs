@@ -1,0 +1,144 @@
+//! `corral scan`: rules over the model, each finding at the offending
+//! field's file, line and column, with a content fingerprint; settings
+//! (`.corral.yaml`), suppressions, baselines and the reporters.
+//!
+//! Every rule is a small module with a stable ID, a kebab-case name, a
+//! severity, a summary and its documentation in its doc comment
+//! (`rules/`); `docs/rules/` is generated from them.
+
+pub mod baseline;
+pub mod config;
+pub mod finding;
+pub mod report;
+pub mod rule;
+pub mod rules;
+pub mod suppress;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use corral_core::model::Model;
+use corral_pss::{Level, LevelVersion, Version};
+
+pub use finding::Finding;
+pub use rule::{Context, Family, Rule, RuleMeta, Severity};
+
+/// The object annotation that suppresses rules on it: a comma-separated
+/// list of rule IDs or names (or `all`).
+pub const IGNORE_ANNOTATION: &str = "corral.dev/ignore";
+/// Why: shown with `--show-suppressed`.
+pub const IGNORE_REASON_ANNOTATION: &str = "corral.dev/ignore-reason";
+
+/// How to scan.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The Pod Security Standards level and version the PSS rules check.
+    pub pss: LevelVersion,
+    /// Rules turned off, by ID or name.
+    pub disabled: BTreeSet<String>,
+    /// Severities changed, by rule ID or name.
+    pub severities: BTreeMap<String, Severity>,
+    /// Namespaces whose objects are not scanned.
+    pub excluded_namespaces: BTreeSet<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            pss: LevelVersion {
+                level: Level::Restricted,
+                version: Version::Latest,
+            },
+            disabled: BTreeSet::new(),
+            severities: BTreeMap::new(),
+            excluded_namespaces: BTreeSet::new(),
+        }
+    }
+}
+
+impl Settings {
+    fn names(&self, rule: &RuleMeta, set: &BTreeSet<String>) -> bool {
+        set.contains(rule.id) || set.contains(rule.name)
+    }
+
+    pub fn enabled(&self, rule: &RuleMeta) -> bool {
+        !self.names(rule, &self.disabled)
+    }
+
+    pub fn severity(&self, rule: &RuleMeta) -> Severity {
+        self.severities
+            .get(rule.id)
+            .or_else(|| self.severities.get(rule.name))
+            .copied()
+            .unwrap_or(rule.severity)
+    }
+}
+
+/// Run every enabled rule over the model: findings sorted by file, line,
+/// column and rule, with annotation suppressions applied.
+pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
+    let context = Context { model, settings };
+    let mut findings = Vec::new();
+    for rule in rules::all() {
+        let meta = rule.meta();
+        if !settings.enabled(meta) {
+            continue;
+        }
+        let start = findings.len();
+        for (object, resource) in model.iter() {
+            if object
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| settings.excluded_namespaces.contains(ns))
+            {
+                continue;
+            }
+            rule.check_object(&context, object, resource, &mut findings);
+        }
+        rule.check_model(&context, &mut findings);
+        for finding in &mut findings[start..] {
+            finding.severity = settings.severity(meta);
+        }
+    }
+    findings.retain(|f| {
+        f.namespace
+            .as_ref()
+            .is_none_or(|ns| !settings.excluded_namespaces.contains(ns))
+    });
+    suppress_by_annotation(model, &mut findings);
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule.id, &a.field)
+            .cmp(&(&b.file, b.line, b.column, b.rule.id, &b.field))
+    });
+    findings.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+    findings
+}
+
+/// Mark the findings on objects annotated `corral.dev/ignore`.
+fn suppress_by_annotation(model: &Model, findings: &mut [Finding]) {
+    let mut ignored: BTreeMap<(&str, u32), (Vec<&str>, &str)> = BTreeMap::new();
+    for (object, _) in model.iter() {
+        let annotations = object.root.at("metadata.annotations");
+        let annotation = |key: &str| {
+            annotations
+                .and_then(|a| a.get(key))
+                .and_then(|n| n.as_str())
+        };
+        if let Some(list) = annotation(IGNORE_ANNOTATION) {
+            let rules = list
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .collect();
+            let reason = annotation(IGNORE_REASON_ANNOTATION).unwrap_or("no reason given");
+            ignored.insert((&object.file, object.document), (rules, reason));
+        }
+    }
+    for finding in findings {
+        if let Some((rules, reason)) = ignored.get(&(&*finding.file, finding.document)) {
+            let named = |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
+            if rules.iter().any(named) {
+                finding.suppressed = Some(format!("{IGNORE_ANNOTATION}: {reason}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! The reporters: text (like rustc: the source line and a caret), JSON,
+//! SARIF 2.1.0 for GitHub code scanning, GitHub workflow commands plus the
+//! step summary, a Markdown PR comment, and JUnit XML.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::baseline::Accepted;
+use crate::rule::{RuleMeta, Severity};
+use crate::{rules, Finding};
+
+/// GitHub keeps at most 25,000 results per SARIF run.
+pub const SARIF_RESULT_LIMIT: usize = 25_000;
+/// GitHub shows at most 10 error and 10 warning annotations per step.
+pub const GITHUB_ANNOTATIONS: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    New,
+    Baselined,
+    Suppressed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Baselined => "baselined",
+            Status::Suppressed => "suppressed",
+        }
+    }
+}
+
+/// A scan's findings with their status, ready to report.
+pub struct Outcome<'a> {
+    pub findings: &'a [Finding],
+    pub status: Vec<Status>,
+    pub stale: Vec<&'a Accepted>,
+    pub fail_on: Severity,
+    pub show_suppressed: bool,
+}
+
+impl<'a> Outcome<'a> {
+    pub fn new(
+        findings: &'a [Finding],
+        baselined: &[bool],
+        stale: Vec<&'a Accepted>,
+        fail_on: Severity,
+    ) -> Outcome<'a> {
+        let status = findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if f.suppressed.is_some() {
+                    Status::Suppressed
+                } else if baselined.get(i).copied().unwrap_or(false) {
+                    Status::Baselined
+                } else {
+                    Status::New
+                }
+            })
+            .collect();
+        Outcome {
+            findings,
+            status,
+            stale,
+            fail_on,
+            show_suppressed: false,
+        }
+    }
+
+    /// The findings to show: new ones, and suppressed and baselined ones
+    /// with `show_suppressed`.
+    pub fn shown(&self) -> impl Iterator<Item = (&Finding, Status)> {
+        self.findings
+            .iter()
+            .zip(self.status.iter().copied())
+            .filter(|(_, s)| *s == Status::New || self.show_suppressed)
+    }
+
+    pub fn new_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.shown()
+            .filter(|(_, s)| *s == Status::New)
+            .map(|(f, _)| f)
+    }
+
+    /// Whether a new finding reaches the `fail_on` severity.
+    pub fn fails(&self) -> bool {
+        self.findings
+            .iter()
+            .zip(&self.status)
+            .any(|(f, s)| *s == Status::New && f.severity >= self.fail_on)
+    }
+
+    fn count(&self, status: Status) -> usize {
+        self.status.iter().filter(|s| **s == status).count()
+    }
+
+    /// `12 new findings (2 critical, 5 high, 3 medium, 2 low); 3 suppressed, 5 baselined`
+    pub fn summary(&self) -> String {
+        let mut by: BTreeMap<Severity, usize> = BTreeMap::new();
+        for f in self.new_findings_all() {
+            *by.entry(f.severity).or_default() += 1;
+        }
+        let total: usize = by.values().sum();
+        let parts: Vec<String> = by
+            .iter()
+            .rev()
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
+        let mut text = format!(
+            "{total} new finding{}{}",
+            if total == 1 { "" } else { "s" },
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", parts.join(", "))
+            }
+        );
+        let (suppressed, baselined) = (
+            self.count(Status::Suppressed),
+            self.count(Status::Baselined),
+        );
+        if suppressed + baselined > 0 {
+            let _ = write!(text, "; {suppressed} suppressed, {baselined} baselined");
+        }
+        if !self.stale.is_empty() {
+            let _ = write!(text, "; {} stale baseline entries", self.stale.len());
+        }
+        text
+    }
+
+    fn new_findings_all(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .zip(&self.status)
+            .filter(|(_, s)| **s == Status::New)
+            .map(|(f, _)| f)
+    }
+}
+
+fn relative(file: &str) -> &str {
+    file.trim_start_matches("./")
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// The width of the token at 1-based `column` of `line`: a key up to its
+/// colon, or a value up to the end of the line or a comment.
+fn token_width(line: &str, column: u32) -> usize {
+    let rest: String = line
+        .chars()
+        .skip(column.saturating_sub(1) as usize)
+        .collect();
+    let end = rest
+        .find(": ")
+        .or_else(|| rest.strip_suffix(':').map(|r| r.len()))
+        .or_else(|| rest.find(" #"))
+        .unwrap_or(rest.trim_end().len());
+    rest[..end].chars().count().max(1)
+}
+
+/// rustc-style text: each finding with its source line and a caret.
+pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>) -> String {
+    let mut out = String::new();
+    let mut texts: BTreeMap<Arc<str>, Option<Arc<str>>> = BTreeMap::new();
+    for (f, status) in outcome.shown() {
+        let text = texts
+            .entry(f.file.clone())
+            .or_insert_with(|| source(&f.file))
+            .clone();
+        let tag = match status {
+            Status::New => String::new(),
+            other => format!(" ({})", other.as_str()),
+        };
+        let _ = writeln!(
+            out,
+            "{}[{}] {}: {}{tag}",
+            f.severity.as_str(),
+            f.rule.id,
+            f.rule.name,
+            f.message
+        );
+        let _ = writeln!(out, "  --> {}:{}:{}", relative(&f.file), f.line, f.column);
+        let line = text
+            .as_deref()
+            .and_then(|t| t.lines().nth(f.line.saturating_sub(1) as usize));
+        let pad = " ".repeat(f.line.to_string().len());
+        if let Some(line) = line {
+            let caret_pad: String = line
+                .chars()
+                .take(f.column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{} | {line}", f.line);
+            let _ = writeln!(
+                out,
+                "{pad} | {caret_pad}{}",
+                "^".repeat(token_width(line, f.column))
+            );
+        }
+        let _ = writeln!(out, "{pad} = {}", f.object_label());
+        let _ = writeln!(out, "{pad} = fix: {}", f.fix);
+        if let Some(reason) = &f.suppressed {
+            let _ = writeln!(out, "{pad} = suppressed by {reason}");
+        }
+        out.push('\n');
+    }
+    for stale in &outcome.stale {
+        let _ = writeln!(
+            out,
+            "stale baseline entry: {} on {} in {} ({}) no longer occurs",
+            stale.rule, stale.object, stale.file, stale.field
+        );
+    }
+    let _ = writeln!(out, "{}", outcome.summary());
+    out
+}
+
+/// JSON: every finding with its status, the stale baseline entries, and
+/// counts.
+pub fn json(outcome: &Outcome) -> serde_json::Value {
+    let findings: Vec<serde_json::Value> = outcome
+        .shown()
+        .map(|(f, status)| {
+            let mut value = serde_json::to_value(f).unwrap_or_default();
+            value["file"] = json!(relative(&f.file));
+            value["ruleName"] = json!(f.rule.name);
+            value["status"] = json!(status.as_str());
+            value
+        })
+        .collect();
+    json!({
+        "version": 1,
+        "findings": findings,
+        "staleBaselineEntries": outcome.stale,
+        "summary": {
+            "new": outcome.count(Status::New),
+            "suppressed": outcome.count(Status::Suppressed),
+            "baselined": outcome.count(Status::Baselined),
+            "failOn": outcome.fail_on,
+            "failed": outcome.fails(),
+        },
+    })
+}
+
+fn sarif_rule(rule: &RuleMeta) -> serde_json::Value {
+    json!({
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": first_paragraph(rule.doc)},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "helpUri": format!("https://github.com/corral-security/corral/blob/main/docs/rules/{}.md", rule.name),
+        "defaultConfiguration": {"level": level(rule.severity)},
+        "properties": {
+            "tags": ["security", rule.family.as_str()],
+            "precision": "high",
+            "problem.severity": match rule.severity { Severity::Low => "recommendation", Severity::Medium => "warning", _ => "error" },
+            "security-severity": rule.severity.score(),
+        },
+    })
+}
+
+/// The text under "## What it does", for SARIF's full description.
+fn first_paragraph(doc: &str) -> String {
+    let body = doc.split("## What it does").nth(1).unwrap_or(doc);
+    let end = body.find("\n## ").unwrap_or(body.len());
+    body[..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(1000)
+        .collect()
+}
+
+/// SARIF 2.1.0 that GitHub code scanning accepts: repository-relative URIs
+/// under `%SRCROOT%`, regions on the field, content fingerprints, rules
+/// with help and security severity; the most severe 25,000 results kept
+/// and the rest counted in a notification.
+pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
+    let all = rules::all();
+    let index: BTreeMap<&str, usize> = all
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.meta().id, i))
+        .collect();
+    let mut shown: Vec<(&Finding, Status)> = outcome.shown().collect();
+    // The most severe first when over the limit; stable otherwise.
+    shown.sort_by_key(|f| std::cmp::Reverse(f.0.severity));
+    let dropped = shown.len().saturating_sub(SARIF_RESULT_LIMIT);
+    shown.truncate(SARIF_RESULT_LIMIT);
+    shown.sort_by(|a, b| {
+        (&a.0.file, a.0.line, a.0.column, a.0.rule.id).cmp(&(
+            &b.0.file,
+            b.0.line,
+            b.0.column,
+            b.0.rule.id,
+        ))
+    });
+    let results: Vec<serde_json::Value> = shown
+        .iter()
+        .map(|(f, status)| {
+            let mut result = json!({
+                "ruleId": f.rule.id,
+                "ruleIndex": index.get(f.rule.id),
+                "level": level(f.severity),
+                "message": {"text": format!("{}: {}. Fix: {}.", f.object_label(), f.message, f.fix)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": relative(&f.file), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    },
+                    "logicalLocations": [{"name": f.name.clone().unwrap_or_default(), "kind": "object",
+                        "fullyQualifiedName": format!("{}/{}", f.kind, f.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default() + f.name.as_deref().unwrap_or(""))}],
+                }],
+                "partialFingerprints": {
+                    "primaryLocationLineHash": f.fingerprint,
+                    "corralFingerprint/v1": f.fingerprint,
+                },
+                "properties": {"field": f.field, "security-severity": f.severity.score()},
+            });
+            if *status != Status::New {
+                let justification = match status {
+                    Status::Suppressed => f.suppressed.clone().unwrap_or_default(),
+                    _ => "in the baseline".into(),
+                };
+                result["suppressions"] = json!([{"kind": "external", "justification": justification}]);
+            }
+            result
+        })
+        .collect();
+    let mut notifications = Vec::new();
+    if dropped > 0 {
+        notifications.push(json!({
+            "level": "warning",
+            "message": {"text": format!("{dropped} less severe results were left out: GitHub keeps at most {SARIF_RESULT_LIMIT} per run")},
+        }));
+    }
+    let root = if source_root.ends_with('/') {
+        source_root.to_string()
+    } else {
+        format!("{source_root}/")
+    };
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "corral",
+                "informationUri": "https://github.com/corral-security/corral",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": all.iter().map(|r| sarif_rule(r.meta())).collect::<Vec<_>>(),
+            }},
+            "automationDetails": {"id": "corral/scan/"},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
+            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    })
+}
+
+/// Escape a workflow command's message (`%`, CR, LF).
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a workflow command's property (also `:` and `,`).
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub workflow commands: the first 10 errors and 10 warnings (GitHub
+/// drops the rest), most severe first; the full list goes to the step
+/// summary (`markdown`).
+pub fn github(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    let mut new: Vec<&Finding> = outcome.new_findings().collect();
+    new.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then((&a.file, a.line).cmp(&(&b.file, b.line)))
+    });
+    let (mut errors, mut warnings) = (0, 0);
+    for f in &new {
+        let command = match f.severity {
+            Severity::Critical | Severity::High if errors < GITHUB_ANNOTATIONS => {
+                errors += 1;
+                "error"
+            }
+            Severity::Medium | Severity::Low if warnings < GITHUB_ANNOTATIONS => {
+                warnings += 1;
+                "warning"
+            }
+            _ => continue,
+        };
+        let _ = writeln!(
+            out,
+            "::{command} file={},line={},col={},title={}::{}",
+            escape_property(relative(&f.file)),
+            f.line,
+            f.column,
+            escape_property(&format!("{} {}", f.rule.id, f.rule.summary)),
+            escape_data(&format!(
+                "{}: {}. Fix: {}.",
+                f.object_label(),
+                f.message,
+                f.fix
+            )),
+        );
+    }
+    let left = new.len() - errors - warnings;
+    if left > 0 {
+        let _ = writeln!(
+            out,
+            "::notice::{left} more findings are listed in the step summary"
+        );
+    }
+    out
+}
+
+/// A Markdown report for a PR comment or the step summary: counts by
+/// severity, new findings first, everything else folded.
+pub fn markdown(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Corral scan: {}\n", outcome.summary());
+    let mut by: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in outcome.new_findings() {
+        *by.entry(f.severity).or_default() += 1;
+    }
+    if !by.is_empty() {
+        let _ = writeln!(out, "| severity | new findings |\n| --- | --- |");
+        for (severity, n) in by.iter().rev() {
+            let _ = writeln!(out, "| {} | {n} |", severity.as_str());
+        }
+        out.push('\n');
+    }
+    let row = |f: &Finding| {
+        format!(
+            "| {} | `{}` {} | `{}:{}` | {} | {} |\n",
+            f.severity.as_str(),
+            f.rule.id,
+            f.rule.name,
+            relative(&f.file),
+            f.line,
+            f.message.replace('|', "\\|"),
+            f.fix.replace('|', "\\|"),
+        )
+    };
+    let header = "| severity | rule | where | what | fix |\n| --- | --- | --- | --- | --- |\n";
+    let mut new: Vec<&Finding> = outcome.new_findings().collect();
+    new.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if !new.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details open><summary>New findings ({})</summary>\n\n{header}{}\n</details>\n",
+            new.len(),
+            new.iter().map(|f| row(f)).collect::<String>()
+        );
+    }
+    let others: Vec<(&Finding, Status)> = outcome
+        .findings
+        .iter()
+        .zip(outcome.status.iter().copied())
+        .filter(|(_, s)| *s != Status::New)
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Suppressed and baselined ({})</summary>\n\n{header}{}\n</details>",
+            others.len(),
+            others.iter().map(|(f, _)| row(f)).collect::<String>()
+        );
+    }
+    out
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one test case per rule and object, failing for a new finding.
+pub fn junit(outcome: &Outcome) -> String {
+    let new: Vec<&Finding> = outcome.new_findings().collect();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"corral\" tests=\"{}\" failures=\"{}\">",
+        new.len(),
+        new.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"corral scan\" tests=\"{}\" failures=\"{}\">",
+        new.len(),
+        new.len()
+    );
+    for f in new {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{} {}\" file=\"{}\" line=\"{}\">\n      <failure type=\"{}\" message=\"{}\">{}:{}:{}: {}. Fix: {}.</failure>\n    </testcase>",
+            xml(f.rule.id),
+            xml(f.rule.name),
+            xml(&f.object_label()),
+            xml(relative(&f.file)),
+            f.line,
+            f.severity.as_str(),
+            xml(&f.message),
+            xml(relative(&f.file)),
+            f.line,
+            f.column,
+            xml(&f.message),
+            xml(&f.fix),
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Markdown documentation of a rule, for `docs/rules/<name>.md`.
+pub fn rule_doc(rule: &RuleMeta) -> String {
+    format!(
+        "# {} `{}`\n\n{}\n\n- Family: {}\n- Severity: {}\n\n{}",
+        rule.id,
+        rule.name,
+        rule.summary,
+        rule.family.as_str(),
+        rule.severity.as_str(),
+        rule.doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carets_cover_the_key() {
+        assert_eq!(token_width("    privileged: true", 5), 10);
+        assert_eq!(token_width("  - image: nginx:latest", 5), 5);
+        assert_eq!(token_width("  securityContext:", 3), 15);
+        assert_eq!(token_width("    image: nginx", 12), 5);
+    }
+
+    #[test]
+    fn workflow_commands_are_escaped() {
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(escape_data("1\n2"), "1%0A2");
+    }
+}

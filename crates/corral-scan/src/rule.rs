@@ -1,0 +1,141 @@
+//! What a rule is: metadata (a stable ID, a kebab-case name, a severity, a
+//! one-line summary and documentation taken from the rule's doc comment)
+//! and a check over the model.
+
+use corral_core::model::{Model, Resource};
+use corral_core::Object;
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::Settings;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// GitHub's `security-severity` score: critical over 9.0, high 7.0 to
+    /// 8.9, medium 4.0 to 6.9, low below.
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    PodSecurityStandards,
+    Workload,
+    Rbac,
+    Network,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::PodSecurityStandards => "pod-security-standards",
+            Family::Workload => "workload",
+            Family::Rbac => "rbac",
+            Family::Network => "network",
+        }
+    }
+}
+
+/// A rule's fixed facts.
+#[derive(Debug, Serialize)]
+pub struct RuleMeta {
+    /// Stable, never reused: `CRL-W001`.
+    pub id: &'static str,
+    /// kebab-case: `no-read-only-root-fs`.
+    pub name: &'static str,
+    pub family: Family,
+    pub severity: Severity,
+    /// One line, the finding's title.
+    pub summary: &'static str,
+    /// Markdown: what it checks, why it matters, how to fix, references
+    /// (the rule's doc comment).
+    pub doc: &'static str,
+}
+
+/// Everything a rule's check can look at.
+pub struct Context<'a> {
+    pub model: &'a Model,
+    pub settings: &'a Settings,
+}
+
+/// A check over every object (`check_object`), or over the model as a
+/// whole (`check_model`, for rules that relate objects).
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+
+    fn check_object(
+        &self,
+        _context: &Context,
+        _object: &Object,
+        _resource: &Resource,
+        _out: &mut Vec<Finding>,
+    ) {
+    }
+
+    fn check_model(&self, _context: &Context, _out: &mut Vec<Finding>) {}
+}
+
+/// Declare a rule: its doc comment becomes its documentation.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// ## What it does ...
+///     NoReadOnlyRootFs, "CRL-W001", "no-read-only-root-fs", Workload, Medium,
+///     "Container root filesystem is writable"
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:expr])*
+        $name:ident, $id:literal, $kebab:literal, $family:ident, $severity:ident, $summary:literal
+    ) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+
+        impl $name {
+            pub const META: $crate::rule::RuleMeta = $crate::rule::RuleMeta {
+                id: $id,
+                name: $kebab,
+                family: $crate::rule::Family::$family,
+                severity: $crate::rule::Severity::$severity,
+                summary: $summary,
+                doc: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}

@@ -1,0 +1,1168 @@
+//! Workload hardening: the security checks of kube-linter's default set and
+//! more, over every pod template (Pods, the built-in controllers, and
+//! custom resources with a pod template, such as Argo Rollouts).
+
+use corral_core::model::{PodTemplate, Resource};
+use corral_core::Object;
+use k8s_openapi::api::core::v1 as core;
+
+use crate::declare_rule;
+use crate::finding::Finding;
+use crate::rule::{Context, Rule, RuleMeta};
+
+pub static RULES: &[&dyn Rule] = &[
+    &PrivilegedContainer,
+    &PrivilegeEscalation,
+    &RunAsNonRoot,
+    &NoReadOnlyRootFs,
+    &DropNetRaw,
+    &DangerousCapabilities,
+    &HostNetwork,
+    &HostPid,
+    &HostIpc,
+    &RuntimeSocket,
+    &SensitiveHostMount,
+    &WritableHostMount,
+    &LatestTag,
+    &UndigestedImage,
+    &UnsetCpu,
+    &UnsetMemory,
+    &DefaultServiceAccount,
+    &AutomountToken,
+    &SecretInEnv,
+    &SshPort,
+    &UnsafeSysctls,
+    &UnmaskedProcMount,
+    &PrivilegedPort,
+    &SecretFromEnvRef,
+];
+
+/// One container of any of the three lists, seen alike.
+struct ContainerView<'a> {
+    list: &'static str,
+    index: usize,
+    name: &'a str,
+    image: Option<&'a str>,
+    security: Option<&'a core::SecurityContext>,
+    ports: &'a [core::ContainerPort],
+    env: &'a [core::EnvVar],
+    resources: Option<&'a core::ResourceRequirements>,
+    mounts: &'a [core::VolumeMount],
+}
+
+impl ContainerView<'_> {
+    /// `containers[0]` + `.securityContext.privileged`, from the template.
+    fn path(&self, template: &PodTemplate, rest: &str) -> String {
+        template.spec_path(&format!("{}[{}]{rest}", self.list, self.index))
+    }
+}
+
+fn containers(spec: &core::PodSpec) -> Vec<ContainerView<'_>> {
+    let mut all = Vec::new();
+    let lists: [(&'static str, &[core::Container]); 2] = [
+        (
+            "initContainers",
+            spec.init_containers.as_deref().unwrap_or_default(),
+        ),
+        ("containers", &spec.containers),
+    ];
+    for (list, containers) in lists {
+        for (index, c) in containers.iter().enumerate() {
+            all.push(ContainerView {
+                list,
+                index,
+                name: &c.name,
+                image: c.image.as_deref(),
+                security: c.security_context.as_ref(),
+                ports: c.ports.as_deref().unwrap_or_default(),
+                env: c.env.as_deref().unwrap_or_default(),
+                resources: c.resources.as_ref(),
+                mounts: c.volume_mounts.as_deref().unwrap_or_default(),
+            });
+        }
+    }
+    for (index, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
+        all.push(ContainerView {
+            list: "ephemeralContainers",
+            index,
+            name: &c.name,
+            image: c.image.as_deref(),
+            security: c.security_context.as_ref(),
+            ports: c.ports.as_deref().unwrap_or_default(),
+            env: c.env.as_deref().unwrap_or_default(),
+            resources: c.resources.as_ref(),
+            mounts: c.volume_mounts.as_deref().unwrap_or_default(),
+        });
+    }
+    all
+}
+
+fn template(resource: &Resource) -> Option<&PodTemplate> {
+    match resource {
+        Resource::Workload(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// Implement `Rule` for a rule that looks at each container: `$check`
+/// returns, for a container, the field (after the container's path) and
+/// the message and fix, when the rule fires.
+macro_rules! container_rule {
+    ($rule:ident, |$template:ident, $spec:ident, $container:ident| $body:expr) => {
+        impl Rule for $rule {
+            fn meta(&self) -> &'static RuleMeta {
+                &Self::META
+            }
+
+            fn check_object(
+                &self,
+                _: &Context,
+                object: &Object,
+                resource: &Resource,
+                out: &mut Vec<Finding>,
+            ) {
+                let Some($template) = template(resource) else {
+                    return;
+                };
+                let $spec = &$template.spec;
+                for $container in containers($spec) {
+                    let fired: Option<(String, String, String)> = $body;
+                    if let Some((rest, message, fix)) = fired {
+                        let field = $container.path($template, &rest);
+                        out.push(Finding::new(&Self::META, object, &field, message, fix));
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Implement `Rule` for a rule about the pod spec as a whole: `$body`
+/// returns the field (from the pod spec), message and fix.
+macro_rules! pod_rule {
+    ($rule:ident, |$template:ident, $spec:ident| $body:expr) => {
+        impl Rule for $rule {
+            fn meta(&self) -> &'static RuleMeta {
+                &Self::META
+            }
+
+            fn check_object(
+                &self,
+                _: &Context,
+                object: &Object,
+                resource: &Resource,
+                out: &mut Vec<Finding>,
+            ) {
+                let Some($template) = template(resource) else {
+                    return;
+                };
+                let $spec = &$template.spec;
+                let fired: Vec<(String, String, String)> = $body;
+                for (rest, message, fix) in fired {
+                    let field = $template.spec_path(&rest);
+                    out.push(Finding::new(&Self::META, object, &field, message, fix));
+                }
+            }
+        }
+    };
+}
+
+fn effective_bool(container: Option<bool>, pod: Option<bool>) -> Option<bool> {
+    container.or(pod)
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container with `securityContext.privileged: true`.
+    ///
+    /// ## Why it matters
+    /// A privileged container has every capability and every device of the
+    /// node, and no seccomp or AppArmor confinement: escaping to the node is
+    /// one `mount` away, and from the node, every pod on it and its cloud
+    /// identity.
+    ///
+    /// ## How to fix
+    /// Remove `privileged: true`. Grant the one capability the container
+    /// needs instead (`capabilities.add`), or move the node-level work to
+    /// a dedicated, audited DaemonSet.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
+    /// - kube-linter `privileged-container`
+    PrivilegedContainer, "CRL-W001", "privileged-container", Workload, Critical,
+    "Container runs privileged"
+}
+
+container_rule!(PrivilegedContainer, |template, spec, c| {
+    (c.security.and_then(|s| s.privileged) == Some(true)).then(|| {
+        (
+            ".securityContext.privileged".into(),
+            format!("container `{}` runs privileged", c.name),
+            "set `securityContext.privileged: false` and add only the capabilities it needs".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that does not set
+    /// `securityContext.allowPrivilegeEscalation: false`.
+    ///
+    /// ## Why it matters
+    /// Unless it is false, a process in the container can gain more
+    /// privileges than its parent, through set-user-ID binaries or file
+    /// capabilities: a foothold as an unprivileged user becomes root.
+    ///
+    /// ## How to fix
+    /// Set `securityContext.allowPrivilegeEscalation: false` on the
+    /// container.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+    /// - kube-linter `privilege-escalation-container`
+    PrivilegeEscalation, "CRL-W002", "privilege-escalation-container", Workload, High,
+    "Container allows privilege escalation"
+}
+
+container_rule!(PrivilegeEscalation, |template, spec, c| {
+    (c.security.and_then(|s| s.allow_privilege_escalation) != Some(false)).then(|| {
+        (
+            ".securityContext.allowPrivilegeEscalation".into(),
+            format!(
+                "container `{}` does not set allowPrivilegeEscalation to false",
+                c.name
+            ),
+            "set `securityContext.allowPrivilegeEscalation: false`".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that may run as root: neither it nor its pod sets
+    /// `runAsNonRoot: true`, and its user is not a non-zero `runAsUser`.
+    ///
+    /// ## Why it matters
+    /// Root in a container is root on the node's kernel: a kernel bug or a
+    /// mounted host path turns it into root on the node.
+    ///
+    /// ## How to fix
+    /// Set `securityContext.runAsNonRoot: true` (on the pod or the
+    /// container) and `runAsUser` to a non-zero uid the image supports.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+    /// - kube-linter `run-as-non-root`
+    RunAsNonRoot, "CRL-W003", "run-as-non-root", Workload, Medium,
+    "Container may run as root"
+}
+
+container_rule!(RunAsNonRoot, |template, spec, c| {
+    let pod = spec.security_context.as_ref();
+    let non_root = effective_bool(
+        c.security.and_then(|s| s.run_as_non_root),
+        pod.and_then(|p| p.run_as_non_root),
+    );
+    let user = c
+        .security
+        .and_then(|s| s.run_as_user)
+        .or_else(|| pod.and_then(|p| p.run_as_user));
+    (non_root != Some(true) && user.is_none_or(|u| u <= 0)).then(|| {
+        (
+            ".securityContext.runAsNonRoot".into(),
+            format!("container `{}` may run as root", c.name),
+            "set `securityContext.runAsNonRoot: true` and a non-zero `runAsUser`".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container without `securityContext.readOnlyRootFilesystem:
+    /// true`.
+    ///
+    /// ## Why it matters
+    /// A writable root filesystem lets an intruder drop tools and modify
+    /// the application's own files, and hides persistence in the image
+    /// layer. Most applications need only a few writable paths.
+    ///
+    /// ## How to fix
+    /// Set `readOnlyRootFilesystem: true` and mount an `emptyDir` on each
+    /// path the application writes (`corral record` lists them).
+    ///
+    /// ## References
+    /// - kube-linter `no-read-only-root-fs`
+    /// - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
+    NoReadOnlyRootFs, "CRL-W004", "no-read-only-root-fs", Workload, Medium,
+    "Container root filesystem is writable"
+}
+
+container_rule!(NoReadOnlyRootFs, |template, spec, c| {
+    (c.security.and_then(|s| s.read_only_root_filesystem) != Some(true)).then(|| {
+        (
+            ".securityContext.readOnlyRootFilesystem".into(),
+            format!("container `{}` can write its root filesystem", c.name),
+            "set `securityContext.readOnlyRootFilesystem: true` and mount emptyDir volumes where it writes".into(),
+        )
+    })
+});
+
+fn drops(c: &ContainerView, capability: &str) -> bool {
+    c.security
+        .and_then(|s| s.capabilities.as_ref())
+        .and_then(|caps| caps.drop.as_ref())
+        .is_some_and(|drop| {
+            drop.iter()
+                .any(|d| d == "ALL" || d.trim_start_matches("CAP_") == capability)
+        })
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that does not drop `NET_RAW` (or `ALL`).
+    ///
+    /// ## Why it matters
+    /// `NET_RAW` is in the default set of most runtimes; it lets a process
+    /// craft packets: spoofing and ARP or DNS poisoning of its neighbours
+    /// on the node's network.
+    ///
+    /// ## How to fix
+    /// Add `securityContext.capabilities.drop: ["ALL"]` and add back only
+    /// what the container needs.
+    ///
+    /// ## References
+    /// - kube-linter `drop-net-raw-capability`
+    DropNetRaw, "CRL-W005", "drop-net-raw-capability", Workload, Medium,
+    "Container keeps NET_RAW"
+}
+
+container_rule!(DropNetRaw, |template, spec, c| {
+    (!drops(&c, "NET_RAW")).then(|| {
+        (
+            ".securityContext.capabilities.drop".into(),
+            format!("container `{}` does not drop NET_RAW", c.name),
+            "add `securityContext.capabilities.drop: [\"ALL\"]`".into(),
+        )
+    })
+});
+
+/// Capabilities that amount to control of the node or its network.
+const DANGEROUS: [&str; 9] = [
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "DAC_READ_SEARCH",
+    "BPF",
+    "PERFMON",
+];
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that adds a capability amounting to control of
+    /// the node: `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`,
+    /// `SYS_MODULE`, `SYS_RAWIO`, `DAC_READ_SEARCH`, `BPF` or `PERFMON`.
+    ///
+    /// ## Why it matters
+    /// Each is a known container escape or a way to read other processes'
+    /// memory and the node's files.
+    ///
+    /// ## How to fix
+    /// Remove it from `capabilities.add`; if the workload truly needs it,
+    /// isolate it on dedicated nodes and suppress with a reason.
+    ///
+    /// ## References
+    /// - https://man7.org/linux/man-pages/man7/capabilities.7.html
+    DangerousCapabilities, "CRL-W006", "dangerous-capabilities", Workload, High,
+    "Container adds a dangerous capability"
+}
+
+container_rule!(DangerousCapabilities, |template, spec, c| {
+    let added: Vec<&String> = c
+        .security
+        .and_then(|s| s.capabilities.as_ref())
+        .and_then(|caps| caps.add.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|a| DANGEROUS.contains(&a.trim_start_matches("CAP_")))
+        .collect();
+    (!added.is_empty()).then(|| {
+        let names: Vec<&str> = added.iter().map(|a| a.as_str()).collect();
+        (
+            ".securityContext.capabilities.add".into(),
+            format!("container `{}` adds {}", c.name, names.join(", ")),
+            "remove them from `capabilities.add`".into(),
+        )
+    })
+});
+
+macro_rules! host_namespace_rule {
+    ($rule:ident, $id:literal, $kebab:literal, $field:ident, $key:literal, $what:literal, $doc:literal) => {
+        declare_rule! {
+            #[doc = concat!("## What it does\nFlags a pod spec with `", $key, ": true`.\n\n## Why it matters\n", $doc, "\n\n## How to fix\nRemove `", $key, "` (it defaults to false).\n\n## References\n- https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline\n- kube-linter `", $kebab, "`")]
+            $rule, $id, $kebab, Workload, High, $what
+        }
+
+        pod_rule!($rule, |template, spec| {
+            if spec.$field == Some(true) {
+                vec![(
+                    $key.into(),
+                    format!("the pod shares the node's {}", &$key[4..].to_lowercase()),
+                    format!("remove `{}: true`", $key),
+                )]
+            } else {
+                Vec::new()
+            }
+        });
+    };
+}
+
+host_namespace_rule!(
+    HostNetwork, "CRL-W007", "host-network", host_network, "hostNetwork",
+    "Pod uses the node's network namespace",
+    "The pod sees every interface of the node, can bind its ports and reach services bound to the node's loopback, and bypasses NetworkPolicies."
+);
+host_namespace_rule!(
+    HostPid, "CRL-W008", "host-pid", host_pid, "hostPID",
+    "Pod uses the node's process namespace",
+    "The pod sees every process of the node, their environments and command lines, and with ptrace rights can enter them."
+);
+host_namespace_rule!(
+    HostIpc,
+    "CRL-W009",
+    "host-ipc",
+    host_ipc,
+    "hostIPC",
+    "Pod uses the node's IPC namespace",
+    "The pod can read and write the shared memory of every process on the node."
+);
+
+/// Container runtime sockets: control of one is control of every container
+/// on the node.
+const RUNTIME_SOCKETS: [&str; 7] = [
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock",
+];
+
+fn host_paths(spec: &core::PodSpec) -> impl Iterator<Item = (usize, &core::Volume, &str)> {
+    spec.volumes
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| v.host_path.as_ref().map(|h| (i, v, h.path.as_str())))
+}
+
+fn normalized(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `hostPath` volume of a container runtime's socket (Docker,
+    /// containerd, CRI-O) or of the directory that holds it (`/var/run`,
+    /// `/run`).
+    ///
+    /// ## Why it matters
+    /// Whoever reaches the runtime socket can start a privileged container
+    /// on the node: full control of the node and of every pod on it.
+    ///
+    /// ## How to fix
+    /// Remove the volume. Build images with a rootless builder (BuildKit
+    /// rootless, kaniko) instead of the node's Docker.
+    ///
+    /// ## References
+    /// - kube-linter `docker-sock`
+    RuntimeSocket, "CRL-W010", "runtime-socket", Workload, Critical,
+    "Pod mounts a container runtime socket"
+}
+
+pod_rule!(RuntimeSocket, |template, spec| {
+    host_paths(spec)
+        .filter(|(_, _, path)| {
+            let path = normalized(path);
+            RUNTIME_SOCKETS.contains(&path) || path == "/var/run" || path == "/run"
+        })
+        .map(|(i, v, path)| {
+            (
+                format!("volumes[{i}].hostPath.path"),
+                format!(
+                    "volume `{}` mounts the runtime socket path `{path}`",
+                    v.name
+                ),
+                "remove the volume".into(),
+            )
+        })
+        .collect()
+});
+
+/// Host paths that expose the node itself.
+const SENSITIVE: [&str; 14] = [
+    "/",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/proc",
+    "/sys",
+    "/usr",
+    "/root",
+    "/home",
+    "/var/lib/kubelet",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/etc/kubernetes",
+];
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `hostPath` volume of a sensitive node directory: `/`,
+    /// `/boot`, `/dev`, `/etc`, `/lib`, `/proc`, `/sys`, `/usr`, `/root`,
+    /// `/home`, the kubelet's and the runtimes' state, or anything under
+    /// them.
+    ///
+    /// ## Why it matters
+    /// These hold the node's credentials (kubelet certificates, service
+    /// account tokens of every pod), its configuration and its devices.
+    ///
+    /// ## How to fix
+    /// Remove the volume, or narrow it to the one file needed, read-only.
+    ///
+    /// ## References
+    /// - kube-linter `sensitive-host-mounts`
+    SensitiveHostMount, "CRL-W011", "sensitive-host-mounts", Workload, High,
+    "Pod mounts a sensitive host path"
+}
+
+pod_rule!(SensitiveHostMount, |template, spec| {
+    host_paths(spec)
+        .filter(|(_, _, path)| {
+            let path = normalized(path);
+            !RUNTIME_SOCKETS.contains(&path)
+                && path != "/var/run"
+                && path != "/run"
+                && SENSITIVE
+                    .iter()
+                    .any(|s| path == *s || (*s != "/" && path.starts_with(&format!("{s}/"))))
+        })
+        .map(|(i, v, path)| {
+            (
+                format!("volumes[{i}].hostPath.path"),
+                format!("volume `{}` mounts the node's `{path}`", v.name),
+                "remove the volume or mount only the file needed, read-only".into(),
+            )
+        })
+        .collect()
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that mounts a `hostPath` volume without
+    /// `readOnly: true`.
+    ///
+    /// ## Why it matters
+    /// A writable host mount lets the container change the node's files:
+    /// plant binaries, edit configuration, or fill its disk.
+    ///
+    /// ## How to fix
+    /// Set `readOnly: true` on the volume mount.
+    ///
+    /// ## References
+    /// - kube-linter `writable-host-mount`
+    WritableHostMount, "CRL-W012", "writable-host-mount", Workload, Medium,
+    "Container mounts a host path writable"
+}
+
+impl Rule for WritableHostMount {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        let host: Vec<&str> = host_paths(&template.spec)
+            .map(|(_, v, _)| v.name.as_str())
+            .collect();
+        for c in containers(&template.spec) {
+            for (i, mount) in c.mounts.iter().enumerate() {
+                if host.contains(&mount.name.as_str()) && mount.read_only != Some(true) {
+                    out.push(Finding::new(
+                        &Self::META,
+                        object,
+                        &c.path(template, &format!(".volumeMounts[{i}].readOnly")),
+                        format!(
+                            "container `{}` mounts host path volume `{}` writable at `{}`",
+                            c.name, mount.name, mount.mount_path
+                        ),
+                        "set `readOnly: true` on the volume mount".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The tag of an image reference, if it has one (after the last `/`).
+fn tag(image: &str) -> Option<&str> {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split_once(':').map(|(_, t)| t)
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container image with the `latest` tag or no tag (which
+    /// means `latest`), unless it is pinned by digest.
+    ///
+    /// ## Why it matters
+    /// What runs changes with every push, unreviewed; a rollback rolls back
+    /// to nothing in particular.
+    ///
+    /// ## How to fix
+    /// Use a version tag, and better, pin the digest
+    /// (`image: repo/app:1.4.2@sha256:...`).
+    ///
+    /// ## References
+    /// - kube-linter `latest-tag`
+    LatestTag, "CRL-W013", "latest-tag", Workload, Medium,
+    "Image uses the latest tag"
+}
+
+container_rule!(LatestTag, |template, spec, c| {
+    c.image
+        .filter(|image| !image.contains('@') && matches!(tag(image), None | Some("latest")))
+        .map(|image| {
+            (
+                ".image".into(),
+                format!(
+                    "container `{}` runs `{image}`, which follows `latest`",
+                    c.name
+                ),
+                "use a version tag, pinned by digest".into(),
+            )
+        })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container image not pinned by digest (`@sha256:...`).
+    ///
+    /// ## Why it matters
+    /// A tag can be moved to other content, by mistake or by an attacker
+    /// who can push to the registry; a digest cannot.
+    ///
+    /// ## How to fix
+    /// Append the digest: `image: repo/app:1.4.2@sha256:...`; tools such as
+    /// Renovate keep it current.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/concepts/containers/images/#image-names
+    UndigestedImage, "CRL-W014", "image-not-pinned-by-digest", Workload, Low,
+    "Image is not pinned by digest"
+}
+
+container_rule!(UndigestedImage, |template, spec, c| {
+    c.image
+        .filter(|image| !image.contains("@sha256:"))
+        .map(|image| {
+            (
+                ".image".into(),
+                format!("container `{}` runs `{image}` without a digest", c.name),
+                "pin the image by digest".into(),
+            )
+        })
+});
+
+fn resource_set(c: &ContainerView, which: &str, resource: &str) -> bool {
+    let r = c.resources;
+    let map = match which {
+        "requests" => r.and_then(|r| r.requests.as_ref()),
+        _ => r.and_then(|r| r.limits.as_ref()),
+    };
+    map.is_some_and(|m| m.contains_key(resource))
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container (not an init container) without a CPU request.
+    ///
+    /// ## Why it matters
+    /// Without a request, the scheduler cannot place the pod sensibly, and
+    /// under contention the container starves or starves its neighbours:
+    /// one noisy pod degrades a node.
+    ///
+    /// ## How to fix
+    /// Set `resources.requests.cpu` (and consider a limit).
+    ///
+    /// ## References
+    /// - kube-linter `unset-cpu-requirements`
+    UnsetCpu, "CRL-W015", "unset-cpu-requirements", Workload, Low,
+    "Container has no CPU request"
+}
+
+container_rule!(UnsetCpu, |template, spec, c| {
+    (c.list == "containers" && !resource_set(&c, "requests", "cpu")).then(|| {
+        (
+            ".resources.requests.cpu".into(),
+            format!("container `{}` has no CPU request", c.name),
+            "set `resources.requests.cpu`".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container (not an init container) without a memory limit.
+    ///
+    /// ## Why it matters
+    /// A container without a memory limit can exhaust the node's memory:
+    /// the kernel then kills processes of other pods. It is the cheapest
+    /// denial of service in a cluster.
+    ///
+    /// ## How to fix
+    /// Set `resources.limits.memory` (and `requests.memory`).
+    ///
+    /// ## References
+    /// - kube-linter `unset-memory-requirements`
+    UnsetMemory, "CRL-W016", "unset-memory-requirements", Workload, Medium,
+    "Container has no memory limit"
+}
+
+container_rule!(UnsetMemory, |template, spec, c| {
+    (c.list == "containers" && !resource_set(&c, "limits", "memory")).then(|| {
+        (
+            ".resources.limits.memory".into(),
+            format!("container `{}` has no memory limit", c.name),
+            "set `resources.limits.memory`".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a pod that runs as its namespace's `default` service account
+    /// (explicitly, or by not naming one).
+    ///
+    /// ## Why it matters
+    /// Every pod of the namespace shares that identity: a role bound to it
+    /// for one workload is granted to all, and an intruder in any pod has
+    /// it.
+    ///
+    /// ## How to fix
+    /// Create a service account for the workload and set
+    /// `serviceAccountName`.
+    ///
+    /// ## References
+    /// - kube-linter `default-service-account`
+    DefaultServiceAccount, "CRL-W017", "default-service-account", Workload, Low,
+    "Pod uses the default service account"
+}
+
+pod_rule!(DefaultServiceAccount, |template, spec| {
+    match spec.service_account_name.as_deref() {
+        None | Some("") => vec![(
+            "serviceAccountName".into(),
+            "the pod runs as the namespace's `default` service account".into(),
+            "set `serviceAccountName` to an account of its own".into(),
+        )],
+        Some("default") => vec![(
+            "serviceAccountName".into(),
+            "the pod runs as the `default` service account".into(),
+            "set `serviceAccountName` to an account of its own".into(),
+        )],
+        Some(_) => Vec::new(),
+    }
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a pod that does not set `automountServiceAccountToken: false`.
+    ///
+    /// ## Why it matters
+    /// Most applications never call the Kubernetes API, yet each gets a
+    /// token in `/var/run/secrets/kubernetes.io/serviceaccount`: the first
+    /// thing an intruder uses to move through the cluster.
+    ///
+    /// ## How to fix
+    /// Set `automountServiceAccountToken: false` on the pod (or its service
+    /// account) unless it calls the API.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
+    AutomountToken, "CRL-W018", "automount-service-account-token", Workload, Medium,
+    "Pod mounts a service account token"
+}
+
+pod_rule!(AutomountToken, |template, spec| {
+    if spec.automount_service_account_token == Some(false) {
+        Vec::new()
+    } else {
+        vec![(
+            "automountServiceAccountToken".into(),
+            "the pod mounts an API token".into(),
+            "set `automountServiceAccountToken: false` unless it calls the Kubernetes API".into(),
+        )]
+    }
+});
+
+/// Does `value` look like a credential by its shape?
+fn credential_shape(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let upper_alnum = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    if v.len() == 20 && (v.starts_with("AKIA") || v.starts_with("ASIA")) && upper_alnum(v) {
+        return Some("an AWS access key id");
+    }
+    if v.contains("-----BEGIN") && v.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    if v.starts_with("ghp_") || v.starts_with("github_pat_") || v.starts_with("gho_") {
+        return Some("a GitHub token");
+    }
+    if v.starts_with("xoxb-") || v.starts_with("xoxp-") {
+        return Some("a Slack token");
+    }
+    if v.starts_with("AIza") && v.len() == 39 {
+        return Some("a Google API key");
+    }
+    if v.contains("\"type\": \"service_account\"") || v.contains("\"private_key_id\"") {
+        return Some("a GCP service account key");
+    }
+    None
+}
+
+/// Does an environment variable's name say it holds a secret?
+fn secret_name(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    [
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags an environment variable whose literal `value` is a secret: by
+    /// its name (`*PASSWORD*`, `*TOKEN*`, `*SECRET*`, `*API_KEY*`...) with a
+    /// non-empty value, or by its shape (AWS access key ids, private keys,
+    /// GitHub, Slack and Google keys, GCP service account keys).
+    ///
+    /// ## Why it matters
+    /// The value is in the manifest, so in git, in every copy of the
+    /// repository and in the API server's object, readable by anyone who
+    /// can read the workload.
+    ///
+    /// ## How to fix
+    /// Move it to a Secret and use `valueFrom.secretKeyRef` (or an
+    /// external secret store); rotate the exposed credential.
+    ///
+    /// ## References
+    /// - kube-linter `env-var-secret`
+    SecretInEnv, "CRL-W019", "env-var-secret", Workload, High,
+    "Secret in an environment variable literal"
+}
+
+impl Rule for SecretInEnv {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        for c in containers(&template.spec) {
+            for (i, var) in c.env.iter().enumerate() {
+                let Some(value) = var.value.as_deref().filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let why = credential_shape(value)
+                    .map(|shape| format!("holds {shape}"))
+                    .or_else(|| {
+                        secret_name(&var.name).then(|| "is named like a secret".to_string())
+                    });
+                if let Some(why) = why {
+                    out.push(Finding::new(
+                        &Self::META,
+                        object,
+                        &c.path(template, &format!(".env[{i}].value")),
+                        format!(
+                            "container `{}` variable `{}` {why} and sets it in plain text",
+                            c.name, var.name
+                        ),
+                        "move the value to a Secret and use `valueFrom.secretKeyRef`".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container that exposes port 22.
+    ///
+    /// ## Why it matters
+    /// An SSH server in a container is a second way in, outside the
+    /// cluster's access control and audit log.
+    ///
+    /// ## How to fix
+    /// Remove the SSH server; use `kubectl exec` or an ephemeral debug
+    /// container when needed.
+    ///
+    /// ## References
+    /// - kube-linter `ssh-port`
+    SshPort, "CRL-W020", "ssh-port", Workload, Medium,
+    "Container exposes SSH"
+}
+
+impl Rule for SshPort {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        for c in containers(&template.spec) {
+            for (i, port) in c.ports.iter().enumerate() {
+                if port.container_port == 22 {
+                    out.push(Finding::new(
+                        &Self::META,
+                        object,
+                        &c.path(template, &format!(".ports[{i}].containerPort")),
+                        format!("container `{}` exposes port 22", c.name),
+                        "remove the SSH server and the port".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The sysctls the kubelet allows by default (safe: namespaced, isolated).
+const SAFE_SYSCTLS: [&str; 8] = [
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+];
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a pod that sets a sysctl outside the kubelet's safe set.
+    ///
+    /// ## Why it matters
+    /// Unsafe sysctls are not isolated between pods or reach the node's
+    /// kernel: one pod can change the behaviour of every other on the node.
+    ///
+    /// ## How to fix
+    /// Remove it; tune the node instead, or schedule the workload on
+    /// dedicated nodes whose kubelet allows it.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/
+    /// - kube-linter `unsafe-sysctls`
+    UnsafeSysctls, "CRL-W021", "unsafe-sysctls", Workload, High,
+    "Pod sets an unsafe sysctl"
+}
+
+pod_rule!(UnsafeSysctls, |template, spec| {
+    spec.security_context
+        .as_ref()
+        .and_then(|s| s.sysctls.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, s)| !SAFE_SYSCTLS.contains(&s.name.as_str()))
+        .map(|(i, s)| {
+            (
+                format!("securityContext.sysctls[{i}].name"),
+                format!("the pod sets the unsafe sysctl `{}`", s.name),
+                "remove it, or tune the node instead".into(),
+            )
+        })
+        .collect()
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container with `securityContext.procMount: Unmasked`.
+    ///
+    /// ## Why it matters
+    /// The runtime masks parts of `/proc` that reveal or change the node;
+    /// unmasked, they are open to the container.
+    ///
+    /// ## How to fix
+    /// Remove `procMount` (the default masks).
+    ///
+    /// ## References
+    /// - kube-linter `unsafe-proc-mount`
+    UnmaskedProcMount, "CRL-W022", "unsafe-proc-mount", Workload, High,
+    "Container unmasks /proc"
+}
+
+container_rule!(UnmaskedProcMount, |template, spec, c| {
+    (c.security.and_then(|s| s.proc_mount.as_deref()) == Some("Unmasked")).then(|| {
+        (
+            ".securityContext.procMount".into(),
+            format!("container `{}` mounts /proc unmasked", c.name),
+            "remove `procMount: Unmasked`".into(),
+        )
+    })
+});
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a container port below 1024.
+    ///
+    /// ## Why it matters
+    /// Binding it needs root or `NET_BIND_SERVICE`: the container keeps a
+    /// privilege it would not otherwise need.
+    ///
+    /// ## How to fix
+    /// Listen on a port of 1024 or above and map it in the Service.
+    ///
+    /// ## References
+    /// - kube-linter `privileged-ports`
+    PrivilegedPort, "CRL-W023", "privileged-ports", Workload, Low,
+    "Container listens on a privileged port"
+}
+
+impl Rule for PrivilegedPort {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        for c in containers(&template.spec) {
+            for (i, port) in c.ports.iter().enumerate() {
+                if port.container_port > 0
+                    && port.container_port < 1024
+                    && port.container_port != 22
+                {
+                    out.push(Finding::new(
+                        &Self::META,
+                        object,
+                        &c.path(template, &format!(".ports[{i}].containerPort")),
+                        format!(
+                            "container `{}` listens on port {}",
+                            c.name, port.container_port
+                        ),
+                        "listen on a port of 1024 or above and map it in the Service".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags an environment variable taken from a Secret
+    /// (`valueFrom.secretKeyRef`).
+    ///
+    /// ## Why it matters
+    /// Environment variables leak: into crash reports, child processes,
+    /// `/proc/<pid>/environ` and debug endpoints. A mounted file does not.
+    ///
+    /// ## How to fix
+    /// Mount the Secret as a volume and read the file.
+    ///
+    /// ## References
+    /// - kube-linter `read-secret-from-env-var`
+    SecretFromEnvRef, "CRL-W024", "read-secret-from-env-var", Workload, Low,
+    "Secret read through an environment variable"
+}
+
+impl Rule for SecretFromEnvRef {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        for c in containers(&template.spec) {
+            for (i, var) in c.env.iter().enumerate() {
+                if let Some(secret) = var
+                    .value_from
+                    .as_ref()
+                    .and_then(|v| v.secret_key_ref.as_ref())
+                {
+                    out.push(Finding::new(
+                        &Self::META,
+                        object,
+                        &c.path(template, &format!(".env[{i}].valueFrom.secretKeyRef")),
+                        format!(
+                            "container `{}` reads Secret `{}` key `{}` into `{}`",
+                            c.name, secret.name, secret.key, var.name
+                        ),
+                        "mount the Secret as a volume instead".into(),
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Line precision: each fixture marks the lines where findings belong with
+//! `# expect: RULE...`; the scan must report exactly those, rule by rule
+//! and line by line, and nothing else.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use corral_core::model::{Model, TemplatePaths};
+use corral_core::{load_bytes, Limits};
+use corral_scan::{scan, Settings};
+
+fn expected(text: &str) -> BTreeSet<(String, u32)> {
+    let mut all = BTreeSet::new();
+    for (index, line) in text.lines().enumerate() {
+        if let Some((_, rules)) = line.split_once("# expect:") {
+            for rule in rules.split_whitespace() {
+                all.insert((rule.to_string(), index as u32 + 1));
+            }
+        }
+    }
+    all
+}
+
+fn check(fixture: &str) {
+    check_with(fixture, &Settings::default());
+}
+
+fn check_with(fixture: &str, settings: &Settings) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let name: Arc<str> = Arc::from(fixture);
+    let (objects, diagnostics) = load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (model, errors) = Model::build(objects, &TemplatePaths::default());
+    assert!(errors.is_empty(), "{errors:?}");
+    let findings = scan(&model, settings);
+    let found: BTreeSet<(String, u32)> = findings
+        .iter()
+        .map(|f| (f.rule.id.to_string(), f.line))
+        .collect();
+    let want = expected(&text);
+    let missing: Vec<_> = want.difference(&found).collect();
+    let extra: Vec<String> = findings
+        .iter()
+        .filter(|f| !want.contains(&(f.rule.id.to_string(), f.line)))
+        .map(|f| {
+            format!(
+                "{} at {}:{} ({}): {}",
+                f.rule.id, f.line, f.column, f.field, f.message
+            )
+        })
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{fixture}:\n  missing {missing:?}\n  unexpected:\n    {}",
+        extra.join("\n    ")
+    );
+}
+
+#[test]
+fn workload_rules_fire_on_the_exact_field_line() {
+    check("workload.yaml");
+}
+
+#[test]
+fn rbac_rules_fire_on_the_exact_field_line() {
+    check("rbac.yaml");
+}
+
+#[test]
+fn network_rules_fire_on_the_exact_field_line() {
+    check("network.yaml");
+}
+
+#[test]
+fn pss_rules_fire_on_the_exact_field_line() {
+    check("pss.yaml");
+    let mut baseline = Settings::default();
+    baseline.pss.level = corral_pss::Level::Baseline;
+    check_with("baseline-level.yaml", &baseline);
+}
+
+#[test]
+fn every_rule_has_a_line_precision_case() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut covered = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        covered.extend(expected(&text).into_iter().map(|(rule, _)| rule));
+    }
+    let uncovered: Vec<&str> = corral_scan::rules::all()
+        .iter()
+        .map(|r| r.meta().id)
+        .filter(|id| !covered.contains(*id))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "rules without a fixture case: {uncovered:?}"
+    );
+}

@@ -170,7 +170,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
 
     let text = match args.format {
         Format::Text => report::text(&outcome, &mut |file| read_source(file)),
-        Format::Json => json_text(&report::json(&outcome)),
+        Format::Json => report::json(&outcome),
         Format::Sarif => {
             let root = std::env::current_dir()
                 .map(|d| d.display().to_string())

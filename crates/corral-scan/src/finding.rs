@@ -42,7 +42,7 @@ pub struct Finding {
 }
 
 fn file_path<S: serde::Serializer>(file: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(file)
+    s.serialize_str(file.trim_start_matches("./"))
 }
 
 fn rule_id<S: serde::Serializer>(rule: &&'static RuleMeta, s: S) -> Result<S::Ok, S::Error> {

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use corral_core::model::Model;
 use corral_pss::{Level, LevelVersion, Version};
+use rayon::prelude::*;
 
 pub use finding::Finding;
 pub use rule::{Context, Family, Rule, RuleMeta, Severity};
@@ -77,28 +78,31 @@ impl Settings {
 /// column and rule, with annotation suppressions applied.
 pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
     let context = Context { model, settings };
-    let mut findings = Vec::new();
-    for rule in rules::all() {
-        let meta = rule.meta();
-        if !settings.enabled(meta) {
-            continue;
-        }
-        let start = findings.len();
-        for (object, resource) in model.iter() {
-            if object
-                .namespace
-                .as_ref()
-                .is_some_and(|ns| settings.excluded_namespaces.contains(ns))
-            {
-                continue;
+    // Rules run in parallel, each over every object; the order is fixed by
+    // the sort below.
+    let per_rule: Vec<Vec<Finding>> = rules::all()
+        .par_iter()
+        .filter(|rule| settings.enabled(rule.meta()))
+        .map(|rule| {
+            let mut out = Vec::new();
+            for (object, resource) in model.iter() {
+                let excluded = object
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| settings.excluded_namespaces.contains(ns));
+                if !excluded {
+                    rule.check_object(&context, object, resource, &mut out);
+                }
             }
-            rule.check_object(&context, object, resource, &mut findings);
-        }
-        rule.check_model(&context, &mut findings);
-        for finding in &mut findings[start..] {
-            finding.severity = settings.severity(meta);
-        }
-    }
+            rule.check_model(&context, &mut out);
+            let severity = settings.severity(rule.meta());
+            for finding in &mut out {
+                finding.severity = severity;
+            }
+            out
+        })
+        .collect();
+    let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
     findings.retain(|f| {
         f.namespace
             .as_ref()

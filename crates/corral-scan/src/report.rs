@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::baseline::Accepted;
 use crate::rule::{RuleMeta, Severity};
+use crate::suppress::Lines;
 use crate::{rules, Finding};
 
 /// GitHub keeps at most 25,000 results per SARIF run.
@@ -169,15 +170,33 @@ fn token_width(line: &str, column: u32) -> usize {
     rest[..end].chars().count().max(1)
 }
 
+/// The part of a long line (minified JSON) around `column`, with the
+/// column within it: at most 60 characters before and 100 after.
+fn window(line: &str, column: u32) -> (String, u32) {
+    const BEFORE: usize = 60;
+    const AFTER: usize = 100;
+    let at = column.saturating_sub(1) as usize;
+    let start = at.saturating_sub(BEFORE);
+    let mut text: String = line.chars().skip(start).take(at - start + AFTER).collect();
+    let mut column = (at - start + 1) as u32;
+    if start > 0 {
+        text.insert(0, '…');
+        column += 1;
+    }
+    if line.chars().nth(at + AFTER).is_some() {
+        text.push('…');
+    }
+    (text, column)
+}
+
 /// rustc-style text: each finding with its source line and a caret.
 pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>) -> String {
     let mut out = String::new();
-    let mut texts: BTreeMap<Arc<str>, Option<Arc<str>>> = BTreeMap::new();
+    let mut texts: BTreeMap<Arc<str>, Option<Lines>> = BTreeMap::new();
     for (f, status) in outcome.shown() {
         let text = texts
             .entry(f.file.clone())
-            .or_insert_with(|| source(&f.file))
-            .clone();
+            .or_insert_with(|| source(&f.file).map(Lines::new));
         let tag = match status {
             Status::New => String::new(),
             other => format!(" ({})", other.as_str()),
@@ -191,14 +210,13 @@ pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>)
             f.message
         );
         let _ = writeln!(out, "  --> {}:{}:{}", relative(&f.file), f.line, f.column);
-        let line = text
-            .as_deref()
-            .and_then(|t| t.lines().nth(f.line.saturating_sub(1) as usize));
+        let line = text.as_ref().and_then(|t| t.line(f.line as usize));
         let pad = " ".repeat(f.line.to_string().len());
-        if let Some(line) = line {
+        if let Some((line, column)) = line.map(|l| window(l, f.column)) {
+            let line = line.as_str();
             let caret_pad: String = line
                 .chars()
-                .take(f.column.saturating_sub(1) as usize)
+                .take(column.saturating_sub(1) as usize)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{pad} |");
@@ -227,31 +245,59 @@ pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>)
     out
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFinding<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    rule_name: &'static str,
+    status: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    stale_baseline_entries: &'a [&'a Accepted],
+    summary: JsonSummary,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSummary {
+    new: usize,
+    suppressed: usize,
+    baselined: usize,
+    fail_on: Severity,
+    failed: bool,
+}
+
 /// JSON: every finding with its status, the stale baseline entries, and
 /// counts.
-pub fn json(outcome: &Outcome) -> serde_json::Value {
-    let findings: Vec<serde_json::Value> = outcome
-        .shown()
-        .map(|(f, status)| {
-            let mut value = serde_json::to_value(f).unwrap_or_default();
-            value["file"] = json!(relative(&f.file));
-            value["ruleName"] = json!(f.rule.name);
-            value["status"] = json!(status.as_str());
-            value
-        })
-        .collect();
-    json!({
-        "version": 1,
-        "findings": findings,
-        "staleBaselineEntries": outcome.stale,
-        "summary": {
-            "new": outcome.count(Status::New),
-            "suppressed": outcome.count(Status::Suppressed),
-            "baselined": outcome.count(Status::Baselined),
-            "failOn": outcome.fail_on,
-            "failed": outcome.fails(),
+pub fn json(outcome: &Outcome) -> String {
+    let report = JsonReport {
+        version: 1,
+        findings: outcome
+            .shown()
+            .map(|(finding, status)| JsonFinding {
+                finding,
+                rule_name: finding.rule.name,
+                status: status.as_str(),
+            })
+            .collect(),
+        stale_baseline_entries: &outcome.stale,
+        summary: JsonSummary {
+            new: outcome.count(Status::New),
+            suppressed: outcome.count(Status::Suppressed),
+            baselined: outcome.count(Status::Baselined),
+            fail_on: outcome.fail_on,
+            failed: outcome.fails(),
         },
-    })
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn sarif_rule(rule: &RuleMeta) -> serde_json::Value {

@@ -7,6 +7,30 @@ use std::sync::Arc;
 
 use crate::Finding;
 
+/// A text with the offsets of its lines, for finding line N at once.
+pub struct Lines {
+    text: Arc<str>,
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: Arc<str>) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// Line `n` (1-based), without its line break.
+    pub fn line(&self, n: usize) -> Option<&str> {
+        let start = *self.starts.get(n.checked_sub(1)?)?;
+        let end = self.starts.get(n).map_or(self.text.len(), |next| next - 1);
+        self.text
+            .get(start..end)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    }
+}
+
 /// The comment's marker.
 pub const MARKER: &str = "corral:ignore";
 
@@ -22,18 +46,17 @@ fn ignore_comment(line: &str) -> Option<(Vec<&str>, &str)> {
 /// Mark the findings with a `# corral:ignore` comment on their line or the
 /// line above. `source` gives a file's text (None when unreadable).
 pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> Option<Arc<str>>) {
-    let mut texts: HashMap<Arc<str>, Option<Arc<str>>> = HashMap::new();
+    let mut texts: HashMap<Arc<str>, Option<Lines>> = HashMap::new();
     for finding in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
-        let text = texts
+        let Some(text) = texts
             .entry(finding.file.clone())
-            .or_insert_with(|| source(&finding.file))
-            .clone();
-        let Some(text) = text else {
+            .or_insert_with(|| source(&finding.file).map(Lines::new))
+        else {
             continue;
         };
         let line = finding.line as usize;
-        let lines: Vec<&str> = text.lines().skip(line.saturating_sub(2)).take(2).collect();
-        for candidate in lines {
+        let lines = [text.line(line.saturating_sub(1)), text.line(line)];
+        for candidate in lines.into_iter().flatten() {
             if let Some((rules, reason)) = ignore_comment(candidate) {
                 let named =
                     |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;

@@ -53,6 +53,11 @@ pub struct ScanArgs {
     /// Also show suppressed and baselined findings.
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Fail only on findings that are new since this git revision: the same
+    /// paths are scanned as they are at REV (read with git) and their
+    /// findings do not count.
+    #[arg(long, value_name = "GIT_REF")]
+    pub diff_base: Option<String>,
     /// Turn a rule off, by ID or name (repeatable).
     #[arg(long, value_name = "RULE")]
     pub disable: Vec<String>,
@@ -161,10 +166,16 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         }
         None => None,
     };
-    let (baselined, stale) = match &baseline {
+    let (mut baselined, stale) = match &baseline {
         Some(b) => b.apply(&findings),
         None => (vec![false; findings.len()], Vec::new()),
     };
+    if let Some(rev) = &args.diff_base {
+        let before = fingerprints_at(rev, args, &config, &template_paths)?;
+        for (known, finding) in baselined.iter_mut().zip(&findings) {
+            *known |= before.contains(&finding.fingerprint);
+        }
+    }
     let mut outcome = Outcome::new(&findings, &baselined, stale, fail_on);
     outcome.show_suppressed = args.show_suppressed;
 
@@ -206,6 +217,62 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     } else {
         Status::Clean
     })
+}
+
+fn git(args: &[&str]) -> Result<Vec<u8>, String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .map_err(|e| format!("--diff-base needs git: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(output.stdout)
+}
+
+/// The fingerprints of the findings in the scanned paths as they are at
+/// git revision `rev`.
+fn fingerprints_at(
+    rev: &str,
+    args: &ScanArgs,
+    config: &Config,
+    template_paths: &TemplatePaths,
+) -> Result<std::collections::HashSet<String>, String> {
+    let mut paths: Vec<&str> = args.load.paths.iter().map(String::as_str).collect();
+    if paths.contains(&"-") {
+        return Err("--diff-base cannot compare standard input".into());
+    }
+    paths.insert(0, "--");
+    let mut list_args = vec!["ls-tree", "-r", "--name-only", rev];
+    list_args.extend(paths);
+    let listing = String::from_utf8_lossy(&git(&list_args)?).into_owned();
+    let limits = args.load.limits();
+    let mut objects = Vec::new();
+    let mut sources: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    for file in listing.lines() {
+        let manifest = [".yaml", ".yml", ".json"].iter().any(|e| file.ends_with(e));
+        if !manifest || config.excludes(file) {
+            continue;
+        }
+        let bytes = git(&["show", &format!("{rev}:./{file}")])?;
+        let name: Arc<str> = Arc::from(file);
+        let (loaded, _) = corral_core::load_bytes(&name, &bytes, &limits, &|_| {});
+        objects.extend(loaded);
+        sources.insert(
+            file.to_string(),
+            Arc::from(String::from_utf8_lossy(&bytes).as_ref()),
+        );
+    }
+    let (model, _) = Model::build(objects, template_paths);
+    let mut findings = scan(&model, &config.settings);
+    suppress::apply_comments(&mut findings, &mut |file| {
+        sources.get(file.trim_start_matches("./")).cloned()
+    });
+    Ok(findings.into_iter().map(|f| f.fingerprint).collect())
 }
 
 fn json_text(value: &serde_json::Value) -> String {

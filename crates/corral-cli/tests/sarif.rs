@@ -54,3 +54,59 @@ fn pss_sarif_validates() {
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn scan_sarif_passes_githubs_rules() {
+    let Some(multitool) = std::env::var_os("SARIF_MULTITOOL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs scripts/test.sh, which sets SARIF_MULTITOOL"
+        );
+        eprintln!("skipped: SARIF_MULTITOOL is not set (scripts/test.sh sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("scan.sarif");
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(workspace())
+        .args(["scan", "examples", "--format", "sarif", "--output"])
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+        assert!(result["partialFingerprints"]["primaryLocationLineHash"].is_string());
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("examples/"), "{uri}");
+    }
+    // The target first: --rule-kind takes a list and would swallow it.
+    let validation = Process::new(multitool)
+        .arg("validate")
+        .arg(&sarif)
+        .args(["--rule-kind", "Gh;Sarif"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&validation.stdout);
+    assert!(
+        report.contains("Analysis completed successfully."),
+        "{report}"
+    );
+    let problems: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(": error ") || l.contains(": warning "))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -582,7 +582,7 @@ pub fn junit(outcome: &Outcome) -> String {
 /// Markdown documentation of a rule, for `docs/rules/<name>.md`.
 pub fn rule_doc(rule: &RuleMeta) -> String {
     format!(
-        "# {} `{}`\n\n{}\n\n- Family: {}\n- Severity: {}\n\n{}",
+        "# {} `{}`\n\n{}\n\n- Family: {}\n- Severity: {}\n\n{}\n",
         rule.id,
         rule.name,
         rule.summary,
@@ -593,6 +593,7 @@ pub fn rule_doc(rule: &RuleMeta) -> String {
             .map(|l| l.strip_prefix(' ').unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n")
+            .trim_end()
     )
 }
 

@@ -1,0 +1,327 @@
+//! `corral scan` end to end: the text report, exit codes, suppressions,
+//! baselines, `--diff-base` on a temporary git repository, the GitHub
+//! reporter, the rule docs, and a scan of the whole real-world corpus.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn corral(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          securityContext:
+            privileged: true
+";
+
+/// JSON findings of `corral scan` in `dir` (exit status, findings).
+fn scan_json(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>, Value) {
+    let mut args = vec!["scan", ".", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = corral(dir, &args);
+    let value: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (
+        output.status.code(),
+        value["findings"].as_array().unwrap().clone(),
+        value["summary"].clone(),
+    )
+}
+
+fn rules_of(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| format!("{}@{}", f["rule"].as_str().unwrap(), f["line"]))
+        .collect()
+}
+
+#[test]
+fn text_points_at_the_field_with_a_caret_and_fails_on_high() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), DEPLOYMENT).unwrap();
+    let output = corral(dir.path(), &["scan", "web.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "critical[CRL-W001] privileged-container: container `web` runs privileged\n  --> web.yaml:15:13\n   |\n15 |             privileged: true\n   |             ^^^^^^^^^^\n   = Deployment shop/web\n"
+        ),
+        "{text}"
+    );
+    // Nothing at or above critical other than privileged: --fail-on works.
+    let output = corral(
+        dir.path(),
+        &[
+            "scan",
+            "web.yaml",
+            "--fail-on",
+            "critical",
+            "--disable",
+            "CRL-W001",
+            "--disable",
+            "pss-privileged",
+            "--disable",
+            "pss-host-namespaces",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+#[test]
+fn annotations_and_comments_suppress_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let annotated = DEPLOYMENT.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    corral.dev/ignore: latest-tag,CRL-W014\n    corral.dev/ignore-reason: pinned by the release job\n",
+    );
+    let commented = annotated.replace(
+        "            privileged: true\n",
+        "            # corral:ignore privileged-container,pss-privileged needs /dev/kvm\n            privileged: true\n",
+    );
+    std::fs::write(dir.path().join("web.yaml"), commented).unwrap();
+    let (_, shown, summary) = scan_json(dir.path(), &[]);
+    let rules = rules_of(&shown);
+    for gone in ["CRL-W001@", "CRL-P009@", "CRL-W014@"] {
+        assert!(!rules.iter().any(|r| r.starts_with(gone)), "{rules:?}");
+    }
+    assert_eq!(summary["suppressed"], 3, "{summary}");
+    let (_, all, _) = scan_json(dir.path(), &["--show-suppressed"]);
+    let privileged = all.iter().find(|f| f["rule"] == "CRL-W001").unwrap();
+    assert_eq!(privileged["status"], "suppressed");
+    assert_eq!(privileged["suppressed"], "# corral:ignore: needs /dev/kvm");
+    let digest = all.iter().find(|f| f["rule"] == "CRL-W014").unwrap();
+    assert_eq!(
+        digest["suppressed"],
+        "corral.dev/ignore: pinned by the release job"
+    );
+}
+
+#[test]
+fn baselines_survive_edits_and_list_stale_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::write(&file, DEPLOYMENT).unwrap();
+    let output = corral(
+        dir.path(),
+        &["scan", ".", "-q", "--write-baseline", "baseline.json"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let (code, new, summary) = scan_json(dir.path(), &["--baseline", "baseline.json"]);
+    assert_eq!((code, new.len()), (Some(0), 0), "{summary}");
+    // Lines added above every finding move them all: still nothing new.
+    std::fs::write(&file, format!("# comment\n# another\n{DEPLOYMENT}")).unwrap();
+    let (code, new, _) = scan_json(dir.path(), &["--baseline", "baseline.json"]);
+    assert_eq!(
+        (code, new.len()),
+        (Some(0), 0),
+        "{}",
+        rules_of(&new).join(" ")
+    );
+    // A new finding counts; a fixed one leaves a stale entry.
+    let changed = DEPLOYMENT
+        .replace("privileged: true", "privileged: false")
+        .replace(
+            "        - name: web\n",
+            "        - name: web\n          ports: [{containerPort: 22}]\n",
+        );
+    std::fs::write(&file, changed).unwrap();
+    let output = corral(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--baseline",
+            "baseline.json",
+        ],
+    );
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rules = rules_of(value["findings"].as_array().unwrap());
+    assert_eq!(rules, ["CRL-W020@13"], "{rules:?}");
+    let stale: Vec<&str> = value["staleBaselineEntries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        stale.contains(&"CRL-W001") && stale.contains(&"CRL-P009"),
+        "{stale:?}"
+    );
+}
+
+#[test]
+fn diff_base_fails_only_on_findings_new_since_the_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let status = Process::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir(dir.path().join("deploy")).unwrap();
+    std::fs::write(dir.path().join("deploy/web.yaml"), DEPLOYMENT).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    // A new container with an SSH port, and three lines moved.
+    let changed = format!("# moved\n\n\n{}", DEPLOYMENT.replace(
+        "          image: nginx:1.27\n",
+        "          image: nginx:1.27\n        - name: debug\n          image: busybox:1.36\n          ports: [{containerPort: 22}]\n",
+    ));
+    std::fs::write(dir.path().join("deploy/web.yaml"), changed).unwrap();
+    let output = corral(
+        dir.path(),
+        &["scan", "deploy", "--format", "json", "--diff-base", "HEAD"],
+    );
+    let value: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let new: Vec<String> = value["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["field"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!new.is_empty());
+    assert!(new.iter().all(|f| f.contains("containers[1]")), "{new:?}");
+    assert!(new.iter().any(|f| f.starts_with("CRL-W020")), "{new:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the debug container escalates"
+    );
+}
+
+#[test]
+fn github_annotations_are_capped_and_the_summary_lists_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let many: String = (0..15)
+        .map(|i| {
+            DEPLOYMENT.replace(
+                "name: web\n  namespace",
+                &format!("name: web{i}\n  namespace"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n");
+    std::fs::write(dir.path().join("web.yaml"), many).unwrap();
+    let summary = dir.path().join("summary.md");
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["scan", ".", "--format", "github"])
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    let errors = text.lines().filter(|l| l.starts_with("::error ")).count();
+    let warnings = text.lines().filter(|l| l.starts_with("::warning ")).count();
+    assert_eq!((errors, warnings), (10, 10), "{text}");
+    assert!(text.contains("::error file=web.yaml,line="), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("::notice::")), "{text}");
+    let markdown = std::fs::read_to_string(summary).unwrap();
+    let rows = markdown
+        .lines()
+        .filter(|l| {
+            l.starts_with("| critical |")
+                || l.starts_with("| high |")
+                || l.starts_with("| medium |")
+                || l.starts_with("| low |")
+        })
+        .count();
+    assert!(rows > 20, "{markdown}");
+}
+
+#[test]
+fn rule_docs_are_generated_from_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = corral(
+        &workspace(),
+        &["rules", "--write-docs", dir.path().to_str().unwrap()],
+    );
+    assert!(output.status.success());
+    let committed = workspace().join("docs/rules");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        let generated = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let current = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
+        assert!(
+            generated == current,
+            "docs/rules/{name} is stale: run `corral rules --write-docs docs/rules`"
+        );
+    }
+    let committed_count = std::fs::read_dir(&committed).unwrap().count();
+    assert_eq!(
+        committed_count,
+        names.len(),
+        "docs/rules holds pages of rules that are gone"
+    );
+}
+
+#[test]
+fn the_real_world_corpus_scans_without_a_panic_in_every_format() {
+    let corpus = workspace().join("../shared/corpus");
+    if !corpus.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
+        eprintln!("skipped: ../shared/corpus is not present");
+        return;
+    }
+    for format in ["text", "json", "sarif", "github", "junit", "markdown"] {
+        let output = corral(
+            &workspace(),
+            &["scan", corpus.to_str().unwrap(), "-q", "--format", format],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        // Findings (1) and the corpus's own broken files (2), never a crash.
+        assert_eq!(output.status.code(), Some(2), "{format}: {stderr}");
+        assert!(!output.stdout.is_empty());
+    }
+}

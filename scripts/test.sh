@@ -26,6 +26,7 @@ done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
 [ -e /usr/include/x86_64-linux-gnu/asm/unistd_64.h ] || missing="$missing linux-libc-dev"
 dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$missing python3-venv"
 if [ -n "$missing" ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq $missing
@@ -41,6 +42,14 @@ if [ ! -e "$multitool" ]; then
 fi
 chmod u+x "$multitool"
 export SARIF_MULTITOOL="$tools/node_modules/.bin/sarif-multitool"
+
+# pre-commit (PyPI) runs Corral's hook in a test; installed once into a
+# virtual environment in target/tools.
+if [ ! -x "$tools/venv/bin/pre-commit" ]; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check pre-commit==4.3.0
+fi
+export PRE_COMMIT="$tools/venv/bin/pre-commit"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The pre-commit hook (`.pre-commit-hooks.yaml`): build Corral from this
+# checkout once (pre-commit keeps it in its cache), then scan the files
+# pre-commit passes, from the user's working directory.
+# CORRAL_HOOK_PROFILE picks the cargo profile (default release).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+profile="${CORRAL_HOOK_PROFILE:-release}"
+cargo build --quiet --locked --profile "$profile" --manifest-path "$repo/Cargo.toml" -p corral
+target="${CARGO_TARGET_DIR:-$repo/target}"
+dir="$profile"
+[ "$profile" = dev ] && dir=debug
+exec "$target/$dir/corral" scan "$@"

@@ -186,7 +186,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
             let root = std::env::current_dir()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|_| "/".into());
-            json_text(&report::sarif(&outcome, &root))
+            report::sarif(&outcome, &root)
         }
         Format::Github => {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {

@@ -335,7 +335,7 @@ fn first_paragraph(doc: &str) -> String {
 /// under `%SRCROOT%`, regions on the field, content fingerprints, rules
 /// with help and security severity; the most severe 25,000 results kept
 /// and the rest counted in a notification.
-pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
+pub fn sarif(outcome: &Outcome, source_root: &str) -> String {
     let all = rules::all();
     let index: BTreeMap<&str, usize> = all
         .iter()
@@ -355,7 +355,9 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
             b.0.rule.id,
         ))
     });
-    let results: Vec<serde_json::Value> = shown
+    // Each result is written as it is built: a tree of every result at once
+    // would take several times the memory of the text.
+    let results: Vec<String> = shown
         .iter()
         .map(|(f, status)| {
             let mut result = json!({
@@ -384,7 +386,7 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
                 };
                 result["suppressions"] = json!([{"kind": "external", "justification": justification}]);
             }
-            result
+            result.to_string()
         })
         .collect();
     let mut notifications = Vec::new();
@@ -399,7 +401,8 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
     } else {
         format!("{source_root}/")
     };
-    json!({
+    const RESULTS: &str = "\"corral:results\"";
+    let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -412,9 +415,14 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> serde_json::Value {
             "automationDetails": {"id": "corral/scan/"},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
             "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
-            "results": results,
+            "results": "corral:results",
         }],
-    })
+    });
+    let text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let array = format!("[\n{}\n]", results.join(",\n"));
+    let mut text = text.replacen(RESULTS, &array, 1);
+    text.push('\n');
+    text
 }
 
 /// Escape a workflow command's message (`%`, CR, LF).

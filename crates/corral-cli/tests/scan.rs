@@ -325,3 +325,59 @@ fn the_real_world_corpus_scans_without_a_panic_in_every_format() {
         assert!(!output.stdout.is_empty());
     }
 }
+
+#[test]
+fn corral_yaml_configures_rules_paths_namespaces_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("vendor/x")).unwrap();
+    std::fs::write(dir.path().join("vendor/x/web.yaml"), DEPLOYMENT).unwrap();
+    std::fs::write(
+        dir.path().join("system.yaml"),
+        DEPLOYMENT.replace("namespace: shop", "namespace: kube-system"),
+    )
+    .unwrap();
+    // A custom resource whose pod template is at spec.workload.template.
+    std::fs::write(
+        dir.path().join("widget.yaml"),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec:\n  workload:\n    template:\n      spec:\n        containers:\n          - name: w\n            image: busybox:1.36\n            securityContext:\n              privileged: true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".corral.yaml"),
+        "pss: {level: baseline}\nrules:\n  disable: [image-not-pinned-by-digest, CRL-W015]\n  severity: {privileged-container: low}\nexclude:\n  paths: [\"vendor/**\"]\n  namespaces: [kube-system]\ntemplatePaths: [spec.workload.template]\nfailOn: critical\n",
+    )
+    .unwrap();
+    let (code, findings, _) = scan_json(dir.path(), &[]);
+    let files: Vec<&str> = findings
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.iter().all(|f| f.ends_with("widget.yaml")),
+        "{files:?}"
+    );
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rules.contains(&"CRL-W014") && !rules.contains(&"CRL-W015"),
+        "{rules:?}"
+    );
+    // Baseline level: no restricted-only check fires.
+    assert!(!rules.contains(&"CRL-P013"), "{rules:?}");
+    let privileged = findings.iter().find(|f| f["rule"] == "CRL-W001").unwrap();
+    assert_eq!(privileged["severity"], "low");
+    assert_eq!(privileged["line"], 12);
+    // pss-privileged is still critical: failOn critical fails.
+    assert_eq!(code, Some(1));
+    // A broken configuration names its line.
+    std::fs::write(dir.path().join(".corral.yaml"), "failOn: severe\n").unwrap();
+    let output = corral(dir.path(), &["scan", "."]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(".corral.yaml:1:9: failOn is low, medium, high or critical"),
+        "{stderr}"
+    );
+}

@@ -618,6 +618,44 @@ mod tests {
     }
 
     #[test]
+    fn sarif_keeps_the_most_severe_25000_results_and_counts_the_rest() {
+        let name: Arc<str> = Arc::from("pod.yaml");
+        let (objects, _) = corral_core::load_bytes(
+            &name,
+            b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n",
+            &corral_core::Limits::default(),
+            &|_| {},
+        );
+        let rule = &crate::rules::workload::PrivilegedContainer::META;
+        let findings: Vec<Finding> = (0..SARIF_RESULT_LIMIT + 10)
+            .map(|i| {
+                let mut f = Finding::new(rule, &objects[0], "spec", "m".into(), "f".into());
+                f.fingerprint = format!("{i:032x}");
+                // The last ten are the only critical ones.
+                f.severity = if i >= SARIF_RESULT_LIMIT {
+                    Severity::Critical
+                } else {
+                    Severity::Low
+                };
+                f
+            })
+            .collect();
+        let outcome = Outcome::new(&findings, &[], Vec::new(), Severity::High);
+        let log: serde_json::Value = serde_json::from_str(&sarif(&outcome, "/repo")).unwrap();
+        let run = &log["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), SARIF_RESULT_LIMIT);
+        assert_eq!(results.iter().filter(|r| r["level"] == "error").count(), 10);
+        let note = &run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"];
+        assert!(
+            note.as_str()
+                .unwrap()
+                .starts_with("10 less severe results were left out"),
+            "{note}"
+        );
+    }
+
+    #[test]
     fn workflow_commands_are_escaped() {
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
         assert_eq!(escape_data("1\n2"), "1%0A2");

@@ -35,6 +35,7 @@ pub static RULES: &[&dyn Rule] = &[
     &UnmaskedProcMount,
     &PrivilegedPort,
     &SecretFromEnvRef,
+    &MissingServiceAccount,
 ];
 
 /// One container of any of the three lists, seen alike.
@@ -1162,6 +1163,62 @@ impl Rule for SecretFromEnvRef {
                         "mount the Secret as a volume instead".into(),
                     ));
                 }
+            }
+        }
+    }
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a pod whose `serviceAccountName` names a ServiceAccount that
+    /// the scanned files do not define, when they define ServiceAccounts
+    /// in that namespace (so the account is expected among them).
+    ///
+    /// ## Why it matters
+    /// The pod will not start; worse, whoever creates an account of that
+    /// name later decides what the workload can do, and the permissions
+    /// reviewed with the manifests are not the ones it gets.
+    ///
+    /// ## How to fix
+    /// Add the ServiceAccount to the manifests, or correct the name.
+    ///
+    /// ## References
+    /// - kube-linter `non-existent-service-account`
+    MissingServiceAccount, "CRL-W025", "non-existent-service-account", Workload, Low,
+    "Pod names a ServiceAccount that is not defined"
+}
+
+impl Rule for MissingServiceAccount {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
+        use std::collections::BTreeSet;
+        let namespace = |o: &Object| o.namespace.clone().unwrap_or_else(|| "default".into());
+        let accounts: BTreeSet<(String, String)> = context
+            .model
+            .iter()
+            .filter(|(_, r)| matches!(r, Resource::ServiceAccount(_)))
+            .filter_map(|(o, _)| Some((namespace(o), o.name.clone()?)))
+            .collect();
+        for (object, template) in context.model.workloads() {
+            let Some(name) = template.spec.service_account_name.as_deref() else {
+                continue;
+            };
+            let ns = namespace(object);
+            let defined_here = accounts.iter().any(|(n, _)| *n == ns);
+            if name != "default"
+                && defined_here
+                && !accounts.contains(&(ns.clone(), name.to_string()))
+            {
+                out.push(Finding::new(
+                    &Self::META,
+                    object,
+                    &template.spec_path("serviceAccountName"),
+                    format!("ServiceAccount `{name}` is not defined in namespace `{ns}`"),
+                    "add the ServiceAccount, or correct the name".into(),
+                ));
             }
         }
     }

@@ -21,7 +21,7 @@ measure() { # label command...: best wall seconds and peak RSS over $runs runs
   local best="" rss=0
   for _ in $(seq "$runs"); do
     /usr/bin/time -f "%e %M" -o "$out/time" "$@" >/dev/null 2>&1 || true
-    read -r wall kb < "$out/time"
+    read -r wall kb < <(tail -n 1 "$out/time")  # after "Command exited with non-zero status N"
     if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best="$wall"; fi
     [ "$kb" -gt "$rss" ] && rss="$kb"
   done

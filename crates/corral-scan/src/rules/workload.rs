@@ -105,11 +105,17 @@ fn template(resource: &Resource) -> Option<&PodTemplate> {
     }
 }
 
-/// Implement `Rule` for a rule that looks at each container: `$check`
-/// returns, for a container, the field (after the container's path) and
-/// the message and fix, when the rule fires.
+/// Implement `Rule` for a rule that looks at each container: `$body`
+/// returns, for a container, the field (after the container's path), the
+/// message and the fix, when the rule fires (`@items`: any number of them).
 macro_rules! container_rule {
     ($rule:ident, |$template:ident, $spec:ident, $container:ident| $body:expr) => {
+        container_rule!(@items $rule, |$template, $spec, $container| {
+            let fired: Option<(String, String, String)> = $body;
+            fired.into_iter()
+        });
+    };
+    (@items $rule:ident, |$template:ident, $spec:ident, $container:ident| $body:expr) => {
         impl Rule for $rule {
             fn meta(&self) -> &'static RuleMeta {
                 &Self::META
@@ -127,8 +133,7 @@ macro_rules! container_rule {
                 };
                 let $spec = &$template.spec;
                 for $container in containers($spec) {
-                    let fired: Option<(String, String, String)> = $body;
-                    if let Some((rest, message, fix)) = fired {
+                    for (rest, message, fix) in $body {
                         let field = $container.path($template, &rest);
                         out.push(Finding::new(&Self::META, object, &field, message, fix));
                     }
@@ -583,42 +588,24 @@ declare_rule! {
     "Container mounts a host path writable"
 }
 
-impl Rule for WritableHostMount {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
-    fn check_object(
-        &self,
-        _: &Context,
-        object: &Object,
-        resource: &Resource,
-        out: &mut Vec<Finding>,
-    ) {
-        let Some(template) = template(resource) else {
-            return;
-        };
-        let host: Vec<&str> = host_paths(&template.spec)
-            .map(|(_, v, _)| v.name.as_str())
-            .collect();
-        for c in containers(&template.spec) {
-            for (i, mount) in c.mounts.iter().enumerate() {
-                if host.contains(&mount.name.as_str()) && mount.read_only != Some(true) {
-                    out.push(Finding::new(
-                        &Self::META,
-                        object,
-                        &c.path(template, &format!(".volumeMounts[{i}].readOnly")),
-                        format!(
-                            "container `{}` mounts host path volume `{}` writable at `{}`",
-                            c.name, mount.name, mount.mount_path
-                        ),
-                        "set `readOnly: true` on the volume mount".into(),
-                    ));
-                }
-            }
-        }
-    }
-}
+container_rule!(@items WritableHostMount, |template, spec, c| {
+    let host: Vec<&str> = host_paths(spec).map(|(_, v, _)| v.name.as_str()).collect();
+    c.mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| host.contains(&m.name.as_str()) && m.read_only != Some(true))
+        .map(|(i, m)| {
+            (
+                format!(".volumeMounts[{i}].readOnly"),
+                format!(
+                    "container `{}` mounts host path volume `{}` writable at `{}`",
+                    c.name, m.name, m.mount_path
+                ),
+                "set `readOnly: true` on the volume mount".into(),
+            )
+        })
+        .collect::<Vec<_>>()
+});
 
 /// The tag of an image reference, if it has one (after the last `/`).
 fn tag(image: &str) -> Option<&str> {
@@ -891,46 +878,42 @@ declare_rule! {
     "Secret in an environment variable literal"
 }
 
-impl Rule for SecretInEnv {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
+container_rule!(@items SecretInEnv, |template, spec, c| {
+    c.env
+        .iter()
+        .enumerate()
+        .filter_map(|(i, var)| {
+            let value = var.value.as_deref().filter(|v| !v.is_empty())?;
+            let why = credential_shape(value)
+                .map(|shape| format!("holds {shape}"))
+                .or_else(|| secret_name(&var.name).then(|| "is named like a secret".to_string()))?;
+            Some((
+                format!(".env[{i}].value"),
+                format!(
+                    "container `{}` variable `{}` {why} and sets it in plain text",
+                    c.name, var.name
+                ),
+                "move the value to a Secret and use `valueFrom.secretKeyRef`".into(),
+            ))
+        })
+        .collect::<Vec<_>>()
+});
 
-    fn check_object(
-        &self,
-        _: &Context,
-        object: &Object,
-        resource: &Resource,
-        out: &mut Vec<Finding>,
-    ) {
-        let Some(template) = template(resource) else {
-            return;
-        };
-        for c in containers(&template.spec) {
-            for (i, var) in c.env.iter().enumerate() {
-                let Some(value) = var.value.as_deref().filter(|v| !v.is_empty()) else {
-                    continue;
-                };
-                let why = credential_shape(value)
-                    .map(|shape| format!("holds {shape}"))
-                    .or_else(|| {
-                        secret_name(&var.name).then(|| "is named like a secret".to_string())
-                    });
-                if let Some(why) = why {
-                    out.push(Finding::new(
-                        &Self::META,
-                        object,
-                        &c.path(template, &format!(".env[{i}].value")),
-                        format!(
-                            "container `{}` variable `{}` {why} and sets it in plain text",
-                            c.name, var.name
-                        ),
-                        "move the value to a Secret and use `valueFrom.secretKeyRef`".into(),
-                    ));
-                }
-            }
-        }
-    }
+/// The container ports `wanted` picks, each with `say`'s message and fix.
+fn ports_where(
+    c: &ContainerView,
+    wanted: impl Fn(i32) -> bool,
+    say: impl Fn(i32) -> (String, String),
+) -> Vec<(String, String, String)> {
+    c.ports
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| wanted(p.container_port))
+        .map(|(i, p)| {
+            let (message, fix) = say(p.container_port);
+            (format!(".ports[{i}].containerPort"), message, fix)
+        })
+        .collect()
 }
 
 declare_rule! {
@@ -951,36 +934,14 @@ declare_rule! {
     "Container exposes SSH"
 }
 
-impl Rule for SshPort {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
-    fn check_object(
-        &self,
-        _: &Context,
-        object: &Object,
-        resource: &Resource,
-        out: &mut Vec<Finding>,
-    ) {
-        let Some(template) = template(resource) else {
-            return;
-        };
-        for c in containers(&template.spec) {
-            for (i, port) in c.ports.iter().enumerate() {
-                if port.container_port == 22 {
-                    out.push(Finding::new(
-                        &Self::META,
-                        object,
-                        &c.path(template, &format!(".ports[{i}].containerPort")),
-                        format!("container `{}` exposes port 22", c.name),
-                        "remove the SSH server and the port".into(),
-                    ));
-                }
-            }
-        }
-    }
-}
+container_rule!(@items SshPort, |template, spec, c| {
+    ports_where(&c, |port| port == 22, |_| {
+        (
+            format!("container `{}` exposes port 22", c.name),
+            "remove the SSH server and the port".to_string(),
+        )
+    })
+});
 
 /// The sysctls the kubelet allows by default (safe: namespaced, isolated).
 const SAFE_SYSCTLS: [&str; 8] = [
@@ -1075,42 +1036,14 @@ declare_rule! {
     "Container listens on a privileged port"
 }
 
-impl Rule for PrivilegedPort {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
-    fn check_object(
-        &self,
-        _: &Context,
-        object: &Object,
-        resource: &Resource,
-        out: &mut Vec<Finding>,
-    ) {
-        let Some(template) = template(resource) else {
-            return;
-        };
-        for c in containers(&template.spec) {
-            for (i, port) in c.ports.iter().enumerate() {
-                if port.container_port > 0
-                    && port.container_port < 1024
-                    && port.container_port != 22
-                {
-                    out.push(Finding::new(
-                        &Self::META,
-                        object,
-                        &c.path(template, &format!(".ports[{i}].containerPort")),
-                        format!(
-                            "container `{}` listens on port {}",
-                            c.name, port.container_port
-                        ),
-                        "listen on a port of 1024 or above and map it in the Service".into(),
-                    ));
-                }
-            }
-        }
-    }
-}
+container_rule!(@items PrivilegedPort, |template, spec, c| {
+    ports_where(&c, |port| port > 0 && port < 1024 && port != 22, |port| {
+        (
+            format!("container `{}` listens on port {port}", c.name),
+            "listen on a port of 1024 or above and map it in the Service".to_string(),
+        )
+    })
+});
 
 declare_rule! {
     /// ## What it does
@@ -1130,43 +1063,23 @@ declare_rule! {
     "Secret read through an environment variable"
 }
 
-impl Rule for SecretFromEnvRef {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
-    fn check_object(
-        &self,
-        _: &Context,
-        object: &Object,
-        resource: &Resource,
-        out: &mut Vec<Finding>,
-    ) {
-        let Some(template) = template(resource) else {
-            return;
-        };
-        for c in containers(&template.spec) {
-            for (i, var) in c.env.iter().enumerate() {
-                if let Some(secret) = var
-                    .value_from
-                    .as_ref()
-                    .and_then(|v| v.secret_key_ref.as_ref())
-                {
-                    out.push(Finding::new(
-                        &Self::META,
-                        object,
-                        &c.path(template, &format!(".env[{i}].valueFrom.secretKeyRef")),
-                        format!(
-                            "container `{}` reads Secret `{}` key `{}` into `{}`",
-                            c.name, secret.name, secret.key, var.name
-                        ),
-                        "mount the Secret as a volume instead".into(),
-                    ));
-                }
-            }
-        }
-    }
-}
+container_rule!(@items SecretFromEnvRef, |template, spec, c| {
+    c.env
+        .iter()
+        .enumerate()
+        .filter_map(|(i, var)| {
+            let secret = var.value_from.as_ref()?.secret_key_ref.as_ref()?;
+            Some((
+                format!(".env[{i}].valueFrom.secretKeyRef"),
+                format!(
+                    "container `{}` reads Secret `{}` key `{}` into `{}`",
+                    c.name, secret.name, secret.key, var.name
+                ),
+                "mount the Secret as a volume instead".into(),
+            ))
+        })
+        .collect::<Vec<_>>()
+});
 
 declare_rule! {
     /// ## What it does

@@ -183,10 +183,19 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Text => report::text(&outcome, &mut |file| read_source(file)),
         Format::Json => report::json(&outcome),
         Format::Sarif => {
-            let root = std::env::current_dir()
+            // URIs relative to the repository's root, as GitHub wants them;
+            // outside a repository, to the working directory.
+            let cwd = std::env::current_dir()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|_| "/".into());
-            report::sarif(&outcome, &root)
+            let text = |args: &[&str]| {
+                git(args)
+                    .ok()
+                    .map(|out| String::from_utf8_lossy(&out).trim().to_string())
+            };
+            let root = text(&["rev-parse", "--show-toplevel"]).unwrap_or_else(|| cwd.clone());
+            let prefix = text(&["rev-parse", "--show-prefix"]).unwrap_or_default();
+            report::sarif(&outcome, &root, &prefix)
         }
         Format::Github => {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {

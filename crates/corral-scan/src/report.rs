@@ -335,7 +335,10 @@ fn first_paragraph(doc: &str) -> String {
 /// under `%SRCROOT%`, regions on the field, content fingerprints, rules
 /// with help and security severity; the most severe 25,000 results kept
 /// and the rest counted in a notification.
-pub fn sarif(outcome: &Outcome, source_root: &str) -> String {
+/// `root`: the repository's root (URIs are relative to it); `prefix`: the
+/// working directory within it (`deploy/`), which the scanned paths are
+/// relative to.
+pub fn sarif(outcome: &Outcome, root: &str, prefix: &str) -> String {
     let all = rules::all();
     let index: BTreeMap<&str, usize> = all
         .iter()
@@ -367,7 +370,7 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> String {
                 "message": {"text": format!("{}: {}. Fix: {}.", f.object_label(), f.message, f.fix)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": relative(&f.file), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": repository_uri(&f.file, root, prefix), "uriBaseId": "%SRCROOT%"},
                         "region": {"startLine": f.line, "startColumn": f.column},
                     },
                     "logicalLocations": [{"name": f.name.clone().unwrap_or_default(), "kind": "object",
@@ -396,10 +399,10 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> String {
             "message": {"text": format!("{dropped} less severe results were left out: GitHub keeps at most {SARIF_RESULT_LIMIT} per run")},
         }));
     }
-    let root = if source_root.ends_with('/') {
-        source_root.to_string()
+    let root = if root.ends_with('/') {
+        root.to_string()
     } else {
-        format!("{source_root}/")
+        format!("{root}/")
     };
     const RESULTS: &str = "\"corral:results\"";
     let log = json!({
@@ -423,6 +426,28 @@ pub fn sarif(outcome: &Outcome, source_root: &str) -> String {
     let mut text = text.replacen(RESULTS, &array, 1);
     text.push('\n');
     text
+}
+
+/// A scanned path as a URI relative to the repository's root: absolute
+/// paths lose the root, relative ones gain the working directory's prefix;
+/// `.` and `..` are resolved.
+pub fn repository_uri(file: &str, root: &str, prefix: &str) -> String {
+    let joined = match file.strip_prefix(root) {
+        Some(inside) => inside.to_string(),
+        None if file.starts_with('/') => file.to_string(),
+        None => format!("{prefix}{file}"),
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// Escape a workflow command's message (`%`, CR, LF).
@@ -641,7 +666,7 @@ mod tests {
             })
             .collect();
         let outcome = Outcome::new(&findings, &[], Vec::new(), Severity::High);
-        let log: serde_json::Value = serde_json::from_str(&sarif(&outcome, "/repo")).unwrap();
+        let log: serde_json::Value = serde_json::from_str(&sarif(&outcome, "/repo", "")).unwrap();
         let run = &log["runs"][0];
         let results = run["results"].as_array().unwrap();
         assert_eq!(results.len(), SARIF_RESULT_LIMIT);
@@ -653,6 +678,23 @@ mod tests {
                 .starts_with("10 less severe results were left out"),
             "{note}"
         );
+    }
+
+    #[test]
+    fn uris_are_relative_to_the_repository() {
+        assert_eq!(
+            repository_uri("./web.yaml", "/repo", "deploy/"),
+            "deploy/web.yaml"
+        );
+        assert_eq!(
+            repository_uri("../base/a.yaml", "/repo", "deploy/prod/"),
+            "deploy/base/a.yaml"
+        );
+        assert_eq!(
+            repository_uri("/repo/deploy/a.yaml", "/repo/", ""),
+            "deploy/a.yaml"
+        );
+        assert_eq!(repository_uri("web.yaml", "/repo", ""), "web.yaml");
     }
 
     #[test]

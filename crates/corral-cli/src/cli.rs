@@ -21,6 +21,8 @@ pub enum Command {
     Inventory(crate::inventory::InventoryArgs),
     /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.
     Pss(crate::pss::PssArgs),
+    /// Plan the PodSecurityPolicy → Pod Security Admission migration: `corral psp map`.
+    Psp(crate::psp::PspArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.

@@ -3,6 +3,7 @@
 mod cli;
 mod inventory;
 mod output;
+mod psp;
 mod pss;
 mod record;
 mod scan;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Inventory(args) => inventory::run(args, &cli.common),
         Command::Pss(args) => pss::run(args, &cli.common),
+        Command::Psp(args) => psp::run(args, &cli.common),
         Command::Record(args) => record::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),

@@ -1,0 +1,9 @@
+//! PodSecurityPolicy → Pod Security Admission. `map` places each PSP at a
+//! Pod Security Standards level, field by field, after the kubernetes.io
+//! mapping table ("Mapping PodSecurityPolicies to Pod Security
+//! Standards"), with the fields that mutate pods and the controls PSS has
+//! no equivalent for.
+
+pub mod map;
+
+pub use map::{map_psp, FieldMapping, PspMapping, Verdict};

@@ -3,7 +3,8 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use corral_core::model::{Model, Resource};
-use corral_psp::{map_psp, PspMapping, Verdict};
+use corral_psp::{chosen, grants, map_psp, usable, Grant, PspMapping, Verdict};
+use serde::Serialize;
 
 use crate::cli::{CommonArgs, LoadArgs};
 use crate::output::{self, Status};
@@ -23,7 +24,9 @@ pub struct PspArgs {
 #[derive(Subcommand)]
 pub enum PspAction {
     /// Each PodSecurityPolicy's level, the fields that set it, what it
-    /// mutates, and the controls Pod Security Standards cannot express.
+    /// mutates, and the controls Pod Security Standards cannot express; and
+    /// for each workload, the PSPs its service account may use (RBAC) and
+    /// the one the admission controller picked.
     Map {
         #[command(flatten)]
         load: LoadArgs,
@@ -46,12 +49,14 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
                     _ => None,
                 })
                 .collect();
+            let workloads = workload_access(&model, &mappings);
             let text = match format {
-                Format::Text => render(&mappings),
+                Format::Text => render(&mappings, &workloads),
                 Format::Json => {
-                    let mut text =
-                        serde_json::to_string_pretty(&serde_json::json!({ "psps": mappings }))
-                            .map_err(|e| e.to_string())?;
+                    let mut text = serde_json::to_string_pretty(
+                        &serde_json::json!({ "psps": mappings, "workloads": workloads }),
+                    )
+                    .map_err(|e| e.to_string())?;
                     text.push('\n');
                     text
                 }
@@ -63,7 +68,63 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
     }
 }
 
-fn render(mappings: &[PspMapping]) -> String {
+/// A workload and the PSPs it may use.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkloadAccess {
+    kind: String,
+    namespace: String,
+    name: String,
+    file: String,
+    line: u32,
+    service_account: String,
+    /// The PSPs its service account may use, by name.
+    usable: Vec<String>,
+    /// The one the admission controller tries first: non-mutating first,
+    /// then by name. (Whether it allows the pod is not checked yet: the
+    /// controller moved on to the next one when it did not.)
+    psp: Option<String>,
+    /// How each grant reaches the service account.
+    grants: Vec<Grant>,
+}
+
+fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess> {
+    let names: Vec<String> = mappings.iter().map(|m| m.name.clone()).collect();
+    model
+        .workloads()
+        .map(|(object, template)| {
+            let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
+            let account = template
+                .spec
+                .service_account_name
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "default".into());
+            let grants = grants(model, &namespace, &account);
+            let usable: Vec<&str> = usable(&grants, &names);
+            let candidates: Vec<(&str, bool)> = usable
+                .iter()
+                .map(|name| {
+                    let mutating = mappings.iter().any(|m| m.name == *name && m.mutating);
+                    (*name, mutating)
+                })
+                .collect();
+            WorkloadAccess {
+                kind: object.kind.clone(),
+                name: object.name.clone().unwrap_or_default(),
+                file: object.file.trim_start_matches("./").to_string(),
+                line: object.pos.line,
+                service_account: account,
+                psp: chosen(&candidates).map(str::to_string),
+                usable: usable.iter().map(|s| s.to_string()).collect(),
+                namespace,
+                grants,
+            }
+        })
+        .collect()
+}
+
+fn render(mappings: &[PspMapping], workloads: &[WorkloadAccess]) -> String {
     let mut out = String::new();
     if mappings.is_empty() {
         out.push_str("no PodSecurityPolicy found\n");
@@ -96,6 +157,25 @@ fn render(mappings: &[PspMapping]) -> String {
             }
         }
         out.push('\n');
+    }
+    if !mappings.is_empty() {
+        for w in workloads {
+            out.push_str(&format!(
+                "{} {}/{} ({}:{}) as {}: {}\n",
+                w.kind,
+                w.namespace,
+                w.name,
+                w.file,
+                w.line,
+                w.service_account,
+                match (&w.psp, w.usable.is_empty()) {
+                    (_, true) => "may use no PodSecurityPolicy".to_string(),
+                    (Some(psp), false) =>
+                        format!("may use {}; tried first: {psp}", w.usable.join(", ")),
+                    (None, false) => String::new(),
+                }
+            ));
+        }
     }
     out
 }

@@ -42,7 +42,7 @@ fn examples_inventory_is_complete_and_deterministic() {
     assert_eq!(first.stdout, run().stdout);
     let report = json(&first.stdout);
     let objects = report["objects"].as_array().unwrap();
-    assert_eq!(objects.len(), 9);
+    assert_eq!(objects.len(), 11);
     assert_eq!(report["counts"]["Deployment"], 1);
     assert_eq!(report["errors"], Value::Array(vec![]));
     let rollout = objects.iter().find(|o| o["kind"] == "Rollout").unwrap();

@@ -59,3 +59,34 @@ fn the_example_psp_is_mapped_field_by_field() {
         "sets runAsNonRoot: true when no non-zero runAsUser is set"
     );
 }
+
+#[test]
+fn workloads_get_the_psps_their_service_account_may_use() {
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(workspace())
+        .args(["psp", "map", "examples", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let web = value["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "web")
+        .unwrap()
+        .clone();
+    assert_eq!(web["serviceAccount"], "web");
+    assert_eq!(web["usable"], serde_json::json!(["restricted"]));
+    assert_eq!(web["psp"], "restricted");
+    assert_eq!(web["grants"][0]["subject"], "Group system:serviceaccounts");
+    assert_eq!(
+        web["grants"][0]["binding"],
+        "ClusterRoleBinding psp:restricted:all-service-accounts"
+    );
+}

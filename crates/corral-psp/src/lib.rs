@@ -4,6 +4,8 @@
 //! Standards"), with the fields that mutate pods and the controls PSS has
 //! no equivalent for.
 
+pub mod access;
 pub mod map;
 
+pub use access::{chosen, grants, usable, Grant};
 pub use map::{map_psp, FieldMapping, PspMapping, Verdict};

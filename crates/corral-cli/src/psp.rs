@@ -2,8 +2,10 @@
 //! `map`: each PSP's Pod Security Standards level, field by field.
 
 use clap::{Args, Subcommand, ValueEnum};
+use corral_core::model::psp::PodSecurityPolicy;
 use corral_core::model::{Model, Resource};
-use corral_psp::{chosen, grants, map_psp, usable, Grant, PspMapping, Verdict};
+use corral_psp::{chosen, grants, map_psp, mutate, usable, Grant, Mutation, PspMapping, Verdict};
+use corral_pss::{Level, Version};
 use serde::Serialize;
 
 use crate::cli::{CommonArgs, LoadArgs};
@@ -86,10 +88,26 @@ struct WorkloadAccess {
     psp: Option<String>,
     /// How each grant reaches the service account.
     grants: Vec<Grant>,
+    /// The strictest Pod Security Standards level (latest) its pods meet
+    /// as written, and with what `psp` injected.
+    level_as_written: Level,
+    level_with_psp: Level,
+    /// Its pods meet a stricter level only thanks to the PSP's mutations:
+    /// without PSP they lose them.
+    relies_on_mutation: bool,
+    /// The fields `psp` sets on its pods (relative to the pod spec).
+    mutations: Vec<Mutation>,
 }
 
 fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess> {
     let names: Vec<String> = mappings.iter().map(|m| m.name.clone()).collect();
+    let psps: Vec<(&str, &PodSecurityPolicy)> = model
+        .iter()
+        .filter_map(|(o, r)| match r {
+            Resource::PodSecurityPolicy(p) => Some((o.name.as_deref().unwrap_or(""), p.as_ref())),
+            _ => None,
+        })
+        .collect();
     model
         .workloads()
         .map(|(object, template)| {
@@ -109,13 +127,30 @@ fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess
                     (*name, mutating)
                 })
                 .collect();
+            let psp = chosen(&candidates).map(str::to_string);
+            let policy = psps
+                .iter()
+                .find(|(name, _)| Some(*name) == psp.as_deref())
+                .map(|(_, p)| *p);
+            let (mutated, mutations) = match policy {
+                Some(policy) => mutate(policy, &template.spec),
+                None => (template.spec.clone(), Vec::new()),
+            };
+            let level_as_written =
+                corral_pss::strictest_level(&template.metadata, &template.spec, &Version::Latest);
+            let level_with_psp =
+                corral_pss::strictest_level(&template.metadata, &mutated, &Version::Latest);
             WorkloadAccess {
+                level_as_written,
+                level_with_psp,
+                relies_on_mutation: level_with_psp > level_as_written,
+                mutations,
                 kind: object.kind.clone(),
                 name: object.name.clone().unwrap_or_default(),
                 file: object.file.trim_start_matches("./").to_string(),
                 line: object.pos.line,
                 service_account: account,
-                psp: chosen(&candidates).map(str::to_string),
+                psp,
                 usable: usable.iter().map(|s| s.to_string()).collect(),
                 namespace,
                 grants,
@@ -175,6 +210,18 @@ fn render(mappings: &[PspMapping], workloads: &[WorkloadAccess]) -> String {
                     (None, false) => String::new(),
                 }
             ));
+            if w.relies_on_mutation {
+                out.push_str(&format!(
+                    "  relies on the PSP's mutations: {} as written, {} with them; set {}\n",
+                    w.level_as_written.as_str(),
+                    w.level_with_psp.as_str(),
+                    w.mutations
+                        .iter()
+                        .map(|m| format!("{}: {}", m.field, m.value))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
     }
     out

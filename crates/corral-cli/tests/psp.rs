@@ -90,3 +90,84 @@ fn workloads_get_the_psps_their_service_account_may_use() {
         "ClusterRoleBinding psp:restricted:all-service-accounts"
     );
 }
+
+#[test]
+fn a_workload_that_meets_restricted_only_through_the_psp_relies_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cluster.yaml"),
+        r#"apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata:
+  name: restricted
+  annotations:
+    seccomp.security.alpha.kubernetes.io/allowedProfileNames: runtime/default
+    seccomp.security.alpha.kubernetes.io/defaultProfileName: runtime/default
+    apparmor.security.beta.kubernetes.io/allowedProfileNames: runtime/default
+spec:
+  allowPrivilegeEscalation: false
+  requiredDropCapabilities: [ALL]
+  volumes: [configMap, secret]
+  runAsUser: {rule: MustRunAsNonRoot}
+  seLinux: {rule: MustRunAs}
+  supplementalGroups: {rule: RunAsAny}
+  fsGroup: {rule: RunAsAny}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: psp-restricted}
+rules: [{apiGroups: [policy], resources: [podsecuritypolicies], resourceNames: [restricted], verbs: [use]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: psp, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: psp-restricted}
+subjects: [{kind: Group, name: "system:serviceaccounts:shop"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - {name: api, image: "registry.example.com/api:1.0"}
+"#,
+    )
+    .unwrap();
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["psp", "map", "cluster.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["psps"][0]["level"], "restricted");
+    let api = &value["workloads"][0];
+    assert_eq!(api["psp"], "restricted");
+    assert_eq!(api["levelAsWritten"], "baseline");
+    assert_eq!(api["levelWithPsp"], "restricted");
+    assert_eq!(api["reliesOnMutation"], true);
+    let fields: Vec<&str> = api["mutations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "containers[0].securityContext.allowPrivilegeEscalation",
+            "containers[0].securityContext.capabilities.drop",
+            "containers[0].securityContext.runAsNonRoot",
+            "securityContext.seccompProfile.type",
+        ]
+    );
+}

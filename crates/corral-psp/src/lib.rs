@@ -6,6 +6,8 @@
 
 pub mod access;
 pub mod map;
+pub mod mutate;
 
 pub use access::{chosen, grants, usable, Grant};
 pub use map::{map_psp, FieldMapping, PspMapping, Verdict};
+pub use mutate::{mutate, Mutation};

@@ -4,7 +4,9 @@
 use clap::{Args, Subcommand, ValueEnum};
 use corral_core::model::psp::PodSecurityPolicy;
 use corral_core::model::{Model, Resource};
-use corral_psp::{chosen, grants, map_psp, mutate, usable, Grant, Mutation, PspMapping, Verdict};
+use corral_psp::{
+    chosen, denials, grants, map_psp, mutate, usable, Grant, Mutation, PspMapping, Verdict,
+};
 use corral_pss::{Level, Version};
 use serde::Serialize;
 
@@ -70,6 +72,12 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
     }
 }
 
+#[derive(Serialize)]
+struct Denied {
+    psp: String,
+    reasons: Vec<String>,
+}
+
 /// A workload and the PSPs it may use.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,10 +90,12 @@ struct WorkloadAccess {
     service_account: String,
     /// The PSPs its service account may use, by name.
     usable: Vec<String>,
-    /// The one the admission controller tries first: non-mutating first,
-    /// then by name. (Whether it allows the pod is not checked yet: the
-    /// controller moved on to the next one when it did not.)
+    /// The one the admission controller picks: among the usable PSPs that
+    /// admit the pod (after their own mutations), one that leaves the pod
+    /// unchanged first, then by name; `None` when none admits it.
     psp: Option<String>,
+    /// The usable PSPs that do not admit it, and why.
+    denied: Vec<Denied>,
     /// How each grant reaches the service account.
     grants: Vec<Grant>,
     /// The strictest Pod Security Standards level (latest) its pods meet
@@ -120,22 +130,35 @@ fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess
                 .unwrap_or_else(|| "default".into());
             let grants = grants(model, &namespace, &account);
             let usable: Vec<&str> = usable(&grants, &names);
-            let candidates: Vec<(&str, bool)> = usable
+            // What each usable PSP would do to the pod, and whether it
+            // admits the result.
+            let mut outcomes = Vec::new();
+            let mut denied = Vec::new();
+            for name in &usable {
+                let Some((_, policy)) = psps.iter().find(|(n, _)| n == name) else {
+                    continue;
+                };
+                let (mutated, mutations) = mutate(policy, &template.spec);
+                let reasons = denials(policy, &mutated);
+                if reasons.is_empty() {
+                    outcomes.push((*name, mutated, mutations));
+                } else {
+                    denied.push(Denied {
+                        psp: name.to_string(),
+                        reasons,
+                    });
+                }
+            }
+            let candidates: Vec<(&str, bool)> = outcomes
                 .iter()
-                .map(|name| {
-                    let mutating = mappings.iter().any(|m| m.name == *name && m.mutating);
-                    (*name, mutating)
-                })
+                .map(|(n, _, m)| (*n, !m.is_empty()))
                 .collect();
             let psp = chosen(&candidates).map(str::to_string);
-            let policy = psps
-                .iter()
-                .find(|(name, _)| Some(*name) == psp.as_deref())
-                .map(|(_, p)| *p);
-            let (mutated, mutations) = match policy {
-                Some(policy) => mutate(policy, &template.spec),
-                None => (template.spec.clone(), Vec::new()),
-            };
+            let (mutated, mutations) = outcomes
+                .into_iter()
+                .find(|(n, _, _)| Some(*n) == psp.as_deref())
+                .map(|(_, spec, mutations)| (spec, mutations))
+                .unwrap_or_else(|| (template.spec.clone(), Vec::new()));
             let level_as_written =
                 corral_pss::strictest_level(&template.metadata, &template.spec, &Version::Latest);
             let level_with_psp =
@@ -145,6 +168,7 @@ fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess
                 level_with_psp,
                 relies_on_mutation: level_with_psp > level_as_written,
                 mutations,
+                denied,
                 kind: object.kind.clone(),
                 name: object.name.clone().unwrap_or_default(),
                 file: object.file.trim_start_matches("./").to_string(),
@@ -206,10 +230,20 @@ fn render(mappings: &[PspMapping], workloads: &[WorkloadAccess]) -> String {
                 match (&w.psp, w.usable.is_empty()) {
                     (_, true) => "may use no PodSecurityPolicy".to_string(),
                     (Some(psp), false) =>
-                        format!("may use {}; tried first: {psp}", w.usable.join(", ")),
-                    (None, false) => String::new(),
+                        format!("admitted by {psp} (may use {})", w.usable.join(", ")),
+                    (None, false) => format!(
+                        "no PodSecurityPolicy admits it (may use {})",
+                        w.usable.join(", ")
+                    ),
                 }
             ));
+            for d in &w.denied {
+                out.push_str(&format!(
+                    "  {} denies it: {}\n",
+                    d.psp,
+                    d.reasons.join("; ")
+                ));
+            }
             if w.relies_on_mutation {
                 out.push_str(&format!(
                     "  relies on the PSP's mutations: {} as written, {} with them; set {}\n",

@@ -83,7 +83,12 @@ fn workloads_get_the_psps_their_service_account_may_use() {
         .clone();
     assert_eq!(web["serviceAccount"], "web");
     assert_eq!(web["usable"], serde_json::json!(["restricted"]));
-    assert_eq!(web["psp"], "restricted");
+    // It may use restricted, which does not admit a privileged container.
+    assert_eq!(web["psp"], Value::Null);
+    assert_eq!(
+        web["denied"],
+        serde_json::json!([{"psp": "restricted", "reasons": ["container `web` is privileged"]}])
+    );
     assert_eq!(web["grants"][0]["subject"], "Group system:serviceaccounts");
     assert_eq!(
         web["grants"][0]["binding"],

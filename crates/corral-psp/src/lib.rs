@@ -7,7 +7,9 @@
 pub mod access;
 pub mod map;
 pub mod mutate;
+pub mod validate;
 
 pub use access::{chosen, grants, usable, Grant};
 pub use map::{map_psp, FieldMapping, PspMapping, Verdict};
 pub use mutate::{mutate, Mutation};
+pub use validate::denials;

@@ -4,7 +4,7 @@
 //! A PSP's level is the least restrictive of its fields' levels.
 
 use corral_core::model::psp::{IdStrategyOptions, PodSecurityPolicy};
-use corral_pss::Level;
+use corral_pss::{Level, BASELINE_CAPABILITIES};
 use serde::Serialize;
 
 /// What the table says of one field's value.
@@ -47,22 +47,6 @@ pub struct PspMapping {
     /// PSPs, and workloads it admitted may rely on what it injected.
     pub mutating: bool,
 }
-
-const BASELINE_CAPABILITIES: [&str; 13] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 
 const RESTRICTED_VOLUMES: [&str; 9] = [
     "configMap",

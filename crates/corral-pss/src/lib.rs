@@ -18,6 +18,7 @@ mod visit;
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+pub use checks::capabilities_baseline::DEFAULT_CAPABILITIES as BASELINE_CAPABILITIES;
 pub use registry::{active_check_ids, CHECK_IDS};
 pub use version::{Level, LevelVersion, Version, VersionError, LATEST_MINOR};
 

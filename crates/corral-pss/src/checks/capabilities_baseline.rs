@@ -22,7 +22,9 @@ pub(super) const CHECK: Check = Check {
     }],
 };
 
-const DEFAULT_CAPABILITIES: [&str; 13] = [
+/// The capabilities baseline lets containers add (the runtime's default
+/// set, less the dangerous ones).
+pub const DEFAULT_CAPABILITIES: [&str; 13] = [
     "AUDIT_WRITE",
     "CHOWN",
     "DAC_OVERRIDE",

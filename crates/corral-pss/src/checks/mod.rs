@@ -7,7 +7,7 @@ use crate::visit::Pod;
 
 mod allow_privilege_escalation;
 mod app_armor_profile;
-mod capabilities_baseline;
+pub(crate) mod capabilities_baseline;
 mod capabilities_restricted;
 mod host_namespaces;
 mod host_path_volumes;

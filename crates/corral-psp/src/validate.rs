@@ -1,9 +1,41 @@
 //! Whether a PodSecurityPolicy admits a pod (after its own mutations): the
-//! validating fields the PSP admission plugin checked. The seccomp,
-//! AppArmor and runtime-class allow-lists are not checked yet.
+//! validating fields the PSP admission plugin checked, and its seccomp and
+//! runtime-class allow-lists. (AppArmor profiles, which pods set in
+//! annotations the workload template may not show, are not checked.)
 
 use corral_core::model::psp::PodSecurityPolicy;
-use k8s_openapi::api::core::v1::{PodSpec, Volume};
+use k8s_openapi::api::core::v1::{PodSpec, SeccompProfile, Volume};
+
+use crate::map::SECCOMP_ALLOWED;
+
+/// A seccomp profile as PSP annotations name it.
+fn profile_name(profile: &SeccompProfile) -> String {
+    match profile.type_.as_str() {
+        "RuntimeDefault" => "runtime/default".into(),
+        "Unconfined" => "unconfined".into(),
+        "Localhost" => format!(
+            "localhost/{}",
+            profile.localhost_profile.as_deref().unwrap_or("")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the `allowedProfileNames` list allows `name` (`None`: no
+/// profile; allowed only when the list has an empty entry).
+fn profile_allowed(allowed: &str, name: Option<&str>) -> bool {
+    allowed.split(',').map(str::trim).any(|entry| match name {
+        None => entry.is_empty(),
+        Some(name) => {
+            entry == "*"
+                || entry == name
+                || (entry == "docker/default" && name == "runtime/default")
+                || entry
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| name.starts_with(prefix))
+        }
+    })
+}
 
 /// The PSP `volumes` name of a volume's type.
 pub fn volume_type(volume: &Volume) -> &'static str {
@@ -101,6 +133,51 @@ pub fn denials(psp: &PodSecurityPolicy, spec: &PodSpec) -> Vec<String> {
             .any(|f| sysctl_matches(f, &sysctl.name));
         if forbidden || (!SAFE_SYSCTLS.contains(&sysctl.name.as_str()) && !unsafe_allowed) {
             why.push(format!("sysctl {} is not allowed", sysctl.name));
+        }
+    }
+    let seccomp_allowed = psp
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(SECCOMP_ALLOWED))
+        .map(String::as_str);
+    let pod_profile = pod_context
+        .and_then(|c| c.seccomp_profile.as_ref())
+        .map(profile_name);
+    if let Some(allowed) = seccomp_allowed {
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers);
+        let profiles: Vec<(String, Option<String>)> = containers
+            .map(|c| {
+                let own = c
+                    .security_context
+                    .as_ref()
+                    .and_then(|s| s.seccomp_profile.as_ref())
+                    .map(profile_name);
+                (
+                    format!("container `{}`", c.name),
+                    own.or_else(|| pod_profile.clone()),
+                )
+            })
+            .collect();
+        for (who, profile) in profiles {
+            if !profile_allowed(allowed, profile.as_deref()) {
+                why.push(match profile {
+                    Some(profile) => format!("{who}: seccomp profile {profile} is not allowed"),
+                    None => format!("{who}: a seccomp profile is required"),
+                });
+            }
+        }
+    }
+    if let Some(runtime) = &p.runtime_class {
+        let allowed = &runtime.allowed_runtime_class_names;
+        if let Some(class) = &spec.runtime_class_name {
+            if !allowed.is_empty() && !allowed.iter().any(|a| a == "*" || a == class) {
+                why.push(format!("runtime class {class} is not allowed"));
+            }
         }
     }
     let allowed_caps: Vec<&str> = p
@@ -291,6 +368,54 @@ mod tests {
                 "container `app` uses host port 80",
             ]
         );
+    }
+
+    #[test]
+    fn seccomp_and_runtime_class_allow_lists() {
+        let mut psp = PodSecurityPolicy::default();
+        psp.metadata.annotations = Some(
+            [(
+                SECCOMP_ALLOWED.to_string(),
+                "runtime/default,localhost/app-*".to_string(),
+            )]
+            .into(),
+        );
+        psp.spec.runtime_class = Some(corral_core::model::psp::RuntimeClassStrategyOptions {
+            allowed_runtime_class_names: vec!["gvisor".into()],
+            default_runtime_class_name: None,
+        });
+        let with =
+            |psp: &PodSecurityPolicy, profile: Option<SeccompProfile>, runtime: Option<&str>| {
+                let mut spec = pod(SecurityContext {
+                    seccomp_profile: profile,
+                    ..Default::default()
+                });
+                spec.runtime_class_name = runtime.map(str::to_string);
+                denials(psp, &spec)
+            };
+        let profile = |type_: &str, local: Option<&str>| {
+            Some(SeccompProfile {
+                type_: type_.into(),
+                localhost_profile: local.map(str::to_string),
+            })
+        };
+        assert!(with(&psp, profile("RuntimeDefault", None), Some("gvisor")).is_empty());
+        assert!(with(&psp, profile("Localhost", Some("app-web.json")), None).is_empty());
+        assert_eq!(
+            with(&psp, None, None),
+            ["container `app`: a seccomp profile is required"]
+        );
+        assert_eq!(
+            with(&psp, profile("Unconfined", None), Some("runc")),
+            [
+                "container `app`: seccomp profile unconfined is not allowed",
+                "runtime class runc is not allowed"
+            ]
+        );
+        // A trailing comma allows no profile.
+        psp.metadata.annotations =
+            Some([(SECCOMP_ALLOWED.to_string(), "runtime/default,".to_string())].into());
+        assert!(with(&psp, None, None).is_empty());
     }
 
     #[test]

@@ -13,12 +13,12 @@ fn workspace() -> PathBuf {
         .unwrap()
 }
 
-#[test]
-fn the_example_psp_is_mapped_field_by_field() {
+/// `corral psp map PATH --format json` in `dir`.
+fn map_json(dir: &Path, path: &str) -> Value {
     let output = Command::cargo_bin("corral")
         .unwrap()
-        .current_dir(workspace())
-        .args(["psp", "map", "examples/legacy-psp.yaml", "--format", "json"])
+        .current_dir(dir)
+        .args(["psp", "map", path, "--format", "json"])
         .output()
         .unwrap();
     assert!(
@@ -26,7 +26,12 @@ fn the_example_psp_is_mapped_field_by_field() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn the_example_psp_is_mapped_field_by_field() {
+    let value = map_json(&workspace(), "examples/legacy-psp.yaml");
     let psp = &value["psps"][0];
     assert_eq!(psp["name"], "restricted");
     // seLinux RunAsAny lets pods choose any SELinux type: beyond baseline.
@@ -62,18 +67,7 @@ fn the_example_psp_is_mapped_field_by_field() {
 
 #[test]
 fn workloads_get_the_psps_their_service_account_may_use() {
-    let output = Command::cargo_bin("corral")
-        .unwrap()
-        .current_dir(workspace())
-        .args(["psp", "map", "examples", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value = map_json(&workspace(), "examples");
     let web = value["workloads"]
         .as_array()
         .unwrap()
@@ -142,18 +136,7 @@ spec:
 "#,
     )
     .unwrap();
-    let output = Command::cargo_bin("corral")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["psp", "map", "cluster.yaml", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value = map_json(dir.path(), "cluster.yaml");
     assert_eq!(value["psps"][0]["level"], "restricted");
     let api = &value["workloads"][0];
     assert_eq!(api["psp"], "restricted");

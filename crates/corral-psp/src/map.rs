@@ -179,6 +179,24 @@ fn profiles_level(allowed: Option<&str>) -> Level {
     }
 }
 
+/// An allow-list PSS has no opinion on (its volume types decide): a
+/// control lost with PSP when it lists anything.
+fn allow_list(field: &str, items: impl Iterator<Item = String>, what: &str) -> FieldMapping {
+    let items: Vec<String> = items.collect();
+    let listed = items.join(", ");
+    FieldMapping {
+        field: field.into(),
+        value: if items.is_empty() {
+            "unset".into()
+        } else {
+            format!("[{listed}]")
+        },
+        verdict: Verdict::NoOpinion,
+        mutates: None,
+        lost_control: (!items.is_empty()).then(|| format!("{what} limited to {listed}")),
+    }
+}
+
 /// Map one PodSecurityPolicy, field by field.
 pub fn map_psp(psp: &PodSecurityPolicy) -> PspMapping {
     let spec = &psp.spec;
@@ -340,70 +358,38 @@ pub fn map_psp(psp: &PodSecurityPolicy) -> PspMapping {
             .then(|| "sets allowPrivilegeEscalation: false when unset".to_string()),
         lost_control: None,
     });
-    let lost = |field: &str, value: String, present: bool, what: String| FieldMapping {
-        field: field.into(),
-        value,
-        verdict: Verdict::NoOpinion,
-        mutates: None,
-        lost_control: present.then_some(what),
-    };
-    let host_paths: Vec<String> = spec
-        .allowed_host_paths
-        .iter()
-        .flatten()
-        .map(|p| {
-            format!(
-                "{}{}",
-                p.path_prefix.as_deref().unwrap_or(""),
-                if p.read_only == Some(true) {
-                    " (read-only)"
-                } else {
-                    ""
-                }
-            )
-        })
-        .collect();
-    fields.push(lost(
-        "spec.allowedHostPaths",
-        if host_paths.is_empty() {
-            "unset".into()
+    let host_paths = spec.allowed_host_paths.iter().flatten().map(|p| {
+        let read_only = if p.read_only == Some(true) {
+            " (read-only)"
         } else {
-            format!("[{}]", host_paths.join(", "))
-        },
-        !host_paths.is_empty(),
-        format!("hostPath volumes limited to {}", host_paths.join(", ")),
+            ""
+        };
+        format!("{}{read_only}", p.path_prefix.as_deref().unwrap_or(""))
+    });
+    fields.push(allow_list(
+        "spec.allowedHostPaths",
+        host_paths,
+        "hostPath volumes",
     ));
-    let flex: Vec<String> = spec
+    let flex = spec
         .allowed_flex_volumes
         .iter()
         .flatten()
-        .map(|f| f.driver.clone())
-        .collect();
-    fields.push(lost(
+        .map(|f| f.driver.clone());
+    fields.push(allow_list(
         "spec.allowedFlexVolumes",
-        if flex.is_empty() {
-            "unset".into()
-        } else {
-            format!("[{}]", flex.join(", "))
-        },
-        !flex.is_empty(),
-        format!("flexVolume drivers limited to {}", flex.join(", ")),
+        flex,
+        "flexVolume drivers",
     ));
-    let csi: Vec<String> = spec
+    let csi = spec
         .allowed_csi_drivers
         .iter()
         .flatten()
-        .map(|d| d.name.clone())
-        .collect();
-    fields.push(lost(
+        .map(|d| d.name.clone());
+    fields.push(allow_list(
         "spec.allowedCSIDrivers",
-        if csi.is_empty() {
-            "unset".into()
-        } else {
-            format!("[{}]", csi.join(", "))
-        },
-        !csi.is_empty(),
-        format!("inline CSI drivers limited to {}", csi.join(", ")),
+        csi,
+        "inline CSI drivers",
     ));
     let unsafe_sysctls = spec.allowed_unsafe_sysctls.clone().unwrap_or_default();
     fields.push(FieldMapping {
@@ -418,12 +404,14 @@ pub fn map_psp(psp: &PodSecurityPolicy) -> PspMapping {
         lost_control: None,
     });
     let forbidden = spec.forbidden_sysctls.clone().unwrap_or_default();
-    fields.push(lost(
-        "spec.forbiddenSysctls",
-        list(&spec.forbidden_sysctls),
-        !forbidden.is_empty(),
-        format!("sysctls {} forbidden", forbidden.join(", ")),
-    ));
+    fields.push(FieldMapping {
+        field: "spec.forbiddenSysctls".into(),
+        value: list(&spec.forbidden_sysctls),
+        verdict: Verdict::NoOpinion,
+        mutates: None,
+        lost_control: (!forbidden.is_empty())
+            .then(|| format!("sysctls {} forbidden", forbidden.join(", "))),
+    });
     let proc_mounts = spec.allowed_proc_mount_types.clone().unwrap_or_default();
     fields.push(FieldMapping {
         field: "spec.allowedProcMountTypes".into(),

@@ -21,7 +21,7 @@ use corral_pss::{Level, LevelVersion, Version};
 use rayon::prelude::*;
 
 pub use finding::Finding;
-pub use rule::{Context, Family, Rule, RuleMeta, Severity};
+pub use rule::{Context, Described, Family, Rule, RuleMeta, Severity};
 
 /// The object annotation that suppresses rules on it: a comma-separated
 /// list of rule IDs or names (or `all`).

@@ -92,11 +92,14 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
 }
 
+/// A rule's facts: `declare_rule!` implements it from the rule's `META`.
+pub trait Described {
+    fn meta(&self) -> &'static RuleMeta;
+}
+
 /// A check over every object (`check_object`), or over the model as a
 /// whole (`check_model`, for rules that relate objects).
-pub trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
-
+pub trait Rule: Described + Sync {
     fn check_object(
         &self,
         _context: &Context,
@@ -136,6 +139,12 @@ macro_rules! declare_rule {
                 summary: $summary,
                 doc: concat!($($doc, "\n"),*),
             };
+        }
+
+        impl $crate::rule::Described for $name {
+            fn meta(&self) -> &'static $crate::rule::RuleMeta {
+                &Self::META
+            }
         }
     };
 }

@@ -191,10 +191,6 @@ declare_rule! {
 }
 
 impl Rule for NoDefaultDenyIngress {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         default_deny(context, out, &Self::META, false);
     }
@@ -221,10 +217,6 @@ declare_rule! {
 }
 
 impl Rule for NoDefaultDenyEgress {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         default_deny(context, out, &Self::META, true);
     }
@@ -285,10 +277,6 @@ declare_rule! {
 }
 
 impl Rule for WorkloadNotIsolatedIngress {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         not_isolated(context, out, &Self::META, false);
     }
@@ -314,10 +302,6 @@ declare_rule! {
 }
 
 impl Rule for WorkloadNotIsolatedEgress {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         not_isolated(context, out, &Self::META, true);
     }
@@ -343,10 +327,6 @@ declare_rule! {
 }
 
 impl Rule for PolicySelectsNothing {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let workloads = workloads(context);
         for policy in policies(context) {
@@ -422,10 +402,6 @@ declare_rule! {
 }
 
 impl Rule for EgressToMetadata {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_object(
         &self,
         _: &Context,

@@ -9,7 +9,7 @@ use corral_core::Object;
 
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule::{Context, Rule};
 
 pub static RULES: &[&dyn Rule] = &[
     &AllowPrivilegeEscalation,
@@ -37,10 +37,6 @@ pub static RULES: &[&dyn Rule] = &[
 macro_rules! pss_rule {
     ($rule:ident, $check:literal) => {
         impl Rule for $rule {
-            fn meta(&self) -> &'static RuleMeta {
-                &Self::META
-            }
-
             fn check_object(
                 &self,
                 context: &Context,

@@ -9,7 +9,7 @@ use k8s_openapi::api::rbac::v1 as rbac;
 
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule::{Context, Rule};
 
 pub static RULES: &[&dyn Rule] = &[
     &Wildcards,
@@ -55,10 +55,6 @@ fn grants(rule: &rbac::PolicyRule, groups: &[&str], resources: &[&str], verbs: &
 macro_rules! role_rule {
     ($rule:ident, |$policy:ident| $body:expr) => {
         impl Rule for $rule {
-            fn meta(&self) -> &'static RuleMeta {
-                &Self::META
-            }
-
             fn check_object(
                 &self,
                 _: &Context,
@@ -146,6 +142,31 @@ fn bindings(resource: &Resource) -> Option<(&rbac::RoleRef, &[rbac::Subject])> {
     }
 }
 
+/// A finding of `rule` at each subject of a binding for which `fires`
+/// returns the message and fix.
+fn flag_subjects(
+    rule: &'static crate::rule::RuleMeta,
+    object: &Object,
+    resource: &Resource,
+    out: &mut Vec<Finding>,
+    fires: impl Fn(&rbac::RoleRef, &rbac::Subject) -> Option<(String, String)>,
+) {
+    let Some((role, subjects)) = bindings(resource) else {
+        return;
+    };
+    for (i, subject) in subjects.iter().enumerate() {
+        if let Some((message, fix)) = fires(role, subject) {
+            out.push(Finding::new(
+                rule,
+                object,
+                &format!("subjects[{i}].name"),
+                message,
+                fix,
+            ));
+        }
+    }
+}
+
 declare_rule! {
     /// ## What it does
     /// Flags a RoleBinding or ClusterRoleBinding of the `cluster-admin`
@@ -166,10 +187,6 @@ declare_rule! {
 }
 
 impl Rule for ClusterAdminBinding {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_object(
         &self,
         _: &Context,
@@ -177,26 +194,18 @@ impl Rule for ClusterAdminBinding {
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        let Some((role, subjects)) = bindings(resource) else {
-            return;
-        };
-        if role.kind != "ClusterRole" || role.name != "cluster-admin" {
-            return;
-        }
-        for (i, subject) in subjects.iter().enumerate() {
-            if !system_subject(subject) {
-                out.push(Finding::new(
-                    &Self::META,
-                    object,
-                    &format!("subjects[{i}].name"),
+        flag_subjects(&Self::META, object, resource, out, |role, subject| {
+            let admin = role.kind == "ClusterRole" && role.name == "cluster-admin";
+            (admin && !system_subject(subject)).then(|| {
+                (
                     format!(
                         "{} `{}` is bound to cluster-admin",
                         subject.kind, subject.name
                     ),
                     "bind a role with only the permissions it needs".into(),
-                ));
-            }
-        }
+                )
+            })
+        });
     }
 }
 
@@ -295,10 +304,6 @@ declare_rule! {
 }
 
 impl Rule for AwsAuth {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_object(
         &self,
         _: &Context,
@@ -372,10 +377,6 @@ declare_rule! {
 }
 
 impl Rule for GrantsToEveryone {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_object(
         &self,
         _: &Context,
@@ -383,25 +384,17 @@ impl Rule for GrantsToEveryone {
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        let Some((role, subjects)) = bindings(resource) else {
-            return;
-        };
-        if PUBLIC_ROLES.contains(&role.name.as_str()) {
-            return;
-        }
-        for (i, subject) in subjects.iter().enumerate() {
-            if EVERYONE.contains(&subject.name.as_str()) {
-                out.push(Finding::new(
-                    &Self::META,
-                    object,
-                    &format!("subjects[{i}].name"),
+        flag_subjects(&Self::META, object, resource, out, |role, subject| {
+            let everyone = EVERYONE.contains(&subject.name.as_str());
+            (everyone && !PUBLIC_ROLES.contains(&role.name.as_str())).then(|| {
+                (
                     format!(
                         "{} `{}` is bound to everyone in `{}`",
                         role.kind, role.name, subject.name
                     ),
                     "bind the role to the subjects that need it".into(),
-                ));
-            }
-        }
+                )
+            })
+        });
     }
 }

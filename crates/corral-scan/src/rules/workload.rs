@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule::{Context, Rule};
 
 pub static RULES: &[&dyn Rule] = &[
     &PrivilegedContainer,
@@ -117,10 +117,6 @@ macro_rules! container_rule {
     };
     (@items $rule:ident, |$template:ident, $spec:ident, $container:ident| $body:expr) => {
         impl Rule for $rule {
-            fn meta(&self) -> &'static RuleMeta {
-                &Self::META
-            }
-
             fn check_object(
                 &self,
                 _: &Context,
@@ -148,10 +144,6 @@ macro_rules! container_rule {
 macro_rules! pod_rule {
     ($rule:ident, |$template:ident, $spec:ident| $body:expr) => {
         impl Rule for $rule {
-            fn meta(&self) -> &'static RuleMeta {
-                &Self::META
-            }
-
             fn check_object(
                 &self,
                 _: &Context,
@@ -171,10 +163,6 @@ macro_rules! pod_rule {
             }
         }
     };
-}
-
-fn effective_bool(container: Option<bool>, pod: Option<bool>) -> Option<bool> {
-    container.or(pod)
 }
 
 declare_rule! {
@@ -265,10 +253,10 @@ declare_rule! {
 
 container_rule!(RunAsNonRoot, |template, spec, c| {
     let pod = spec.security_context.as_ref();
-    let non_root = effective_bool(
-        c.security.and_then(|s| s.run_as_non_root),
-        pod.and_then(|p| p.run_as_non_root),
-    );
+    let non_root = c
+        .security
+        .and_then(|s| s.run_as_non_root)
+        .or_else(|| pod.and_then(|p| p.run_as_non_root));
     let user = c
         .security
         .and_then(|s| s.run_as_user)
@@ -1102,10 +1090,6 @@ declare_rule! {
 }
 
 impl Rule for MissingServiceAccount {
-    fn meta(&self) -> &'static RuleMeta {
-        &Self::META
-    }
-
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         use std::collections::BTreeSet;
         let namespace = |o: &Object| o.namespace.clone().unwrap_or_else(|| "default".into());

@@ -21,7 +21,7 @@ pub enum Command {
     Inventory(crate::inventory::InventoryArgs),
     /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.
     Pss(crate::pss::PssArgs),
-    /// Plan the PodSecurityPolicy → Pod Security Admission migration: `corral psp map`.
+    /// Plan the PodSecurityPolicy → Pod Security Admission migration: `corral psp map`, `corral psp plan`.
     Psp(crate::psp::PspArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),

@@ -1,22 +1,38 @@
 //! `corral psp`: the PodSecurityPolicy → Pod Security Admission migration.
-//! `map`: each PSP's Pod Security Standards level, field by field.
+//! `map`: each PSP's Pod Security Standards level, field by field, and who
+//! gets which. `plan`: the labels, patches and runbook.
+
+use std::path::Path;
 
 use clap::{Args, Subcommand, ValueEnum};
-use corral_core::model::psp::PodSecurityPolicy;
-use corral_core::model::{Model, Resource};
-use corral_psp::{
-    chosen, denials, grants, map_psp, mutate, usable, Grant, Mutation, PspMapping, Verdict,
-};
-use corral_pss::{Level, Version};
-use serde::Serialize;
+use corral_core::model::Model;
+use corral_psp::{plan, report, Plan};
+use corral_pss::Version;
 
 use crate::cli::{CommonArgs, LoadArgs};
 use crate::output::{self, Status};
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum Format {
+pub enum MapFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Emit {
+    /// `labels.sh dry-run|audit|enforce`: the `kubectl label` commands.
+    Labels,
+    /// `namespaces/NS.yaml`: Namespace manifests with the labels.
+    Namespaces,
+    /// `patches/NS/KIND-NAME.yaml`: strategic-merge patches of workloads.
+    Patches,
 }
 
 #[derive(Args)]
@@ -34,229 +50,120 @@ pub enum PspAction {
     Map {
         #[command(flatten)]
         load: LoadArgs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = MapFormat::Text)]
+        format: MapFormat,
     },
+    /// The migration plan: per namespace, the Pod Security Admission labels
+    /// that admit every workload (pinned), the patches for workloads that
+    /// relied on PSP mutations, and the controls PSA loses. `--format
+    /// markdown` is a runbook; `--emit` writes files into `-o DIR`.
+    Plan {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// The Kubernetes version to migrate on (`v1.N`): levels are
+        /// evaluated at it and the labels pin it. Default: the newest policy
+        /// version known.
+        #[arg(long, value_name = "v1.N", value_parser = crate::pss::parse_version)]
+        target_version: Option<Version>,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+        /// Write files into the directory given by `-o` instead of a report
+        /// (repeat or separate with commas).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        emit: Vec<Emit>,
+    },
+}
+
+fn build(
+    load: &LoadArgs,
+    common: &CommonArgs,
+    version: &Version,
+) -> (Plan, Vec<corral_core::Diagnostic>) {
+    let loaded = output::load(load, common);
+    let mut diagnostics = loaded.diagnostics;
+    let (model, errors) = Model::build(loaded.objects, &load.template_paths());
+    diagnostics.extend(errors);
+    (plan(&model, version), diagnostics)
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String, String> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn write_files(dir: &Path, files: &[(String, String)]) -> Result<String, String> {
+    let mut written = String::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        written.push_str(&format!("wrote {}\n", path.display()));
+    }
+    Ok(written)
 }
 
 pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
     match &args.action {
         PspAction::Map { load, format } => {
-            let loaded = output::load(load, common);
-            let mut diagnostics = loaded.diagnostics;
-            let (model, errors) = Model::build(loaded.objects, &load.template_paths());
-            diagnostics.extend(errors);
-            let mappings: Vec<PspMapping> = model
-                .iter()
-                .filter_map(|(_, r)| match r {
-                    Resource::PodSecurityPolicy(psp) => Some(map_psp(psp)),
-                    _ => None,
-                })
-                .collect();
-            let workloads = workload_access(&model, &mappings);
+            let (plan, diagnostics) = build(load, common, &Version::Latest);
             let text = match format {
-                Format::Text => render(&mappings, &workloads),
-                Format::Json => {
-                    let mut text = serde_json::to_string_pretty(
-                        &serde_json::json!({ "psps": mappings, "workloads": workloads }),
-                    )
-                    .map_err(|e| e.to_string())?;
-                    text.push('\n');
-                    text
-                }
+                MapFormat::Text => report::map_text(&plan),
+                MapFormat::Json => json(&serde_json::json!({
+                    "psps": plan.psps,
+                    "workloads": plan.workloads,
+                }))?,
             };
             output::write_report(common, &text)?;
             output::print_diagnostics(&diagnostics, common);
             Ok(output::input_status(&diagnostics))
         }
-    }
-}
-
-#[derive(Serialize)]
-struct Denied {
-    psp: String,
-    reasons: Vec<String>,
-}
-
-/// A workload and the PSPs it may use.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WorkloadAccess {
-    kind: String,
-    namespace: String,
-    name: String,
-    file: String,
-    line: u32,
-    service_account: String,
-    /// The PSPs its service account may use, by name.
-    usable: Vec<String>,
-    /// The one the admission controller picks: among the usable PSPs that
-    /// admit the pod (after their own mutations), one that leaves the pod
-    /// unchanged first, then by name; `None` when none admits it.
-    psp: Option<String>,
-    /// The usable PSPs that do not admit it, and why.
-    denied: Vec<Denied>,
-    /// How each grant reaches the service account.
-    grants: Vec<Grant>,
-    /// The strictest Pod Security Standards level (latest) its pods meet
-    /// as written, and with what `psp` injected.
-    level_as_written: Level,
-    level_with_psp: Level,
-    /// Its pods meet a stricter level only thanks to the PSP's mutations:
-    /// without PSP they lose them.
-    relies_on_mutation: bool,
-    /// The fields `psp` sets on its pods (relative to the pod spec).
-    mutations: Vec<Mutation>,
-}
-
-fn workload_access(model: &Model, mappings: &[PspMapping]) -> Vec<WorkloadAccess> {
-    let names: Vec<String> = mappings.iter().map(|m| m.name.clone()).collect();
-    let psps: Vec<(&str, &PodSecurityPolicy)> = model
-        .iter()
-        .filter_map(|(o, r)| match r {
-            Resource::PodSecurityPolicy(p) => Some((o.name.as_deref().unwrap_or(""), p.as_ref())),
-            _ => None,
-        })
-        .collect();
-    model
-        .workloads()
-        .map(|(object, template)| {
-            let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-            let account = template
-                .spec
-                .service_account_name
-                .clone()
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| "default".into());
-            let grants = grants(model, &namespace, &account);
-            let usable: Vec<&str> = usable(&grants, &names);
-            // What each usable PSP would do to the pod, and whether it
-            // admits the result.
-            let mut outcomes = Vec::new();
-            let mut denied = Vec::new();
-            for name in &usable {
-                let Some((_, policy)) = psps.iter().find(|(n, _)| n == name) else {
-                    continue;
+        PspAction::Plan {
+            load,
+            target_version,
+            format,
+            emit,
+        } => {
+            let (plan, diagnostics) = build(
+                load,
+                common,
+                target_version.as_ref().unwrap_or(&Version::Latest),
+            );
+            if emit.is_empty() {
+                let text = match format {
+                    PlanFormat::Text => report::plan_text(&plan),
+                    PlanFormat::Json => json(&plan)?,
+                    PlanFormat::Markdown => report::runbook(&plan),
                 };
-                let (mutated, mutations) = mutate(policy, &template.spec);
-                let reasons = denials(policy, &mutated);
-                if reasons.is_empty() {
-                    outcomes.push((*name, mutated, mutations));
-                } else {
-                    denied.push(Denied {
-                        psp: name.to_string(),
-                        reasons,
-                    });
+                output::write_report(common, &text)?;
+            } else {
+                let dir = common
+                    .output
+                    .as_deref()
+                    .ok_or("--emit writes files: give the directory with -o DIR")?;
+                let mut kinds = emit.clone();
+                kinds.sort();
+                kinds.dedup();
+                let mut files = Vec::new();
+                for kind in kinds {
+                    match kind {
+                        Emit::Labels => {
+                            files.push(("labels.sh".to_string(), report::labels_script(&plan)))
+                        }
+                        Emit::Namespaces => files.extend(report::namespace_manifests(&plan)),
+                        Emit::Patches => files.extend(report::patch_files(&plan)),
+                    }
+                }
+                let written = write_files(dir, &files)?;
+                if !common.quiet {
+                    eprint!("{written}");
                 }
             }
-            let candidates: Vec<(&str, bool)> = outcomes
-                .iter()
-                .map(|(n, _, m)| (*n, !m.is_empty()))
-                .collect();
-            let psp = chosen(&candidates).map(str::to_string);
-            let (mutated, mutations) = outcomes
-                .into_iter()
-                .find(|(n, _, _)| Some(*n) == psp.as_deref())
-                .map(|(_, spec, mutations)| (spec, mutations))
-                .unwrap_or_else(|| (template.spec.clone(), Vec::new()));
-            let level_as_written =
-                corral_pss::strictest_level(&template.metadata, &template.spec, &Version::Latest);
-            let level_with_psp =
-                corral_pss::strictest_level(&template.metadata, &mutated, &Version::Latest);
-            WorkloadAccess {
-                level_as_written,
-                level_with_psp,
-                relies_on_mutation: level_with_psp > level_as_written,
-                mutations,
-                denied,
-                kind: object.kind.clone(),
-                name: object.name.clone().unwrap_or_default(),
-                file: object.file.trim_start_matches("./").to_string(),
-                line: object.pos.line,
-                service_account: account,
-                psp,
-                usable: usable.iter().map(|s| s.to_string()).collect(),
-                namespace,
-                grants,
-            }
-        })
-        .collect()
-}
-
-fn render(mappings: &[PspMapping], workloads: &[WorkloadAccess]) -> String {
-    let mut out = String::new();
-    if mappings.is_empty() {
-        out.push_str("no PodSecurityPolicy found\n");
-    }
-    for m in mappings {
-        out.push_str(&format!(
-            "PodSecurityPolicy {}: {}{}\n",
-            m.name,
-            m.level.as_str(),
-            if m.mutating { " (mutating)" } else { "" }
-        ));
-        if !m.limiting.is_empty() {
-            out.push_str(&format!("  limited by {}\n", m.limiting.join(", ")));
-        }
-        for f in &m.fields {
-            let shown = f.value != "unset" || f.mutates.is_some() || f.lost_control.is_some();
-            if !shown {
-                continue;
-            }
-            let level = match f.verdict {
-                Verdict::Level(level) => level.as_str(),
-                Verdict::NoOpinion => "no opinion",
-            };
-            out.push_str(&format!("  {:<58} {:<12} {}\n", f.field, level, f.value));
-            if let Some(mutation) = &f.mutates {
-                out.push_str(&format!("  {:<58} {:<12} mutates: {mutation}\n", "", ""));
-            }
-            if let Some(lost) = &f.lost_control {
-                out.push_str(&format!("  {:<58} {:<12} lost with PSP: {lost}\n", "", ""));
-            }
-        }
-        out.push('\n');
-    }
-    if !mappings.is_empty() {
-        for w in workloads {
-            out.push_str(&format!(
-                "{} {}/{} ({}:{}) as {}: {}\n",
-                w.kind,
-                w.namespace,
-                w.name,
-                w.file,
-                w.line,
-                w.service_account,
-                match (&w.psp, w.usable.is_empty()) {
-                    (_, true) => "may use no PodSecurityPolicy".to_string(),
-                    (Some(psp), false) =>
-                        format!("admitted by {psp} (may use {})", w.usable.join(", ")),
-                    (None, false) => format!(
-                        "no PodSecurityPolicy admits it (may use {})",
-                        w.usable.join(", ")
-                    ),
-                }
-            ));
-            for d in &w.denied {
-                out.push_str(&format!(
-                    "  {} denies it: {}\n",
-                    d.psp,
-                    d.reasons.join("; ")
-                ));
-            }
-            if w.relies_on_mutation {
-                out.push_str(&format!(
-                    "  relies on the PSP's mutations: {} as written, {} with them; set {}\n",
-                    w.level_as_written.as_str(),
-                    w.level_with_psp.as_str(),
-                    w.mutations
-                        .iter()
-                        .map(|m| format!("{}: {}", m.field, m.value))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
+            output::print_diagnostics(&diagnostics, common);
+            Ok(output::input_status(&diagnostics))
         }
     }
-    out
 }

@@ -50,7 +50,7 @@ fn parse_level(s: &str) -> Result<Level, String> {
     }
 }
 
-fn parse_version(s: &str) -> Result<Version, String> {
+pub(crate) fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
         .map_err(|e: corral_pss::VersionError| e.to_string())
 }

@@ -42,8 +42,9 @@ fn examples_inventory_is_complete_and_deterministic() {
     assert_eq!(first.stdout, run().stdout);
     let report = json(&first.stdout);
     let objects = report["objects"].as_array().unwrap();
-    assert_eq!(objects.len(), 11);
-    assert_eq!(report["counts"]["Deployment"], 1);
+    // 11 top-level objects, 24 in examples/psp-migration/.
+    assert_eq!(objects.len(), 35);
+    assert_eq!(report["counts"]["Deployment"], 4);
     assert_eq!(report["errors"], Value::Array(vec![]));
     let rollout = objects.iter().find(|o| o["kind"] == "Rollout").unwrap();
     assert_eq!(rollout["file"], "examples/rollout.yaml");

@@ -15,7 +15,6 @@ use serde::Serialize;
 
 /// One path by which a service account may use PSPs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Grant {
     /// The PSP granted, or `None` for all of them.
     pub psp: Option<String>,
@@ -72,34 +71,44 @@ fn names_service_account(
     }
 }
 
-/// Every `use` grant of PSPs to service account `namespace/name`.
-pub fn grants(model: &Model, namespace: &str, name: &str) -> Vec<Grant> {
-    // Roles by (namespace, name), ClusterRoles by name: their PSP grants.
-    let mut roles: BTreeMap<RoleKey, Vec<PspNames>> = BTreeMap::new();
+/// One binding's grant of what a role rule gives (`T`) to a subject.
+struct Bound<'a, T> {
+    /// The RoleBinding's namespace, `None` for a ClusterRoleBinding.
+    namespace: Option<&'a str>,
+    binding: String,
+    role: String,
+    subject: &'a rbac::Subject,
+    granted: T,
+}
+
+/// Every binding of a role whose rules give something `wanted` extracts,
+/// to each of its subjects.
+fn bound<T: Clone>(
+    model: &Model,
+    wanted: impl Fn(&rbac::PolicyRule) -> Option<T>,
+) -> Vec<Bound<'_, T>> {
+    let mut roles: BTreeMap<RoleKey, Vec<T>> = BTreeMap::new();
     for (object, resource) in model.iter() {
         let (scope, rules) = match resource {
             Resource::Role(r) => (object.namespace.clone(), r.rules.as_deref()),
             Resource::ClusterRole(r) => (None, r.rules.as_deref()),
             _ => continue,
         };
-        let uses: Vec<PspNames> = rules
+        let gives: Vec<T> = rules
             .unwrap_or_default()
             .iter()
-            .filter_map(psp_use)
+            .filter_map(&wanted)
             .collect();
-        if !uses.is_empty() {
+        if !gives.is_empty() {
             let role_name = object.name.clone().unwrap_or_default();
-            roles.entry((scope, role_name)).or_default().extend(uses);
+            roles.entry((scope, role_name)).or_default().extend(gives);
         }
     }
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for (object, resource) in model.iter() {
-        let (binding_namespace, role_ref, subjects, label) = match resource {
+        let (namespace, role_ref, subjects, binding) = match resource {
             Resource::RoleBinding(b) => {
                 let ns = object.namespace.as_deref().unwrap_or("default");
-                if ns != namespace {
-                    continue; // a RoleBinding grants in its own namespace only
-                }
                 (
                     Some(ns),
                     &b.role_ref,
@@ -118,49 +127,180 @@ pub fn grants(model: &Model, namespace: &str, name: &str) -> Vec<Grant> {
             ),
             _ => continue,
         };
-        let (key, role_label) = match role_ref.kind.as_str() {
+        let (key, role) = match role_ref.kind.as_str() {
             "Role" => (
-                (binding_namespace.map(str::to_string), role_ref.name.clone()),
-                format!("Role {}/{}", binding_namespace.unwrap_or(""), role_ref.name),
+                (namespace.map(str::to_string), role_ref.name.clone()),
+                format!("Role {}/{}", namespace.unwrap_or(""), role_ref.name),
             ),
             _ => (
                 (None, role_ref.name.clone()),
                 format!("ClusterRole {}", role_ref.name),
             ),
         };
-        let Some(uses) = roles.get(&key) else {
+        let Some(gives) = roles.get(&key) else {
             continue;
         };
         for subject in subjects {
-            if !names_service_account(subject, binding_namespace, namespace, name) {
-                continue;
+            for granted in gives {
+                found.push(Bound {
+                    namespace,
+                    binding: binding.clone(),
+                    role: role.clone(),
+                    subject,
+                    granted: granted.clone(),
+                });
             }
-            let subject_label = match subject.kind.as_str() {
-                "ServiceAccount" => format!(
-                    "ServiceAccount {}/{}",
-                    subject
-                        .namespace
-                        .as_deref()
-                        .or(binding_namespace)
-                        .unwrap_or(""),
-                    subject.name
-                ),
-                kind => format!("{kind} {}", subject.name),
-            };
-            for names in uses {
-                let psps: Vec<Option<String>> = match names {
-                    None => vec![None],
-                    Some(names) => names.iter().cloned().map(Some).collect(),
-                };
-                for psp in psps {
-                    found.insert(Grant {
-                        psp,
-                        binding: label.clone(),
-                        role: role_label.clone(),
-                        subject: subject_label.clone(),
-                    });
-                }
+        }
+    }
+    found
+}
+
+/// `ServiceAccount ns/name`, `Group name`, `User name`.
+fn subject_label(subject: &rbac::Subject, binding_namespace: Option<&str>) -> String {
+    match subject.kind.as_str() {
+        "ServiceAccount" => format!(
+            "ServiceAccount {}/{}",
+            subject
+                .namespace
+                .as_deref()
+                .or(binding_namespace)
+                .unwrap_or(""),
+            subject.name
+        ),
+        kind => format!("{kind} {}", subject.name),
+    }
+}
+
+/// Every `use` grant of PSPs to service account `namespace/name`.
+pub fn grants(model: &Model, namespace: &str, name: &str) -> Vec<Grant> {
+    let mut found = BTreeSet::new();
+    for b in bound(model, psp_use) {
+        // A RoleBinding grants in its own namespace only.
+        if b.namespace.is_some_and(|ns| ns != namespace)
+            || !names_service_account(b.subject, b.namespace, namespace, name)
+        {
+            continue;
+        }
+        let psps: Vec<Option<String>> = match &b.granted {
+            None => vec![None],
+            Some(names) => names.iter().cloned().map(Some).collect(),
+        };
+        for psp in psps {
+            found.insert(Grant {
+                psp,
+                binding: b.binding.clone(),
+                role: b.role.clone(),
+                subject: subject_label(b.subject, b.namespace),
+            });
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// A subject that may create, update or patch Namespaces, and so set or
+/// remove their Pod Security Admission labels.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NamespaceEditor {
+    pub subject: String,
+    /// The namespace it may relabel, `None` for every namespace.
+    pub namespace: Option<String>,
+    pub verbs: Vec<String>,
+    pub binding: String,
+    pub role: String,
+}
+
+/// The verbs on Namespaces (core group) that relabel them, that a rule
+/// grants.
+fn namespace_edit(rule: &rbac::PolicyRule) -> Option<Vec<String>> {
+    let any = |list: Option<&Vec<String>>, wanted: &str| {
+        list.is_some_and(|l| l.iter().any(|x| x == "*" || x == wanted))
+    };
+    if !any(rule.api_groups.as_ref(), "") || !any(rule.resources.as_ref(), "namespaces") {
+        return None;
+    }
+    let verbs: Vec<String> = ["create", "patch", "update"]
+        .into_iter()
+        .filter(|v| rule.verbs.iter().any(|x| x == "*" || x == v))
+        .map(str::to_string)
+        .collect();
+    (!verbs.is_empty()).then_some(verbs)
+}
+
+/// Everyone RBAC lets relabel Namespaces. A RoleBinding's grant on
+/// `namespaces` reaches the Namespace of its own name.
+pub fn namespace_editors(model: &Model) -> Vec<NamespaceEditor> {
+    let mut found = BTreeSet::new();
+    for b in bound(model, namespace_edit) {
+        found.insert(NamespaceEditor {
+            subject: subject_label(b.subject, b.namespace),
+            namespace: b.namespace.map(str::to_string),
+            verbs: b.granted,
+            binding: b.binding,
+            role: b.role,
+        });
+    }
+    found.into_iter().collect()
+}
+
+/// The ClusterRoles that grant `use` of the PSP `psp` (by name or all).
+pub fn cluster_roles_granting(model: &Model, psp: &str) -> Vec<String> {
+    model
+        .iter()
+        .filter_map(|(object, resource)| match resource {
+            Resource::ClusterRole(r) => {
+                let grants = r
+                    .rules
+                    .iter()
+                    .flatten()
+                    .filter_map(psp_use)
+                    .any(|names| names.is_none_or(|names| names.iter().any(|n| n == psp)));
+                grants.then(|| object.name.clone().unwrap_or_default())
             }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The Roles and ClusterRoles whose every rule grants `use` of PSPs, and
+/// the bindings to them, as `kubectl delete` arguments
+/// (`-n ns role/name`, `clusterrole/name`): they serve nothing once PSP
+/// is gone.
+pub fn psp_only_rbac(model: &Model) -> Vec<String> {
+    let mut roles = BTreeSet::new();
+    for (object, resource) in model.iter() {
+        let (scope, rules) = match resource {
+            Resource::Role(r) => (object.namespace.clone(), r.rules.as_deref()),
+            Resource::ClusterRole(r) => (None, r.rules.as_deref()),
+            _ => continue,
+        };
+        let rules = rules.unwrap_or_default();
+        if !rules.is_empty() && rules.iter().all(|r| psp_use(r).is_some()) {
+            roles.insert((scope, object.name.clone().unwrap_or_default()));
+        }
+    }
+    let mut found = BTreeSet::new();
+    for (scope, name) in &roles {
+        found.insert(match scope {
+            Some(ns) => format!("-n {ns} role/{name}"),
+            None => format!("clusterrole/{name}"),
+        });
+    }
+    for (object, resource) in model.iter() {
+        let name = object.name.clone().unwrap_or_default();
+        let (namespace, role_ref, kind) = match resource {
+            Resource::RoleBinding(b) => (object.namespace.clone(), &b.role_ref, "rolebinding"),
+            Resource::ClusterRoleBinding(b) => (None, &b.role_ref, "clusterrolebinding"),
+            _ => continue,
+        };
+        let key = match role_ref.kind.as_str() {
+            "Role" => (namespace.clone(), role_ref.name.clone()),
+            _ => (None, role_ref.name.clone()),
+        };
+        if roles.contains(&key) {
+            found.insert(match namespace {
+                Some(ns) => format!("-n {ns} {kind}/{name}"),
+                None => format!("{kind}/{name}"),
+            });
         }
     }
     found.into_iter().collect()

@@ -7,9 +7,12 @@
 pub mod access;
 pub mod map;
 pub mod mutate;
+pub mod plan;
+pub mod report;
 pub mod validate;
 
-pub use access::{chosen, grants, usable, Grant};
+pub use access::{chosen, grants, namespace_editors, usable, Grant, NamespaceEditor};
 pub use map::{map_psp, FieldMapping, PspMapping, Verdict};
 pub use mutate::{mutate, Mutation};
+pub use plan::{plan, Plan};
 pub use validate::denials;

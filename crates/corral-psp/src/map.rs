@@ -8,8 +8,7 @@ use corral_pss::{Level, BASELINE_CAPABILITIES};
 use serde::Serialize;
 
 /// What the table says of one field's value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Within what this level allows (and so every less strict level).
     Level(Level),
@@ -17,8 +16,7 @@ pub enum Verdict {
     NoOpinion,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldMapping {
     /// `spec.privileged`, or the annotation's name.
     pub field: String,
@@ -26,15 +24,12 @@ pub struct FieldMapping {
     pub value: String,
     pub verdict: Verdict,
     /// The PSP changed pods through this field: what it injected.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mutates: Option<String>,
     /// A validating control PSS has no equivalent for: lost with PSP.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_control: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PspMapping {
     pub name: String,
     /// The least restrictive level of its fields.
@@ -46,6 +41,36 @@ pub struct PspMapping {
     /// It mutates pods: the admission controller preferred non-mutating
     /// PSPs, and workloads it admitted may rely on what it injected.
     pub mutating: bool,
+}
+
+impl Verdict {
+    /// `privileged`, `baseline`, `restricted` or `no-opinion`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Level(level) => level.as_str(),
+            Verdict::NoOpinion => "no-opinion",
+        }
+    }
+}
+
+/// The documented JSON shape: `{"field", "value", "level", "mutating",
+/// "injects"?, "lost_control"?}`.
+impl Serialize for FieldMapping {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("field", &self.field)?;
+        map.serialize_entry("value", &self.value)?;
+        map.serialize_entry("level", self.verdict.as_str())?;
+        map.serialize_entry("mutating", &self.mutates.is_some())?;
+        if let Some(injects) = &self.mutates {
+            map.serialize_entry("injects", injects)?;
+        }
+        if let Some(lost) = &self.lost_control {
+            map.serialize_entry("lost_control", lost)?;
+        }
+        map.end()
+    }
 }
 
 const RESTRICTED_VOLUMES: [&str; 9] = [
@@ -161,11 +186,12 @@ fn id_strategy(field: &str, strategy: &Option<IdStrategyOptions>) -> FieldMappin
 /// The level an `allowedProfileNames` annotation allows (seccomp or
 /// AppArmor): `runtime/default` and `localhost/*` only is Restricted, the
 /// same plus unset (a trailing comma) Baseline, anything else Privileged.
-fn profiles_level(allowed: Option<&str>) -> Level {
+/// Without the annotation, `unset` is the level: PSP's seccomp strategy
+/// then lets pods set no profile (Baseline), its AppArmor strategy lets
+/// them set any, `unconfined` too (Privileged).
+fn profiles_level(allowed: Option<&str>, unset: Level) -> Level {
     let Some(allowed) = allowed else {
-        // Without the annotation pods may set no profile: they run with the
-        // runtime's default only when the node defaults to it.
-        return Level::Baseline;
+        return unset;
     };
     let names: Vec<&str> = allowed.split(',').map(str::trim).collect();
     let known =
@@ -454,15 +480,20 @@ pub fn map_psp(psp: &PodSecurityPolicy) -> PspMapping {
             .and_then(|a| a.get(key))
             .map(String::as_str)
     };
-    for (allowed_key, default_key, what) in [
-        (SECCOMP_ALLOWED, SECCOMP_DEFAULT, "seccomp"),
-        (APPARMOR_ALLOWED, APPARMOR_DEFAULT, "AppArmor"),
+    for (allowed_key, default_key, what, unset) in [
+        (SECCOMP_ALLOWED, SECCOMP_DEFAULT, "seccomp", Level::Baseline),
+        (
+            APPARMOR_ALLOWED,
+            APPARMOR_DEFAULT,
+            "AppArmor",
+            Level::Privileged,
+        ),
     ] {
         let allowed = annotation(allowed_key);
         fields.push(FieldMapping {
             field: allowed_key.into(),
             value: allowed.map_or("unset".into(), |a| format!("\"{a}\"")),
-            verdict: Verdict::Level(profiles_level(allowed)),
+            verdict: Verdict::Level(profiles_level(allowed, unset)),
             mutates: None,
             lost_control: None,
         });
@@ -788,6 +819,18 @@ mod tests {
                         .as_mut()
                         .unwrap()
                         .insert(APPARMOR_ALLOWED.into(), "*".into());
+                },
+                Level::Privileged,
+            ),
+            // Without the annotation AppArmor allows any profile.
+            (
+                APPARMOR_ALLOWED,
+                |p| {
+                    p.metadata
+                        .annotations
+                        .as_mut()
+                        .unwrap()
+                        .remove(APPARMOR_ALLOWED);
                 },
                 Level::Privileged,
             ),

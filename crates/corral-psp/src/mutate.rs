@@ -6,11 +6,54 @@
 
 use corral_core::model::psp::{IdStrategyOptions, PodSecurityPolicy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, PodSecurityContext, PodSpec, SeccompProfile, SecurityContext,
+    AppArmorProfile, Capabilities, Container, PodSecurityContext, PodSpec, SeccompProfile,
+    SecurityContext,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::map::SECCOMP_DEFAULT;
+use crate::map::{APPARMOR_DEFAULT, SECCOMP_DEFAULT};
+
+/// The pod annotation that sets a container's AppArmor profile.
+pub const APPARMOR_CONTAINER_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+fn apparmor_name(profile: &AppArmorProfile) -> String {
+    match profile.type_.as_str() {
+        "RuntimeDefault" => "runtime/default".into(),
+        "Unconfined" => "unconfined".into(),
+        "Localhost" => format!(
+            "localhost/{}",
+            profile.localhost_profile.as_deref().unwrap_or("")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A container's AppArmor profile as PSP annotations name it: its
+/// annotation, else its securityContext's field, else the pod's; `None`
+/// when none is set.
+pub fn apparmor_profile(
+    metadata: &ObjectMeta,
+    spec: &PodSpec,
+    container: &Container,
+) -> Option<String> {
+    let annotation = metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(&format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name)))
+        .filter(|p| !p.is_empty());
+    let own = container
+        .security_context
+        .as_ref()
+        .and_then(|s| s.app_armor_profile.as_ref());
+    let pod = spec
+        .security_context
+        .as_ref()
+        .and_then(|s| s.app_armor_profile.as_ref());
+    annotation
+        .cloned()
+        .or_else(|| own.or(pod).map(apparmor_name))
+}
 
 /// One field the PSP set, relative to the pod spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -26,12 +69,42 @@ fn first_id(strategy: &Option<IdStrategyOptions>) -> Option<i64> {
     strategy.ranges.as_ref()?.first().map(|r| r.min)
 }
 
-/// The pod spec as the PSP left it, and the fields it set.
-pub fn mutate(psp: &PodSecurityPolicy, spec: &PodSpec) -> (PodSpec, Vec<Mutation>) {
+/// The pod (its metadata and spec) as the PSP left it, and the fields it
+/// set: relative to the pod spec, or `metadata.annotations[KEY]`.
+pub fn mutate(
+    psp: &PodSecurityPolicy,
+    metadata: &ObjectMeta,
+    spec: &PodSpec,
+) -> (ObjectMeta, PodSpec, Vec<Mutation>) {
     let p = &psp.spec;
     let mut pod = spec.clone();
+    let mut meta = metadata.clone();
     let mut mutations = Vec::new();
     let mut set = |field: String, value: String| mutations.push(Mutation { field, value });
+
+    // AppArmor: the default profile, as an annotation, for each container
+    // that sets none.
+    if let Some(default) = psp
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(APPARMOR_DEFAULT))
+    {
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers);
+        for container in containers {
+            if apparmor_profile(metadata, spec, container).is_none() {
+                let key = format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name);
+                meta.annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(key.clone(), default.clone());
+                set(format!("metadata.annotations[{key}]"), default.clone());
+            }
+        }
+    }
 
     let pod_context = pod
         .security_context
@@ -58,9 +131,18 @@ pub fn mutate(psp: &PodSecurityPolicy, spec: &PodSpec) -> (PodSpec, Vec<Mutation
     if let Some(selinux) = p.se_linux.as_ref().filter(|s| s.rule == "MustRunAs") {
         if let (Some(options), None) = (&selinux.se_linux_options, &pod_context.se_linux_options) {
             pod_context.se_linux_options = Some(options.clone());
+            let parts: Vec<String> = [
+                ("user", &options.user),
+                ("role", &options.role),
+                ("type", &options.type_),
+                ("level", &options.level),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+            .collect();
             set(
                 "securityContext.seLinuxOptions".into(),
-                format!("{:?}", options.type_.clone().unwrap_or_default()),
+                format!("{{{}}}", parts.join(", ")),
             );
         }
     }
@@ -114,7 +196,7 @@ pub fn mutate(psp: &PodSecurityPolicy, spec: &PodSpec) -> (PodSpec, Vec<Mutation
         }
     }
 
-    let lists: [(&str, &mut Vec<k8s_openapi::api::core::v1::Container>); 2] = [
+    let lists: [(&str, &mut Vec<Container>); 2] = [
         (
             "initContainers",
             pod.init_containers.get_or_insert_with(Vec::new),
@@ -200,14 +282,13 @@ pub fn mutate(psp: &PodSecurityPolicy, spec: &PodSpec) -> (PodSpec, Vec<Mutation
     for m in mutations {
         seen.insert(m.field.clone(), m);
     }
-    (pod, seen.into_values().collect())
+    (meta, pod, seen.into_values().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use corral_core::model::psp::{IdRange, PodSecurityPolicySpec};
-    use k8s_openapi::api::core::v1::Container;
 
     fn pod() -> PodSpec {
         PodSpec {
@@ -251,7 +332,7 @@ mod tests {
         };
         psp.metadata.annotations =
             Some([(SECCOMP_DEFAULT.to_string(), "runtime/default".to_string())].into());
-        let (mutated, mutations) = mutate(&psp, &pod());
+        let (_, mutated, mutations) = mutate(&psp, &ObjectMeta::default(), &pod());
         let fields: Vec<(&str, &str)> = mutations
             .iter()
             .map(|m| (m.field.as_str(), m.value.as_str()))
@@ -284,7 +365,7 @@ mod tests {
             allow_privilege_escalation: Some(true),
             ..SecurityContext::default()
         });
-        let (_, mutations) = mutate(&psp, &written);
+        let (_, _, mutations) = mutate(&psp, &ObjectMeta::default(), &written);
         assert!(!mutations
             .iter()
             .any(|m| m.field.ends_with("runAsNonRoot")
@@ -303,7 +384,7 @@ mod tests {
             }),
             ..SecurityContext::default()
         });
-        let (mutated, mutations) = mutate(&psp, &written);
+        let (_, mutated, mutations) = mutate(&psp, &ObjectMeta::default(), &written);
         let caps = mutated.containers[0]
             .security_context
             .as_ref()
@@ -313,5 +394,43 @@ mod tests {
             .unwrap();
         assert_eq!(caps.add.as_deref(), Some(&["NET_ADMIN".to_string()][..]));
         assert_eq!(mutations.len(), 1);
+    }
+
+    #[test]
+    fn the_default_apparmor_profile_is_annotated_where_none_is_set() {
+        let mut psp = PodSecurityPolicy::default();
+        psp.metadata.annotations =
+            Some([(APPARMOR_DEFAULT.to_string(), "runtime/default".to_string())].into());
+        let mut spec = pod();
+        spec.containers.push(Container {
+            name: "sidecar".into(),
+            ..Container::default()
+        });
+        let metadata = ObjectMeta {
+            annotations: Some(
+                [(
+                    format!("{APPARMOR_CONTAINER_PREFIX}sidecar"),
+                    "localhost/sidecar".to_string(),
+                )]
+                .into(),
+            ),
+            ..ObjectMeta::default()
+        };
+        let (meta, _, mutations) = mutate(&psp, &metadata, &spec);
+        assert_eq!(
+            mutations,
+            [Mutation {
+                field: format!("metadata.annotations[{APPARMOR_CONTAINER_PREFIX}app]"),
+                value: "runtime/default".into()
+            }]
+        );
+        let app = Container {
+            name: "app".into(),
+            ..Container::default()
+        };
+        assert_eq!(
+            apparmor_profile(&meta, &spec, &app).as_deref(),
+            Some("runtime/default")
+        );
     }
 }

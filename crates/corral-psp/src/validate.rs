@@ -1,12 +1,13 @@
 //! Whether a PodSecurityPolicy admits a pod (after its own mutations): the
-//! validating fields the PSP admission plugin checked, and its seccomp and
-//! runtime-class allow-lists. (AppArmor profiles, which pods set in
-//! annotations the workload template may not show, are not checked.)
+//! validating fields the PSP admission plugin checked, and its seccomp,
+//! AppArmor and runtime-class allow-lists.
 
 use corral_core::model::psp::PodSecurityPolicy;
 use k8s_openapi::api::core::v1::{PodSpec, SeccompProfile, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::map::SECCOMP_ALLOWED;
+use crate::map::{APPARMOR_ALLOWED, SECCOMP_ALLOWED};
+use crate::mutate::apparmor_profile;
 
 /// A seccomp profile as PSP annotations name it.
 fn profile_name(profile: &SeccompProfile) -> String {
@@ -22,10 +23,11 @@ fn profile_name(profile: &SeccompProfile) -> String {
 }
 
 /// Whether the `allowedProfileNames` list allows `name` (`None`: no
-/// profile; allowed only when the list has an empty entry).
+/// profile; allowed only when the list has an empty entry or `*`, which
+/// allows anything).
 fn profile_allowed(allowed: &str, name: Option<&str>) -> bool {
     allowed.split(',').map(str::trim).any(|entry| match name {
-        None => entry.is_empty(),
+        None => entry.is_empty() || entry == "*",
         Some(name) => {
             entry == "*"
                 || entry == name
@@ -78,7 +80,7 @@ fn sysctl_matches(pattern: &str, name: &str) -> bool {
 
 /// Why `psp` does not admit the pod `spec` (already mutated by it); empty
 /// when it admits it.
-pub fn denials(psp: &PodSecurityPolicy, spec: &PodSpec) -> Vec<String> {
+pub fn denials(psp: &PodSecurityPolicy, metadata: &ObjectMeta, spec: &PodSpec) -> Vec<String> {
     let p = &psp.spec;
     let mut why = Vec::new();
     let allow = |flag: Option<bool>| flag == Some(true);
@@ -169,6 +171,38 @@ pub fn denials(psp: &PodSecurityPolicy, spec: &PodSpec) -> Vec<String> {
                     Some(profile) => format!("{who}: seccomp profile {profile} is not allowed"),
                     None => format!("{who}: a seccomp profile is required"),
                 });
+            }
+        }
+    }
+    // AppArmor: without the annotation any profile is allowed; with it, a
+    // profile must be set and listed (no wildcards), as PSP's strategy did.
+    if let Some(allowed) = psp
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(APPARMOR_ALLOWED))
+    {
+        let listed: Vec<&str> = allowed
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        for container in spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers)
+        {
+            match apparmor_profile(metadata, spec, container) {
+                None if !listed.is_empty() => why.push(format!(
+                    "container `{}`: an AppArmor profile is required",
+                    container.name
+                )),
+                Some(profile) if !listed.contains(&profile.as_str()) => why.push(format!(
+                    "container `{}`: AppArmor profile {profile} is not allowed",
+                    container.name
+                )),
+                _ => {}
             }
         }
     }
@@ -308,6 +342,7 @@ mod tests {
         }]);
         assert!(denials(
             &psp,
+            &ObjectMeta::default(),
             &pod(SecurityContext {
                 run_as_user: Some(1500),
                 ..Default::default()
@@ -354,7 +389,7 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(
-            denials(&psp, &bad),
+            denials(&psp, &ObjectMeta::default(), &bad),
             [
                 "hostNetwork is not allowed",
                 "host path /var/logging is not under an allowed prefix",
@@ -391,7 +426,7 @@ mod tests {
                     ..Default::default()
                 });
                 spec.runtime_class_name = runtime.map(str::to_string);
-                denials(psp, &spec)
+                denials(psp, &ObjectMeta::default(), &spec)
             };
         let profile = |type_: &str, local: Option<&str>| {
             Some(SeccompProfile {
@@ -416,6 +451,10 @@ mod tests {
         psp.metadata.annotations =
             Some([(SECCOMP_ALLOWED.to_string(), "runtime/default,".to_string())].into());
         assert!(with(&psp, None, None).is_empty());
+        // `*` allows any profile, and none.
+        psp.metadata.annotations = Some([(SECCOMP_ALLOWED.to_string(), "*".to_string())].into());
+        assert!(with(&psp, None, Some("gvisor")).is_empty());
+        assert!(with(&psp, profile("Unconfined", None), Some("gvisor")).is_empty());
     }
 
     #[test]
@@ -428,6 +467,7 @@ mod tests {
         assert_eq!(
             denials(
                 &psp,
+                &ObjectMeta::default(),
                 &pod(SecurityContext {
                     run_as_user: Some(0),
                     ..Default::default()
@@ -437,11 +477,57 @@ mod tests {
         );
         assert!(denials(
             &psp,
+            &ObjectMeta::default(),
             &pod(SecurityContext {
                 run_as_non_root: Some(true),
                 ..Default::default()
             })
         )
         .is_empty());
+    }
+
+    #[test]
+    fn apparmor_allow_list() {
+        let mut psp = PodSecurityPolicy::default();
+        let spec = pod(SecurityContext::default());
+        let annotated = |profile: &str| ObjectMeta {
+            annotations: Some(
+                [(
+                    format!("{}app", crate::mutate::APPARMOR_CONTAINER_PREFIX),
+                    profile.to_string(),
+                )]
+                .into(),
+            ),
+            ..ObjectMeta::default()
+        };
+        // Without the annotation, anything goes.
+        assert!(denials(&psp, &annotated("unconfined"), &spec).is_empty());
+        psp.metadata.annotations = Some(
+            [(
+                APPARMOR_ALLOWED.to_string(),
+                "runtime/default,localhost/app".to_string(),
+            )]
+            .into(),
+        );
+        assert!(denials(&psp, &annotated("localhost/app"), &spec).is_empty());
+        assert_eq!(
+            denials(&psp, &annotated("unconfined"), &spec),
+            ["container `app`: AppArmor profile unconfined is not allowed"]
+        );
+        assert_eq!(
+            denials(&psp, &ObjectMeta::default(), &spec),
+            ["container `app`: an AppArmor profile is required"]
+        );
+        // The securityContext field counts as the annotation does.
+        let mut field = pod(SecurityContext {
+            app_armor_profile: Some(k8s_openapi::api::core::v1::AppArmorProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
+            ..Default::default()
+        });
+        assert!(denials(&psp, &ObjectMeta::default(), &field).is_empty());
+        field.containers[0].security_context = None;
+        assert_eq!(denials(&psp, &ObjectMeta::default(), &field).len(), 1);
     }
 }

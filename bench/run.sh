@@ -26,5 +26,16 @@ else
   echo "skipped: ../shared/corpus is not present"
 fi
 
+# The PSP issue names no target; the planner applies every usable PSP to
+# every workload, evaluates it twice and writes its patch.
+echo "== corral psp plan ../shared/corpus (no target named)"
+if [ -d ../shared/corpus ]; then
+  python3 bench/measure.py 10 "$corral" psp plan ../shared/corpus --format json --quiet
+else
+  echo "skipped: ../shared/corpus is not present"
+fi
+echo "== corral psp plan on 100,000 Deployments under examples/psp-migration's PSPs and RBAC (no target named)"
+python3 bench/measure.py 3 "$corral" psp plan "$big" examples/psp-migration/psps.yaml examples/psp-migration/rbac.yaml --format json --quiet
+
 echo "== corral inventory on 100,000 Deployments, $(du -m "$big" | cut -f1) MB (target: < 3 s wall, < 1 GB peak RSS)"
 python3 bench/measure.py 3 "$corral" inventory "$big" --quiet

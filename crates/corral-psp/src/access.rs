@@ -171,30 +171,49 @@ fn subject_label(subject: &rbac::Subject, binding_namespace: Option<&str>) -> St
     }
 }
 
-/// Every `use` grant of PSPs to service account `namespace/name`.
-pub fn grants(model: &Model, namespace: &str, name: &str) -> Vec<Grant> {
-    let mut found = BTreeSet::new();
-    for b in bound(model, psp_use) {
-        // A RoleBinding grants in its own namespace only.
-        if b.namespace.is_some_and(|ns| ns != namespace)
-            || !names_service_account(b.subject, b.namespace, namespace, name)
-        {
-            continue;
-        }
-        let psps: Vec<Option<String>> = match &b.granted {
-            None => vec![None],
-            Some(names) => names.iter().cloned().map(Some).collect(),
-        };
-        for psp in psps {
-            found.insert(Grant {
-                psp,
-                binding: b.binding.clone(),
-                role: b.role.clone(),
-                subject: subject_label(b.subject, b.namespace),
-            });
+/// The PSP `use` grants of a model, resolved once, to look up per service
+/// account.
+pub struct PspGrants<'a> {
+    bound: Vec<Bound<'a, PspNames>>,
+}
+
+impl<'a> PspGrants<'a> {
+    pub fn new(model: &'a Model) -> Self {
+        PspGrants {
+            bound: bound(model, psp_use),
         }
     }
-    found.into_iter().collect()
+
+    /// Every `use` grant of PSPs to service account `namespace/name`.
+    pub fn of(&self, namespace: &str, name: &str) -> Vec<Grant> {
+        let mut found = BTreeSet::new();
+        for b in &self.bound {
+            // A RoleBinding grants in its own namespace only.
+            if b.namespace.is_some_and(|ns| ns != namespace)
+                || !names_service_account(b.subject, b.namespace, namespace, name)
+            {
+                continue;
+            }
+            let psps: Vec<Option<String>> = match &b.granted {
+                None => vec![None],
+                Some(names) => names.iter().cloned().map(Some).collect(),
+            };
+            for psp in psps {
+                found.insert(Grant {
+                    psp,
+                    binding: b.binding.clone(),
+                    role: b.role.clone(),
+                    subject: subject_label(b.subject, b.namespace),
+                });
+            }
+        }
+        found.into_iter().collect()
+    }
+}
+
+/// Every `use` grant of PSPs to service account `namespace/name`.
+pub fn grants(model: &Model, namespace: &str, name: &str) -> Vec<Grant> {
+    PspGrants::new(model).of(namespace, name)
 }
 
 /// A subject that may create, update or patch Namespaces, and so set or
@@ -513,5 +532,65 @@ subjects: [{{kind: ServiceAccount, name: operator, namespace: ops}}]
         assert_eq!(chosen(&[("b", false), ("a", false)]), Some("a"));
         assert_eq!(chosen(&[("b", true), ("a", true)]), Some("a"));
         assert_eq!(chosen(&[]), None);
+    }
+
+    #[test]
+    fn namespace_editors_and_psp_only_rbac() {
+        let yaml = format!(
+            "{ROLES}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: ns-admin}}
+rules: [{{apiGroups: [''], resources: [namespaces], verbs: [get, patch]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: platform}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ns-admin}}
+subjects: [{{kind: Group, name: platform}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: self, namespace: shop}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ns-admin}}
+subjects: [{{kind: ServiceAccount, name: deployer}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: psp, namespace: shop}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: psp-baseline}}
+subjects: [{{kind: Group, name: 'system:serviceaccounts:shop'}}]
+"
+        );
+        let model = model(&yaml);
+        let editors: Vec<(String, Option<String>, Vec<String>)> = namespace_editors(&model)
+            .into_iter()
+            .map(|e| (e.subject, e.namespace, e.verbs))
+            .collect();
+        assert_eq!(
+            editors,
+            [
+                (
+                    "Group platform".to_string(),
+                    None,
+                    vec!["patch".to_string()]
+                ),
+                (
+                    "ServiceAccount shop/deployer".to_string(),
+                    Some("shop".to_string()),
+                    vec!["patch".to_string()]
+                ),
+            ]
+        );
+        assert_eq!(
+            psp_only_rbac(&model),
+            [
+                "-n shop role/psp-baseline",
+                "-n shop rolebinding/psp",
+                "clusterrole/psp-all",
+                "clusterrole/psp-restricted",
+            ]
+        );
+        assert_eq!(cluster_roles_granting(&model, "baseline"), ["psp-all"]);
     }
 }

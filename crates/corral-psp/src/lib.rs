@@ -11,7 +11,7 @@ pub mod plan;
 pub mod report;
 pub mod validate;
 
-pub use access::{chosen, grants, namespace_editors, usable, Grant, NamespaceEditor};
+pub use access::{chosen, grants, namespace_editors, usable, Grant, NamespaceEditor, PspGrants};
 pub use map::{map_psp, FieldMapping, PspMapping, Verdict};
 pub use mutate::{mutate, Mutation};
 pub use plan::{plan, Plan};

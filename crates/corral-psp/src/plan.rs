@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::access::{
-    chosen, cluster_roles_granting, grants, namespace_editors, psp_only_rbac, usable, Grant,
-    NamespaceEditor,
+    chosen, cluster_roles_granting, namespace_editors, psp_only_rbac, usable, Grant,
+    NamespaceEditor, PspGrants,
 };
 use crate::map::{map_psp, PspMapping, Verdict, APPARMOR_ALLOWED, SECCOMP_ALLOWED};
 use crate::mutate::mutate;
@@ -377,10 +377,11 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
         })
         .collect();
 
+    let access = PspGrants::new(model);
     let mut workloads: Vec<Workload> = model
         .workloads()
         .filter(|(object, _)| !owned_by_input(object, &present))
-        .map(|(object, template)| workload(model, object, template, &psps, &names, &version))
+        .map(|(object, template)| workload(&access, object, template, &psps, &names, &version))
         .collect();
     workloads.sort_by(|a, b| {
         (&a.namespace, &a.kind, &a.name, &a.file, a.line).cmp(&(
@@ -412,10 +413,14 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
     let mut names_in_use: BTreeSet<String> = namespace_objects.keys().cloned().collect();
     names_in_use.extend(workloads.iter().map(|w| w.namespace.clone()));
 
+    let mut by_namespace: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in &workloads {
+        by_namespace.entry(w.namespace.as_str()).or_default().push(w);
+    }
     let namespaces = names_in_use
         .into_iter()
         .map(|name| {
-            let all: Vec<&Workload> = workloads.iter().filter(|w| w.namespace == name).collect();
+            let all: Vec<&Workload> = by_namespace.remove(name.as_str()).unwrap_or_default();
             let denied_today = |w: &Workload| !w.usable_psps.is_empty() && w.psp.is_none();
             let mine: Vec<&Workload> = all.iter().copied().filter(|w| !denied_today(w)).collect();
             let current_psps: BTreeSet<String> =
@@ -424,7 +429,7 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
                 .iter()
                 .flat_map(|w| w.usable_psps.iter().cloned())
                 .chain(
-                    usable(&grants(model, &name, "default"), &names)
+                    usable(&access.of(&name, "default"), &names)
                         .into_iter()
                         .map(str::to_string),
                 )
@@ -524,7 +529,7 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
 }
 
 fn workload(
-    model: &Model,
+    access: &PspGrants,
     object: &Object,
     template: &PodTemplate,
     psps: &[(&str, &PodSecurityPolicy)],
@@ -538,7 +543,7 @@ fn workload(
         .clone()
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "default".into());
-    let grants = grants(model, &namespace, &account);
+    let grants = access.of(&namespace, &account);
     let usable_psps = usable(&grants, names);
     // What each usable PSP would do to the pod, and whether it admits the
     // result.
@@ -610,5 +615,165 @@ fn workload(
         mutations: edits,
         patch,
         namespace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_core::model::TemplatePaths;
+    use corral_core::{load_bytes, Limits};
+    use std::sync::Arc;
+
+    fn model(yaml: &str) -> Model {
+        let name: Arc<str> = Arc::from("cluster.yaml");
+        let (objects, diagnostics) =
+            load_bytes(&name, yaml.as_bytes(), &Limits::default(), &|_| {});
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        Model::build(objects, &TemplatePaths::default()).0
+    }
+
+    const PSP: &str = "apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata: {name: restricted}
+spec:
+  requiredDropCapabilities: [ALL]
+  runAsUser: {rule: MustRunAsNonRoot}
+  seLinux: {rule: RunAsAny}
+  supplementalGroups: {rule: RunAsAny}
+  fsGroup: {rule: RunAsAny}
+  volumes: ['*']
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: all}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: psp-all}
+subjects: [{kind: Group, name: 'system:authenticated'}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: psp-all}
+rules: [{apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}]
+";
+
+    #[test]
+    fn a_snapshot_plans_controllers_not_the_pods_they_own() {
+        let yaml = format!(
+            "{PSP}---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {{name: web-1, namespace: shop}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: web, image: web}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1-abcde
+  namespace: shop
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u, controller: true}}]
+spec: {{containers: [{{name: web, image: web}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: orphan-xyz
+  namespace: shop
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: gone, uid: u, controller: true}}]
+spec: {{containers: [{{name: orphan, image: orphan}}]}}
+"
+        );
+        let plan = plan(&model(&yaml), &Version::Latest);
+        let names: Vec<(&str, &str)> = plan
+            .workloads
+            .iter()
+            .map(|w| (w.kind.as_str(), w.name.as_str()))
+            .collect();
+        assert_eq!(names, [("Pod", "orphan-xyz"), ("ReplicaSet", "web-1")]);
+    }
+
+    #[test]
+    fn a_bare_pod_is_patched_at_its_root() {
+        let yaml = format!(
+            "{PSP}---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: ops
+spec:
+  containers:
+    - name: shell
+      image: busybox
+"
+        );
+        let plan = plan(&model(&yaml), &Version::Minor(30));
+        let pod = &plan.workloads[0];
+        assert_eq!(pod.psp.as_deref(), Some("restricted"));
+        let patch = pod.patch.as_ref().unwrap();
+        // The container's line: where its securityContext goes.
+        assert_eq!((patch.file.as_str(), patch.line), ("cluster.yaml", 30));
+        assert_eq!(
+            patch.yaml,
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: ops
+spec:
+  containers:
+    - name: shell
+      securityContext:
+        capabilities:
+          drop:
+            - ALL
+        runAsNonRoot: true
+"
+        );
+        let ops = &plan.namespaces[0];
+        assert_eq!(
+            ops.labels["pod-security.kubernetes.io/enforce-version"],
+            "v1.30"
+        );
+    }
+
+    #[test]
+    fn controls_are_lost_only_where_psa_allows_more() {
+        // Baseline has no opinion on dropping capabilities: only a
+        // restricted-level drop is lost at baseline or below.
+        assert!(looser_at(
+            "spec.requiredDropCapabilities",
+            Level::Restricted,
+            Level::Baseline
+        ));
+        assert!(!looser_at(
+            "spec.requiredDropCapabilities",
+            Level::Baseline,
+            Level::Privileged
+        ));
+        // Host namespaces are the same at baseline and restricted.
+        assert!(!looser_at(
+            "spec.hostNetwork",
+            Level::Restricted,
+            Level::Baseline
+        ));
+        assert!(looser_at(
+            "spec.hostNetwork",
+            Level::Restricted,
+            Level::Privileged
+        ));
+        assert!(!looser_at(
+            "spec.volumes",
+            Level::Restricted,
+            Level::Restricted
+        ));
+        assert!(!looser_at(
+            "spec.defaultAddCapabilities",
+            Level::Restricted,
+            Level::Privileged
+        ));
     }
 }

@@ -415,7 +415,10 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
 
     let mut by_namespace: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
     for w in &workloads {
-        by_namespace.entry(w.namespace.as_str()).or_default().push(w);
+        by_namespace
+            .entry(w.namespace.as_str())
+            .or_default()
+            .push(w);
     }
     let namespaces = names_in_use
         .into_iter()

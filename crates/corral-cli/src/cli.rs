@@ -25,6 +25,8 @@ pub enum Command {
     Psp(crate::psp::PspArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),
+    /// Least-privilege policies from recordings: `corral advise seccomp|securitycontext`.
+    Advise(crate::advise::AdviseArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.
     Scan(crate::scan::ScanArgs),
     /// List the scanner's rules, or write their documentation.

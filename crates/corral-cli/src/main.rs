@@ -1,5 +1,6 @@
 //! `corral`: one binary, one subcommand per capability.
 
+mod advise;
 mod cli;
 mod inventory;
 mod output;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         Command::Pss(args) => pss::run(args, &cli.common),
         Command::Psp(args) => psp::run(args, &cli.common),
         Command::Record(args) => record::run(args, &cli.common),
+        Command::Advise(args) => advise::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),
     };

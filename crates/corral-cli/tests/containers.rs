@@ -9,35 +9,19 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn corral() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
-}
+mod support;
+use support::{
+    bundle, containerd_annotations, corral, geteuid, kill, root_filesystem, run, wait_for, Runtime,
+    SIGINT,
+};
 
-extern "C" {
-    fn geteuid() -> u32;
-    fn kill(pid: i32, signal: i32) -> i32;
-}
-
-const SIGINT: i32 = 2;
 const SHORT_LIVED: usize = 2000;
-
-fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A network namespace with a veth pair: 10.123.0.1 on the host's side,
 /// 10.123.0.2 in the namespace. Removed on drop.
@@ -102,97 +86,6 @@ impl Drop for PodNetwork {
     }
 }
 
-/// A busybox-static root filesystem with the applets the containers use.
-fn root_filesystem(dir: &Path) -> PathBuf {
-    let rootfs = dir.join("rootfs");
-    for sub in ["bin", "proc", "dev", "sys", "tmp", "etc", "var/cache"] {
-        fs::create_dir_all(rootfs.join(sub)).unwrap();
-    }
-    fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
-    for applet in ["sh", "nc", "sleep", "true", "echo", "nslookup", "id", "cat"] {
-        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-    }
-    rootfs
-}
-
-/// An OCI bundle at `dir` running `args` with `annotations`, in the network
-/// namespace `netns` if given, as `uid`.
-fn bundle(
-    dir: &Path,
-    rootfs: &Path,
-    args: &[&str],
-    annotations: Value,
-    netns: Option<&str>,
-    uid: u32,
-) -> PathBuf {
-    fs::create_dir_all(dir).unwrap();
-    run("runc", &["spec", "--bundle", dir.to_str().unwrap()]);
-    let path = dir.join("config.json");
-    let mut config: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-    config["process"]["terminal"] = json!(false);
-    config["process"]["args"] = json!(args);
-    config["process"]["user"] = json!({"uid": uid, "gid": uid});
-    config["root"] = json!({"path": rootfs, "readonly": false});
-    config["annotations"] = annotations;
-    config["mounts"].as_array_mut().unwrap().push(
-        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-            "options": ["nosuid", "nodev", format!("uid={uid}"), format!("gid={uid}")]}),
-    );
-    if let Some(netns) = netns {
-        for namespace in config["linux"]["namespaces"].as_array_mut().unwrap() {
-            if namespace["type"] == "network" {
-                namespace["path"] = json!(netns);
-            }
-        }
-    }
-    fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-    dir.to_path_buf()
-}
-
-fn containerd_annotations(namespace: &str, pod: &str, container: &str) -> Value {
-    json!({
-        "io.kubernetes.cri.sandbox-namespace": namespace,
-        "io.kubernetes.cri.sandbox-name": pod,
-        "io.kubernetes.cri.sandbox-uid": format!("uid-{pod}"),
-        "io.kubernetes.cri.container-name": container,
-        "io.kubernetes.cri.container-type": "container",
-        "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.35",
-    })
-}
-
-struct Runtime {
-    root: PathBuf,
-    started: Vec<String>,
-}
-
-impl Runtime {
-    fn start(&mut self, id: &str, bundle: &Path) -> Child {
-        self.started.push(id.to_string());
-        Command::new("runc")
-            .arg("--root")
-            .arg(&self.root)
-            .args(["run", "--bundle"])
-            .arg(bundle)
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("runc")
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        for id in &self.started {
-            let _ = Command::new("runc")
-                .arg("--root")
-                .arg(&self.root)
-                .args(["delete", "--force", id])
-                .output();
-        }
-    }
-}
-
 fn recordings(dir: &Path) -> Vec<Value> {
     let mut all: Vec<Value> = fs::read_dir(dir)
         .unwrap()
@@ -214,11 +107,6 @@ fn endpoints(recording: &Value, field: &str) -> BTreeSet<(String, u64)> {
             )
         })
         .collect()
-}
-
-fn wait_for(child: &mut Child, what: &str) {
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{what}: {status}");
 }
 
 #[test]
@@ -301,9 +189,9 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
         None,
         1000,
     );
-    let mut server_run = runtime.start("web-1-server", &server);
-    let mut client_run = runtime.start("web-1-client", &client);
-    wait_for(&mut client_run, "client");
+    let server_run = runtime.start("web-1-server", &server);
+    let client_run = runtime.start("web-1-client", &client);
+    wait_for(client_run, "client");
     // From the host, over the veth, to the server's second listener.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -316,8 +204,8 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-    wait_for(&mut server_run, "server");
-    wait_for(&mut runtime.start("db-0-db", &db), "db");
+    wait_for(server_run, "server");
+    wait_for(runtime.start("db-0-db", &db), "db");
 
     // Short-lived containers, one after another.
     let batch = bundle(
@@ -331,8 +219,7 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
     let started = Instant::now();
     for i in 0..SHORT_LIVED {
         let id = format!("batch-{i:04}");
-        let mut child = runtime.start(&id, &batch);
-        wait_for(&mut child, &id);
+        wait_for(runtime.start(&id, &batch), &id);
         runtime.started.pop();
     }
     eprintln!(

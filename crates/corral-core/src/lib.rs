@@ -3,6 +3,7 @@
 
 pub mod de;
 pub mod diagnostic;
+pub mod emit;
 mod fast;
 pub mod load;
 pub mod model;

@@ -5,13 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use corral_core::emit::{
+    self, child, string as yaml_string, YamlMapping as Mapping, YamlNode as Yaml,
+};
 use corral_core::model::psp::PodSecurityPolicy;
 use corral_core::model::{Model, PodTemplate, Resource};
 use corral_core::Object;
 use corral_pss::{Level, Version};
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -223,52 +225,6 @@ fn value_at<'a>(spec: &'a Value, field: &str) -> Option<&'a Value> {
         })
 }
 
-fn yaml_string(text: &str) -> Yaml<'static> {
-    Yaml::Value(Scalar::String(text.to_string().into()))
-}
-
-fn to_yaml(value: &Value) -> Yaml<'static> {
-    match value {
-        Value::Null => Yaml::Value(Scalar::Null),
-        Value::Bool(b) => Yaml::Value(Scalar::Boolean(*b)),
-        Value::Number(n) => n
-            .as_i64()
-            .map(|i| Yaml::Value(Scalar::Integer(i)))
-            .unwrap_or_else(|| yaml_string(&n.to_string())),
-        Value::String(s) => yaml_string(s),
-        Value::Array(items) => Yaml::Sequence(items.iter().map(to_yaml).collect()),
-        Value::Object(map) => Yaml::Mapping(
-            map.iter()
-                .map(|(k, v)| (yaml_string(k), to_yaml(v)))
-                .collect(),
-        ),
-    }
-}
-
-/// The mapping under `key`, created when absent (or not a mapping).
-fn child<'a>(map: &'a mut Mapping<'static>, key: &str) -> &'a mut Mapping<'static> {
-    let entry = map
-        .entry(yaml_string(key))
-        .or_insert_with(|| Yaml::Mapping(Mapping::new()));
-    if !matches!(entry, Yaml::Mapping(_)) {
-        *entry = Yaml::Mapping(Mapping::new());
-    }
-    match entry {
-        Yaml::Mapping(m) => m,
-        _ => unreachable!("replaced by a mapping above"),
-    }
-}
-
-/// Emit one YAML document without the `---` the emitter starts it with.
-pub fn emit(document: &Yaml<'static>) -> String {
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = YamlEmitter::new(&mut out).dump(document);
-    let mut text = out.strip_prefix("---\n").unwrap_or(&out).to_string();
-    text.push('\n');
-    text
-}
-
 /// The strategic-merge patch that sets `edits` (from `mutated`) on the
 /// workload: containers are matched by name, as strategic merge does.
 fn patch(
@@ -326,7 +282,7 @@ fn patch(
         let mut steps: Vec<&str> = rest.split('.').collect();
         let last = steps.pop().unwrap_or_default();
         let parent = steps.into_iter().fold(target, |map, step| child(map, step));
-        parent.insert(yaml_string(last), to_yaml(value));
+        parent.insert(yaml_string(last), emit::from_json(value));
     }
     for list in ["initContainers", "containers"] {
         let list_items: Vec<Yaml<'static>> = items
@@ -349,7 +305,7 @@ fn patch(
             .insert(yaml_string("annotations"), Yaml::Mapping(annotations));
     }
     template_root.insert(yaml_string("spec"), Yaml::Mapping(pod));
-    emit(&Yaml::Mapping(root))
+    emit::document(&Yaml::Mapping(root))
 }
 
 /// Plan the migration of everything in `model`, evaluated at `version`.

@@ -4,10 +4,10 @@
 
 use std::fmt::Write;
 
-use saphyr::{Mapping, Scalar, Yaml};
+use corral_core::emit::{self, string, YamlMapping as Mapping, YamlNode as Yaml};
 
 use crate::map::PspMapping;
-use crate::plan::{emit, NamespacePlan, Plan, Workload, LABEL_PREFIX};
+use crate::plan::{NamespacePlan, Plan, Workload, LABEL_PREFIX};
 
 fn join(items: &[String]) -> String {
     if items.is_empty() {
@@ -509,10 +509,6 @@ pub fn labels_script(plan: &Plan) -> String {
     out
 }
 
-fn string(text: &str) -> Yaml<'static> {
-    Yaml::Value(Scalar::String(text.to_string().into()))
-}
-
 /// `--emit namespaces`: a Namespace manifest per namespace, with its other
 /// labels kept and the planned ones set.
 pub fn namespace_manifests(plan: &Plan) -> Vec<(String, String)> {
@@ -537,7 +533,7 @@ pub fn namespace_manifests(plan: &Plan) -> Vec<(String, String)> {
                 format!(
                     "# Planned by `corral psp plan` ({}).\n{}",
                     labels_summary(ns),
-                    emit(&Yaml::Mapping(root))
+                    emit::document(&Yaml::Mapping(root))
                 ),
             )
         })

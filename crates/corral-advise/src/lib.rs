@@ -1,0 +1,9 @@
+//! Least-privilege policies from recordings (`corral record`): seccomp
+//! profiles, securityContexts and NetworkPolicies, and a NetworkPolicy
+//! evaluator to prove them.
+
+pub mod base;
+pub mod patch;
+pub mod seccomp;
+pub mod security_context;
+pub mod workload;

@@ -1,0 +1,144 @@
+//! Real runc containers for end-to-end tests: a busybox-static root
+//! filesystem, OCI bundles with CRI annotations, and a runtime state
+//! directory whose containers are deleted on drop. Needs root, runc and
+//! busybox-static (`scripts/test.sh` installs them).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+pub fn corral() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
+}
+
+extern "C" {
+    pub fn geteuid() -> u32;
+    pub fn kill(pid: i32, signal: i32) -> i32;
+}
+
+pub const SIGINT: i32 = 2;
+
+pub fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A busybox-static root filesystem with the applets the containers use.
+pub fn root_filesystem(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("rootfs");
+    for sub in ["bin", "proc", "dev", "sys", "tmp", "etc", "var/cache"] {
+        fs::create_dir_all(rootfs.join(sub)).unwrap();
+    }
+    fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
+    for applet in [
+        "sh", "nc", "sleep", "true", "echo", "nslookup", "id", "cat", "mkdir", "env",
+    ] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+    }
+    rootfs
+}
+
+/// An OCI bundle at `dir` running `args` with `annotations`, in the network
+/// namespace `netns` if given, as `uid`.
+pub fn bundle(
+    dir: &Path,
+    rootfs: &Path,
+    args: &[&str],
+    annotations: Value,
+    netns: Option<&str>,
+    uid: u32,
+) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    run("runc", &["spec", "--bundle", dir.to_str().unwrap()]);
+    let path = dir.join("config.json");
+    let mut config: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(args);
+    config["process"]["user"] = json!({"uid": uid, "gid": uid});
+    config["root"] = json!({"path": rootfs, "readonly": false});
+    config["annotations"] = annotations;
+    config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", format!("uid={uid}"), format!("gid={uid}")]}),
+    );
+    if let Some(netns) = netns {
+        for namespace in config["linux"]["namespaces"].as_array_mut().unwrap() {
+            if namespace["type"] == "network" {
+                namespace["path"] = json!(netns);
+            }
+        }
+    }
+    fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    dir.to_path_buf()
+}
+
+pub fn containerd_annotations(namespace: &str, pod: &str, container: &str) -> Value {
+    json!({
+        "io.kubernetes.cri.sandbox-namespace": namespace,
+        "io.kubernetes.cri.sandbox-name": pod,
+        "io.kubernetes.cri.sandbox-uid": format!("uid-{pod}"),
+        "io.kubernetes.cri.container-name": container,
+        "io.kubernetes.cri.container-type": "container",
+        "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.35",
+    })
+}
+
+pub struct Runtime {
+    pub root: PathBuf,
+    pub started: Vec<String>,
+}
+
+impl Runtime {
+    pub fn start(&mut self, id: &str, bundle: &Path) -> Child {
+        self.started.push(id.to_string());
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(["run", "--bundle"])
+            .arg(bundle)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runc")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for id in &self.started {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(&self.root)
+                .args(["delete", "--force", id])
+                .output();
+        }
+    }
+}
+
+/// Its standard output and error, once it exited successfully.
+pub fn wait_for(child: Child, what: &str) -> String {
+    let (output, status) = finish(child);
+    assert_eq!(status, 0, "{what}: {output}");
+    output
+}
+
+/// Its standard output and error, and its exit status.
+pub fn finish(child: Child) -> (String, i32) {
+    let output = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+        output.status.code().unwrap_or(-1),
+    )
+}

@@ -3,6 +3,7 @@
 //! evaluator to prove them.
 
 pub mod base;
+pub mod netpol;
 pub mod patch;
 pub mod seccomp;
 pub mod security_context;

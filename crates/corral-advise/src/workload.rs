@@ -101,11 +101,18 @@ pub fn key_of(recording: &Recording, file: &Path, workloads: &[(String, String)]
     }
 }
 
+/// A workload container's recordings, merged, and the pods they were of.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub recording: Recording,
+    pub pods: Vec<String>,
+}
+
 /// Read recordings and merge them per workload container.
 pub fn group(
     files: &[impl AsRef<Path>],
     workloads: &[(String, String)],
-) -> Result<BTreeMap<WorkloadKey, Recording>, String> {
+) -> Result<BTreeMap<WorkloadKey, Recorded>, String> {
     let mut by_key: BTreeMap<WorkloadKey, Vec<Recording>> = BTreeMap::new();
     for file in files {
         let file = file.as_ref();
@@ -129,8 +136,14 @@ pub fn group(
     by_key
         .into_iter()
         .map(|(key, recordings)| {
+            let mut pods: Vec<String> = recordings
+                .iter()
+                .filter_map(|r| r.container.as_ref().and_then(|c| c.pod.clone()))
+                .collect();
+            pods.sort();
+            pods.dedup();
             Recording::merge(recordings)
-                .map(|merged| (key.clone(), merged))
+                .map(|recording| (key.clone(), Recorded { recording, pods }))
                 .map_err(|MergeError(e)| format!("{key}: {e}"))
         })
         .collect()

@@ -8,7 +8,7 @@ use corral_advise::base::BaseSets;
 use corral_advise::patch::{workload_patch, ContainerAdvice};
 use corral_advise::seccomp::{self, Coverage, OciProfile};
 use corral_advise::security_context::{self, Advice};
-use corral_advise::workload::{group, WorkloadKey};
+use corral_advise::workload::{group, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{Input, Limits};
 use corral_record::Recording;
@@ -55,6 +55,26 @@ pub enum ContextFormat {
 
 #[derive(Subcommand)]
 pub enum AdviseAction {
+    /// A NetworkPolicy per workload from its recorded flows: ingress from
+    /// the peers that connected, egress to the peers reached (Services by
+    /// their selector and target port), DNS always; each proven with the
+    /// evaluator against the recorded flows.
+    Netpol {
+        #[command(flatten)]
+        input: Recordings,
+        /// Pods (with their IPs and labels), Services, Namespaces and
+        /// workloads: manifests or a snapshot (`kubectl get pods,svc,ns,deploy -A -o yaml`).
+        #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
+        inventory: Vec<String>,
+        /// Widen IPv4 peers outside the cluster to this prefix (default /32).
+        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=32))]
+        cidr_prefix: Option<u8>,
+        /// Widen IPv6 peers outside the cluster to this prefix (default /128).
+        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
+        cidr_prefix_v6: Option<u8>,
+        #[arg(long, value_enum, default_value_t = ContextFormat::Yaml)]
+        format: ContextFormat,
+    },
     /// A seccomp profile per workload container: deny by default, allow
     /// what it called plus what the runtime needs after installing the
     /// filter. Writes `NS-WORKLOAD-CONTAINER.json` (or `.yaml`) into `-o DIR`.
@@ -102,20 +122,26 @@ fn recording_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 struct Inputs {
-    workloads: BTreeMap<WorkloadKey, Recording>,
+    workloads: BTreeMap<WorkloadKey, Recorded>,
     model: Option<Model>,
     diagnostics: Vec<corral_core::Diagnostic>,
+}
+
+/// Manifests, loaded into a model.
+pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
+    let loaded = corral_core::load(&inputs, &Limits::default());
+    let mut diagnostics = loaded.diagnostics;
+    let (model, errors) = Model::build(loaded.objects, &TemplatePaths::default());
+    diagnostics.extend(errors);
+    (model, diagnostics)
 }
 
 fn read(input: &Recordings) -> Result<Inputs, String> {
     let (model, diagnostics) = if input.manifests.is_empty() {
         (None, Vec::new())
     } else {
-        let inputs: Vec<Input> = input.manifests.iter().map(|p| Input::from_arg(p)).collect();
-        let loaded = corral_core::load(&inputs, &Limits::default());
-        let mut diagnostics = loaded.diagnostics;
-        let (model, errors) = Model::build(loaded.objects, &TemplatePaths::default());
-        diagnostics.extend(errors);
+        let (model, diagnostics) = load_model(&input.manifests);
         (Some(model), diagnostics)
     };
     let names: Vec<(String, String)> = model
@@ -163,15 +189,146 @@ fn write_files(dir: &Path, files: &[(String, String)], common: &CommonArgs) -> R
     Ok(())
 }
 
+/// A workload's pod selector from the manifests, when they hold it.
+fn workload_selector(
+    model: &Model,
+    namespace: &str,
+    name: &str,
+) -> Option<BTreeMap<String, String>> {
+    model
+        .workloads()
+        .find(|(o, _)| {
+            o.name.as_deref() == Some(name)
+                && o.namespace.as_deref().unwrap_or("default") == namespace
+                && o.kind != "Pod"
+        })
+        .and_then(|(o, template)| {
+            let selector = o
+                .root
+                .at("spec.selector.matchLabels")
+                .and_then(|m| m.entries())
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_string())))
+                        .collect::<BTreeMap<String, String>>()
+                });
+            selector.filter(|s| !s.is_empty()).or_else(|| {
+                template
+                    .metadata
+                    .labels
+                    .clone()
+                    .map(|l| corral_advise::netpol::advise::stable_labels(&l))
+            })
+        })
+}
+
+fn netpol(
+    input: &Recordings,
+    inventory_paths: &[String],
+    options: &corral_advise::netpol::advise::Options,
+    format: ContextFormat,
+    common: &CommonArgs,
+) -> Result<Status, String> {
+    use corral_advise::netpol::{advise, inventory::Inventory, prove::prove_all};
+    // The inventory names the workloads when no manifests are given.
+    let mut input = input.clone();
+    if input.manifests.is_empty() {
+        input.manifests = inventory_paths.to_vec();
+    }
+    let mut inputs = read(&input)?;
+    let (model, diagnostics) = load_model(inventory_paths);
+    inputs.diagnostics.extend(diagnostics);
+    let inventory = Inventory::from_model(&model);
+    // Containers' recordings and pods by workload.
+    let mut by_workload = advise::ByWorkload::new();
+    for (key, recorded) in &inputs.workloads {
+        let entry = by_workload
+            .entry((key.namespace.clone(), key.workload.clone()))
+            .or_default();
+        entry.0.push(&recorded.recording);
+        entry.1.extend(recorded.pods.iter().cloned());
+    }
+    for (_, pods) in by_workload.values_mut() {
+        pods.sort();
+        pods.dedup();
+    }
+    let inbound = advise::inbound_udp(&by_workload, &inventory);
+    let mut advised = Vec::new();
+    for ((namespace, workload), (recordings, pods)) in &by_workload {
+        let key = (namespace.clone(), workload.clone());
+        let subject = advise::Subject {
+            namespace,
+            workload,
+            recordings,
+            pods,
+            inbound: inbound.get(&key).map(Vec::as_slice).unwrap_or_default(),
+            selector: workload_selector(&model, namespace, workload),
+        };
+        advised.push(advise::advise(subject, &inventory, options)?);
+    }
+    // Prove each with all of them in force, as they will be.
+    let problems = prove_all(&advised, &inventory)?;
+    let text = match format {
+        ContextFormat::Yaml => {
+            let mut out = String::new();
+            for a in &advised {
+                out.push_str("---\n");
+                out.push_str(&format!(
+                    "# {}/{}: {} recorded flow(s){}\n",
+                    a.namespace,
+                    a.workload,
+                    a.flows.len(),
+                    if a.skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; left out: {}", a.skipped.join("; "))
+                    }
+                ));
+                out.push_str(&corral_core::emit::document(&corral_core::emit::from_json(
+                    &a.policy,
+                )));
+            }
+            out
+        }
+        ContextFormat::Json => json_text(&advised)?,
+    };
+    output::write_report(common, &text)?;
+    for problem in &problems {
+        output::print_failure(problem);
+    }
+    output::print_diagnostics(&inputs.diagnostics, common);
+    if !problems.is_empty() {
+        return Err(format!("{} flow check(s) failed", problems.len()));
+    }
+    Ok(output::input_status(&inputs.diagnostics))
+}
+
 pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
     match &args.action {
+        AdviseAction::Netpol {
+            input,
+            inventory,
+            cidr_prefix,
+            cidr_prefix_v6,
+            format,
+        } => netpol(
+            input,
+            inventory,
+            &corral_advise::netpol::advise::Options {
+                cidr_prefix_v4: *cidr_prefix,
+                cidr_prefix_v6: *cidr_prefix_v6,
+            },
+            *format,
+            common,
+        ),
         AdviseAction::Seccomp { input, format } => {
             let inputs = read(input)?;
             let dir = common.output.as_deref().ok_or(
                 "advise seccomp writes a profile per container: give the directory with -o DIR",
             )?;
             let mut files = Vec::new();
-            for (key, recording) in &inputs.workloads {
+            for (key, Recorded { recording, .. }) in &inputs.workloads {
                 let advice = security_context::advise(recording);
                 let (profile, coverage) = profile_of(recording, &advice, &input.runtime)
                     .map_err(|e| format!("{key}: {e}"))?;
@@ -211,7 +368,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             let advice: BTreeMap<&WorkloadKey, Advice> = inputs
                 .workloads
                 .iter()
-                .map(|(k, r)| (k, security_context::advise(r)))
+                .map(|(k, r)| (k, security_context::advise(&r.recording)))
                 .collect();
             // Containers by workload.
             let mut by_workload: BTreeMap<(&str, &str), Vec<ContainerAdvice>> = BTreeMap::new();

@@ -25,8 +25,10 @@ pub enum Command {
     Psp(crate::psp::PspArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),
-    /// Least-privilege policies from recordings: `corral advise seccomp|securitycontext`.
+    /// Least-privilege policies from recordings: `corral advise seccomp|securitycontext|netpol`.
     Advise(crate::advise::AdviseArgs),
+    /// Evaluate NetworkPolicies with Kubernetes semantics: `corral netpol check`.
+    Netpol(crate::netpol::NetpolArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.
     Scan(crate::scan::ScanArgs),
     /// List the scanner's rules, or write their documentation.

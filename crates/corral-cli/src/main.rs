@@ -3,6 +3,7 @@
 mod advise;
 mod cli;
 mod inventory;
+mod netpol;
 mod output;
 mod psp;
 mod pss;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Command::Psp(args) => psp::run(args, &cli.common),
         Command::Record(args) => record::run(args, &cli.common),
         Command::Advise(args) => advise::run(args, &cli.common),
+        Command::Netpol(args) => netpol::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),
     };

@@ -18,8 +18,46 @@ use serde_json::{json, Value};
 mod support;
 use support::{
     bundle, containerd_annotations, corral, finish, geteuid, kill, root_filesystem, wait_for,
-    Runtime, SIGINT,
+    PodNetwork, Runtime, SIGINT,
 };
+
+/// Starts `corral record --containers` on `runtime`'s state directory.
+fn start_recorder(
+    runtime: &Runtime,
+    out: &Path,
+) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
+    let mut recorder = Command::new(corral())
+        .args([
+            "record",
+            "--containers",
+            "--duration",
+            "10m",
+            "--runtime-root",
+        ])
+        .arg(&runtime.root)
+        .arg("-o")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(recorder.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("recording the containers"), "{line}");
+    (recorder, stderr)
+}
+
+/// Ends a recording cleanly.
+fn stop_recorder(
+    mut recorder: std::process::Child,
+    mut stderr: BufReader<std::process::ChildStderr>,
+) {
+    // SAFETY: signals our own child.
+    unsafe { kill(recorder.id() as i32, SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(recorder.wait().unwrap().success(), "{rest}");
+}
 
 /// The recorded workload: writes to its root filesystem and reads back,
 /// listens and connects on loopback, forks and execs. `{extra}` is where
@@ -95,11 +133,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         let output = wait_for(runtime.start(&format!("{pod}-app"), &path), &pod);
         recorded_output.get_or_insert(output);
     }
-    // SAFETY: signals our own child.
-    unsafe { kill(recorder.id() as i32, SIGINT) };
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert!(recorder.wait().unwrap().success(), "{rest}");
+    stop_recorder(recorder, stderr);
     let recorded_output = recorded_output.unwrap();
     // busybox's `id` drops what the set-user-ID bit gave it.
     assert!(recorded_output.contains("state 1000"), "{recorded_output}");
@@ -246,4 +280,199 @@ fn advised_policies_replay_the_workload_and_block_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         advise(dir.path(), &Scenario { escalate });
     }
+}
+
+/// The example shop's inventory: Namespaces, Deployments and their pods at
+/// the addresses of the test's pod network, the cluster DNS.
+fn inventory(subnet: u8) -> String {
+    let mut out = String::from(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: data}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n",
+    );
+    for (i, (namespace, app, port)) in [
+        ("shop", "frontend", 0),
+        ("shop", "backend", 8080),
+        ("data", "db", 5432),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ip = format!("10.{subnet}.0.{}", i + 2);
+        out.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: {app}, image: busybox}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {app}-6d4b9c8f6d-x2x9q\n  namespace: {namespace}\n  labels: {{app: {app}, pod-template-hash: 6d4b9c8f6d}}\nspec:\n  containers:\n    - name: {app}\n      image: busybox\n      ports: [{{name: main, containerPort: {port}}}]\nstatus: {{podIP: {ip}, podIPs: [{{ip: {ip}}}]}}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: coredns-5d78c9869d-abcde, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}\nspec: {{containers: [{{name: coredns, image: coredns}}]}}\nstatus: {{podIP: 10.{subnet}.0.10}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: kube-dns, namespace: kube-system}}\nspec:\n  selector: {{k8s-app: kube-dns}}\n  clusterIP: 10.96.0.10\n  ports: [{{name: dns, port: 53, protocol: UDP, targetPort: 53}}, {{name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}}]\n"
+    ));
+    out
+}
+
+fn netpol_check(dir: &Path, from: &str, to: &str, port: &str) -> i32 {
+    Command::new(corral())
+        .args(["netpol", "check", "--policies"])
+        .arg(dir.join("policies.yaml"))
+        .arg("--inventory")
+        .arg(dir.join("inventory.yaml"))
+        .args(["--from", from, "--to", to, "--port", port])
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
+}
+
+#[test]
+fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { geteuid() } != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    const SUBNET: u8 = 126;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let rootfs = root_filesystem(dir);
+    // frontend 10.126.0.2, backend .3, db .4; the host is .1.
+    let network = PodNetwork::new(SUBNET, 3);
+    let mut runtime = Runtime {
+        root: dir.join("runc-state"),
+        started: Vec::new(),
+    };
+    fs::create_dir_all(&runtime.root).unwrap();
+    let external = std::net::TcpListener::bind(format!("10.{SUBNET}.0.1:9443")).unwrap();
+    let recordings = dir.join("recordings");
+    let (recorder, stderr) = start_recorder(&runtime, &recordings);
+
+    let pods = [
+        ("data", "db", "nc -l -p 5432 >/dev/null"),
+        (
+            "shop",
+            "backend",
+            "nc -l -p 8080 >/dev/null; echo q | nc 10.126.0.4 5432",
+        ),
+        (
+            "shop",
+            "frontend",
+            "sleep 1; echo hi | nc 10.126.0.3 8080; echo out | nc 10.126.0.1 9443; \
+             timeout 2 nslookup -type=a api.example.com 10.126.0.10 >/dev/null 2>&1; true",
+        ),
+    ];
+    let mut running = Vec::new();
+    for (namespace, app, script) in pods {
+        let index = ["frontend", "backend", "db"]
+            .iter()
+            .position(|a| *a == app)
+            .unwrap();
+        let pod = format!("{app}-6d4b9c8f6d-x2x9q");
+        let path = bundle(
+            &dir.join(app),
+            &rootfs,
+            &["sh", "-c", script],
+            containerd_annotations(namespace, &pod, app),
+            Some(&network.path(index)),
+            0,
+        );
+        running.push((app, runtime.start(&format!("{app}-1"), &path)));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (mut connection, _) = external.accept().unwrap();
+    let mut line = [0u8; 4];
+    std::io::Read::read_exact(&mut connection, &mut line).unwrap();
+    drop(connection); // busybox nc exits when the server closes
+
+    for (app, child) in running.into_iter().rev() {
+        wait_for(child, app);
+    }
+    stop_recorder(recorder, stderr);
+
+    fs::write(dir.join("inventory.yaml"), inventory(SUBNET)).unwrap();
+    let output = Command::new(corral())
+        .args(["advise", "netpol", "--format", "json", "--recording"])
+        .arg(&recordings)
+        .arg("--inventory")
+        .arg(dir.join("inventory.yaml"))
+        .output()
+        .unwrap();
+    // The command proves its policies against every recorded flow.
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let advised: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let policy = |app: &str| {
+        advised
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["workload"] == app)
+            .unwrap_or_else(|| panic!("no policy for {app}: {advised}"))["policy"]
+            .clone()
+    };
+    let mut documents = String::new();
+    for app in ["frontend", "backend", "db"] {
+        let policy = policy(app);
+        // Strict: what k8s-openapi decodes is everything there was.
+        let decoded: k8s_openapi::api::networking::v1::NetworkPolicy =
+            serde_json::from_value(policy.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&decoded).unwrap(), policy, "{app}");
+        assert_eq!(
+            policy["spec"]["podSelector"],
+            json!({"matchLabels": {"app": app}})
+        );
+        assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        // DNS always works.
+        assert_eq!(
+            policy["spec"]["egress"][0],
+            json!({"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                   "ports": [{"port": 53, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}),
+            "{app}"
+        );
+        documents.push_str(&format!(
+            "---\n{}\n",
+            serde_json::to_string(&policy).unwrap()
+        ));
+    }
+    let backend = policy("backend");
+    assert_eq!(
+        backend["spec"]["ingress"],
+        json!([{"from": [{"podSelector": {"matchLabels": {"app": "frontend"}}}],
+                "ports": [{"port": 8080, "protocol": "TCP"}]}])
+    );
+    assert_eq!(
+        backend["spec"]["egress"][1],
+        json!({"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}},
+                       "podSelector": {"matchLabels": {"app": "db"}}}],
+               "ports": [{"port": 5432, "protocol": "TCP"}]})
+    );
+    let frontend = policy("frontend");
+    assert_eq!(frontend["spec"]["ingress"], json!([]));
+    assert!(
+        frontend["spec"]["egress"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"to": [{"ipBlock": {"cidr": "10.126.0.1/32"}}], "ports": [{"port": 9443, "protocol": "TCP"}]})),
+        "{frontend}"
+    );
+    let db = policy("db");
+    assert_eq!(
+        db["spec"]["ingress"][0]["from"],
+        json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}},
+                "podSelector": {"matchLabels": {"app": "backend"}}}])
+    );
+
+    // The evaluator from the command line: what was recorded, and not more.
+    fs::write(dir.join("policies.yaml"), documents).unwrap();
+    let frontend_pod = "shop/frontend-6d4b9c8f6d-x2x9q";
+    let backend_pod = "shop/backend-6d4b9c8f6d-x2x9q";
+    let db_pod = "data/db-6d4b9c8f6d-x2x9q";
+    assert_eq!(netpol_check(dir, frontend_pod, backend_pod, "8080"), 0);
+    assert_eq!(netpol_check(dir, backend_pod, db_pod, "5432/TCP"), 0);
+    assert_eq!(netpol_check(dir, frontend_pod, "10.126.0.10", "53/UDP"), 0);
+    assert_eq!(netpol_check(dir, backend_pod, frontend_pod, "8080"), 1);
+    assert_eq!(netpol_check(dir, frontend_pod, db_pod, "5432"), 1);
+    assert_eq!(netpol_check(dir, frontend_pod, backend_pod, "8081"), 1);
+    assert_eq!(netpol_check(dir, "203.0.113.9", backend_pod, "8080"), 1);
 }

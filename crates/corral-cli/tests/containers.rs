@@ -17,74 +17,11 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    bundle, containerd_annotations, corral, geteuid, kill, root_filesystem, run, wait_for, Runtime,
-    SIGINT,
+    bundle, containerd_annotations, corral, geteuid, kill, root_filesystem, wait_for, PodNetwork,
+    Runtime, SIGINT,
 };
 
 const SHORT_LIVED: usize = 2000;
-
-/// A network namespace with a veth pair: 10.123.0.1 on the host's side,
-/// 10.123.0.2 in the namespace. Removed on drop.
-struct PodNetwork {
-    name: String,
-    host_link: String,
-}
-
-impl PodNetwork {
-    fn new() -> PodNetwork {
-        let id = std::process::id() % 100_000;
-        let network = PodNetwork {
-            name: format!("corral-test-{id}"),
-            host_link: format!("crl{id}h"),
-        };
-        let pod_link = format!("crl{id}p");
-        run("ip", &["netns", "add", &network.name]);
-        run(
-            "ip",
-            &[
-                "link",
-                "add",
-                &network.host_link,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &pod_link,
-                "netns",
-                &network.name,
-            ],
-        );
-        run(
-            "ip",
-            &["addr", "add", "10.123.0.1/24", "dev", &network.host_link],
-        );
-        run("ip", &["link", "set", &network.host_link, "up"]);
-        let inside = |args: &[&str]| {
-            let mut all = vec!["netns", "exec", network.name.as_str(), "ip"];
-            all.extend_from_slice(args);
-            run("ip", &all);
-        };
-        inside(&["addr", "add", "10.123.0.2/24", "dev", &pod_link]);
-        inside(&["link", "set", &pod_link, "up"]);
-        inside(&["link", "set", "lo", "up"]);
-        network
-    }
-
-    fn path(&self) -> String {
-        format!("/var/run/netns/{}", self.name)
-    }
-}
-
-impl Drop for PodNetwork {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_link])
-            .output();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
 
 fn recordings(dir: &Path) -> Vec<Value> {
     let mut all: Vec<Value> = fs::read_dir(dir)
@@ -119,8 +56,8 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
     }
     let dir = tempfile::tempdir().unwrap();
     let rootfs = root_filesystem(dir.path());
-    let network = PodNetwork::new();
-    let netns = network.path();
+    let network = PodNetwork::new(123, 1);
+    let netns = network.path(0);
     let mut runtime = Runtime {
         root: dir.path().join("runc-state"),
         started: Vec::new(),

@@ -142,3 +142,71 @@ pub fn finish(child: Child) -> (String, i32) {
         output.status.code().unwrap_or(-1),
     )
 }
+
+/// Pods' network namespaces on a bridge: 10.`subnet`.0.1 on the host's
+/// side, 10.`subnet`.0.2, .3... in the namespaces. Removed on drop.
+pub struct PodNetwork {
+    bridge: String,
+    namespaces: Vec<String>,
+}
+
+impl PodNetwork {
+    pub fn new(subnet: u8, pods: usize) -> PodNetwork {
+        let id = std::process::id() % 10_000;
+        let network = PodNetwork {
+            bridge: format!("crl{id}b{subnet}"),
+            namespaces: (0..pods)
+                .map(|i| format!("corral-test-{id}-{subnet}-{i}"))
+                .collect(),
+        };
+        run("ip", &["link", "add", &network.bridge, "type", "bridge"]);
+        let host = format!("10.{subnet}.0.1/24");
+        run("ip", &["addr", "add", &host, "dev", &network.bridge]);
+        run("ip", &["link", "set", &network.bridge, "up"]);
+        for (i, namespace) in network.namespaces.iter().enumerate() {
+            let host_link = format!("crl{id}h{subnet}x{i}");
+            let pod_link = format!("crl{id}p{subnet}x{i}");
+            run("ip", &["netns", "add", namespace]);
+            run(
+                "ip",
+                &[
+                    "link", "add", &host_link, "type", "veth", "peer", "name", &pod_link, "netns",
+                    namespace,
+                ],
+            );
+            run(
+                "ip",
+                &["link", "set", &host_link, "master", &network.bridge],
+            );
+            run("ip", &["link", "set", &host_link, "up"]);
+            let inside = |args: &[&str]| {
+                let mut all = vec!["netns", "exec", namespace.as_str(), "ip"];
+                all.extend_from_slice(args);
+                run("ip", &all);
+            };
+            let address = format!("10.{subnet}.0.{}/24", i + 2);
+            inside(&["addr", "add", &address, "dev", &pod_link]);
+            inside(&["link", "set", &pod_link, "up"]);
+            inside(&["link", "set", "lo", "up"]);
+        }
+        network
+    }
+
+    /// The network namespace of pod `i`.
+    pub fn path(&self, i: usize) -> String {
+        format!("/var/run/netns/{}", self.namespaces[i])
+    }
+}
+
+impl Drop for PodNetwork {
+    fn drop(&mut self) {
+        for namespace in &self.namespaces {
+            let _ = Command::new("ip")
+                .args(["netns", "del", namespace])
+                .output();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
+    }
+}

@@ -2,9 +2,12 @@
 //! profiles, securityContexts and NetworkPolicies, and a NetworkPolicy
 //! evaluator to prove them.
 
+pub mod all;
 pub mod base;
+pub mod drift;
 pub mod netpol;
 pub mod patch;
+pub mod policies;
 pub mod seccomp;
 pub mod security_context;
 pub mod workload;

@@ -4,14 +4,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use corral_advise::base::BaseSets;
-use corral_advise::patch::{workload_patch, ContainerAdvice};
-use corral_advise::seccomp::{self, Coverage, OciProfile};
-use corral_advise::security_context::{self, Advice};
+use corral_advise::policies::{advice_json, container_policies, patches};
+use corral_advise::seccomp;
 use corral_advise::workload::{group, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{Input, Limits};
-use corral_record::Recording;
 
 use crate::cli::CommonArgs;
 use crate::output::{self, Status};
@@ -53,8 +50,43 @@ pub enum ContextFormat {
     Json,
 }
 
+/// Where NetworkPolicies come from.
+#[derive(Args, Clone)]
+pub struct NetworkArgs {
+    /// Widen IPv4 peers outside the cluster to this prefix (default /32).
+    #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub cidr_prefix: Option<u8>,
+    /// Widen IPv6 peers outside the cluster to this prefix (default /128).
+    #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub cidr_prefix_v6: Option<u8>,
+}
+
+impl NetworkArgs {
+    fn options(&self) -> corral_advise::netpol::advise::Options {
+        corral_advise::netpol::advise::Options {
+            cidr_prefix_v4: self.cidr_prefix,
+            cidr_prefix_v6: self.cidr_prefix_v6,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum AdviseAction {
+    /// All of it for every recorded workload, into `-o DIR`: seccomp/,
+    /// securitycontext/ (patches), netpol/ (with `--inventory`),
+    /// advice.json (what `corral drift` compares with) and SUMMARY.md, which
+    /// is also printed: what each policy takes away.
+    All {
+        #[command(flatten)]
+        input: Recordings,
+        /// Pods, Services, Namespaces and workloads, for NetworkPolicies.
+        #[arg(long, value_name = "PATHS", num_args = 1..)]
+        inventory: Vec<String>,
+        #[arg(long, default_value = "corral")]
+        seccomp_dir: String,
+        #[command(flatten)]
+        network: NetworkArgs,
+    },
     /// A NetworkPolicy per workload from its recorded flows: ingress from
     /// the peers that connected, egress to the peers reached (Services by
     /// their selector and target port), DNS always; each proven with the
@@ -66,12 +98,8 @@ pub enum AdviseAction {
         /// workloads: manifests or a snapshot (`kubectl get pods,svc,ns,deploy -A -o yaml`).
         #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
         inventory: Vec<String>,
-        /// Widen IPv4 peers outside the cluster to this prefix (default /32).
-        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=32))]
-        cidr_prefix: Option<u8>,
-        /// Widen IPv6 peers outside the cluster to this prefix (default /128).
-        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
-        cidr_prefix_v6: Option<u8>,
+        #[command(flatten)]
+        network: NetworkArgs,
         #[arg(long, value_enum, default_value_t = ContextFormat::Yaml)]
         format: ContextFormat,
     },
@@ -121,10 +149,10 @@ fn recording_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-struct Inputs {
-    workloads: BTreeMap<WorkloadKey, Recorded>,
-    model: Option<Model>,
-    diagnostics: Vec<corral_core::Diagnostic>,
+pub struct Inputs {
+    pub workloads: BTreeMap<WorkloadKey, Recorded>,
+    pub model: Option<Model>,
+    pub diagnostics: Vec<corral_core::Diagnostic>,
 }
 
 /// Manifests, loaded into a model.
@@ -137,7 +165,7 @@ pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
     (model, diagnostics)
 }
 
-fn read(input: &Recordings) -> Result<Inputs, String> {
+pub fn read(input: &Recordings) -> Result<Inputs, String> {
     let (model, diagnostics) = if input.manifests.is_empty() {
         (None, Vec::new())
     } else {
@@ -162,21 +190,6 @@ fn read(input: &Recordings) -> Result<Inputs, String> {
     })
 }
 
-/// The profile of one workload container, with noNewPrivileges as its
-/// securityContext advice sets it.
-fn profile_of(
-    recording: &Recording,
-    advice: &Advice,
-    runtime: &str,
-) -> Result<(OciProfile, Coverage), String> {
-    seccomp::profile(
-        recording,
-        &BaseSets::builtin(),
-        runtime,
-        !advice.allow_privilege_escalation,
-    )
-}
-
 fn write_files(dir: &Path, files: &[(String, String)], common: &CommonArgs) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     for (name, text) in files {
@@ -187,40 +200,6 @@ fn write_files(dir: &Path, files: &[(String, String)], common: &CommonArgs) -> R
         }
     }
     Ok(())
-}
-
-/// A workload's pod selector from the manifests, when they hold it.
-fn workload_selector(
-    model: &Model,
-    namespace: &str,
-    name: &str,
-) -> Option<BTreeMap<String, String>> {
-    model
-        .workloads()
-        .find(|(o, _)| {
-            o.name.as_deref() == Some(name)
-                && o.namespace.as_deref().unwrap_or("default") == namespace
-                && o.kind != "Pod"
-        })
-        .and_then(|(o, template)| {
-            let selector = o
-                .root
-                .at("spec.selector.matchLabels")
-                .and_then(|m| m.entries())
-                .map(|entries| {
-                    entries
-                        .iter()
-                        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_string())))
-                        .collect::<BTreeMap<String, String>>()
-                });
-            selector.filter(|s| !s.is_empty()).or_else(|| {
-                template
-                    .metadata
-                    .labels
-                    .clone()
-                    .map(|l| corral_advise::netpol::advise::stable_labels(&l))
-            })
-        })
 }
 
 fn netpol(
@@ -240,57 +219,14 @@ fn netpol(
     let (model, diagnostics) = load_model(inventory_paths);
     inputs.diagnostics.extend(diagnostics);
     let inventory = Inventory::from_model(&model);
-    // Containers' recordings and pods by workload.
-    let mut by_workload = advise::ByWorkload::new();
-    for (key, recorded) in &inputs.workloads {
-        let entry = by_workload
-            .entry((key.namespace.clone(), key.workload.clone()))
-            .or_default();
-        entry.0.push(&recorded.recording);
-        entry.1.extend(recorded.pods.iter().cloned());
-    }
-    for (_, pods) in by_workload.values_mut() {
-        pods.sort();
-        pods.dedup();
-    }
-    let inbound = advise::inbound_udp(&by_workload, &inventory);
-    let mut advised = Vec::new();
-    for ((namespace, workload), (recordings, pods)) in &by_workload {
-        let key = (namespace.clone(), workload.clone());
-        let subject = advise::Subject {
-            namespace,
-            workload,
-            recordings,
-            pods,
-            inbound: inbound.get(&key).map(Vec::as_slice).unwrap_or_default(),
-            selector: workload_selector(&model, namespace, workload),
-        };
-        advised.push(advise::advise(subject, &inventory, options)?);
-    }
+    let advised = advise::advise_workloads(&inputs.workloads, &model, &inventory, options)?;
     // Prove each with all of them in force, as they will be.
     let problems = prove_all(&advised, &inventory)?;
     let text = match format {
-        ContextFormat::Yaml => {
-            let mut out = String::new();
-            for a in &advised {
-                out.push_str("---\n");
-                out.push_str(&format!(
-                    "# {}/{}: {} recorded flow(s){}\n",
-                    a.namespace,
-                    a.workload,
-                    a.flows.len(),
-                    if a.skipped.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; left out: {}", a.skipped.join("; "))
-                    }
-                ));
-                out.push_str(&corral_core::emit::document(&corral_core::emit::from_json(
-                    &a.policy,
-                )));
-            }
-            out
-        }
+        ContextFormat::Yaml => advised
+            .iter()
+            .map(|a| format!("---\n{}", advise::policy_yaml(a)))
+            .collect(),
         ContextFormat::Json => json_text(&advised)?,
     };
     output::write_report(common, &text)?;
@@ -309,50 +245,83 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
         AdviseAction::Netpol {
             input,
             inventory,
-            cidr_prefix,
-            cidr_prefix_v6,
+            network,
             format,
-        } => netpol(
+        } => netpol(input, inventory, &network.options(), *format, common),
+        AdviseAction::All {
             input,
             inventory,
-            &corral_advise::netpol::advise::Options {
-                cidr_prefix_v4: *cidr_prefix,
-                cidr_prefix_v6: *cidr_prefix_v6,
-            },
-            *format,
-            common,
-        ),
+            seccomp_dir,
+            network,
+        } => {
+            let dir = common
+                .output
+                .as_deref()
+                .ok_or("advise all writes a directory of policies: give it with -o DIR")?;
+            let mut input = input.clone();
+            if input.manifests.is_empty() {
+                input.manifests = inventory.clone();
+            }
+            let mut inputs = read(&input)?;
+            let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
+            let advised = if inventory.is_empty() {
+                None
+            } else {
+                let (model, diagnostics) = load_model(inventory);
+                inputs.diagnostics.extend(diagnostics);
+                let cluster = corral_advise::netpol::inventory::Inventory::from_model(&model);
+                let advised = corral_advise::netpol::advise::advise_workloads(
+                    &inputs.workloads,
+                    &model,
+                    &cluster,
+                    &network.options(),
+                )?;
+                let problems = corral_advise::netpol::prove::prove_all(&advised, &cluster)?;
+                if !problems.is_empty() {
+                    for problem in &problems {
+                        output::print_failure(problem);
+                    }
+                    return Err(format!("{} flow check(s) failed", problems.len()));
+                }
+                Some(advised)
+            };
+            let bundle =
+                corral_advise::all::bundle(&policies, advised.as_deref(), inputs.model.as_ref());
+            for (name, _) in &bundle.files {
+                if let Some(parent) = dir.join(name).parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                }
+            }
+            write_files(dir, &bundle.files, common)?;
+            print!("{}", bundle.summary);
+            output::print_diagnostics(&inputs.diagnostics, common);
+            Ok(output::input_status(&inputs.diagnostics))
+        }
         AdviseAction::Seccomp { input, format } => {
             let inputs = read(input)?;
             let dir = common.output.as_deref().ok_or(
                 "advise seccomp writes a profile per container: give the directory with -o DIR",
             )?;
             let mut files = Vec::new();
-            for (key, Recorded { recording, .. }) in &inputs.workloads {
-                let advice = security_context::advise(recording);
-                let (profile, coverage) = profile_of(recording, &advice, &input.runtime)
-                    .map_err(|e| format!("{key}: {e}"))?;
-                files.push(match format {
+            for p in container_policies(&inputs.workloads, &input.runtime, "corral")? {
+                let stem = p.key.file_stem();
+                match format {
                     SeccompFormat::Oci => {
-                        (format!("{}.json", key.file_stem()), json_text(&profile)?)
+                        files.push((format!("{stem}.json"), json_text(&p.profile)?));
+                        files.push((format!("{stem}.coverage.json"), json_text(&p.coverage)?));
                     }
-                    SeccompFormat::Spo => (
-                        format!("{}.yaml", key.file_stem()),
+                    SeccompFormat::Spo => files.push((
+                        format!("{stem}.yaml"),
                         corral_core::emit::document(&corral_core::emit::from_json(
                             &seccomp::spo_resource(
-                                &key.file_stem(),
-                                &key.namespace,
-                                &profile,
-                                &coverage,
+                                &stem,
+                                &p.key.namespace,
+                                &p.profile,
+                                &p.coverage,
                             ),
                         )),
-                    ),
-                });
-                if let SeccompFormat::Oci = format {
-                    files.push((
-                        format!("{}.coverage.json", key.file_stem()),
-                        json_text(&coverage)?,
-                    ));
+                    )),
                 }
             }
             write_files(dir, &files, common)?;
@@ -365,67 +334,13 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             format,
         } => {
             let inputs = read(input)?;
-            let advice: BTreeMap<&WorkloadKey, Advice> = inputs
-                .workloads
-                .iter()
-                .map(|(k, r)| (k, security_context::advise(&r.recording)))
-                .collect();
-            // Containers by workload.
-            let mut by_workload: BTreeMap<(&str, &str), Vec<ContainerAdvice>> = BTreeMap::new();
-            for (key, a) in &advice {
-                by_workload
-                    .entry((&key.namespace, &key.workload))
-                    .or_default()
-                    .push(ContainerAdvice {
-                        name: &key.container,
-                        advice: a,
-                        seccomp_profile: Some(format!("{seccomp_dir}/{}.json", key.file_stem())),
-                    });
-            }
+            let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
             let text = match format {
-                ContextFormat::Yaml => {
-                    let mut out = String::new();
-                    for ((namespace, workload), containers) in &by_workload {
-                        let patch =
-                            workload_patch(inputs.model.as_ref(), namespace, workload, containers);
-                        out.push_str("---\n");
-                        match (&patch.file, patch.line) {
-                            (Some(file), Some(line)) => {
-                                out.push_str(&format!("# {namespace}/{workload}: edit {file}:{line}\n"))
-                            }
-                            _ => out.push_str(&format!(
-                                "# {namespace}/{workload}: not in the manifests given; check its kind\n"
-                            )),
-                        }
-                        for c in containers {
-                            for (field, why) in &c.advice.evidence {
-                                out.push_str(&format!("# {}: {field}: {why}\n", c.name));
-                            }
-                        }
-                        out.push_str(&patch.yaml);
-                    }
-                    out
-                }
-                ContextFormat::Json => {
-                    let items: Vec<serde_json::Value> = advice
-                        .iter()
-                        .map(|(key, a)| {
-                            let container = ContainerAdvice {
-                                name: &key.container,
-                                advice: a,
-                                seccomp_profile: Some(format!("{seccomp_dir}/{}.json", key.file_stem())),
-                            };
-                            serde_json::json!({
-                                "namespace": key.namespace,
-                                "workload": key.workload,
-                                "container": key.container,
-                                "advice": a,
-                                "securityContext": corral_advise::patch::security_context(&container),
-                            })
-                        })
-                        .collect();
-                    json_text(&items)?
-                }
+                ContextFormat::Yaml => patches(&policies, inputs.model.as_ref())
+                    .iter()
+                    .map(|p| format!("---\n{}", p.text))
+                    .collect(),
+                ContextFormat::Json => json_text(&advice_json(&policies))?,
             };
             output::write_report(common, &text)?;
             output::print_diagnostics(&inputs.diagnostics, common);

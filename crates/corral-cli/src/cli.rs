@@ -25,8 +25,10 @@ pub enum Command {
     Psp(crate::psp::PspArgs),
     /// Record what a command really does, with eBPF: `corral record -o FILE -- CMD ARGS...`.
     Record(crate::record::RecordArgs),
-    /// Least-privilege policies from recordings: `corral advise seccomp|securitycontext|netpol`.
+    /// Least-privilege policies from recordings: `corral advise all|seccomp|securitycontext|netpol`.
     Advise(crate::advise::AdviseArgs),
+    /// What a new recording did that the applied policies would block: `corral drift --recording R --policies DIR`.
+    Drift(crate::drift::DriftArgs),
     /// Evaluate NetworkPolicies with Kubernetes semantics: `corral netpol check`.
     Netpol(crate::netpol::NetpolArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.

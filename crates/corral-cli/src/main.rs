@@ -2,6 +2,7 @@
 
 mod advise;
 mod cli;
+mod drift;
 mod inventory;
 mod netpol;
 mod output;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Record(args) => record::run(args, &cli.common),
         Command::Advise(args) => advise::run(args, &cli.common),
         Command::Netpol(args) => netpol::run(args, &cli.common),
+        Command::Drift(args) => drift::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),
     };

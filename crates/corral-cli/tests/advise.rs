@@ -475,4 +475,57 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
     assert_eq!(netpol_check(dir, frontend_pod, db_pod, "5432"), 1);
     assert_eq!(netpol_check(dir, frontend_pod, backend_pod, "8081"), 1);
     assert_eq!(netpol_check(dir, "203.0.113.9", backend_pod, "8080"), 1);
+
+    // Everything at once, and no drift when the same behaviour is recorded.
+    let all = dir.join("all");
+    let output = Command::new(corral())
+        .args(["advise", "all", "--recording"])
+        .arg(&recordings)
+        .arg("--inventory")
+        .arg(dir.join("inventory.yaml"))
+        .arg("-o")
+        .arg(&all)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = String::from_utf8(output.stdout).unwrap();
+    assert!(summary.contains("## shop/backend"), "{summary}");
+    assert!(summary.contains("Manifest: `"), "{summary}");
+    assert!(
+        summary.contains(
+            "- network: closes ingress to all but 1 peer rule and egress to all but 1 (and DNS)"
+        ),
+        "{summary}"
+    );
+    for file in [
+        "SUMMARY.md",
+        "advice.json",
+        "flows.json",
+        "netpol/shop-backend.yaml",
+        "seccomp/shop-backend-backend.json",
+        "seccomp/shop-backend-backend.coverage.json",
+        "securitycontext/shop-backend.yaml",
+    ] {
+        assert!(all.join(file).is_file(), "{file}");
+    }
+    let drift = Command::new(corral())
+        .args(["drift", "--recording"])
+        .arg(&recordings)
+        .arg("--policies")
+        .arg(&all)
+        .arg("--inventory")
+        .arg(dir.join("inventory.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        drift.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&drift.stdout),
+        String::from_utf8_lossy(&drift.stderr)
+    );
 }

@@ -11,7 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use corral_core::model::Model;
 use corral_record::Recording;
+
+use crate::workload::{Recorded, WorkloadKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -431,4 +434,87 @@ pub fn advise(
         flows: flows.into_iter().collect(),
         skipped: skipped.into_iter().collect(),
     })
+}
+
+/// A workload's pod selector from the manifests, when they hold it.
+pub fn workload_selector(
+    model: &Model,
+    namespace: &str,
+    name: &str,
+) -> Option<BTreeMap<String, String>> {
+    model
+        .workloads()
+        .find(|(o, _)| {
+            o.name.as_deref() == Some(name)
+                && o.namespace.as_deref().unwrap_or("default") == namespace
+                && o.kind != "Pod"
+        })
+        .and_then(|(o, template)| {
+            let selector = o
+                .root
+                .at("spec.selector.matchLabels")
+                .and_then(|m| m.entries())
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_string())))
+                        .collect::<BTreeMap<String, String>>()
+                });
+            selector
+                .filter(|s| !s.is_empty())
+                .or_else(|| template.metadata.labels.clone().map(|l| stable_labels(&l)))
+        })
+}
+
+/// The policies for every recorded workload (its containers' recordings
+/// together), with the inventory's pods, Services and workloads.
+pub fn advise_workloads(
+    workloads: &BTreeMap<WorkloadKey, Recorded>,
+    model: &Model,
+    inventory: &Inventory,
+    options: &Options,
+) -> Result<Vec<Advised>, String> {
+    let mut by_workload = ByWorkload::new();
+    for (key, recorded) in workloads {
+        let entry = by_workload
+            .entry((key.namespace.clone(), key.workload.clone()))
+            .or_default();
+        entry.0.push(&recorded.recording);
+        entry.1.extend(recorded.pods.iter().cloned());
+    }
+    for (_, pods) in by_workload.values_mut() {
+        pods.sort();
+        pods.dedup();
+    }
+    let inbound = inbound_udp(&by_workload, inventory);
+    let mut advised = Vec::new();
+    for ((namespace, workload), (recordings, pods)) in &by_workload {
+        let key = (namespace.clone(), workload.clone());
+        let subject = Subject {
+            namespace,
+            workload,
+            recordings,
+            pods,
+            inbound: inbound.get(&key).map(Vec::as_slice).unwrap_or_default(),
+            selector: workload_selector(model, namespace, workload),
+        };
+        advised.push(advise(subject, inventory, options)?);
+    }
+    Ok(advised)
+}
+
+/// A policy as YAML, after a comment on what it was made from.
+pub fn policy_yaml(a: &Advised) -> String {
+    format!(
+        "# {}/{}: {} recorded flow(s){}\n{}",
+        a.namespace,
+        a.workload,
+        a.flows.len(),
+        if a.skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", a.skipped.join("; "))
+        },
+        corral_core::emit::document(&corral_core::emit::from_json(&a.policy))
+    )
 }

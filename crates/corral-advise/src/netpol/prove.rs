@@ -58,6 +58,26 @@ fn destinations<'a>(
 
 /// Problems with the policies for `advised`, under all of `policies`.
 pub fn prove(advised: &Advised, inventory: &Inventory, policies: &[NetworkPolicy]) -> Vec<String> {
+    check_flows(advised, inventory, policies, true)
+}
+
+/// The recorded flows of `advised` that `policies` deny.
+pub fn denied_flows(
+    advised: &Advised,
+    inventory: &Inventory,
+    policies: &[NetworkPolicy],
+) -> Vec<String> {
+    check_flows(advised, inventory, policies, false)
+}
+
+/// Recorded flows denied, and with `unrecorded`, flows between the same
+/// pods never recorded that are allowed.
+fn check_flows(
+    advised: &Advised,
+    inventory: &Inventory,
+    policies: &[NetworkPolicy],
+    unrecorded: bool,
+) -> Vec<String> {
     let policies: Vec<Policy> = policies.iter().map(Policy::new).collect();
     let own: Vec<&PodInfo> = advised
         .pods
@@ -99,6 +119,9 @@ pub fn prove(advised: &Advised, inventory: &Inventory, policies: &[NetworkPolicy
                         "{}/{}: recorded {} {} port {port}/{} is denied",
                         advised.namespace, pod.name, flow.direction, flow.peer, flow.protocol
                     ));
+                }
+                if !unrecorded {
+                    continue;
                 }
                 // Between the same two: another port, and the other way.
                 let unrecorded_port = (port + 1).clamp(1, 65535);

@@ -1,0 +1,234 @@
+//! `advise all`: every policy for every recorded workload, as files to
+//! review and apply, with a summary of what each takes away compared with
+//! the workload's manifest (or the runtime's defaults when it has none).
+
+use std::collections::BTreeSet;
+
+use corral_core::model::Model;
+use k8s_openapi::api::core::v1::SecurityContext;
+use serde_json::Value;
+
+use crate::netpol::advise::{policy_yaml, Advised};
+use crate::policies::{advice_json, patches, ContainerPolicies};
+
+/// The capabilities containerd and CRI-O give a container by default.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// The container's securityContext in the manifests, when they hold it.
+fn current_context(model: Option<&Model>, p: &ContainerPolicies) -> Option<SecurityContext> {
+    let (_, template) = model?.workloads().find(|(o, _)| {
+        o.name.as_deref() == Some(p.key.workload.as_str())
+            && o.namespace.as_deref().unwrap_or("default") == p.key.namespace
+    })?;
+    template
+        .spec
+        .containers
+        .iter()
+        .find(|c| c.name == p.key.container)
+        .map(|c| c.security_context.clone().unwrap_or_default())
+}
+
+/// The capabilities a container has with this securityContext.
+fn capabilities(context: Option<&SecurityContext>) -> BTreeSet<String> {
+    let caps = context.and_then(|c| c.capabilities.as_ref());
+    let dropped: Vec<&str> = caps
+        .and_then(|c| c.drop.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.trim_start_matches("CAP_"))
+        .collect();
+    let mut have: BTreeSet<String> = if dropped.contains(&"ALL") {
+        BTreeSet::new()
+    } else {
+        DEFAULT_CAPABILITIES
+            .iter()
+            .filter(|c| !dropped.contains(c))
+            .map(|c| c.to_string())
+            .collect()
+    };
+    have.extend(
+        caps.and_then(|c| c.add.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.trim_start_matches("CAP_").to_string()),
+    );
+    have
+}
+
+/// Named syscalls of a machine's native ABI.
+fn known_syscalls(architecture: &str) -> usize {
+    (0..1024)
+        .filter(|n| {
+            corral_record::Syscall::new(*n, architecture, false)
+                .name
+                .is_some()
+        })
+        .count()
+}
+
+/// One line per change, for a container.
+fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String> {
+    let current = current_context(model, p);
+    let had = capabilities(current.as_ref());
+    let keep: BTreeSet<String> = p.advice.capabilities.iter().cloned().collect();
+    let dropped: Vec<&String> = had.difference(&keep).collect();
+    let mut lines = Vec::new();
+    lines.push(if dropped.is_empty() {
+        "drops no capability".to_string()
+    } else {
+        format!(
+            "drops {} capabilit{} ({})",
+            dropped.len(),
+            if dropped.len() == 1 { "y" } else { "ies" },
+            dropped
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let allowed = crate::seccomp::allowed(&p.profile).len();
+    let known = known_syscalls(&p.architecture);
+    lines.push(format!(
+        "blocks {} syscalls, allows {allowed} (of {known} on {})",
+        known.saturating_sub(allowed),
+        p.architecture
+    ));
+    let said = |f: fn(&SecurityContext) -> Option<bool>| current.as_ref().and_then(f);
+    if p.advice.run_as_non_root && said(|c| c.run_as_non_root) != Some(true) {
+        lines.push(format!(
+            "runs as non-root{}",
+            p.advice
+                .run_as_user
+                .map(|u| format!(" uid {u}"))
+                .unwrap_or_default()
+        ));
+    }
+    if p.advice.read_only_root_filesystem && said(|c| c.read_only_root_filesystem) != Some(true) {
+        lines.push(if p.advice.writable_directories.is_empty() {
+            "makes the root filesystem read-only".to_string()
+        } else {
+            format!(
+                "makes the root filesystem read-only, with emptyDir volumes at {}",
+                p.advice.writable_directories.join(", ")
+            )
+        });
+    }
+    if !p.advice.allow_privilege_escalation && said(|c| c.allow_privilege_escalation) != Some(false)
+    {
+        lines.push("blocks privilege escalation".to_string());
+    }
+    lines
+}
+
+fn network_summary(a: &Advised) -> String {
+    let rules = |key: &str| {
+        a.policy["spec"][key]
+            .as_array()
+            .map(|r| r.len())
+            .unwrap_or(0)
+    };
+    let egress = rules("egress").saturating_sub(1); // the DNS rule
+    format!(
+        "closes ingress to all but {} peer rule{} and egress to all but {} (and DNS)",
+        rules("ingress"),
+        if rules("ingress") == 1 { "" } else { "s" },
+        egress
+    )
+}
+
+pub struct Bundle {
+    /// Relative paths and contents.
+    pub files: Vec<(String, String)>,
+    pub summary: String,
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Every file `advise all` writes, and its summary (also `SUMMARY.md`).
+pub fn bundle(
+    policies: &[ContainerPolicies],
+    network: Option<&[Advised]>,
+    manifests: Option<&Model>,
+) -> Bundle {
+    let mut files = Vec::new();
+    for p in policies {
+        let stem = p.key.file_stem();
+        files.push((format!("seccomp/{stem}.json"), pretty(&p.profile)));
+        files.push((format!("seccomp/{stem}.coverage.json"), pretty(&p.coverage)));
+    }
+    let workload_patches = patches(policies, manifests);
+    for w in &workload_patches {
+        files.push((
+            format!("securitycontext/{}-{}.yaml", w.namespace, w.workload),
+            w.text.clone(),
+        ));
+    }
+    for a in network.unwrap_or_default() {
+        files.push((
+            format!("netpol/{}-{}.yaml", a.namespace, a.workload),
+            policy_yaml(a),
+        ));
+    }
+    files.push(("advice.json".into(), pretty(&advice_json(policies))));
+    if let Some(network) = network {
+        let flows: Vec<Value> = network
+            .iter()
+            .map(|a| serde_json::json!({"namespace": a.namespace, "workload": a.workload, "flows": a.flows}))
+            .collect();
+        files.push(("flows.json".into(), pretty(&flows)));
+    }
+
+    let mut summary = String::from("# What the advised policies take away\n");
+    for w in &workload_patches {
+        summary.push_str(&format!("\n## {}/{}\n\n", w.namespace, w.workload));
+        if let Some(file) = &w.patch.file {
+            summary.push_str(&format!(
+                "Manifest: `{file}:{}`.\n\n",
+                w.patch.line.unwrap_or(0)
+            ));
+        }
+        for p in policies
+            .iter()
+            .filter(|p| p.key.namespace == w.namespace && p.key.workload == w.workload)
+        {
+            summary.push_str(&format!(
+                "- container `{}`: {}\n",
+                p.key.container,
+                container_summary(p, manifests).join("; ")
+            ));
+        }
+        match network.and_then(|n| {
+            n.iter()
+                .find(|a| a.namespace == w.namespace && a.workload == w.workload)
+        }) {
+            Some(a) => summary.push_str(&format!("- network: {}\n", network_summary(a))),
+            None if network.is_none() => {
+                summary.push_str("- network: no NetworkPolicy (give --inventory)\n")
+            }
+            None => {}
+        }
+    }
+    files.push(("SUMMARY.md".into(), summary.clone()));
+    files.sort();
+    Bundle { files, summary }
+}

@@ -280,7 +280,12 @@ mod tests {
             )])
         };
         // The same behaviour: nothing.
-        assert!(drift(&recorded(before.clone()), &[applied.clone()], None).is_empty());
+        assert!(drift(
+            &recorded(before.clone()),
+            std::slice::from_ref(&applied),
+            None
+        )
+        .is_empty());
         // New behaviour: a syscall, a write outside /tmp, a set-user-ID exec.
         let mut after = before;
         after

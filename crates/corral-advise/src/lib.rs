@@ -3,6 +3,7 @@
 //! evaluator to prove them.
 
 pub mod all;
+pub mod apply;
 pub mod base;
 pub mod drift;
 pub mod netpol;

@@ -73,18 +73,24 @@ pub struct WorkloadPatch {
     pub text: String,
 }
 
-pub fn patches(policies: &[ContainerPolicies], model: Option<&Model>) -> Vec<WorkloadPatch> {
-    let mut by_workload: BTreeMap<(&str, &str), Vec<&ContainerPolicies>> = BTreeMap::new();
+/// Each workload's (namespace, name) containers' advice.
+pub fn by_workload(
+    policies: &[ContainerPolicies],
+) -> BTreeMap<(&str, &str), Vec<ContainerAdvice<'_>>> {
+    let mut found: BTreeMap<(&str, &str), Vec<ContainerAdvice>> = BTreeMap::new();
     for p in policies {
-        by_workload
+        found
             .entry((&p.key.namespace, &p.key.workload))
             .or_default()
-            .push(p);
+            .push(container(p));
     }
-    by_workload
+    found
+}
+
+pub fn patches(policies: &[ContainerPolicies], model: Option<&Model>) -> Vec<WorkloadPatch> {
+    by_workload(policies)
         .into_iter()
-        .map(|((namespace, workload), containers)| {
-            let advice: Vec<ContainerAdvice> = containers.iter().map(|p| container(p)).collect();
+        .map(|((namespace, workload), advice)| {
             let patch = workload_patch(model, namespace, workload, &advice);
             let mut text = match (&patch.file, patch.line) {
                 (Some(file), Some(line)) => {

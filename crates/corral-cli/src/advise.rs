@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use corral_advise::policies::{advice_json, container_policies, patches};
+use corral_advise::policies::{advice_json, by_workload, container_policies, patches};
 use corral_advise::seccomp;
 use corral_advise::workload::{group, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
@@ -124,6 +124,11 @@ pub enum AdviseAction {
         seccomp_dir: String,
         #[arg(long, value_enum, default_value_t = ContextFormat::Yaml)]
         format: ContextFormat,
+        /// Write the advice into the manifests (`--manifests`) in place,
+        /// keeping their comments and formatting, instead of printing
+        /// patches.
+        #[arg(long, requires = "manifests")]
+        apply: bool,
     },
 }
 
@@ -332,9 +337,36 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             input,
             seccomp_dir,
             format,
+            apply,
         } => {
             let inputs = read(input)?;
             let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
+            if *apply {
+                let mut failed = 0;
+                for ((namespace, workload), containers) in by_workload(&policies) {
+                    // Each rewrite moves lines: read the manifests again.
+                    let (model, _) = load_model(&input.manifests);
+                    match corral_advise::apply::apply(&model, namespace, workload, &containers) {
+                        Ok((path, text)) => {
+                            std::fs::write(&path, text)
+                                .map_err(|e| format!("cannot write {path}: {e}"))?;
+                            if !common.quiet {
+                                eprintln!("updated {path}: {namespace}/{workload}");
+                            }
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            output::print_failure(&format!("{namespace}/{workload}: {e}"));
+                        }
+                    }
+                }
+                output::print_diagnostics(&inputs.diagnostics, common);
+                return if failed > 0 {
+                    Err(format!("{failed} workload(s) not updated"))
+                } else {
+                    Ok(output::input_status(&inputs.diagnostics))
+                };
+            }
             let text = match format {
                 ContextFormat::Yaml => patches(&policies, inputs.model.as_ref())
                     .iter()

@@ -214,6 +214,58 @@ fn advise(dir: &Path, scenario: &Scenario) {
     assert_eq!(context["runAsUser"], 1000, "{advice}");
     assert_eq!(context["capabilities"]["drop"], json!(["ALL"]));
 
+    // The same advice as a patch pointing into the manifest, and written
+    // into it in place.
+    let manifest = dir.join("app.yaml");
+    fs::write(
+        &manifest,
+        "# the demo app\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app  # owned by the demo team\n  namespace: demo\nspec:\n  selector: {matchLabels: {app: demo}}\n  template:\n    metadata: {labels: {app: demo}}\n    spec:\n      containers:\n        - name: app\n          image: busybox:1.36\n",
+    )
+    .unwrap();
+    let patch = Command::new(corral())
+        .args(["advise", "securitycontext", "--recording"])
+        .arg(&recordings)
+        .arg("--manifests")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let patch = String::from_utf8(patch.stdout).unwrap();
+    assert!(
+        patch.contains(&format!("# demo/app: edit {}:13", manifest.display())),
+        "{patch}"
+    );
+    let applied = Command::new(corral())
+        .args(["advise", "securitycontext", "--apply", "--recording"])
+        .arg(&recordings)
+        .arg("--manifests")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let rewritten = fs::read_to_string(&manifest).unwrap();
+    assert!(rewritten.starts_with("# the demo app\n"), "{rewritten}");
+    assert!(
+        rewritten.contains("  name: app  # owned by the demo team\n"),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten.contains("          securityContext:\n            allowPrivilegeEscalation: "),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten.contains("          volumeMounts:\n            - mountPath: /var/cache\n"),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten
+            .contains("      volumes:\n        - emptyDir: {}\n          name: corral-var-cache\n"),
+        "{rewritten}"
+    );
+
     // Replay under the policies, translated to the OCI config.
     let mut replay = |name: &str, extra: &str| {
         let path = bundle(

@@ -141,3 +141,85 @@ pub fn spo_resource(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::RuntimeBase;
+    use corral_record::{Activity, Syscall};
+
+    fn recording(architecture: &str, numbers: &[u32]) -> Recording {
+        Recording {
+            format_version: corral_record::FORMAT_VERSION,
+            architecture: architecture.into(),
+            container: None,
+            runs: Vec::new(),
+            execs: Vec::new(),
+            workload: Activity {
+                syscalls: numbers
+                    .iter()
+                    .map(|n| Syscall::new(*n, architecture, false))
+                    .collect(),
+                ..Activity::default()
+            },
+            runtime: Activity::default(),
+        }
+    }
+
+    fn bases() -> BaseSets {
+        BaseSets {
+            runtimes: vec![RuntimeBase {
+                runtime: "runc".into(),
+                version: "test".into(),
+                architecture: "aarch64".into(),
+                no_new_privileges: true,
+                syscalls: vec!["execve".into(), "futex".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn the_machine_sets_the_architectures_and_the_base_is_added() {
+        // aarch64: 63 is read, 64 write.
+        let (profile, coverage) =
+            profile(&recording("aarch64", &[63, 64]), &bases(), "runc", true).unwrap();
+        assert_eq!(
+            profile.architectures,
+            ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
+        );
+        assert_eq!(allowed(&profile), ["execve", "futex", "read", "write"]);
+        assert_eq!(profile.default_errno_ret, 1);
+        // Coverage counts the workload's syscalls, not the runtime's.
+        assert_eq!(
+            coverage.syscalls.keys().collect::<Vec<_>>(),
+            ["read", "write"]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_named_or_based_is_an_error() {
+        let err = profile(&recording("aarch64", &[5000]), &bases(), "runc", true).unwrap_err();
+        assert!(err.contains("syscall 5000"), "{err}");
+        let err = profile(&recording("aarch64", &[63]), &bases(), "runc", false).unwrap_err();
+        assert!(err.contains("noNewPrivileges false"), "{err}");
+        let err = profile(&recording("riscv64", &[]), &bases(), "runc", true).unwrap_err();
+        assert!(err.contains("riscv64"), "{err}");
+    }
+
+    #[test]
+    fn the_spo_resource_carries_the_coverage() {
+        let (profile, coverage) =
+            profile(&recording("aarch64", &[63]), &bases(), "runc", true).unwrap();
+        let resource = spo_resource("demo-app-app", "demo", &profile, &coverage);
+        assert_eq!(resource["kind"], "SeccompProfile");
+        assert_eq!(resource["spec"]["defaultAction"], "SCMP_ACT_ERRNO");
+        let annotation = resource["metadata"]["annotations"]["spo.x-k8s.io/syscall-coverage"]
+            .as_str()
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(annotation).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"version": "v1", "total": 0, "syscalls": {"read": 1}})
+        );
+    }
+}

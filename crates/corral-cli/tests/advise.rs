@@ -10,7 +10,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -423,7 +423,7 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
             &["sh", "-c", script],
             containerd_annotations(namespace, &pod, app),
             Some(&network.path(index)),
-            0,
+            1000,
         );
         running.push((app, runtime.start(&format!("{app}-1"), &path)));
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -564,6 +564,9 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
     ] {
         assert!(all.join(file).is_file(), "{file}");
     }
+    if std::env::var_os("CORRAL_UPDATE_EXAMPLE").is_some() {
+        update_example(&recordings, &dir.join("inventory.yaml"));
+    }
     let drift = Command::new(corral())
         .args(["drift", "--recording"])
         .arg(&recordings)
@@ -579,5 +582,96 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
         "{}{}",
         String::from_utf8_lossy(&drift.stdout),
         String::from_utf8_lossy(&drift.stderr)
+    );
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+const EXAMPLE: &str = "examples/advise-demo";
+
+/// `corral advise all` on the example's recordings and inventory, into
+/// `out`: its summary.
+fn advise_example(out: &Path) -> String {
+    let output = Command::new(corral())
+        .current_dir(workspace())
+        .args(["advise", "all", "--recording"])
+        .arg(format!("{EXAMPLE}/recordings"))
+        .arg("--inventory")
+        .arg(format!("{EXAMPLE}/inventory.yaml"))
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The example's recordings and inventory from this run, and the policies
+/// advised from them (`CORRAL_UPDATE_EXAMPLE=1`).
+fn update_example(recordings: &Path, inventory: &Path) {
+    let example = workspace().join(EXAMPLE);
+    let _ = fs::remove_dir_all(example.join("recordings"));
+    let _ = fs::remove_dir_all(example.join("policies"));
+    fs::create_dir_all(example.join("recordings")).unwrap();
+    for entry in fs::read_dir(recordings).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(
+            &path,
+            example.join("recordings").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    fs::copy(inventory, example.join("inventory.yaml")).unwrap();
+    advise_example(&example.join("policies"));
+}
+
+/// Every file under `dir`, relative to it.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, &mut found);
+    let mut relative: Vec<PathBuf> = found
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+        .collect();
+    relative.sort();
+    relative
+}
+
+#[test]
+fn the_example_policies_are_what_its_recordings_give() {
+    let out = tempfile::tempdir().unwrap();
+    let summary = advise_example(out.path());
+    let committed = workspace().join(EXAMPLE).join("policies");
+    assert_eq!(files(out.path()), files(&committed));
+    for file in files(&committed) {
+        assert_eq!(
+            fs::read_to_string(out.path().join(&file)).unwrap(),
+            fs::read_to_string(committed.join(&file)).unwrap(),
+            "{}: rerun the network test with CORRAL_UPDATE_EXAMPLE=1",
+            file.display()
+        );
+    }
+    assert_eq!(
+        summary,
+        fs::read_to_string(committed.join("SUMMARY.md")).unwrap()
     );
 }

@@ -518,3 +518,121 @@ pub fn policy_yaml(a: &Advised) -> String {
         corral_core::emit::document(&corral_core::emit::from_json(&a.policy))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netpol::inventory::{PodInfo, ServiceInfo};
+    use corral_record::{Activity, DnsQuery, Endpoint};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn endpoint(address: &str, port: u16) -> Endpoint {
+        Endpoint {
+            address: address.parse().unwrap(),
+            port,
+            count: 1,
+            runs: 1,
+        }
+    }
+
+    #[test]
+    fn services_by_selector_and_target_port_externals_by_block_with_names() {
+        let inventory = Inventory {
+            pods: vec![PodInfo {
+                namespace: "shop".into(),
+                name: "web-1".into(),
+                labels: BTreeMap::from([
+                    ("app".to_string(), "web".to_string()),
+                    ("pod-template-hash".to_string(), "abc".to_string()),
+                ]),
+                ips: vec!["10.0.0.5".parse().unwrap()],
+                ..PodInfo::default()
+            }],
+            services: vec![ServiceInfo {
+                namespace: "data".into(),
+                name: "db".into(),
+                selector: BTreeMap::from([("app".to_string(), "db".to_string())]),
+                cluster_ips: vec!["10.96.0.20".parse().unwrap()],
+                ports: vec![(5432, "TCP".into(), IntOrString::String("pg".into()))],
+            }],
+            ..Inventory::default()
+        };
+        let recording = Recording {
+            format_version: corral_record::FORMAT_VERSION,
+            architecture: "x86_64".into(),
+            container: None,
+            runs: Vec::new(),
+            execs: Vec::new(),
+            workload: Activity {
+                connects: vec![
+                    endpoint("10.96.0.20", 5432),
+                    endpoint("203.0.113.7", 443),
+                    endpoint("203.0.113.9", 443),
+                    endpoint("127.0.0.1", 9000),
+                ],
+                dns_queries: vec![DnsQuery {
+                    name: "api.example.com".into(),
+                    query_type: "A".into(),
+                    answers: vec!["203.0.113.7".parse().unwrap()],
+                    count: 1,
+                    runs: 1,
+                }],
+                ..Activity::default()
+            },
+            runtime: Activity::default(),
+        };
+        let recordings = [&recording];
+        let pods = ["web-1".to_string()];
+        let subject = || Subject {
+            namespace: "shop",
+            workload: "web",
+            recordings: &recordings,
+            pods: &pods,
+            inbound: &[],
+            selector: None,
+        };
+        let advised = advise(subject(), &inventory, &Options::default()).unwrap();
+        let policy = &advised.policy;
+        // The pod's stable labels select it.
+        assert_eq!(
+            policy["spec"]["podSelector"],
+            json!({"matchLabels": {"app": "web"}})
+        );
+        let egress = policy["spec"]["egress"].as_array().unwrap();
+        assert!(
+            egress.contains(&json!({
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}},
+                    "podSelector": {"matchLabels": {"app": "db"}}}],
+            "ports": [{"port": "pg", "protocol": "TCP"}]})),
+            "{egress:?}"
+        );
+        assert!(
+            egress.contains(&json!({"to": [{"ipBlock": {"cidr": "203.0.113.7/32"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}]})),
+            "{egress:?}"
+        );
+        assert_eq!(
+            policy["metadata"]["annotations"]["corral.dev/resolved-names"],
+            r#"{"203.0.113.7/32":["api.example.com"]}"#
+        );
+        assert_eq!(advised.skipped.len(), 1, "loopback: {:?}", advised.skipped);
+        // Widened: one /24 for both external peers.
+        let wide = advise(
+            subject(),
+            &inventory,
+            &Options {
+                cidr_prefix_v4: Some(24),
+                cidr_prefix_v6: None,
+            },
+        )
+        .unwrap();
+        let blocks: Vec<&Value> = wide.policy["spec"]["egress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["to"][0].get("ipBlock").is_some())
+            .collect();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0]["to"][0]["ipBlock"]["cidr"], "203.0.113.0/24");
+    }
+}

@@ -8,70 +8,49 @@
 //! Needs root, runc and busybox-static (`scripts/test.sh` installs them).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 mod support;
 use support::{
-    bundle, containerd_annotations, corral, finish, geteuid, kill, root_filesystem, wait_for,
-    PodNetwork, Runtime, SIGINT,
+    bundle, containerd_annotations, corral, finish, geteuid, root_filesystem, wait_for, PodNetwork,
+    Recorder, Runtime,
 };
 
-/// Starts `corral record --containers` on `runtime`'s state directory.
-fn start_recorder(
-    runtime: &Runtime,
-    out: &Path,
-) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
-    let mut recorder = Command::new(corral())
-        .args([
-            "record",
-            "--containers",
-            "--duration",
-            "10m",
-            "--runtime-root",
-        ])
-        .arg(&runtime.root)
-        .arg("-o")
-        .arg(out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(recorder.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.starts_with("recording the containers"), "{line}");
-    (recorder, stderr)
-}
-
-/// Ends a recording cleanly.
-fn stop_recorder(
-    mut recorder: std::process::Child,
-    mut stderr: BufReader<std::process::ChildStderr>,
-) {
-    // SAFETY: signals our own child.
-    unsafe { kill(recorder.id() as i32, SIGINT) };
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert!(recorder.wait().unwrap().success(), "{rest}");
+/// Runs `command` (a `corral` invocation), which must succeed: its output.
+fn succeed(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 /// The recorded workload: writes to its root filesystem and reads back,
-/// listens and connects on loopback, forks and execs. `{extra}` is where
+/// listens and connects on loopback, forks and execs. (The listener sends:
+/// busybox nc quits when its standard input ends, which must not be
+/// before the data arrives.) `{extra}` is where
 /// the variant adds a syscall.
 fn script(escalate: bool, extra: &str) -> String {
     let who = if escalate { "/opt/suid/id -u" } else { "id -u" };
     format!(
-        "echo \"state $({who})\" > /var/cache/state; cat /var/cache/state; \
-         nc -l -p 9000 > /tmp/received & sleep 0.5; echo ping | nc 127.0.0.1 9000; wait; \
+        "{RETRY} echo ping | nc -l -p 9000 & \
+         echo \"state $({who})\" > /var/cache/state; cat /var/cache/state; \
+         retry sh -c 'sleep 0.3 | nc 127.0.0.1 9000 > /tmp/received 2>/dev/null'; wait; \
          cat /tmp/received; {extra} env echo done"
     )
 }
 
 const REPLICAS: usize = 3;
+
+/// `retry CMD...`: until it succeeds, 15 times at most, 0.2 s apart (a
+/// loaded machine starts a listener late).
+const RETRY: &str = "retry() { for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do \"$@\" && return 0; sleep 0.2; done; return 1; };";
 
 struct Scenario {
     escalate: bool,
@@ -94,24 +73,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
     };
     fs::create_dir_all(&runtime.root).unwrap();
     let recordings = dir.join("recordings");
-    let mut recorder = Command::new(corral())
-        .args([
-            "record",
-            "--containers",
-            "--duration",
-            "10m",
-            "--runtime-root",
-        ])
-        .arg(&runtime.root)
-        .arg("-o")
-        .arg(&recordings)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(recorder.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.starts_with("recording the containers"), "{line}");
+    let recorder = Recorder::start(&runtime, &recordings);
 
     // Three replicas of Deployment demo/app, container `app`, as uid 1000.
     let script = script(scenario.escalate, "");
@@ -133,7 +95,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         let output = wait_for(runtime.start(&format!("{pod}-app"), &path), &pod);
         recorded_output.get_or_insert(output);
     }
-    stop_recorder(recorder, stderr);
+    recorder.stop();
     let recorded_output = recorded_output.unwrap();
     // busybox's `id` drops what the set-user-ID bit gave it.
     assert!(recorded_output.contains("state 1000"), "{recorded_output}");
@@ -175,23 +137,18 @@ fn advise(dir: &Path, scenario: &Scenario) {
     }
     assert!(!allowed.contains(&"mkdir"), "{allowed:?}");
 
-    let output = Command::new(corral())
-        .args([
-            "advise",
-            "securitycontext",
-            "--format",
-            "json",
-            "--recording",
-        ])
-        .arg(&recordings)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = succeed(
+        Command::new(corral())
+            .args([
+                "advise",
+                "securitycontext",
+                "--format",
+                "json",
+                "--recording",
+            ])
+            .arg(&recordings),
     );
-    let advice: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let advice: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         advice.as_array().unwrap().len(),
         1,
@@ -394,19 +351,19 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
     fs::create_dir_all(&runtime.root).unwrap();
     let external = std::net::TcpListener::bind(format!("10.{SUBNET}.0.1:9443")).unwrap();
     let recordings = dir.join("recordings");
-    let (recorder, stderr) = start_recorder(&runtime, &recordings);
+    let recorder = Recorder::start(&runtime, &recordings);
 
     let pods = [
         ("data", "db", "nc -l -p 5432 >/dev/null"),
         (
             "shop",
             "backend",
-            "nc -l -p 8080 >/dev/null; echo q | nc 10.126.0.4 5432",
+            "nc -l -p 8080 >/dev/null; retry sh -c 'echo q | nc 10.126.0.4 5432 2>/dev/null'",
         ),
         (
             "shop",
             "frontend",
-            "sleep 1; echo hi | nc 10.126.0.3 8080; echo out | nc 10.126.0.1 9443; \
+            "retry sh -c 'echo hi | nc 10.126.0.3 8080 2>/dev/null'; echo out | nc 10.126.0.1 9443; \
              timeout 2 nslookup -type=a api.example.com 10.126.0.10 >/dev/null 2>&1; true",
         ),
     ];
@@ -420,7 +377,7 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
         let path = bundle(
             &dir.join(app),
             &rootfs,
-            &["sh", "-c", script],
+            &["sh", "-c", &format!("{RETRY} {script}")],
             containerd_annotations(namespace, &pod, app),
             Some(&network.path(index)),
             1000,
@@ -436,23 +393,18 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
     for (app, child) in running.into_iter().rev() {
         wait_for(child, app);
     }
-    stop_recorder(recorder, stderr);
+    recorder.stop();
 
     fs::write(dir.join("inventory.yaml"), inventory(SUBNET)).unwrap();
-    let output = Command::new(corral())
-        .args(["advise", "netpol", "--format", "json", "--recording"])
-        .arg(&recordings)
-        .arg("--inventory")
-        .arg(dir.join("inventory.yaml"))
-        .output()
-        .unwrap();
     // The command proves its policies against every recorded flow.
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = succeed(
+        Command::new(corral())
+            .args(["advise", "netpol", "--format", "json", "--recording"])
+            .arg(&recordings)
+            .arg("--inventory")
+            .arg(dir.join("inventory.yaml")),
     );
-    let advised: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let advised: Value = serde_json::from_str(&stdout).unwrap();
     let policy = |app: &str| {
         advised
             .as_array()
@@ -530,21 +482,16 @@ fn network_policies_from_recorded_flows_allow_them_and_nothing_else() {
 
     // Everything at once, and no drift when the same behaviour is recorded.
     let all = dir.join("all");
-    let output = Command::new(corral())
-        .args(["advise", "all", "--recording"])
-        .arg(&recordings)
-        .arg("--inventory")
-        .arg(dir.join("inventory.yaml"))
-        .arg("-o")
-        .arg(&all)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let summary = succeed(
+        Command::new(corral())
+            .args(["advise", "all", "--recording"])
+            .arg(&recordings)
+            .arg("--inventory")
+            .arg(dir.join("inventory.yaml"))
+            .arg("-o")
+            .arg(&all),
     );
-    let summary = String::from_utf8(output.stdout).unwrap();
+
     assert!(summary.contains("## shop/backend"), "{summary}");
     assert!(summary.contains("Manifest: `"), "{summary}");
     assert!(
@@ -597,22 +544,16 @@ const EXAMPLE: &str = "examples/advise-demo";
 /// `corral advise all` on the example's recordings and inventory, into
 /// `out`: its summary.
 fn advise_example(out: &Path) -> String {
-    let output = Command::new(corral())
-        .current_dir(workspace())
-        .args(["advise", "all", "--recording"])
-        .arg(format!("{EXAMPLE}/recordings"))
-        .arg("--inventory")
-        .arg(format!("{EXAMPLE}/inventory.yaml"))
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    succeed(
+        Command::new(corral())
+            .current_dir(workspace())
+            .args(["advise", "all", "--recording"])
+            .arg(format!("{EXAMPLE}/recordings"))
+            .arg("--inventory")
+            .arg(format!("{EXAMPLE}/inventory.yaml"))
+            .arg("-o")
+            .arg(out),
+    )
 }
 
 /// The example's recordings and inventory from this run, and the policies

@@ -7,18 +7,16 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 mod support;
 use support::{
-    bundle, containerd_annotations, corral, geteuid, kill, root_filesystem, wait_for, PodNetwork,
-    Runtime, SIGINT,
+    bundle, containerd_annotations, geteuid, root_filesystem, wait_for, PodNetwork, Recorder,
+    Runtime,
 };
 
 const SHORT_LIVED: usize = 2000;
@@ -65,24 +63,7 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
     fs::create_dir_all(&runtime.root).unwrap();
     let out = dir.path().join("recordings");
 
-    let mut recorder = Command::new(corral())
-        .args([
-            "record",
-            "--containers",
-            "--duration",
-            "10m",
-            "--runtime-root",
-        ])
-        .arg(&runtime.root)
-        .arg("-o")
-        .arg(&out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(recorder.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.starts_with("recording the containers"), "{line}");
+    let recorder = Recorder::start(&runtime, &out);
 
     // Pod shop/web-1 (containerd's annotations): a server and a client in
     // one network namespace.
@@ -164,11 +145,7 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
         started.elapsed()
     );
 
-    // SAFETY: signals our own child.
-    unsafe { kill(recorder.id() as i32, SIGINT) };
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert!(recorder.wait().unwrap().success(), "{rest}");
+    let rest = recorder.stop();
     assert!(!rest.contains("dropped"), "{rest}");
 
     let all = recordings(&out);

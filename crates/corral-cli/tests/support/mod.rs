@@ -4,8 +4,9 @@
 //! busybox-static (`scripts/test.sh` installs them).
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 use serde_json::{json, Value};
 
@@ -208,5 +209,46 @@ impl Drop for PodNetwork {
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .output();
+    }
+}
+
+/// `corral record --containers` on a runtime's state directory, recording
+/// into `out` until stopped.
+pub struct Recorder {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+}
+
+impl Recorder {
+    pub fn start(runtime: &Runtime, out: &Path) -> Recorder {
+        let mut child = Command::new(corral())
+            .args([
+                "record",
+                "--containers",
+                "--duration",
+                "10m",
+                "--runtime-root",
+            ])
+            .arg(&runtime.root)
+            .arg("-o")
+            .arg(out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        assert!(line.starts_with("recording the containers"), "{line}");
+        Recorder { child, stderr }
+    }
+
+    /// End the recording as Ctrl-C does: the rest of its standard error.
+    pub fn stop(mut self) -> String {
+        // SAFETY: signals our own child.
+        unsafe { kill(self.child.id() as i32, SIGINT) };
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        assert!(self.child.wait().unwrap().success(), "{rest}");
+        rest
     }
 }

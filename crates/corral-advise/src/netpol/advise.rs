@@ -329,6 +329,17 @@ pub fn advise(
                     .entry(peer)
                     .or_default()
                     .insert(port_key(&json!(endpoint.port), protocol));
+            } else if let Some(service) = inventory.service_by_endpoint(ip) {
+                // A backend of a Service, by address (after the Service's
+                // resolution): its pods, on the port reached.
+                let peer = Peer::Pods {
+                    namespace: service.namespace.clone(),
+                    labels: service.selector.clone(),
+                };
+                egress
+                    .entry(peer)
+                    .or_default()
+                    .insert(port_key(&json!(endpoint.port), protocol));
             } else {
                 let cidr = widen(ip, options);
                 if let Some(n) = names.get(&ip) {
@@ -555,6 +566,11 @@ mod tests {
                 cluster_ips: vec!["10.96.0.20".parse().unwrap()],
                 ports: vec![(5432, "TCP".into(), IntOrString::String("pg".into()))],
             }],
+            endpoints: vec![(
+                "10.0.7.7".parse().unwrap(),
+                "data".to_string(),
+                "db".to_string(),
+            )],
             ..Inventory::default()
         };
         let recording = Recording {
@@ -566,6 +582,7 @@ mod tests {
             workload: Activity {
                 connects: vec![
                     endpoint("10.96.0.20", 5432),
+                    endpoint("10.0.7.7", 5432),
                     endpoint("203.0.113.7", 443),
                     endpoint("203.0.113.9", 443),
                     endpoint("127.0.0.1", 9000),
@@ -593,7 +610,9 @@ mod tests {
         };
         let advised = advise(subject(), &inventory, &Options::default()).unwrap();
         let policy = &advised.policy;
-        // The pod's stable labels select it.
+        // The Service by its ClusterIP (on its target port) and one of its
+        // endpoints by address (on the port reached) are its pods. The
+        // pod's stable labels select it.
         assert_eq!(
             policy["spec"]["podSelector"],
             json!({"matchLabels": {"app": "web"}})
@@ -603,7 +622,7 @@ mod tests {
             egress.contains(&json!({
             "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}},
                     "podSelector": {"matchLabels": {"app": "db"}}}],
-            "ports": [{"port": "pg", "protocol": "TCP"}]})),
+            "ports": [{"port": "pg", "protocol": "TCP"}, {"port": 5432, "protocol": "TCP"}]})),
             "{egress:?}"
         );
         assert!(

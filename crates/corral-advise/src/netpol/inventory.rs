@@ -39,6 +39,9 @@ pub struct Inventory {
     /// Namespace labels; a namespace not given has only the label
     /// `kubernetes.io/metadata.name` the API server sets.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Endpoint addresses of Services (EndpointSlices): (address,
+    /// namespace, Service name).
+    pub endpoints: Vec<(IpAddr, String, String)>,
 }
 
 impl Inventory {
@@ -116,6 +119,21 @@ impl Inventory {
                             .collect(),
                     });
                 }
+                Resource::EndpointSlice(slice) => {
+                    let labels = slice.metadata.labels.clone().unwrap_or_default();
+                    let Some(service) = labels.get("kubernetes.io/service-name") else {
+                        continue;
+                    };
+                    for endpoint in slice.endpoints.iter().flatten() {
+                        for address in &endpoint.addresses {
+                            if let Ok(ip) = address.parse() {
+                                inventory
+                                    .endpoints
+                                    .push((ip, namespace.clone(), service.clone()));
+                            }
+                        }
+                    }
+                }
                 Resource::Namespace(ns) => {
                     let name = object.name.clone().unwrap_or_default();
                     let mut labels = ns.metadata.labels.clone().unwrap_or_default();
@@ -153,5 +171,18 @@ impl Inventory {
 
     pub fn service_by_ip(&self, ip: IpAddr) -> Option<&ServiceInfo> {
         self.services.iter().find(|s| s.cluster_ips.contains(&ip))
+    }
+
+    /// The Service with a selector whose EndpointSlices list this address
+    /// (an endpoint the inventory has no pod for).
+    pub fn service_by_endpoint(&self, ip: IpAddr) -> Option<&ServiceInfo> {
+        self.endpoints
+            .iter()
+            .filter(|(address, _, _)| *address == ip)
+            .find_map(|(_, namespace, name)| {
+                self.services.iter().find(|s| {
+                    &s.namespace == namespace && &s.name == name && !s.selector.is_empty()
+                })
+            })
     }
 }

@@ -29,6 +29,8 @@ pub enum Command {
     Advise(crate::advise::AdviseArgs),
     /// What a new recording did that the applied policies would block: `corral drift --recording R --policies DIR`.
     Drift(crate::drift::DriftArgs),
+    /// Attack paths from pods, exposed endpoints or identities to cluster-admin, nodes or tokens.
+    Paths(crate::paths::PathsArgs),
     /// Evaluate NetworkPolicies with Kubernetes semantics: `corral netpol check`.
     Netpol(crate::netpol::NetpolArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.

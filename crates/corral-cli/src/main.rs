@@ -6,6 +6,7 @@ mod drift;
 mod inventory;
 mod netpol;
 mod output;
+mod paths;
 mod psp;
 mod pss;
 mod record;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Advise(args) => advise::run(args, &cli.common),
         Command::Netpol(args) => netpol::run(args, &cli.common),
         Command::Drift(args) => drift::run(args, &cli.common),
+        Command::Paths(args) => paths::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),
     };

@@ -2,6 +2,7 @@
 //! our own where they do not (PodSecurityPolicy, removed in v1.25), and every
 //! pod-bearing kind resolved to its pod template.
 
+pub mod access;
 pub mod psp;
 
 use k8s_openapi::api::core::v1 as core;

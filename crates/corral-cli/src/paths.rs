@@ -1,0 +1,76 @@
+//! `corral paths`: attack paths from pods, exposed endpoints or identities
+//! to cluster-admin, nodes, service account tokens or anything critical.
+
+use clap::{Args, ValueEnum};
+use corral_core::model::Model;
+use corral_paths::query::{self, From, To};
+
+use crate::cli::{CommonArgs, LoadArgs};
+use crate::output::{self, Status};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Target {
+    ClusterAdmin,
+    Nodes,
+    Secrets,
+    AnyCritical,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Args)]
+pub struct PathsArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Where the attacker starts: all-pods, exposed, pod/NS/NAME, sa/NS/NAME or user/NAME.
+    #[arg(long, default_value = "all-pods", value_parser = |s: &str| s.parse::<From>())]
+    pub from: From,
+    #[arg(long, value_enum, default_value_t = Target::AnyCritical)]
+    pub to: Target,
+    /// Longest path to follow.
+    #[arg(long, default_value_t = 8)]
+    pub max_hops: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
+    let loaded = output::load(&args.load, common);
+    let mut diagnostics = loaded.diagnostics;
+    let (model, errors) = Model::build(loaded.objects, &args.load.template_paths());
+    diagnostics.extend(errors);
+    let graph = corral_paths::build(&model);
+    let to = match args.to {
+        Target::ClusterAdmin => To::ClusterAdmin,
+        Target::Nodes => To::Nodes,
+        Target::Secrets => To::Secrets,
+        Target::AnyCritical => To::AnyCritical,
+    };
+    let paths = query::paths(&graph, &args.from, to, args.max_hops);
+    let text = match args.format {
+        Format::Text => query::text(&paths),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&paths).map_err(|e| e.to_string())?;
+            text.push('\n');
+            text
+        }
+        Format::Dot => query::dot(&paths),
+        Format::Mermaid => query::mermaid(&paths),
+    };
+    output::write_report(common, &text)?;
+    output::print_diagnostics(&diagnostics, common);
+    if output::input_status(&diagnostics) != Status::Clean {
+        return Ok(Status::InputError);
+    }
+    Ok(if paths.is_empty() {
+        Status::Clean
+    } else {
+        Status::Findings
+    })
+}

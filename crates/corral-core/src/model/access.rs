@@ -1,0 +1,193 @@
+//! RBAC access as the API server evaluates it: what a policy rule allows (groups,
+//! resources and subresources, verbs, resource names, `*`), ClusterRoles
+//! with their aggregated rules, and each binding resolved to its role.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
+
+use super::{Model, Resource};
+use crate::Object;
+
+/// Does `rule` allow `verb` on `resource` (`pods`, `pods/exec`) of API
+/// group `group`, for the object named `name` (`None`: any, e.g. list or
+/// create)?
+pub fn allows(
+    rule: &PolicyRule,
+    group: &str,
+    resource: &str,
+    verb: &str,
+    name: Option<&str>,
+) -> bool {
+    let groups = rule.api_groups.as_deref().unwrap_or_default();
+    let resources = rule.resources.as_deref().unwrap_or_default();
+    let group_ok = groups.iter().any(|g| g == "*" || g == group);
+    let (base, sub) = resource.split_once('/').unwrap_or((resource, ""));
+    let resource_ok = resources.iter().any(|r| {
+        r == "*" || r == resource || (!sub.is_empty() && r.split_once('/') == Some((base, "*")))
+    });
+    let verb_ok = rule.verbs.iter().any(|v| v == "*" || v == verb);
+    let names = rule.resource_names.as_deref().unwrap_or_default();
+    let name_ok = names.is_empty() || name.is_some_and(|n| names.iter().any(|x| x == n));
+    group_ok && resource_ok && verb_ok && name_ok
+}
+
+/// Does `rule` allow `verb` on `resource` for some object, and for which
+/// names: `Some(names)` when it is limited to them.
+pub fn allows_names(
+    rule: &PolicyRule,
+    group: &str,
+    resource: &str,
+    verb: &str,
+) -> Option<Option<Vec<String>>> {
+    let names = rule.resource_names.clone().unwrap_or_default();
+    let any = PolicyRule {
+        resource_names: None,
+        ..rule.clone()
+    };
+    allows(&any, group, resource, verb, None).then(|| (!names.is_empty()).then_some(names))
+}
+
+/// A Role (`namespace` set) or ClusterRole, by name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleKey {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// Every role's rules, ClusterRoles with their aggregation applied.
+pub fn role_rules(model: &Model) -> BTreeMap<RoleKey, Vec<PolicyRule>> {
+    let mut rules = BTreeMap::new();
+    let mut cluster_roles = Vec::new();
+    for (object, resource) in model.iter() {
+        let name = object.name.clone().unwrap_or_default();
+        match resource {
+            Resource::Role(r) => {
+                rules.insert(
+                    RoleKey {
+                        namespace: Some(
+                            object.namespace.clone().unwrap_or_else(|| "default".into()),
+                        ),
+                        name,
+                    },
+                    r.rules.clone().unwrap_or_default(),
+                );
+            }
+            Resource::ClusterRole(r) => cluster_roles.push((name, r.as_ref())),
+            _ => {}
+        }
+    }
+    for (name, role) in &cluster_roles {
+        let mut all = role.rules.clone().unwrap_or_default();
+        if let Some(aggregation) = &role.aggregation_rule {
+            for selector in aggregation.cluster_role_selectors.iter().flatten() {
+                for (other, other_role) in &cluster_roles {
+                    let labels = other_role.metadata.labels.clone().unwrap_or_default();
+                    let matches = selector
+                        .match_labels
+                        .iter()
+                        .flatten()
+                        .all(|(k, v)| labels.get(k) == Some(v));
+                    if other != name && matches && selector.match_expressions.is_none() {
+                        all.extend(other_role.rules.clone().unwrap_or_default());
+                    }
+                }
+            }
+        }
+        rules.insert(
+            RoleKey {
+                namespace: None,
+                name: name.clone(),
+            },
+            all,
+        );
+    }
+    rules
+}
+
+/// A RoleBinding (`namespace` set) or ClusterRoleBinding with its role.
+#[derive(Clone, Debug)]
+pub struct Binding<'a> {
+    pub object: &'a Object,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub role: RoleKey,
+    pub subjects: Vec<Subject>,
+}
+
+/// Every binding whose role exists, with the role resolved.
+pub fn bindings<'a>(
+    model: &'a Model,
+    roles: &BTreeMap<RoleKey, Vec<PolicyRule>>,
+) -> Vec<Binding<'a>> {
+    let mut found = Vec::new();
+    for (object, resource) in model.iter() {
+        let (namespace, role_ref, subjects) = match resource {
+            Resource::RoleBinding(b) => (
+                Some(object.namespace.clone().unwrap_or_else(|| "default".into())),
+                &b.role_ref,
+                b.subjects.clone().unwrap_or_default(),
+            ),
+            Resource::ClusterRoleBinding(b) => {
+                (None, &b.role_ref, b.subjects.clone().unwrap_or_default())
+            }
+            _ => continue,
+        };
+        let role = RoleKey {
+            namespace: if role_ref.kind == "Role" {
+                namespace.clone()
+            } else {
+                None
+            },
+            name: role_ref.name.clone(),
+        };
+        if !roles.contains_key(&role) {
+            continue;
+        }
+        found.push(Binding {
+            object,
+            namespace,
+            name: object.name.clone().unwrap_or_default(),
+            role,
+            subjects,
+        });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> PolicyRule {
+        PolicyRule {
+            api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            resource_names: (!names.is_empty())
+                .then(|| names.iter().map(|s| s.to_string()).collect()),
+            non_resource_urls: None,
+        }
+    }
+
+    #[test]
+    fn rules_match_as_the_api_server_does() {
+        let exec = rule(&[""], &["pods/exec"], &["create"], &[]);
+        assert!(allows(&exec, "", "pods/exec", "create", None));
+        assert!(!allows(&exec, "", "pods", "create", None));
+        assert!(!allows(&exec, "apps", "pods/exec", "create", None));
+        let sub = rule(&[""], &["pods/*"], &["*"], &[]);
+        assert!(allows(&sub, "", "pods/exec", "create", None));
+        assert!(!allows(&sub, "", "pods", "create", None));
+        let all = rule(&["*"], &["*"], &["*"], &[]);
+        assert!(allows(&all, "apps", "deployments", "patch", Some("web")));
+        let named = rule(&[""], &["secrets"], &["get"], &["db"]);
+        assert!(allows(&named, "", "secrets", "get", Some("db")));
+        assert!(!allows(&named, "", "secrets", "get", Some("other")));
+        assert!(!allows(&named, "", "secrets", "get", None));
+        assert_eq!(
+            allows_names(&named, "", "secrets", "get"),
+            Some(Some(vec!["db".to_string()]))
+        );
+    }
+}

@@ -1,0 +1,890 @@
+//! Building the graph from the model: nodes, RBAC (permission sets joined
+//! per binding, identities from their subjects), pods and their containers,
+//! volumes and endpoints, then every edge whose preconditions hold.
+
+use std::collections::BTreeSet;
+
+use corral_core::model::access::{allows, bindings, role_rules, RoleKey};
+use corral_core::model::{Model, PodTemplate, Resource};
+use corral_core::Object;
+use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use petgraph::graph::NodeIndex;
+
+use crate::edge::EdgeKind;
+use crate::graph::{Evidence, Graph, Vertex};
+
+/// Roles whose holders control the cluster (KubeHound's list, and the
+/// system roles that imply it).
+fn critical_role(name: &str) -> bool {
+    matches!(
+        name,
+        "cluster-admin"
+            | "admin"
+            | "edit"
+            | "system:node-bootstrapper"
+            | "system:kube-scheduler"
+            | "system:kube-controller-manager"
+            | "system:masters"
+    ) || name.starts_with("system:controller:")
+}
+
+const READ_PATHS: [&str; 7] = [
+    "/",
+    "/home",
+    "/root",
+    "/root/.ssh",
+    "/proc",
+    "/etc",
+    "/var/run/secrets",
+];
+const CORE_PATTERN_PATHS: [&str; 4] = ["/", "/proc", "/proc/sys", "/proc/sys/kernel"];
+const LOG_PATHS: [&str; 3] = ["/", "/var", "/var/log"];
+const TRAVERSE_PATHS: [&str; 5] = [
+    "/",
+    "/var",
+    "/var/lib",
+    "/var/lib/kubelet",
+    "/var/lib/kubelet/pods",
+];
+
+fn normalise(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+/// A writable host path that gives the host away (not a socket directory,
+/// /tmp or a mount point).
+fn writable_dangerous(path: &str) -> bool {
+    let safe = ["/var/run/", "/run/", "/tmp", "/mnt/", "/dev/", "/var/tmp"];
+    !safe
+        .iter()
+        .any(|s| path.starts_with(s) || path == s.trim_end_matches('/'))
+}
+
+fn evidence(object: &Object, path: &str, detail: impl Into<String>) -> Evidence {
+    let pos = object.pos_nearest(path);
+    Evidence {
+        file: Some(object.file.trim_start_matches("./").to_string()),
+        line: Some(pos.line),
+        detail: detail.into(),
+    }
+}
+
+/// A pod (or template), the objects it comes from, and where it may run.
+struct PodEntry<'a> {
+    object: &'a Object,
+    template: &'a PodTemplate,
+    namespace: String,
+    name: String,
+    nodes: Vec<NodeIndex>,
+    pod: NodeIndex,
+    /// (container vertex, container, field path).
+    containers: Vec<(NodeIndex, &'a Container, String)>,
+    account: String,
+}
+
+fn effective<'a>(
+    container: &'a Container,
+    pod: &'a PodSpec,
+) -> (Option<&'a SecurityContext>, Option<i64>) {
+    let context = container.security_context.as_ref();
+    let user = context
+        .and_then(|c| c.run_as_user)
+        .or(pod.security_context.as_ref().and_then(|c| c.run_as_user));
+    (context, user)
+}
+
+fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
+    context
+        .and_then(|c| c.capabilities.as_ref())
+        .and_then(|c| c.add.as_ref())
+        .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
+}
+
+/// The controller that owns `object`, when the input holds it too.
+fn owned_by_input(object: &Object, present: &BTreeSet<(String, String, String)>) -> bool {
+    let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
+    object
+        .root
+        .at("metadata.ownerReferences")
+        .and_then(|o| o.items())
+        .unwrap_or_default()
+        .iter()
+        .filter(|o| o.get("controller").and_then(|c| c.as_bool()) == Some(true))
+        .any(|o| {
+            let field = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            present.contains(&(namespace.clone(), field("kind"), field("name")))
+        })
+}
+
+pub fn build(model: &Model) -> Graph {
+    let mut g = Graph::default();
+
+    // Nodes; unscheduled pods may land on any node without a NoSchedule
+    // taint (workers).
+    let mut nodes = Vec::new();
+    let mut schedulable = Vec::new();
+    for (object, resource) in model.iter() {
+        if let Resource::Node(node) = resource {
+            let name = object.name.clone().unwrap_or_default();
+            let index = g.vertex(Vertex::Node { name: name.clone() });
+            nodes.push((name, index));
+            let tainted = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_some_and(|t| t.iter().any(|t| t.effect == "NoSchedule"));
+            if !tainted {
+                schedulable.push(index);
+            }
+        }
+    }
+
+    // RBAC: one permission set per binding, identities from subjects.
+    let rules = role_rules(model);
+    let mut permission_sets: Vec<(NodeIndex, Option<String>, &Vec<PolicyRule>, &Object)> =
+        Vec::new();
+    for binding in bindings(model, &rules) {
+        let role_rules = &rules[&binding.role];
+        let ps = g.vertex(Vertex::PermissionSet {
+            namespace: binding.namespace.clone(),
+            name: format!("{}::{}", binding.role.name, binding.name),
+            critical: critical_role(&binding.role.name),
+        });
+        permission_sets.push((ps, binding.namespace.clone(), role_rules, binding.object));
+        for subject in &binding.subjects {
+            let namespace = match subject.kind.as_str() {
+                "ServiceAccount" => Some(
+                    subject
+                        .namespace
+                        .clone()
+                        .or(binding.namespace.clone())
+                        .unwrap_or_else(|| "default".into()),
+                ),
+                _ => None,
+            };
+            let identity = g.vertex(Vertex::Identity {
+                kind: subject.kind.clone(),
+                namespace,
+                name: subject.name.clone(),
+            });
+            g.edge(
+                identity,
+                ps,
+                EdgeKind::PermissionDiscover,
+                evidence(
+                    binding.object,
+                    "subjects",
+                    format!("bound to {}", binding.role.name),
+                ),
+            );
+        }
+    }
+
+    // Service accounts are in their groups: a token of any of them holds
+    // what the groups are bound to.
+    let groups: Vec<(NodeIndex, String)> = g
+        .graph
+        .node_indices()
+        .filter_map(|i| match &g.graph[i] {
+            Vertex::Identity { kind, name, .. } if kind == "Group" => Some((i, name.clone())),
+            _ => None,
+        })
+        .collect();
+    let member_of = |namespace: &str| -> Vec<NodeIndex> {
+        groups
+            .iter()
+            .filter(|(_, name)| {
+                name == "system:serviceaccounts"
+                    || name == "system:authenticated"
+                    || *name == format!("system:serviceaccounts:{namespace}")
+            })
+            .map(|(i, _)| *i)
+            .collect()
+    };
+
+    // Pods and their containers.
+    let present: BTreeSet<(String, String, String)> = model
+        .iter()
+        .map(|(o, _)| {
+            (
+                o.namespace.clone().unwrap_or_else(|| "default".into()),
+                o.kind.clone(),
+                o.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut pods: Vec<PodEntry> = Vec::new();
+    for (object, template) in model.workloads() {
+        if owned_by_input(object, &present) {
+            continue;
+        }
+        let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
+        let name = match object.kind.as_str() {
+            "Pod" => object.name.clone().unwrap_or_default(),
+            kind => format!("{kind}/{}", object.name.as_deref().unwrap_or("")),
+        };
+        let pod = g.vertex(Vertex::Pod {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        });
+        let placed = template
+            .spec
+            .node_name
+            .as_ref()
+            .and_then(|n| {
+                nodes
+                    .iter()
+                    .find(|(name, _)| name == n)
+                    .map(|(_, i)| vec![*i])
+            })
+            .unwrap_or_else(|| schedulable.clone());
+        for node in &placed {
+            g.edge(
+                *node,
+                pod,
+                EdgeKind::PodAttach,
+                evidence(object, "kind", "runs on the node"),
+            );
+        }
+        let lists = [
+            (
+                "initContainers",
+                template.spec.init_containers.as_deref().unwrap_or_default(),
+            ),
+            ("containers", template.spec.containers.as_slice()),
+        ];
+        let mut containers = Vec::new();
+        for (list, items) in lists {
+            for (i, container) in items.iter().enumerate() {
+                let path = template.spec_path(&format!("{list}[{i}]"));
+                let vertex = g.vertex(Vertex::Container {
+                    namespace: namespace.clone(),
+                    pod: name.clone(),
+                    name: container.name.clone(),
+                });
+                g.edge(
+                    pod,
+                    vertex,
+                    EdgeKind::ContainerAttach,
+                    evidence(object, &path, "a container of the pod"),
+                );
+                containers.push((vertex, container, path));
+            }
+        }
+        let account = template
+            .spec
+            .service_account_name
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "default".into());
+        pods.push(PodEntry {
+            object,
+            template,
+            namespace,
+            name,
+            nodes: placed,
+            pod,
+            containers,
+            account,
+        });
+    }
+
+    // Per pod: identities, escapes, volumes, shared process namespaces.
+    let mut token_volumes: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new(); // (volume, nodes)
+    let mut traversals: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new();
+    let mut log_mounts: Vec<(usize, NodeIndex, String)> = Vec::new(); // (pod, container, path)
+    for (p, entry) in pods.iter().enumerate() {
+        let spec = &entry.template.spec;
+        let object = entry.object;
+        let account = Vertex::Identity {
+            kind: "ServiceAccount".into(),
+            namespace: Some(entry.namespace.clone()),
+            name: entry.account.clone(),
+        };
+        // The account is a vertex when it is bound, or its groups are.
+        let groups = member_of(&entry.namespace);
+        let identity = g
+            .find(&account)
+            .or_else(|| (!groups.is_empty()).then(|| g.vertex(account.clone())));
+        if let Some(identity) = identity {
+            for group in &groups {
+                g.edge(
+                    identity,
+                    *group,
+                    EdgeKind::GroupMember,
+                    Evidence {
+                        file: None,
+                        line: None,
+                        detail: "service accounts are in their groups".into(),
+                    },
+                );
+            }
+        }
+        let automount = spec.automount_service_account_token != Some(false);
+        for (vertex, container, path) in &entry.containers {
+            let (context, user) = effective(container, spec);
+            let privileged = context.and_then(|c| c.privileged) == Some(true);
+            let host_pid = spec.host_pid == Some(true);
+            if let Some(identity) = identity {
+                g.edge(
+                    *vertex,
+                    identity,
+                    EdgeKind::IdentityAssume,
+                    evidence(
+                        object,
+                        &entry.template.spec_path("serviceAccountName"),
+                        format!("runs as service account {}", entry.account),
+                    ),
+                );
+            }
+            let escapes = [
+                (
+                    privileged || added(context, "SYS_MODULE"),
+                    EdgeKind::CeModuleLoad,
+                    "securityContext",
+                    "privileged, or adds SYS_MODULE",
+                ),
+                (
+                    privileged && host_pid,
+                    EdgeKind::CeNsenter,
+                    "securityContext.privileged",
+                    "privileged with hostPID",
+                ),
+                (
+                    privileged,
+                    EdgeKind::CePrivMount,
+                    "securityContext.privileged",
+                    "privileged",
+                ),
+                (
+                    host_pid
+                        && added(context, "SYS_PTRACE")
+                        && added(context, "SYS_ADMIN")
+                        && context
+                            .and_then(|c| c.app_armor_profile.as_ref())
+                            .is_some_and(|a| a.type_ == "Unconfined"),
+                    EdgeKind::CeSysPtrace,
+                    "securityContext.capabilities.add",
+                    "hostPID with SYS_PTRACE and SYS_ADMIN, AppArmor unconfined",
+                ),
+            ];
+            for (fires, kind, field, detail) in escapes {
+                if fires {
+                    for node in &entry.nodes {
+                        g.edge(
+                            *vertex,
+                            *node,
+                            kind,
+                            evidence(object, &format!("{path}.{field}"), detail),
+                        );
+                    }
+                }
+            }
+            // Mounted volumes.
+            for (m, mount) in container.volume_mounts.iter().flatten().enumerate() {
+                let Some(volume) = spec.volumes.iter().flatten().find(|v| v.name == mount.name)
+                else {
+                    continue;
+                };
+                let Some(host) = &volume.host_path else {
+                    continue;
+                };
+                let source = normalise(&host.path);
+                let read_only = mount.read_only == Some(true);
+                let v = g.vertex(Vertex::Volume {
+                    namespace: entry.namespace.clone(),
+                    pod: entry.name.clone(),
+                    container: container.name.clone(),
+                    name: mount.name.clone(),
+                    source: source.clone(),
+                    read_only,
+                });
+                let mount_path = format!("{path}.volumeMounts[{m}]");
+                g.edge(
+                    *vertex,
+                    v,
+                    EdgeKind::VolumeDiscover,
+                    evidence(object, &mount_path, format!("mounts host path {source}")),
+                );
+                for node in &entry.nodes {
+                    g.edge(
+                        *node,
+                        v,
+                        EdgeKind::VolumeAccess,
+                        evidence(object, &mount_path, "on the node"),
+                    );
+                    if read_only
+                        && (READ_PATHS.contains(&source.as_str()) || source.ends_with("/.ssh"))
+                    {
+                        g.edge(
+                            v,
+                            *node,
+                            EdgeKind::ExploitHostRead,
+                            evidence(object, &mount_path, format!("reads host path {source}")),
+                        );
+                    }
+                    if !read_only && writable_dangerous(&source) {
+                        g.edge(
+                            v,
+                            *node,
+                            EdgeKind::ExploitHostWrite,
+                            evidence(object, &mount_path, format!("writes host path {source}")),
+                        );
+                    }
+                }
+                if user == Some(0) && CORE_PATTERN_PATHS.contains(&source.as_str()) {
+                    for node in &entry.nodes {
+                        g.edge(
+                            *vertex,
+                            *node,
+                            EdgeKind::CeUmhCorePattern,
+                            evidence(object, &mount_path, format!("root with host path {source}")),
+                        );
+                    }
+                }
+                if TRAVERSE_PATHS.contains(&source.as_str()) {
+                    traversals.push((v, entry.nodes.clone()));
+                }
+                if LOG_PATHS.contains(&source.as_str()) {
+                    log_mounts.push((p, *vertex, mount_path));
+                }
+            }
+            // The projected service account token.
+            if automount && identity.is_some() {
+                let v = g.vertex(Vertex::Volume {
+                    namespace: entry.namespace.clone(),
+                    pod: entry.name.clone(),
+                    container: container.name.clone(),
+                    name: "kube-api-access".into(),
+                    source: "projected service account token".into(),
+                    read_only: true,
+                });
+                g.edge(
+                    *vertex,
+                    v,
+                    EdgeKind::VolumeDiscover,
+                    evidence(object, path, "mounts its service account token"),
+                );
+                for node in &entry.nodes {
+                    g.edge(
+                        *node,
+                        v,
+                        EdgeKind::VolumeAccess,
+                        evidence(object, path, "on the node"),
+                    );
+                }
+                if let Some(identity) = identity {
+                    g.edge(
+                        v,
+                        identity,
+                        EdgeKind::TokenSteal,
+                        evidence(object, path, format!("the token of {}", entry.account)),
+                    );
+                }
+                token_volumes.push((v, entry.nodes.clone()));
+            }
+            // Exposed ports.
+            for (n, port) in container.ports.iter().flatten().enumerate() {
+                let exposure = if port.host_port.is_some() {
+                    "NodeIP"
+                } else {
+                    "ClusterIP"
+                };
+                let e = g.vertex(Vertex::Endpoint {
+                    namespace: entry.namespace.clone(),
+                    name: port
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{}", entry.name, port.container_port)),
+                    port: port.host_port.unwrap_or(port.container_port),
+                    exposure: exposure.into(),
+                });
+                g.edge(
+                    e,
+                    *vertex,
+                    EdgeKind::EndpointExploit,
+                    evidence(object, &format!("{path}.ports[{n}]"), "an exposed port"),
+                );
+            }
+        }
+        if spec.share_process_namespace == Some(true) {
+            for (a, _, _) in &entry.containers {
+                for (b, _, _) in &entry.containers {
+                    g.edge(
+                        *a,
+                        *b,
+                        EdgeKind::SharePsNamespace,
+                        evidence(
+                            object,
+                            &entry.template.spec_path("shareProcessNamespace"),
+                            "shared process namespace",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    // A host path over the kubelet's pods directory reads the tokens of
+    // every pod on the same node.
+    for (volume, on) in &traversals {
+        for (token, token_nodes) in &token_volumes {
+            if token_nodes.iter().any(|n| on.contains(n)) {
+                let ev = Evidence {
+                    file: None,
+                    line: None,
+                    detail: "token files under /var/lib/kubelet/pods".into(),
+                };
+                g.edge(*volume, *token, EdgeKind::ExploitHostTraverse, ev);
+            }
+        }
+    }
+
+    // Services expose their pods' ports.
+    for (object, resource) in model.iter() {
+        let Resource::Service(service) = resource else {
+            continue;
+        };
+        let Some(spec) = &service.spec else { continue };
+        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
+        for entry in pods.iter().filter(|e| e.namespace == namespace) {
+            let labels = entry.template.metadata.labels.clone().unwrap_or_default();
+            if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+                continue;
+            }
+            for (n, port) in spec.ports.iter().flatten().enumerate() {
+                let e = g.vertex(Vertex::Endpoint {
+                    namespace: namespace.clone(),
+                    name: object.name.clone().unwrap_or_default(),
+                    port: port.port,
+                    exposure: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
+                });
+                for (vertex, _, _) in &entry.containers {
+                    g.edge(
+                        e,
+                        *vertex,
+                        EdgeKind::EndpointExploit,
+                        evidence(object, &format!("spec.ports[{n}]"), "a Service port"),
+                    );
+                }
+            }
+        }
+    }
+
+    // Nodes act as their user and system:nodes.
+    for (name, node) in &nodes {
+        for (kind, identity) in [
+            ("User", format!("system:node:{name}")),
+            ("Group", "system:nodes".to_string()),
+        ] {
+            if let Some(i) = g.find(&Vertex::Identity {
+                kind: kind.into(),
+                namespace: None,
+                name: identity,
+            }) {
+                g.edge(
+                    *node,
+                    i,
+                    EdgeKind::IdentityAssume,
+                    Evidence {
+                        file: None,
+                        line: None,
+                        detail: "the kubelet's credentials".into(),
+                    },
+                );
+            }
+        }
+    }
+
+    // What each permission set allows.
+    let service_accounts: Vec<(NodeIndex, String, String)> = g
+        .graph
+        .node_indices()
+        .filter_map(|i| match &g.graph[i] {
+            Vertex::Identity {
+                kind,
+                namespace: Some(ns),
+                name,
+            } if kind == "ServiceAccount" => Some((i, ns.clone(), name.clone())),
+            _ => None,
+        })
+        .collect();
+    let identities: Vec<(NodeIndex, String, String)> = g
+        .graph
+        .node_indices()
+        .filter_map(|i| match &g.graph[i] {
+            Vertex::Identity { kind, name, .. } => Some((i, kind.clone(), name.clone())),
+            _ => None,
+        })
+        .collect();
+    let masters = g.vertex(Vertex::Identity {
+        kind: "Group".into(),
+        namespace: None,
+        name: "system:masters".into(),
+    });
+    let all_sets: Vec<(NodeIndex, Option<String>, bool)> = permission_sets
+        .iter()
+        .map(|(ps, ns, _, _)| {
+            let cluster_role = match &g.graph[*ps] {
+                Vertex::PermissionSet { name, .. } => {
+                    let role = name.split("::").next().unwrap_or("");
+                    rules.contains_key(&RoleKey {
+                        namespace: None,
+                        name: role.to_string(),
+                    }) && ns.as_ref().is_none_or(|ns| {
+                        !rules.contains_key(&RoleKey {
+                            namespace: Some(ns.clone()),
+                            name: role.to_string(),
+                        })
+                    })
+                }
+                _ => false,
+            };
+            (*ps, ns.clone(), cluster_role)
+        })
+        .collect();
+    for (ps, scope, role_rules, object) in &permission_sets {
+        let any = |group: &str, resource: &str, verb: &str, name: Option<&str>| {
+            role_rules
+                .iter()
+                .any(|r| allows(r, group, resource, verb, name))
+        };
+        let in_scope = |ns: &str| scope.as_deref().is_none_or(|s| s == ns);
+        let ev = |detail: &str| evidence(object, "roleRef", detail.to_string());
+        // Pods and controllers.
+        let creates = [
+            ("", "pods"),
+            ("apps", "deployments"),
+            ("apps", "daemonsets"),
+            ("apps", "replicasets"),
+            ("apps", "statefulsets"),
+            ("batch", "jobs"),
+            ("batch", "cronjobs"),
+            ("", "replicationcontrollers"),
+        ]
+        .iter()
+        .any(|(group, resource)| any(group, resource, "create", None));
+        if creates {
+            for (_, node) in &nodes {
+                g.edge(
+                    *ps,
+                    *node,
+                    EdgeKind::PodCreate,
+                    ev("may create pods or workload controllers"),
+                );
+            }
+        }
+        if any("", "nodes/proxy", "create", None) || any("", "nodes/proxy", "get", None) {
+            for (_, node) in &nodes {
+                g.edge(*ps, *node, EdgeKind::NodesProxy, ev("may use nodes/proxy"));
+            }
+        }
+        for entry in pods.iter().filter(|e| in_scope(&e.namespace)) {
+            let pod_name = entry.object.name.as_deref();
+            let kind_resource = match entry.object.kind.as_str() {
+                "Pod" => ("", "pods"),
+                "Deployment" => ("apps", "deployments"),
+                "DaemonSet" => ("apps", "daemonsets"),
+                "StatefulSet" => ("apps", "statefulsets"),
+                "ReplicaSet" => ("apps", "replicasets"),
+                "Job" => ("batch", "jobs"),
+                "CronJob" => ("batch", "cronjobs"),
+                _ => ("", "pods"),
+            };
+            if any("", "pods/exec", "create", pod_name) {
+                g.edge(
+                    *ps,
+                    entry.pod,
+                    EdgeKind::PodExec,
+                    ev("may create pods/exec"),
+                );
+            }
+            if any(kind_resource.0, kind_resource.1, "patch", pod_name)
+                || any(kind_resource.0, kind_resource.1, "update", pod_name)
+            {
+                g.edge(
+                    *ps,
+                    entry.pod,
+                    EdgeKind::PodPatch,
+                    ev("may patch or update it"),
+                );
+            }
+            if any("", "pods/ephemeralcontainers", "update", pod_name)
+                || any("", "pods/ephemeralcontainers", "patch", pod_name)
+            {
+                g.edge(
+                    *ps,
+                    entry.pod,
+                    EdgeKind::EphemeralContainer,
+                    ev("may add ephemeral containers"),
+                );
+            }
+        }
+        for (identity, namespace, name) in &service_accounts {
+            if !in_scope(namespace) {
+                continue;
+            }
+            if any("", "secrets", "list", None) {
+                g.edge(*ps, *identity, EdgeKind::TokenList, ev("may list secrets"));
+            }
+            if any("", "secrets", "get", None) {
+                g.edge(
+                    *ps,
+                    *identity,
+                    EdgeKind::TokenBruteforce,
+                    ev("may get secrets"),
+                );
+            }
+            if any("", "serviceaccounts/token", "create", Some(name)) {
+                g.edge(
+                    *ps,
+                    *identity,
+                    EdgeKind::TokenRequest,
+                    ev("may create serviceaccounts/token"),
+                );
+            }
+            if any("", "serviceaccounts", "impersonate", Some(name)) {
+                g.edge(
+                    *ps,
+                    *identity,
+                    EdgeKind::IdentityImpersonate,
+                    ev("may impersonate service accounts"),
+                );
+            }
+        }
+        if scope.is_none() {
+            for (identity, kind, name) in &identities {
+                let resource = match kind.as_str() {
+                    "User" => "users",
+                    "Group" => "groups",
+                    _ => continue,
+                };
+                if any("", resource, "impersonate", Some(name)) {
+                    g.edge(
+                        *ps,
+                        *identity,
+                        EdgeKind::IdentityImpersonate,
+                        ev("may impersonate"),
+                    );
+                }
+            }
+            if any(
+                "certificates.k8s.io",
+                "certificatesigningrequests/approval",
+                "update",
+                None,
+            ) && any(
+                "certificates.k8s.io",
+                "signers",
+                "approve",
+                Some("kubernetes.io/kube-apiserver-client"),
+            ) {
+                g.edge(
+                    *ps,
+                    masters,
+                    EdgeKind::CsrApprove,
+                    ev("may approve client certificates"),
+                );
+            }
+            let webhooks = [
+                "mutatingwebhookconfigurations",
+                "validatingwebhookconfigurations",
+            ];
+            if webhooks.iter().any(|w| {
+                any("admissionregistration.k8s.io", w, "create", None)
+                    || any("admissionregistration.k8s.io", w, "update", None)
+                    || any("admissionregistration.k8s.io", w, "patch", None)
+            }) {
+                g.edge(
+                    *ps,
+                    masters,
+                    EdgeKind::WebhookControl,
+                    ev("may change admission webhooks"),
+                );
+            }
+            if any(
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                "escalate",
+                None,
+            ) && (any("rbac.authorization.k8s.io", "clusterroles", "update", None)
+                || any("rbac.authorization.k8s.io", "clusterroles", "patch", None))
+            {
+                g.edge(
+                    *ps,
+                    masters,
+                    EdgeKind::RoleEscalate,
+                    ev("may escalate cluster roles"),
+                );
+            }
+        }
+        // Binding roles: a new binding gives any permission set this one
+        // could create. ClusterRoleBindings need a cluster scope.
+        let bind_cluster_roles = any("rbac.authorization.k8s.io", "clusterroles", "bind", None);
+        let bind_roles = any("rbac.authorization.k8s.io", "roles", "bind", None);
+        let create_crb = scope.is_none()
+            && any(
+                "rbac.authorization.k8s.io",
+                "clusterrolebindings",
+                "create",
+                None,
+            );
+        let create_rb = any("rbac.authorization.k8s.io", "rolebindings", "create", None);
+        for (target, target_scope, from_cluster_role) in &all_sets {
+            let reachable = match target_scope {
+                None => create_crb && bind_cluster_roles && *from_cluster_role,
+                Some(ns) => {
+                    create_rb
+                        && in_scope(ns)
+                        && ((*from_cluster_role && bind_cluster_roles)
+                            || (!*from_cluster_role && bind_roles))
+                }
+            };
+            if reachable {
+                g.edge(
+                    *ps,
+                    *target,
+                    EdgeKind::RoleBind,
+                    ev("may create a binding to that role"),
+                );
+            }
+        }
+    }
+
+    // Graph-dependent: /var/log with a service account that reads pod logs.
+    for (p, container, path) in log_mounts {
+        let entry = &pods[p];
+        let Some(identity) = g.find(&Vertex::Identity {
+            kind: "ServiceAccount".into(),
+            namespace: Some(entry.namespace.clone()),
+            name: entry.account.clone(),
+        }) else {
+            continue;
+        };
+        let reads_logs = permission_sets.iter().any(|(ps, _, role_rules, _)| {
+            g.graph.contains_edge(identity, *ps)
+                && role_rules
+                    .iter()
+                    .any(|r| allows(r, "", "pods/log", "get", None))
+        });
+        if reads_logs {
+            for node in entry.nodes.clone() {
+                g.edge(
+                    container,
+                    node,
+                    EdgeKind::CeVarLogSymlink,
+                    evidence(entry.object, &path, "mounts /var/log and may get pods/log"),
+                );
+            }
+        }
+    }
+    g
+}

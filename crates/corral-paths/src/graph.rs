@@ -1,0 +1,165 @@
+//! The attack graph: vertices for what an attacker can hold, edges for how
+//! one leads to another, each with the evidence that makes it possible.
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::edge::EdgeKind;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Vertex {
+    Container {
+        namespace: String,
+        pod: String,
+        name: String,
+    },
+    /// A pod, or a workload's pod template (`Deployment/web`).
+    Pod {
+        namespace: String,
+        name: String,
+    },
+    Node {
+        name: String,
+    },
+    /// `ServiceAccount`, `User` or `Group`; service accounts have a
+    /// namespace.
+    Identity {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
+    /// A role joined with one binding: `role::binding`.
+    PermissionSet {
+        namespace: Option<String>,
+        name: String,
+        critical: bool,
+    },
+    /// A host path or a projected service account token, as a container
+    /// mounts it.
+    Volume {
+        namespace: String,
+        pod: String,
+        container: String,
+        name: String,
+        source: String,
+        read_only: bool,
+    },
+    Endpoint {
+        namespace: String,
+        name: String,
+        port: i32,
+        exposure: String,
+    },
+}
+
+impl Vertex {
+    /// `pod/ns/name`, `node/name`, `sa/ns/name`...
+    pub fn label(&self) -> String {
+        match self {
+            Vertex::Container {
+                namespace,
+                pod,
+                name,
+            } => format!("container/{namespace}/{pod}/{name}"),
+            Vertex::Pod { namespace, name } => format!("pod/{namespace}/{name}"),
+            Vertex::Node { name } => format!("node/{name}"),
+            Vertex::Identity {
+                kind,
+                namespace,
+                name,
+            } => match (kind.as_str(), namespace) {
+                ("ServiceAccount", Some(ns)) => format!("sa/{ns}/{name}"),
+                ("Group", _) => format!("group/{name}"),
+                _ => format!("user/{name}"),
+            },
+            Vertex::PermissionSet {
+                namespace, name, ..
+            } => match namespace {
+                Some(ns) => format!("permissions/{ns}/{name}"),
+                None => format!("permissions/{name}"),
+            },
+            Vertex::Volume {
+                namespace,
+                pod,
+                container,
+                name,
+                ..
+            } => {
+                format!("volume/{namespace}/{pod}/{container}/{name}")
+            }
+            Vertex::Endpoint {
+                namespace,
+                name,
+                port,
+                ..
+            } => format!("endpoint/{namespace}/{name}:{port}"),
+        }
+    }
+
+    pub fn is_critical(&self) -> bool {
+        matches!(self, Vertex::PermissionSet { critical: true, .. })
+            || matches!(self, Vertex::Identity { kind, name, .. } if kind == "Group" && name == "system:masters")
+    }
+}
+
+/// Why an edge exists: the manifest field (file:line) or policy statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub evidence: Evidence,
+}
+
+#[derive(Default)]
+pub struct Graph {
+    pub graph: DiGraph<Vertex, Edge>,
+    index: HashMap<Vertex, NodeIndex>,
+}
+
+impl Graph {
+    /// The vertex's index, added when new.
+    pub fn vertex(&mut self, vertex: Vertex) -> NodeIndex {
+        if let Some(i) = self.index.get(&vertex) {
+            return *i;
+        }
+        let i = self.graph.add_node(vertex.clone());
+        self.index.insert(vertex, i);
+        i
+    }
+
+    pub fn find(&self, vertex: &Vertex) -> Option<NodeIndex> {
+        self.index.get(vertex).copied()
+    }
+
+    pub fn edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, evidence: Evidence) {
+        if from == to {
+            return;
+        }
+        let exists = self
+            .graph
+            .edges_connecting(from, to)
+            .any(|e| e.weight().kind == kind);
+        if !exists {
+            self.graph.add_edge(from, to, Edge { kind, evidence });
+        }
+    }
+
+    /// Every edge of `kind`, as (source, destination) vertices.
+    pub fn edges_of(&self, kind: EdgeKind) -> Vec<(&Vertex, &Vertex)> {
+        use petgraph::visit::EdgeRef;
+        self.graph
+            .edge_references()
+            .filter(|e| e.weight().kind == kind)
+            .map(|e| (&self.graph[e.source()], &self.graph[e.target()]))
+            .collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! Attack paths: an in-memory graph of what an attacker can reach from a
+//! pod, an exposed endpoint or an identity, inside the cluster (KubeHound's
+//! edge catalogue and what it lacks).
+
+pub mod build;
+pub mod edge;
+pub mod graph;
+pub mod query;
+
+pub use build::build;
+pub use edge::EdgeKind;
+pub use graph::{Edge, Evidence, Graph, Vertex};

@@ -38,14 +38,20 @@ pub struct PathsArgs {
     pub max_hops: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print the graph's size and the time each phase took on standard error.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
+    let started = std::time::Instant::now();
     let loaded = output::load(&args.load, common);
     let mut diagnostics = loaded.diagnostics;
     let (model, errors) = Model::build(loaded.objects, &args.load.template_paths());
     diagnostics.extend(errors);
+    let loaded_at = started.elapsed();
     let graph = corral_paths::build(&model);
+    let built_at = started.elapsed();
     let to = match args.to {
         Target::ClusterAdmin => To::ClusterAdmin,
         Target::Nodes => To::Nodes,
@@ -53,6 +59,17 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         Target::AnyCritical => To::AnyCritical,
     };
     let paths = query::paths(&graph, &args.from, to, args.max_hops);
+    if args.stats {
+        eprintln!(
+            "graph: {} vertices, {} edges; load {:.2} s, build {:.2} s, query {:.2} s; {} paths",
+            graph.graph.node_count(),
+            graph.graph.edge_count(),
+            loaded_at.as_secs_f64(),
+            (built_at - loaded_at).as_secs_f64(),
+            (started.elapsed() - built_at).as_secs_f64(),
+            paths.len()
+        );
+    }
     let text = match args.format {
         Format::Text => query::text(&paths),
         Format::Json => {

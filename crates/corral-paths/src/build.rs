@@ -2,9 +2,9 @@
 //! per binding, identities from their subjects), pods and their containers,
 //! volumes and endpoints, then every edge whose preconditions hold.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use corral_core::model::access::{allows, bindings, role_rules, RoleKey};
+use corral_core::model::access::{allows, allows_names, bindings, role_rules, RoleKey};
 use corral_core::model::{Model, PodTemplate, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
@@ -69,7 +69,7 @@ fn writable_dangerous(path: &str) -> bool {
 fn evidence(object: &Object, path: &str, detail: impl Into<String>) -> Evidence {
     let pos = object.pos_nearest(path);
     Evidence {
-        file: Some(object.file.trim_start_matches("./").to_string()),
+        file: Some(object.file.clone()),
         line: Some(pos.line),
         detail: detail.into(),
     }
@@ -104,6 +104,26 @@ fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
         .and_then(|c| c.capabilities.as_ref())
         .and_then(|c| c.add.as_ref())
         .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
+}
+
+/// The targets of each kind of grant (edge, resource): by namespace
+/// (`None`: cluster-wide), each with the name a `resourceNames` list would
+/// give.
+type Targets =
+    HashMap<(EdgeKind, &'static str), BTreeMap<Option<String>, Vec<(NodeIndex, String)>>>;
+
+/// The API group and resource of a pod-bearing kind.
+fn workload_resource(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "Deployment" => ("apps", "deployments"),
+        "DaemonSet" => ("apps", "daemonsets"),
+        "StatefulSet" => ("apps", "statefulsets"),
+        "ReplicaSet" => ("apps", "replicasets"),
+        "Job" => ("batch", "jobs"),
+        "CronJob" => ("batch", "cronjobs"),
+        "ReplicationController" => ("", "replicationcontrollers"),
+        _ => ("", "pods"),
+    }
 }
 
 /// The controller that owns `object`, when the input holds it too.
@@ -144,6 +164,9 @@ pub fn build(model: &Model) -> Graph {
             }
         }
     }
+
+    let node_index: HashMap<&str, NodeIndex> =
+        nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
 
     // RBAC: one permission set per binding, identities from subjects.
     let rules = role_rules(model);
@@ -237,12 +260,7 @@ pub fn build(model: &Model) -> Graph {
             .spec
             .node_name
             .as_ref()
-            .and_then(|n| {
-                nodes
-                    .iter()
-                    .find(|(name, _)| name == n)
-                    .map(|(_, i)| vec![*i])
-            })
+            .and_then(|n| node_index.get(n.as_str()).map(|i| vec![*i]))
             .unwrap_or_else(|| schedulable.clone());
         for node in &placed {
             g.edge(
@@ -651,16 +669,121 @@ pub fn build(model: &Model) -> Graph {
             (*ps, ns.clone(), cluster_role)
         })
         .collect();
-    for (ps, scope, role_rules, object) in &permission_sets {
-        let any = |group: &str, resource: &str, verb: &str, name: Option<&str>| {
-            role_rules
-                .iter()
-                .any(|r| allows(r, group, resource, verb, name))
+    // The targets of grants, by (edge, resource) and namespace: hubs join
+    // a grant to them.
+    let mut targets: Targets = HashMap::new();
+    for (_, node) in &nodes {
+        for kind in [EdgeKind::PodCreate, EdgeKind::NodesProxy] {
+            targets
+                .entry((kind, "nodes"))
+                .or_default()
+                .entry(None)
+                .or_default()
+                .push((*node, String::new()));
+        }
+    }
+    for entry in &pods {
+        let resource = workload_resource(&entry.object.kind).1;
+        let name = entry.object.name.clone().unwrap_or_default();
+        let ns = Some(entry.namespace.clone());
+        for (kind, resource) in [
+            (EdgeKind::PodExec, "pods"),
+            (EdgeKind::EphemeralContainer, "pods"),
+            (EdgeKind::PodPatch, resource),
+        ] {
+            targets
+                .entry((kind, resource))
+                .or_default()
+                .entry(ns.clone())
+                .or_default()
+                .push((entry.pod, name.clone()));
+        }
+    }
+    for (identity, namespace, name) in &service_accounts {
+        for kind in [
+            EdgeKind::TokenList,
+            EdgeKind::TokenBruteforce,
+            EdgeKind::TokenRequest,
+            EdgeKind::IdentityImpersonate,
+        ] {
+            targets
+                .entry((kind, "serviceaccounts"))
+                .or_default()
+                .entry(Some(namespace.clone()))
+                .or_default()
+                .push((*identity, name.clone()));
+        }
+    }
+    for (ps, scope, from_cluster_role) in &all_sets {
+        let role = match &g.graph[*ps] {
+            Vertex::PermissionSet { name, .. } => name.split("::").next().unwrap_or("").to_string(),
+            _ => continue,
         };
-        let in_scope = |ns: &str| scope.as_deref().is_none_or(|s| s == ns);
+        let resource = match (scope, from_cluster_role) {
+            (None, _) => "clusterrolebindings",
+            (Some(_), true) => "rolebindings-clusterroles",
+            (Some(_), false) => "rolebindings-roles",
+        };
+        targets
+            .entry((EdgeKind::RoleBind, resource))
+            .or_default()
+            .entry(scope.clone())
+            .or_default()
+            .push((*ps, role));
+    }
+    let mut hubs: BTreeSet<(EdgeKind, &str, Option<String>)> = BTreeSet::new();
+    for (ps, scope, role_rules, object) in &permission_sets {
         let ev = |detail: &str| evidence(object, "roleRef", detail.to_string());
-        // Pods and controllers.
-        let creates = [
+        // A grant of `verb` on `resource`: to its hub when it names no
+        // object, else to the objects it names.
+        let mut grant = |g: &mut Graph,
+                         kind: EdgeKind,
+                         group: &str,
+                         resource: &str,
+                         verb: &str,
+                         hub_resource: &'static str,
+                         detail: &str| {
+            let named: Vec<String> = role_rules
+                .iter()
+                .filter_map(|r| allows_names(r, group, resource, verb).flatten())
+                .flatten()
+                .collect();
+            let unrestricted = role_rules
+                .iter()
+                .any(|r| allows_names(r, group, resource, verb) == Some(None));
+            let scope = if hub_resource == "nodes" {
+                None
+            } else {
+                scope.clone()
+            };
+            if unrestricted {
+                let hub = g.vertex(Vertex::Scope {
+                    edge: kind.id().into(),
+                    resource: hub_resource.into(),
+                    namespace: scope.clone(),
+                });
+                g.edge(*ps, hub, kind, ev(detail));
+                hubs.insert((kind, hub_resource, scope));
+            } else if !named.is_empty() {
+                let in_scope = targets
+                    .get(&(kind, hub_resource))
+                    .into_iter()
+                    .flat_map(|by_ns| {
+                        by_ns
+                            .iter()
+                            .filter(|(ns, _)| scope.is_none() || *ns == &scope)
+                            .flat_map(|(_, t)| t.iter())
+                    });
+                let chosen: Vec<NodeIndex> = in_scope
+                    .filter(|(_, n)| named.contains(n))
+                    .map(|(i, _)| *i)
+                    .collect();
+                for target in chosen {
+                    g.edge(*ps, target, kind, ev(detail));
+                }
+            }
+        };
+        for (group, resource) in [
             ("", "pods"),
             ("apps", "deployments"),
             ("apps", "daemonsets"),
@@ -669,97 +792,110 @@ pub fn build(model: &Model) -> Graph {
             ("batch", "jobs"),
             ("batch", "cronjobs"),
             ("", "replicationcontrollers"),
-        ]
-        .iter()
-        .any(|(group, resource)| any(group, resource, "create", None));
-        if creates {
-            for (_, node) in &nodes {
-                g.edge(
-                    *ps,
-                    *node,
-                    EdgeKind::PodCreate,
-                    ev("may create pods or workload controllers"),
-                );
-            }
+        ] {
+            grant(
+                &mut g,
+                EdgeKind::PodCreate,
+                group,
+                resource,
+                "create",
+                "nodes",
+                "may create pods or workload controllers",
+            );
         }
-        if any("", "nodes/proxy", "create", None) || any("", "nodes/proxy", "get", None) {
-            for (_, node) in &nodes {
-                g.edge(*ps, *node, EdgeKind::NodesProxy, ev("may use nodes/proxy"));
-            }
+        for verb in ["create", "get"] {
+            grant(
+                &mut g,
+                EdgeKind::NodesProxy,
+                "",
+                "nodes/proxy",
+                verb,
+                "nodes",
+                "may use nodes/proxy",
+            );
         }
-        for entry in pods.iter().filter(|e| in_scope(&e.namespace)) {
-            let pod_name = entry.object.name.as_deref();
-            let kind_resource = match entry.object.kind.as_str() {
-                "Pod" => ("", "pods"),
-                "Deployment" => ("apps", "deployments"),
-                "DaemonSet" => ("apps", "daemonsets"),
-                "StatefulSet" => ("apps", "statefulsets"),
-                "ReplicaSet" => ("apps", "replicasets"),
-                "Job" => ("batch", "jobs"),
-                "CronJob" => ("batch", "cronjobs"),
-                _ => ("", "pods"),
-            };
-            if any("", "pods/exec", "create", pod_name) {
-                g.edge(
-                    *ps,
-                    entry.pod,
-                    EdgeKind::PodExec,
-                    ev("may create pods/exec"),
-                );
-            }
-            if any(kind_resource.0, kind_resource.1, "patch", pod_name)
-                || any(kind_resource.0, kind_resource.1, "update", pod_name)
-            {
-                g.edge(
-                    *ps,
-                    entry.pod,
+        grant(
+            &mut g,
+            EdgeKind::PodExec,
+            "",
+            "pods/exec",
+            "create",
+            "pods",
+            "may create pods/exec",
+        );
+        for verb in ["update", "patch"] {
+            grant(
+                &mut g,
+                EdgeKind::EphemeralContainer,
+                "",
+                "pods/ephemeralcontainers",
+                verb,
+                "pods",
+                "may add ephemeral containers",
+            );
+            for (group, resource) in [
+                ("", "pods"),
+                ("apps", "deployments"),
+                ("apps", "daemonsets"),
+                ("apps", "replicasets"),
+                ("apps", "statefulsets"),
+                ("batch", "jobs"),
+                ("batch", "cronjobs"),
+                ("", "replicationcontrollers"),
+            ] {
+                let hub_resource: &'static str = resource;
+                grant(
+                    &mut g,
                     EdgeKind::PodPatch,
-                    ev("may patch or update it"),
-                );
-            }
-            if any("", "pods/ephemeralcontainers", "update", pod_name)
-                || any("", "pods/ephemeralcontainers", "patch", pod_name)
-            {
-                g.edge(
-                    *ps,
-                    entry.pod,
-                    EdgeKind::EphemeralContainer,
-                    ev("may add ephemeral containers"),
+                    group,
+                    resource,
+                    verb,
+                    hub_resource,
+                    "may patch or update it",
                 );
             }
         }
-        for (identity, namespace, name) in &service_accounts {
-            if !in_scope(namespace) {
-                continue;
-            }
-            if any("", "secrets", "list", None) {
-                g.edge(*ps, *identity, EdgeKind::TokenList, ev("may list secrets"));
-            }
-            if any("", "secrets", "get", None) {
-                g.edge(
-                    *ps,
-                    *identity,
-                    EdgeKind::TokenBruteforce,
-                    ev("may get secrets"),
-                );
-            }
-            if any("", "serviceaccounts/token", "create", Some(name)) {
-                g.edge(
-                    *ps,
-                    *identity,
-                    EdgeKind::TokenRequest,
-                    ev("may create serviceaccounts/token"),
-                );
-            }
-            if any("", "serviceaccounts", "impersonate", Some(name)) {
-                g.edge(
-                    *ps,
-                    *identity,
-                    EdgeKind::IdentityImpersonate,
-                    ev("may impersonate service accounts"),
-                );
-            }
-        }
+        grant(
+            &mut g,
+            EdgeKind::TokenList,
+            "",
+            "secrets",
+            "list",
+            "serviceaccounts",
+            "may list secrets",
+        );
+        grant(
+            &mut g,
+            EdgeKind::TokenBruteforce,
+            "",
+            "secrets",
+            "get",
+            "serviceaccounts",
+            "may get secrets",
+        );
+        grant(
+            &mut g,
+            EdgeKind::TokenRequest,
+            "",
+            "serviceaccounts/token",
+            "create",
+            "serviceaccounts",
+            "may create serviceaccounts/token",
+        );
+        grant(
+            &mut g,
+            EdgeKind::IdentityImpersonate,
+            "",
+            "serviceaccounts",
+            "impersonate",
+            "serviceaccounts",
+            "may impersonate service accounts",
+        );
+        let any = |group: &str, resource: &str, verb: &str, name: Option<&str>| {
+            role_rules
+                .iter()
+                .any(|r| allows(r, group, resource, verb, name))
+        };
         if scope.is_none() {
             for (identity, kind, name) in &identities {
                 let resource = match kind.as_str() {
@@ -827,34 +963,73 @@ pub fn build(model: &Model) -> Graph {
             }
         }
         // Binding roles: a new binding gives any permission set this one
-        // could create. ClusterRoleBindings need a cluster scope.
-        let bind_cluster_roles = any("rbac.authorization.k8s.io", "clusterroles", "bind", None);
-        let bind_roles = any("rbac.authorization.k8s.io", "roles", "bind", None);
-        let create_crb = scope.is_none()
-            && any(
-                "rbac.authorization.k8s.io",
+        // could create; ClusterRoleBindings need a cluster scope. `bind`
+        // limited to some roles reaches only those.
+        let rbac_group = "rbac.authorization.k8s.io";
+        if scope.is_none() && any(rbac_group, "clusterrolebindings", "create", None) {
+            grant(
+                &mut g,
+                EdgeKind::RoleBind,
+                rbac_group,
+                "clusterroles",
+                "bind",
                 "clusterrolebindings",
-                "create",
-                None,
+                "may bind cluster roles cluster-wide",
             );
-        let create_rb = any("rbac.authorization.k8s.io", "rolebindings", "create", None);
-        for (target, target_scope, from_cluster_role) in &all_sets {
-            let reachable = match target_scope {
-                None => create_crb && bind_cluster_roles && *from_cluster_role,
-                Some(ns) => {
-                    create_rb
-                        && in_scope(ns)
-                        && ((*from_cluster_role && bind_cluster_roles)
-                            || (!*from_cluster_role && bind_roles))
+        }
+        if any(rbac_group, "rolebindings", "create", None) {
+            grant(
+                &mut g,
+                EdgeKind::RoleBind,
+                rbac_group,
+                "clusterroles",
+                "bind",
+                "rolebindings-clusterroles",
+                "may bind cluster roles in a namespace",
+            );
+            grant(
+                &mut g,
+                EdgeKind::RoleBind,
+                rbac_group,
+                "roles",
+                "bind",
+                "rolebindings-roles",
+                "may bind roles",
+            );
+        }
+    }
+
+    // Hubs to their targets; a cluster-wide hub through each namespace's.
+    for (kind, resource, scope) in hubs {
+        let Some(by_ns) = targets.get(&(kind, resource)) else {
+            continue;
+        };
+        let hub = g.vertex(Vertex::Scope {
+            edge: kind.id().into(),
+            resource: resource.into(),
+            namespace: scope.clone(),
+        });
+        let detail = Evidence {
+            file: None,
+            line: None,
+            detail: format!("any of the {resource} in scope"),
+        };
+        for (ns, members) in by_ns {
+            let within = match (&scope, ns) {
+                (None, Some(_)) => {
+                    let ns_hub = g.vertex(Vertex::Scope {
+                        edge: kind.id().into(),
+                        resource: resource.into(),
+                        namespace: ns.clone(),
+                    });
+                    g.edge(hub, ns_hub, kind, detail.clone());
+                    ns_hub
                 }
+                (Some(s), Some(n)) if s != n => continue,
+                _ => hub,
             };
-            if reachable {
-                g.edge(
-                    *ps,
-                    *target,
-                    EdgeKind::RoleBind,
-                    ev("may create a binding to that role"),
-                );
+            for (target, _) in members {
+                g.edge(within, *target, kind, detail.clone());
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The attack graph: vertices for what an attacker can hold, edges for how
 //! one leads to another, each with the evidence that makes it possible.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -53,6 +53,14 @@ pub enum Vertex {
         port: i32,
         exposure: String,
     },
+    /// Every target of one kind of grant (the pods of a namespace for
+    /// POD_EXEC, every node for POD_CREATE...): a hub, so that a grant over
+    /// thousands of targets is one edge, not thousands.
+    Scope {
+        edge: String,
+        resource: String,
+        namespace: Option<String>,
+    },
 }
 
 impl Vertex {
@@ -96,6 +104,14 @@ impl Vertex {
                 port,
                 ..
             } => format!("endpoint/{namespace}/{name}:{port}"),
+            Vertex::Scope {
+                resource,
+                namespace,
+                ..
+            } => match namespace {
+                Some(ns) => format!("any/{resource}/{ns}"),
+                None => format!("any/{resource}"),
+            },
         }
     }
 
@@ -108,7 +124,8 @@ impl Vertex {
 /// Why an edge exists: the manifest field (file:line) or policy statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Evidence {
-    pub file: Option<String>,
+    /// Shared by every edge the file gives evidence for.
+    pub file: Option<std::sync::Arc<str>>,
     pub line: Option<u32>,
     pub detail: String,
 }
@@ -123,6 +140,7 @@ pub struct Edge {
 pub struct Graph {
     pub graph: DiGraph<Vertex, Edge>,
     index: HashMap<Vertex, NodeIndex>,
+    edges: HashSet<(NodeIndex, NodeIndex, EdgeKind)>,
 }
 
 impl Graph {
@@ -144,11 +162,7 @@ impl Graph {
         if from == to {
             return;
         }
-        let exists = self
-            .graph
-            .edges_connecting(from, to)
-            .any(|e| e.weight().kind == kind);
-        if !exists {
+        if self.edges.insert((from, to, kind)) {
             self.graph.add_edge(from, to, Edge { kind, evidence });
         }
     }

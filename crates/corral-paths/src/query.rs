@@ -115,11 +115,95 @@ fn sources(graph: &Graph, from: &From) -> Vec<NodeIndex> {
         .collect()
 }
 
-/// The shortest path from each source to each target it reaches within
-/// `max_hops`, sorted.
-pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
+/// The path that edge `edge` and `previous` hops spell, from `source`.
+fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: NodeIndex) -> Hop {
+    let weight = &graph.graph[edge];
+    let (action, mitre, remediation) = weight.kind.describe();
+    Hop {
+        from: graph.graph[before].label(),
+        edge: weight.kind.id(),
+        to: graph.graph[at].label(),
+        action,
+        mitre,
+        remediation,
+        evidence: weight.evidence.clone(),
+    }
+}
+
+/// For many sources (every pod, every exposed endpoint): one breadth-first
+/// search backwards from all the targets at once gives each vertex its next
+/// hop towards the nearest target, so each source gets its shortest path in
+/// time linear in the graph.
+fn nearest(graph: &Graph, sources: &[NodeIndex], to: To, max_hops: usize) -> Vec<Path> {
+    use petgraph::Direction;
+    let mut next: Vec<Option<(petgraph::graph::EdgeIndex, NodeIndex)>> =
+        vec![None; graph.graph.node_count()];
+    let mut depth: Vec<usize> = vec![usize::MAX; graph.graph.node_count()];
+    let mut queue = VecDeque::new();
+    let mut targets: Vec<NodeIndex> = graph
+        .graph
+        .node_indices()
+        .filter(|v| to.matches(&graph.graph[*v]))
+        .collect();
+    targets.sort_by_key(|v| graph.graph[*v].label());
+    for t in targets {
+        depth[t.index()] = 0;
+        queue.push_back(t);
+    }
+    while let Some(vertex) = queue.pop_front() {
+        let d = depth[vertex.index()];
+        if d >= max_hops {
+            continue;
+        }
+        for edge in graph.graph.edges_directed(vertex, Direction::Incoming) {
+            let before = edge.source();
+            if depth[before.index()] != usize::MAX {
+                continue;
+            }
+            depth[before.index()] = d + 1;
+            next[before.index()] = Some((edge.id(), vertex));
+            queue.push_back(before);
+        }
+    }
     let mut found = Vec::new();
-    for source in sources(graph, from) {
+    for source in sources {
+        if depth[source.index()] == usize::MAX || depth[source.index()] == 0 {
+            continue;
+        }
+        let mut hops = Vec::new();
+        let mut at = *source;
+        while let Some((edge, after)) = next[at.index()] {
+            hops.push(hop(graph, at, edge, after));
+            at = after;
+        }
+        found.push(Path {
+            source: graph.graph[*source].label(),
+            target: graph.graph[at].label(),
+            hops,
+        });
+    }
+    found
+}
+
+/// Paths to `to` within `max_hops`, sorted by length. From every pod or
+/// exposed endpoint: each one's shortest path to its nearest target. From
+/// one pod or identity: its shortest path to each target it reaches.
+pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
+    let starts = sources(graph, from);
+    let mut found = if matches!(from, From::AllPods | From::Exposed) {
+        nearest(graph, &starts, to, max_hops)
+    } else {
+        each_target(graph, &starts, to, max_hops)
+    };
+    found.sort_by(|a, b| {
+        (a.hops.len(), &a.source, &a.target).cmp(&(b.hops.len(), &b.source, &b.target))
+    });
+    found
+}
+
+fn each_target(graph: &Graph, starts: &[NodeIndex], to: To, max_hops: usize) -> Vec<Path> {
+    let mut found = Vec::new();
+    for &source in starts {
         // Breadth-first: the first time a vertex is reached is by a
         // shortest path; `previous` keeps the edge it came by.
         let mut previous: BTreeMap<NodeIndex, (NodeIndex, petgraph::graph::EdgeIndex)> =
@@ -153,17 +237,7 @@ pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
             let mut hops = Vec::new();
             let mut at = target;
             while let Some((before, edge)) = previous.get(&at) {
-                let weight = &graph.graph[*edge];
-                let (action, mitre, remediation) = weight.kind.describe();
-                hops.push(Hop {
-                    from: graph.graph[*before].label(),
-                    edge: weight.kind.id(),
-                    to: graph.graph[at].label(),
-                    action,
-                    mitre,
-                    remediation,
-                    evidence: weight.evidence.clone(),
-                });
+                hops.push(hop(graph, *before, *edge, at));
                 at = *before;
             }
             hops.reverse();

@@ -1,0 +1,91 @@
+//! `corral paths` on KubeHound's test cluster (with kind's nodes and
+//! critical RBAC from `crates/corral-paths/tests/data`).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn inputs() -> Option<[PathBuf; 2]> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let attacks = workspace.join("../shared/fixtures/kubehound/test/setup/test-cluster/attacks");
+    if !attacks.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
+        eprintln!("skipped: ../shared/fixtures/kubehound is not present");
+        return None;
+    }
+    Some([attacks, workspace.join("crates/corral-paths/tests/data")])
+}
+
+fn paths(args: &[&str]) -> (Option<i32>, String) {
+    let inputs = inputs().unwrap();
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .arg("paths")
+        .args(&inputs)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn a_pod_that_may_bind_cluster_roles_reaches_cluster_admin() {
+    if inputs().is_none() {
+        return;
+    }
+    let from = [
+        "--from",
+        "pod/default/rolebind-pod-crb-cr-crb-cr",
+        "--to",
+        "cluster-admin",
+    ];
+    let (code, text) = paths(&from);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("-ROLE_BIND-> any/clusterrolebindings: bind itself a role (T1098"),
+        "{text}"
+    );
+    assert!(
+        text.contains("permissions/cluster-admin::cluster-admin"),
+        "{text}"
+    );
+    assert!(text.contains("ROLE_BIND_CRB_CR.yaml:"), "{text}");
+    let (_, json) = paths(&[&from[..], &["--format", "json"]].concat());
+    let value: Value = serde_json::from_str(&json).unwrap();
+    let first = &value[0];
+    assert_eq!(first["hops"][0]["edge"], "IDENTITY_ASSUME");
+    assert_eq!(first["hops"][0]["mitre"], "T1078");
+    let (_, mermaid) = paths(&[&from[..], &["--format", "mermaid"]].concat());
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(mermaid.contains("-->|ROLE_BIND|"), "{mermaid}");
+}
+
+#[test]
+fn the_control_pod_has_no_path_and_escapes_are_found_from_every_pod() {
+    if inputs().is_none() {
+        return;
+    }
+    let (code, text) = paths(&["--from", "pod/default/control-pod"]);
+    assert_eq!((code, text.as_str()), (Some(0), "no path\n"));
+    let (code, json) = paths(&["--from", "all-pods", "--to", "nodes", "--format", "json"]);
+    assert_eq!(code, Some(1));
+    let value: Value = serde_json::from_str(&json).unwrap();
+    let sources: Vec<&str> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"container/default/priv-pod/priv-pod"),
+        "{sources:?}"
+    );
+    assert!(
+        !sources.contains(&"container/default/control-pod/control-pod"),
+        "{sources:?}"
+    );
+}

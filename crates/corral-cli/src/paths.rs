@@ -13,6 +13,7 @@ pub enum Target {
     ClusterAdmin,
     Nodes,
     Secrets,
+    CloudAdmin,
     AnyCritical,
 }
 
@@ -33,6 +34,11 @@ pub struct PathsArgs {
     pub from: From,
     #[arg(long, value_enum, default_value_t = Target::AnyCritical)]
     pub to: Target,
+    /// Cloud files, as the clouds' CLIs write them (for now AWS: `aws iam
+    /// get-account-authorization-details`, `aws eks describe-cluster`,
+    /// `aws ec2 describe-instances`); each file's kind is told from it.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub cloud: Vec<std::path::PathBuf>,
     /// Longest path to follow.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
@@ -50,12 +56,23 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let (model, errors) = Model::build(loaded.objects, &args.load.template_paths());
     diagnostics.extend(errors);
     let loaded_at = started.elapsed();
-    let graph = corral_paths::build(&model);
+    let files: Vec<(String, String)> = args
+        .cloud
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.display().to_string(), text))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect::<Result<_, _>>()?;
+    let cloud = corral_paths::cloud::Cloud::load(&files)?;
+    let graph = corral_paths::build_with(&model, &cloud);
     let built_at = started.elapsed();
     let to = match args.to {
         Target::ClusterAdmin => To::ClusterAdmin,
         Target::Nodes => To::Nodes,
         Target::Secrets => To::Secrets,
+        Target::CloudAdmin => To::CloudAdmin,
         Target::AnyCritical => To::AnyCritical,
     };
     let paths = query::paths(&graph, &args.from, to, args.max_hops);

@@ -11,6 +11,8 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 
+use crate::cloud::aws::web_identity_trusts;
+use crate::cloud::Cloud;
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex};
 
@@ -106,6 +108,10 @@ fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
         .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
 }
 
+/// A role whose trust admits a service account: its vertex, the
+/// condition that admits it, and the file it came from.
+type Trust<'a> = (NodeIndex, String, &'a str);
+
 /// The targets of each kind of grant (edge, resource): by namespace
 /// (`None`: cluster-wide), each with the name a `resourceNames` list would
 /// give.
@@ -142,18 +148,65 @@ fn owned_by_input(object: &Object, present: &BTreeSet<(String, String, String)>)
         })
 }
 
+/// The graph of the cluster alone.
 pub fn build(model: &Model) -> Graph {
+    build_with(model, &Cloud::default())
+}
+
+/// The graph of the cluster and what the cloud files say.
+pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut g = Graph::default();
 
     // Nodes; unscheduled pods may land on any node without a NoSchedule
     // taint (workers).
     let mut nodes = Vec::new();
     let mut schedulable = Vec::new();
+    // Per node: the role its metadata service hands out, and whether pods
+    // that are not on the host's network reach it.
+    let mut metadata: HashMap<NodeIndex, (NodeIndex, bool, String)> = HashMap::new();
     for (object, resource) in model.iter() {
         if let Resource::Node(node) = resource {
             let name = object.name.clone().unwrap_or_default();
             let index = g.vertex(Vertex::Node { name: name.clone() });
             nodes.push((name, index));
+            let instance_id = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.provider_id.as_deref())
+                .and_then(|p| p.strip_prefix("aws://"))
+                .and_then(|p| p.rsplit('/').next())
+                .map(str::to_string);
+            let instance =
+                instance_id.and_then(|id| cloud.aws.instances.iter().find(|i| i.id == id));
+            if let Some((instance, role)) =
+                instance.and_then(|i| cloud.aws.instance_role(i).map(|r| (i, r)))
+            {
+                if instance.endpoint_enabled {
+                    let role_vertex = g.vertex(Vertex::CloudIdentity {
+                        provider: "aws".into(),
+                        name: role.arn.clone(),
+                        admin: role.admin,
+                    });
+                    let ev = Evidence {
+                        file: None,
+                        line: None,
+                        detail: format!(
+                            "{} serves {} (HttpTokens {}, hop limit {})",
+                            instance.id,
+                            role.arn,
+                            if instance.tokens_required {
+                                "required"
+                            } else {
+                                "optional"
+                            },
+                            instance.hop_limit
+                        ),
+                    };
+                    g.edge(index, role_vertex, EdgeKind::ImdsCredentials, ev.clone());
+                    let pods_reach = !instance.tokens_required || instance.hop_limit >= 2;
+                    metadata.insert(index, (role_vertex, pods_reach, ev.detail));
+                }
+            }
             let tainted = node
                 .spec
                 .as_ref()
@@ -230,6 +283,71 @@ pub fn build(model: &Model) -> Graph {
             .map(|(i, _)| *i)
             .collect()
     };
+
+    // Service accounts that a role's trust policy lets assume it, whether
+    // or not an annotation names the role.
+    let mut accounts: BTreeSet<(String, String)> = BTreeSet::new();
+    for (object, resource) in model.iter() {
+        match resource {
+            Resource::ServiceAccount(_) => {
+                accounts.insert((
+                    object.namespace.clone().unwrap_or_else(|| "default".into()),
+                    object.name.clone().unwrap_or_default(),
+                ));
+            }
+            Resource::Workload(t) => {
+                let sa = t
+                    .spec
+                    .service_account_name
+                    .clone()
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| "default".into());
+                accounts.insert((
+                    object.namespace.clone().unwrap_or_else(|| "default".into()),
+                    sa,
+                ));
+            }
+            _ => {}
+        }
+    }
+    // (namespace, account) → (role, why, file).
+    let mut trusted: BTreeMap<(String, String), Vec<Trust>> = BTreeMap::new();
+    for role in &cloud.aws.roles {
+        for issuer in &cloud.aws.issuers {
+            for (namespace, name) in &accounts {
+                if let Some(condition) = web_identity_trusts(&role.trust, issuer, namespace, name) {
+                    let vertex = g.vertex(Vertex::CloudIdentity {
+                        provider: "aws".into(),
+                        name: role.arn.clone(),
+                        admin: role.admin,
+                    });
+                    trusted
+                        .entry((namespace.clone(), name.clone()))
+                        .or_default()
+                        .push((
+                            vertex,
+                            format!("the trust policy of {} allows it ({condition})", role.arn),
+                            role.file.as_str(),
+                        ));
+                }
+            }
+        }
+    }
+    for ((namespace, name), roles) in &trusted {
+        let account = g.vertex(Vertex::Identity {
+            kind: "ServiceAccount".into(),
+            namespace: Some(namespace.clone()),
+            name: name.clone(),
+        });
+        for (role, detail, file) in roles {
+            let evidence = Evidence {
+                file: Some(std::sync::Arc::from(*file)),
+                line: None,
+                detail: detail.clone(),
+            };
+            g.edge(account, *role, EdgeKind::IrsaAssume, evidence);
+        }
+    }
 
     // Pods and their containers.
     let present: BTreeSet<(String, String, String)> = model
@@ -349,6 +467,27 @@ pub fn build(model: &Model) -> Graph {
             let (context, user) = effective(container, spec);
             let privileged = context.and_then(|c| c.privileged) == Some(true);
             let host_pid = spec.host_pid == Some(true);
+            for node in &entry.nodes {
+                if let Some((role, pods_reach, detail)) = metadata.get(node) {
+                    if *pods_reach || spec.host_network == Some(true) {
+                        let why = if *pods_reach {
+                            detail.clone()
+                        } else {
+                            format!("on the host's network: {detail}")
+                        };
+                        g.edge(
+                            *vertex,
+                            *role,
+                            EdgeKind::ImdsCredentials,
+                            Evidence {
+                                file: None,
+                                line: None,
+                                detail: why,
+                            },
+                        );
+                    }
+                }
+            }
             if let Some(identity) = identity {
                 g.edge(
                     *vertex,

@@ -40,6 +40,9 @@ pub enum EdgeKind {
     RoleEscalate,
     CsrApprove,
     WebhookControl,
+    // Cluster to cloud.
+    IrsaAssume,
+    ImdsCredentials,
 }
 
 impl EdgeKind {
@@ -77,6 +80,8 @@ impl EdgeKind {
             EdgeKind::RoleEscalate => "ROLE_ESCALATE",
             EdgeKind::CsrApprove => "CSR_APPROVE",
             EdgeKind::WebhookControl => "WEBHOOK_CONTROL",
+            EdgeKind::IrsaAssume => "IRSA_ASSUME",
+            EdgeKind::ImdsCredentials => "IMDS_CREDENTIALS",
         }
     }
 
@@ -214,6 +219,16 @@ impl EdgeKind {
                 "intercept or rewrite every API request with a webhook",
                 "T1546",
                 "drop write access to admission webhook configurations",
+            ),
+            EdgeKind::IrsaAssume => (
+                "exchange the service account's token for the role's credentials (sts:AssumeRoleWithWebIdentity)",
+                "T1550.001",
+                "narrow the role's trust policy to the exact sub and aud",
+            ),
+            EdgeKind::ImdsCredentials => (
+                "take the instance role's credentials from the metadata service",
+                "T1552.005",
+                "require IMDSv2 with hop limit 1, or block 169.254.169.254 with a NetworkPolicy",
             ),
         }
     }

@@ -61,6 +61,13 @@ pub enum Vertex {
         resource: String,
         namespace: Option<String>,
     },
+    /// An AWS IAM role, GCP service account or Azure managed identity;
+    /// `admin` when its policies amount to administrator.
+    CloudIdentity {
+        provider: String,
+        name: String,
+        admin: bool,
+    },
 }
 
 impl Vertex {
@@ -104,6 +111,7 @@ impl Vertex {
                 port,
                 ..
             } => format!("endpoint/{namespace}/{name}:{port}"),
+            Vertex::CloudIdentity { provider, name, .. } => format!("{provider}/{name}"),
             Vertex::Scope {
                 resource,
                 namespace,
@@ -117,6 +125,7 @@ impl Vertex {
 
     pub fn is_critical(&self) -> bool {
         matches!(self, Vertex::PermissionSet { critical: true, .. })
+            || matches!(self, Vertex::CloudIdentity { admin: true, .. })
             || matches!(self, Vertex::Identity { kind, name, .. } if kind == "Group" && name == "system:masters")
     }
 }

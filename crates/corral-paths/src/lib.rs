@@ -3,10 +3,11 @@
 //! edge catalogue and what it lacks).
 
 pub mod build;
+pub mod cloud;
 pub mod edge;
 pub mod graph;
 pub mod query;
 
-pub use build::build;
+pub use build::{build, build_with};
 pub use edge::EdgeKind;
 pub use graph::{Edge, Evidence, Graph, Vertex};

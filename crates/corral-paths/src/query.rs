@@ -48,13 +48,18 @@ pub enum To {
     ClusterAdmin,
     Nodes,
     Secrets,
+    /// A cloud identity whose policies amount to administrator.
+    CloudAdmin,
     AnyCritical,
 }
 
 impl To {
     fn matches(self, vertex: &Vertex) -> bool {
         match self {
-            To::ClusterAdmin => vertex.is_critical(),
+            To::ClusterAdmin => {
+                vertex.is_critical() && !matches!(vertex, Vertex::CloudIdentity { .. })
+            }
+            To::CloudAdmin => matches!(vertex, Vertex::CloudIdentity { admin: true, .. }),
             To::Nodes => matches!(vertex, Vertex::Node { .. }),
             To::Secrets => {
                 matches!(vertex, Vertex::Identity { kind, .. } if kind == "ServiceAccount")

@@ -244,6 +244,38 @@ impl Model {
             _ => None,
         })
     }
+
+    /// The workloads whose controller the input does not also hold: in a
+    /// snapshot, a Pod of a ReplicaSet, or a Job of a CronJob, stands for
+    /// its controller's template, which is the one to analyse and fix.
+    pub fn top_workloads(&self) -> Vec<(&Object, &PodTemplate)> {
+        let present: std::collections::HashSet<(&str, &str, &str)> = self
+            .iter()
+            .map(|(o, _)| {
+                (
+                    o.namespace.as_deref().unwrap_or("default"),
+                    o.kind.as_str(),
+                    o.name.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        self.workloads()
+            .filter(|(object, _)| {
+                let namespace = object.namespace.as_deref().unwrap_or("default");
+                !object
+                    .root
+                    .at("metadata.ownerReferences")
+                    .and_then(|o| o.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|o| o.get("controller").and_then(|c| c.as_bool()) == Some(true))
+                    .any(|o| {
+                        let field = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                        present.contains(&(namespace, field("kind"), field("name")))
+                    })
+            })
+            .collect()
+    }
 }
 
 fn display_name(object: &Object) -> String {

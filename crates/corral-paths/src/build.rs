@@ -118,6 +118,18 @@ type Trust<'a> = (NodeIndex, String, &'a str);
 type Targets =
     HashMap<(EdgeKind, &'static str), BTreeMap<Option<String>, Vec<(NodeIndex, String)>>>;
 
+/// The resources whose creation or change runs pods, by API group.
+const WORKLOAD_RESOURCES: [(&str, &str); 8] = [
+    ("", "pods"),
+    ("apps", "deployments"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("", "replicationcontrollers"),
+];
+
 /// The API group and resource of a pod-bearing kind.
 fn workload_resource(kind: &str) -> (&'static str, &'static str) {
     match kind {
@@ -130,22 +142,6 @@ fn workload_resource(kind: &str) -> (&'static str, &'static str) {
         "ReplicationController" => ("", "replicationcontrollers"),
         _ => ("", "pods"),
     }
-}
-
-/// The controller that owns `object`, when the input holds it too.
-fn owned_by_input(object: &Object, present: &BTreeSet<(String, String, String)>) -> bool {
-    let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-    object
-        .root
-        .at("metadata.ownerReferences")
-        .and_then(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .filter(|o| o.get("controller").and_then(|c| c.as_bool()) == Some(true))
-        .any(|o| {
-            let field = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            present.contains(&(namespace.clone(), field("kind"), field("name")))
-        })
 }
 
 /// The graph of the cluster alone.
@@ -350,21 +346,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     }
 
     // Pods and their containers.
-    let present: BTreeSet<(String, String, String)> = model
-        .iter()
-        .map(|(o, _)| {
-            (
-                o.namespace.clone().unwrap_or_else(|| "default".into()),
-                o.kind.clone(),
-                o.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
     let mut pods: Vec<PodEntry> = Vec::new();
-    for (object, template) in model.workloads() {
-        if owned_by_input(object, &present) {
-            continue;
-        }
+    for (object, template) in model.top_workloads() {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         let name = match object.kind.as_str() {
             "Pod" => object.name.clone().unwrap_or_default(),
@@ -922,16 +905,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 }
             }
         };
-        for (group, resource) in [
-            ("", "pods"),
-            ("apps", "deployments"),
-            ("apps", "daemonsets"),
-            ("apps", "replicasets"),
-            ("apps", "statefulsets"),
-            ("batch", "jobs"),
-            ("batch", "cronjobs"),
-            ("", "replicationcontrollers"),
-        ] {
+        for (group, resource) in WORKLOAD_RESOURCES {
             grant(
                 &mut g,
                 EdgeKind::PodCreate,
@@ -972,16 +946,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 "pods",
                 "may add ephemeral containers",
             );
-            for (group, resource) in [
-                ("", "pods"),
-                ("apps", "deployments"),
-                ("apps", "daemonsets"),
-                ("apps", "replicasets"),
-                ("apps", "statefulsets"),
-                ("batch", "jobs"),
-                ("batch", "cronjobs"),
-                ("", "replicationcontrollers"),
-            ] {
+            for (group, resource) in WORKLOAD_RESOURCES {
                 let hub_resource: &'static str = resource;
                 grant(
                     &mut g,

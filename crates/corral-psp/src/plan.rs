@@ -184,23 +184,6 @@ fn looser_at(field: &str, level: Level, enforce: Level) -> bool {
     }
 }
 
-/// A controller the input also holds owns it (a Pod of a ReplicaSet, a Job
-/// of a CronJob): its owner's template is the one to fix.
-fn owned_by_input(object: &Object, present: &BTreeSet<(String, String, String)>) -> bool {
-    let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-    object
-        .root
-        .at("metadata.ownerReferences")
-        .and_then(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .filter(|o| o.get("controller").and_then(|c| c.as_bool()) == Some(true))
-        .any(|o| {
-            let field = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            present.contains(&(namespace.clone(), field("kind"), field("name")))
-        })
-}
-
 /// The path from the object's root to a mutated field: in the pod spec, or
 /// the template's annotations.
 fn field_path(template: &PodTemplate, field: &str) -> String {
@@ -322,21 +305,11 @@ pub fn plan(model: &Model, version: &Version) -> Plan {
     mappings.sort_by(|a, b| a.name.cmp(&b.name));
     let mut names: Vec<String> = mappings.iter().map(|m| m.name.clone()).collect();
     names.dedup();
-    let present: BTreeSet<(String, String, String)> = model
-        .iter()
-        .map(|(o, _)| {
-            (
-                o.namespace.clone().unwrap_or_else(|| "default".into()),
-                o.kind.clone(),
-                o.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
 
     let access = PspGrants::new(model);
     let mut workloads: Vec<Workload> = model
-        .workloads()
-        .filter(|(object, _)| !owned_by_input(object, &present))
+        .top_workloads()
+        .into_iter()
         .map(|(object, template)| workload(&access, object, template, &psps, &names, &version))
         .collect();
     workloads.sort_by(|a, b| {

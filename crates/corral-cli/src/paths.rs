@@ -44,6 +44,10 @@ pub struct PathsArgs {
     pub max_hops: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Instead of the paths, the fewest changes that cut them all, the
+    /// change on most paths first.
+    #[arg(long)]
+    pub cut: bool,
     /// Print the graph's size and the time each phase took on standard error.
     #[arg(long)]
     pub stats: bool,
@@ -75,6 +79,20 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         Target::CloudAdmin => To::CloudAdmin,
         Target::AnyCritical => To::AnyCritical,
     };
+    if args.cut {
+        let plan = query::cut(&graph, &args.from, to, args.max_hops, 100);
+        let text = match args.format {
+            Format::Json => {
+                let mut text = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+                text.push('\n');
+                text
+            }
+            _ => query::cut_text(&plan),
+        };
+        output::write_report(common, &text)?;
+        output::print_diagnostics(&diagnostics, common);
+        return Ok(output::input_status(&diagnostics));
+    }
     let paths = query::paths(&graph, &args.from, to, args.max_hops);
     if args.stats {
         eprintln!(

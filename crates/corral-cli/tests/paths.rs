@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn inputs() -> Option<[PathBuf; 2]> {
+fn inputs() -> Option<[PathBuf; 3]> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let attacks = workspace.join("../shared/fixtures/kubehound/test/setup/test-cluster/attacks");
     if !attacks.is_dir() {
@@ -14,7 +14,12 @@ fn inputs() -> Option<[PathBuf; 2]> {
         eprintln!("skipped: ../shared/fixtures/kubehound is not present");
         return None;
     }
-    Some([attacks, workspace.join("crates/corral-paths/tests/data")])
+    let data = workspace.join("crates/corral-paths/tests/data");
+    Some([
+        attacks,
+        data.join("kind-nodes.yaml"),
+        data.join("kind-rbac.yaml"),
+    ])
 }
 
 fn paths(args: &[&str]) -> (Option<i32>, String) {
@@ -87,5 +92,23 @@ fn the_control_pod_has_no_path_and_escapes_are_found_from_every_pod() {
     assert!(
         !sources.contains(&"container/default/control-pod/control-pod"),
         "{sources:?}"
+    );
+}
+
+#[test]
+fn the_fewest_changes_cut_every_path() {
+    if inputs().is_none() {
+        return;
+    }
+    let (code, text) = paths(&["--from", "all-pods", "--to", "any-critical", "--cut"]);
+    assert_eq!(code, Some(0), "{text}");
+    // Dropping create on pods from one role cuts the most paths.
+    assert!(
+        text.starts_with("1. cuts 8 path(s): permissions/default/create-pods::pod-create-pods -POD_CREATE-> any/nodes: drop create on pods and workload controllers"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("change(s) leave 0 of 20 path(s)\n"),
+        "{text}"
     );
 }

@@ -3,7 +3,9 @@
 //! tokens, anything critical), by the shortest paths, each hop with what the
 //! attacker does and the evidence.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use petgraph::graph::EdgeIndex;
 
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
@@ -85,6 +87,9 @@ pub struct Path {
     pub source: String,
     pub target: String,
     pub hops: Vec<Hop>,
+    /// The graph's edges, hop by hop.
+    #[serde(skip)]
+    pub edges: Vec<EdgeIndex>,
 }
 
 fn sources(graph: &Graph, from: &From) -> Vec<NodeIndex> {
@@ -139,7 +144,13 @@ fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: N
 /// search backwards from all the targets at once gives each vertex its next
 /// hop towards the nearest target, so each source gets its shortest path in
 /// time linear in the graph.
-fn nearest(graph: &Graph, sources: &[NodeIndex], to: To, max_hops: usize) -> Vec<Path> {
+fn nearest(
+    graph: &Graph,
+    sources: &[NodeIndex],
+    to: To,
+    max_hops: usize,
+    cut: &HashSet<EdgeIndex>,
+) -> Vec<Path> {
     use petgraph::Direction;
     let mut next: Vec<Option<(petgraph::graph::EdgeIndex, NodeIndex)>> =
         vec![None; graph.graph.node_count()];
@@ -161,6 +172,9 @@ fn nearest(graph: &Graph, sources: &[NodeIndex], to: To, max_hops: usize) -> Vec
             continue;
         }
         for edge in graph.graph.edges_directed(vertex, Direction::Incoming) {
+            if cut.contains(&edge.id()) {
+                continue;
+            }
             let before = edge.source();
             if depth[before.index()] != usize::MAX {
                 continue;
@@ -176,15 +190,18 @@ fn nearest(graph: &Graph, sources: &[NodeIndex], to: To, max_hops: usize) -> Vec
             continue;
         }
         let mut hops = Vec::new();
+        let mut edges = Vec::new();
         let mut at = *source;
         while let Some((edge, after)) = next[at.index()] {
             hops.push(hop(graph, at, edge, after));
+            edges.push(edge);
             at = after;
         }
         found.push(Path {
             source: graph.graph[*source].label(),
             target: graph.graph[at].label(),
             hops,
+            edges,
         });
     }
     found
@@ -194,11 +211,22 @@ fn nearest(graph: &Graph, sources: &[NodeIndex], to: To, max_hops: usize) -> Vec
 /// exposed endpoint: each one's shortest path to its nearest target. From
 /// one pod or identity: its shortest path to each target it reaches.
 pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
+    paths_without(graph, from, to, max_hops, &HashSet::new())
+}
+
+/// The same, with the edges of `cut` removed.
+fn paths_without(
+    graph: &Graph,
+    from: &From,
+    to: To,
+    max_hops: usize,
+    cut: &HashSet<EdgeIndex>,
+) -> Vec<Path> {
     let starts = sources(graph, from);
     let mut found = if matches!(from, From::AllPods | From::Exposed) {
-        nearest(graph, &starts, to, max_hops)
+        nearest(graph, &starts, to, max_hops, cut)
     } else {
-        each_target(graph, &starts, to, max_hops)
+        each_target(graph, &starts, to, max_hops, cut)
     };
     found.sort_by(|a, b| {
         (a.hops.len(), &a.source, &a.target).cmp(&(b.hops.len(), &b.source, &b.target))
@@ -206,7 +234,13 @@ pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
     found
 }
 
-fn each_target(graph: &Graph, starts: &[NodeIndex], to: To, max_hops: usize) -> Vec<Path> {
+fn each_target(
+    graph: &Graph,
+    starts: &[NodeIndex],
+    to: To,
+    max_hops: usize,
+    cut: &HashSet<EdgeIndex>,
+) -> Vec<Path> {
     let mut found = Vec::new();
     for &source in starts {
         // Breadth-first: the first time a vertex is reached is by a
@@ -220,7 +254,11 @@ fn each_target(graph: &Graph, starts: &[NodeIndex], to: To, max_hops: usize) -> 
             if d >= max_hops {
                 continue;
             }
-            let mut next: Vec<_> = graph.graph.edges(vertex).collect();
+            let mut next: Vec<_> = graph
+                .graph
+                .edges(vertex)
+                .filter(|e| !cut.contains(&e.id()))
+                .collect();
             next.sort_by_key(|e| (graph.graph[e.target()].label(), e.weight().kind));
             for edge in next {
                 let target = edge.target();
@@ -240,16 +278,20 @@ fn each_target(graph: &Graph, starts: &[NodeIndex], to: To, max_hops: usize) -> 
         reached.sort_by_key(|v| graph.graph[*v].label());
         for target in reached {
             let mut hops = Vec::new();
+            let mut edges = Vec::new();
             let mut at = target;
             while let Some((before, edge)) = previous.get(&at) {
                 hops.push(hop(graph, *before, *edge, at));
+                edges.push(*edge);
                 at = *before;
             }
             hops.reverse();
+            edges.reverse();
             found.push(Path {
                 source: graph.graph[source].label(),
                 target: graph.graph[target].label(),
                 hops,
+                edges,
             });
         }
     }
@@ -345,4 +387,147 @@ pub fn edge_kinds(paths: &[Path]) -> Vec<&'static str> {
     kinds.sort();
     kinds.dedup();
     kinds
+}
+
+/// One change that cuts paths: the edge to remove, what to change, and how
+/// many of the paths left it cut.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cut {
+    pub from: String,
+    pub edge: &'static str,
+    pub to: String,
+    pub remediation: &'static str,
+    pub evidence: Evidence,
+    pub paths_cut: usize,
+}
+
+/// Edges a user changes by changing a manifest or a cloud setting; the
+/// others (a pod's containers, a node's pods, its volumes, group
+/// membership, a hub's members) follow from those.
+fn changeable(graph: &Graph, edge: EdgeIndex) -> bool {
+    use crate::edge::EdgeKind::*;
+    let Some((source, _)) = graph.graph.edge_endpoints(edge) else {
+        return false;
+    };
+    if matches!(
+        graph.graph[source],
+        Vertex::Scope { .. } | Vertex::Node { .. }
+    ) {
+        return false;
+    }
+    !matches!(
+        graph.graph[edge].kind,
+        ContainerAttach | PodAttach | VolumeDiscover | VolumeAccess | GroupMember
+    )
+}
+
+/// The changes, and the paths before and after them.
+#[derive(Clone, Debug, Serialize)]
+pub struct CutPlan {
+    pub cuts: Vec<Cut>,
+    pub paths_before: usize,
+    pub paths_left: usize,
+}
+
+/// The fewest changes, greedily: the change on most of the remaining paths
+/// first, until no path is left (or `limit` changes).
+pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) -> CutPlan {
+    let mut removed: HashSet<EdgeIndex> = HashSet::new();
+    let mut cuts = Vec::new();
+    let paths_before = paths_without(graph, from, to, max_hops, &removed).len();
+    let mut paths_left = paths_before;
+    // One change removes every edge its evidence stands for: dropping
+    // `privileged` at one line cuts the escapes to every node.
+    let change = |edge: EdgeIndex| -> (String, String) {
+        let weight = &graph.graph[edge];
+        match (&weight.evidence.file, weight.evidence.line) {
+            (Some(file), Some(line)) => (weight.kind.id().to_string(), format!("{file}:{line}")),
+            _ => {
+                let (s, t) = graph
+                    .graph
+                    .edge_endpoints(edge)
+                    .unwrap_or((NodeIndex::new(0), NodeIndex::new(0)));
+                (
+                    weight.kind.id().to_string(),
+                    format!("{} {}", graph.graph[s].label(), graph.graph[t].label()),
+                )
+            }
+        }
+    };
+    let mut members: HashMap<(String, String), Vec<EdgeIndex>> = HashMap::new();
+    for edge in graph.graph.edge_indices().filter(|e| changeable(graph, *e)) {
+        members.entry(change(edge)).or_default().push(edge);
+    }
+    while cuts.len() < limit {
+        let left = paths_without(graph, from, to, max_hops, &removed);
+        paths_left = left.len();
+        let mut counts: HashMap<(String, String), (usize, EdgeIndex)> = HashMap::new();
+        for path in &left {
+            let mut seen = HashSet::new();
+            for edge in path.edges.iter().filter(|e| changeable(graph, **e)) {
+                let key = change(*edge);
+                if seen.insert(key.clone()) {
+                    counts.entry(key).or_insert((0, *edge)).0 += 1;
+                }
+            }
+        }
+        let Some((key, (count, edge))) = counts
+            .into_iter()
+            .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(&a.0)))
+        else {
+            break;
+        };
+        let (source, target) = graph
+            .graph
+            .edge_endpoints(edge)
+            .unwrap_or((NodeIndex::new(0), NodeIndex::new(0)));
+        let weight = &graph.graph[edge];
+        cuts.push(Cut {
+            from: graph.graph[source].label(),
+            edge: weight.kind.id(),
+            to: graph.graph[target].label(),
+            remediation: weight.kind.describe().2,
+            evidence: weight.evidence.clone(),
+            paths_cut: count,
+        });
+        removed.extend(members.get(&key).into_iter().flatten().copied());
+        paths_left = paths_without(graph, from, to, max_hops, &removed).len();
+    }
+    CutPlan {
+        cuts,
+        paths_before,
+        paths_left,
+    }
+}
+
+pub fn cut_text(plan: &CutPlan) -> String {
+    let mut out = String::new();
+    for (i, c) in plan.cuts.iter().enumerate() {
+        let at = match (&c.evidence.file, c.evidence.line) {
+            (Some(f), Some(l)) => format!(" [{f}:{l}]"),
+            (Some(f), None) => format!(" [{f}]"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{}. cuts {} path(s): {} -{}-> {}: {}{at}\n   ({})\n",
+            i + 1,
+            c.paths_cut,
+            c.from,
+            c.edge,
+            c.to,
+            if c.remediation.is_empty() {
+                "remove it"
+            } else {
+                c.remediation
+            },
+            c.evidence.detail
+        ));
+    }
+    out.push_str(&format!(
+        "{} change(s) leave {} of {} path(s)\n",
+        plan.cuts.len(),
+        plan.paths_left,
+        plan.paths_before
+    ));
+    out
 }

@@ -214,6 +214,13 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }
     }
 
+    // Manifests without Node objects: one stands for wherever their pods
+    // will be scheduled.
+    if nodes.is_empty() {
+        let any = g.vertex(Vertex::Node { name: "any".into() });
+        nodes.push(("any".into(), any));
+        schedulable.push(any);
+    }
     let node_index: HashMap<&str, NodeIndex> =
         nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
 

@@ -36,7 +36,9 @@ pub struct PathsArgs {
     pub to: Target,
     /// Cloud files, as the clouds' CLIs write them (for now AWS: `aws iam
     /// get-account-authorization-details`, `aws eks describe-cluster`,
-    /// `aws ec2 describe-instances`); each file's kind is told from it.
+    /// `aws ec2 describe-instances`, `aws eks
+    /// describe-pod-identity-association`, `describe-access-entry`,
+    /// `list-associated-access-policies`); each file's kind is told from it.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub cloud: Vec<std::path::PathBuf>,
     /// Longest path to follow.

@@ -352,6 +352,125 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }
     }
 
+    // EKS Pod Identity associations, and role chaining through them.
+    let aws_role = |g: &mut Graph, arn: &str| {
+        let admin = cloud.aws.roles.iter().any(|r| r.arn == arn && r.admin);
+        g.vertex(Vertex::CloudIdentity {
+            provider: "aws".into(),
+            name: arn.to_string(),
+            admin,
+        })
+    };
+    for association in &cloud.aws.pod_identities {
+        let account = g.vertex(Vertex::Identity {
+            kind: "ServiceAccount".into(),
+            namespace: Some(association.namespace.clone()),
+            name: association.service_account.clone(),
+        });
+        let role = aws_role(&mut g, &association.role);
+        let file = Some(std::sync::Arc::from(association.file.as_str()));
+        let detail = format!(
+            "pod identity association of {}/{}",
+            association.namespace, association.service_account
+        );
+        g.edge(
+            account,
+            role,
+            EdgeKind::PodIdentity,
+            Evidence {
+                file: file.clone(),
+                line: None,
+                detail: detail.clone(),
+            },
+        );
+        if let Some(target) = &association.target_role {
+            let target = aws_role(&mut g, target);
+            g.edge(
+                role,
+                target,
+                EdgeKind::RoleChain,
+                Evidence {
+                    file,
+                    line: None,
+                    detail: format!("targetRoleArn of the {detail}"),
+                },
+            );
+        }
+    }
+    // Back into the cluster: aws-auth and access entries.
+    let mut sign_ins: Vec<(String, Option<String>, Vec<String>, Evidence)> = Vec::new();
+    for (object, resource) in model.iter() {
+        let Resource::ConfigMap(map) = resource else {
+            continue;
+        };
+        if object.name.as_deref() != Some("aws-auth")
+            || object.namespace.as_deref() != Some("kube-system")
+        {
+            continue;
+        }
+        for (key, arn_key) in [("mapRoles", "rolearn"), ("mapUsers", "userarn")] {
+            let Some(text) = map.data.as_ref().and_then(|d| d.get(key)) else {
+                continue;
+            };
+            let Ok(Some(entries)) =
+                corral_core::parse_config(key, text, &corral_core::Limits::default())
+            else {
+                continue;
+            };
+            for entry in entries.items().unwrap_or_default() {
+                let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                let Some(arn) = field(arn_key) else { continue };
+                let groups = entry
+                    .get("groups")
+                    .and_then(|g| g.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|g| g.as_str().map(str::to_string))
+                    .collect();
+                sign_ins.push((
+                    arn,
+                    field("username"),
+                    groups,
+                    evidence(object, &format!("data.{key}"), format!("aws-auth {key}")),
+                ));
+            }
+        }
+    }
+    for entry in &cloud.aws.access_entries {
+        let mut groups = entry.groups.clone();
+        if entry.cluster_admin {
+            groups.push("system:masters".into());
+        }
+        let ev = Evidence {
+            file: Some(std::sync::Arc::from(entry.file.as_str())),
+            line: None,
+            detail: "EKS access entry".into(),
+        };
+        sign_ins.push((entry.principal.clone(), entry.username.clone(), groups, ev));
+    }
+    for (arn, username, groups, ev) in sign_ins {
+        let role = aws_role(&mut g, &arn);
+        // A role's session name is chosen by whoever assumes it.
+        let user = username
+            .unwrap_or_else(|| arn.clone())
+            .replace("{{SessionName}}", "*");
+        let mut identities = vec![g.vertex(Vertex::Identity {
+            kind: "User".into(),
+            namespace: None,
+            name: user,
+        })];
+        identities.extend(groups.iter().map(|group| {
+            g.vertex(Vertex::Identity {
+                kind: "Group".into(),
+                namespace: None,
+                name: group.clone(),
+            })
+        }));
+        for identity in identities {
+            g.edge(role, identity, EdgeKind::CloudSignIn, ev.clone());
+        }
+    }
+
     // Pods and their containers.
     let mut pods: Vec<PodEntry> = Vec::new();
     for (object, template) in model.top_workloads() {

@@ -43,6 +43,10 @@ pub enum EdgeKind {
     // Cluster to cloud.
     IrsaAssume,
     ImdsCredentials,
+    PodIdentity,
+    RoleChain,
+    // Cloud to cluster.
+    CloudSignIn,
 }
 
 impl EdgeKind {
@@ -82,6 +86,9 @@ impl EdgeKind {
             EdgeKind::WebhookControl => "WEBHOOK_CONTROL",
             EdgeKind::IrsaAssume => "IRSA_ASSUME",
             EdgeKind::ImdsCredentials => "IMDS_CREDENTIALS",
+            EdgeKind::PodIdentity => "POD_IDENTITY",
+            EdgeKind::RoleChain => "ROLE_CHAIN",
+            EdgeKind::CloudSignIn => "CLOUD_SIGN_IN",
         }
     }
 
@@ -229,6 +236,21 @@ impl EdgeKind {
                 "take the instance role's credentials from the metadata service",
                 "T1552.005",
                 "require IMDSv2 with hop limit 1, or block 169.254.169.254 with a NetworkPolicy",
+            ),
+            EdgeKind::PodIdentity => (
+                "take the role's credentials from the EKS Pod Identity agent",
+                "T1552.005",
+                "remove the pod identity association, or narrow the role",
+            ),
+            EdgeKind::RoleChain => (
+                "assume the target role with the first role's credentials",
+                "T1550.001",
+                "remove targetRoleArn, or narrow the target role's trust",
+            ),
+            EdgeKind::CloudSignIn => (
+                "sign in to the cluster with the role (aws-auth or an access entry)",
+                "T1078.004",
+                "map the role to a narrower user and groups, or remove its access entry",
             ),
         }
     }

@@ -2,7 +2,8 @@
 //! decided by the roles' trust policies (a `StringLike` wildcard reaches
 //! an unannotated service account), and node roles through the metadata
 //! service (IMDSv1: every pod; IMDSv2 with hop limit 1: host-network pods
-//! only).
+//! only), EKS Pod Identity with a target role, and the way back into the
+//! cluster through aws-auth and access entries.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,6 +25,9 @@ fn graph() -> Graph {
         "authorization-details.json",
         "describe-cluster.json",
         "describe-instances.json",
+        "describe-pod-identity-association.json",
+        "describe-access-entry.json",
+        "list-associated-access-policies.json",
     ]
     .iter()
     .map(|f| {
@@ -89,4 +93,36 @@ fn the_metadata_service_serves_node_roles_as_its_options_allow() {
     .map(|s| (s.to_string(), node_role.clone()))
     .collect();
     assert_eq!(imds, expected);
+}
+
+#[test]
+fn pod_identity_chains_and_signing_back_into_the_cluster() {
+    let g = graph();
+    let role = |name: &str| format!("aws/arn:aws:iam::111122223333:role/{name}");
+    assert_eq!(
+        edges(&g, EdgeKind::PodIdentity),
+        BTreeSet::from([("sa/monitoring/agent".to_string(), role("billing"))])
+    );
+    assert_eq!(
+        edges(&g, EdgeKind::RoleChain),
+        BTreeSet::from([(role("billing"), role("shop-admin"))])
+    );
+    let sign_in = edges(&g, EdgeKind::CloudSignIn);
+    for expected in [
+        (role("eks-node"), "group/system:nodes".to_string()),
+        (role("billing"), "group/system:masters".to_string()),
+        (role("shop-admin"), "group/system:masters".to_string()),
+    ] {
+        assert!(sign_in.contains(&expected), "{expected:?} in {sign_in:?}");
+    }
+    // billing's service account reaches cluster-admin through AWS and back.
+    let paths = corral_paths::query::paths(
+        &g,
+        &"sa/shop/billing".parse().unwrap(),
+        corral_paths::query::To::ClusterAdmin,
+        8,
+    );
+    let hops: Vec<&str> = paths[0].hops.iter().map(|h| h.edge).collect();
+    assert_eq!(hops, ["IRSA_ASSUME", "CLOUD_SIGN_IN"]);
+    assert_eq!(paths[0].target, "group/system:masters");
 }

@@ -28,12 +28,37 @@ pub struct Instance {
     pub profile: Option<String>,
 }
 
+/// An EKS Pod Identity association: the service account's pods get the
+/// role (and, through it, `target_role`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodIdentity {
+    pub file: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role: String,
+    pub target_role: Option<String>,
+}
+
+/// An EKS access entry: the principal signs in to the cluster as this
+/// user and these groups; `cluster_admin` when an access policy gives it
+/// `AmazonEKSClusterAdminPolicy` cluster-wide.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessEntry {
+    pub file: String,
+    pub principal: String,
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+    pub cluster_admin: bool,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Aws {
     /// OIDC issuers, without `https://`.
     pub issuers: Vec<String>,
     pub roles: Vec<Role>,
     pub instances: Vec<Instance>,
+    pub pod_identities: Vec<PodIdentity>,
+    pub access_entries: Vec<AccessEntry>,
 }
 
 /// A policy document: an object, or the URL-encoded JSON IAM returns in
@@ -246,6 +271,65 @@ impl Aws {
         if let Some(issuer) = value["cluster"]["identity"]["oidc"]["issuer"].as_str() {
             self.issuers
                 .push(issuer.trim_start_matches("https://").to_string());
+            return true;
+        }
+        if let Some(association) = value["association"].as_object() {
+            let field = |k: &str| {
+                association
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            self.pod_identities.push(PodIdentity {
+                file: file.to_string(),
+                namespace: field("namespace").unwrap_or_default(),
+                service_account: field("serviceAccount").unwrap_or_default(),
+                role: field("roleArn").unwrap_or_default(),
+                target_role: field("targetRoleArn"),
+            });
+            return true;
+        }
+        if let Some(entry) = value["accessEntry"].as_object() {
+            self.access_entries.push(AccessEntry {
+                file: file.to_string(),
+                principal: entry
+                    .get("principalArn")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .into(),
+                username: entry
+                    .get("username")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                groups: entry
+                    .get("kubernetesGroups")
+                    .map(strings)
+                    .unwrap_or_default(),
+                cluster_admin: false,
+            });
+            return true;
+        }
+        if let Some(policies) = value["associatedAccessPolicies"].as_array() {
+            let principal = value["principalArn"].as_str().unwrap_or("").to_string();
+            let admin = policies.iter().any(|p| {
+                p["policyArn"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with("/AmazonEKSClusterAdminPolicy"))
+                    && p["accessScope"]["type"] == "cluster"
+            });
+            match self
+                .access_entries
+                .iter_mut()
+                .find(|e| e.principal == principal)
+            {
+                Some(entry) => entry.cluster_admin |= admin,
+                None => self.access_entries.push(AccessEntry {
+                    file: file.to_string(),
+                    principal,
+                    cluster_admin: admin,
+                    ..AccessEntry::default()
+                }),
+            }
             return true;
         }
         if let Some(reservations) = value["Reservations"].as_array() {

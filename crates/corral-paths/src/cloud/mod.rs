@@ -20,7 +20,7 @@ impl Cloud {
                 .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
             if !cloud.aws.absorb(name, &value) {
                 return Err(format!(
-                    "{name}: not a file Corral reads (aws iam get-account-authorization-details, aws eks describe-cluster, aws ec2 describe-instances)"
+                    "{name}: not a file Corral reads (aws iam get-account-authorization-details, aws eks describe-cluster, describe-pod-identity-association, describe-access-entry, list-associated-access-policies, aws ec2 describe-instances)"
                 ));
             }
         }

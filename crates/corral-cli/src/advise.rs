@@ -1,7 +1,7 @@
 //! `corral advise`: least-privilege policies from recordings.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use corral_advise::policies::{advice_json, by_workload, container_policies, patches};
@@ -170,6 +170,28 @@ pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
     (model, diagnostics)
 }
 
+/// The recordings, their manifests and the inventory. Without manifests the
+/// inventory names the workloads, and is read once for both.
+pub fn read_with_inventory(
+    input: &Recordings,
+    inventory: &[String],
+) -> Result<(Inputs, Option<Model>), String> {
+    if inventory.is_empty() {
+        return Ok((read(input)?, None));
+    }
+    if input.manifests.is_empty() {
+        let mut input = input.clone();
+        input.manifests = inventory.to_vec();
+        let mut inputs = read(&input)?;
+        let model = inputs.model.take();
+        return Ok((inputs, model));
+    }
+    let mut inputs = read(input)?;
+    let (model, diagnostics) = load_model(inventory);
+    inputs.diagnostics.extend(diagnostics);
+    Ok((inputs, Some(model)))
+}
+
 pub fn read(input: &Recordings) -> Result<Inputs, String> {
     let (model, diagnostics) = if input.manifests.is_empty() {
         (None, Vec::new())
@@ -195,18 +217,6 @@ pub fn read(input: &Recordings) -> Result<Inputs, String> {
     })
 }
 
-fn write_files(dir: &Path, files: &[(String, String)], common: &CommonArgs) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        if !common.quiet {
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    Ok(())
-}
-
 fn netpol(
     input: &Recordings,
     inventory_paths: &[String],
@@ -215,14 +225,8 @@ fn netpol(
     common: &CommonArgs,
 ) -> Result<Status, String> {
     use corral_advise::netpol::{advise, inventory::Inventory, prove::prove_all};
-    // The inventory names the workloads when no manifests are given.
-    let mut input = input.clone();
-    if input.manifests.is_empty() {
-        input.manifests = inventory_paths.to_vec();
-    }
-    let mut inputs = read(&input)?;
-    let (model, diagnostics) = load_model(inventory_paths);
-    inputs.diagnostics.extend(diagnostics);
+    let (inputs, model) = read_with_inventory(input, inventory_paths)?;
+    let model = model.ok_or("advise netpol needs --inventory")?;
     let inventory = Inventory::from_model(&model);
     let advised = advise::advise_workloads(&inputs.workloads, &model, &inventory, options)?;
     // Prove each with all of them in force, as they will be.
@@ -232,7 +236,7 @@ fn netpol(
             .iter()
             .map(|a| format!("---\n{}", advise::policy_yaml(a)))
             .collect(),
-        ContextFormat::Json => json_text(&advised)?,
+        ContextFormat::Json => output::json(&advised)?,
     };
     output::write_report(common, &text)?;
     for problem in &problems {
@@ -263,42 +267,32 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 .output
                 .as_deref()
                 .ok_or("advise all writes a directory of policies: give it with -o DIR")?;
-            let mut input = input.clone();
-            if input.manifests.is_empty() {
-                input.manifests = inventory.clone();
-            }
-            let mut inputs = read(&input)?;
+            let (inputs, inventory_model) = read_with_inventory(input, inventory)?;
             let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
-            let advised = if inventory.is_empty() {
-                None
-            } else {
-                let (model, diagnostics) = load_model(inventory);
-                inputs.diagnostics.extend(diagnostics);
-                let cluster = corral_advise::netpol::inventory::Inventory::from_model(&model);
-                let advised = corral_advise::netpol::advise::advise_workloads(
-                    &inputs.workloads,
-                    &model,
-                    &cluster,
-                    &network.options(),
-                )?;
-                let problems = corral_advise::netpol::prove::prove_all(&advised, &cluster)?;
-                if !problems.is_empty() {
-                    for problem in &problems {
-                        output::print_failure(problem);
+            let advised = match &inventory_model {
+                None => None,
+                Some(model) => {
+                    let cluster = corral_advise::netpol::inventory::Inventory::from_model(model);
+                    let advised = corral_advise::netpol::advise::advise_workloads(
+                        &inputs.workloads,
+                        model,
+                        &cluster,
+                        &network.options(),
+                    )?;
+                    let problems = corral_advise::netpol::prove::prove_all(&advised, &cluster)?;
+                    if !problems.is_empty() {
+                        for problem in &problems {
+                            output::print_failure(problem);
+                        }
+                        return Err(format!("{} flow check(s) failed", problems.len()));
                     }
-                    return Err(format!("{} flow check(s) failed", problems.len()));
+                    Some(advised)
                 }
-                Some(advised)
             };
-            let bundle =
-                corral_advise::all::bundle(&policies, advised.as_deref(), inputs.model.as_ref());
-            for (name, _) in &bundle.files {
-                if let Some(parent) = dir.join(name).parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-                }
-            }
-            write_files(dir, &bundle.files, common)?;
+            // The manifests, or the inventory when it stands for them.
+            let manifests = inputs.model.as_ref().or(inventory_model.as_ref());
+            let bundle = corral_advise::all::bundle(&policies, advised.as_deref(), manifests);
+            output::write_files(dir, &bundle.files, common)?;
             print!("{}", bundle.summary);
             output::print_diagnostics(&inputs.diagnostics, common);
             Ok(output::input_status(&inputs.diagnostics))
@@ -313,8 +307,8 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 let stem = p.key.file_stem();
                 match format {
                     SeccompFormat::Oci => {
-                        files.push((format!("{stem}.json"), json_text(&p.profile)?));
-                        files.push((format!("{stem}.coverage.json"), json_text(&p.coverage)?));
+                        files.push((format!("{stem}.json"), output::json(&p.profile)?));
+                        files.push((format!("{stem}.coverage.json"), output::json(&p.coverage)?));
                     }
                     SeccompFormat::Spo => files.push((
                         format!("{stem}.yaml"),
@@ -329,7 +323,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                     )),
                 }
             }
-            write_files(dir, &files, common)?;
+            output::write_files(dir, &files, common)?;
             output::print_diagnostics(&inputs.diagnostics, common);
             Ok(output::input_status(&inputs.diagnostics))
         }
@@ -372,17 +366,11 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                     .iter()
                     .map(|p| format!("---\n{}", p.text))
                     .collect(),
-                ContextFormat::Json => json_text(&advice_json(&policies))?,
+                ContextFormat::Json => output::json(&advice_json(&policies))?,
             };
             output::write_report(common, &text)?;
             output::print_diagnostics(&inputs.diagnostics, common);
             Ok(output::input_status(&inputs.diagnostics))
         }
     }
-}
-
-fn json_text(value: &impl serde::Serialize) -> Result<String, String> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    text.push('\n');
-    Ok(text)
 }

@@ -8,7 +8,7 @@ use corral_advise::drift::{drift, Applied};
 use corral_advise::netpol::inventory::Inventory;
 use corral_core::model::Resource;
 
-use crate::advise::{load_model, read, Recordings};
+use crate::advise::{load_model, read_with_inventory, Recordings};
 use crate::cli::CommonArgs;
 use crate::output::{self, Status};
 
@@ -42,18 +42,10 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
     })?;
     let applied: Vec<Applied> = serde_json::from_slice(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", advice_path.display(), e.line(), e.column()))?;
-    let mut input = args.input.clone();
-    if input.manifests.is_empty() {
-        input.manifests = args.inventory.clone();
-    }
-    let mut inputs = read(&input)?;
-    let network = if args.inventory.is_empty() {
-        None
-    } else {
+    let (mut inputs, inventory) = read_with_inventory(&args.input, &args.inventory)?;
+    let network = if let Some(model) = inventory {
         let (policy_model, diagnostics) =
             load_model(&[args.policies.join("netpol").display().to_string()]);
-        inputs.diagnostics.extend(diagnostics);
-        let (model, diagnostics) = load_model(&args.inventory);
         inputs.diagnostics.extend(diagnostics);
         let policies: Vec<_> = policy_model
             .iter()
@@ -63,6 +55,8 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
             })
             .collect();
         Some((policies, Inventory::from_model(&model)))
+    } else {
+        None
     };
     let found = drift(
         &inputs.workloads,
@@ -70,11 +64,7 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         network.as_ref().map(|(p, i)| (p.as_slice(), i)),
     );
     let text = match args.format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&found).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
+        Format::Json => output::json(&found)?,
         Format::Text => {
             let mut text: String = found
                 .iter()

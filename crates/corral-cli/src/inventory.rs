@@ -68,11 +68,7 @@ pub fn run(args: &InventoryArgs, common: &CommonArgs) -> Result<Status, String> 
     let template_paths = args.load.template_paths();
     let report = build_report(&loaded.objects, &diagnostics, &template_paths);
     let text = match args.format {
-        Format::Json => {
-            let mut json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-            json.push('\n');
-            json
-        }
+        Format::Json => output::json(&report)?,
         Format::Text => render_text(&report),
     };
     output::write_report(common, &text)?;

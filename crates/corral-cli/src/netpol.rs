@@ -105,11 +105,7 @@ pub fn run(args: &NetpolArgs, common: &CommonArgs) -> Result<Status, String> {
         &protocol,
     );
     let text = match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&decision).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
+        Format::Json => output::json(&decision)?,
         Format::Text => {
             let side = |name: &str, side: &corral_advise::netpol::eval::Side| {
                 if !side.isolated {

@@ -97,6 +97,34 @@ pub fn print_failure(message: &str) {
     let _ = writeln!(anstream::stderr(), "{style}error{style:#}: {message}");
 }
 
+/// A value as pretty JSON, ending in a newline.
+pub fn json(value: &impl serde::Serialize) -> Result<String, String> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Write `files` (paths relative to `dir`, with their directories) and say
+/// so on stderr unless `--quiet`.
+pub fn write_files(
+    dir: &Path,
+    files: &[(String, String)],
+    common: &CommonArgs,
+) -> Result<(), String> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if !common.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
 /// Write the report to `--output` or stdout.
 pub fn write_report(common: &CommonArgs, report: &str) -> Result<(), String> {
     match &common.output {

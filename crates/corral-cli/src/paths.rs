@@ -84,11 +84,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     if args.cut {
         let plan = query::cut(&graph, &args.from, to, args.max_hops, 100);
         let text = match args.format {
-            Format::Json => {
-                let mut text = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
-                text.push('\n');
-                text
-            }
+            Format::Json => output::json(&plan)?,
             _ => query::cut_text(&plan),
         };
         output::write_report(common, &text)?;
@@ -109,11 +105,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     }
     let text = match args.format {
         Format::Text => query::text(&paths),
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&paths).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
+        Format::Json => output::json(&paths)?,
         Format::Dot => query::dot(&paths),
         Format::Mermaid => query::mermaid(&paths),
     };

@@ -2,8 +2,6 @@
 //! `map`: each PSP's Pod Security Standards level, field by field, and who
 //! gets which. `plan`: the labels, patches and runbook.
 
-use std::path::Path;
-
 use clap::{Args, Subcommand, ValueEnum};
 use corral_core::model::Model;
 use corral_psp::{plan, report, Plan};
@@ -86,33 +84,13 @@ fn build(
     (plan(&model, version), diagnostics)
 }
 
-fn json(value: &impl serde::Serialize) -> Result<String, String> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    text.push('\n');
-    Ok(text)
-}
-
-fn write_files(dir: &Path, files: &[(String, String)]) -> Result<String, String> {
-    let mut written = String::new();
-    for (name, text) in files {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        written.push_str(&format!("wrote {}\n", path.display()));
-    }
-    Ok(written)
-}
-
 pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
     match &args.action {
         PspAction::Map { load, format } => {
             let (plan, diagnostics) = build(load, common, &Version::Latest);
             let text = match format {
                 MapFormat::Text => report::map_text(&plan),
-                MapFormat::Json => json(&serde_json::json!({
+                MapFormat::Json => output::json(&serde_json::json!({
                     "psps": plan.psps,
                     "workloads": plan.workloads,
                 }))?,
@@ -135,7 +113,7 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
             if emit.is_empty() {
                 let text = match format {
                     PlanFormat::Text => report::plan_text(&plan),
-                    PlanFormat::Json => json(&plan)?,
+                    PlanFormat::Json => output::json(&plan)?,
                     PlanFormat::Markdown => report::runbook(&plan),
                 };
                 output::write_report(common, &text)?;
@@ -157,10 +135,7 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
                         Emit::Patches => files.extend(report::patch_files(&plan)),
                     }
                 }
-                let written = write_files(dir, &files)?;
-                if !common.quiet {
-                    eprint!("{written}");
-                }
+                output::write_files(dir, &files, common)?;
             }
             output::print_diagnostics(&diagnostics, common);
             Ok(output::input_status(&diagnostics))

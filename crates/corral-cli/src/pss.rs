@@ -74,11 +74,7 @@ pub fn run(args: &PssArgs, common: &CommonArgs) -> Result<Status, String> {
     );
     let text = match args.format {
         Format::Text => render_text(&report, args.level.is_some()),
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
+        Format::Json => output::json(&report)?,
         Format::Sarif => json_string(&sarif(&report)),
     };
     output::write_report(common, &text)?;

@@ -126,8 +126,7 @@ fn warn_dropped(recording: &Recording) {
 }
 
 fn write_json(common: &CommonArgs, recording: &Recording) -> Result<(), String> {
-    let mut json = serde_json::to_string_pretty(recording).map_err(|e| e.to_string())?;
-    json.push('\n');
+    let json = output::json(recording)?;
     output::write_report(common, &json)
 }
 
@@ -163,8 +162,7 @@ fn run_containers(
             .as_ref()
             .expect("a container's recording");
         let path = dir.join(recording_file_name(container));
-        let mut json = serde_json::to_string_pretty(recording).map_err(|e| e.to_string())?;
-        json.push('\n');
+        let json = output::json(recording)?;
         std::fs::write(&path, json)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }

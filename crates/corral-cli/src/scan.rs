@@ -147,8 +147,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     suppress::apply_comments(&mut findings, &mut |file| read_source(file));
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::of(&findings);
-        let mut text = serde_json::to_string_pretty(&baseline).map_err(|e| e.to_string())?;
-        text.push('\n');
+        let text = output::json(&baseline)?;
         std::fs::write(path, text).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     let baseline = match &args.baseline {

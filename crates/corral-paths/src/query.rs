@@ -434,8 +434,8 @@ pub struct CutPlan {
 pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) -> CutPlan {
     let mut removed: HashSet<EdgeIndex> = HashSet::new();
     let mut cuts = Vec::new();
-    let paths_before = paths_without(graph, from, to, max_hops, &removed).len();
-    let mut paths_left = paths_before;
+    let mut left = paths_without(graph, from, to, max_hops, &removed);
+    let paths_before = left.len();
     // One change removes every edge its evidence stands for: dropping
     // `privileged` at one line cuts the escapes to every node.
     let change = |edge: EdgeIndex| -> (String, String) {
@@ -459,8 +459,6 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
         members.entry(change(edge)).or_default().push(edge);
     }
     while cuts.len() < limit {
-        let left = paths_without(graph, from, to, max_hops, &removed);
-        paths_left = left.len();
         let mut counts: HashMap<(String, String), (usize, EdgeIndex)> = HashMap::new();
         for path in &left {
             let mut seen = HashSet::new();
@@ -491,12 +489,12 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
             paths_cut: count,
         });
         removed.extend(members.get(&key).into_iter().flatten().copied());
-        paths_left = paths_without(graph, from, to, max_hops, &removed).len();
+        left = paths_without(graph, from, to, max_hops, &removed);
     }
     CutPlan {
         cuts,
         paths_before,
-        paths_left,
+        paths_left: left.len(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod psp;
+pub mod selector;
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::discovery::v1::EndpointSlice;

@@ -8,15 +8,16 @@
 //! range (endPort), name (the destination pod's container port) or
 //! protocol alone.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
+
+use corral_core::model::selector::policy_types;
+pub use corral_core::model::selector::{cidr_contains, selects};
 
 use super::inventory::{Inventory, PodInfo};
 
@@ -68,19 +69,9 @@ impl Policy {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// `policyTypes`, defaulted as the API server does: Ingress, plus
-    /// Egress when it has egress rules.
+    /// `policyTypes`, defaulted as the API server does.
     fn types(&self) -> (bool, bool) {
-        match &self.spec.policy_types {
-            Some(types) => (
-                types.iter().any(|t| t == "Ingress"),
-                types.iter().any(|t| t == "Egress"),
-            ),
-            None => (
-                true,
-                self.spec.egress.as_ref().is_some_and(|e| !e.is_empty()),
-            ),
-        }
+        policy_types(Some(&self.spec))
     }
 }
 
@@ -106,46 +97,6 @@ pub struct Decision {
     pub allowed: bool,
     pub egress: Side,
     pub ingress: Side,
-}
-
-pub fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_match = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let expressions_match = selector.match_expressions.iter().flatten().all(|r| {
-        let values = r.values.as_deref().unwrap_or_default();
-        match r.operator.as_str() {
-            "In" => labels.get(&r.key).is_some_and(|v| values.contains(v)),
-            "NotIn" => labels.get(&r.key).is_none_or(|v| !values.contains(v)),
-            "Exists" => labels.contains_key(&r.key),
-            "DoesNotExist" => !labels.contains_key(&r.key),
-            _ => false, // the API server rejects any other operator
-        }
-    });
-    labels_match && expressions_match
-}
-
-/// `10.0.0.0/8` contains `ip`.
-pub fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
-    let Some((network, prefix)) = cidr.split_once('/') else {
-        return false;
-    };
-    let (Ok(network), Ok(prefix)) = (network.parse::<IpAddr>(), prefix.parse::<u32>()) else {
-        return false;
-    };
-    match (network, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) if prefix <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
-            u32::from(n) & mask == u32::from(a) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(a)) if prefix <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-            u128::from(n) & mask == u128::from(a) & mask
-        }
-        _ => false,
-    }
 }
 
 fn peer_matches(
@@ -312,6 +263,7 @@ pub fn check(
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+    use std::collections::BTreeMap;
 
     fn pod(namespace: &str, name: &str, app: &str, ip: &str, ports: &[(&str, i32)]) -> PodInfo {
         PodInfo {
@@ -621,34 +573,5 @@ mod tests {
         ));
         // No ports: every port; no from: every source.
         assert!(allowed(&[rule(json!([]))], "203.0.113.5", "db", 1, "SCTP"));
-    }
-
-    #[test]
-    fn label_selector_expressions() {
-        let labels = BTreeMap::from([("app".to_string(), "web".to_string())]);
-        let selector = |e: Value| -> LabelSelector {
-            serde_json::from_value(json!({"matchExpressions": [e]})).unwrap()
-        };
-        assert!(selects(
-            &selector(json!({"key": "app", "operator": "In", "values": ["web", "api"]})),
-            &labels
-        ));
-        assert!(!selects(
-            &selector(json!({"key": "app", "operator": "NotIn", "values": ["web"]})),
-            &labels
-        ));
-        assert!(selects(
-            &selector(json!({"key": "tier", "operator": "NotIn", "values": ["x"]})),
-            &labels
-        ));
-        assert!(selects(
-            &selector(json!({"key": "app", "operator": "Exists"})),
-            &labels
-        ));
-        assert!(selects(
-            &selector(json!({"key": "tier", "operator": "DoesNotExist"})),
-            &labels
-        ));
-        assert!(selects(&LabelSelector::default(), &labels));
     }
 }

@@ -83,12 +83,7 @@ pub fn role_rules(model: &Model) -> BTreeMap<RoleKey, Vec<PolicyRule>> {
             for selector in aggregation.cluster_role_selectors.iter().flatten() {
                 for (other, other_role) in &cluster_roles {
                     let labels = other_role.metadata.labels.clone().unwrap_or_default();
-                    let matches = selector
-                        .match_labels
-                        .iter()
-                        .flatten()
-                        .all(|(k, v)| labels.get(k) == Some(v));
-                    if other != name && matches && selector.match_expressions.is_none() {
+                    if other != name && super::selector::selects(selector, &labels) {
                         all.extend(other_role.rules.clone().unwrap_or_default());
                     }
                 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use corral_core::model::selector::{cidr_contains, policy_types, selects};
 use corral_core::model::{PodTemplate, Resource};
 use corral_core::Object;
 use k8s_openapi::api::networking::v1 as net;
@@ -25,49 +26,12 @@ pub static RULES: &[&dyn Rule] = &[
     &EgressToMetadata,
 ];
 
-/// Does `selector` select an object with `labels`? (An empty selector
-/// selects everything.)
-pub fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let by_labels = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let by_expressions = selector.match_expressions.iter().flatten().all(|e| {
-        let value = labels.get(&e.key);
-        let values = e.values.as_deref().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    by_labels && by_expressions
-}
-
 fn is_empty(selector: &LabelSelector) -> bool {
     selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
         && selector
             .match_expressions
             .as_ref()
             .is_none_or(|m| m.is_empty())
-}
-
-/// The policy types in effect: as written, or Ingress plus Egress when it
-/// has egress rules.
-fn types(policy: &net::NetworkPolicy) -> (bool, bool) {
-    let Some(spec) = &policy.spec else {
-        return (true, false);
-    };
-    match &spec.policy_types {
-        Some(types) => (
-            types.iter().any(|t| t == "Ingress"),
-            types.iter().any(|t| t == "Egress"),
-        ),
-        None => (true, spec.egress.is_some()),
-    }
 }
 
 struct Policy<'a> {
@@ -147,7 +111,7 @@ fn default_deny(context: &Context, out: &mut Vec<Finding>, meta: &'static RuleMe
     let direction = if egress { "egress" } else { "ingress" };
     for (name, first) in seen {
         let covered = policies.iter().any(|p| {
-            let (ingress_type, egress_type) = types(p.policy);
+            let (ingress_type, egress_type) = policy_types(p.policy.spec.as_ref());
             p.namespace == name
                 && is_empty(&p.selector)
                 && if egress { egress_type } else { ingress_type }
@@ -236,7 +200,7 @@ fn not_isolated(context: &Context, out: &mut Vec<Finding>, meta: &'static RuleMe
         }
         let labels = labels(workload.template);
         let isolated = here.iter().any(|p| {
-            let (ingress_type, egress_type) = types(p.policy);
+            let (ingress_type, egress_type) = policy_types(p.policy.spec.as_ref());
             (if egress { egress_type } else { ingress_type }) && selects(&p.selector, &labels)
         });
         if !isolated {
@@ -361,24 +325,6 @@ impl Rule for PolicySelectsNothing {
 
 const METADATA: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
 
-fn contains(cidr: &str, address: Ipv4Addr) -> bool {
-    let Some((network, bits)) = cidr.split_once('/') else {
-        return cidr.parse::<Ipv4Addr>().is_ok_and(|a| a == address);
-    };
-    let (Ok(network), Ok(bits)) = (network.parse::<Ipv4Addr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    if bits > 32 {
-        return false;
-    }
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
-    u32::from(network) & mask == u32::from(address) & mask
-}
-
 declare_rule! {
     /// ## What it does
     /// Flags a NetworkPolicy egress rule that allows the cloud metadata
@@ -412,7 +358,7 @@ impl Rule for EgressToMetadata {
         let Resource::NetworkPolicy(policy) = resource else {
             return;
         };
-        let (_, egress_type) = types(policy);
+        let (_, egress_type) = policy_types(policy.spec.as_ref());
         if !egress_type {
             return;
         }
@@ -437,8 +383,12 @@ impl Rule for EgressToMetadata {
                 let Some(block) = &peer.ip_block else {
                     continue;
                 };
-                let excepted = block.except.iter().flatten().any(|e| contains(e, METADATA));
-                if contains(&block.cidr, METADATA) && !excepted {
+                let excepted = block
+                    .except
+                    .iter()
+                    .flatten()
+                    .any(|e| cidr_contains(e, METADATA.into()));
+                if cidr_contains(&block.cidr, METADATA.into()) && !excepted {
                     out.push(Finding::new(
                         &Self::META,
                         object,
@@ -452,20 +402,5 @@ impl Rule for EgressToMetadata {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cidrs_contain_the_metadata_address() {
-        assert!(contains("0.0.0.0/0", METADATA));
-        assert!(contains("169.254.0.0/16", METADATA));
-        assert!(contains("169.254.169.254", METADATA));
-        assert!(!contains("10.0.0.0/8", METADATA));
-        assert!(!contains("169.254.169.255/32", METADATA));
-        assert!(!contains("garbage", METADATA));
     }
 }

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 
-use crate::cloud::aws::web_identity_trusts;
+use crate::cloud::reach::{self, NodeCredential, TokenSource};
 use crate::cloud::Cloud;
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex};
@@ -108,9 +108,18 @@ fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
         .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
 }
 
-/// A role whose trust admits a service account: its vertex, the
-/// condition that admits it, and the file it came from.
-type Trust<'a> = (NodeIndex, String, &'a str);
+/// A service account's annotations, and its manifest when the input has
+/// it.
+type Account<'a> = (BTreeMap<String, String>, Option<&'a Object>);
+
+/// Evidence from a cloud file (none: the input does not say).
+fn cloud_evidence(file: &str, detail: &str) -> Evidence {
+    Evidence {
+        file: (!file.is_empty()).then(|| std::sync::Arc::from(file)),
+        line: None,
+        detail: detail.to_string(),
+    }
+}
 
 /// The targets of each kind of grant (edge, resource): by namespace
 /// (`None`: cluster-wide), each with the name a `resourceNames` list would
@@ -157,51 +166,30 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // taint (workers).
     let mut nodes = Vec::new();
     let mut schedulable = Vec::new();
-    // Per node: the role its metadata service hands out, and whether pods
-    // that are not on the host's network reach it.
-    let mut metadata: HashMap<NodeIndex, (NodeIndex, bool, String)> = HashMap::new();
+    // Per node: the cloud identities its metadata service hands out, and
+    // the GKE workload pool whose metadata server answers its pods.
+    let mut metadata: HashMap<NodeIndex, Vec<(NodeIndex, NodeCredential)>> = HashMap::new();
+    let mut gke_pools: HashMap<NodeIndex, (String, String, String)> = HashMap::new();
     for (object, resource) in model.iter() {
         if let Resource::Node(node) = resource {
             let name = object.name.clone().unwrap_or_default();
             let index = g.vertex(Vertex::Node { name: name.clone() });
             nodes.push((name, index));
-            let instance_id = node
-                .spec
-                .as_ref()
-                .and_then(|s| s.provider_id.as_deref())
-                .and_then(|p| p.strip_prefix("aws://"))
-                .and_then(|p| p.rsplit('/').next())
-                .map(str::to_string);
-            let instance =
-                instance_id.and_then(|id| cloud.aws.instances.iter().find(|i| i.id == id));
-            if let Some((instance, role)) =
-                instance.and_then(|i| cloud.aws.instance_role(i).map(|r| (i, r)))
-            {
-                if instance.endpoint_enabled {
-                    let role_vertex = g.vertex(Vertex::CloudIdentity {
-                        provider: "aws".into(),
-                        name: role.arn.clone(),
-                        admin: role.admin,
-                    });
-                    let ev = Evidence {
-                        file: None,
-                        line: None,
-                        detail: format!(
-                            "{} serves {} (HttpTokens {}, hop limit {})",
-                            instance.id,
-                            role.arn,
-                            if instance.tokens_required {
-                                "required"
-                            } else {
-                                "optional"
-                            },
-                            instance.hop_limit
-                        ),
-                    };
-                    g.edge(index, role_vertex, EdgeKind::ImdsCredentials, ev.clone());
-                    let pods_reach = !instance.tokens_required || instance.hop_limit >= 2;
-                    metadata.insert(index, (role_vertex, pods_reach, ev.detail));
-                }
+            for credential in reach::node_credentials(cloud, Some(node)) {
+                let vertex = g.vertex(credential.identity.vertex());
+                g.edge(
+                    index,
+                    vertex,
+                    EdgeKind::ImdsCredentials,
+                    cloud_evidence(&credential.file, &credential.detail),
+                );
+                metadata
+                    .entry(index)
+                    .or_default()
+                    .push((vertex, credential));
+            }
+            if let Some(pool) = reach::gke_metadata_pool(cloud, Some(node)) {
+                gke_pools.insert(index, pool);
             }
             let tainted = node
                 .spec
@@ -220,6 +208,19 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let any = g.vertex(Vertex::Node { name: "any".into() });
         nodes.push(("any".into(), any));
         schedulable.push(any);
+        for credential in reach::node_credentials(cloud, None) {
+            let vertex = g.vertex(credential.identity.vertex());
+            g.edge(
+                any,
+                vertex,
+                EdgeKind::ImdsCredentials,
+                cloud_evidence(&credential.file, &credential.detail),
+            );
+            metadata.entry(any).or_default().push((vertex, credential));
+        }
+        if let Some(pool) = reach::gke_metadata_pool(cloud, None) {
+            gke_pools.insert(any, pool);
+        }
     }
     let node_index: HashMap<&str, NodeIndex> =
         nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
@@ -287,16 +288,22 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             .collect()
     };
 
-    // Service accounts that a role's trust policy lets assume it, whether
-    // or not an annotation names the role.
-    let mut accounts: BTreeSet<(String, String)> = BTreeSet::new();
+    // Every service account's token, for each cloud audience, and the
+    // cloud identities it is exchanged for.
+    let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
     for (object, resource) in model.iter() {
         match resource {
-            Resource::ServiceAccount(_) => {
-                accounts.insert((
-                    object.namespace.clone().unwrap_or_else(|| "default".into()),
-                    object.name.clone().unwrap_or_default(),
-                ));
+            Resource::ServiceAccount(account) => {
+                accounts.insert(
+                    (
+                        object.namespace.clone().unwrap_or_else(|| "default".into()),
+                        object.name.clone().unwrap_or_default(),
+                    ),
+                    (
+                        account.metadata.annotations.clone().unwrap_or_default(),
+                        Some(object),
+                    ),
+                );
             }
             Resource::Workload(t) => {
                 let sa = t
@@ -305,50 +312,44 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     .clone()
                     .filter(|a| !a.is_empty())
                     .unwrap_or_else(|| "default".into());
-                accounts.insert((
-                    object.namespace.clone().unwrap_or_else(|| "default".into()),
-                    sa,
-                ));
+                accounts
+                    .entry((
+                        object.namespace.clone().unwrap_or_else(|| "default".into()),
+                        sa,
+                    ))
+                    .or_default();
             }
             _ => {}
         }
     }
-    // (namespace, account) → (role, why, file).
-    let mut trusted: BTreeMap<(String, String), Vec<Trust>> = BTreeMap::new();
-    for role in &cloud.aws.roles {
-        for issuer in &cloud.aws.issuers {
-            for (namespace, name) in &accounts {
-                if let Some(condition) = web_identity_trusts(&role.trust, issuer, namespace, name) {
-                    let vertex = g.vertex(Vertex::CloudIdentity {
-                        provider: "aws".into(),
-                        name: role.arn.clone(),
-                        admin: role.admin,
-                    });
-                    trusted
-                        .entry((namespace.clone(), name.clone()))
-                        .or_default()
-                        .push((
-                            vertex,
-                            format!("the trust policy of {} allows it ({condition})", role.arn),
-                            role.file.as_str(),
-                        ));
-                }
-            }
-        }
-    }
-    for ((namespace, name), roles) in &trusted {
-        let account = g.vertex(Vertex::Identity {
-            kind: "ServiceAccount".into(),
-            namespace: Some(namespace.clone()),
-            name: name.clone(),
-        });
-        for (role, detail, file) in roles {
-            let evidence = Evidence {
-                file: Some(std::sync::Arc::from(*file)),
-                line: None,
-                detail: detail.clone(),
+    let trust: Vec<reach::TrustIndex> = cloud
+        .aws
+        .issuers
+        .iter()
+        .map(|issuer| reach::TrustIndex::new(cloud, issuer))
+        .collect();
+    // (namespace, account, audience) → token vertex.
+    let mut tokens: BTreeMap<(String, String, String), NodeIndex> = BTreeMap::new();
+    for ((namespace, name), (annotations, object)) in &accounts {
+        for exchange in reach::exchanges(cloud, &trust, namespace, name, annotations) {
+            let token = *tokens
+                .entry((namespace.clone(), name.clone(), exchange.audience.clone()))
+                .or_insert_with(|| {
+                    g.vertex(Vertex::Token {
+                        namespace: namespace.clone(),
+                        account: name.clone(),
+                        audience: exchange.audience.clone(),
+                    })
+                });
+            let identity = g.vertex(exchange.identity.vertex());
+            let evidence = match &exchange.file {
+                Some(file) => cloud_evidence(file, &exchange.detail),
+                None => match object {
+                    Some(object) => evidence(object, "metadata.annotations", &exchange.detail),
+                    None => cloud_evidence("", &exchange.detail),
+                },
             };
-            g.edge(account, *role, EdgeKind::IrsaAssume, evidence);
+            g.edge(token, identity, exchange.kind, evidence);
         }
     }
 
@@ -448,6 +449,25 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         };
         sign_ins.push((entry.principal.clone(), entry.username.clone(), groups, ev));
     }
+    // GKE and AKS: cloud roles that administer the cluster's API.
+    let mut admins = cloud.gcp.cluster_admins();
+    for cluster in &cloud.azure.clusters {
+        admins.extend(cloud.azure.cluster_admins(cluster));
+    }
+    for (identity, role, file) in admins {
+        let from = g.vertex(identity.vertex());
+        let masters = g.vertex(Vertex::Identity {
+            kind: "Group".into(),
+            namespace: None,
+            name: "system:masters".into(),
+        });
+        g.edge(
+            from,
+            masters,
+            EdgeKind::CloudSignIn,
+            cloud_evidence(&file, &format!("{role} administers the cluster")),
+        );
+    }
     for (arn, username, groups, ev) in sign_ins {
         let role = aws_role(&mut g, &arn);
         // A role's session name is chosen by whoever assumes it.
@@ -540,6 +560,22 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         });
     }
 
+    let network_policies: Vec<(
+        &str,
+        String,
+        &k8s_openapi::api::networking::v1::NetworkPolicy,
+    )> = model
+        .iter()
+        .filter_map(|(object, resource)| match resource {
+            Resource::NetworkPolicy(policy) => Some((
+                object.namespace.as_deref().unwrap_or("default"),
+                object.name.clone().unwrap_or_default(),
+                policy.as_ref(),
+            )),
+            _ => None,
+        })
+        .collect();
+
     // Per pod: identities, escapes, volumes, shared process namespaces.
     let mut token_volumes: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new(); // (volume, nodes)
     let mut traversals: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new();
@@ -572,30 +608,92 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             }
         }
         let automount = spec.automount_service_account_token != Some(false);
+        // Cloud credentials: the node's metadata service, unless a
+        // NetworkPolicy keeps the pod from it, and the tokens the pod is
+        // given for its service account.
+        let host_network = spec.host_network == Some(true);
+        let labels = entry.template.metadata.labels.clone().unwrap_or_default();
+        let blocked = if host_network {
+            None
+        } else {
+            reach::metadata_blocked(&network_policies, &entry.namespace, &labels)
+        };
+        let (annotations, account_object) = accounts
+            .get(&(entry.namespace.clone(), entry.account.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let mut sources = reach::projected_tokens(&annotations, &labels);
+        if !host_network && blocked.is_none() {
+            if let Some((pool, file, detail)) = entry.nodes.iter().find_map(|n| gke_pools.get(n)) {
+                sources.push((
+                    pool.clone(),
+                    TokenSource::MetadataServer {
+                        file: file.clone(),
+                        detail: detail.clone(),
+                    },
+                ));
+            }
+        }
+        let mut pod_tokens: Vec<(NodeIndex, Evidence)> = Vec::new();
+        for (audience, source) in sources {
+            let Some(token) = tokens.get(&(
+                entry.namespace.clone(),
+                entry.account.clone(),
+                audience.clone(),
+            )) else {
+                continue;
+            };
+            let ev = match (source, account_object) {
+                (TokenSource::Annotation(key), Some(account)) => evidence(
+                    account,
+                    "metadata.annotations",
+                    format!(
+                        "{key} on service account {}: the webhook projects a token for {audience}",
+                        entry.account
+                    ),
+                ),
+                (TokenSource::Annotation(key), None) => {
+                    cloud_evidence("", &format!("{key} on service account {}", entry.account))
+                }
+                (TokenSource::PodLabel(key), _) => {
+                    let labels_path = if entry.template.path.is_empty() {
+                        "metadata.labels".to_string()
+                    } else {
+                        format!("{}.metadata.labels", entry.template.path)
+                    };
+                    evidence(
+                        object,
+                        &labels_path,
+                        format!("{key}: \"true\": the webhook projects a token for {audience}"),
+                    )
+                }
+                (TokenSource::MetadataServer { file, detail }, _) => cloud_evidence(&file, &detail),
+            };
+            pod_tokens.push((*token, ev));
+        }
         for (vertex, container, path) in &entry.containers {
             let (context, user) = effective(container, spec);
             let privileged = context.and_then(|c| c.privileged) == Some(true);
             let host_pid = spec.host_pid == Some(true);
             for node in &entry.nodes {
-                if let Some((role, pods_reach, detail)) = metadata.get(node) {
-                    if *pods_reach || spec.host_network == Some(true) {
-                        let why = if *pods_reach {
-                            detail.clone()
-                        } else {
-                            format!("on the host's network: {detail}")
-                        };
-                        g.edge(
-                            *vertex,
-                            *role,
-                            EdgeKind::ImdsCredentials,
-                            Evidence {
-                                file: None,
-                                line: None,
-                                detail: why,
-                            },
-                        );
-                    }
+                for (identity, credential) in metadata.get(node).into_iter().flatten() {
+                    let detail = if host_network {
+                        format!("on the host's network: {}", credential.detail)
+                    } else if credential.pods_reach && blocked.is_none() {
+                        credential.detail.clone()
+                    } else {
+                        continue;
+                    };
+                    g.edge(
+                        *vertex,
+                        *identity,
+                        EdgeKind::ImdsCredentials,
+                        cloud_evidence(&credential.file, &detail),
+                    );
                 }
+            }
+            for (token, evidence) in &pod_tokens {
+                g.edge(*vertex, *token, EdgeKind::ProjectedToken, evidence.clone());
             }
             if let Some(identity) = identity {
                 g.edge(
@@ -961,6 +1059,15 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .or_default()
                 .push((*identity, name.clone()));
         }
+    }
+    // A TokenRequest mints a token for any audience: the cloud's too.
+    for ((namespace, account, _), token) in &tokens {
+        targets
+            .entry((EdgeKind::TokenRequest, "serviceaccounts"))
+            .or_default()
+            .entry(Some(namespace.clone()))
+            .or_default()
+            .push((*token, account.clone()));
     }
     for (ps, scope, from_cluster_role) in &all_sets {
         let role = match &g.graph[*ps] {

@@ -61,6 +61,15 @@ pub enum Vertex {
         resource: String,
         namespace: Option<String>,
     },
+    /// A token of a service account for a cloud's audience
+    /// (`sts.amazonaws.com`, `PROJECT.svc.id.goog`,
+    /// `api://AzureADTokenExchange`): what a pod is given, or what a
+    /// TokenRequest mints.
+    Token {
+        namespace: String,
+        account: String,
+        audience: String,
+    },
     /// An AWS IAM role, GCP service account or Azure managed identity;
     /// `admin` when its policies amount to administrator.
     CloudIdentity {
@@ -112,6 +121,11 @@ impl Vertex {
                 ..
             } => format!("endpoint/{namespace}/{name}:{port}"),
             Vertex::CloudIdentity { provider, name, .. } => format!("{provider}/{name}"),
+            Vertex::Token {
+                namespace,
+                account,
+                audience,
+            } => format!("token/{namespace}/{account}/{audience}"),
             Vertex::Scope {
                 resource,
                 namespace,

@@ -47,33 +47,58 @@ fn edges(g: &Graph, kind: EdgeKind) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+fn hops(g: &Graph, from: &str, to: corral_paths::query::To) -> Vec<Vec<&'static str>> {
+    corral_paths::query::paths(g, &from.parse().unwrap(), to, 8)
+        .iter()
+        .map(|p| p.hops.iter().map(|h| h.edge).collect())
+        .collect()
+}
+
 #[test]
 fn irsa_follows_the_trust_policy_not_the_annotation() {
     let g = graph();
-    let irsa = edges(&g, EdgeKind::IrsaAssume);
     let admin = "aws/arn:aws:iam::111122223333:role/shop-admin".to_string();
     let billing = "aws/arn:aws:iam::111122223333:role/billing".to_string();
-    // The wildcard on sub reaches every service account of shop,
-    // annotated or not; billing's exact condition only billing.
+    let token = |sa: &str| format!("token/shop/{sa}/sts.amazonaws.com");
+    // The wildcard on sub trusts every service account of shop, annotated
+    // or not; billing's exact condition only billing.
     assert_eq!(
-        irsa,
+        edges(&g, EdgeKind::IrsaAssume),
         BTreeSet::from([
-            ("sa/shop/billing".to_string(), admin.clone()),
-            ("sa/shop/billing".to_string(), billing.clone()),
-            ("sa/shop/default".to_string(), admin.clone()),
-            ("sa/shop/web".to_string(), admin.clone()),
+            (token("billing"), admin.clone()),
+            (token("billing"), billing.clone()),
+            (token("ci"), admin.clone()),
+            (token("default"), admin.clone()),
+            (token("web"), admin.clone()),
         ])
     );
-    // And a pod of shop reaches cloud admin through its token.
-    let paths = corral_paths::query::paths(
-        &g,
-        &"pod/shop/web".parse().unwrap(),
-        corral_paths::query::To::CloudAdmin,
-        8,
+    // Only the annotated account's pods are given a token for STS.
+    assert_eq!(
+        edges(&g, EdgeKind::ProjectedToken),
+        BTreeSet::from([(
+            "container/shop/payments/payments".to_string(),
+            token("billing")
+        )])
     );
-    assert_eq!(paths.len(), 1);
-    let hops: Vec<&str> = paths[0].hops.iter().map(|h| h.edge).collect();
-    assert_eq!(hops, ["IDENTITY_ASSUME", "IRSA_ASSUME"]);
+    use corral_paths::query::To::CloudAdmin;
+    assert_eq!(
+        hops(&g, "pod/shop/payments", CloudAdmin),
+        [["PROJECTED_TOKEN", "IRSA_ASSUME"]]
+    );
+    // An unannotated account's own token has the API server's audience:
+    // no way to the role from its pod...
+    assert!(hops(&g, "pod/shop/web", CloudAdmin).is_empty());
+    // ...but a pod that may mint tokens for it gets there.
+    assert_eq!(
+        hops(&g, "pod/shop/ci", CloudAdmin),
+        [[
+            "IDENTITY_ASSUME",
+            "PERMISSION_DISCOVER",
+            "TOKEN_REQUEST",
+            "TOKEN_REQUEST",
+            "IRSA_ASSUME"
+        ]]
+    );
 }
 
 #[test]
@@ -84,7 +109,8 @@ fn the_metadata_service_serves_node_roles_as_its_options_allow() {
     let expected: BTreeSet<(String, String)> = [
         "node/ip-10-0-1-10",
         "node/ip-10-0-2-20",
-        // IMDSv1 on the first node: its pod.
+        // IMDSv1 on the first node: its pod, not the one whose
+        // NetworkPolicy leaves the metadata address out.
         "container/shop/web/web",
         // IMDSv2, hop limit 1 on the second: only the host-network pod.
         "container/monitoring/agent/agent",
@@ -115,14 +141,13 @@ fn pod_identity_chains_and_signing_back_into_the_cluster() {
     ] {
         assert!(sign_in.contains(&expected), "{expected:?} in {sign_in:?}");
     }
-    // billing's service account reaches cluster-admin through AWS and back.
-    let paths = corral_paths::query::paths(
-        &g,
-        &"sa/shop/billing".parse().unwrap(),
-        corral_paths::query::To::ClusterAdmin,
-        8,
+    // billing's pods reach cluster-admin through AWS and back.
+    assert_eq!(
+        hops(
+            &g,
+            "pod/shop/payments",
+            corral_paths::query::To::ClusterAdmin
+        ),
+        [["PROJECTED_TOKEN", "IRSA_ASSUME", "CLOUD_SIGN_IN"]]
     );
-    let hops: Vec<&str> = paths[0].hops.iter().map(|h| h.edge).collect();
-    assert_eq!(hops, ["IRSA_ASSUME", "CLOUD_SIGN_IN"]);
-    assert_eq!(paths[0].target, "group/system:masters");
 }

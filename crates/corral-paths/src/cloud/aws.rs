@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+use super::strings;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Role {
     /// The file it was read from.
@@ -20,6 +22,7 @@ pub struct Role {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Instance {
+    pub file: String,
     pub id: String,
     /// `HttpTokens: required`: IMDSv2 only.
     pub tokens_required: bool,
@@ -91,18 +94,6 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A field that is a string or a list of strings, as a list.
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn statements(policy: &Value) -> Vec<&Value> {
     match &policy["Statement"] {
         Value::Array(items) => items.iter().collect(),
@@ -128,11 +119,9 @@ pub fn like(pattern: &str, text: &str) -> bool {
 /// Does one condition operator hold for `values` of `key` given `context`?
 /// Operators Corral does not know never hold.
 fn condition(operator: &str, expected: &[String], actual: &str) -> bool {
-    let (op, if_exists) = match operator.strip_suffix("IfExists") {
-        Some(op) => (op, true),
-        None => (operator, false),
-    };
-    let _ = if_exists;
+    // The keys checked here are always present in a web identity token, so
+    // `...IfExists` reads as the operator itself.
+    let op = operator.strip_suffix("IfExists").unwrap_or(operator);
     let op = op
         .trim_start_matches("ForAnyValue:")
         .trim_start_matches("ForAllValues:");
@@ -169,6 +158,27 @@ fn conditions_hold(statement: &Value, issuer: &str, sub: &str, aud: &str) -> boo
     })
 }
 
+/// The Allow statements of a trust policy that let tokens from `issuer`
+/// assume the role with `sts:AssumeRoleWithWebIdentity`, whatever their
+/// conditions; `None` when there are none.
+pub fn federating<'a>(trust: &'a Value, issuer: &str) -> Option<Vec<&'a Value>> {
+    let found: Vec<&Value> = statements(trust)
+        .into_iter()
+        .filter(|s| s["Effect"] == "Allow" && federates(s, issuer))
+        .collect();
+    (!found.is_empty()).then_some(found)
+}
+
+fn federates(statement: &Value, issuer: &str) -> bool {
+    let action_ok = strings(&statement["Action"])
+        .iter()
+        .any(|a| like(&a.to_ascii_lowercase(), "sts:assumerolewithwebidentity"));
+    let principal_ok = strings(&statement["Principal"]["Federated"])
+        .iter()
+        .any(|p| p.ends_with(&format!(":oidc-provider/{issuer}")));
+    action_ok && principal_ok
+}
+
 /// Does the trust policy let a token of service account `namespace/name`,
 /// issued by `issuer`, assume the role with `sts:AssumeRoleWithWebIdentity`?
 /// An explicit Deny wins.
@@ -182,15 +192,7 @@ pub fn web_identity_trusts(
     let aud = "sts.amazonaws.com";
     let mut allowed = None;
     for statement in statements(trust) {
-        let actions = strings(&statement["Action"]);
-        let action_ok = actions
-            .iter()
-            .any(|a| like(&a.to_ascii_lowercase(), "sts:assumerolewithwebidentity"));
-        let principals = strings(&statement["Principal"]["Federated"]);
-        let principal_ok = principals
-            .iter()
-            .any(|p| p.ends_with(&format!(":oidc-provider/{issuer}")));
-        if !action_ok || !principal_ok || !conditions_hold(statement, issuer, &sub, aud) {
+        if !federates(statement, issuer) || !conditions_hold(statement, issuer, &sub, aud) {
             continue;
         }
         match statement["Effect"].as_str() {
@@ -339,6 +341,7 @@ impl Aws {
             {
                 let options = &instance["MetadataOptions"];
                 self.instances.push(Instance {
+                    file: file.to_string(),
                     id: instance["InstanceId"].as_str().unwrap_or("").into(),
                     tokens_required: options["HttpTokens"] == "required",
                     hop_limit: options["HttpPutResponseHopLimit"].as_i64().unwrap_or(1),

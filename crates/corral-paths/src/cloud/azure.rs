@@ -1,0 +1,315 @@
+//! Azure: AKS clusters (`az aks show`: OIDC issuer, kubelet identity,
+//! pods' access to the instance metadata service, Azure RBAC and local
+//! accounts), federated identity credentials (`az identity
+//! federated-credential list`), managed identities (`az identity show` or
+//! `list`, to join client IDs to resource IDs) and role assignments (`az
+//! role assignment list --all`).
+
+use serde_json::Value;
+
+use super::{strings, CloudIdentity};
+
+/// Roles that amount to administrator at a subscription or above.
+const ADMIN_ROLES: [&str; 4] = [
+    "Owner",
+    "Contributor",
+    "User Access Administrator",
+    "Role Based Access Control Administrator",
+];
+/// The audience AKS Workload Identity's projected token carries.
+pub const AUDIENCE: &str = "api://AzureADTokenExchange";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub file: String,
+    /// The cluster's resource ID, lower-cased.
+    pub id: String,
+    pub issuer: Option<String>,
+    /// The kubelet identity: (client ID, object ID, resource ID).
+    pub kubelet: Option<(String, String, String)>,
+    /// `podLinkLocalAccess: None`: pods off the host's network cannot
+    /// reach the instance metadata service.
+    pub imds_restricted: bool,
+    pub azure_rbac: bool,
+    pub local_accounts: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FederatedCredential {
+    pub file: String,
+    /// The managed identity's resource ID, lower-cased.
+    pub identity: String,
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub id: String,
+    pub client_id: String,
+    pub principal_id: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assignment {
+    pub file: String,
+    pub principal_id: String,
+    pub principal_name: String,
+    pub role: String,
+    pub scope: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Azure {
+    pub clusters: Vec<Cluster>,
+    pub federated: Vec<FederatedCredential>,
+    pub identities: Vec<Identity>,
+    pub assignments: Vec<Assignment>,
+}
+
+fn issuer(url: &str) -> String {
+    url.trim_end_matches('/').to_string()
+}
+
+/// `/subscriptions/S`, a management group, or the root.
+fn broad_scope(scope: &str) -> bool {
+    let parts: Vec<&str> = scope.trim_matches('/').split('/').collect();
+    matches!(parts.as_slice(), [""] | ["subscriptions", _])
+        || scope
+            .to_ascii_lowercase()
+            .starts_with("/providers/microsoft.management/managementgroups/")
+}
+
+impl Azure {
+    /// Take what a CLI output file holds; false when it is none of them.
+    pub fn absorb(&mut self, file: &str, value: &Value) -> bool {
+        if value["agentPoolProfiles"].is_array() || value["identityProfile"].is_object() {
+            let kubelet = &value["identityProfile"]["kubeletidentity"];
+            let field = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+            let restricted = |v: &Value| v["podLinkLocalAccess"] == "None";
+            self.clusters.push(Cluster {
+                file: file.into(),
+                id: field(value, "id").to_ascii_lowercase(),
+                issuer: value["oidcIssuerProfile"]["issuerUrl"].as_str().map(issuer),
+                kubelet: kubelet.is_object().then(|| {
+                    (
+                        field(kubelet, "clientId"),
+                        field(kubelet, "objectId"),
+                        field(kubelet, "resourceId").to_ascii_lowercase(),
+                    )
+                }),
+                imds_restricted: restricted(&value["networkProfile"])
+                    || value["agentPoolProfiles"]
+                        .as_array()
+                        .is_some_and(|pools| !pools.is_empty() && pools.iter().all(restricted)),
+                azure_rbac: value["aadProfile"]["enableAzureRbac"] == true,
+                local_accounts: value["disableLocalAccounts"] != true,
+            });
+            return true;
+        }
+        let items: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        let all =
+            |test: &dyn Fn(&Value) -> bool| !items.is_empty() && items.iter().all(|i| test(i));
+        if all(&|i| i["subject"].is_string() && i["issuer"].is_string()) {
+            for item in items {
+                let id = item["id"].as_str().unwrap_or("").to_ascii_lowercase();
+                let identity = id
+                    .split("/federatedidentitycredentials/")
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                self.federated.push(FederatedCredential {
+                    file: file.into(),
+                    identity,
+                    name: item["name"].as_str().unwrap_or("").into(),
+                    issuer: issuer(item["issuer"].as_str().unwrap_or("")),
+                    subject: item["subject"].as_str().unwrap_or("").into(),
+                    audiences: strings(&item["audiences"]),
+                });
+            }
+            return true;
+        }
+        if all(&|i| i["clientId"].is_string() && i["principalId"].is_string()) {
+            for item in items {
+                self.identities.push(Identity {
+                    id: item["id"].as_str().unwrap_or("").to_ascii_lowercase(),
+                    client_id: item["clientId"].as_str().unwrap_or("").into(),
+                    principal_id: item["principalId"].as_str().unwrap_or("").into(),
+                });
+            }
+            return true;
+        }
+        // An empty list is a role assignment list with nothing in it.
+        if matches!(value, Value::Array(a) if a.is_empty())
+            || all(&|i| i["roleDefinitionName"].is_string() && i["principalId"].is_string())
+        {
+            for item in items {
+                let field = |k: &str| item[k].as_str().unwrap_or("").to_string();
+                self.assignments.push(Assignment {
+                    file: file.into(),
+                    principal_id: field("principalId"),
+                    principal_name: field("principalName"),
+                    role: field("roleDefinitionName"),
+                    scope: field("scope"),
+                });
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The assignment that makes a principal administrator, if any.
+    fn admin_assignment(&self, principal_id: &str, client_id: &str) -> Option<&Assignment> {
+        self.assignments.iter().find(|a| {
+            (a.principal_id == principal_id
+                || (!client_id.is_empty() && a.principal_name == client_id))
+                && ADMIN_ROLES.contains(&a.role.as_str())
+                && broad_scope(&a.scope)
+        })
+    }
+
+    /// A managed identity by resource ID or client ID, with its admin flag.
+    pub fn identity(&self, resource_id: Option<&str>, client_id: Option<&str>) -> CloudIdentity {
+        let known = self.identities.iter().find(|i| {
+            resource_id.is_some_and(|r| r == i.id) || client_id.is_some_and(|c| c == i.client_id)
+        });
+        let (name, principal, client) = match known {
+            Some(i) => (i.id.clone(), i.principal_id.as_str(), i.client_id.as_str()),
+            None => match (resource_id, client_id) {
+                (Some(r), _) => (r.to_string(), "", ""),
+                (None, Some(c)) => (format!("client id {c}"), "", c),
+                (None, None) => (String::new(), "", ""),
+            },
+        };
+        let admin = self.admin_assignment(principal, client).is_some();
+        CloudIdentity::new("azure", &name, admin)
+    }
+
+    /// The kubelet identity, as IMDS hands it to the cluster's nodes.
+    pub fn kubelet_identity(&self, cluster: &Cluster) -> Option<CloudIdentity> {
+        let (client, object, resource) = cluster.kubelet.as_ref()?;
+        let admin = self.admin_assignment(object, client).is_some();
+        Some(CloudIdentity::new("azure", resource, admin))
+    }
+
+    /// Managed identities whose federated credentials accept a token of
+    /// `namespace/account` from the cluster's issuer with `audience`.
+    pub fn exchanges(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        account: &str,
+        audience: &str,
+    ) -> Vec<(CloudIdentity, &FederatedCredential)> {
+        let Some(issuer) = &cluster.issuer else {
+            return Vec::new();
+        };
+        let subject = format!("system:serviceaccount:{namespace}:{account}");
+        self.federated
+            .iter()
+            .filter(|f| {
+                &f.issuer == issuer
+                    && f.subject == subject
+                    && f.audiences.iter().any(|a| a == audience)
+            })
+            .map(|f| (self.identity(Some(&f.identity), None), f))
+            .collect()
+    }
+
+    /// Does any federated credential of the identity with this client ID
+    /// appear in the input? Then the credentials decide, not the
+    /// annotation.
+    pub fn knows_credentials_of(&self, client_id: &str) -> bool {
+        self.identities
+            .iter()
+            .find(|i| i.client_id == client_id)
+            .is_some_and(|i| self.federated.iter().any(|f| f.identity == i.id))
+    }
+
+    /// Principals whose role assignments give them the cluster's API as
+    /// an administrator: (identity, role, file).
+    pub fn cluster_admins(&self, cluster: &Cluster) -> Vec<(CloudIdentity, String, String)> {
+        self.assignments
+            .iter()
+            .filter(|a| {
+                let scope = a.scope.to_ascii_lowercase();
+                let covers = !scope.is_empty() && cluster.id.starts_with(&scope);
+                let grants = match a.role.as_str() {
+                    "Azure Kubernetes Service RBAC Cluster Admin" => cluster.azure_rbac,
+                    "Azure Kubernetes Service Cluster Admin Role" | "Owner" | "Contributor" => {
+                        cluster.local_accounts
+                    }
+                    _ => false,
+                };
+                covers && grants
+            })
+            .map(|a| {
+                let known = self
+                    .identities
+                    .iter()
+                    .find(|i| i.principal_id == a.principal_id);
+                let identity = match known {
+                    Some(i) => self.identity(Some(&i.id), None),
+                    None => CloudIdentity::new(
+                        "azure",
+                        &format!("principal {}", a.principal_id),
+                        self.admin_assignment(&a.principal_id, "").is_some(),
+                    ),
+                };
+                (identity, a.role.clone(), a.file.clone())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_cli_outputs() {
+        let mut azure = Azure::default();
+        assert!(azure.absorb(
+            "aks.json",
+            &json!({"id": "/subscriptions/S/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1",
+                "oidcIssuerProfile": {"enabled": true, "issuerUrl": "https://westeurope.oic.prod-aks.azure.com/T/C/"},
+                "identityProfile": {"kubeletidentity": {"clientId": "kc", "objectId": "ko", "resourceId": "/subscriptions/S/resourceGroups/MC_rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool"}},
+                "networkProfile": {"podLinkLocalAccess": "IMDS"},
+                "agentPoolProfiles": [{"name": "nodepool1"}]})
+        ));
+        assert!(azure.absorb(
+            "fic.json",
+            &json!([{"audiences": [AUDIENCE],
+                "id": "/subscriptions/S/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app/federatedIdentityCredentials/shop-web",
+                "issuer": "https://westeurope.oic.prod-aks.azure.com/T/C/",
+                "name": "shop-web", "subject": "system:serviceaccount:shop:web"}])
+        ));
+        assert!(azure.absorb(
+            "identity.json",
+            &json!({"id": "/subscriptions/S/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app", "clientId": "ac", "principalId": "ap", "name": "app"})
+        ));
+        assert!(azure.absorb(
+            "assignments.json",
+            &json!([{"principalId": "ap", "principalName": "ac", "roleDefinitionName": "Owner", "scope": "/subscriptions/S"},
+                    {"principalId": "ko", "principalName": "kc", "roleDefinitionName": "Reader", "scope": "/subscriptions/S"}])
+        ));
+        assert!(!azure.absorb("other.json", &json!({"kind": "List"})));
+        let cluster = &azure.clusters[0];
+        assert!(!cluster.imds_restricted);
+        let found = azure.exchanges(cluster, "shop", "web", AUDIENCE);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].0.admin);
+        assert!(azure.exchanges(cluster, "shop", "api", AUDIENCE).is_empty());
+        assert!(azure.exchanges(cluster, "shop", "web", "other").is_empty());
+        assert!(!azure.kubelet_identity(cluster).unwrap().admin);
+        assert!(azure.knows_credentials_of("ac"));
+        assert!(broad_scope("/subscriptions/S"));
+        assert!(!broad_scope("/subscriptions/S/resourceGroups/rg"));
+    }
+}

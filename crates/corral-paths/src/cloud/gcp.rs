@@ -1,0 +1,447 @@
+//! GCP: GKE clusters (`gcloud container clusters describe --format json`:
+//! the workload pool, each node pool's service account, OAuth scopes and
+//! metadata mode) and IAM policies (`gcloud projects get-iam-policy` and
+//! `gcloud iam service-accounts get-iam-policy`, `--format json`).
+//!
+//! An IAM policy file does not say whose policy it is. A service account's
+//! policy is told by its file name, which must contain the account's email
+//! (`app@my-project.iam.gserviceaccount.com.json`, as `gcloud ... >
+//! EMAIL.json` writes it); any other policy is a project's: the project its
+//! file name starts with when that is a project Corral knows of, else the
+//! GKE cluster's.
+
+use serde_json::Value;
+
+use super::{strings, CloudIdentity};
+
+/// GSA roles that amount to administrator of the project.
+const ADMIN_ROLES: [&str; 4] = [
+    "roles/owner",
+    "roles/editor",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/iam.securityAdmin",
+];
+/// Roles on a GSA that let a principal get its access tokens.
+const IMPERSONATION_ROLES: [&str; 2] = [
+    "roles/iam.workloadIdentityUser",
+    "roles/iam.serviceAccountTokenCreator",
+];
+/// Project roles that administer the cluster's Kubernetes API.
+const CLUSTER_ADMIN_ROLES: [&str; 2] = ["roles/owner", "roles/container.admin"];
+const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodePool {
+    pub name: String,
+    /// The node service account's email, or `default` (the project's
+    /// Compute Engine default service account).
+    pub service_account: String,
+    /// The node's token may call every API (`cloud-platform` scope).
+    pub full_scope: bool,
+    /// `GKE_METADATA`: pods off the host's network get their KSA's
+    /// identity, not the node's.
+    pub gke_metadata: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub file: String,
+    pub name: String,
+    pub project: String,
+    /// `PROJECT.svc.id.goog` when Workload Identity is on.
+    pub workload_pool: Option<String>,
+    pub node_pools: Vec<NodePool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Binding {
+    pub role: String,
+    pub members: Vec<String>,
+}
+
+/// Whose policy: a project or a service account (its email).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Project(String),
+    ServiceAccount(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub file: String,
+    pub resource: Resource,
+    pub bindings: Vec<Binding>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Gcp {
+    pub clusters: Vec<Cluster>,
+    pub policies: Vec<Policy>,
+}
+
+/// The GSA email a file name carries.
+fn email_in(file: &str) -> Option<String> {
+    let base = file.rsplit('/').next().unwrap_or(file);
+    let at = base.find('@')?;
+    let end = base.find(".gserviceaccount.com")? + ".gserviceaccount.com".len();
+    (at < end).then(|| base[..end].to_string())
+}
+
+/// A GSA email's project: `app@PROJECT.iam.gserviceaccount.com`.
+pub fn email_project(email: &str) -> Option<&str> {
+    email
+        .split_once('@')?
+        .1
+        .strip_suffix(".iam.gserviceaccount.com")
+}
+
+impl Gcp {
+    /// Take what a CLI output file holds; false when it is none of them.
+    pub fn absorb(&mut self, file: &str, value: &Value) -> bool {
+        if value["nodePools"].is_array()
+            && (value["selfLink"]
+                .as_str()
+                .is_some_and(|l| l.contains("container.googleapis.com"))
+                || value["workloadIdentityConfig"].is_object())
+        {
+            let project = value["selfLink"]
+                .as_str()
+                .and_then(|l| l.split("/projects/").nth(1))
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_string);
+            let workload_pool = value["workloadIdentityConfig"]["workloadPool"]
+                .as_str()
+                .map(str::to_string);
+            let project = project
+                .or_else(|| {
+                    workload_pool
+                        .as_deref()
+                        .and_then(|p| p.strip_suffix(".svc.id.goog"))
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            let node_pools = value["nodePools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|pool| {
+                    let config = &pool["config"];
+                    let mode = config["workloadMetadataConfig"]["mode"]
+                        .as_str()
+                        .or(config["workloadMetadataConfig"]["nodeMetadata"].as_str());
+                    NodePool {
+                        name: pool["name"].as_str().unwrap_or("").into(),
+                        service_account: config["serviceAccount"]
+                            .as_str()
+                            .unwrap_or("default")
+                            .into(),
+                        full_scope: strings(&config["oauthScopes"])
+                            .iter()
+                            .any(|s| s == CLOUD_PLATFORM),
+                        gke_metadata: matches!(mode, Some("GKE_METADATA" | "GKE_METADATA_SERVER")),
+                    }
+                })
+                .collect();
+            self.clusters.push(Cluster {
+                file: file.into(),
+                name: value["name"].as_str().unwrap_or("").into(),
+                project,
+                workload_pool,
+                node_pools,
+            });
+            return true;
+        }
+        if value["bindings"].is_array() && value.get("etag").is_some() {
+            let bindings = value["bindings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                // A conditional binding holds only sometimes: Corral does not
+                // count on it.
+                .filter(|b| b.get("condition").is_none())
+                .map(|b| Binding {
+                    role: b["role"].as_str().unwrap_or("").into(),
+                    members: strings(&b["members"]),
+                })
+                .collect();
+            let resource = match email_in(file) {
+                Some(email) => Resource::ServiceAccount(email),
+                None => Resource::Project(String::new()),
+            };
+            self.policies.push(Policy {
+                file: file.into(),
+                resource,
+                bindings,
+            });
+            return true;
+        }
+        false
+    }
+
+    /// Name the projects of project policies, once every file is read.
+    pub fn settle(&mut self) {
+        let mut known: Vec<String> = self.clusters.iter().map(|c| c.project.clone()).collect();
+        for policy in &self.policies {
+            if let Resource::ServiceAccount(email) = &policy.resource {
+                known.extend(email_project(email).map(str::to_string));
+            }
+        }
+        let default = self
+            .clusters
+            .first()
+            .map(|c| c.project.clone())
+            .unwrap_or_default();
+        for policy in &mut self.policies {
+            if let Resource::Project(project) = &mut policy.resource {
+                let base = policy.file.rsplit('/').next().unwrap_or(&policy.file);
+                *project = known
+                    .iter()
+                    .find(|p| !p.is_empty() && base.starts_with(p.as_str()))
+                    .cloned()
+                    .unwrap_or_else(|| default.clone());
+            }
+        }
+    }
+
+    fn project_policies(&self) -> impl Iterator<Item = (&Policy, &str)> {
+        self.policies.iter().filter_map(|p| match &p.resource {
+            Resource::Project(project) => Some((p, project.as_str())),
+            _ => None,
+        })
+    }
+
+    /// Does a project policy give `member` an administrator role?
+    fn project_admin(&self, matches: impl Fn(&str) -> bool) -> Option<(String, &Policy)> {
+        self.project_policies().find_map(|(policy, _)| {
+            policy.bindings.iter().find_map(|b| {
+                (ADMIN_ROLES.contains(&b.role.as_str()) && b.members.iter().any(|m| matches(m)))
+                    .then(|| (b.role.clone(), policy))
+            })
+        })
+    }
+
+    /// The GSA vertex for `email`, admin when a project policy makes it so.
+    pub fn service_account(&self, email: &str) -> CloudIdentity {
+        let member = format!("serviceAccount:{email}");
+        CloudIdentity::new("gcp", email, self.project_admin(|m| m == member).is_some())
+    }
+
+    /// The node service account of a pool: its identity as the metadata
+    /// server hands it out, limited by the pool's scopes.
+    pub fn node_identity(&self, cluster: &Cluster, pool: &NodePool) -> CloudIdentity {
+        let (name, admin) = if pool.service_account == "default" {
+            // PROJECT_NUMBER-compute@developer.gserviceaccount.com
+            let admin = self
+                .project_admin(|m| {
+                    m.starts_with("serviceAccount:")
+                        && m.ends_with("-compute@developer.gserviceaccount.com")
+                })
+                .is_some();
+            (
+                format!("default compute service account of {}", cluster.project),
+                admin,
+            )
+        } else {
+            let identity = self.service_account(&pool.service_account);
+            (identity.name, identity.admin)
+        };
+        if pool.full_scope {
+            CloudIdentity::new("gcp", &name, admin)
+        } else {
+            CloudIdentity::new("gcp", &format!("{name} (limited OAuth scopes)"), false)
+        }
+    }
+
+    /// What a Kubernetes service account's token, exchanged with the
+    /// cluster's workload pool, gets: GSAs whose policy (or the project's)
+    /// lets it impersonate them, and the roles granted to it directly as a
+    /// `principal://` or `principalSet://`. Each with the file and binding.
+    pub fn exchanges(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        account: &str,
+    ) -> Vec<(CloudIdentity, String, String)> {
+        let Some(pool) = &cluster.workload_pool else {
+            return Vec::new();
+        };
+        let legacy = format!("serviceAccount:{pool}[{namespace}/{account}]");
+        let principal_suffix =
+            format!("/workloadIdentityPools/{pool}/subject/ns/{namespace}/sa/{account}");
+        let namespace_suffix = format!("/workloadIdentityPools/{pool}/namespace/{namespace}");
+        let pool_wide = format!("/workloadIdentityPools/{pool}/*");
+        let is_this_account = |m: &str| {
+            m == legacy
+                || (m.starts_with("principal://iam.googleapis.com/")
+                    && m.ends_with(&principal_suffix))
+        };
+        let is_principal_set = |m: &str| {
+            m.starts_with("principalSet://iam.googleapis.com/")
+                && (m.ends_with(&namespace_suffix) || m.ends_with(&pool_wide))
+        };
+        let mut found = Vec::new();
+        // Impersonation of GSAs: on the GSA's own policy, or project-wide
+        // for every GSA of that project Corral knows.
+        let mut known_accounts: Vec<String> = self
+            .policies
+            .iter()
+            .filter_map(|p| match &p.resource {
+                Resource::ServiceAccount(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        known_accounts.sort();
+        known_accounts.dedup();
+        for policy in &self.policies {
+            for binding in &policy.bindings {
+                if !IMPERSONATION_ROLES.contains(&binding.role.as_str()) {
+                    continue;
+                }
+                let Some(member) = binding
+                    .members
+                    .iter()
+                    .find(|m| is_this_account(m) || is_principal_set(m))
+                else {
+                    continue;
+                };
+                let targets: Vec<&String> = match &policy.resource {
+                    Resource::ServiceAccount(email) => vec![email],
+                    Resource::Project(project) => known_accounts
+                        .iter()
+                        .filter(|e| email_project(e) == Some(project.as_str()))
+                        .collect(),
+                };
+                for email in targets {
+                    found.push((
+                        self.service_account(email),
+                        policy.file.clone(),
+                        format!("{} grants {} to {member}", policy.file, binding.role),
+                    ));
+                }
+            }
+        }
+        // Roles granted to the federated principal itself.
+        for (policy, _) in self.project_policies() {
+            for binding in &policy.bindings {
+                for member in binding
+                    .members
+                    .iter()
+                    .filter(|m| is_this_account(m) || is_principal_set(m))
+                {
+                    let admin = ADMIN_ROLES.contains(&binding.role.as_str());
+                    found.push((
+                        CloudIdentity::new("gcp", member, admin),
+                        policy.file.clone(),
+                        format!("{} grants {} to {member}", policy.file, binding.role),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    /// GCP principals a project policy lets administer the cluster's
+    /// Kubernetes API: (identity, role, file).
+    pub fn cluster_admins(&self) -> Vec<(CloudIdentity, String, String)> {
+        let mut admins = Vec::new();
+        for (policy, _) in self.project_policies() {
+            for binding in &policy.bindings {
+                if !CLUSTER_ADMIN_ROLES.contains(&binding.role.as_str()) {
+                    continue;
+                }
+                for member in &binding.members {
+                    if let Some(email) = member.strip_prefix("serviceAccount:") {
+                        admins.push((
+                            self.service_account(email),
+                            binding.role.clone(),
+                            policy.file.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        admins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gcp() -> Gcp {
+        let mut gcp = Gcp::default();
+        assert!(gcp.absorb(
+            "cluster.json",
+            &json!({
+                "name": "c1",
+                "selfLink": "https://container.googleapis.com/v1/projects/shop-prod/locations/europe-west1/clusters/c1",
+                "workloadIdentityConfig": {"workloadPool": "shop-prod.svc.id.goog"},
+                "nodePools": [{"name": "default-pool", "config": {
+                    "serviceAccount": "default",
+                    "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    "workloadMetadataConfig": {"mode": "GKE_METADATA"}}}]
+            })
+        ));
+        assert!(gcp.absorb(
+            "app@shop-prod.iam.gserviceaccount.com.json",
+            &json!({"bindings": [{"role": "roles/iam.workloadIdentityUser",
+                "members": ["serviceAccount:shop-prod.svc.id.goog[shop/web]"]}], "etag": "BwX="})
+        ));
+        assert!(gcp.absorb(
+            "project.json",
+            &json!({"bindings": [
+                {"role": "roles/owner", "members": ["serviceAccount:app@shop-prod.iam.gserviceaccount.com",
+                    "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/subject/ns/ci/sa/deployer"]},
+                {"role": "roles/editor", "members": ["serviceAccount:123-compute@developer.gserviceaccount.com"]},
+                {"role": "roles/storage.objectViewer", "members": ["principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/namespace/shop"]}
+            ], "etag": "BwY=", "version": 1})
+        ));
+        gcp.settle();
+        gcp
+    }
+
+    #[test]
+    fn service_account_policies_are_named_by_their_file() {
+        let gcp = gcp();
+        assert_eq!(
+            gcp.policies[0].resource,
+            Resource::ServiceAccount("app@shop-prod.iam.gserviceaccount.com".into())
+        );
+        assert_eq!(
+            gcp.policies[1].resource,
+            Resource::Project("shop-prod".into())
+        );
+        assert!(
+            gcp.service_account("app@shop-prod.iam.gserviceaccount.com")
+                .admin
+        );
+        let cluster = &gcp.clusters[0];
+        assert!(cluster.node_pools[0].gke_metadata);
+        assert!(gcp.node_identity(cluster, &cluster.node_pools[0]).admin);
+    }
+
+    #[test]
+    fn workload_identity_bindings_and_principals() {
+        let gcp = gcp();
+        let cluster = &gcp.clusters[0];
+        let names = |ns: &str, sa: &str| -> Vec<(String, bool)> {
+            gcp.exchanges(cluster, ns, sa)
+                .into_iter()
+                .map(|(i, _, _)| (i.name, i.admin))
+                .collect()
+        };
+        assert_eq!(
+            names("shop", "web"),
+            [
+                ("app@shop-prod.iam.gserviceaccount.com".to_string(), true),
+                ("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/namespace/shop".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            names("ci", "deployer"),
+            [("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/subject/ns/ci/sa/deployer".to_string(), true)]
+        );
+        assert!(names("ci", "other").is_empty());
+    }
+}

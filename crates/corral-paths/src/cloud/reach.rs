@@ -1,0 +1,455 @@
+//! How a cluster reaches its clouds, decided from the cloud files: what a
+//! node's metadata service hands out and to which pods, which cloud tokens
+//! a pod is given, and which cloud identities a service account's token is
+//! exchanged for (the annotation selects; the trust policy, IAM binding or
+//! federated credential decides).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use corral_core::model::selector::{cidr_contains, policy_types, selects};
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::aws::web_identity_trusts;
+use super::{azure, Cloud, CloudIdentity};
+use crate::edge::EdgeKind;
+
+pub const AWS_AUDIENCE: &str = "sts.amazonaws.com";
+const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+const GKE_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
+const AKS_ANNOTATION: &str = "azure.workload.identity/client-id";
+pub const AKS_POD_LABEL: &str = "azure.workload.identity/use";
+const METADATA_ADDRESS: [u8; 4] = [169, 254, 169, 254];
+
+/// A cloud identity a node's metadata service hands out.
+#[derive(Clone, Debug)]
+pub struct NodeCredential {
+    pub identity: CloudIdentity,
+    /// Pods off the host's network reach it too.
+    pub pods_reach: bool,
+    pub file: String,
+    pub detail: String,
+}
+
+/// A cloud identity a service account's token with `audience` is
+/// exchanged for; `file` is `None` when only an annotation says so.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub audience: String,
+    pub identity: CloudIdentity,
+    pub kind: EdgeKind,
+    pub file: Option<String>,
+    pub detail: String,
+}
+
+/// Where a pod's cloud token comes from.
+#[derive(Clone, Debug)]
+pub enum TokenSource {
+    /// The service account's annotation (`eks.amazonaws.com/role-arn`):
+    /// the EKS webhook projects the token.
+    Annotation(&'static str),
+    /// The pod's label (`azure.workload.identity/use`): the AKS webhook
+    /// projects the token.
+    PodLabel(&'static str),
+    /// The GKE metadata server answers for the pod's service account.
+    MetadataServer { file: String, detail: String },
+}
+
+/// The credentials a node's metadata service hands out; `None` stands for
+/// every node (manifests without Node objects).
+pub fn node_credentials(cloud: &Cloud, node: Option<&Node>) -> Vec<NodeCredential> {
+    let mut found = Vec::new();
+    let provider_id = node
+        .and_then(|n| n.spec.as_ref())
+        .and_then(|s| s.provider_id.as_deref())
+        .unwrap_or("");
+    let label = |key: &str| {
+        node.and_then(|n| n.metadata.labels.as_ref())
+            .and_then(|l| l.get(key))
+            .map(String::as_str)
+    };
+    // EKS: the instance's profile role, as its metadata options allow.
+    if let Some(id) = provider_id
+        .strip_prefix("aws://")
+        .and_then(|p| p.rsplit('/').next())
+    {
+        let instance = cloud.aws.instances.iter().find(|i| i.id == id);
+        if let Some((instance, role)) =
+            instance.and_then(|i| cloud.aws.instance_role(i).map(|r| (i, r)))
+        {
+            if instance.endpoint_enabled {
+                found.push(NodeCredential {
+                    identity: CloudIdentity::new("aws", &role.arn, role.admin),
+                    pods_reach: !instance.tokens_required || instance.hop_limit >= 2,
+                    file: instance.file.clone(),
+                    detail: format!(
+                        "{} serves {} (HttpTokens {}, hop limit {})",
+                        instance.id,
+                        role.arn,
+                        if instance.tokens_required {
+                            "required"
+                        } else {
+                            "optional"
+                        },
+                        instance.hop_limit
+                    ),
+                });
+            }
+        }
+    }
+    // GKE: the node pool's service account, unless the GKE metadata
+    // server stands in front of it.
+    for cluster in &cloud.gcp.clusters {
+        let pools = match label("cloud.google.com/gke-nodepool") {
+            Some(pool) => cluster
+                .node_pools
+                .iter()
+                .filter(|p| p.name == pool)
+                .collect(),
+            None if node.is_none() => cluster.node_pools.iter().collect(),
+            None => Vec::new(),
+        };
+        for pool in pools {
+            let identity = cloud.gcp.node_identity(cluster, pool);
+            found.push(NodeCredential {
+                detail: format!(
+                    "node pool {} serves {} (metadata mode {})",
+                    pool.name,
+                    identity.name,
+                    if pool.gke_metadata {
+                        "GKE_METADATA"
+                    } else {
+                        "GCE_METADATA"
+                    }
+                ),
+                identity,
+                pods_reach: !pool.gke_metadata,
+                file: cluster.file.clone(),
+            });
+        }
+    }
+    // AKS: the kubelet identity, unless pods' link-local access is off.
+    let aks_node = node.is_none()
+        || provider_id.starts_with("azure://")
+        || label("kubernetes.azure.com/agentpool").is_some();
+    if aks_node {
+        for cluster in &cloud.azure.clusters {
+            if let Some(identity) = cloud.azure.kubelet_identity(cluster) {
+                found.push(NodeCredential {
+                    detail: format!(
+                        "the node's IMDS serves the kubelet identity {} (podLinkLocalAccess {})",
+                        identity.name,
+                        if cluster.imds_restricted {
+                            "None"
+                        } else {
+                            "IMDS"
+                        }
+                    ),
+                    identity,
+                    pods_reach: !cluster.imds_restricted,
+                    file: cluster.file.clone(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The GKE workload pool whose metadata server answers pods (off the
+/// host's network) on this node, with the file and why.
+pub fn gke_metadata_pool(cloud: &Cloud, node: Option<&Node>) -> Option<(String, String, String)> {
+    let pool_label = node
+        .and_then(|n| n.metadata.labels.as_ref())
+        .and_then(|l| l.get("cloud.google.com/gke-nodepool"));
+    cloud.gcp.clusters.iter().find_map(|cluster| {
+        let workload_pool = cluster.workload_pool.clone()?;
+        let pool = cluster.node_pools.iter().find(|p| {
+            p.gke_metadata
+                && match (node, pool_label) {
+                    (None, _) => true,
+                    (Some(_), Some(label)) => *label == p.name,
+                    (Some(_), None) => false,
+                }
+        })?;
+        Some((
+            workload_pool,
+            cluster.file.clone(),
+            format!(
+                "node pool {} runs the GKE metadata server, which gives pods their service account's identity",
+                pool.name
+            ),
+        ))
+    })
+}
+
+/// Cloud tokens a pod is given without asking: `(audience, source)`.
+pub fn projected_tokens(
+    account_annotations: &BTreeMap<String, String>,
+    pod_labels: &BTreeMap<String, String>,
+) -> Vec<(String, TokenSource)> {
+    let mut tokens = Vec::new();
+    if account_annotations.contains_key(IRSA_ANNOTATION) {
+        tokens.push((
+            AWS_AUDIENCE.to_string(),
+            TokenSource::Annotation(IRSA_ANNOTATION),
+        ));
+    }
+    if pod_labels.get(AKS_POD_LABEL).map(String::as_str) == Some("true") {
+        tokens.push((
+            azure::AUDIENCE.to_string(),
+            TokenSource::PodLabel(AKS_POD_LABEL),
+        ));
+    }
+    tokens
+}
+
+/// Roles that may trust an issuer's tokens, indexed by the exact `sub`
+/// their conditions name; the others are checked for every account.
+pub struct TrustIndex<'a> {
+    issuer: &'a str,
+    exact: HashMap<String, Vec<usize>>,
+    others: Vec<usize>,
+}
+
+impl<'a> TrustIndex<'a> {
+    pub fn new(cloud: &'a Cloud, issuer: &'a str) -> TrustIndex<'a> {
+        let mut index = TrustIndex {
+            issuer,
+            exact: HashMap::new(),
+            others: Vec::new(),
+        };
+        let key = format!("{issuer}:sub").to_ascii_lowercase();
+        for (i, role) in cloud.aws.roles.iter().enumerate() {
+            let Some(statements) = super::aws::federating(&role.trust, issuer) else {
+                continue;
+            };
+            // Exact when every Allow names its subjects with StringEquals.
+            let mut subjects = Vec::new();
+            let exact = statements.iter().all(|s| {
+                let Some(conditions) = s["Condition"].as_object() else {
+                    return false;
+                };
+                let on_sub = |op: &str| {
+                    conditions.get(op).and_then(|keys| {
+                        keys.as_object()?
+                            .iter()
+                            .find(|(k, _)| k.to_ascii_lowercase() == key)
+                            .map(|(_, v)| super::strings(v))
+                    })
+                };
+                let equals = on_sub("StringEquals");
+                let others = conditions
+                    .keys()
+                    .filter(|op| *op != "StringEquals")
+                    .any(|op| on_sub(op).is_some());
+                match equals {
+                    Some(values) if !others => {
+                        subjects.extend(values);
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if exact {
+                for subject in subjects {
+                    index.exact.entry(subject).or_default().push(i);
+                }
+            } else {
+                index.others.push(i);
+            }
+        }
+        index
+    }
+
+    fn candidates(&self, sub: &str) -> Vec<usize> {
+        let mut all: Vec<usize> = self
+            .exact
+            .get(sub)
+            .into_iter()
+            .flatten()
+            .chain(&self.others)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// The cloud identities a token of `namespace/account` is exchanged for.
+pub fn exchanges(
+    cloud: &Cloud,
+    trust: &[TrustIndex],
+    namespace: &str,
+    account: &str,
+    annotations: &BTreeMap<String, String>,
+) -> Vec<Exchange> {
+    let mut found = Vec::new();
+    // AWS IRSA: the roles' trust policies decide.
+    let sub = format!("system:serviceaccount:{namespace}:{account}");
+    for index in trust {
+        for i in index.candidates(&sub) {
+            let role = &cloud.aws.roles[i];
+            if let Some(condition) =
+                web_identity_trusts(&role.trust, index.issuer, namespace, account)
+            {
+                found.push(Exchange {
+                    audience: AWS_AUDIENCE.into(),
+                    identity: CloudIdentity::new("aws", &role.arn, role.admin),
+                    kind: EdgeKind::IrsaAssume,
+                    file: Some(role.file.clone()),
+                    detail: format!("the trust policy of {} allows it ({condition})", role.arn),
+                });
+            }
+        }
+    }
+    if let Some(arn) = annotations.get(IRSA_ANNOTATION) {
+        let judged = !cloud.aws.issuers.is_empty() && cloud.aws.roles.iter().any(|r| &r.arn == arn);
+        if !judged {
+            found.push(Exchange {
+                audience: AWS_AUDIENCE.into(),
+                identity: CloudIdentity::new("aws", arn, false),
+                kind: EdgeKind::IrsaAssume,
+                file: None,
+                detail: format!(
+                    "annotated with {arn}; its trust policy is not in the input, so it is assumed to allow it"
+                ),
+            });
+        }
+    }
+    // GKE Workload Identity: IAM bindings on the GSA or the project, and
+    // direct grants to the principal.
+    for cluster in &cloud.gcp.clusters {
+        let Some(pool) = &cluster.workload_pool else {
+            continue;
+        };
+        for (identity, file, detail) in cloud.gcp.exchanges(cluster, namespace, account) {
+            found.push(Exchange {
+                audience: pool.clone(),
+                identity,
+                kind: EdgeKind::GkeWorkloadIdentity,
+                file: Some(file),
+                detail,
+            });
+        }
+    }
+    if let Some(email) = annotations.get(GKE_ANNOTATION) {
+        let judged =
+            cloud.gcp.policies.iter().any(
+                |p| matches!(&p.resource, super::gcp::Resource::ServiceAccount(e) if e == email),
+            );
+        let pool = cloud
+            .gcp
+            .clusters
+            .iter()
+            .find_map(|c| c.workload_pool.clone())
+            .or_else(|| super::gcp::email_project(email).map(|p| format!("{p}.svc.id.goog")));
+        if let (false, Some(pool)) = (judged, pool) {
+            found.push(Exchange {
+                audience: pool,
+                identity: cloud.gcp.service_account(email),
+                kind: EdgeKind::GkeWorkloadIdentity,
+                file: None,
+                detail: format!(
+                    "annotated with {email}; its IAM policy is not in the input, so it is assumed to grant roles/iam.workloadIdentityUser"
+                ),
+            });
+        }
+    }
+    // AKS Workload Identity: the federated credentials decide.
+    for cluster in &cloud.azure.clusters {
+        for (identity, credential) in
+            cloud
+                .azure
+                .exchanges(cluster, namespace, account, azure::AUDIENCE)
+        {
+            found.push(Exchange {
+                audience: azure::AUDIENCE.into(),
+                identity,
+                kind: EdgeKind::AksWorkloadIdentity,
+                file: Some(credential.file.clone()),
+                detail: format!(
+                    "federated credential {} trusts {} from {}",
+                    credential.name, credential.subject, credential.issuer
+                ),
+            });
+        }
+    }
+    if let Some(client) = annotations.get(AKS_ANNOTATION) {
+        if !cloud.azure.knows_credentials_of(client) {
+            found.push(Exchange {
+                audience: azure::AUDIENCE.into(),
+                identity: cloud.azure.identity(None, Some(client)),
+                kind: EdgeKind::AksWorkloadIdentity,
+                file: None,
+                detail: format!(
+                    "annotated with client id {client}; its federated credentials are not in the input, so they are assumed to trust it"
+                ),
+            });
+        }
+    }
+    found
+}
+
+/// Does a NetworkPolicy keep a pod (off the host's network) from the
+/// metadata address? Its namespace's policies that select it for Egress
+/// must all leave 169.254.169.254 port 80 out. The policy that isolates
+/// it, when so.
+pub fn metadata_blocked<'a>(
+    policies: &[(&'a str, String, &'a NetworkPolicy)],
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> Option<String> {
+    let address = IpAddr::from(METADATA_ADDRESS);
+    let mut isolating = None;
+    for (policy_namespace, name, policy) in policies {
+        let Some(spec) = &policy.spec else { continue };
+        if *policy_namespace != namespace
+            || !policy_types(Some(spec)).1
+            || !spec
+                .pod_selector
+                .as_ref()
+                .is_none_or(|s| selects(s, labels))
+        {
+            continue;
+        }
+        isolating.get_or_insert_with(|| name.clone());
+        let allows = spec.egress.iter().flatten().any(|rule| {
+            let to_ok = rule.to.as_ref().is_none_or(|peers| {
+                peers.is_empty()
+                    || peers.iter().any(|peer| {
+                        peer.ip_block.as_ref().is_some_and(|block| {
+                            cidr_contains(&block.cidr, address)
+                                && !block
+                                    .except
+                                    .iter()
+                                    .flatten()
+                                    .any(|e| cidr_contains(e, address))
+                        })
+                    })
+            });
+            let port_ok = rule.ports.as_ref().is_none_or(|ports| {
+                ports.is_empty()
+                    || ports.iter().any(|p| {
+                        p.protocol.as_deref().unwrap_or("TCP") == "TCP"
+                            && match &p.port {
+                                None => true,
+                                Some(IntOrString::Int(port)) => {
+                                    *port <= 80 && p.end_port.unwrap_or(*port) >= 80
+                                }
+                                // A named port names a pod's port, never
+                                // the metadata service's.
+                                Some(IntOrString::String(_)) => false,
+                            }
+                    })
+            });
+            to_ok && port_ok
+        });
+        if allows {
+            return None;
+        }
+    }
+    isolating
+}

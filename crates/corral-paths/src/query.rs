@@ -33,13 +33,18 @@ impl std::str::FromStr for From {
                 namespace: ns.to_string(),
                 name: name.to_string(),
             }),
+            // A workload's pod template: pod/NS/Deployment/NAME.
+            ["pod", ns, kind, name] => Ok(From::Pod {
+                namespace: ns.to_string(),
+                name: format!("{kind}/{name}"),
+            }),
             ["sa", ns, name] => Ok(From::ServiceAccount {
                 namespace: ns.to_string(),
                 name: name.to_string(),
             }),
             ["user", name] => Ok(From::User(name.to_string())),
             _ => Err(format!(
-                "{s:?}: expected all-pods, exposed, pod/NS/NAME, sa/NS/NAME or user/NAME"
+                "{s:?}: expected all-pods, exposed, pod/NS/NAME, pod/NS/KIND/NAME, sa/NS/NAME or user/NAME"
             )),
         }
     }

@@ -5,53 +5,25 @@
 //! only), EKS Pod Identity with a target role, and the way back into the
 //! cluster through aws-auth and access entries.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+mod common;
 
-use corral_core::model::{Model, TemplatePaths};
-use corral_core::{load, Input, Limits};
-use corral_paths::cloud::Cloud;
-use corral_paths::{build_with, EdgeKind, Graph};
+use std::collections::BTreeSet;
+
+use common::{edges, hops};
+use corral_paths::{EdgeKind, Graph};
 
 fn graph() -> Graph {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws");
-    let loaded = load(
-        &[Input::from_arg(data.join("cluster.yaml").to_str().unwrap())],
-        &Limits::default(),
-    );
-    let (model, errors) = Model::build(loaded.objects, &TemplatePaths::default());
-    assert!(errors.is_empty() && loaded.diagnostics.is_empty());
-    let files: Vec<(String, String)> = [
-        "authorization-details.json",
-        "describe-cluster.json",
-        "describe-instances.json",
-        "describe-pod-identity-association.json",
-        "describe-access-entry.json",
-        "list-associated-access-policies.json",
-    ]
-    .iter()
-    .map(|f| {
-        (
-            f.to_string(),
-            std::fs::read_to_string(data.join(f)).unwrap(),
-        )
-    })
-    .collect();
-    build_with(&model, &Cloud::load(&files).unwrap())
-}
-
-fn edges(g: &Graph, kind: EdgeKind) -> BTreeSet<(String, String)> {
-    g.edges_of(kind)
-        .into_iter()
-        .map(|(a, b)| (a.label(), b.label()))
-        .collect()
-}
-
-fn hops(g: &Graph, from: &str, to: corral_paths::query::To) -> Vec<Vec<&'static str>> {
-    corral_paths::query::paths(g, &from.parse().unwrap(), to, 8)
-        .iter()
-        .map(|p| p.hops.iter().map(|h| h.edge).collect())
-        .collect()
+    common::graph(
+        "aws",
+        &[
+            "authorization-details.json",
+            "describe-cluster.json",
+            "describe-instances.json",
+            "describe-pod-identity-association.json",
+            "describe-access-entry.json",
+            "list-associated-access-policies.json",
+        ],
+    )
 }
 
 #[test]

@@ -309,6 +309,11 @@ mod tests {
         assert!(azure.exchanges(cluster, "shop", "web", "other").is_empty());
         assert!(!azure.kubelet_identity(cluster).unwrap().admin);
         assert!(azure.knows_credentials_of("ac"));
+        assert!(azure.absorb(
+            "restricted.json",
+            &json!({"id": "c2", "networkProfile": {"podLinkLocalAccess": "None"}, "agentPoolProfiles": []})
+        ));
+        assert!(azure.clusters[1].imds_restricted);
         assert!(broad_scope("/subscriptions/S"));
         assert!(!broad_scope("/subscriptions/S/resourceGroups/rg"));
     }

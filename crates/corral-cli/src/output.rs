@@ -156,3 +156,35 @@ pub fn input_status(diagnostics: &[Diagnostic]) -> Status {
         Status::Clean
     }
 }
+
+/// The repository's root and the working directory within it, for SARIF
+/// URIs as GitHub wants them; outside a repository, the working directory.
+pub fn sarif_root() -> (String, String) {
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "/".into());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let root = git(&["rev-parse", "--show-toplevel"]).unwrap_or(cwd);
+    let prefix = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();
+    (root, prefix)
+}
+
+/// Read the `--cloud` files: what the clouds' CLIs wrote.
+pub fn read_cloud(files: &[std::path::PathBuf]) -> Result<corral_paths::cloud::Cloud, String> {
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.display().to_string(), text))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect::<Result<_, _>>()?;
+    corral_paths::cloud::Cloud::load(&texts)
+}

@@ -23,22 +23,30 @@ pub enum Format {
     Json,
     Dot,
     Mermaid,
+    /// SARIF 2.1.0: paths to cluster-admin, nodes and cloud
+    /// administrators, each with its hops as a code flow.
+    Sarif,
 }
 
 #[derive(Args)]
 pub struct PathsArgs {
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Where the attacker starts: all-pods, exposed, pod/NS/NAME, sa/NS/NAME or user/NAME.
+    /// Where the attacker starts: all-pods, exposed, pod/NS/NAME (a Pod),
+    /// pod/NS/KIND/NAME (a workload's pods), sa/NS/NAME or user/NAME.
     #[arg(long, default_value = "all-pods", value_parser = |s: &str| s.parse::<From>())]
     pub from: From,
     #[arg(long, value_enum, default_value_t = Target::AnyCritical)]
     pub to: Target,
-    /// Cloud files, as the clouds' CLIs write them (for now AWS: `aws iam
-    /// get-account-authorization-details`, `aws eks describe-cluster`,
-    /// `aws ec2 describe-instances`, `aws eks
+    /// Cloud files, the JSON the clouds' CLIs write; each file's kind is
+    /// told from it. AWS: `aws iam get-account-authorization-details`, `aws
+    /// eks describe-cluster`, `aws ec2 describe-instances`, `aws eks
     /// describe-pod-identity-association`, `describe-access-entry`,
-    /// `list-associated-access-policies`); each file's kind is told from it.
+    /// `list-associated-access-policies`. GCP: `gcloud container clusters
+    /// describe`, `gcloud projects get-iam-policy`, `gcloud iam
+    /// service-accounts get-iam-policy` (saved as EMAIL.json). Azure: `az
+    /// aks show`, `az identity federated-credential list`, `az identity
+    /// show`/`list`, `az role assignment list --all`.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub cloud: Vec<std::path::PathBuf>,
     /// Longest path to follow.
@@ -62,16 +70,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let (model, errors) = Model::build(loaded.objects, &args.load.template_paths());
     diagnostics.extend(errors);
     let loaded_at = started.elapsed();
-    let files: Vec<(String, String)> = args
-        .cloud
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|text| (p.display().to_string(), text))
-                .map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .collect::<Result<_, _>>()?;
-    let cloud = corral_paths::cloud::Cloud::load(&files)?;
+    let cloud = output::read_cloud(&args.cloud)?;
     let graph = corral_paths::build_with(&model, &cloud);
     let built_at = started.elapsed();
     let to = match args.to {
@@ -108,6 +107,10 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Json => output::json(&paths)?,
         Format::Dot => query::dot(&paths),
         Format::Mermaid => query::mermaid(&paths),
+        Format::Sarif => {
+            let (root, prefix) = output::sarif_root();
+            corral_scan::report::sarif_paths(&graph, &paths, &root, &prefix)
+        }
     };
     output::write_report(common, &text)?;
     output::print_diagnostics(&diagnostics, common);

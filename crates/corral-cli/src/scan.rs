@@ -61,6 +61,9 @@ pub struct ScanArgs {
     /// Turn a rule off, by ID or name (repeatable).
     #[arg(long, value_name = "RULE")]
     pub disable: Vec<String>,
+    /// Cloud files for the attack path rules, as for `corral paths --cloud`.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub cloud: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -122,6 +125,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         .settings
         .disabled
         .extend(args.disable.iter().cloned());
+    config.settings.cloud = output::read_cloud(&args.cloud)?;
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
 
     let loaded = output::load(&args.load, common);
@@ -182,18 +186,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Text => report::text(&outcome, &mut |file| read_source(file)),
         Format::Json => report::json(&outcome),
         Format::Sarif => {
-            // URIs relative to the repository's root, as GitHub wants them;
-            // outside a repository, to the working directory.
-            let cwd = std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|_| "/".into());
-            let text = |args: &[&str]| {
-                git(args)
-                    .ok()
-                    .map(|out| String::from_utf8_lossy(&out).trim().to_string())
-            };
-            let root = text(&["rev-parse", "--show-toplevel"]).unwrap_or_else(|| cwd.clone());
-            let prefix = text(&["rev-parse", "--show-prefix"]).unwrap_or_default();
+            let (root, prefix) = output::sarif_root();
             report::sarif(&outcome, &root, &prefix)
         }
         Format::Github => {

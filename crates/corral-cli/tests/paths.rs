@@ -112,3 +112,98 @@ fn the_fewest_changes_cut_every_path() {
         "{text}"
     );
 }
+
+/// `corral scan --cloud` and `corral paths --cloud` on the GKE and AKS
+/// scenarios: every file's kind is told from its JSON, and the workloads
+/// that reach a cloud administrator are findings at their names.
+#[test]
+fn scan_and_paths_read_the_clouds_files() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/corral-paths/tests/data");
+    for (dir, files, expected) in [
+        (
+            "gcp",
+            &[
+                "cluster.json",
+                "shop-prod.iam-policy.json",
+                "deployer@shop-prod.iam.gserviceaccount.com.json",
+            ][..],
+            &["Pod ci/release", "Pod monitoring/agent", "Pod shop/web"][..],
+        ),
+        (
+            "azure",
+            &[
+                "aks-show.json",
+                "federated-credentials.json",
+                "identity-show.json",
+                "role-assignments.json",
+            ][..],
+            &["Deployment shop/web"][..],
+        ),
+    ] {
+        let cloud: Vec<PathBuf> = files.iter().map(|f| data.join(dir).join(f)).collect();
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .arg("scan")
+            .arg(data.join(dir).join("cluster.yaml"))
+            .args(["--format", "json", "--cloud"])
+            .args(&cloud)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut reached: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "CRL-A003")
+            .map(|f| {
+                format!(
+                    "{} {}/{}",
+                    f["kind"].as_str().unwrap(),
+                    f["namespace"].as_str().unwrap(),
+                    f["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        reached.sort();
+        assert_eq!(reached, expected, "{dir}");
+        // Without the cloud's files, no cloud administrator is known.
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .arg("scan")
+            .arg(data.join(dir).join("cluster.yaml"))
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(!report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "CRL-A003"));
+        // paths reads the same files, and the Mermaid diagram is stable.
+        let run = || {
+            Command::cargo_bin("corral")
+                .unwrap()
+                .arg("paths")
+                .arg(data.join(dir).join("cluster.yaml"))
+                .args(["--to", "cloud-admin", "--format", "mermaid", "--cloud"])
+                .args(&cloud)
+                .output()
+                .unwrap()
+        };
+        let (first, second) = (run(), run());
+        assert_eq!(first.status.code(), Some(1));
+        assert_eq!(first.stdout, second.stdout);
+    }
+    // A file Corral does not read: a clear error naming it.
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .arg("paths")
+        .arg(data.join("gcp/cluster.yaml"))
+        .arg("--cloud")
+        .arg(data.join("kind-nodes.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("kind-nodes.yaml"));
+}

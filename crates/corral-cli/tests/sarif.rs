@@ -105,3 +105,65 @@ fn scan_sarif_passes_githubs_rules() {
     }
     assert_valid(&multitool, &sarif, &["--rule-kind", "Gh;Sarif"]);
 }
+
+#[test]
+fn paths_sarif_passes_githubs_rules() {
+    let Some(multitool) = multitool() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("paths.sarif");
+    let data = "crates/corral-paths/tests/data/aws";
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .current_dir(workspace())
+        .args(["paths", &format!("{data}/cluster.yaml"), "--cloud"])
+        .args(
+            [
+                "authorization-details.json",
+                "describe-cluster.json",
+                "describe-instances.json",
+                "describe-pod-identity-association.json",
+                "describe-access-entry.json",
+                "list-associated-access-policies.json",
+            ]
+            .map(|f| format!("{data}/{f}")),
+        )
+        .args(["--format", "sarif", "--output"])
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    // payments reaches the admin role and, through it, cluster-admin.
+    let payments: Vec<&str> = results
+        .iter()
+        .filter(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("container/shop/payments/payments reaches")
+        })
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(payments, ["CRL-A003"], "{results:#?}");
+    for result in results {
+        let location = &result["locations"][0]["physicalLocation"];
+        assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert_eq!(
+            location["artifactLocation"]["uri"],
+            format!("{data}/cluster.yaml")
+        );
+        let flow = result["codeFlows"][0]["threadFlows"][0]["locations"]
+            .as_array()
+            .unwrap();
+        assert!(!flow.is_empty());
+    }
+    assert_valid(&multitool, &sarif, &["--rule-kind", "Gh;Sarif"]);
+}

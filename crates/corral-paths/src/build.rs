@@ -153,6 +153,15 @@ fn workload_resource(kind: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The name of a pod's vertex: the Pod's own, or `Kind/name` for a
+/// workload's pod template.
+pub fn pod_name(object: &Object) -> String {
+    match object.kind.as_str() {
+        "Pod" => object.name.clone().unwrap_or_default(),
+        kind => format!("{kind}/{}", object.name.as_deref().unwrap_or("")),
+    }
+}
+
 /// The graph of the cluster alone.
 pub fn build(model: &Model) -> Graph {
     build_with(model, &Cloud::default())
@@ -495,10 +504,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut pods: Vec<PodEntry> = Vec::new();
     for (object, template) in model.top_workloads() {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-        let name = match object.kind.as_str() {
-            "Pod" => object.name.clone().unwrap_or_default(),
-            kind => format!("{kind}/{}", object.name.as_deref().unwrap_or("")),
-        };
+        let name = pod_name(object);
         let pod = g.vertex(Vertex::Pod {
             namespace: namespace.clone(),
             name: name.clone(),

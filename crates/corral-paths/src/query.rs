@@ -130,6 +130,25 @@ fn sources(graph: &Graph, from: &From) -> Vec<NodeIndex> {
         .collect()
 }
 
+/// Where a path's source is written: a container's place in its
+/// manifest, else the first hop's evidence that names a file.
+pub fn source_evidence(graph: &Graph, path: &Path) -> Option<Evidence> {
+    use petgraph::Direction;
+    let first = *path.edges.first()?;
+    let (source, _) = graph.graph.edge_endpoints(first)?;
+    graph
+        .graph
+        .edges_directed(source, Direction::Incoming)
+        .find(|e| e.weight().kind == crate::EdgeKind::ContainerAttach)
+        .map(|e| e.weight().evidence.clone())
+        .or_else(|| {
+            path.hops
+                .iter()
+                .find(|h| h.evidence.file.is_some())
+                .map(|h| h.evidence.clone())
+        })
+}
+
 /// The path that edge `edge` and `previous` hops spell, from `source`.
 fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: NodeIndex) -> Hop {
     let weight = &graph.graph[edge];

@@ -40,6 +40,8 @@ pub struct Settings {
     pub severities: BTreeMap<String, Severity>,
     /// Namespaces whose objects are not scanned.
     pub excluded_namespaces: BTreeSet<String>,
+    /// What the cloud files say, for the attack path rules.
+    pub cloud: corral_paths::cloud::Cloud,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             disabled: BTreeSet::new(),
             severities: BTreeMap::new(),
             excluded_namespaces: BTreeSet::new(),
+            cloud: corral_paths::cloud::Cloud::default(),
         }
     }
 }
@@ -77,7 +80,11 @@ impl Settings {
 /// Run every enabled rule over the model: findings sorted by file, line,
 /// column and rule, with annotation suppressions applied.
 pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
-    let context = Context { model, settings };
+    let context = Context {
+        model,
+        settings,
+        graph: std::sync::OnceLock::new(),
+    };
     // Rules run in parallel, each over every object; the order is fixed by
     // the sort below.
     let per_rule: Vec<Vec<Finding>> = rules::all()

@@ -428,6 +428,143 @@ pub fn sarif(outcome: &Outcome, root: &str, prefix: &str) -> String {
     text
 }
 
+/// The attack path rule a path's target falls under: cluster-admin, a
+/// node, or a cloud administrator (`None`: another target).
+fn path_rule(target: &str) -> Option<&'static RuleMeta> {
+    use crate::rules::paths::{ReachesCloudAdmin, ReachesClusterAdmin, ReachesNode};
+    if target.starts_with("node/") {
+        Some(&ReachesNode::META)
+    } else if ["aws/", "gcp/", "azure/"]
+        .iter()
+        .any(|p| target.starts_with(p))
+    {
+        Some(&ReachesCloudAdmin::META)
+    } else if target.starts_with("permissions/") || target.starts_with("group/") {
+        Some(&ReachesClusterAdmin::META)
+    } else {
+        None
+    }
+}
+
+/// `corral paths` as SARIF: a result per path to a critical target, under
+/// the attack path rule of its target, at its source's manifest line, with
+/// its hops as a code flow (each at its evidence: a manifest line or a
+/// cloud file). Paths to other targets (service account tokens) are left
+/// out and counted in a notification.
+pub fn sarif_paths(
+    graph: &corral_paths::Graph,
+    paths: &[corral_paths::query::Path],
+    root: &str,
+    prefix: &str,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let rules = [
+        &crate::rules::paths::ReachesClusterAdmin::META,
+        &crate::rules::paths::ReachesNode::META,
+        &crate::rules::paths::ReachesCloudAdmin::META,
+    ];
+    let location = |evidence: &corral_paths::Evidence| {
+        let file = evidence.file.as_ref()?;
+        let mut physical = json!({"artifactLocation": {
+            "uri": repository_uri(file, root, prefix), "uriBaseId": "%SRCROOT%"}});
+        if let Some(line) = evidence.line {
+            physical["region"] = json!({"startLine": line});
+        }
+        Some(physical)
+    };
+    let mut left_out = 0;
+    let mut results = Vec::new();
+    for path in paths {
+        let Some(rule) = path_rule(&path.target) else {
+            left_out += 1;
+            continue;
+        };
+        let index = rules.iter().position(|r| r.id == rule.id);
+        let source = corral_paths::query::source_evidence(graph, path);
+        let steps: Vec<&str> = path.hops.iter().map(|h| h.edge).collect();
+        let fix = path
+            .hops
+            .iter()
+            .find(|h| !h.remediation.is_empty())
+            .map(|h| format!(" Fix: {} ({}).", h.remediation, h.edge))
+            .unwrap_or_default();
+        let flow: Vec<serde_json::Value> = path
+            .hops
+            .iter()
+            .map(|hop| {
+                let mut at = json!({"message": {"text": format!(
+                    "{} -{}-> {}: {} ({}; MITRE {})",
+                    hop.from, hop.edge, hop.to, hop.action, hop.evidence.detail, hop.mitre
+                )}});
+                if let Some(physical) = location(&hop.evidence) {
+                    at["physicalLocation"] = physical;
+                }
+                json!({"location": at})
+            })
+            .collect();
+        let mut digest = Sha256::new();
+        digest.update(format!(
+            "{}\0{}\0{}\0{}",
+            rule.id,
+            path.source,
+            path.target,
+            steps.join(",")
+        ));
+        let fingerprint: String = digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut result = json!({
+            "ruleId": rule.id,
+            "ruleIndex": index,
+            "level": level(rule.severity),
+            "message": {"text": format!(
+                "{} reaches {} in {} hop(s): {}.{fix}",
+                path.source, path.target, path.hops.len(), steps.join(" → ")
+            )},
+            "codeFlows": [{"threadFlows": [{"locations": flow}]}],
+            "partialFingerprints": {"corralPath/v1": fingerprint},
+            "properties": {"security-severity": rule.severity.score()},
+        });
+        if let Some(physical) = source.as_ref().and_then(location) {
+            result["locations"] = json!([{"physicalLocation": physical}]);
+        }
+        results.push(result);
+    }
+    let mut notifications = Vec::new();
+    if left_out > 0 {
+        notifications.push(json!({
+            "level": "note",
+            "message": {"text": format!("{left_out} path(s) to service account tokens are not SARIF results; see --format text or json")},
+        }));
+    }
+    let root = if root.ends_with('/') {
+        root.to_string()
+    } else {
+        format!("{root}/")
+    };
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "corral",
+                "informationUri": "https://github.com/corral-security/corral",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|r| sarif_rule(r)).collect::<Vec<_>>(),
+            }},
+            "automationDetails": {"id": "corral/paths/"},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
+            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// A scanned path as a URI relative to the repository's root: absolute
 /// paths lose the root, relative ones gain the working directory's prefix;
 /// `.` and `..` are resolved.

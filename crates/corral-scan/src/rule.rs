@@ -57,6 +57,7 @@ pub enum Family {
     Workload,
     Rbac,
     Network,
+    AttackPath,
 }
 
 impl Family {
@@ -66,6 +67,7 @@ impl Family {
             Family::Workload => "workload",
             Family::Rbac => "rbac",
             Family::Network => "network",
+            Family::AttackPath => "attack-path",
         }
     }
 }
@@ -90,6 +92,15 @@ pub struct RuleMeta {
 pub struct Context<'a> {
     pub model: &'a Model,
     pub settings: &'a Settings,
+    /// `corral paths`' graph, built once, by the first rule that asks.
+    pub graph: std::sync::OnceLock<corral_paths::Graph>,
+}
+
+impl Context<'_> {
+    pub fn graph(&self) -> &corral_paths::Graph {
+        self.graph
+            .get_or_init(|| corral_paths::build_with(self.model, &self.settings.cloud))
+    }
 }
 
 /// A rule's facts: `declare_rule!` implements it from the rule's `META`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{load_bytes, Limits};
-use corral_scan::{scan, Settings};
+use corral_scan::{scan, Family, Settings};
 
 fn expected(text: &str) -> BTreeSet<(String, u32)> {
     let mut all = BTreeSet::new();
@@ -23,10 +23,11 @@ fn expected(text: &str) -> BTreeSet<(String, u32)> {
 }
 
 fn check(fixture: &str) {
-    check_with(fixture, &Settings::default());
+    check_with(fixture, &Settings::default(), None);
 }
 
-fn check_with(fixture: &str, settings: &Settings) {
+/// Check the fixture's findings: all of them, or those of one family.
+fn check_with(fixture: &str, settings: &Settings, only: Option<Family>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
@@ -36,7 +37,8 @@ fn check_with(fixture: &str, settings: &Settings) {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let (model, errors) = Model::build(objects, &TemplatePaths::default());
     assert!(errors.is_empty(), "{errors:?}");
-    let findings = scan(&model, settings);
+    let mut findings = scan(&model, settings);
+    findings.retain(|f| only.is_none_or(|family| f.rule.family == family));
     let found: BTreeSet<(String, u32)> = findings
         .iter()
         .map(|f| (f.rule.id.to_string(), f.line))
@@ -80,7 +82,35 @@ fn pss_rules_fire_on_the_exact_field_line() {
     check("pss.yaml");
     let mut baseline = Settings::default();
     baseline.pss.level = corral_pss::Level::Baseline;
-    check_with("baseline-level.yaml", &baseline);
+    check_with("baseline-level.yaml", &baseline, None);
+}
+
+#[test]
+fn attack_path_rules_fire_at_the_workload() {
+    let issuer = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE";
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{issuer}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{issuer}:sub"): "system:serviceaccount:prod:uploader"}}
+    }]});
+    let details = serde_json::json!({"RoleDetailList": [{
+        "RoleName": "uploader",
+        "Arn": "arn:aws:iam::111122223333:role/uploader",
+        "AssumeRolePolicyDocument": trust,
+        "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]
+    }], "Policies": []});
+    let cluster = serde_json::json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{issuer}")}}}});
+    let settings = Settings {
+        cloud: corral_paths::cloud::Cloud::load(&[
+            ("iam.json".into(), details.to_string()),
+            ("cluster.json".into(), cluster.to_string()),
+        ])
+        .unwrap(),
+        ..Settings::default()
+    };
+    // Its workloads break many other rules; those have their fixtures.
+    check_with("paths.yaml", &settings, Some(Family::AttackPath));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Every rule, by family. `all()` is the registry, in ID order.
 
 pub mod network;
+pub mod paths;
 pub mod pss;
 pub mod rbac;
 pub mod workload;
@@ -16,6 +17,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         all.extend_from_slice(workload::RULES);
         all.extend_from_slice(rbac::RULES);
         all.extend_from_slice(network::RULES);
+        all.extend_from_slice(paths::RULES);
         all.sort_by_key(|r| r.meta().id);
         all
     })

@@ -1,17 +1,73 @@
 #!/usr/bin/env python3
 """Write a synthetic cluster snapshot for `corral paths` benchmarks.
 
-Usage: gen_cluster.py OUT NODES PODS BINDINGS
+Usage: gen_cluster.py OUT NODES PODS BINDINGS [CLOUD_DIR]
 
 Namespaces of 300 pods each, every pod scheduled on a node, with its own
 service account (one in 50 annotated with an IRSA role). One pod in 100 is
 privileged with hostPID, one in 100 mounts a host path. Bindings: RoleBindings
 of a few roles per namespace (exec, read secrets, create pods, harmless
 reads) to service accounts and groups, plus one ClusterRoleBinding in 50.
-Deterministic: the same arguments give the same file.
+
+With CLOUD_DIR, the AWS account around it, as the CLIs print it:
+`iam.json` (get-account-authorization-details: each annotated account's
+role, trusting exactly it, one in 10 an administrator; a role per 10
+namespaces trusting `ns-N:*` with StringLike; the node role),
+`cluster.json` (describe-cluster) and `instances.json` (describe-instances:
+every node an instance, half of them with IMDSv1).
+Deterministic: the same arguments give the same files.
 """
+import json
+import os
 import random
 import sys
+
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/BENCHMARK"
+ACCOUNT = "111122223333"
+
+
+def trust(operator, sub):
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {operator: {f"{ISSUER}:sub": sub, f"{ISSUER}:aud": "sts.amazonaws.com"}},
+    }]}
+
+
+def role(name, document, admin, profiles=()):
+    attached = [{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}] if admin else []
+    return {
+        "Path": "/", "RoleName": name, "RoleId": f"AROA{abs(hash(name)) % 10**12:012d}",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "CreateDate": "2026-01-01T00:00:00Z",
+        "AssumeRolePolicyDocument": document, "InstanceProfileList": [
+            {"InstanceProfileName": p, "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{p}"} for p in profiles],
+        "RolePolicyList": [], "AttachedManagedPolicies": attached, "Tags": [],
+    }
+
+
+def cloud(directory, nodes, pods, namespaces):
+    os.makedirs(directory, exist_ok=True)
+    roles = [role("eks-node", {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        False, ["eks-node"])]
+    for p in range(0, pods, 50):
+        ns = p % namespaces
+        roles.append(role(f"app-{p}", trust("StringEquals", f"system:serviceaccount:ns-{ns}:sa-{p}"), p % 500 == 0))
+    for ns in range(0, namespaces, 10):
+        roles.append(role(f"team-{ns}", trust("StringLike", f"system:serviceaccount:ns-{ns}:*"), False))
+    with open(os.path.join(directory, "iam.json"), "w") as f:
+        json.dump({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []}, f)
+    with open(os.path.join(directory, "cluster.json"), "w") as f:
+        json.dump({"cluster": {"name": "bench", "identity": {"oidc": {"issuer": f"https://{ISSUER}"}}}}, f)
+    instances = [{
+        "InstanceId": f"i-{n:017x}",
+        "IamInstanceProfile": {"Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/eks-node"},
+        "MetadataOptions": {"State": "applied", "HttpTokens": "optional" if n % 2 else "required",
+                            "HttpPutResponseHopLimit": 2 if n % 2 else 1, "HttpEndpoint": "enabled"},
+    } for n in range(nodes)]
+    with open(os.path.join(directory, "instances.json"), "w") as f:
+        json.dump({"Reservations": [{"Instances": instances}]}, f)
 
 
 def main():
@@ -21,7 +77,8 @@ def main():
     with open(out, "w") as f:
         w = f.write
         for n in range(nodes):
-            w(f"---\napiVersion: v1\nkind: Node\nmetadata: {{name: node-{n}}}\n")
+            w(f"---\napiVersion: v1\nkind: Node\nmetadata: {{name: node-{n}}}\n"
+              f"spec: {{providerID: 'aws:///eu-west-1a/i-{n:017x}'}}\n")
         roles = {
             "exec": '[{apiGroups: [""], resources: [pods/exec], verbs: [create]}]',
             "secrets": '[{apiGroups: [""], resources: [secrets], verbs: [get, list]}]',
@@ -64,6 +121,10 @@ def main():
             subject = f"{{kind: ServiceAccount, name: sa-{rng.randrange(pods)}, namespace: ns-{ns}}}"
             w(f"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: rb-{b}, namespace: ns-{ns}}}\n"
               f"roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}\nsubjects: [{subject}]\n")
+
+
+    if len(sys.argv) > 5:
+        cloud(sys.argv[5], nodes, pods, namespaces)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 //! per binding, identities from their subjects), pods and their containers,
 //! volumes and endpoints, then every edge whose preconditions hold.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use corral_core::model::access::{allows, allows_names, bindings, role_rules, RoleKey};
@@ -68,7 +69,7 @@ fn writable_dangerous(path: &str) -> bool {
         .any(|s| path.starts_with(s) || path == s.trim_end_matches('/'))
 }
 
-fn evidence(object: &Object, path: &str, detail: impl Into<String>) -> Evidence {
+fn evidence(object: &Object, path: &str, detail: impl Into<Cow<'static, str>>) -> Evidence {
     let pos = object.pos_nearest(path);
     Evidence {
         file: Some(object.file.clone()),
@@ -117,7 +118,7 @@ fn cloud_evidence(file: &str, detail: &str) -> Evidence {
     Evidence {
         file: (!file.is_empty()).then(|| std::sync::Arc::from(file)),
         line: None,
-        detail: detail.to_string(),
+        detail: detail.to_string().into(),
     }
 }
 
@@ -177,7 +178,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut schedulable = Vec::new();
     // Per node: the cloud identities its metadata service hands out, and
     // the GKE workload pool whose metadata server answers its pods.
-    let mut metadata: HashMap<NodeIndex, Vec<(NodeIndex, NodeCredential)>> = HashMap::new();
+    let mut metadata: HashMap<NodeIndex, Vec<(NodeIndex, NodeCredential, Evidence)>> =
+        HashMap::new();
     let mut gke_pools: HashMap<NodeIndex, (String, String, String)> = HashMap::new();
     for (object, resource) in model.iter() {
         if let Resource::Node(node) = resource {
@@ -186,16 +188,12 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             nodes.push((name, index));
             for credential in reach::node_credentials(cloud, Some(node)) {
                 let vertex = g.vertex(credential.identity.vertex());
-                g.edge(
-                    index,
-                    vertex,
-                    EdgeKind::ImdsCredentials,
-                    cloud_evidence(&credential.file, &credential.detail),
-                );
+                let ev = cloud_evidence(&credential.file, &credential.detail);
+                g.edge(index, vertex, EdgeKind::ImdsCredentials, ev.clone());
                 metadata
                     .entry(index)
                     .or_default()
-                    .push((vertex, credential));
+                    .push((vertex, credential, ev));
             }
             if let Some(pool) = reach::gke_metadata_pool(cloud, Some(node)) {
                 gke_pools.insert(index, pool);
@@ -219,13 +217,12 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         schedulable.push(any);
         for credential in reach::node_credentials(cloud, None) {
             let vertex = g.vertex(credential.identity.vertex());
-            g.edge(
-                any,
-                vertex,
-                EdgeKind::ImdsCredentials,
-                cloud_evidence(&credential.file, &credential.detail),
-            );
-            metadata.entry(any).or_default().push((vertex, credential));
+            let ev = cloud_evidence(&credential.file, &credential.detail);
+            g.edge(any, vertex, EdgeKind::ImdsCredentials, ev.clone());
+            metadata
+                .entry(any)
+                .or_default()
+                .push((vertex, credential, ev));
         }
         if let Some(pool) = reach::gke_metadata_pool(cloud, None) {
             gke_pools.insert(any, pool);
@@ -354,7 +351,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             let evidence = match &exchange.file {
                 Some(file) => cloud_evidence(file, &exchange.detail),
                 None => match object {
-                    Some(object) => evidence(object, "metadata.annotations", &exchange.detail),
+                    Some(object) => {
+                        evidence(object, "metadata.annotations", exchange.detail.clone())
+                    }
                     None => cloud_evidence("", &exchange.detail),
                 },
             };
@@ -390,7 +389,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             Evidence {
                 file: file.clone(),
                 line: None,
-                detail: detail.clone(),
+                detail: detail.clone().into(),
             },
         );
         if let Some(target) = &association.target_role {
@@ -402,7 +401,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 Evidence {
                     file,
                     line: None,
-                    detail: format!("targetRoleArn of the {detail}"),
+                    detail: format!("targetRoleArn of the {detail}").into(),
                 },
             );
         }
@@ -682,20 +681,18 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             let privileged = context.and_then(|c| c.privileged) == Some(true);
             let host_pid = spec.host_pid == Some(true);
             for node in &entry.nodes {
-                for (identity, credential) in metadata.get(node).into_iter().flatten() {
-                    let detail = if host_network {
-                        format!("on the host's network: {}", credential.detail)
+                for (identity, credential, ev) in metadata.get(node).into_iter().flatten() {
+                    let ev = if host_network {
+                        cloud_evidence(
+                            &credential.file,
+                            &format!("on the host's network: {}", credential.detail),
+                        )
                     } else if credential.pods_reach && blocked.is_none() {
-                        credential.detail.clone()
+                        ev.clone()
                     } else {
                         continue;
                     };
-                    g.edge(
-                        *vertex,
-                        *identity,
-                        EdgeKind::ImdsCredentials,
-                        cloud_evidence(&credential.file, &detail),
-                    );
+                    g.edge(*vertex, *identity, EdgeKind::ImdsCredentials, ev);
                 }
             }
             for (token, evidence) in &pod_tokens {
@@ -709,7 +706,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     evidence(
                         object,
                         &entry.template.spec_path("serviceAccountName"),
-                        format!("runs as service account {}", entry.account),
+                        "runs as its service account",
                     ),
                 );
             }
@@ -854,7 +851,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                         v,
                         identity,
                         EdgeKind::TokenSteal,
-                        evidence(object, path, format!("the token of {}", entry.account)),
+                        evidence(object, path, "its service account's token"),
                     );
                 }
                 token_volumes.push((v, entry.nodes.clone()));
@@ -1355,7 +1352,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let detail = Evidence {
             file: None,
             line: None,
-            detail: format!("any of the {resource} in scope"),
+            detail: "any of the hub's members".into(),
         };
         for (ns, members) in by_ns {
             let within = match (&scope, ns) {

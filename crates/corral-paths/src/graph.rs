@@ -1,7 +1,10 @@
 //! The attack graph: vertices for what an attacker can hold, edges for how
 //! one leads to another, each with the evidence that makes it possible.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -150,7 +153,8 @@ pub struct Evidence {
     /// Shared by every edge the file gives evidence for.
     pub file: Option<std::sync::Arc<str>>,
     pub line: Option<u32>,
-    pub detail: String,
+    /// Most details are fixed texts: they cost no allocation per edge.
+    pub detail: std::borrow::Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -162,23 +166,33 @@ pub struct Edge {
 #[derive(Default)]
 pub struct Graph {
     pub graph: DiGraph<Vertex, Edge>,
-    index: HashMap<Vertex, NodeIndex>,
+    /// Each vertex's index, found by the vertex's hash: the table holds
+    /// only indexes, the vertices stay in the graph (half a million
+    /// vertices would otherwise be stored twice).
+    index: HashTable<NodeIndex>,
+    hasher: RandomState,
     edges: HashSet<(NodeIndex, NodeIndex, EdgeKind)>,
 }
 
 impl Graph {
     /// The vertex's index, added when new.
     pub fn vertex(&mut self, vertex: Vertex) -> NodeIndex {
-        if let Some(i) = self.index.get(&vertex) {
-            return *i;
+        if let Some(i) = self.find(&vertex) {
+            return i;
         }
-        let i = self.graph.add_node(vertex.clone());
-        self.index.insert(vertex, i);
+        let hash = self.hasher.hash_one(&vertex);
+        let i = self.graph.add_node(vertex);
+        let (graph, hasher) = (&self.graph, &self.hasher);
+        self.index
+            .insert_unique(hash, i, |j| hasher.hash_one(&graph[*j]));
         i
     }
 
     pub fn find(&self, vertex: &Vertex) -> Option<NodeIndex> {
-        self.index.get(vertex).copied()
+        let hash = self.hasher.hash_one(vertex);
+        self.index
+            .find(hash, |i| self.graph[*i] == *vertex)
+            .copied()
     }
 
     pub fn edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, evidence: Evidence) {

@@ -125,7 +125,7 @@ pub trait Rule: Described + Sync {
 
 /// Declare a rule: its doc comment becomes its documentation.
 ///
-/// ```ignore
+/// ```text
 /// declare_rule! {
 ///     /// ## What it does ...
 ///     NoReadOnlyRootFs, "CRL-W001", "no-read-only-root-fs", Workload, Medium,

@@ -5,6 +5,8 @@
 //! describe-instances`). The trust policy decides who may assume a role;
 //! the service account annotation only selects.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::strings;
@@ -62,6 +64,9 @@ pub struct Aws {
     pub instances: Vec<Instance>,
     pub pod_identities: Vec<PodIdentity>,
     pub access_entries: Vec<AccessEntry>,
+    /// Instances by ID, and roles by instance profile ARN (`settle`).
+    instance_index: HashMap<String, usize>,
+    profile_index: HashMap<String, usize>,
 }
 
 /// A policy document: an object, or the URL-encoded JSON IAM returns in
@@ -356,12 +361,30 @@ impl Aws {
         false
     }
 
+    /// Index instances and instance profiles, once every file is read.
+    pub fn settle(&mut self) {
+        self.instance_index = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, instance)| (instance.id.clone(), i))
+            .collect();
+        self.profile_index = self
+            .roles
+            .iter()
+            .enumerate()
+            .flat_map(|(i, role)| role.instance_profiles.iter().map(move |p| (p.clone(), i)))
+            .collect();
+    }
+
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instance_index.get(id).map(|i| &self.instances[*i])
+    }
+
     /// The role an instance's profile holds.
     pub fn instance_role(&self, instance: &Instance) -> Option<&Role> {
         let profile = instance.profile.as_ref()?;
-        self.roles
-            .iter()
-            .find(|r| r.instance_profiles.contains(profile))
+        self.profile_index.get(profile).map(|i| &self.roles[*i])
     }
 }
 

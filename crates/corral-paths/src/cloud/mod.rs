@@ -73,6 +73,7 @@ impl Cloud {
                 ));
             }
         }
+        cloud.aws.settle();
         cloud.gcp.settle();
         Ok(cloud)
     }

@@ -75,9 +75,10 @@ pub fn node_credentials(cloud: &Cloud, node: Option<&Node>) -> Vec<NodeCredentia
         .strip_prefix("aws://")
         .and_then(|p| p.rsplit('/').next())
     {
-        let instance = cloud.aws.instances.iter().find(|i| i.id == id);
-        if let Some((instance, role)) =
-            instance.and_then(|i| cloud.aws.instance_role(i).map(|r| (i, r)))
+        if let Some((instance, role)) = cloud
+            .aws
+            .instance(id)
+            .and_then(|i| cloud.aws.instance_role(i).map(|r| (i, r)))
         {
             if instance.endpoint_enabled {
                 found.push(NodeCredential {
@@ -205,12 +206,15 @@ pub fn projected_tokens(
     tokens
 }
 
-/// Roles that may trust an issuer's tokens, indexed by the exact `sub`
-/// their conditions name; the others are checked for every account.
+/// Roles that may trust an issuer's tokens, indexed by the `sub` their
+/// conditions name: exactly (`StringEquals`), or by the literal prefix of a
+/// pattern (`StringLike`: `system:serviceaccount:shop:*`); a statement with
+/// no condition on `sub` has the empty prefix. Only candidates are then
+/// evaluated in full.
 pub struct TrustIndex<'a> {
     issuer: &'a str,
     exact: HashMap<String, Vec<usize>>,
-    others: Vec<usize>,
+    prefixed: Vec<(usize, Vec<String>)>,
 }
 
 impl<'a> TrustIndex<'a> {
@@ -218,60 +222,59 @@ impl<'a> TrustIndex<'a> {
         let mut index = TrustIndex {
             issuer,
             exact: HashMap::new(),
-            others: Vec::new(),
+            prefixed: Vec::new(),
         };
         let key = format!("{issuer}:sub").to_ascii_lowercase();
         for (i, role) in cloud.aws.roles.iter().enumerate() {
             let Some(statements) = super::aws::federating(&role.trust, issuer) else {
                 continue;
             };
-            // Exact when every Allow names its subjects with StringEquals.
             let mut subjects = Vec::new();
-            let exact = statements.iter().all(|s| {
-                let Some(conditions) = s["Condition"].as_object() else {
-                    return false;
-                };
+            let mut prefixes = Vec::new();
+            for statement in statements {
+                let conditions = statement["Condition"].as_object();
                 let on_sub = |op: &str| {
-                    conditions.get(op).and_then(|keys| {
+                    conditions?.get(op).and_then(|keys| {
                         keys.as_object()?
                             .iter()
                             .find(|(k, _)| k.to_ascii_lowercase() == key)
                             .map(|(_, v)| super::strings(v))
                     })
                 };
-                let equals = on_sub("StringEquals");
-                let others = conditions
-                    .keys()
-                    .filter(|op| *op != "StringEquals")
-                    .any(|op| on_sub(op).is_some());
-                match equals {
-                    Some(values) if !others => {
-                        subjects.extend(values);
-                        true
-                    }
-                    _ => false,
+                let others = conditions.is_some_and(|c| {
+                    c.keys()
+                        .filter(|op| *op != "StringEquals" && *op != "StringLike")
+                        .any(|op| on_sub(op).is_some())
+                });
+                match (on_sub("StringEquals"), on_sub("StringLike")) {
+                    (Some(values), None) if !others => subjects.extend(values),
+                    (None, Some(patterns)) if !others => prefixes.extend(
+                        patterns
+                            .iter()
+                            .map(|p| p.split(['*', '?']).next().unwrap_or("").to_string()),
+                    ),
+                    // Any other shape: every account is a candidate.
+                    _ => prefixes.push(String::new()),
                 }
-            });
-            if exact {
-                for subject in subjects {
-                    index.exact.entry(subject).or_default().push(i);
-                }
-            } else {
-                index.others.push(i);
+            }
+            for subject in subjects {
+                index.exact.entry(subject).or_default().push(i);
+            }
+            if !prefixes.is_empty() {
+                index.prefixed.push((i, prefixes));
             }
         }
         index
     }
 
     fn candidates(&self, sub: &str) -> Vec<usize> {
-        let mut all: Vec<usize> = self
-            .exact
-            .get(sub)
-            .into_iter()
-            .flatten()
-            .chain(&self.others)
-            .copied()
-            .collect();
+        let mut all: Vec<usize> = self.exact.get(sub).cloned().unwrap_or_default();
+        all.extend(
+            self.prefixed
+                .iter()
+                .filter(|(_, prefixes)| prefixes.iter().any(|p| sub.starts_with(p.as_str())))
+                .map(|(i, _)| *i),
+        );
         all.sort_unstable();
         all.dedup();
         all

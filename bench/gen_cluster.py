@@ -118,7 +118,9 @@ def main():
                   f"subjects: [{{kind: User, name: admin-{b}}}]\n")
                 continue
             role = rng.choice(list(roles))
-            subject = f"{{kind: ServiceAccount, name: sa-{rng.randrange(pods)}, namespace: ns-{ns}}}"
+            # An account of the binding's own namespace (pod p lives in p % namespaces).
+            account = ns + namespaces * rng.randrange(max(1, (pods - ns + namespaces - 1) // namespaces))
+            subject = f"{{kind: ServiceAccount, name: sa-{account}, namespace: ns-{ns}}}"
             w(f"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: rb-{b}, namespace: ns-{ns}}}\n"
               f"roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}\nsubjects: [{subject}]\n")
 

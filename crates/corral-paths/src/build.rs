@@ -984,11 +984,17 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             _ => None,
         })
         .collect();
-    let identities: Vec<(NodeIndex, String, String)> = g
+    // Users and groups, which `impersonate` names by resource.
+    let people: Vec<(NodeIndex, &'static str, String)> = g
         .graph
         .node_indices()
         .filter_map(|i| match &g.graph[i] {
-            Vertex::Identity { kind, name, .. } => Some((i, kind.clone(), name.clone())),
+            Vertex::Identity { kind, name, .. } if kind == "User" => {
+                Some((i, "users", name.clone()))
+            }
+            Vertex::Identity { kind, name, .. } if kind == "Group" => {
+                Some((i, "groups", name.clone()))
+            }
             _ => None,
         })
         .collect();
@@ -1237,12 +1243,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .any(|r| allows(r, group, resource, verb, name))
         };
         if scope.is_none() {
-            for (identity, kind, name) in &identities {
-                let resource = match kind.as_str() {
-                    "User" => "users",
-                    "Group" => "groups",
-                    _ => continue,
-                };
+            for (identity, resource, name) in &people {
                 if any("", resource, "impersonate", Some(name)) {
                     g.edge(
                         *ps,

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use corral_core::model::access::{allows, allows_names, bindings, role_rules, RoleKey};
+use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
 use corral_core::model::{Model, PodTemplate, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
@@ -1337,6 +1337,53 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 "rolebindings-roles",
                 "may bind roles",
             );
+        }
+    }
+
+    // Binding a role without `bind` on it: the API server allows it when
+    // the binder already holds every permission of the role.
+    let rbac_group = "rbac.authorization.k8s.io";
+    let from_cluster_role: HashMap<NodeIndex, bool> =
+        all_sets.iter().map(|(ps, _, cr)| (*ps, *cr)).collect();
+    for (binder, scope, binder_rules, object) in &permission_sets {
+        let creates = |resource: &str| {
+            binder_rules
+                .iter()
+                .any(|r| allows(r, rbac_group, resource, "create", None))
+        };
+        let binds_all = |resource: &str| {
+            binder_rules
+                .iter()
+                .any(|r| allows_names(r, rbac_group, resource, "bind") == Some(None))
+        };
+        let rolebindings = creates("rolebindings");
+        let clusterrolebindings = scope.is_none() && creates("clusterrolebindings");
+        let (roles, clusterroles) = (binds_all("roles"), binds_all("clusterroles"));
+        if !(rolebindings || clusterrolebindings) || (roles && clusterroles) {
+            continue;
+        }
+        for (target, target_scope, target_rules, _) in &permission_sets {
+            let cluster_role = from_cluster_role.get(target).copied().unwrap_or(false);
+            let bindable = match target_scope {
+                None => clusterrolebindings && cluster_role && !clusterroles,
+                Some(ns) => {
+                    rolebindings
+                        && scope.as_ref().is_none_or(|s| s == ns)
+                        && !(if cluster_role { clusterroles } else { roles })
+                }
+            };
+            if target != binder && bindable && covers(binder_rules, target_rules) {
+                g.edge(
+                    *binder,
+                    *target,
+                    EdgeKind::RoleBind,
+                    evidence(
+                        object,
+                        "roleRef",
+                        "holds every permission of the role, so it may bind it",
+                    ),
+                );
+            }
         }
     }
 

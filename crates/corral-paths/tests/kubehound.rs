@@ -343,3 +343,140 @@ fn namespaced_binders_bind_only_what_their_scope_allows() {
     );
     assert!(!reached.contains("permissions/cluster-admin::cluster-admin"));
 }
+
+/// ROLE_BIND against KubeHound's own expectations
+/// (`test/system/graph_edge_test.go` at the fixture's commit, cases 1 to 4,
+/// scoped like them to the attack's `rolebind*` permission sets), edge by
+/// edge: KubeHound's edges, less those the API server refuses, plus those
+/// KubeHound does not build. Self-bindings are left out on both sides.
+#[test]
+fn role_bind_parity_with_kubehound() {
+    let Some(dir) = fixture() else { return };
+    let g = graph(&dir);
+    let ours: BTreeSet<(String, String)> = g
+        .edges_of(EdgeKind::RoleBind)
+        .iter()
+        .map(|(a, _)| a.label())
+        .filter(|s| s.starts_with("permissions/") && s.contains("/rolebind-"))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .flat_map(|source| {
+            targets(&g, EdgeKind::RoleBind, &source)
+                .into_iter()
+                .filter(|t| t.contains("/rolebind-") && *t != source)
+                .map(|t| (source.clone(), t))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let cluster = |name: &str| format!("permissions/rolebind-{name}");
+    let namespaced = |name: &str| format!("permissions/default/rolebind-{name}");
+    let crb_cr_crb_cr = cluster("crb-cr-crb-cr::pod-bind-role-crb-cr-crb-cr");
+    let crb_cr_rb_cr = cluster("crb-cr-rb-cr::pod-bind-role-crb-cr-rb-cr");
+    let crb_cr_rb_r = cluster("crb-cr-rb-r::pod-bind-rola-crb-cr-rb-r");
+    let cluster_sets = [
+        crb_cr_crb_cr.clone(),
+        cluster("crb-cr-crb-r-fail::pod-bind-role-crb-cr-crb-r-fail"),
+        crb_cr_rb_cr.clone(),
+        crb_cr_rb_r.clone(),
+    ];
+    let rb_cr_fail = namespaced("rb-cr-crb-cr-fail::pod-bind-role-rb-cr-crb-cr-fail");
+    let rb_cr_rb_cr = namespaced("rb-cr-rb-cr::pod-bind-role-rb-cr-rb-cr");
+    let rb_cr_rb_r = namespaced("rb-cr-rb-r::pod-bind-role-rb-cr-rb-r");
+    let trio = |role: &str| -> Vec<String> {
+        ["", "-g", "-u"]
+            .iter()
+            .map(|s| namespaced(&format!("{role}::pod-bind-role-{role}{s}")))
+            .collect()
+    };
+    let (rb_r_fail, rb_r_rb_crb, rb_r_rb_r) = (
+        trio("rb-r-crb-cr-fail"),
+        trio("rb-r-rb-crb"),
+        trio("rb-r-rb-r"),
+    );
+    let all_namespaced: Vec<String> = [rb_cr_fail.clone(), rb_cr_rb_cr.clone(), rb_cr_rb_r.clone()]
+        .into_iter()
+        .chain(rb_r_fail.iter().cloned())
+        .chain(rb_r_rb_crb.iter().cloned())
+        .chain(rb_r_rb_r.iter().cloned())
+        .collect();
+    let edges = |from: &[String], to: &[String]| -> BTreeSet<(String, String)> {
+        from.iter()
+            .flat_map(|f| to.iter().map(move |t| (f.clone(), t.clone())))
+            .filter(|(f, t)| f != t)
+            .collect()
+    };
+    // KubeHound, cases 1 and 2: the two cluster-wide binders reach the four
+    // cluster-wide sets; case 3: the namespaced binders of roles reach
+    // every namespaced set (44 edges); case 4: nothing.
+    let namespaced_binders: Vec<String> = [rb_cr_rb_r.clone()]
+        .into_iter()
+        .chain(rb_r_rb_r.iter().cloned())
+        .collect();
+    let case_3 = edges(&namespaced_binders, &all_namespaced);
+    assert_eq!(case_3.len(), 44);
+    let kubehound: BTreeSet<_> = edges(
+        &[crb_cr_crb_cr.clone(), crb_cr_rb_cr.clone()],
+        &cluster_sets,
+    )
+    .into_iter()
+    .chain(case_3)
+    .collect();
+    // Refused: binding a ClusterRole takes `bind` on clusterroles, or every
+    // permission of it; the namespaced binders of roles have neither.
+    let refused_cluster_roles = edges(
+        &namespaced_binders,
+        &[rb_cr_fail.clone(), rb_cr_rb_cr.clone()],
+    );
+    // Refused: RoleBindings grant a ClusterRole in one namespace only; the
+    // cluster-wide sets need a ClusterRoleBinding, which crb-cr-rb-cr may
+    // not create.
+    let refused_cluster_wide = edges(&[crb_cr_rb_cr.clone()], &cluster_sets);
+    // Added, which KubeHound does not build: binders of cluster roles in
+    // a namespace (rb-cr-rb-cr, rb-r-rb-crb, crb-cr-rb-cr) reach the sets
+    // of cluster roles bound there; a cluster-wide binder of roles
+    // (crb-cr-rb-r) reaches the roles of every namespace; and any binder
+    // reaches a set whose permissions it already holds all of.
+    let cluster_role_sets = [rb_cr_fail.clone(), rb_cr_rb_cr.clone(), rb_cr_rb_r.clone()];
+    let mut added = edges(&[rb_cr_rb_cr.clone()], &cluster_role_sets);
+    added.extend(edges(&rb_r_rb_crb, &cluster_role_sets));
+    added.extend(edges(&[crb_cr_rb_cr.clone()], &cluster_role_sets));
+    // Same rules as the role binders: bindable without `bind`.
+    added.extend(edges(
+        &[rb_cr_rb_cr.clone(), crb_cr_rb_cr.clone()],
+        &rb_r_rb_crb,
+    ));
+    added.extend(edges(&rb_r_rb_crb, &rb_r_rb_crb));
+    let roles: Vec<String> = rb_r_fail
+        .iter()
+        .chain(&rb_r_rb_crb)
+        .chain(&rb_r_rb_r)
+        .cloned()
+        .chain([rb_cr_rb_r.clone()])
+        .collect();
+    added.extend(edges(&[crb_cr_rb_r.clone()], &roles));
+    let expected: BTreeSet<_> = kubehound
+        .difference(
+            &refused_cluster_roles
+                .union(&refused_cluster_wide)
+                .cloned()
+                .collect(),
+        )
+        .cloned()
+        .chain(added)
+        .collect();
+    let missing: Vec<_> = expected.difference(&ours).collect();
+    let extra: Vec<_> = ours.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    assert_eq!(
+        (
+            kubehound.len(),
+            refused_cluster_roles.len(),
+            refused_cluster_wide.len(),
+            ours.len()
+        ),
+        (50, 8, 3, 75)
+    );
+}

@@ -32,6 +32,43 @@ pub fn allows(
     group_ok && resource_ok && verb_ok && name_ok
 }
 
+/// Does `holder` already allow everything `target` allows? The API server
+/// lets a subject bind a role without `bind` on it when it does (RBAC's
+/// escalation check). A `*` in the target is covered only by a `*`.
+pub fn covers(holder: &[PolicyRule], target: &[PolicyRule]) -> bool {
+    target.iter().all(|rule| {
+        let names: Vec<Option<&str>> = match rule.resource_names.as_deref() {
+            Some(names) if !names.is_empty() => names.iter().map(|n| Some(n.as_str())).collect(),
+            _ => vec![None],
+        };
+        let resources_covered = rule.api_groups.iter().flatten().all(|group| {
+            rule.resources.iter().flatten().all(|resource| {
+                rule.verbs.iter().all(|verb| {
+                    names.iter().all(|name| {
+                        holder
+                            .iter()
+                            .any(|h| allows(h, group, resource, verb, *name))
+                    })
+                })
+            })
+        });
+        let urls_covered = rule.non_resource_urls.iter().flatten().all(|url| {
+            rule.verbs.iter().all(|verb| {
+                holder.iter().any(|h| {
+                    h.verbs.iter().any(|v| v == "*" || v == verb)
+                        && h.non_resource_urls.iter().flatten().any(|u| {
+                            u == "*"
+                                || u == url
+                                || u.strip_suffix('*')
+                                    .is_some_and(|prefix| url.starts_with(prefix))
+                        })
+                })
+            })
+        });
+        resources_covered && urls_covered
+    })
+}
+
 /// Does `rule` allow `verb` on `resource` for some object, and for which
 /// names: `Some(names)` when it is limited to them.
 pub fn allows_names(
@@ -153,6 +190,42 @@ pub fn bindings<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_holder_covers_a_role_it_already_has() {
+        let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
+            api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            ..PolicyRule::default()
+        };
+        let binder = [
+            rule(
+                &["rbac.authorization.k8s.io"],
+                &["rolebindings"],
+                &["create"],
+            ),
+            rule(&["rbac.authorization.k8s.io"], &["roles"], &["bind"]),
+        ];
+        assert!(covers(&binder, &binder[..1]));
+        assert!(covers(&binder, &binder));
+        let clusterroles = [rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterroles"],
+            &["bind"],
+        )];
+        assert!(!covers(&binder, &clusterroles));
+        let everything = [rule(&["*"], &["*"], &["*"])];
+        assert!(covers(&everything, &binder));
+        assert!(!covers(&binder, &everything));
+        let mut named = rule(&[""], &["secrets"], &["get"]);
+        named.resource_names = Some(vec!["tls".into()]);
+        assert!(covers(
+            &[rule(&[""], &["secrets"], &["get"])],
+            &[named.clone()]
+        ));
+        assert!(!covers(&[named], &[rule(&[""], &["secrets"], &["get"])]));
+    }
 
     fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> PolicyRule {
         PolicyRule {

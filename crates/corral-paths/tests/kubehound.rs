@@ -430,16 +430,19 @@ fn role_bind_parity_with_kubehound() {
     // Refused: RoleBindings grant a ClusterRole in one namespace only; the
     // cluster-wide sets need a ClusterRoleBinding, which crb-cr-rb-cr may
     // not create.
-    let refused_cluster_wide = edges(&[crb_cr_rb_cr.clone()], &cluster_sets);
+    let refused_cluster_wide = edges(std::slice::from_ref(&crb_cr_rb_cr), &cluster_sets);
     // Added, which KubeHound does not build: binders of cluster roles in
     // a namespace (rb-cr-rb-cr, rb-r-rb-crb, crb-cr-rb-cr) reach the sets
     // of cluster roles bound there; a cluster-wide binder of roles
     // (crb-cr-rb-r) reaches the roles of every namespace; and any binder
     // reaches a set whose permissions it already holds all of.
     let cluster_role_sets = [rb_cr_fail.clone(), rb_cr_rb_cr.clone(), rb_cr_rb_r.clone()];
-    let mut added = edges(&[rb_cr_rb_cr.clone()], &cluster_role_sets);
+    let mut added = edges(std::slice::from_ref(&rb_cr_rb_cr), &cluster_role_sets);
     added.extend(edges(&rb_r_rb_crb, &cluster_role_sets));
-    added.extend(edges(&[crb_cr_rb_cr.clone()], &cluster_role_sets));
+    added.extend(edges(
+        std::slice::from_ref(&crb_cr_rb_cr),
+        &cluster_role_sets,
+    ));
     // Same rules as the role binders: bindable without `bind`.
     added.extend(edges(
         &[rb_cr_rb_cr.clone(), crb_cr_rb_cr.clone()],
@@ -453,7 +456,7 @@ fn role_bind_parity_with_kubehound() {
         .cloned()
         .chain([rb_cr_rb_r.clone()])
         .collect();
-    added.extend(edges(&[crb_cr_rb_r.clone()], &roles));
+    added.extend(edges(std::slice::from_ref(&crb_cr_rb_r), &roles));
     let expected: BTreeSet<_> = kubehound
         .difference(
             &refused_cluster_roles

@@ -236,7 +236,7 @@ impl EdgeKind {
             EdgeKind::ProjectedToken => (
                 "read the service account token the pod is given for the cloud",
                 "T1528",
-                "remove the workload identity annotation or label where the pod needs no cloud access",
+                "run the pod as a service account the cloud grants nothing, or drop its workload identity annotation (EKS) or label (AKS)",
             ),
             EdgeKind::GkeWorkloadIdentity => (
                 "exchange the service account's token for the Google identity (STS, then generateAccessToken)",
@@ -269,9 +269,9 @@ impl EdgeKind {
                 "remove targetRoleArn, or narrow the target role's trust",
             ),
             EdgeKind::CloudSignIn => (
-                "sign in to the cluster with the role (aws-auth or an access entry)",
+                "sign in to the cluster as the user and groups the cloud maps the identity to (aws-auth, EKS access entries, GKE IAM, Azure RBAC)",
                 "T1078.004",
-                "map the role to a narrower user and groups, or remove its access entry",
+                "map the cloud identity to a narrower user and groups, or take its cluster role away",
             ),
         }
     }

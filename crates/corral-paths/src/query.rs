@@ -337,6 +337,7 @@ pub fn text(paths: &[Path]) -> String {
         for h in &p.hops {
             let at = match (&h.evidence.file, h.evidence.line) {
                 (Some(f), Some(l)) => format!(" [{f}:{l}]"),
+                (Some(f), None) => format!(" [{f}]"),
                 _ => String::new(),
             };
             out.push_str(&format!(

@@ -370,11 +370,20 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             admin,
         })
     };
+    // The agent trusts a token of the associated account with its audience:
+    // the account's pods are given one, and a TokenRequest mints one.
     for association in &cloud.aws.pod_identities {
-        let account = g.vertex(Vertex::Identity {
-            kind: "ServiceAccount".into(),
-            namespace: Some(association.namespace.clone()),
-            name: association.service_account.clone(),
+        let key = (
+            association.namespace.clone(),
+            association.service_account.clone(),
+            reach::POD_IDENTITY_AUDIENCE.to_string(),
+        );
+        let account = *tokens.entry(key).or_insert_with(|| {
+            g.vertex(Vertex::Token {
+                namespace: association.namespace.clone(),
+                account: association.service_account.clone(),
+                audience: reach::POD_IDENTITY_AUDIENCE.into(),
+            })
         });
         let role = aws_role(&mut g, &association.role);
         let file = Some(std::sync::Arc::from(association.file.as_str()));
@@ -628,11 +637,25 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             .cloned()
             .unwrap_or_default();
         let mut sources = reach::projected_tokens(&annotations, &labels);
+        if let Some(association) = cloud
+            .aws
+            .pod_identities
+            .iter()
+            .find(|a| a.namespace == entry.namespace && a.service_account == entry.account)
+        {
+            sources.push((
+                reach::POD_IDENTITY_AUDIENCE.to_string(),
+                TokenSource::Cloud {
+                    file: association.file.clone(),
+                    detail: "the EKS Pod Identity webhook projects a token for pods.eks.amazonaws.com into the account's pods".into(),
+                },
+            ));
+        }
         if !host_network && blocked.is_none() {
             if let Some((pool, file, detail)) = entry.nodes.iter().find_map(|n| gke_pools.get(n)) {
                 sources.push((
                     pool.clone(),
-                    TokenSource::MetadataServer {
+                    TokenSource::Cloud {
                         file: file.clone(),
                         detail: detail.clone(),
                     },
@@ -672,7 +695,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                         format!("{key}: \"true\": the webhook projects a token for {audience}"),
                     )
                 }
-                (TokenSource::MetadataServer { file, detail }, _) => cloud_evidence(&file, &detail),
+                (TokenSource::Cloud { file, detail }, _) => cloud_evidence(&file, &detail),
             };
             pod_tokens.push((*token, ev));
         }

@@ -467,6 +467,12 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
         let weight = &graph.graph[edge];
         match (&weight.evidence.file, weight.evidence.line) {
             (Some(file), Some(line)) => (weight.kind.id().to_string(), format!("{file}:{line}")),
+            // A cloud setting: every edge its statement stands for (one
+            // instance's metadata options reach every pod on it).
+            (Some(file), None) => (
+                weight.kind.id().to_string(),
+                format!("{file}: {}", weight.evidence.detail),
+            ),
             _ => {
                 let (s, t) = graph
                     .graph

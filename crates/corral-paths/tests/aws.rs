@@ -45,8 +45,12 @@ fn irsa_follows_the_trust_policy_not_the_annotation() {
         ])
     );
     // Only the annotated account's pods are given a token for STS.
+    let for_sts: BTreeSet<_> = edges(&g, EdgeKind::ProjectedToken)
+        .into_iter()
+        .filter(|(_, t)| t.ends_with("/sts.amazonaws.com"))
+        .collect();
     assert_eq!(
-        edges(&g, EdgeKind::ProjectedToken),
+        for_sts,
         BTreeSet::from([(
             "container/shop/payments/payments".to_string(),
             token("billing")
@@ -97,9 +101,21 @@ fn the_metadata_service_serves_node_roles_as_its_options_allow() {
 fn pod_identity_chains_and_signing_back_into_the_cluster() {
     let g = graph();
     let role = |name: &str| format!("aws/arn:aws:iam::111122223333:role/{name}");
+    let token = "token/monitoring/agent/pods.eks.amazonaws.com".to_string();
     assert_eq!(
         edges(&g, EdgeKind::PodIdentity),
-        BTreeSet::from([("sa/monitoring/agent".to_string(), role("billing"))])
+        BTreeSet::from([(token.clone(), role("billing"))])
+    );
+    // The account's pods are given the agent's token.
+    assert!(edges(&g, EdgeKind::ProjectedToken)
+        .contains(&("container/monitoring/agent/agent".to_string(), token)));
+    assert_eq!(
+        hops(
+            &g,
+            "pod/monitoring/agent",
+            corral_paths::query::To::CloudAdmin
+        ),
+        [["PROJECTED_TOKEN", "POD_IDENTITY", "ROLE_CHAIN"]]
     );
     assert_eq!(
         edges(&g, EdgeKind::RoleChain),

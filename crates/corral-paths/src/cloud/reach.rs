@@ -17,6 +17,8 @@ use super::{azure, Cloud, CloudIdentity};
 use crate::edge::EdgeKind;
 
 pub const AWS_AUDIENCE: &str = "sts.amazonaws.com";
+/// The audience of the token the EKS Pod Identity agent takes.
+pub const POD_IDENTITY_AUDIENCE: &str = "pods.eks.amazonaws.com";
 const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 const GKE_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
 const AKS_ANNOTATION: &str = "azure.workload.identity/client-id";
@@ -53,8 +55,9 @@ pub enum TokenSource {
     /// The pod's label (`azure.workload.identity/use`): the AKS webhook
     /// projects the token.
     PodLabel(&'static str),
-    /// The GKE metadata server answers for the pod's service account.
-    MetadataServer { file: String, detail: String },
+    /// Given by the cloud's side (the GKE metadata server, the EKS Pod
+    /// Identity webhook), as a cloud file says.
+    Cloud { file: String, detail: String },
 }
 
 /// The credentials a node's metadata service hands out; `None` stands for

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
 use corral_core::model::{Model, PodTemplate, Resource};
 use corral_core::Object;
-use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec, SecurityContext};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 
@@ -181,23 +181,27 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut metadata: HashMap<NodeIndex, Vec<(NodeIndex, NodeCredential, Evidence)>> =
         HashMap::new();
     let mut gke_pools: HashMap<NodeIndex, (String, String, String)> = HashMap::new();
+    // `None`: the node that stands for every node.
+    let mut through_metadata = |g: &mut Graph, index: NodeIndex, node: Option<&Node>| {
+        for credential in reach::node_credentials(cloud, node) {
+            let vertex = g.vertex(credential.identity.vertex());
+            let ev = cloud_evidence(&credential.file, &credential.detail);
+            g.edge(index, vertex, EdgeKind::ImdsCredentials, ev.clone());
+            metadata
+                .entry(index)
+                .or_default()
+                .push((vertex, credential, ev));
+        }
+        if let Some(pool) = reach::gke_metadata_pool(cloud, node) {
+            gke_pools.insert(index, pool);
+        }
+    };
     for (object, resource) in model.iter() {
         if let Resource::Node(node) = resource {
             let name = object.name.clone().unwrap_or_default();
             let index = g.vertex(Vertex::Node { name: name.clone() });
             nodes.push((name, index));
-            for credential in reach::node_credentials(cloud, Some(node)) {
-                let vertex = g.vertex(credential.identity.vertex());
-                let ev = cloud_evidence(&credential.file, &credential.detail);
-                g.edge(index, vertex, EdgeKind::ImdsCredentials, ev.clone());
-                metadata
-                    .entry(index)
-                    .or_default()
-                    .push((vertex, credential, ev));
-            }
-            if let Some(pool) = reach::gke_metadata_pool(cloud, Some(node)) {
-                gke_pools.insert(index, pool);
-            }
+            through_metadata(&mut g, index, Some(node));
             let tainted = node
                 .spec
                 .as_ref()
@@ -215,18 +219,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let any = g.vertex(Vertex::Node { name: "any".into() });
         nodes.push(("any".into(), any));
         schedulable.push(any);
-        for credential in reach::node_credentials(cloud, None) {
-            let vertex = g.vertex(credential.identity.vertex());
-            let ev = cloud_evidence(&credential.file, &credential.detail);
-            g.edge(any, vertex, EdgeKind::ImdsCredentials, ev.clone());
-            metadata
-                .entry(any)
-                .or_default()
-                .push((vertex, credential, ev));
-        }
-        if let Some(pool) = reach::gke_metadata_pool(cloud, None) {
-            gke_pools.insert(any, pool);
-        }
+        through_metadata(&mut g, any, None);
     }
     let node_index: HashMap<&str, NodeIndex> =
         nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();

@@ -399,13 +399,36 @@ pub fn sarif(outcome: &Outcome, root: &str, prefix: &str) -> String {
             "message": {"text": format!("{dropped} less severe results were left out: GitHub keeps at most {SARIF_RESULT_LIMIT} per run")},
         }));
     }
+    const RESULTS: &str = "\"corral:results\"";
+    let log = sarif_log(
+        all.iter().map(|r| sarif_rule(r.meta())).collect(),
+        "corral/scan/",
+        root,
+        notifications,
+        json!("corral:results"),
+    );
+    let text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let array = format!("[\n{}\n]", results.join(",\n"));
+    let mut text = text.replacen(RESULTS, &array, 1);
+    text.push('\n');
+    text
+}
+
+/// A SARIF 2.1.0 log of one run of Corral: URIs relative to `root` under
+/// `%SRCROOT%`, the rules, the automation ID GitHub groups alerts by.
+fn sarif_log(
+    rules: Vec<serde_json::Value>,
+    automation: &str,
+    root: &str,
+    notifications: Vec<serde_json::Value>,
+    results: serde_json::Value,
+) -> serde_json::Value {
     let root = if root.ends_with('/') {
         root.to_string()
     } else {
         format!("{root}/")
     };
-    const RESULTS: &str = "\"corral:results\"";
-    let log = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -413,19 +436,14 @@ pub fn sarif(outcome: &Outcome, root: &str, prefix: &str) -> String {
                 "name": "corral",
                 "informationUri": "https://github.com/corral-security/corral",
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": all.iter().map(|r| sarif_rule(r.meta())).collect::<Vec<_>>(),
+                "rules": rules,
             }},
-            "automationDetails": {"id": "corral/scan/"},
+            "automationDetails": {"id": automation},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
             "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
-            "results": "corral:results",
+            "results": results,
         }],
-    });
-    let text = serde_json::to_string_pretty(&log).unwrap_or_default();
-    let array = format!("[\n{}\n]", results.join(",\n"));
-    let mut text = text.replacen(RESULTS, &array, 1);
-    text.push('\n');
-    text
+    })
 }
 
 /// The attack path rule a path's target falls under: cluster-admin, a
@@ -539,27 +557,13 @@ pub fn sarif_paths(
             "message": {"text": format!("{left_out} path(s) to service account tokens are not SARIF results; see --format text or json")},
         }));
     }
-    let root = if root.ends_with('/') {
-        root.to_string()
-    } else {
-        format!("{root}/")
-    };
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "corral",
-                "informationUri": "https://github.com/corral-security/corral",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|r| sarif_rule(r)).collect::<Vec<_>>(),
-            }},
-            "automationDetails": {"id": "corral/paths/"},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
-            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
-            "results": results,
-        }],
-    });
+    let log = sarif_log(
+        rules.iter().map(|r| sarif_rule(r)).collect(),
+        "corral/paths/",
+        root,
+        notifications,
+        json!(results),
+    );
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text

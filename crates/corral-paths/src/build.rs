@@ -3,7 +3,8 @@
 //! volumes and endpoints, then every edge whose preconditions hold.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
 use corral_core::model::{Model, PodTemplate, Resource};
@@ -69,11 +70,30 @@ fn writable_dangerous(path: &str) -> bool {
         .any(|s| path.starts_with(s) || path == s.trim_end_matches('/'))
 }
 
+thread_local! {
+    /// Field paths, shared: thousands of pods have the same few.
+    static FIELDS: std::cell::RefCell<HashSet<Arc<str>>> = Default::default();
+}
+
+/// Evidence at `path` (a dotted field path) of `object`: its file, the
+/// line of the field (or of its nearest present parent), and the field.
 fn evidence(object: &Object, path: &str, detail: impl Into<Cow<'static, str>>) -> Evidence {
     let pos = object.pos_nearest(path);
+    let field = FIELDS.with(|fields| {
+        let mut fields = fields.borrow_mut();
+        match fields.get(path) {
+            Some(field) => field.clone(),
+            None => {
+                let field: Arc<str> = Arc::from(path);
+                fields.insert(field.clone());
+                field
+            }
+        }
+    });
     Evidence {
         file: Some(object.file.clone()),
         line: Some(pos.line),
+        field: Some(field),
         detail: detail.into(),
     }
 }
@@ -118,6 +138,7 @@ fn cloud_evidence(file: &str, detail: &str) -> Evidence {
     Evidence {
         file: (!file.is_empty()).then(|| std::sync::Arc::from(file)),
         line: None,
+        field: None,
         detail: detail.to_string().into(),
     }
 }
@@ -228,6 +249,27 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let rules = role_rules(model);
     let mut permission_sets: Vec<(NodeIndex, Option<String>, &Vec<PolicyRule>, &Object)> =
         Vec::new();
+    // Each role's manifest and how many rules it writes itself (the rest
+    // come from aggregation): a grant's evidence is the rule's line.
+    let role_objects: HashMap<RoleKey, (&Object, usize)> = model
+        .iter()
+        .filter_map(|(object, resource)| {
+            let (namespace, written) = match resource {
+                Resource::Role(r) => (
+                    Some(object.namespace.clone().unwrap_or_else(|| "default".into())),
+                    r.rules.as_ref().map_or(0, Vec::len),
+                ),
+                Resource::ClusterRole(r) => (None, r.rules.as_ref().map_or(0, Vec::len)),
+                _ => return None,
+            };
+            let key = RoleKey {
+                namespace,
+                name: object.name.clone().unwrap_or_default(),
+            };
+            Some((key, (object, written)))
+        })
+        .collect();
+    let mut role_of: HashMap<NodeIndex, (&Object, usize)> = HashMap::new();
     for binding in bindings(model, &rules) {
         let role_rules = &rules[&binding.role];
         let ps = g.vertex(Vertex::PermissionSet {
@@ -236,6 +278,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             critical: critical_role(&binding.role.name),
         });
         permission_sets.push((ps, binding.namespace.clone(), role_rules, binding.object));
+        if let Some(role) = role_objects.get(&binding.role) {
+            role_of.insert(ps, *role);
+        }
         for subject in &binding.subjects {
             let namespace = match subject.kind.as_str() {
                 "ServiceAccount" => Some(
@@ -391,6 +436,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             Evidence {
                 file: file.clone(),
                 line: None,
+                field: None,
                 detail: detail.clone().into(),
             },
         );
@@ -403,6 +449,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 Evidence {
                     file,
                     line: None,
+                    field: None,
                     detail: format!("targetRoleArn of the {detail}").into(),
                 },
             );
@@ -455,6 +502,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let ev = Evidence {
             file: Some(std::sync::Arc::from(entry.file.as_str())),
             line: None,
+            field: None,
             detail: "EKS access entry".into(),
         };
         sign_ins.push((entry.principal.clone(), entry.username.clone(), groups, ev));
@@ -609,6 +657,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     Evidence {
                         file: None,
                         line: None,
+                        field: None,
                         detail: "service accounts are in their groups".into(),
                     },
                 );
@@ -921,6 +970,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 let ev = Evidence {
                     file: None,
                     line: None,
+                    field: None,
                     detail: "token files under /var/lib/kubelet/pods".into(),
                 };
                 g.edge(*volume, *token, EdgeKind::ExploitHostTraverse, ev);
@@ -980,6 +1030,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     Evidence {
                         file: None,
                         line: None,
+                        field: None,
                         detail: "the kubelet's credentials".into(),
                     },
                 );
@@ -1131,6 +1182,16 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             let unrestricted = role_rules
                 .iter()
                 .any(|r| allows_names(r, group, resource, verb) == Some(None));
+            // At the role's rule that grants it, when the role writes it.
+            let rule = role_rules
+                .iter()
+                .position(|r| allows_names(r, group, resource, verb).is_some());
+            let ev = |detail: &str| match (role_of.get(ps), rule) {
+                (Some((role, written)), Some(i)) if i < *written => {
+                    evidence(role, &format!("rules[{i}]"), detail.to_string())
+                }
+                _ => ev(detail),
+            };
             let scope = if hub_resource == "nodes" {
                 None
             } else {
@@ -1416,6 +1477,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let detail = Evidence {
             file: None,
             line: None,
+            field: None,
             detail: "any of the hub's members".into(),
         };
         for (ns, members) in by_ns {

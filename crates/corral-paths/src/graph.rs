@@ -153,8 +153,23 @@ pub struct Evidence {
     /// Shared by every edge the file gives evidence for.
     pub file: Option<std::sync::Arc<str>>,
     pub line: Option<u32>,
+    /// The manifest field, a dotted path from the object's root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<std::sync::Arc<str>>,
     /// Most details are fixed texts: they cost no allocation per edge.
     pub detail: std::borrow::Cow<'static, str>,
+}
+
+impl Evidence {
+    /// `file:line field`, `file:line` or `file`: where to look.
+    pub fn place(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        Some(match (self.line, &self.field) {
+            (Some(line), Some(field)) => format!("{file}:{line} {field}"),
+            (Some(line), None) => format!("{file}:{line}"),
+            _ => file.to_string(),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -335,11 +335,11 @@ pub fn text(paths: &[Path]) -> String {
             p.hops.len()
         ));
         for h in &p.hops {
-            let at = match (&h.evidence.file, h.evidence.line) {
-                (Some(f), Some(l)) => format!(" [{f}:{l}]"),
-                (Some(f), None) => format!(" [{f}]"),
-                _ => String::new(),
-            };
+            let at = h
+                .evidence
+                .place()
+                .map(|p| format!(" [{p}]"))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "  {} -{}-> {}: {} ({}; {}){at}\n",
                 h.from, h.edge, h.to, h.action, h.mitre, h.evidence.detail
@@ -532,11 +532,11 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
 pub fn cut_text(plan: &CutPlan) -> String {
     let mut out = String::new();
     for (i, c) in plan.cuts.iter().enumerate() {
-        let at = match (&c.evidence.file, c.evidence.line) {
-            (Some(f), Some(l)) => format!(" [{f}:{l}]"),
-            (Some(f), None) => format!(" [{f}]"),
-            _ => String::new(),
-        };
+        let at = c
+            .evidence
+            .place()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default();
         out.push_str(&format!(
             "{}. cuts {} path(s): {} -{}-> {}: {}{at}\n   ({})\n",
             i + 1,

@@ -74,11 +74,11 @@ fn reach(
         let first_fix = path.hops.iter().find(|h| !h.remediation.is_empty());
         let mut fix = match first_fix {
             Some(hop) => {
-                let at = match (&hop.evidence.file, hop.evidence.line) {
-                    (Some(file), Some(line)) => format!(" at {file}:{line}"),
-                    (Some(file), None) => format!(" in {file}"),
-                    _ => String::new(),
-                };
+                let at = hop
+                    .evidence
+                    .place()
+                    .map(|p| format!(" at {p}"))
+                    .unwrap_or_default();
                 format!("{} ({}{at})", hop.remediation, hop.edge)
             }
             None => "remove one of the path's hops".into(),

@@ -3,7 +3,7 @@
 //! volumes and endpoints, then every edge whose preconditions hold.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
@@ -72,7 +72,7 @@ fn writable_dangerous(path: &str) -> bool {
 
 thread_local! {
     /// Field paths, shared: thousands of pods have the same few.
-    static FIELDS: std::cell::RefCell<HashSet<Arc<str>>> = Default::default();
+    static FIELDS: std::cell::RefCell<rustc_hash::FxHashSet<Arc<str>>> = Default::default();
 }
 
 /// Evidence at `path` (a dotted field path) of `object`: its file, the
@@ -326,7 +326,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             .filter(|(_, name)| {
                 name == "system:serviceaccounts"
                     || name == "system:authenticated"
-                    || *name == format!("system:serviceaccounts:{namespace}")
+                    || name
+                        .strip_prefix("system:serviceaccounts:")
+                        .is_some_and(|ns| ns == namespace)
             })
             .map(|(i, _)| *i)
             .collect()
@@ -668,17 +670,23 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         // NetworkPolicy keeps the pod from it, and the tokens the pod is
         // given for its service account.
         let host_network = spec.host_network == Some(true);
-        let labels = entry.template.metadata.labels.clone().unwrap_or_default();
+        let no_labels = BTreeMap::new();
+        let labels = entry
+            .template
+            .metadata
+            .labels
+            .as_ref()
+            .unwrap_or(&no_labels);
         let blocked = if host_network {
             None
         } else {
-            reach::metadata_blocked(&network_policies, &entry.namespace, &labels)
+            reach::metadata_blocked(&network_policies, &entry.namespace, labels)
         };
+        let no_annotations = BTreeMap::new();
         let (annotations, account_object) = accounts
             .get(&(entry.namespace.clone(), entry.account.clone()))
-            .cloned()
-            .unwrap_or_default();
-        let mut sources = reach::projected_tokens(&annotations, &labels);
+            .map_or((&no_annotations, None), |(a, o)| (a, *o));
+        let mut sources = reach::projected_tokens(annotations, labels);
         if let Some(association) = cloud
             .aws
             .pod_identities
@@ -989,7 +997,13 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         };
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         for entry in pods.iter().filter(|e| e.namespace == namespace) {
-            let labels = entry.template.metadata.labels.clone().unwrap_or_default();
+            let no_labels = BTreeMap::new();
+            let labels = entry
+                .template
+                .metadata
+                .labels
+                .as_ref()
+                .unwrap_or(&no_labels);
             if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 continue;
             }
@@ -1174,21 +1188,25 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                          verb: &str,
                          hub_resource: &'static str,
                          detail: &str| {
-            let named: Vec<String> = role_rules
+            // One pass: which rules grant it, for which names.
+            let granting: Vec<(usize, Option<Vec<String>>)> = role_rules
                 .iter()
-                .filter_map(|r| allows_names(r, group, resource, verb).flatten())
+                .enumerate()
+                .filter_map(|(i, r)| allows_names(r, group, resource, verb).map(|n| (i, n)))
+                .collect();
+            let Some(rule) = granting.first().map(|(i, _)| *i) else {
+                return;
+            };
+            let unrestricted = granting.iter().any(|(_, names)| names.is_none());
+            let named: Vec<String> = granting
+                .into_iter()
+                .filter_map(|(_, names)| names)
                 .flatten()
                 .collect();
-            let unrestricted = role_rules
-                .iter()
-                .any(|r| allows_names(r, group, resource, verb) == Some(None));
             // At the role's rule that grants it, when the role writes it.
-            let rule = role_rules
-                .iter()
-                .position(|r| allows_names(r, group, resource, verb).is_some());
-            let ev = |detail: &str| match (role_of.get(ps), rule) {
-                (Some((role, written)), Some(i)) if i < *written => {
-                    evidence(role, &format!("rules[{i}]"), detail.to_string())
+            let ev = |detail: &str| match role_of.get(ps) {
+                Some((role, written)) if rule < *written => {
+                    evidence(role, &format!("rules[{rule}]"), detail.to_string())
                 }
                 _ => ev(detail),
             };

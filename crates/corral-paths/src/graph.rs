@@ -1,8 +1,9 @@
 //! The attack graph: vertices for what an attacker can hold, edges for how
 //! one leads to another, each with the evidence that makes it possible.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxBuildHasher, FxHashSet};
 
 use hashbrown::HashTable;
 
@@ -185,8 +186,9 @@ pub struct Graph {
     /// only indexes, the vertices stay in the graph (half a million
     /// vertices would otherwise be stored twice).
     index: HashTable<NodeIndex>,
-    hasher: RandomState,
-    edges: HashSet<(NodeIndex, NodeIndex, EdgeKind)>,
+    hasher: FxBuildHasher,
+    /// Fx hashing: millions of small keys, hashed fast.
+    edges: FxHashSet<(NodeIndex, NodeIndex, EdgeKind)>,
 }
 
 impl Graph {

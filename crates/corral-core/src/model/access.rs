@@ -19,6 +19,13 @@ pub fn allows(
     verb: &str,
     name: Option<&str>,
 ) -> bool {
+    let names = rule.resource_names.as_deref().unwrap_or_default();
+    let name_ok = names.is_empty() || name.is_some_and(|n| names.iter().any(|x| x == n));
+    allows_some(rule, group, resource, verb) && name_ok
+}
+
+/// Does `rule` allow `verb` on `resource` for at least some names?
+fn allows_some(rule: &PolicyRule, group: &str, resource: &str, verb: &str) -> bool {
     let groups = rule.api_groups.as_deref().unwrap_or_default();
     let resources = rule.resources.as_deref().unwrap_or_default();
     let group_ok = groups.iter().any(|g| g == "*" || g == group);
@@ -27,9 +34,7 @@ pub fn allows(
         r == "*" || r == resource || (!sub.is_empty() && r.split_once('/') == Some((base, "*")))
     });
     let verb_ok = rule.verbs.iter().any(|v| v == "*" || v == verb);
-    let names = rule.resource_names.as_deref().unwrap_or_default();
-    let name_ok = names.is_empty() || name.is_some_and(|n| names.iter().any(|x| x == n));
-    group_ok && resource_ok && verb_ok && name_ok
+    group_ok && resource_ok && verb_ok
 }
 
 /// Does `holder` already allow everything `target` allows? The API server
@@ -77,12 +82,11 @@ pub fn allows_names(
     resource: &str,
     verb: &str,
 ) -> Option<Option<Vec<String>>> {
-    let names = rule.resource_names.clone().unwrap_or_default();
-    let any = PolicyRule {
-        resource_names: None,
-        ..rule.clone()
-    };
-    allows(&any, group, resource, verb, None).then(|| (!names.is_empty()).then_some(names))
+    allows_some(rule, group, resource, verb).then(|| {
+        rule.resource_names
+            .clone()
+            .filter(|names| !names.is_empty())
+    })
 }
 
 /// A Role (`namespace` set) or ClusterRole, by name.

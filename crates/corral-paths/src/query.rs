@@ -414,8 +414,9 @@ pub fn edge_kinds(paths: &[Path]) -> Vec<&'static str> {
     kinds
 }
 
-/// One change that cuts paths: the edge to remove, what to change, and how
-/// many of the paths left it cut.
+/// One change that cuts paths: the edge to remove, what to change, and on
+/// how many of the shortest paths left it lies (once it is made, some
+/// sources may find longer paths, which later changes cut).
 #[derive(Clone, Debug, Serialize)]
 pub struct Cut {
     pub from: String,
@@ -423,7 +424,8 @@ pub struct Cut {
     pub to: String,
     pub remediation: &'static str,
     pub evidence: Evidence,
-    pub paths_cut: usize,
+    pub on_paths: usize,
+    pub paths_left: usize,
 }
 
 /// Edges a user changes by changing a manifest or a cloud setting; the
@@ -517,7 +519,8 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
             to: graph.graph[target].label(),
             remediation: weight.kind.describe().2,
             evidence: weight.evidence.clone(),
-            paths_cut: count,
+            on_paths: count,
+            paths_left: left.len(),
         });
         removed.extend(members.get(&key).into_iter().flatten().copied());
         left = paths_without(graph, from, to, max_hops, &removed);
@@ -538,9 +541,10 @@ pub fn cut_text(plan: &CutPlan) -> String {
             .map(|p| format!(" [{p}]"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "{}. cuts {} path(s): {} -{}-> {}: {}{at}\n   ({})\n",
+            "{}. on {} of {} path(s) left: {} -{}-> {}: {}{at}\n   ({})\n",
             i + 1,
-            c.paths_cut,
+            c.on_paths,
+            c.paths_left,
             c.from,
             c.edge,
             c.to,

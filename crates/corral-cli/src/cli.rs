@@ -29,7 +29,7 @@ pub enum Command {
     Advise(crate::advise::AdviseArgs),
     /// What a new recording did that the applied policies would block: `corral drift --recording R --policies DIR`.
     Drift(crate::drift::DriftArgs),
-    /// Attack paths from pods, exposed endpoints or identities to cluster-admin, nodes or tokens.
+    /// Attack paths from pods, exposed endpoints or identities to cluster-admin, nodes, tokens or cloud administrators (`--cloud`).
     Paths(crate::paths::PathsArgs),
     /// Evaluate NetworkPolicies with Kubernetes semantics: `corral netpol check`.
     Netpol(crate::netpol::NetpolArgs),

@@ -111,6 +111,13 @@ struct PodEntry<'a> {
     account: String,
 }
 
+impl PodEntry<'_> {
+    fn labels(&self) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.template.metadata.labels.as_ref().unwrap_or(&NONE)
+    }
+}
+
 fn effective<'a>(
     container: &'a Container,
     pod: &'a PodSpec,
@@ -670,13 +677,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         // NetworkPolicy keeps the pod from it, and the tokens the pod is
         // given for its service account.
         let host_network = spec.host_network == Some(true);
-        let no_labels = BTreeMap::new();
-        let labels = entry
-            .template
-            .metadata
-            .labels
-            .as_ref()
-            .unwrap_or(&no_labels);
+        let labels = entry.labels();
         let blocked = if host_network {
             None
         } else {
@@ -997,13 +998,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         };
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         for entry in pods.iter().filter(|e| e.namespace == namespace) {
-            let no_labels = BTreeMap::new();
-            let labels = entry
-                .template
-                .metadata
-                .labels
-                .as_ref()
-                .unwrap_or(&no_labels);
+            let labels = entry.labels();
             if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 continue;
             }

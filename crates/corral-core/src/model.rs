@@ -76,6 +76,25 @@ impl PodTemplate {
             (false, false) => format!("{}.spec.{field}", self.path),
         }
     }
+
+    /// The path to a field of the template's metadata:
+    /// `spec.template` + `labels` → `spec.template.metadata.labels`.
+    pub fn metadata_path(&self, field: &str) -> String {
+        if self.path.is_empty() {
+            format!("metadata.{field}")
+        } else {
+            format!("{}.metadata.{field}", self.path)
+        }
+    }
+
+    /// The service account its pods run as: the one named, or `default`.
+    pub fn service_account(&self) -> &str {
+        self.spec
+            .service_account_name
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .unwrap_or("default")
+    }
 }
 
 /// Find the pod template path of an object, if it bears pods.

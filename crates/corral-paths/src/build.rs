@@ -359,16 +359,10 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 );
             }
             Resource::Workload(t) => {
-                let sa = t
-                    .spec
-                    .service_account_name
-                    .clone()
-                    .filter(|a| !a.is_empty())
-                    .unwrap_or_else(|| "default".into());
                 accounts
                     .entry((
                         object.namespace.clone().unwrap_or_else(|| "default".into()),
-                        sa,
+                        t.service_account().to_string(),
                     ))
                     .or_default();
             }
@@ -606,12 +600,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 containers.push((vertex, container, path));
             }
         }
-        let account = template
-            .spec
-            .service_account_name
-            .clone()
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "default".into());
+        let account = template.service_account().to_string();
         pods.push(PodEntry {
             object,
             template,
@@ -734,18 +723,11 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 (TokenSource::Annotation(key), None) => {
                     cloud_evidence("", &format!("{key} on service account {}", entry.account))
                 }
-                (TokenSource::PodLabel(key), _) => {
-                    let labels_path = if entry.template.path.is_empty() {
-                        "metadata.labels".to_string()
-                    } else {
-                        format!("{}.metadata.labels", entry.template.path)
-                    };
-                    evidence(
-                        object,
-                        &labels_path,
-                        format!("{key}: \"true\": the webhook projects a token for {audience}"),
-                    )
-                }
+                (TokenSource::PodLabel(key), _) => evidence(
+                    object,
+                    &entry.template.metadata_path("labels"),
+                    format!("{key}: \"true\": the webhook projects a token for {audience}"),
+                ),
                 (TokenSource::Cloud { file, detail }, _) => cloud_evidence(&file, &detail),
             };
             pod_tokens.push((*token, ev));

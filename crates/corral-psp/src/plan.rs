@@ -469,12 +469,7 @@ fn workload(
     version: &Version,
 ) -> Workload {
     let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-    let account = template
-        .spec
-        .service_account_name
-        .clone()
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "default".into());
+    let account = template.service_account().to_string();
     let grants = access.of(&namespace, &account);
     let usable_psps = usable(&grants, names);
     // What each usable PSP would do to the pod, and whether it admits the

@@ -208,7 +208,7 @@ fn not_isolated(context: &Context, out: &mut Vec<Finding>, meta: &'static RuleMe
             out.push(Finding::new(
                 meta,
                 workload.object,
-                format!("{}.metadata.labels", workload.template.path).trim_start_matches('.'),
+                &workload.template.metadata_path("labels"),
                 format!(
                     "no NetworkPolicy selects these pods for {direction}: they accept all traffic"
                 ),

@@ -676,21 +676,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let (annotations, account_object) = accounts
             .get(&(entry.namespace.clone(), entry.account.clone()))
             .map_or((&no_annotations, None), |(a, o)| (a, *o));
-        let mut sources = reach::projected_tokens(annotations, labels);
-        if let Some(association) = cloud
-            .aws
-            .pod_identities
-            .iter()
-            .find(|a| a.namespace == entry.namespace && a.service_account == entry.account)
-        {
-            sources.push((
-                reach::POD_IDENTITY_AUDIENCE.to_string(),
-                TokenSource::Cloud {
-                    file: association.file.clone(),
-                    detail: "the EKS Pod Identity webhook projects a token for pods.eks.amazonaws.com into the account's pods".into(),
-                },
-            ));
-        }
+        let mut sources =
+            reach::projected_tokens(cloud, &entry.namespace, &entry.account, annotations, labels);
         if !host_network && blocked.is_none() {
             if let Some((pool, file, detail)) = entry.nodes.iter().find_map(|n| gke_pools.get(n)) {
                 sources.push((

@@ -188,12 +188,31 @@ pub fn gke_metadata_pool(cloud: &Cloud, node: Option<&Node>) -> Option<(String, 
     })
 }
 
-/// Cloud tokens a pod is given without asking: `(audience, source)`.
+/// Cloud tokens the webhooks give a pod of `namespace/account` without
+/// asking: `(audience, source)`. (The GKE metadata server's depends on the
+/// node and the pod's network; the graph decides that one.)
 pub fn projected_tokens(
+    cloud: &Cloud,
+    namespace: &str,
+    account: &str,
     account_annotations: &BTreeMap<String, String>,
     pod_labels: &BTreeMap<String, String>,
 ) -> Vec<(String, TokenSource)> {
     let mut tokens = Vec::new();
+    if let Some(association) = cloud
+        .aws
+        .pod_identities
+        .iter()
+        .find(|a| a.namespace == namespace && a.service_account == account)
+    {
+        tokens.push((
+            POD_IDENTITY_AUDIENCE.to_string(),
+            TokenSource::Cloud {
+                file: association.file.clone(),
+                detail: "the EKS Pod Identity webhook projects a token for pods.eks.amazonaws.com into the account's pods".into(),
+            },
+        ));
+    }
     if account_annotations.contains_key(IRSA_ANNOTATION) {
         tokens.push((
             AWS_AUDIENCE.to_string(),

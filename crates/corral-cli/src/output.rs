@@ -157,6 +157,23 @@ pub fn input_status(diagnostics: &[Diagnostic]) -> Status {
     }
 }
 
+/// Run git: its standard output, or what went wrong (`purpose` says which
+/// option needed it).
+pub fn git(args: &[&str], purpose: &str) -> Result<Vec<u8>, String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .map_err(|e| format!("{purpose} needs git: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(output.stdout)
+}
+
 /// The repository's root and the working directory within it, for SARIF
 /// URIs as GitHub wants them; outside a repository, the working directory.
 pub fn sarif_root() -> (String, String) {
@@ -164,12 +181,9 @@ pub fn sarif_root() -> (String, String) {
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
     let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
+        git(args, "--format sarif")
             .ok()
-            .filter(|out| out.status.success())
-            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .map(|out| String::from_utf8_lossy(&out).trim().to_string())
     };
     let root = git(&["rev-parse", "--show-toplevel"]).unwrap_or(cwd);
     let prefix = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();

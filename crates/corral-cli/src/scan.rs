@@ -220,21 +220,6 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     })
 }
 
-fn git(args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .output()
-        .map_err(|e| format!("--diff-base needs git: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok(output.stdout)
-}
-
 /// The fingerprints of the findings in the scanned paths as they are at
 /// git revision `rev`.
 fn fingerprints_at(
@@ -250,7 +235,7 @@ fn fingerprints_at(
     paths.insert(0, "--");
     let mut list_args = vec!["ls-tree", "-r", "--name-only", rev];
     list_args.extend(paths);
-    let listing = String::from_utf8_lossy(&git(&list_args)?).into_owned();
+    let listing = String::from_utf8_lossy(&output::git(&list_args, "--diff-base")?).into_owned();
     let limits = args.load.limits();
     let mut objects = Vec::new();
     let mut sources: BTreeMap<String, Arc<str>> = BTreeMap::new();
@@ -259,7 +244,7 @@ fn fingerprints_at(
         if !manifest || config.excludes(file) {
             continue;
         }
-        let bytes = git(&["show", &format!("{rev}:./{file}")])?;
+        let bytes = output::git(&["show", &format!("{rev}:./{file}")], "--diff-base")?;
         let name: Arc<str> = Arc::from(file);
         let (loaded, _) = corral_core::load_bytes(&name, &bytes, &limits, &|_| {});
         objects.extend(loaded);

@@ -10,6 +10,7 @@ use corral_core::model::access::{allows, allows_names, bindings, covers, role_ru
 use corral_core::model::{Model, PodTemplate, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Container, Node, PodSpec, SecurityContext};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 
@@ -613,21 +614,16 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         });
     }
 
-    let network_policies: Vec<(
-        &str,
-        String,
-        &k8s_openapi::api::networking::v1::NetworkPolicy,
-    )> = model
-        .iter()
-        .filter_map(|(object, resource)| match resource {
-            Resource::NetworkPolicy(policy) => Some((
-                object.namespace.as_deref().unwrap_or("default"),
-                object.name.clone().unwrap_or_default(),
-                policy.as_ref(),
-            )),
-            _ => None,
-        })
-        .collect();
+    // NetworkPolicies by namespace: a pod looks only at its own's.
+    let mut network_policies: HashMap<&str, Vec<(String, &NetworkPolicy)>> = HashMap::new();
+    for (object, resource) in model.iter() {
+        if let Resource::NetworkPolicy(policy) = resource {
+            network_policies
+                .entry(object.namespace.as_deref().unwrap_or("default"))
+                .or_default()
+                .push((object.name.clone().unwrap_or_default(), policy.as_ref()));
+        }
+    }
 
     // Per pod: identities, escapes, volumes, shared process namespaces.
     let mut token_volumes: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new(); // (volume, nodes)
@@ -670,7 +666,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let blocked = if host_network {
             None
         } else {
-            reach::metadata_blocked(&network_policies, &entry.namespace, labels)
+            let policies = network_policies.get(entry.namespace.as_str());
+            reach::metadata_blocked(policies.map_or(&[][..], Vec::as_slice), labels)
         };
         let no_annotations = BTreeMap::new();
         let (annotations, account_object) = accounts

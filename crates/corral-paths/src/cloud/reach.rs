@@ -419,20 +419,18 @@ pub fn exchanges(
 }
 
 /// Does a NetworkPolicy keep a pod (off the host's network) from the
-/// metadata address? Its namespace's policies that select it for Egress
-/// must all leave 169.254.169.254 port 80 out. The policy that isolates
-/// it, when so.
-pub fn metadata_blocked<'a>(
-    policies: &[(&'a str, String, &'a NetworkPolicy)],
-    namespace: &str,
+/// metadata address? Its namespace's policies (`policies`, by name) that
+/// select it for Egress must all leave 169.254.169.254 port 80 out. The
+/// policy that isolates it, when so.
+pub fn metadata_blocked(
+    policies: &[(String, &NetworkPolicy)],
     labels: &BTreeMap<String, String>,
 ) -> Option<String> {
     let address = IpAddr::from(METADATA_ADDRESS);
     let mut isolating = None;
-    for (policy_namespace, name, policy) in policies {
+    for (name, policy) in policies {
         let Some(spec) = &policy.spec else { continue };
-        if *policy_namespace != namespace
-            || !policy_types(Some(spec)).1
+        if !policy_types(Some(spec)).1
             || !spec
                 .pod_selector
                 .as_ref()

@@ -953,7 +953,15 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }
     }
 
-    // Services expose their pods' ports.
+    // Services expose their pods' ports: each looks only at its
+    // namespace's pods.
+    let mut pods_in: HashMap<&str, Vec<&PodEntry>> = HashMap::new();
+    for entry in &pods {
+        pods_in
+            .entry(entry.namespace.as_str())
+            .or_default()
+            .push(entry);
+    }
     for (object, resource) in model.iter() {
         let Resource::Service(service) = resource else {
             continue;
@@ -963,7 +971,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             continue;
         };
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-        for entry in pods.iter().filter(|e| e.namespace == namespace) {
+        for entry in pods_in.get(namespace.as_str()).into_iter().flatten() {
             let labels = entry.labels();
             if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 continue;

@@ -939,17 +939,36 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     }
     // A host path over the kubelet's pods directory reads the tokens of
     // every pod on the same node.
-    for (volume, on) in &traversals {
-        for (token, token_nodes) in &token_volumes {
-            if token_nodes.iter().any(|n| on.contains(n)) {
-                let ev = Evidence {
-                    file: None,
-                    line: None,
-                    field: None,
-                    detail: "token files under /var/lib/kubelet/pods".into(),
-                };
-                g.edge(*volume, *token, EdgeKind::ExploitHostTraverse, ev);
+    // Token volumes by node, as positions in `token_volumes`, so each
+    // traversal looks only at its nodes' tokens, in the same order.
+    let mut tokens_on: HashMap<NodeIndex, Vec<usize>> = HashMap::new();
+    if !traversals.is_empty() {
+        for (t, (_, token_nodes)) in token_volumes.iter().enumerate() {
+            for node in token_nodes {
+                tokens_on.entry(*node).or_default().push(t);
             }
+        }
+    }
+    for (volume, on) in &traversals {
+        let mut reached: Vec<usize> = on
+            .iter()
+            .flat_map(|n| tokens_on.get(n).into_iter().flatten().copied())
+            .collect();
+        reached.sort_unstable();
+        reached.dedup();
+        for t in reached {
+            let ev = Evidence {
+                file: None,
+                line: None,
+                field: None,
+                detail: "token files under /var/lib/kubelet/pods".into(),
+            };
+            g.edge(
+                *volume,
+                token_volumes[t].0,
+                EdgeKind::ExploitHostTraverse,
+                ev,
+            );
         }
     }
 

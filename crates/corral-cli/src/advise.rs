@@ -34,6 +34,11 @@ pub struct Recordings {
     /// and the workload's exec the profile must allow.
     #[arg(long, default_value = "runc")]
     pub runtime: String,
+    /// Advise from recordings that lost observations (the recorder's maps
+    /// were full). Without it such a recording is refused: a profile from
+    /// it may lack what the workload needs.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -210,11 +215,43 @@ pub fn read(input: &Recordings) -> Result<Inputs, String> {
         })
         .collect();
     let files = recording_files(&input.recordings)?;
+    let workloads = group(&files, &names)?;
+    if !input.allow_incomplete {
+        refuse_incomplete(&workloads)?;
+    }
     Ok(Inputs {
-        workloads: group(&files, &names)?,
+        workloads,
         model,
         diagnostics,
     })
+}
+
+/// A recording that lost observations says how many: advising from it
+/// needs `--allow-incomplete`.
+fn refuse_incomplete(workloads: &BTreeMap<WorkloadKey, Recorded>) -> Result<(), String> {
+    let mut lost = Vec::new();
+    for (key, recorded) in workloads {
+        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+        for run in &recorded.recording.runs {
+            for (kind, count) in &run.dropped {
+                *by_kind.entry(kind.as_str()).or_default() += count;
+            }
+        }
+        if !by_kind.is_empty() {
+            let counts: Vec<String> = by_kind
+                .iter()
+                .map(|(kind, count)| format!("{count} {kind}"))
+                .collect();
+            lost.push(format!("{key}: {}", counts.join(", ")));
+        }
+    }
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "incomplete recording(s), observations were dropped: {}; record again with larger --max-namespaces or --max-entries, or pass --allow-incomplete to advise from them anyway",
+        lost.join("; ")
+    ))
 }
 
 fn netpol(

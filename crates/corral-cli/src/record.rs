@@ -146,13 +146,19 @@ fn run_containers(
         capacity,
     };
     let quiet = common.quiet;
-    let outcome = record_containers(&options, stop_on_signals(), |roots| {
+    let outcome = record_containers(&options, stop_on_signals(), |roots, waiting| {
         if !quiet {
             let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
             eprintln!(
                 "recording the containers in {}; Ctrl-C or SIGTERM to stop",
                 roots.join(", ")
             );
+            for root in waiting {
+                eprintln!(
+                    "note: {} does not exist yet; waiting for the runtime to create it, and recording from its first container",
+                    root.display()
+                );
+            }
         }
     })
     .map_err(|e| e.to_string())?;

@@ -1123,12 +1123,15 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .push((entry.pod, name.clone()));
         }
     }
+    // A pod created in a namespace may run as any of its service accounts:
+    // it mounts that account's API token (POD_CREATE, as well as TOKEN_*).
     for (identity, namespace, name) in &service_accounts {
         for kind in [
             EdgeKind::TokenList,
             EdgeKind::TokenBruteforce,
             EdgeKind::TokenRequest,
             EdgeKind::IdentityImpersonate,
+            EdgeKind::PodCreate,
         ] {
             targets
                 .entry((kind, "serviceaccounts"))
@@ -1138,14 +1141,19 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .push((*identity, name.clone()));
         }
     }
-    // A TokenRequest mints a token for any audience: the cloud's too.
+    // A TokenRequest mints a token for any audience: the cloud's too. So
+    // does a pod created to run as the account: the webhooks project the
+    // token its annotation asks for, and the pod's own projected volume
+    // may name any audience. No pod of the account need exist.
     for ((namespace, account, _), token) in &tokens {
-        targets
-            .entry((EdgeKind::TokenRequest, "serviceaccounts"))
-            .or_default()
-            .entry(Some(namespace.clone()))
-            .or_default()
-            .push((*token, account.clone()));
+        for kind in [EdgeKind::TokenRequest, EdgeKind::PodCreate] {
+            targets
+                .entry((kind, "serviceaccounts"))
+                .or_default()
+                .entry(Some(namespace.clone()))
+                .or_default()
+                .push((*token, account.clone()));
+        }
     }
     for (ps, scope, from_cluster_role) in &all_sets {
         let role = match &g.graph[*ps] {
@@ -1211,7 +1219,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 });
                 g.edge(*ps, hub, kind, ev(detail));
                 hubs.insert((kind, hub_resource, scope));
-            } else if !named.is_empty() {
+            } else if !named.is_empty() && kind != EdgeKind::PodCreate {
+                // (`create` names no object: resourceNames never allow it.)
                 let in_scope = targets
                     .get(&(kind, hub_resource))
                     .into_iter()
@@ -1239,6 +1248,15 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 "create",
                 "nodes",
                 "may create pods or workload controllers",
+            );
+            grant(
+                &mut g,
+                EdgeKind::PodCreate,
+                group,
+                resource,
+                "create",
+                "serviceaccounts",
+                "may create pods or workload controllers, which run as any service account of the namespace",
             );
         }
         for verb in ["create", "get"] {

@@ -165,7 +165,7 @@ impl EdgeKind {
                 ("use the permissions bound to the identity", "T1069", "")
             }
             EdgeKind::PodCreate => (
-                "create a privileged pod on the node",
+                "create a pod: privileged on a node, or running as any service account of its namespace",
                 "T1610",
                 "drop create on pods and workload controllers",
             ),

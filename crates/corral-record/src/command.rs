@@ -46,8 +46,12 @@ pub(crate) fn uname() -> (String, String) {
 
 /// The pid of the command being recorded, for the signal handler.
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// The last signal forwarded, for the descendants left once the command
+/// itself has exited.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn forward_signal(signal: libc::c_int) {
+    SIGNALLED.store(signal, Ordering::Relaxed);
     let child = CHILD.load(Ordering::Relaxed);
     if child > 0 {
         // SAFETY: kill is async-signal-safe.
@@ -57,15 +61,69 @@ extern "C" fn forward_signal(signal: libc::c_int) {
 
 /// Until the command ends, SIGINT, SIGTERM and SIGHUP go to it rather than
 /// end the recorder: the command stops, and what it did is still written.
+/// No SA_RESTART: a signal interrupts the wait for descendants, so that
+/// they get it too.
 fn forward_signals_to(child: libc::pid_t) {
     CHILD.store(child, Ordering::Relaxed);
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: installs a handler that only calls kill.
+        // SAFETY: installs a handler that only stores to atomics and calls kill.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = forward_signal as *const () as usize;
-            action.sa_flags = libc::SA_RESTART;
             libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Our children now: the descendants a subreaper has inherited.
+fn children() -> Vec<libc::pid_t> {
+    let me = std::process::id().to_string();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{me}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Wait for the command and for every descendant it left behind (strace
+/// -f waits for them too: a daemonised child's syscalls are the
+/// workload's), returning the command's own wait status. A signal that
+/// arrives once the command has exited is passed on to the descendants.
+fn wait_for_the_tree(child: libc::pid_t) -> io::Result<libc::c_int> {
+    let mut status_of_child = None;
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for any of our own children.
+        let waited = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if waited == child {
+            status_of_child = Some(status);
+            CHILD.store(0, Ordering::Relaxed);
+        }
+        if waited >= 0 {
+            continue;
+        }
+        let error = io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EINTR) => {
+                let signal = SIGNALLED.swap(0, Ordering::Relaxed);
+                if signal != 0 && status_of_child.is_some() {
+                    for pid in children() {
+                        // SAFETY: signals a descendant we inherited.
+                        unsafe { libc::kill(pid, signal) };
+                    }
+                }
+            }
+            Some(libc::ECHILD) => {
+                return status_of_child.ok_or(error);
+            }
+            _ => return Err(error),
         }
     }
 }
@@ -94,6 +152,9 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
     let (ready_read, ready_write) = pipe().map_err(|e| io_error("pipe", e))?;
     let (go_read, go_write) = pipe().map_err(|e| io_error("pipe", e))?;
     let started = now();
+    // Orphaned descendants are re-parented to us, so we can wait for them.
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag of ours.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     // SAFETY: the child runs only async-signal-safe calls (unshare, write,
     // read, execvp, _exit) on memory prepared before the fork.
     let pid = unsafe { libc::fork() };
@@ -133,22 +194,10 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
         let _ = go.write_all(&[1]);
     }
     drop(go);
-    let mut status = 0;
-    let waited = loop {
-        // SAFETY: waits for our own child.
-        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if waited >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            break waited;
-        }
-    };
+    let waited = wait_for_the_tree(pid);
     CHILD.store(0, Ordering::Relaxed);
     let mntns = tracked?;
-    if waited != pid {
-        return Err(io_error(
-            "waiting for the command",
-            io::Error::last_os_error(),
-        ));
-    }
+    let status = waited.map_err(|e| io_error("waiting for the command", e))?;
     let ended = now();
     let exit_status = if libc::WIFEXITED(status) {
         Some(libc::WEXITSTATUS(status))

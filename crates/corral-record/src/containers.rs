@@ -138,6 +138,9 @@ struct Watcher {
     fd: OwnedFd,
     roots: HashMap<i32, PathBuf>,
     containers: HashMap<i32, (PathBuf, String)>,
+    /// Runtime roots that do not exist yet (runc creates its root with its
+    /// first container), by the watch on their nearest existing ancestor.
+    waiting: HashMap<i32, Vec<PathBuf>>,
 }
 
 const ROOT_EVENTS: u32 = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ONLYDIR;
@@ -155,6 +158,7 @@ impl Watcher {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             roots: HashMap::new(),
             containers: HashMap::new(),
+            waiting: HashMap::new(),
         })
     }
 
@@ -169,10 +173,59 @@ impl Watcher {
         Ok(wd)
     }
 
-    fn watch_root(&mut self, root: &Path) -> io::Result<()> {
-        let wd = self.watch(root, ROOT_EVENTS)?;
-        self.roots.insert(wd, root.to_path_buf());
-        Ok(())
+    /// Watch a runtime root, or wait for it to appear: its nearest
+    /// existing ancestor is watched, and each directory created on the way
+    /// down in turn. True once the root itself is watched.
+    fn watch_root(&mut self, root: &Path) -> io::Result<bool> {
+        let gone = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
+        loop {
+            if self.watches(root) {
+                return Ok(true);
+            }
+            match self.watch(root, ROOT_EVENTS) {
+                Ok(wd) => {
+                    self.roots.insert(wd, root.to_path_buf());
+                    return Ok(true);
+                }
+                Err(e) if !gone(&e) => return Err(e),
+                Err(_) => {}
+            }
+            let Some(ancestor) = root.ancestors().skip(1).find(|a| a.is_dir()) else {
+                return Err(io::Error::from_raw_os_error(libc::ENOENT));
+            };
+            match self.watch(ancestor, ROOT_EVENTS) {
+                Ok(wd) => {
+                    let waiting = self.waiting.entry(wd).or_default();
+                    if !waiting.iter().any(|r| r == root) {
+                        waiting.push(root.to_path_buf());
+                    }
+                    // Created between the look and the watch: go down.
+                    let next = root.ancestors().take_while(|a| *a != ancestor).last();
+                    if next.is_none_or(|n| !n.exists()) {
+                        return Ok(false);
+                    }
+                }
+                Err(e) if !gone(&e) => return Err(e),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Is `root` watched yet?
+    fn watches(&self, root: &Path) -> bool {
+        self.roots.values().any(|r| r == root)
+    }
+
+    /// The containers in a root, each of whose directories is watched.
+    fn containers_in(&mut self, root: &Path) -> Vec<(PathBuf, String)> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            if self.watch_container(root, &id) {
+                found.push((root.to_path_buf(), id));
+            }
+        }
+        found
     }
 
     /// Watch a container's directory; false when it is already gone.
@@ -227,7 +280,14 @@ impl Watcher {
                     .unwrap_or(name_bytes.len());
                 let name = String::from_utf8_lossy(&name_bytes[..end]).into_owned();
                 at += header + event.len as usize;
-                if let Some(root) = self.roots.get(&event.wd).cloned() {
+                if let Some(roots) = self.waiting.remove(&event.wd) {
+                    // Something appeared on the way to a root: go down.
+                    for root in roots {
+                        if self.watch_root(&root).unwrap_or(false) {
+                            changed.extend(self.containers_in(&root));
+                        }
+                    }
+                } else if let Some(root) = self.roots.get(&event.wd).cloned() {
                     if !name.is_empty() && self.watch_container(&root, &name) {
                         changed.push((root, name));
                     }
@@ -369,11 +429,13 @@ pub fn stop_on_signals() -> &'static AtomicBool {
 }
 
 /// Record every container that runs until `stop` is set or the duration
-/// has passed. `ready` is called once the recorder is attached.
+/// has passed. `ready` is called once the recorder is attached, with the
+/// runtime roots and those of them that do not exist yet (watched until
+/// they appear).
 pub fn record_containers(
     options: &ContainerOptions,
     stop: &AtomicBool,
-    ready: impl FnOnce(&[PathBuf]),
+    ready: impl FnOnce(&[PathBuf], &[PathBuf]),
 ) -> Result<ContainerRecordings, RecordError> {
     let roots: Vec<PathBuf> = if options.runtime_roots.is_empty() {
         DEFAULT_RUNTIME_ROOTS
@@ -382,7 +444,12 @@ pub fn record_containers(
             .filter(|p| p.is_dir())
             .collect()
     } else {
-        options.runtime_roots.clone()
+        // Absolute, so that a root yet to appear has ancestors to watch.
+        options
+            .runtime_roots
+            .iter()
+            .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.clone()))
+            .collect()
     };
     if roots.is_empty() {
         return Err(RecordError::Kernel(format!(
@@ -391,13 +458,17 @@ pub fn record_containers(
         )));
     }
     let mut watcher = Watcher::new().map_err(|e| RecordError::Kernel(format!("inotify: {e}")))?;
+    let mut waiting = Vec::new();
     for root in &roots {
-        watcher.watch_root(root).map_err(|e| {
+        let watched = watcher.watch_root(root).map_err(|e| {
             RecordError::Kernel(format!(
                 "watching the runtime state in {}: {e}",
                 root.display()
             ))
         })?;
+        if !watched {
+            waiting.push(root.clone());
+        }
     }
     let mut recorder = Recorder::load(Settings {
         record_all: true,
@@ -409,17 +480,14 @@ pub fn record_containers(
     // thread of their own.
     let mut pending: Vec<(PathBuf, String)> = Vec::new();
     for root in &roots {
-        for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-            let id = entry.file_name().to_string_lossy().into_owned();
-            if watcher.watch_container(root, &id) {
-                pending.push((root.clone(), id));
-            }
+        if watcher.watches(root) {
+            pending.extend(watcher.containers_in(root));
         }
     }
     let watching = AtomicBool::new(true);
     let found = std::thread::scope(|scope| {
         let reader = scope.spawn(|| read_states(watcher, pending, &watching));
-        ready(&roots);
+        ready(&roots, &waiting);
         loop {
             let expired = options.duration.is_some_and(|d| clock.elapsed() >= d);
             if stop.load(Ordering::Relaxed) || expired {

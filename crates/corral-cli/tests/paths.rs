@@ -207,3 +207,120 @@ fn scan_and_paths_read_the_clouds_files() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("kind-nodes.yaml"));
 }
+
+/// Pod creation as another service account, end to end on the EKS, GKE
+/// and AKS scenarios (`*-pod-create/`): `paths --from all-pods --to
+/// cloud-admin` in JSON names the pods that may create pods, Jobs or
+/// tokens where an account no pod runs as is trusted by an administrator,
+/// and `scan --cloud` flags the same workloads under CRL-A003.
+#[test]
+fn creating_pods_reaches_the_cloud_through_another_account() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/corral-paths/tests/data");
+    for (dir, files, sources, findings) in [
+        (
+            "aws-pod-create",
+            &[
+                "authorization-details.json",
+                "describe-cluster.json",
+                "describe-instances.json",
+            ][..],
+            &[
+                "container/batch/CronJob/scheduler/scheduler",
+                "container/shop/Deployment/builder/builder",
+                "container/shop/minter/minter",
+            ][..],
+            &[
+                "CronJob batch/scheduler",
+                "Deployment shop/builder",
+                "Pod shop/minter",
+            ][..],
+        ),
+        (
+            "gcp-pod-create",
+            &[
+                "cluster.json",
+                "factory-prod.iam-policy.json",
+                "deployer@factory-prod.iam.gserviceaccount.com.json",
+                "payments@factory-prod.iam.gserviceaccount.com.json",
+            ][..],
+            &[
+                "container/shop/Deployment/builder/builder",
+                "container/shop/minter/minter",
+            ][..],
+            &["Deployment shop/builder", "Pod shop/minter"][..],
+        ),
+        (
+            "azure-pod-create",
+            &[
+                "aks-show.json",
+                "identity-list.json",
+                "federated-credentials.json",
+                "role-assignments.json",
+            ][..],
+            &[
+                "container/shop/Deployment/builder/builder",
+                "container/shop/minter/minter",
+            ][..],
+            &["Deployment shop/builder", "Pod shop/minter"][..],
+        ),
+    ] {
+        let cloud: Vec<PathBuf> = files.iter().map(|f| data.join(dir).join(f)).collect();
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .arg("paths")
+            .arg(data.join(dir).join("cluster.yaml"))
+            .args(["--from", "all-pods", "--to", "cloud-admin", "--format", "json"])
+            .arg("--cloud")
+            .args(&cloud)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{dir}");
+        let found: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut reached: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["source"].as_str().unwrap())
+            .collect();
+        reached.sort();
+        assert_eq!(reached, sources, "{dir}");
+        // Every path goes through a create right or a TokenRequest.
+        for path in found.as_array().unwrap() {
+            let edges: Vec<&str> = path["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["edge"].as_str().unwrap())
+                .collect();
+            assert!(
+                edges.contains(&"POD_CREATE") || edges.contains(&"TOKEN_REQUEST"),
+                "{dir}: {edges:?}"
+            );
+        }
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .arg("scan")
+            .arg(data.join(dir).join("cluster.yaml"))
+            .args(["--format", "json", "--cloud"])
+            .args(&cloud)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut flagged: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "CRL-A003")
+            .map(|f| {
+                format!(
+                    "{} {}/{}",
+                    f["kind"].as_str().unwrap(),
+                    f["namespace"].as_str().unwrap(),
+                    f["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        flagged.sort();
+        assert_eq!(flagged, findings, "{dir}");
+    }
+}

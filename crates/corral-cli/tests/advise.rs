@@ -616,3 +616,58 @@ fn the_example_policies_are_what_its_recordings_give() {
         fs::read_to_string(committed.join("SUMMARY.md")).unwrap()
     );
 }
+
+/// A recording that lost observations (the recorder's maps were full)
+/// says how many; advising from it is refused, naming the container and
+/// the counts, until `--allow-incomplete` says to go ahead.
+#[test]
+fn incomplete_recordings_are_refused_without_allow_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = dir.path().join("recordings");
+    fs::create_dir_all(&recordings).unwrap();
+    let source = workspace().join(EXAMPLE).join("recordings");
+    for entry in fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let mut recording: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        if path.to_string_lossy().contains("backend") {
+            recording["runs"][0]["dropped"] = json!({"syscalls": 3, "files": 1});
+        }
+        fs::write(
+            recordings.join(path.file_name().unwrap()),
+            serde_json::to_vec(&recording).unwrap(),
+        )
+        .unwrap();
+    }
+    let advise = |extra: &[&str]| {
+        Command::new(corral())
+            .args(["advise", "seccomp", "--recording"])
+            .arg(&recordings)
+            .arg("-o")
+            .arg(dir.path().join("profiles"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = advise(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("shop/backend")
+            && stderr.contains("3 syscalls")
+            && stderr.contains("1 files")
+            && stderr.contains("--allow-incomplete"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("frontend"), "{stderr}");
+    assert!(!dir.path().join("profiles").exists());
+    let allowed = advise(&["--allow-incomplete"]);
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    assert_eq!(
+        fs::read_dir(dir.path().join("profiles")).unwrap().count(),
+        6
+    );
+}

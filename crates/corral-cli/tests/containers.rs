@@ -246,3 +246,54 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
         assert_eq!(execs, ["/bin/true"], "{}", recording["container"]["id"]);
     }
 }
+
+/// On a fresh node the runtime's state directory does not exist until its
+/// first container: the recorder waits for it (saying so once) and
+/// records that first container.
+#[test]
+fn a_runtime_root_created_after_the_recorder_started_is_recorded() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { geteuid() } != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = root_filesystem(dir.path());
+    // Two levels missing: runc creates its root with every parent.
+    let mut runtime = Runtime {
+        root: dir.path().join("run/runc"),
+        started: Vec::new(),
+    };
+    let out = dir.path().join("recordings");
+    let mut recorder = Recorder::start(&runtime, &out);
+    let note = recorder.next_line();
+    assert!(
+        note.contains("does not exist yet") && note.contains("run/runc"),
+        "{note}"
+    );
+    assert!(!runtime.root.exists());
+    let first = bundle(
+        &dir.path().join("first"),
+        &rootfs,
+        &["sh", "-c", "echo first > /tmp/first"],
+        containerd_annotations("shop", "first-0", "app"),
+        None,
+        0,
+    );
+    wait_for(runtime.start("first-0-app", &first), "first");
+    let rest = recorder.stop();
+    assert!(!rest.contains("does not exist yet"), "said once: {rest}");
+    let all = recordings(&out);
+    let recording = all
+        .iter()
+        .find(|r| r["container"]["id"] == "first-0-app")
+        .unwrap_or_else(|| panic!("no recording of the first container: {rest}"));
+    assert_eq!(recording["container"]["pod"], "first-0");
+    // From its first syscall: the runtime's set-up too.
+    assert!(!recording["runtime"]["syscalls"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(recording["execs"][0]["path"], "/bin/sh");
+}

@@ -269,7 +269,14 @@ fn creating_pods_reaches_the_cloud_through_another_account() {
             .unwrap()
             .arg("paths")
             .arg(data.join(dir).join("cluster.yaml"))
-            .args(["--from", "all-pods", "--to", "cloud-admin", "--format", "json"])
+            .args([
+                "--from",
+                "all-pods",
+                "--to",
+                "cloud-admin",
+                "--format",
+                "json",
+            ])
             .arg("--cloud")
             .args(&cloud)
             .output()

@@ -32,7 +32,11 @@ fn reaching_admins(g: &Graph) -> (BTreeSet<String>, BTreeSet<String>) {
     )
 }
 
-const DECOYS: [&str; 3] = ["pod/shop/named", "pod/shop/hardened", "pod/monitoring/agent"];
+const DECOYS: [&str; 3] = [
+    "pod/shop/named",
+    "pod/shop/hardened",
+    "pod/monitoring/agent",
+];
 
 fn decoys_stay_clean(g: &Graph) {
     for decoy in DECOYS {

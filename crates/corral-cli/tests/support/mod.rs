@@ -242,13 +242,6 @@ impl Recorder {
         Recorder { child, stderr }
     }
 
-    /// The next line of its standard error.
-    pub fn next_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stderr.read_line(&mut line).unwrap();
-        line
-    }
-
     /// End the recording as Ctrl-C does: the rest of its standard error.
     pub fn stop(mut self) -> String {
         // SAFETY: signals our own child.

@@ -16,15 +16,39 @@ use crate::output::{self, Status};
 pub enum Format {
     Text,
     Json,
+    /// With --cloud only.
+    Sarif,
 }
 
 #[derive(Args)]
 pub struct DriftArgs {
-    #[command(flatten)]
-    pub input: Recordings,
+    /// Manifests or a snapshot of the cluster, with --cloud.
+    #[arg(value_name = "PATHS", requires = "cloud")]
+    pub paths: Vec<String>,
+    /// Cloud files (as for `corral paths --cloud`): report where the
+    /// cluster and its cloud account disagree, instead of checking
+    /// recordings against policies.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["recordings", "policies"])]
+    pub cloud: Vec<PathBuf>,
+    /// Recordings (`corral record`), or directories of them (repeatable).
+    #[arg(
+        long = "recording",
+        value_name = "PATH",
+        required_unless_present = "cloud"
+    )]
+    pub recordings: Vec<PathBuf>,
+    /// Manifests holding the recorded workloads.
+    #[arg(long, value_name = "PATHS", num_args = 1..)]
+    pub manifests: Vec<String>,
+    /// The container runtime, as for `corral advise`.
+    #[arg(long, default_value = "runc")]
+    pub runtime: String,
+    /// Check recordings that lost observations too.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// The directory `corral advise all` wrote (its advice.json and netpol/).
-    #[arg(long, value_name = "DIR")]
-    pub policies: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cloud")]
+    pub policies: Option<PathBuf>,
     /// Pods, Services and Namespaces, to check flows against netpol/.
     #[arg(long, value_name = "PATHS", num_args = 1..)]
     pub inventory: Vec<String>,
@@ -32,8 +56,73 @@ pub struct DriftArgs {
     pub format: Format,
 }
 
+/// `corral drift --cloud`: the cloud drift rules of `corral scan`, alone.
+fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
+    use corral_scan::report::{self, Outcome};
+    use corral_scan::{rules, scan, Family, Settings, Severity};
+    let paths = if args.paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let (model, diagnostics) = load_model(&paths);
+    let mut settings = Settings {
+        cloud: output::read_cloud(&args.cloud)?,
+        ..Settings::default()
+    };
+    settings.disabled = rules::all()
+        .iter()
+        .map(|r| r.meta())
+        .filter(|m| m.family != Family::CloudDrift)
+        .map(|m| m.id.to_string())
+        .collect();
+    let findings = scan(&model, &settings);
+    let outcome = Outcome::new(
+        &findings,
+        &vec![false; findings.len()],
+        Vec::new(),
+        Severity::Low,
+    );
+    let text = match args.format {
+        Format::Text => report::text(&outcome, &mut |file| {
+            std::fs::read_to_string(file).ok().map(std::sync::Arc::from)
+        }),
+        Format::Json => report::json(&outcome),
+        Format::Sarif => {
+            let (root, prefix) = output::sarif_root();
+            report::sarif(&outcome, &root, &prefix)
+        }
+    };
+    output::write_report(common, &text)?;
+    output::print_diagnostics(&diagnostics, common);
+    let input = output::input_status(&diagnostics);
+    Ok(if input != Status::Clean {
+        input
+    } else if findings.is_empty() {
+        Status::Clean
+    } else {
+        Status::Findings
+    })
+}
+
 pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
-    let advice_path = args.policies.join("advice.json");
+    if !args.cloud.is_empty() {
+        return cloud_drift(args, common);
+    }
+    if matches!(args.format, Format::Sarif) {
+        return Err("--format sarif goes with --cloud".into());
+    }
+    let policies = args
+        .policies
+        .as_ref()
+        .ok_or("--policies: the directory corral advise all wrote")?;
+    let input = Recordings {
+        recordings: args.recordings.clone(),
+        manifests: args.manifests.clone(),
+        runtime: args.runtime.clone(),
+        allow_incomplete: args.allow_incomplete,
+    };
+    let advice_path = policies.join("advice.json");
     let text = std::fs::read(&advice_path).map_err(|e| {
         format!(
             "{}: {e} (written by corral advise all)",
@@ -42,10 +131,10 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
     })?;
     let applied: Vec<Applied> = serde_json::from_slice(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", advice_path.display(), e.line(), e.column()))?;
-    let (mut inputs, inventory) = read_with_inventory(&args.input, &args.inventory)?;
+    let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
     let network = if let Some(model) = inventory {
         let (policy_model, diagnostics) =
-            load_model(&[args.policies.join("netpol").display().to_string()]);
+            load_model(&[policies.join("netpol").display().to_string()]);
         inputs.diagnostics.extend(diagnostics);
         let policies: Vec<_> = policy_model
             .iter()
@@ -65,7 +154,7 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
     );
     let text = match args.format {
         Format::Json => output::json(&found)?,
-        Format::Text => {
+        Format::Text | Format::Sarif => {
             let mut text: String = found
                 .iter()
                 .map(|d| format!("{}: {}: {}\n", d.container, d.kind, d.detail))

@@ -167,3 +167,70 @@ fn paths_sarif_passes_githubs_rules() {
     }
     assert_valid(&multitool, &sarif, &["--rule-kind", "Gh;Sarif"]);
 }
+
+/// `corral drift --cloud` in SARIF, on the EKS drift scenario: results in
+/// the manifest and in the cloud's files, each at its line, valid for
+/// GitHub. The same account in step with its cluster: no result, exit 0.
+#[test]
+fn drift_sarif_passes_githubs_rules() {
+    let Some(multitool) = multitool() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = "crates/corral-scan/tests/fixtures/drift";
+    let drift = |scenario: &str, sarif: &Path| {
+        let cloud: Vec<String> = std::fs::read_dir(workspace().join(data).join(scenario))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".json"))
+            .map(|f| format!("{data}/{scenario}/{f}"))
+            .collect();
+        Command::cargo_bin("corral")
+            .unwrap()
+            .current_dir(workspace())
+            .args(["drift", &format!("{data}/{scenario}/cluster.yaml"), "--cloud"])
+            .args(&cloud)
+            .args(["--format", "sarif", "--output"])
+            .arg(sarif)
+            .output()
+            .unwrap()
+    };
+    let sarif = dir.path().join("drift.sarif");
+    let output = drift("aws", &sarif);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    let mut places: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            format!(
+                "{} {}",
+                r["ruleId"].as_str().unwrap(),
+                location["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+            )
+        })
+        .collect();
+    places.dedup();
+    assert!(places.contains(&"CRL-D001 cluster.yaml".to_string()), "{places:?}");
+    assert!(
+        places.contains(&"CRL-D003 authorization-details.json".to_string()),
+        "{places:?}"
+    );
+    assert_valid(&multitool, &sarif, &["--rule-kind", "Gh;Sarif"]);
+    let clean = dir.path().join("clean.sarif");
+    let output = drift("aws-consistent", &clean);
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&clean).unwrap()).unwrap();
+    assert!(value["runs"][0]["results"].as_array().unwrap().is_empty());
+}

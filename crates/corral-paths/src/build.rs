@@ -192,6 +192,64 @@ pub fn pod_name(object: &Object) -> String {
     }
 }
 
+/// One entry of the `aws-auth` ConfigMap (kube-system): an IAM role
+/// (`mapRoles`) or user (`mapUsers`) and who it signs in as.
+pub struct AwsAuthEntry<'a> {
+    pub object: &'a Object,
+    /// `mapRoles` or `mapUsers`.
+    pub key: &'static str,
+    /// Its place in the key's list.
+    pub index: usize,
+    pub arn: String,
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// Every entry of the cluster's `aws-auth` ConfigMap.
+pub fn aws_auth(model: &Model) -> Vec<AwsAuthEntry<'_>> {
+    let mut entries = Vec::new();
+    for (object, resource) in model.iter() {
+        let Resource::ConfigMap(map) = resource else {
+            continue;
+        };
+        if object.name.as_deref() != Some("aws-auth")
+            || object.namespace.as_deref() != Some("kube-system")
+        {
+            continue;
+        }
+        for (key, arn_key) in [("mapRoles", "rolearn"), ("mapUsers", "userarn")] {
+            let Some(text) = map.data.as_ref().and_then(|d| d.get(key)) else {
+                continue;
+            };
+            let Ok(Some(list)) =
+                corral_core::parse_config(key, text, &corral_core::Limits::default())
+            else {
+                continue;
+            };
+            for (index, entry) in list.items().unwrap_or_default().iter().enumerate() {
+                let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                let Some(arn) = field(arn_key) else { continue };
+                let groups = entry
+                    .get("groups")
+                    .and_then(|g| g.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|g| g.as_str().map(str::to_string))
+                    .collect();
+                entries.push(AwsAuthEntry {
+                    object,
+                    key,
+                    index,
+                    arn,
+                    username: field("username"),
+                    groups,
+                });
+            }
+        }
+    }
+    entries
+}
+
 /// The graph of the cluster alone.
 pub fn build(model: &Model) -> Graph {
     build_with(model, &Cloud::default())
@@ -460,44 +518,17 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }
     }
     // Back into the cluster: aws-auth and access entries.
-    let mut sign_ins: Vec<(String, Option<String>, Vec<String>, Evidence)> = Vec::new();
-    for (object, resource) in model.iter() {
-        let Resource::ConfigMap(map) = resource else {
-            continue;
-        };
-        if object.name.as_deref() != Some("aws-auth")
-            || object.namespace.as_deref() != Some("kube-system")
-        {
-            continue;
-        }
-        for (key, arn_key) in [("mapRoles", "rolearn"), ("mapUsers", "userarn")] {
-            let Some(text) = map.data.as_ref().and_then(|d| d.get(key)) else {
-                continue;
-            };
-            let Ok(Some(entries)) =
-                corral_core::parse_config(key, text, &corral_core::Limits::default())
-            else {
-                continue;
-            };
-            for entry in entries.items().unwrap_or_default() {
-                let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                let Some(arn) = field(arn_key) else { continue };
-                let groups = entry
-                    .get("groups")
-                    .and_then(|g| g.items())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|g| g.as_str().map(str::to_string))
-                    .collect();
-                sign_ins.push((
-                    arn,
-                    field("username"),
-                    groups,
-                    evidence(object, &format!("data.{key}"), format!("aws-auth {key}")),
-                ));
-            }
-        }
-    }
+    let mut sign_ins: Vec<(String, Option<String>, Vec<String>, Evidence)> = aws_auth(model)
+        .into_iter()
+        .map(|entry| {
+            let ev = evidence(
+                entry.object,
+                &format!("data.{}", entry.key),
+                format!("aws-auth {}", entry.key),
+            );
+            (entry.arn, entry.username, entry.groups, ev)
+        })
+        .collect();
     for entry in &cloud.aws.access_entries {
         let mut groups = entry.groups.clone();
         if entry.cluster_admin {

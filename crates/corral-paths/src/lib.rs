@@ -8,6 +8,6 @@ pub mod edge;
 pub mod graph;
 pub mod query;
 
-pub use build::{build, build_with, pod_name};
+pub use build::{aws_auth, build, build_with, pod_name, AwsAuthEntry};
 pub use edge::EdgeKind;
 pub use graph::{Edge, Evidence, Graph, Vertex};

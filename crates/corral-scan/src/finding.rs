@@ -79,6 +79,43 @@ impl Finding {
         }
     }
 
+    /// A finding in a cloud's file (the JSON its CLI wrote), about the
+    /// cloud object `kind`/`name` (an IAM role, a node pool...): at the
+    /// line and column `place` gives.
+    #[allow(clippy::too_many_arguments)]
+    pub fn in_cloud_file(
+        rule: &'static RuleMeta,
+        file: &str,
+        place: (u32, u32),
+        kind: &str,
+        name: &str,
+        field: &str,
+        message: String,
+        fix: String,
+    ) -> Finding {
+        let mut hash = Sha256::new();
+        for part in [rule.id, file.trim_start_matches("./"), kind, name, field] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        Finding {
+            rule,
+            severity: rule.severity,
+            message,
+            fix,
+            file: Arc::from(file),
+            line: place.0,
+            column: place.1,
+            document: 0,
+            kind: kind.to_string(),
+            namespace: None,
+            name: Some(name.to_string()),
+            field: field.to_string(),
+            fingerprint: hex(&hash.finalize()[..16]),
+            suppressed: None,
+        }
+    }
+
     /// `Kind namespace/name`, for messages.
     pub fn object_label(&self) -> String {
         match (&self.namespace, &self.name) {
@@ -135,8 +172,9 @@ fn fingerprint(rule: &str, object: &Object, field: &str) -> String {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
-    hash.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hash.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

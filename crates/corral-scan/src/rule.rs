@@ -58,6 +58,7 @@ pub enum Family {
     Rbac,
     Network,
     AttackPath,
+    CloudDrift,
 }
 
 impl Family {
@@ -68,6 +69,7 @@ impl Family {
             Family::Rbac => "rbac",
             Family::Network => "network",
             Family::AttackPath => "attack-path",
+            Family::CloudDrift => "cloud-drift",
         }
     }
 }

@@ -113,13 +113,90 @@ fn attack_path_rules_fire_at_the_workload() {
     check_with("paths.yaml", &settings, Some(Family::AttackPath));
 }
 
+/// Cloud drift, per cloud: a drifted scenario whose findings are marked
+/// in its manifests (`# expect:`) and listed for its cloud files
+/// (`expect-cloud.txt`: `RULE FILE:LINE`), and the same cluster in step
+/// with its cloud, where nothing fires.
+#[test]
+fn cloud_drift_rules_fire_on_both_sides_and_not_on_a_consistent_account() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drift");
+    for scenario in ["aws", "gcp", "azure"] {
+        for dir in [scenario.to_string(), format!("{scenario}-consistent")] {
+            let dir = root.join(dir);
+            let text = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
+            let name: Arc<str> = Arc::from("cluster.yaml");
+            let (objects, diagnostics) =
+                load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+            assert!(diagnostics.is_empty(), "{diagnostics:?}");
+            let (model, errors) = Model::build(objects, &TemplatePaths::default());
+            assert!(errors.is_empty(), "{errors:?}");
+            let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    (p.display().to_string(), text)
+                })
+                .collect();
+            files.sort();
+            let settings = Settings {
+                cloud: corral_paths::cloud::Cloud::load(&files).unwrap(),
+                ..Settings::default()
+            };
+            let found: BTreeSet<(String, String, u32)> = scan(&model, &settings)
+                .iter()
+                .filter(|f| f.rule.family == Family::CloudDrift)
+                .map(|f| {
+                    let file = Path::new(&*f.file).file_name().unwrap();
+                    (
+                        f.rule.id.to_string(),
+                        file.to_string_lossy().into_owned(),
+                        f.line,
+                    )
+                })
+                .collect();
+            let mut want: BTreeSet<(String, String, u32)> = expected(&text)
+                .into_iter()
+                .map(|(rule, line)| (rule, "cluster.yaml".to_string(), line))
+                .collect();
+            want.extend(cloud_expectations(&dir));
+            assert_eq!(found, want, "{}", dir.display());
+        }
+    }
+}
+
+/// `expect-cloud.txt` of a drift scenario: (rule, file, line).
+fn cloud_expectations(dir: &Path) -> Vec<(String, String, u32)> {
+    let text = std::fs::read_to_string(dir.join("expect-cloud.txt")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let (rule, place) = line.split_once(' ')?;
+            let (file, number) = place.rsplit_once(':')?;
+            Some((rule.to_string(), file.to_string(), number.parse().ok()?))
+        })
+        .collect()
+}
+
 #[test]
 fn every_rule_has_a_line_precision_case() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut covered = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        covered.extend(expected(&text).into_iter().map(|(rule, _)| rule));
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                covered.extend(
+                    cloud_expectations(&path)
+                        .into_iter()
+                        .map(|(rule, _, _)| rule),
+                );
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                covered.extend(expected(&text).into_iter().map(|(rule, _)| rule));
+            }
+        }
     }
     let uncovered: Vec<&str> = corral_scan::rules::all()
         .iter()

@@ -61,6 +61,10 @@ pub struct Aws {
     /// OIDC issuers, without `https://`.
     pub issuers: Vec<String>,
     pub roles: Vec<Role>,
+    /// IAM users' ARNs, and the files their account details came from
+    /// (`get-account-authorization-details` was read).
+    pub users: Vec<String>,
+    pub iam_files: Vec<String>,
     pub instances: Vec<Instance>,
     pub pod_identities: Vec<PodIdentity>,
     pub access_entries: Vec<AccessEntry>,
@@ -273,6 +277,14 @@ impl Aws {
                         .collect(),
                 });
             }
+            self.users.extend(
+                value["UserDetailList"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u["Arn"].as_str().map(str::to_string)),
+            );
+            self.iam_files.push(file.to_string());
             return true;
         }
         if let Some(issuer) = value["cluster"]["identity"]["oidc"]["issuer"].as_str() {

@@ -46,7 +46,7 @@ impl CloudIdentity {
 }
 
 /// A field that is a string or a list of strings, as a list.
-pub(crate) fn strings(value: &Value) -> Vec<String> {
+pub fn strings(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => vec![s.clone()],
         Value::Array(items) => items

@@ -1,5 +1,6 @@
 //! Every rule, by family. `all()` is the registry, in ID order.
 
+pub mod drift;
 pub mod network;
 pub mod paths;
 pub mod pss;
@@ -18,6 +19,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         all.extend_from_slice(rbac::RULES);
         all.extend_from_slice(network::RULES);
         all.extend_from_slice(paths::RULES);
+        all.extend_from_slice(drift::RULES);
         all.sort_by_key(|r| r.meta().id);
         all
     })

@@ -27,7 +27,7 @@ pub enum Command {
     Record(crate::record::RecordArgs),
     /// Least-privilege policies from recordings: `corral advise all|seccomp|securitycontext|netpol`.
     Advise(crate::advise::AdviseArgs),
-    /// What a new recording did that the applied policies would block: `corral drift --recording R --policies DIR`.
+    /// What a new recording did that the applied policies would block (`corral drift --recording R --policies DIR`), or where the cluster and its cloud account disagree (`corral drift PATHS --cloud FILE...`).
     Drift(crate::drift::DriftArgs),
     /// Attack paths from pods, exposed endpoints or identities to cluster-admin, nodes, tokens or cloud administrators (`--cloud`).
     Paths(crate::paths::PathsArgs),

@@ -188,7 +188,11 @@ fn drift_sarif_passes_githubs_rules() {
         Command::cargo_bin("corral")
             .unwrap()
             .current_dir(workspace())
-            .args(["drift", &format!("{data}/{scenario}/cluster.yaml"), "--cloud"])
+            .args([
+                "drift",
+                &format!("{data}/{scenario}/cluster.yaml"),
+                "--cloud",
+            ])
             .args(&cloud)
             .args(["--format", "sarif", "--output"])
             .arg(sarif)
@@ -222,7 +226,10 @@ fn drift_sarif_passes_githubs_rules() {
         })
         .collect();
     places.dedup();
-    assert!(places.contains(&"CRL-D001 cluster.yaml".to_string()), "{places:?}");
+    assert!(
+        places.contains(&"CRL-D001 cluster.yaml".to_string()),
+        "{places:?}"
+    );
     assert!(
         places.contains(&"CRL-D003 authorization-details.json".to_string()),
         "{places:?}"

@@ -295,6 +295,13 @@ declare_rule! {
 impl Rule for TrustsMissingServiceAccount {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let cloud = &context.settings.cloud;
+        if cloud.aws.roles.is_empty()
+            && cloud.aws.pod_identities.is_empty()
+            && cloud.gcp.policies.is_empty()
+            && cloud.azure.federated.is_empty()
+        {
+            return;
+        }
         let accounts = Accounts::of(context.model);
         let places = Places::new();
         let fix = "remove the grant, or narrow it to a service account that exists".to_string();
@@ -863,6 +870,9 @@ declare_rule! {
 impl Rule for GkeAnnotationNotBound {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let gcp = &context.settings.cloud.gcp;
+        if gcp.policies.is_empty() {
+            return;
+        }
         let field = "metadata.annotations[\"iam.gke.io/gcp-service-account\"]";
         for (object, namespace, name, annotations) in Accounts::of(context.model).objects {
             let Some(email) = annotations.get(GKE_ANNOTATION) else {

@@ -17,6 +17,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Snapshot a live cluster (kube-rs, your kubeconfig) into one file every other command reads.
+    Snapshot(crate::snapshot::SnapshotArgs),
     /// List the Kubernetes objects found in manifests, with where each is written.
     Inventory(crate::inventory::InventoryArgs),
     /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.
@@ -95,6 +97,36 @@ pub struct LoadArgs {
     /// `spec.template` and `spec.jobTemplate.spec.template`).
     #[arg(long = "template-path", value_name = "PATH")]
     pub template_paths: Vec<String>,
+    /// Read the live cluster (as `corral snapshot` does) instead of PATHS.
+    #[arg(long, conflicts_with = "paths")]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// Which cluster, as kubectl takes it.
+#[derive(Args, Clone)]
+pub struct KubeArgs {
+    /// The kubeconfig file (default: KUBECONFIG, then ~/.kube/config; in a pod, its service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// How long one API request may take (`30s`, `2m`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::record::parse_duration, default_value = "60s")]
+    pub request_timeout: std::time::Duration,
+}
+
+impl KubeArgs {
+    pub fn target(&self, namespace: Option<String>) -> corral_cluster::Target {
+        corral_cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace,
+            timeout: Some(self.request_timeout),
+        }
+    }
 }
 
 impl LoadArgs {

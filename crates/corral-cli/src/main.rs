@@ -11,6 +11,7 @@ mod psp;
 mod pss;
 mod record;
 mod scan;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.apply_color();
     let result = match &cli.command {
+        Command::Snapshot(args) => snapshot::run(args, &cli.common),
         Command::Inventory(args) => inventory::run(args, &cli.common),
         Command::Pss(args) => pss::run(args, &cli.common),
         Command::Psp(args) => psp::run(args, &cli.common),

@@ -37,6 +37,9 @@ const PROGRESS_THRESHOLD: u64 = 16 << 20;
 
 /// Discover and load the inputs, with a progress bar on an interactive stderr.
 pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
+    if args.cluster {
+        return load_cluster(args, common);
+    }
     let (sources, mut diagnostics) = corral_core::discover(&args.inputs());
     let total: u64 = sources.iter().map(|s| s.size).sum();
     let bar = if !common.quiet && total > PROGRESS_THRESHOLD && io::stderr().is_terminal() {
@@ -56,6 +59,34 @@ pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
     loaded
+}
+
+/// The live cluster's objects, read as a snapshot file named `cluster` (or
+/// `cluster:CONTEXT`) would be. A cluster that cannot be read is an error
+/// diagnostic.
+fn load_cluster(args: &LoadArgs, common: &CommonArgs) -> Loaded {
+    let name: std::sync::Arc<str> = match &args.kube.context {
+        Some(context) => format!("cluster:{context}").into(),
+        None => "cluster".into(),
+    };
+    let listed = crate::snapshot::take(&args.kube.target(None), common)
+        .and_then(|snapshot| json(&snapshot.list()));
+    match listed {
+        Ok(text) => {
+            let (objects, diagnostics) =
+                corral_core::load_bytes(&name, text.as_bytes(), &args.limits(), &|_| {});
+            Loaded {
+                objects,
+                diagnostics,
+                files: 1,
+            }
+        }
+        Err(e) => Loaded {
+            objects: Vec::new(),
+            diagnostics: vec![Diagnostic::error(&name, None, e)],
+            files: 0,
+        },
+    }
 }
 
 /// Print diagnostics on stderr, `file:line:col: severity: message`, sorted.

@@ -1,0 +1,407 @@
+//! `corral snapshot` and `--cluster` with the real kube-rs client against a
+//! local HTTP server that replays a real cluster's list responses (the
+//! dump in KubeHound's collector tests, `../shared/fixtures/kubehound/
+//! pkg/collector/testdata`, Apache-2.0) with the API server's quirks: a
+//! list in two pages, a continue token that expired (410 Gone), throttling
+//! (429 with Retry-After), a forbidden kind (403) and an API group the
+//! server does not serve (404). Then the snapshot, as input to `corral
+//! pss`, `paths` and `psp plan`, gives what the same objects give as
+//! manifests.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+fn testdata() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/kubehound/pkg/collector/testdata/test-cluster");
+    if !dir.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
+        eprintln!("skipped: ../shared/fixtures/kubehound is not present");
+        return None;
+    }
+    Some(dir)
+}
+
+fn items(dir: &Path, file: &str) -> Vec<Value> {
+    let list: Value = serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+/// An API list response: the items without their type, as the API server
+/// sends them.
+fn list(kind: &str, mut objects: Vec<Value>, next: Option<&str>) -> (u16, Value, Option<u64>) {
+    for object in &mut objects {
+        let map = object.as_object_mut().unwrap();
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    let mut metadata = json!({"resourceVersion": "4242"});
+    if let Some(next) = next {
+        metadata["continue"] = json!(next);
+    }
+    (
+        200,
+        json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": metadata, "items": objects}),
+        None,
+    )
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, Value, Option<u64>) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}),
+        None,
+    )
+}
+
+/// The replayed API server: what it answers, and how often each path was
+/// asked for.
+struct Replay {
+    data: PathBuf,
+    seen: Mutex<HashMap<String, usize>>,
+}
+
+impl Replay {
+    fn answer(&self, path: &str, query: &str) -> (u16, Value, Option<u64>) {
+        let count = {
+            let mut seen = self.seen.lock().unwrap();
+            let n = seen.entry(path.to_string()).or_default();
+            *n += 1;
+            *n
+        };
+        let resumed = query.split('&').find_map(|p| p.strip_prefix("continue="));
+        let data = &self.data;
+        let pods = || items(data, "namespace-1/pods.json");
+        match path {
+            // Two pages; the second holds the same pod under another name,
+            // so that the list really spans them.
+            "/api/v1/pods" => match resumed {
+                None => list("Pod", pods(), Some("page-2")),
+                Some("page-2") => {
+                    let mut second = pods();
+                    second[0]["metadata"]["name"] = json!("app-monitors-client-78cb6d7899-x7k2q");
+                    list("Pod", second, None)
+                }
+                Some(_) => status(400, "BadRequest", "unknown continue token"),
+            },
+            // The first page's continue token expires before the second
+            // is asked for: the list starts again.
+            "/apis/rbac.authorization.k8s.io/v1/roles" => match (resumed, count) {
+                (None, 1) => list("Role", items(data, "namespace-1/roles.rbac.authorization.k8s.io.json"), Some("stale")),
+                (Some("stale"), _) => status(410, "Expired", "The provided continue parameter is too old to display a consistent list result."),
+                _ => list("Role", items(data, "namespace-1/roles.rbac.authorization.k8s.io.json"), None),
+            },
+            // Throttled once, with Retry-After.
+            "/api/v1/nodes" if count == 1 => {
+                let (code, body, _) = status(429, "TooManyRequests", "Too many requests, please try again later.");
+                (code, body, Some(1))
+            }
+            "/api/v1/nodes" => list("Node", items(data, "nodes.json"), None),
+            "/api/v1/namespaces" => list(
+                "Namespace",
+                vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-app"}})],
+                None,
+            ),
+            "/apis/rbac.authorization.k8s.io/v1/rolebindings" => list(
+                "RoleBinding",
+                items(data, "namespace-1/rolebindings.rbac.authorization.k8s.io.json"),
+                None,
+            ),
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles" => list(
+                "ClusterRole",
+                items(data, "clusterroles.rbac.authorization.k8s.io.json"),
+                None,
+            ),
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" => list(
+                "ClusterRoleBinding",
+                items(data, "clusterrolebindings.rbac.authorization.k8s.io.json"),
+                None,
+            ),
+            "/apis/discovery.k8s.io/v1/endpointslices" => list(
+                "EndpointSlice",
+                items(data, "namespace-1/endpointslices.discovery.k8s.io.json"),
+                None,
+            ),
+            "/api/v1/secrets" => status(
+                403,
+                "Forbidden",
+                "secrets is forbidden: User \"corral\" cannot list resource \"secrets\" in API group \"\" at the cluster scope",
+            ),
+            "/apis/policy/v1beta1/podsecuritypolicies" | "/apis/argoproj.io/v1alpha1/rollouts" => {
+                status(404, "NotFound", "the server could not find the requested resource")
+            }
+            "/api/v1/namespaces/kube-system/configmaps/aws-auth" => {
+                status(404, "NotFound", "configmaps \"aws-auth\" not found")
+            }
+            other => {
+                let kind = other.rsplit('/').next().unwrap_or("");
+                list(kind, Vec::new(), None)
+            }
+        }
+    }
+
+    /// Serve one connection's requests (HTTP/1.1, kept alive).
+    fn serve(&self, stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        loop {
+            let mut request = String::new();
+            if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                return;
+            }
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                    return;
+                }
+                if header == "\r\n" {
+                    break;
+                }
+                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let target = request.split_whitespace().nth(1).unwrap_or("/");
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let (code, body, retry_after) = self.answer(path, query);
+            let body = body.to_string();
+            let retry = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            let response = format!(
+                "HTTP/1.1 {code} Replayed\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{retry}\r\n{body}",
+                body.len()
+            );
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Start the replay server; a kubeconfig pointing at it.
+fn start(dir: &Path, data: PathBuf) -> (Arc<Replay>, PathBuf) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let replay = Arc::new(Replay {
+        data,
+        seen: Mutex::new(HashMap::new()),
+    });
+    let server = replay.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let server = server.clone();
+            std::thread::spawn(move || server.serve(stream));
+        }
+    });
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: corral\n  user: {{token: replayed}}\ncontexts:\n- name: replay\n  context: {{cluster: replay, user: corral}}\ncurrent-context: replay\n"
+        ),
+    )
+    .unwrap();
+    (replay, kubeconfig)
+}
+
+fn corral(args: &[&str], kubeconfig: &Path) -> (i32, String, String) {
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn snapshot_lists_every_kind_through_the_api_servers_quirks() {
+    let Some(data) = testdata() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (replay, kubeconfig) = start(dir.path(), data);
+    let out = dir.path().join("snapshot.json");
+    let (code, _, stderr) = corral(
+        &["snapshot", "--format", "json", "-o", out.to_str().unwrap()],
+        &kubeconfig,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let snapshot: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(snapshot["kind"], "List");
+    let objects: Vec<(String, String)> = snapshot["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                format!(
+                    "{} {}",
+                    o["apiVersion"].as_str().unwrap(),
+                    o["kind"].as_str().unwrap()
+                ),
+                o["metadata"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let names = |kind: &str| -> Vec<&str> {
+        objects
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, n)| n.as_str())
+            .collect()
+    };
+    // Both pages of pods, in order.
+    assert_eq!(
+        names("v1 Pod"),
+        [
+            "app-monitors-client-78cb6d7899-j2rjp",
+            "app-monitors-client-78cb6d7899-x7k2q"
+        ]
+    );
+    // The expired list was read again, once.
+    assert_eq!(names("rbac.authorization.k8s.io/v1 Role"), ["test-reader"]);
+    // Throttled, then read.
+    assert_eq!(names("v1 Node"), ["node-1"]);
+    assert_eq!(
+        names("rbac.authorization.k8s.io/v1 ClusterRoleBinding"),
+        ["app-monitors-read"]
+    );
+    assert_eq!(names("discovery.k8s.io/v1 EndpointSlice").len(), 1);
+    let seen = replay.seen.lock().unwrap().clone();
+    assert_eq!(seen["/api/v1/nodes"], 2, "{seen:?}");
+    assert_eq!(
+        seen["/apis/rbac.authorization.k8s.io/v1/roles"], 3,
+        "{seen:?}"
+    );
+    assert_eq!(seen["/api/v1/pods"], 2, "{seen:?}");
+    // What was skipped, and why.
+    assert!(
+        stderr.contains(
+            "warning: Secret skipped: forbidden; Corral needs `list` on secrets cluster-wide"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "warning: PodSecurityPolicy skipped: the server does not serve policy/v1beta1"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("aws-auth"),
+        "no aws-auth is no warning: {stderr}"
+    );
+    // Deterministic: the same cluster, the same bytes.
+    let again = dir.path().join("again.json");
+    let (code, _, _) = corral(
+        &[
+            "snapshot",
+            "--format",
+            "json",
+            "-o",
+            again.to_str().unwrap(),
+        ],
+        &kubeconfig,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+}
+
+/// A report without where things are written, its lists in a fixed
+/// order: the snapshot's files and lines are not the manifests', and
+/// reports list by place.
+fn without_places(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for key in ["file", "line", "column", "path", "source", "document"] {
+                map.remove(key);
+            }
+            map.values_mut().for_each(without_places);
+        }
+        Value::Array(items) => {
+            items.iter_mut().for_each(without_places);
+            items.sort_by_key(|item| item.to_string());
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_command_reads_the_snapshot_as_it_reads_manifests() {
+    let Some(data) = testdata() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_replay, kubeconfig) = start(dir.path(), data.clone());
+    let snapshot = dir.path().join("snapshot.yaml");
+    let (code, _, stderr) = corral(&["snapshot", "-o", snapshot.to_str().unwrap()], &kubeconfig);
+    assert_eq!(code, 0, "{stderr}");
+    // The same objects as manifests: the dump's files, and what the
+    // replayed server adds to them (the second pod, the namespace).
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    for file in [
+        "nodes.json",
+        "clusterroles.rbac.authorization.k8s.io.json",
+        "clusterrolebindings.rbac.authorization.k8s.io.json",
+        "namespace-1/pods.json",
+        "namespace-1/roles.rbac.authorization.k8s.io.json",
+        "namespace-1/rolebindings.rbac.authorization.k8s.io.json",
+    ] {
+        std::fs::copy(data.join(file), manifests.join(file.replace('/', "-"))).unwrap();
+    }
+    let mut second = items(&data, "namespace-1/pods.json");
+    second[0]["metadata"]["name"] = json!("app-monitors-client-78cb6d7899-x7k2q");
+    second.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-app"}}));
+    // The dump's EndpointSlice list has no `kind: List`: its items.
+    second.extend(items(
+        &data,
+        "namespace-1/endpointslices.discovery.k8s.io.json",
+    ));
+    std::fs::write(
+        manifests.join("added.json"),
+        json!({"apiVersion": "v1", "kind": "List", "items": second}).to_string(),
+    )
+    .unwrap();
+    for command in [
+        &["pss", "--format", "json"][..],
+        &[
+            "paths",
+            "--from",
+            "all-pods",
+            "--to",
+            "any-critical",
+            "--format",
+            "json",
+        ][..],
+        &["psp", "plan", "--format", "json"][..],
+        &["inventory", "--format", "json"][..],
+    ] {
+        let run = |input: &[&str]| {
+            let mut args = command.to_vec();
+            args.extend_from_slice(input);
+            let (code, stdout, stderr) = corral(&args, &kubeconfig);
+            let mut value: Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("{command:?}: {e}: {stdout} {stderr}"));
+            without_places(&mut value);
+            (code, value)
+        };
+        let from_manifests = run(&[manifests.to_str().unwrap()]);
+        let from_snapshot = run(&[snapshot.to_str().unwrap()]);
+        let live = run(&["--cluster"]);
+        assert_eq!(from_snapshot, from_manifests, "{command:?}");
+        assert_eq!(live, from_manifests, "{command:?} --cluster");
+    }
+}

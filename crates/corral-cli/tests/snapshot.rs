@@ -66,6 +66,8 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value, Option<u64>) {
 struct Replay {
     data: PathBuf,
     seen: Mutex<HashMap<String, usize>>,
+    /// A path answered only after 10 s, to time out on.
+    stall: Option<&'static str>,
 }
 
 impl Replay {
@@ -76,6 +78,9 @@ impl Replay {
             *n += 1;
             *n
         };
+        if self.stall == Some(path) {
+            std::thread::sleep(std::time::Duration::from_secs(10));
+        }
         let resumed = query.split('&').find_map(|p| p.strip_prefix("continue="));
         let data = &self.data;
         let pods = || items(data, "namespace-1/pods.json");
@@ -191,11 +196,20 @@ impl Replay {
 
 /// Start the replay server; a kubeconfig pointing at it.
 fn start(dir: &Path, data: PathBuf) -> (Arc<Replay>, PathBuf) {
+    start_stalling(dir, data, None)
+}
+
+fn start_stalling(
+    dir: &Path,
+    data: PathBuf,
+    stall: Option<&'static str>,
+) -> (Arc<Replay>, PathBuf) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let replay = Arc::new(Replay {
         data,
         seen: Mutex::new(HashMap::new()),
+        stall,
     });
     let server = replay.clone();
     std::thread::spawn(move || {
@@ -404,4 +418,83 @@ fn every_command_reads_the_snapshot_as_it_reads_manifests() {
         assert_eq!(from_snapshot, from_manifests, "{command:?}");
         assert_eq!(live, from_manifests, "{command:?} --cluster");
     }
+}
+
+/// `deploy/snapshot-clusterrole.yaml` grants exactly what the snapshot
+/// reads: `list` on each kind but secrets, `get` on aws-auth alone, and
+/// nothing else.
+#[test]
+fn the_shipped_cluster_role_grants_what_the_snapshot_reads() {
+    use corral_core::model::{Model, Resource, TemplatePaths};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/snapshot-clusterrole.yaml");
+    let loaded = corral_core::load(
+        &[corral_core::Input::from_arg(path.to_str().unwrap())],
+        &corral_core::Limits::default(),
+    );
+    let (model, errors) = Model::build(loaded.objects, &TemplatePaths::default());
+    assert!(errors.is_empty() && loaded.diagnostics.is_empty());
+    let mut granted = std::collections::BTreeSet::new();
+    for (_, resource) in model.iter() {
+        let Resource::ClusterRole(role) = resource else {
+            continue;
+        };
+        for rule in role.rules.iter().flatten() {
+            for group in rule.api_groups.iter().flatten() {
+                for resource in rule.resources.iter().flatten() {
+                    for verb in &rule.verbs {
+                        let names = rule.resource_names.clone().unwrap_or_default().join(",");
+                        granted.insert((group.clone(), resource.clone(), verb.clone(), names));
+                    }
+                }
+            }
+        }
+    }
+    let mut needed: std::collections::BTreeSet<(String, String, String, String)> =
+        corral_cluster::KINDS
+            .iter()
+            .filter(|k| k.kind != "Secret")
+            .map(|k| {
+                (
+                    k.group.into(),
+                    k.plural.into(),
+                    "list".into(),
+                    String::new(),
+                )
+            })
+            .collect();
+    needed.insert((
+        "".into(),
+        "configmaps".into(),
+        "get".into(),
+        "aws-auth".into(),
+    ));
+    assert_eq!(granted, needed);
+}
+
+/// A request that outlasts `--request-timeout` skips its kind with a
+/// warning; the rest of the snapshot is written.
+#[test]
+fn a_kind_that_times_out_is_skipped_and_the_rest_read() {
+    let Some(data) = testdata() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_replay, kubeconfig) = start_stalling(
+        dir.path(),
+        data,
+        Some("/apis/certificates.k8s.io/v1/certificatesigningrequests"),
+    );
+    let (code, stdout, stderr) = corral(
+        &["snapshot", "--format", "json", "--request-timeout", "1s"],
+        &kubeconfig,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: CertificateSigningRequest skipped:"),
+        "{stderr}"
+    );
+    let snapshot: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(snapshot["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["kind"] == "Pod"));
 }

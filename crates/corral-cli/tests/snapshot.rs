@@ -61,6 +61,37 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value, Option<u64>) {
     )
 }
 
+/// Two definitions: Argo Rollouts (a pod template in its schema) and one
+/// without.
+fn crds() -> Vec<Value> {
+    vec![
+        crd("argoproj.io", "Rollout", "rollouts", true),
+        crd("cert-manager.io", "Certificate", "certificates", false),
+    ]
+}
+
+fn rollout() -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+           "metadata": {"name": "canary", "namespace": "test-app"},
+           "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}})
+}
+
+/// A CustomResourceDefinition, its schema with a pod template or not.
+fn crd(group: &str, kind: &str, plural: &str, templated: bool) -> Value {
+    let spec = if templated {
+        json!({"type": "object", "properties": {"template": {"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {"containers": {"type": "array", "items": {"type": "object"}}}}}}}})
+    } else {
+        json!({"type": "object", "properties": {"secretName": {"type": "string"}}})
+    };
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": format!("{plural}.{group}")},
+           "spec": {"group": group, "scope": "Namespaced",
+                    "names": {"kind": kind, "plural": plural},
+                    "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                                  "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}}}]}})
+}
+
 /// The replayed API server: what it answers, and how often each path was
 /// asked for.
 struct Replay {
@@ -139,9 +170,13 @@ impl Replay {
                 "Forbidden",
                 "secrets is forbidden: User \"corral\" cannot list resource \"secrets\" in API group \"\" at the cluster scope",
             ),
-            "/apis/policy/v1beta1/podsecuritypolicies" | "/apis/argoproj.io/v1alpha1/rollouts" => {
+            "/apis/policy/v1beta1/podsecuritypolicies" => {
                 status(404, "NotFound", "the server could not find the requested resource")
             }
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions" => {
+                list("CustomResourceDefinition", crds(), None)
+            }
+            "/apis/argoproj.io/v1alpha1/rollouts" => list("Rollout", vec![rollout()], None),
             "/api/v1/namespaces/kube-system/configmaps/aws-auth" => {
                 status(404, "NotFound", "configmaps \"aws-auth\" not found")
             }
@@ -295,6 +330,13 @@ fn snapshot_lists_every_kind_through_the_api_servers_quirks() {
         ["app-monitors-read"]
     );
     assert_eq!(names("discovery.k8s.io/v1 EndpointSlice").len(), 1);
+    // Custom resources with a pod template, found from their definitions.
+    assert_eq!(names("argoproj.io/v1alpha1 Rollout"), ["canary"]);
+    assert!(!replay
+        .seen
+        .lock()
+        .unwrap()
+        .contains_key("/apis/cert-manager.io/v1alpha1/certificates"));
     let seen = replay.seen.lock().unwrap().clone();
     assert_eq!(seen["/api/v1/nodes"], 2, "{seen:?}");
     assert_eq!(
@@ -363,7 +405,8 @@ fn every_command_reads_the_snapshot_as_it_reads_manifests() {
     let (code, _, stderr) = corral(&["snapshot", "-o", snapshot.to_str().unwrap()], &kubeconfig);
     assert_eq!(code, 0, "{stderr}");
     // The same objects as manifests: the dump's files, and what the
-    // replayed server adds to them (the second pod, the namespace).
+    // replayed server adds to them (the second pod, the namespace, the
+    // custom resource definitions and a Rollout).
     let manifests = dir.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
     for file in [
@@ -384,6 +427,8 @@ fn every_command_reads_the_snapshot_as_it_reads_manifests() {
         &data,
         "namespace-1/endpointslices.discovery.k8s.io.json",
     ));
+    second.extend(crds());
+    second.push(rollout());
     std::fs::write(
         manifests.join("added.json"),
         json!({"apiVersion": "v1", "kind": "List", "items": second}).to_string(),
@@ -467,6 +512,13 @@ fn the_shipped_cluster_role_grants_what_the_snapshot_reads() {
         "configmaps".into(),
         "get".into(),
         "aws-auth".into(),
+    ));
+    // The one custom resource granted by default.
+    needed.insert((
+        "argoproj.io".into(),
+        "rollouts".into(),
+        "list".into(),
+        String::new(),
     ));
     assert_eq!(granted, needed);
 }

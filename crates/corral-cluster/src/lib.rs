@@ -158,8 +158,28 @@ pub const KINDS: &[Kind] = &[
         "certificatesigningrequests",
         false,
     ),
-    // Custom resources with a pod template that Corral scans by default.
-    kind("argoproj.io", "v1alpha1", "Rollout", "rollouts", true),
+    kind(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    ),
+];
+
+/// Where a custom resource's schema holds a pod template, as Corral's
+/// model reads them by default (`spec.template`, and a CronJob-like
+/// `spec.jobTemplate.spec.template`).
+const TEMPLATE_SCHEMAS: [&[&str]; 2] = [
+    &["spec", "template", "spec", "containers"],
+    &[
+        "spec",
+        "jobTemplate",
+        "spec",
+        "template",
+        "spec",
+        "containers",
+    ],
 ];
 
 /// Objects listed at a time.
@@ -245,24 +265,24 @@ fn resource(kind: &Kind) -> ApiResource {
 }
 
 /// The warning for a kind that could not be listed.
-fn skipped(kind: &Kind, scope: &str, error: &kube::Error) -> String {
-    let resource = if kind.group.is_empty() {
-        kind.plural.to_string()
+fn skipped(resource: &ApiResource, scope: &str, error: &kube::Error) -> String {
+    let name = if resource.group.is_empty() {
+        resource.plural.clone()
     } else {
-        format!("{}.{}", kind.plural, kind.group)
+        format!("{}.{}", resource.plural, resource.group)
     };
     match error {
         kube::Error::Api(status) if status.code == 403 => format!(
-            "{} skipped: forbidden; Corral needs `list` on {resource} {scope} ({})",
-            kind.kind, status.message
+            "{} skipped: forbidden; Corral needs `list` on {name} {scope} ({})",
+            resource.kind, status.message
         ),
         kube::Error::Api(status) if status.code == 404 => format!(
             "{} skipped: the server does not serve {}/{} (not installed, or removed in this Kubernetes version)",
-            kind.kind,
-            if kind.group.is_empty() { "core" } else { kind.group },
-            kind.version
+            resource.kind,
+            if resource.group.is_empty() { "core" } else { &resource.group },
+            resource.version
         ),
-        other => format!("{} skipped: {other}", kind.kind),
+        other => format!("{} skipped: {other}", resource.kind),
     }
 }
 
@@ -294,29 +314,42 @@ async fn list_all(api: &Api<DynamicObject>) -> Result<Vec<DynamicObject>, kube::
 
 /// An object as a manifest: its type set (lists leave it out), managed
 /// fields dropped, and a Secret's data never kept.
-fn manifest(kind: &Kind, object: DynamicObject) -> Value {
+fn manifest(resource: &ApiResource, object: DynamicObject) -> Value {
     let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
+    let secret = resource.kind == "Secret" && resource.group.is_empty();
     if let Value::Object(map) = &mut value {
         map.insert(
             "apiVersion".into(),
-            Value::String(resource(kind).api_version),
+            Value::String(resource.api_version.clone()),
         );
-        map.insert("kind".into(), Value::String(kind.kind.into()));
+        map.insert("kind".into(), Value::String(resource.kind.clone()));
         if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
             metadata.remove("managedFields");
-            if kind.kind == "Secret" {
+            if secret {
                 // The last applied configuration holds the data too.
                 if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
                     annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
                 }
             }
         }
-        if kind.kind == "Secret" {
+        if secret {
             map.remove("data");
             map.remove("stringData");
         }
     }
     value
+}
+
+/// Every object of one resource, sorted by namespace and name, as
+/// manifests.
+async fn read(api: &Api<DynamicObject>, resource: &ApiResource) -> Result<Vec<Value>, kube::Error> {
+    let mut objects: Vec<Value> = list_all(api)
+        .await?
+        .into_iter()
+        .map(|o| manifest(resource, o))
+        .collect();
+    objects.sort_by_key(sort_key);
+    Ok(objects)
 }
 
 fn sort_key(value: &Value) -> (String, String) {
@@ -327,18 +360,75 @@ fn sort_key(value: &Value) -> (String, String) {
     )
 }
 
+/// The custom resources with a pod template that the cluster's CRDs
+/// define: for each, its served version whose OpenAPI schema has one
+/// (the storage version first).
+fn templated_resources(crds: &[Value]) -> Vec<(ApiResource, bool)> {
+    let mut found = Vec::new();
+    for crd in crds {
+        let spec = &crd["spec"];
+        let (Some(group), Some(kind), Some(plural)) = (
+            spec["group"].as_str(),
+            spec["names"]["kind"].as_str(),
+            spec["names"]["plural"].as_str(),
+        ) else {
+            continue;
+        };
+        let mut versions: Vec<&Value> = spec["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["served"] == true)
+            .collect();
+        versions.sort_by_key(|v| v["storage"] != true);
+        let templated = versions.into_iter().find(|v| {
+            TEMPLATE_SCHEMAS.iter().any(|path| {
+                path.iter()
+                    .try_fold(&v["schema"]["openAPIV3Schema"], |schema, key| {
+                        let next = &schema["properties"][*key];
+                        (!next.is_null()).then_some(next)
+                    })
+                    .is_some()
+            })
+        });
+        if let Some(version) = templated.and_then(|v| v["name"].as_str()) {
+            let resource = ApiResource {
+                group: group.into(),
+                version: version.into(),
+                api_version: format!("{group}/{version}"),
+                kind: kind.into(),
+                plural: plural.into(),
+            };
+            found.push((resource, spec["scope"] == "Namespaced"));
+        }
+    }
+    found
+}
+
 /// The aws-auth ConfigMap (EKS), read by name: `None` when there is none.
 async fn aws_auth(client: &Client) -> Result<Option<Value>, String> {
-    let kind = kind("", "v1", "ConfigMap", "configmaps", true);
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), "kube-system", &resource(&kind));
+    let resource = resource(&kind("", "v1", "ConfigMap", "configmaps", true));
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "kube-system", &resource);
     match api.get_opt("aws-auth").await {
-        Ok(found) => Ok(found.map(|object| manifest(&kind, object))),
-        Err(e @ kube::Error::Api(_)) => {
-            Err(skipped(&kind, "for aws-auth in kube-system (get)", &e)
+        Ok(found) => Ok(found.map(|object| manifest(&resource, object))),
+        Err(e) => {
+            Err(skipped(&resource, "for aws-auth in kube-system", &e)
                 .replacen("`list`", "`get`", 1))
         }
-        Err(e) => Err(format!("ConfigMap aws-auth skipped: {e}")),
+    }
+}
+
+/// The API for a resource: in the target's namespace when it is
+/// namespaced and one is given, else everywhere.
+fn api_for(
+    client: &Client,
+    target: &Target,
+    resource: &ApiResource,
+    namespaced: bool,
+) -> Api<DynamicObject> {
+    match (&target.namespace, namespaced) {
+        (Some(ns), true) => Api::namespaced_with(client.clone(), ns, resource),
+        _ => Api::all_with(client.clone(), resource),
     }
 }
 
@@ -358,41 +448,37 @@ pub async fn snapshot(
     let lists = stream::iter(KINDS.iter().enumerate())
         .map(|(index, kind)| {
             let resource = resource(kind);
-            let api: Api<DynamicObject> = match (&target.namespace, kind.namespaced) {
-                (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &resource),
-                _ => Api::all_with(client.clone(), &resource),
-            };
+            let api = api_for(client, target, &resource, kind.namespaced);
             async move {
-                let listed = list_all(&api).await;
+                let listed = read(&api, &resource).await;
                 progress(kind.kind);
-                (index, kind, listed)
+                (index, kind, resource, listed)
             }
         })
         .buffer_unordered(PARALLEL)
         .collect::<Vec<_>>()
         .await;
     let mut lists = lists;
-    lists.sort_by_key(|(index, _, _)| *index);
+    lists.sort_by_key(|(index, _, _, _)| *index);
     let mut snapshot = Snapshot::default();
     let mut unreachable = 0;
-    for (_, kind, listed) in lists {
+    let in_scope = |namespaced: bool| {
+        if namespaced {
+            scope.as_str()
+        } else {
+            "cluster-wide"
+        }
+    };
+    for (_, kind, resource, listed) in lists {
         match listed {
-            Ok(items) => {
-                let mut objects: Vec<Value> =
-                    items.into_iter().map(|o| manifest(kind, o)).collect();
-                objects.sort_by_key(sort_key);
-                snapshot.objects.extend(objects);
-            }
+            Ok(objects) => snapshot.objects.extend(objects),
             Err(e) => {
                 if !matches!(e, kube::Error::Api(_)) {
                     unreachable += 1;
                 }
-                let scope = if kind.namespaced {
-                    scope.as_str()
-                } else {
-                    "cluster-wide"
-                };
-                snapshot.warnings.push(skipped(kind, scope, &e));
+                snapshot
+                    .warnings
+                    .push(skipped(&resource, in_scope(kind.namespaced), &e));
             }
         }
     }
@@ -401,6 +487,22 @@ pub async fn snapshot(
             "the API server could not be reached: {}",
             snapshot.warnings.first().cloned().unwrap_or_default()
         )));
+    }
+    // Custom resources with pod templates, found from their definitions.
+    let crds: Vec<Value> = snapshot
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .cloned()
+        .collect();
+    for (resource, namespaced) in templated_resources(&crds) {
+        let api = api_for(client, target, &resource, namespaced);
+        match read(&api, &resource).await {
+            Ok(objects) => snapshot.objects.extend(objects),
+            Err(e) => snapshot
+                .warnings
+                .push(skipped(&resource, in_scope(namespaced), &e)),
+        }
     }
     match aws_auth(client).await {
         Ok(Some(map)) => snapshot.objects.push(map),
@@ -440,7 +542,7 @@ mod tests {
             "data": {"password": "aHVudGVyMg=="}
         }))
         .unwrap();
-        let value = manifest(kind, object);
+        let value = manifest(&resource(kind), object);
         assert_eq!(value["apiVersion"], "v1");
         assert_eq!(value["kind"], "Secret");
         assert_eq!(value["type"], "Opaque");
@@ -461,7 +563,7 @@ mod tests {
             }))
         };
         assert_eq!(
-            skipped(kind, "cluster-wide", &status(403)),
+            skipped(&resource(kind), "cluster-wide", &status(403)),
             "Role skipped: forbidden; Corral needs `list` on roles.rbac.authorization.k8s.io cluster-wide (denied)"
         );
         assert!(skipped(kind, "cluster-wide", &status(404))

@@ -566,7 +566,7 @@ mod tests {
             skipped(&resource(kind), "cluster-wide", &status(403)),
             "Role skipped: forbidden; Corral needs `list` on roles.rbac.authorization.k8s.io cluster-wide (denied)"
         );
-        assert!(skipped(kind, "cluster-wide", &status(404))
+        assert!(skipped(&resource(kind), "cluster-wide", &status(404))
             .contains("does not serve rbac.authorization.k8s.io/v1"));
     }
 }

@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Snapshot a live cluster (kube-rs, your kubeconfig) into one file every other command reads.
     Snapshot(crate::snapshot::SnapshotArgs),
+    /// In the cluster: merge Recording resources and write the policies advised from them (`corral operator run`), or print the CRD.
+    Operator(crate::operator::OperatorArgs),
     /// List the Kubernetes objects found in manifests, with where each is written.
     Inventory(crate::inventory::InventoryArgs),
     /// Evaluate the Pod Security Standards exactly as the API server does, and the namespace labels to apply.

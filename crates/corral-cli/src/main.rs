@@ -5,6 +5,7 @@ mod cli;
 mod drift;
 mod inventory;
 mod netpol;
+mod operator;
 mod output;
 mod paths;
 mod psp;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     cli.common.apply_color();
     let result = match &cli.command {
         Command::Snapshot(args) => snapshot::run(args, &cli.common),
+        Command::Operator(args) => operator::run(args, &cli.common),
         Command::Inventory(args) => inventory::run(args, &cli.common),
         Command::Pss(args) => pss::run(args, &cli.common),
         Command::Psp(args) => psp::run(args, &cli.common),

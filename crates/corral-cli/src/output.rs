@@ -233,3 +233,10 @@ pub fn read_cloud(files: &[std::path::PathBuf]) -> Result<corral_paths::cloud::C
         .collect::<Result<_, _>>()?;
     corral_paths::cloud::Cloud::load(&texts)
 }
+
+/// This machine's host name (uname's node name).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|n| n.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -42,6 +42,17 @@ pub struct RecordArgs {
     /// Distinct execs, peers, DNS questions and file writes held, each.
     #[arg(long, value_name = "N", default_value_t = Capacity::default().entries)]
     pub max_entries: u32,
+    /// Also publish each recording as a `Recording` resource
+    /// (corral.dev/v1alpha1) of its workload container on this node, in the
+    /// namespaces labelled `corral.dev/record: "true"`.
+    #[arg(long, requires = "containers")]
+    pub publish: bool,
+    /// This node's name, for the published Recordings (default: NODE_NAME,
+    /// as the DaemonSet sets it, then the host name).
+    #[arg(long, value_name = "NAME", env = "NODE_NAME", requires = "publish")]
+    pub node: Option<String>,
+    #[command(flatten)]
+    pub kube: crate::cli::KubeArgs,
     /// The command to run and record, with its arguments, after `--`.
     #[arg(
         last = true,
@@ -172,6 +183,22 @@ fn run_containers(
         std::fs::write(&path, json)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
+    if args.publish {
+        let node = match &args.node {
+            Some(node) => node.clone(),
+            None => crate::output::host_name(),
+        };
+        let published = publish(&args.kube.target(None), outcome.recordings.clone(), &node)?;
+        if !quiet {
+            eprintln!(
+                "{} Recording(s) published from node {node}; {} recording(s) of namespaces not labelled {}=true, {} of no Kubernetes container",
+                published.written.len(),
+                published.skipped,
+                corral_operator::RECORD_LABEL,
+                published.unnamed
+            );
+        }
+    }
     if !quiet {
         eprintln!(
             "{} containers recorded into {}; {} other mount namespaces were not containers the runtime state named",
@@ -186,6 +213,24 @@ fn run_containers(
         }
     }
     Ok(Status::Clean)
+}
+
+/// Publish recordings as Recording resources, with the cluster's client.
+fn publish(
+    target: &corral_cluster::Target,
+    recordings: Vec<Recording>,
+    node: &str,
+) -> Result<corral_operator::publish::Published, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("async runtime: {e}"))?;
+    runtime.block_on(async {
+        let client = corral_cluster::client(target)
+            .await
+            .map_err(|e| e.to_string())?;
+        corral_operator::publish::publish(&client, recordings, node).await
+    })
 }
 
 fn read(path: &PathBuf) -> Result<Recording, String> {

@@ -9,13 +9,14 @@
 //! manifests.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+
+mod replay;
+use replay::{list, status, Answer};
 
 fn testdata() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -31,34 +32,6 @@ fn testdata() -> Option<PathBuf> {
 fn items(dir: &Path, file: &str) -> Vec<Value> {
     let list: Value = serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
     list["items"].as_array().unwrap().clone()
-}
-
-/// An API list response: the items without their type, as the API server
-/// sends them.
-fn list(kind: &str, mut objects: Vec<Value>, next: Option<&str>) -> (u16, Value, Option<u64>) {
-    for object in &mut objects {
-        let map = object.as_object_mut().unwrap();
-        map.remove("apiVersion");
-        map.remove("kind");
-    }
-    let mut metadata = json!({"resourceVersion": "4242"});
-    if let Some(next) = next {
-        metadata["continue"] = json!(next);
-    }
-    (
-        200,
-        json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": metadata, "items": objects}),
-        None,
-    )
-}
-
-fn status(code: u16, reason: &str, message: &str) -> (u16, Value, Option<u64>) {
-    (
-        code,
-        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": message, "reason": reason, "code": code}),
-        None,
-    )
 }
 
 /// Two definitions: Argo Rollouts (a pod template in its schema) and one
@@ -102,7 +75,7 @@ struct Replay {
 }
 
 impl Replay {
-    fn answer(&self, path: &str, query: &str) -> (u16, Value, Option<u64>) {
+    fn answer(&self, path: &str, query: &str) -> Answer {
         let count = {
             let mut seen = self.seen.lock().unwrap();
             let n = seen.entry(path.to_string()).or_default();
@@ -186,47 +159,6 @@ impl Replay {
             }
         }
     }
-
-    /// Serve one connection's requests (HTTP/1.1, kept alive).
-    fn serve(&self, stream: TcpStream) {
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        loop {
-            let mut request = String::new();
-            if reader.read_line(&mut request).unwrap_or(0) == 0 {
-                return;
-            }
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                    return;
-                }
-                if header == "\r\n" {
-                    break;
-                }
-                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let target = request.split_whitespace().nth(1).unwrap_or("/");
-            let (path, query) = target.split_once('?').unwrap_or((target, ""));
-            let (code, body, retry_after) = self.answer(path, query);
-            let body = body.to_string();
-            let retry = retry_after
-                .map(|s| format!("Retry-After: {s}\r\n"))
-                .unwrap_or_default();
-            let response = format!(
-                "HTTP/1.1 {code} Replayed\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{retry}\r\n{body}",
-                body.len()
-            );
-            if writer.write_all(response.as_bytes()).is_err() {
-                return;
-            }
-        }
-    }
 }
 
 /// Start the replay server; a kubeconfig pointing at it.
@@ -239,28 +171,25 @@ fn start_stalling(
     data: PathBuf,
     stall: Option<&'static str>,
 ) -> (Arc<Replay>, PathBuf) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let replay = Arc::new(Replay {
         data,
         seen: Mutex::new(HashMap::new()),
         stall,
     });
     let server = replay.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let server = server.clone();
-            std::thread::spawn(move || server.serve(stream));
-        }
-    });
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: corral\n  user: {{token: replayed}}\ncontexts:\n- name: replay\n  context: {{cluster: replay, user: corral}}\ncurrent-context: replay\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = replay::start(
+        dir,
+        Arc::new(move |request: &replay::Request| {
+            // The snapshot only reads: anything else is noted.
+            if request.method != "GET" || !request.body.is_null() {
+                let mut seen = server.seen.lock().unwrap();
+                *seen
+                    .entry(format!("{} {}", request.method, request.path))
+                    .or_default() += 1;
+            }
+            server.answer(&request.path, &request.query)
+        }),
+    );
     (replay, kubeconfig)
 }
 
@@ -344,6 +273,10 @@ fn snapshot_lists_every_kind_through_the_api_servers_quirks() {
         "{seen:?}"
     );
     assert_eq!(seen["/api/v1/pods"], 2, "{seen:?}");
+    assert!(
+        seen.keys().all(|k| k.starts_with('/')),
+        "only reads: {seen:?}"
+    );
     // What was skipped, and why.
     assert!(
         stderr.contains(

@@ -445,8 +445,11 @@ pub async fn snapshot(
         Some(ns) => format!("in namespace {ns}"),
         None => "cluster-wide".to_string(),
     };
-    let lists = stream::iter(KINDS.iter().enumerate())
-        .map(|(index, kind)| {
+    // By index: a `&'static Kind` keeps the future `Send` for any caller
+    // (the operator's controller needs it).
+    let lists = stream::iter(0..KINDS.len())
+        .map(|index| {
+            let kind: &'static Kind = &KINDS[index];
             let resource = resource(kind);
             let api = api_for(client, target, &resource, kind.namespaced);
             async move {

@@ -11,7 +11,7 @@ use crate::syscall_names;
 
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Recording {
     pub format_version: u32,
@@ -34,7 +34,18 @@ pub struct Recording {
 }
 
 /// Who a recording is of, from the container runtime's state.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     /// The runtime's id of the container.
@@ -57,7 +68,9 @@ pub struct Container {
     pub sandbox: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     /// Seconds since the Unix epoch.
@@ -79,7 +92,7 @@ pub struct Run {
 }
 
 /// What one phase did in a mount namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
     /// Every syscall made, ascending by number.
@@ -105,7 +118,7 @@ pub struct Activity {
     pub file_writes: Vec<FileWrite>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Syscall {
     pub number: u32,
     /// `None` for a number newer than the names Corral knows.
@@ -114,7 +127,7 @@ pub struct Syscall {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Capability {
     pub number: u32,
@@ -133,7 +146,7 @@ pub struct Capability {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Identity {
     pub uid: u32,
     pub gid: u32,
@@ -145,7 +158,7 @@ pub struct Identity {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
     pub address: IpAddr,
     pub port: u16,
@@ -155,7 +168,7 @@ pub struct Endpoint {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnsQuery {
     /// The name asked for, dotted, without the final dot.
     pub name: String,
@@ -170,7 +183,7 @@ pub struct DnsQuery {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileWrite {
     /// As the process saw it (inside a container, from its root).
@@ -193,7 +206,7 @@ pub struct FileWrite {
     pub runs: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Exec {
     /// The path as the exec named it, in the process's mount namespace.

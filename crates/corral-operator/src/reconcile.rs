@@ -1,0 +1,330 @@
+//! `corral operator`: a kube-rs controller over Recording resources. For a
+//! workload container's recordings it writes, by server-side apply (or
+//! into a directory, with `output`):
+//! - the merged Recording (`WORKLOAD-CONTAINER-merged`, labelled
+//!   `corral.dev/merged: "true"`), over every replica and node;
+//! - the advised seccomp profile, as a Security Profiles Operator
+//!   `SeccompProfile`;
+//! - a ConfigMap `corral-WORKLOAD-CONTAINER` with the securityContext patch
+//!   (`securityContext.yaml`) and the advice (`advice.json`);
+//! - the namespace's NetworkPolicies, advised from every merged recording
+//!   of the namespace and the live pods, Services and namespaces.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corral_advise::workload::{Recorded, WorkloadKey};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::{json, Value};
+
+use crate::crd::{RecordingResource, RecordingSpec};
+use crate::{label_value, object_name, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
+
+/// What the controller works with.
+pub struct Context {
+    pub client: Client,
+    /// Write the advised resources as files here instead of applying them.
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn failed(what: &str) -> impl Fn(kube::Error) -> Error + '_ {
+    move |e| Error(format!("{what}: {e}"))
+}
+
+/// The Security Profiles Operator's SeccompProfile.
+fn seccomp_profiles() -> ApiResource {
+    ApiResource {
+        group: "security-profiles-operator.x-k8s.io".into(),
+        version: "v1beta1".into(),
+        api_version: "security-profiles-operator.x-k8s.io/v1beta1".into(),
+        kind: "SeccompProfile".into(),
+        plural: "seccompprofiles".into(),
+    }
+}
+
+fn network_policies() -> ApiResource {
+    ApiResource {
+        group: "networking.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "networking.k8s.io/v1".into(),
+        kind: "NetworkPolicy".into(),
+        plural: "networkpolicies".into(),
+    }
+}
+
+/// Apply `object` (a manifest with apiVersion, kind and metadata), or
+/// write it as `<kind>-<name>.json` under the output directory.
+async fn put(
+    context: &Context,
+    resource: &ApiResource,
+    namespace: &str,
+    object: Value,
+) -> Result<String, Error> {
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if let Some(dir) = &context.output {
+        let path = dir.join(namespace).join(format!(
+            "{}-{name}.json",
+            resource.kind.to_ascii_lowercase()
+        ));
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))
+            .and_then(|_| std::fs::write(&path, format!("{:#}\n", object)))
+            .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+        return Ok(path.display().to_string());
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(context.client.clone(), namespace, resource);
+    let object: DynamicObject = serde_json::from_value(object)
+        .map_err(|e| Error(format!("{} {name}: {e}", resource.kind)))?;
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map_err(failed(&format!(
+        "writing {} {namespace}/{name}",
+        resource.kind
+    )))?;
+    Ok(format!("{} {namespace}/{name}", resource.kind))
+}
+
+/// The recordings of one workload container in a namespace, merged:
+/// (merged recording, pods), or `None` when there are none.
+fn merge(
+    recordings: &[RecordingResource],
+) -> Result<Option<(corral_record::Recording, Vec<String>)>, Error> {
+    let mut pods: Vec<String> = recordings
+        .iter()
+        .filter_map(|r| r.spec.recording.container.as_ref()?.pod.clone())
+        .collect();
+    pods.sort();
+    pods.dedup();
+    let all: Vec<corral_record::Recording> = recordings
+        .iter()
+        .map(|r| r.spec.recording.clone())
+        .collect();
+    if all.is_empty() {
+        return Ok(None);
+    }
+    corral_record::Recording::merge(all)
+        .map(|merged| Some((merged, pods)))
+        .map_err(|e| Error(e.to_string()))
+}
+
+/// What one reconcile wrote.
+pub type Written = Vec<String>;
+
+/// Reconcile the workload container of `recording`: merge its recordings
+/// and write what Corral advises from them.
+pub async fn reconcile_one(
+    recording: &RecordingResource,
+    context: &Context,
+) -> Result<Written, Error> {
+    let merged_label = recording
+        .labels()
+        .get(MERGED_LABEL)
+        .is_some_and(|v| v == "true");
+    if merged_label {
+        return Ok(Vec::new());
+    }
+    let namespace = recording.namespace().unwrap_or_else(|| "default".into());
+    let RecordingSpec {
+        workload,
+        container,
+        ..
+    } = &recording.spec;
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &namespace);
+    let selector = format!(
+        "{WORKLOAD_LABEL}={},{CONTAINER_LABEL}={},!{MERGED_LABEL}",
+        label_value(workload),
+        label_value(container)
+    );
+    let mut recordings = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(failed(&format!(
+            "listing the Recordings of {namespace}/{workload}"
+        )))?
+        .items;
+    recordings.sort_by_key(|r| r.name_any());
+    let Some((merged, pods)) = merge(&recordings)? else {
+        return Ok(Vec::new());
+    };
+    let mut written = Vec::new();
+
+    // The merged Recording.
+    let name = object_name(&[workload, container, "merged"]);
+    let mut resource = RecordingResource::new(
+        &name,
+        RecordingSpec::new(workload, container, "merged", merged.clone()),
+    );
+    resource.metadata.namespace = Some(namespace.clone());
+    resource.metadata.labels = Some(BTreeMap::from([
+        (WORKLOAD_LABEL.to_string(), label_value(workload)),
+        (CONTAINER_LABEL.to_string(), label_value(container)),
+        (MERGED_LABEL.to_string(), "true".to_string()),
+    ]));
+    let recording_resource = ApiResource::erase::<RecordingResource>(&());
+    let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
+    written.push(put(context, &recording_resource, &namespace, value).await?);
+
+    // Seccomp profile, securityContext and advice.
+    let key = WorkloadKey {
+        namespace: namespace.clone(),
+        workload: workload.clone(),
+        container: container.clone(),
+    };
+    let workloads = BTreeMap::from([(
+        key,
+        Recorded {
+            recording: merged,
+            pods,
+        },
+    )]);
+    let policies =
+        corral_advise::policies::container_policies(&workloads, "runc", "corral").map_err(Error)?;
+    for policy in &policies {
+        let stem = policy.key.file_stem();
+        let profile = corral_advise::seccomp::spo_resource(
+            &stem,
+            &namespace,
+            &policy.profile,
+            &policy.coverage,
+        );
+        written.push(put(context, &seccomp_profiles(), &namespace, profile).await?);
+    }
+    let patch = corral_advise::policies::patches(&policies, None)
+        .into_iter()
+        .map(|p| p.text)
+        .collect::<String>();
+    let advice = corral_advise::policies::advice_json(&policies);
+    let config_map = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": object_name(&["corral", workload, container]), "namespace": namespace,
+                     "labels": {WORKLOAD_LABEL: label_value(workload), CONTAINER_LABEL: label_value(container)}},
+        "data": {"securityContext.yaml": patch, "advice.json": format!("{advice:#}\n")}
+    });
+    let config_maps = ApiResource::erase::<ConfigMap>(&());
+    written.push(put(context, &config_maps, &namespace, config_map).await?);
+
+    // NetworkPolicies, from every merged recording of the namespace.
+    written.extend(network_policies_of(&api, &namespace, context).await?);
+    Ok(written)
+}
+
+/// The namespace's NetworkPolicies, advised from its merged recordings and
+/// the live cluster (its pods, Services and namespaces).
+async fn network_policies_of(
+    api: &Api<RecordingResource>,
+    namespace: &str,
+    context: &Context,
+) -> Result<Written, Error> {
+    let merged = api
+        .list(&ListParams::default().labels(&format!("{MERGED_LABEL}=true")))
+        .await
+        .map_err(failed(&format!(
+            "listing the merged Recordings of {namespace}"
+        )))?;
+    let mut workloads = BTreeMap::new();
+    for resource in merged.items {
+        let spec = resource.spec;
+        let pods = spec
+            .recording
+            .container
+            .as_ref()
+            .and_then(|c| c.pod.clone())
+            .into_iter()
+            .collect();
+        workloads.insert(
+            WorkloadKey {
+                namespace: namespace.to_string(),
+                workload: spec.workload,
+                container: spec.container,
+            },
+            Recorded {
+                recording: spec.recording,
+                pods,
+            },
+        );
+    }
+    if workloads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = corral_cluster::Target {
+        namespace: Some(namespace.to_string()),
+        ..corral_cluster::Target::default()
+    };
+    let snapshot = corral_cluster::snapshot(&context.client, &target, &|_| {})
+        .await
+        .map_err(|e| Error(e.to_string()))?;
+    let text = snapshot.list().to_string();
+    let name: Arc<str> = Arc::from("cluster");
+    let (objects, _) = corral_core::load_bytes(
+        &name,
+        text.as_bytes(),
+        &corral_core::Limits::default(),
+        &|_| {},
+    );
+    let (model, _) =
+        corral_core::model::Model::build(objects, &corral_core::model::TemplatePaths::default());
+    let inventory = corral_advise::netpol::inventory::Inventory::from_model(&model);
+    let advised = corral_advise::netpol::advise::advise_workloads(
+        &workloads,
+        &model,
+        &inventory,
+        &corral_advise::netpol::advise::Options::default(),
+    )
+    .map_err(Error)?;
+    let mut written = Vec::new();
+    for policy in advised {
+        written.push(put(context, &network_policies(), namespace, policy.policy).await?);
+    }
+    Ok(written)
+}
+
+async fn reconcile(
+    recording: Arc<RecordingResource>,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
+    let written = reconcile_one(&recording, &context).await?;
+    for what in written {
+        eprintln!("wrote {what}");
+    }
+    Ok(Action::await_change())
+}
+
+fn error_policy(_: Arc<RecordingResource>, error: &Error, _: Arc<Context>) -> Action {
+    eprintln!("error: {error}");
+    Action::requeue(Duration::from_secs(30))
+}
+
+/// Run the controller until the process is stopped.
+pub async fn run(context: Context) {
+    let recordings: Api<RecordingResource> = Api::all(context.client.clone());
+    Controller::new(recordings, watcher::Config::default())
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, Arc::new(context))
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}

@@ -229,73 +229,79 @@ pub async fn reconcile_one(
     written.push(put(context, &config_maps, &namespace, config_map).await?);
 
     // NetworkPolicies, from every merged recording of the namespace.
-    written.extend(network_policies_of(&api, &namespace, context).await?);
+    // A workload whose pods the cluster does not show yet is said, not
+    // fatal.
+    match network_policies_of(&api, &namespace, context).await {
+        Ok(policies) => written.extend(policies),
+        Err(e) => written.push(format!("no NetworkPolicies for {namespace} yet: {e}")),
+    }
     Ok(written)
 }
 
 /// The namespace's NetworkPolicies, advised from its merged recordings and
-/// the live cluster (its pods, Services and namespaces).
+/// the live cluster (its pods, Services and namespaces: peers may be in
+/// any namespace).
 async fn network_policies_of(
     api: &Api<RecordingResource>,
     namespace: &str,
     context: &Context,
 ) -> Result<Written, Error> {
-    let merged = api
-        .list(&ListParams::default().labels(&format!("{MERGED_LABEL}=true")))
+    let all = api
+        .list(&ListParams::default())
         .await
-        .map_err(failed(&format!(
-            "listing the merged Recordings of {namespace}"
-        )))?;
-    let mut workloads = BTreeMap::new();
-    for resource in merged.items {
+        .map_err(failed(&format!("listing the Recordings of {namespace}")))?;
+    // Each workload container's merged recording, and its pods from the
+    // nodes' recordings.
+    let mut workloads: BTreeMap<WorkloadKey, Recorded> = BTreeMap::new();
+    let mut pods: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for resource in all.items {
+        let merged = resource
+            .labels()
+            .get(MERGED_LABEL)
+            .is_some_and(|v| v == "true");
         let spec = resource.spec;
-        let pods = spec
-            .recording
-            .container
-            .as_ref()
-            .and_then(|c| c.pod.clone())
-            .into_iter()
-            .collect();
-        workloads.insert(
-            WorkloadKey {
+        let id = (spec.workload.clone(), spec.container.clone());
+        if merged {
+            let key = WorkloadKey {
                 namespace: namespace.to_string(),
                 workload: spec.workload,
                 container: spec.container,
-            },
-            Recorded {
+            };
+            let recorded = Recorded {
                 recording: spec.recording,
-                pods,
-            },
-        );
+                pods: Vec::new(),
+            };
+            workloads.insert(key, recorded);
+        } else if let Some(pod) = spec.recording.container.and_then(|c| c.pod) {
+            pods.entry(id).or_default().push(pod);
+        }
+    }
+    for (key, recorded) in &mut workloads {
+        let mut of = pods
+            .remove(&(key.workload.clone(), key.container.clone()))
+            .unwrap_or_default();
+        of.sort();
+        of.dedup();
+        recorded.pods = of;
     }
     if workloads.is_empty() {
         return Ok(Vec::new());
     }
-    let target = corral_cluster::Target {
-        namespace: Some(namespace.to_string()),
-        ..corral_cluster::Target::default()
-    };
-    let snapshot = corral_cluster::snapshot(&context.client, &target, &|_| {})
+    let cluster = corral_cluster::Target::default();
+    let snapshot = corral_cluster::snapshot(&context.client, &cluster, &|_| {})
         .await
         .map_err(|e| Error(e.to_string()))?;
     let text = snapshot.list().to_string();
     let name: Arc<str> = Arc::from("cluster");
-    let (objects, _) = corral_core::load_bytes(
-        &name,
-        text.as_bytes(),
-        &corral_core::Limits::default(),
-        &|_| {},
-    );
-    let (model, _) =
-        corral_core::model::Model::build(objects, &corral_core::model::TemplatePaths::default());
+    let limits = corral_core::Limits::default();
+    let (objects, _) = corral_core::load_bytes(&name, text.as_bytes(), &limits, &|_| {});
+    let templates = corral_core::model::TemplatePaths::default();
+    let (model, _) = corral_core::model::Model::build(objects, &templates);
     let inventory = corral_advise::netpol::inventory::Inventory::from_model(&model);
-    let advised = corral_advise::netpol::advise::advise_workloads(
-        &workloads,
-        &model,
-        &inventory,
-        &corral_advise::netpol::advise::Options::default(),
-    )
-    .map_err(Error)?;
+    let options = corral_advise::netpol::advise::Options::default();
+    let advised =
+        corral_advise::netpol::advise::advise_workloads(&workloads, &model, &inventory, &options)
+            .map_err(Error)?;
     let mut written = Vec::new();
     for policy in advised {
         written.push(put(context, &network_policies(), namespace, policy.policy).await?);

@@ -17,9 +17,9 @@ pub struct OperatorArgs {
 #[derive(Subcommand)]
 pub enum OperatorAction {
     /// Watch Recording resources; for each workload container, merge its
-    /// recordings over replicas and nodes and write the merged Recording,
-    /// a SeccompProfile (Security Profiles Operator), a ConfigMap with the
-    /// securityContext patch and the advice, and the namespace's
+    /// recordings over replicas and nodes and write the merged Recording
+    /// (with the securityContext patch and the advice in it), a
+    /// SeccompProfile (Security Profiles Operator) and the namespace's
     /// NetworkPolicies. Runs until SIGINT or SIGTERM.
     Run {
         #[command(flatten)]

@@ -284,15 +284,10 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         allowed.iter().any(|s| s == "accept4" || s == "accept"),
         "{allowed:?}"
     );
-    let advice = stored("/api/v1/namespaces/shop/configmaps/corral-backend-backend");
-    assert!(advice["data"]["securityContext.yaml"]
-        .as_str()
-        .unwrap()
-        .contains("securityContext"));
-    assert!(advice["data"]["advice.json"]
-        .as_str()
-        .unwrap()
-        .contains("\"workload\": \"backend\""));
+    let advice = merged.spec.advice.as_ref().unwrap();
+    assert_eq!(advice.seccomp_profile, profiles[0]["metadata"]["name"]);
+    assert!(advice.security_context_patch.contains("securityContext"));
+    assert!(advice.advice.contains("\"workload\": \"backend\""));
     // The backend's recorded flows give the namespace a NetworkPolicy.
     let policies: Vec<String> = store
         .lock()
@@ -326,6 +321,6 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
     );
     assert!(out
         .join("shop")
-        .join("configmap-corral-backend-backend.json")
+        .join("recording-backend-backend-merged.json")
         .is_file());
 }

@@ -33,6 +33,23 @@ pub struct RecordingSpec {
     pub runs: u32,
     /// What `corral record` recorded (its JSON format, version 1).
     pub recording: corral_record::Recording,
+    /// On the merged Recording: what Corral advises from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
+}
+
+/// What `corral operator` advises from a merged recording.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Advice {
+    /// The SeccompProfile (Security Profiles Operator) written for it, in
+    /// the same namespace.
+    pub seccomp_profile: String,
+    /// The strategic-merge patch of the workload's securityContext, YAML.
+    pub security_context_patch: String,
+    /// The advice as `corral advise securitycontext --format json` gives
+    /// it, JSON.
+    pub advice: String,
 }
 
 impl RecordingSpec {
@@ -48,6 +65,7 @@ impl RecordingSpec {
             node: node.into(),
             runs: recording.runs.len() as u32,
             recording,
+            advice: None,
         }
     }
 }

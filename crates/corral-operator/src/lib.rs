@@ -3,10 +3,10 @@
 //! one per workload container and node, in the workload's namespace), for
 //! the namespaces labelled `corral.dev/record: "true"`; `corral operator`,
 //! a kube-rs controller, merges a workload container's recordings across
-//! replicas and nodes into one `Recording` (labelled merged) and writes
-//! what Corral advises from it: a Security Profiles Operator
-//! `SeccompProfile`, a ConfigMap with the securityContext patch and the
-//! advice, and the namespace's NetworkPolicies.
+//! replicas and nodes into one `Recording` (labelled merged, with the
+//! securityContext patch and the advice in it) and writes what Corral
+//! advises from it: a Security Profiles Operator `SeccompProfile` and the
+//! namespace's NetworkPolicies.
 
 pub mod crd;
 pub mod publish;

@@ -3,10 +3,10 @@
 //! into a directory, with `output`):
 //! - the merged Recording (`WORKLOAD-CONTAINER-merged`, labelled
 //!   `corral.dev/merged: "true"`), over every replica and node;
+//!   with the advice in it (`spec.advice`: the securityContext patch and
+//!   the advice as JSON);
 //! - the advised seccomp profile, as a Security Profiles Operator
 //!   `SeccompProfile`;
-//! - a ConfigMap `corral-WORKLOAD-CONTAINER` with the securityContext patch
-//!   (`securityContext.yaml`) and the advice (`advice.json`);
 //! - the namespace's NetworkPolicies, advised from every merged recording
 //!   of the namespace and the live pods, Services and namespaces.
 
@@ -17,14 +17,13 @@ use std::time::Duration;
 
 use corral_advise::workload::{Recorded, WorkloadKey};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::crd::{RecordingResource, RecordingSpec};
+use crate::crd::{Advice, RecordingResource, RecordingSpec};
 use crate::{label_value, object_name, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
 
 /// What the controller works with.
@@ -172,22 +171,6 @@ pub async fn reconcile_one(
     };
     let mut written = Vec::new();
 
-    // The merged Recording.
-    let name = object_name(&[workload, container, "merged"]);
-    let mut resource = RecordingResource::new(
-        &name,
-        RecordingSpec::new(workload, container, "merged", merged.clone()),
-    );
-    resource.metadata.namespace = Some(namespace.clone());
-    resource.metadata.labels = Some(BTreeMap::from([
-        (WORKLOAD_LABEL.to_string(), label_value(workload)),
-        (CONTAINER_LABEL.to_string(), label_value(container)),
-        (MERGED_LABEL.to_string(), "true".to_string()),
-    ]));
-    let recording_resource = ApiResource::erase::<RecordingResource>(&());
-    let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
-    written.push(put(context, &recording_resource, &namespace, value).await?);
-
     // Seccomp profile, securityContext and advice.
     let key = WorkloadKey {
         namespace: namespace.clone(),
@@ -197,12 +180,13 @@ pub async fn reconcile_one(
     let workloads = BTreeMap::from([(
         key,
         Recorded {
-            recording: merged,
+            recording: merged.clone(),
             pods,
         },
     )]);
     let policies =
         corral_advise::policies::container_policies(&workloads, "runc", "corral").map_err(Error)?;
+    let mut profile_name = String::new();
     for policy in &policies {
         let stem = policy.key.file_stem();
         let profile = corral_advise::seccomp::spo_resource(
@@ -211,22 +195,35 @@ pub async fn reconcile_one(
             &policy.profile,
             &policy.coverage,
         );
+        profile_name = profile["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         written.push(put(context, &seccomp_profiles(), &namespace, profile).await?);
     }
-    let patch = corral_advise::policies::patches(&policies, None)
-        .into_iter()
-        .map(|p| p.text)
-        .collect::<String>();
-    let advice = corral_advise::policies::advice_json(&policies);
-    let config_map = json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": object_name(&["corral", workload, container]), "namespace": namespace,
-                     "labels": {WORKLOAD_LABEL: label_value(workload), CONTAINER_LABEL: label_value(container)}},
-        "data": {"securityContext.yaml": patch, "advice.json": format!("{advice:#}\n")}
-    });
-    let config_maps = ApiResource::erase::<ConfigMap>(&());
-    written.push(put(context, &config_maps, &namespace, config_map).await?);
+    let advice = Advice {
+        seccomp_profile: profile_name,
+        security_context_patch: corral_advise::policies::patches(&policies, None)
+            .into_iter()
+            .map(|p| p.text)
+            .collect(),
+        advice: format!("{:#}\n", corral_advise::policies::advice_json(&policies)),
+    };
+
+    // The merged Recording, with its advice.
+    let name = object_name(&[workload, container, "merged"]);
+    let mut spec = RecordingSpec::new(workload, container, "merged", merged);
+    spec.advice = Some(advice);
+    let mut resource = RecordingResource::new(&name, spec);
+    resource.metadata.namespace = Some(namespace.clone());
+    resource.metadata.labels = Some(BTreeMap::from([
+        (WORKLOAD_LABEL.to_string(), label_value(workload)),
+        (CONTAINER_LABEL.to_string(), label_value(container)),
+        (MERGED_LABEL.to_string(), "true".to_string()),
+    ]));
+    let recording_resource = ApiResource::erase::<RecordingResource>(&());
+    let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
+    written.push(put(context, &recording_resource, &namespace, value).await?);
 
     // NetworkPolicies, from every merged recording of the namespace.
     // A workload whose pods the cluster does not show yet is said, not

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_openapi::api::networking::v1::NetworkPolicySpec;
+use k8s_openapi::api::networking::v1::{NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// Does `selector` select an object with `labels`? An empty selector
 /// selects everything; an operator the API server would reject selects
@@ -107,4 +108,23 @@ mod tests {
         assert!(!cidr_contains("10.0.0.0/33", metadata));
         assert!(cidr_contains("fd00::/8", "fd00::1".parse().unwrap()));
     }
+}
+
+/// Does a NetworkPolicy rule's `ports` let traffic to a pod-external
+/// `port` of `protocol` through? None or empty: every port. A named port
+/// names a pod's port, never an address outside the cluster's.
+pub fn allows_port(ports: Option<&[NetworkPolicyPort]>, protocol: &str, port: i32) -> bool {
+    ports.is_none_or(|ports| {
+        ports.is_empty()
+            || ports.iter().any(|p| {
+                p.protocol.as_deref().unwrap_or("TCP") == protocol
+                    && match &p.port {
+                        None => true,
+                        Some(IntOrString::Int(first)) => {
+                            *first <= port && p.end_port.unwrap_or(*first) >= port
+                        }
+                        Some(IntOrString::String(_)) => false,
+                    }
+            })
+    })
 }

@@ -7,10 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use corral_core::model::selector::{cidr_contains, policy_types, selects};
+use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects};
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::aws::web_identity_trusts;
 use super::{azure, Cloud, CloudIdentity};
@@ -453,21 +452,7 @@ pub fn metadata_blocked(
                         })
                     })
             });
-            let port_ok = rule.ports.as_ref().is_none_or(|ports| {
-                ports.is_empty()
-                    || ports.iter().any(|p| {
-                        p.protocol.as_deref().unwrap_or("TCP") == "TCP"
-                            && match &p.port {
-                                None => true,
-                                Some(IntOrString::Int(port)) => {
-                                    *port <= 80 && p.end_port.unwrap_or(*port) >= 80
-                                }
-                                // A named port names a pod's port, never
-                                // the metadata service's.
-                                Some(IntOrString::String(_)) => false,
-                            }
-                    })
-            });
+            let port_ok = allows_port(rule.ports.as_deref(), "TCP", 80);
             to_ok && port_ok
         });
         if allows {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use corral_core::model::selector::{cidr_contains, policy_types, selects};
+use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects};
 use corral_core::model::{PodTemplate, Resource};
 use corral_core::Object;
 use k8s_openapi::api::networking::v1 as net;
@@ -329,7 +329,10 @@ declare_rule! {
     /// ## What it does
     /// Flags a NetworkPolicy egress rule that allows the cloud metadata
     /// address 169.254.169.254: an `ipBlock` that contains it without
-    /// excepting it (such as `0.0.0.0/0`), or a rule with no `to` at all.
+    /// excepting it (such as `0.0.0.0/0`), or a rule with no `to` at all,
+    /// when its ports let 80/TCP through (the metadata service answers
+    /// there only; a rule limited to other ports, or to named ports, does
+    /// not reach it).
     ///
     /// ## Why it matters
     /// From a pod, the metadata service hands out the node's cloud
@@ -368,6 +371,10 @@ impl Rule for EgressToMetadata {
             .and_then(|s| s.egress.as_deref())
             .unwrap_or_default();
         for (i, rule) in rules.iter().enumerate() {
+            // The metadata service answers HTTP on 80/TCP only.
+            if !allows_port(rule.ports.as_deref(), "TCP", 80) {
+                continue;
+            }
             let peers = rule.to.as_deref().unwrap_or_default();
             if peers.is_empty() {
                 out.push(Finding::new(

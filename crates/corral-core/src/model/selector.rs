@@ -69,6 +69,25 @@ pub fn policy_types(spec: Option<&NetworkPolicySpec>) -> (bool, bool) {
     }
 }
 
+/// Does a NetworkPolicy rule's `ports` let traffic to a pod-external
+/// `port` of `protocol` through? None or empty: every port. A named port
+/// names a pod's port, never an address outside the cluster's.
+pub fn allows_port(ports: Option<&[NetworkPolicyPort]>, protocol: &str, port: i32) -> bool {
+    ports.is_none_or(|ports| {
+        ports.is_empty()
+            || ports.iter().any(|p| {
+                p.protocol.as_deref().unwrap_or("TCP") == protocol
+                    && match &p.port {
+                        None => true,
+                        Some(IntOrString::Int(first)) => {
+                            *first <= port && p.end_port.unwrap_or(*first) >= port
+                        }
+                        Some(IntOrString::String(_)) => false,
+                    }
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,23 +127,4 @@ mod tests {
         assert!(!cidr_contains("10.0.0.0/33", metadata));
         assert!(cidr_contains("fd00::/8", "fd00::1".parse().unwrap()));
     }
-}
-
-/// Does a NetworkPolicy rule's `ports` let traffic to a pod-external
-/// `port` of `protocol` through? None or empty: every port. A named port
-/// names a pod's port, never an address outside the cluster's.
-pub fn allows_port(ports: Option<&[NetworkPolicyPort]>, protocol: &str, port: i32) -> bool {
-    ports.is_none_or(|ports| {
-        ports.is_empty()
-            || ports.iter().any(|p| {
-                p.protocol.as_deref().unwrap_or("TCP") == protocol
-                    && match &p.port {
-                        None => true,
-                        Some(IntOrString::Int(first)) => {
-                            *first <= port && p.end_port.unwrap_or(*first) >= port
-                        }
-                        Some(IntOrString::String(_)) => false,
-                    }
-            })
-    })
 }

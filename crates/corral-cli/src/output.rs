@@ -42,23 +42,30 @@ pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
     }
     let (sources, mut diagnostics) = corral_core::discover(&args.inputs());
     let total: u64 = sources.iter().map(|s| s.size).sum();
-    let bar = if !common.quiet && total > PROGRESS_THRESHOLD && io::stderr().is_terminal() {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} loading {bytes}/{total_bytes} {wide_bar} {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(
+        common,
+        total > PROGRESS_THRESHOLD,
+        total,
+        "{spinner} loading {bytes}/{total_bytes} {wide_bar} {eta}",
+    );
     let mut loaded = corral_core::load_sources(&sources, &args.limits(), &|bytes| bar.inc(bytes));
     bar.finish_and_clear();
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
     loaded
+}
+
+/// A progress bar of `total` steps on a terminal (hidden with `--quiet`,
+/// off a terminal, or when not `worth` it).
+pub fn progress_bar(common: &CommonArgs, worth: bool, total: u64, template: &str) -> ProgressBar {
+    if common.quiet || !worth || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// The live cluster's objects, read as a snapshot file named `cluster` (or

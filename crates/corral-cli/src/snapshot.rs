@@ -2,11 +2,8 @@
 //! every other command reads; and `--cluster`, the same read in place of
 //! manifests.
 
-use std::io::IsTerminal;
-
 use clap::{Args, ValueEnum};
 use corral_cluster::{snapshot_blocking, Snapshot, Target, KINDS};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CommonArgs, KubeArgs};
 use crate::output::{self, Status};
@@ -42,18 +39,12 @@ pub struct SnapshotArgs {
 /// Read the cluster, with a progress bar on a terminal and each skipped
 /// kind as a warning.
 pub fn take(target: &Target, common: &CommonArgs) -> Result<Snapshot, String> {
-    let bar = if !common.quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(KINDS.len() as u64 + 1);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} reading the cluster {pos}/{len} {wide_bar} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = output::progress_bar(
+        common,
+        true,
+        KINDS.len() as u64 + 1,
+        "{spinner} reading the cluster {pos}/{len} {wide_bar} {msg}",
+    );
     let snapshot = snapshot_blocking(target, &|kind| {
         bar.set_message(kind.to_string());
         bar.inc(1);

@@ -113,6 +113,36 @@ fn the_fewest_changes_cut_every_path() {
     );
 }
 
+/// `corral scan --cloud`'s CRL-A003 findings (workloads that reach a
+/// cloud administrator), as `Kind namespace/name`, sorted.
+fn reaching_cloud_admins(cluster: &Path, cloud: &[PathBuf]) -> Vec<String> {
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .arg("scan")
+        .arg(cluster)
+        .args(["--format", "json", "--cloud"])
+        .args(cloud)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut reached: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "CRL-A003")
+        .map(|f| {
+            format!(
+                "{} {}/{}",
+                f["kind"].as_str().unwrap(),
+                f["namespace"].as_str().unwrap(),
+                f["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    reached.sort();
+    reached
+}
+
 /// `corral scan --cloud` and `corral paths --cloud` on the GKE and AKS
 /// scenarios: every file's kind is told from its JSON, and the workloads
 /// that reach a cloud administrator are findings at their names.
@@ -141,30 +171,7 @@ fn scan_and_paths_read_the_clouds_files() {
         ),
     ] {
         let cloud: Vec<PathBuf> = files.iter().map(|f| data.join(dir).join(f)).collect();
-        let output = Command::cargo_bin("corral")
-            .unwrap()
-            .arg("scan")
-            .arg(data.join(dir).join("cluster.yaml"))
-            .args(["--format", "json", "--cloud"])
-            .args(&cloud)
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        let mut reached: Vec<String> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["rule"] == "CRL-A003")
-            .map(|f| {
-                format!(
-                    "{} {}/{}",
-                    f["kind"].as_str().unwrap(),
-                    f["namespace"].as_str().unwrap(),
-                    f["name"].as_str().unwrap()
-                )
-            })
-            .collect();
-        reached.sort();
+        let reached = reaching_cloud_admins(&data.join(dir).join("cluster.yaml"), &cloud);
         assert_eq!(reached, expected, "{dir}");
         // Without the cloud's files, no cloud administrator is known.
         let output = Command::cargo_bin("corral")
@@ -304,30 +311,7 @@ fn creating_pods_reaches_the_cloud_through_another_account() {
                 "{dir}: {edges:?}"
             );
         }
-        let output = Command::cargo_bin("corral")
-            .unwrap()
-            .arg("scan")
-            .arg(data.join(dir).join("cluster.yaml"))
-            .args(["--format", "json", "--cloud"])
-            .args(&cloud)
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        let mut flagged: Vec<String> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["rule"] == "CRL-A003")
-            .map(|f| {
-                format!(
-                    "{} {}/{}",
-                    f["kind"].as_str().unwrap(),
-                    f["namespace"].as_str().unwrap(),
-                    f["name"].as_str().unwrap()
-                )
-            })
-            .collect();
-        flagged.sort();
+        let flagged = reaching_cloud_admins(&data.join(dir).join("cluster.yaml"), &cloud);
         assert_eq!(flagged, findings, "{dir}");
     }
 }

@@ -1154,36 +1154,35 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .push((entry.pod, name.clone()));
         }
     }
-    // A pod created in a namespace may run as any of its service accounts:
-    // it mounts that account's API token (POD_CREATE, as well as TOKEN_*).
-    for (identity, namespace, name) in &service_accounts {
-        for kind in [
-            EdgeKind::TokenList,
-            EdgeKind::TokenBruteforce,
-            EdgeKind::TokenRequest,
-            EdgeKind::IdentityImpersonate,
-            EdgeKind::PodCreate,
-        ] {
+    // A service account, and each of its cloud tokens, by the grants that
+    // reach them in its namespace. A pod created there may run as any of
+    // its accounts: it mounts that account's API token (POD_CREATE, as
+    // well as TOKEN_*). A TokenRequest mints a token for any audience, the
+    // cloud's too; so does a created pod: the webhooks project the token
+    // its account's annotation asks for, and the pod's own projected
+    // volume may name any audience. No pod of the account need exist.
+    const ACCOUNT_GRANTS: [EdgeKind; 5] = [
+        EdgeKind::TokenList,
+        EdgeKind::TokenBruteforce,
+        EdgeKind::TokenRequest,
+        EdgeKind::IdentityImpersonate,
+        EdgeKind::PodCreate,
+    ];
+    const TOKEN_GRANTS: [EdgeKind; 2] = [EdgeKind::TokenRequest, EdgeKind::PodCreate];
+    let account_targets = service_accounts
+        .iter()
+        .map(|(identity, namespace, name)| (*identity, namespace, name, &ACCOUNT_GRANTS[..]))
+        .chain(tokens.iter().map(|((namespace, account, _), token)| {
+            (*token, namespace, account, &TOKEN_GRANTS[..])
+        }));
+    for (target, namespace, name, kinds) in account_targets {
+        for kind in kinds {
             targets
-                .entry((kind, "serviceaccounts"))
+                .entry((*kind, "serviceaccounts"))
                 .or_default()
                 .entry(Some(namespace.clone()))
                 .or_default()
-                .push((*identity, name.clone()));
-        }
-    }
-    // A TokenRequest mints a token for any audience: the cloud's too. So
-    // does a pod created to run as the account: the webhooks project the
-    // token its annotation asks for, and the pod's own projected volume
-    // may name any audience. No pod of the account need exist.
-    for ((namespace, account, _), token) in &tokens {
-        for kind in [EdgeKind::TokenRequest, EdgeKind::PodCreate] {
-            targets
-                .entry((kind, "serviceaccounts"))
-                .or_default()
-                .entry(Some(namespace.clone()))
-                .or_default()
-                .push((*token, account.clone()));
+                .push((target, name.clone()));
         }
     }
     for (ps, scope, from_cluster_role) in &all_sets {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod replay;
 mod support;
 use support::{
     bundle, containerd_annotations, geteuid, root_filesystem, wait_for, PodNetwork, Recorder,
@@ -297,4 +298,98 @@ fn a_runtime_root_created_after_the_recorder_started_is_recorded() {
         .unwrap()
         .is_empty());
     assert_eq!(recording["execs"][0]["path"], "/bin/sh");
+}
+
+/// `--publish`, end to end: a real container of a namespace labelled
+/// `corral.dev/record: "true"` becomes a Recording of its workload
+/// container on this node, applied to the API server (a stand-in, with
+/// the real kube-rs client); one of an unlabelled namespace does not.
+#[test]
+fn recordings_are_published_as_recording_resources() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { geteuid() } != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("skipped: recording needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let applied: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>> = Default::default();
+    let server = applied.clone();
+    let kubeconfig = replay::start(
+        dir.path(),
+        std::sync::Arc::new(move |request: &replay::Request| {
+            match (request.method.as_str(), request.path.as_str()) {
+                ("GET", "/api/v1/namespaces/shop") => (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "Namespace",
+                       "metadata": {"name": "shop", "labels": {"corral.dev/record": "true"}}}),
+                    None,
+                ),
+                ("GET", "/api/v1/namespaces/data") => (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "data"}}),
+                    None,
+                ),
+                ("PATCH", path) => {
+                    let applied = format!("{path}?{}", request.query);
+                    server.lock().unwrap().push((applied, request.body.clone()));
+                    (200, request.body.clone(), None)
+                }
+                _ => replay::status(404, "NotFound", "not found"),
+            }
+        }),
+    );
+    let rootfs = root_filesystem(dir.path());
+    let mut runtime = Runtime {
+        root: dir.path().join("runc-state"),
+        started: Vec::new(),
+    };
+    fs::create_dir_all(&runtime.root).unwrap();
+    let out = dir.path().join("recordings");
+    let recorder = Recorder::start_with(
+        &runtime,
+        &out,
+        &[
+            "--publish",
+            "--node",
+            "node-7",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ],
+    );
+    for (namespace, pod) in [("shop", "web-0"), ("data", "db-0")] {
+        let id = format!("{pod}-app");
+        let app = bundle(
+            &dir.path().join(&id),
+            &rootfs,
+            &["sh", "-c", "id >/dev/null"],
+            containerd_annotations(namespace, pod, "app"),
+            None,
+            0,
+        );
+        wait_for(runtime.start(&id, &app), &id);
+    }
+    let rest = recorder.stop();
+    assert!(
+        rest.contains("1 Recording(s) published from node node-7; 1 recording(s) of namespaces not labelled corral.dev/record=true"),
+        "{rest}"
+    );
+    let applied = applied.lock().unwrap();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    let (path, body) = &applied[0];
+    assert_eq!(
+        path,
+        // A server-side apply, by Corral.
+        "/apis/corral.dev/v1alpha1/namespaces/shop/recordings/web-app-node-7?&force=true&fieldManager=corral"
+    );
+    assert_eq!(body["kind"], "Recording");
+    assert_eq!(body["spec"]["workload"], "web");
+    assert_eq!(body["spec"]["container"], "app");
+    assert_eq!(body["spec"]["node"], "node-7");
+    assert_eq!(body["spec"]["runs"], 1);
+    assert_eq!(body["spec"]["recording"]["container"]["pod"], "web-0");
+    assert!(!body["spec"]["recording"]["workload"]["syscalls"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -221,6 +221,11 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(runtime: &Runtime, out: &Path) -> Recorder {
+        Recorder::start_with(runtime, out, &[])
+    }
+
+    /// With more arguments (`--publish`...).
+    pub fn start_with(runtime: &Runtime, out: &Path, more: &[&str]) -> Recorder {
         let mut child = Command::new(corral())
             .args([
                 "record",
@@ -232,6 +237,7 @@ impl Recorder {
             .arg(&runtime.root)
             .arg("-o")
             .arg(out)
+            .args(more)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();

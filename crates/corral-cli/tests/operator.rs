@@ -20,6 +20,8 @@ use replay::{list, status, Answer};
 struct Store {
     objects: BTreeMap<String, Value>,
     applies: Vec<String>,
+    /// The Security Profiles Operator's CRD is served.
+    spo: bool,
 }
 
 fn decode(text: &str) -> String {
@@ -83,6 +85,11 @@ fn answer(store: &Mutex<Store>, request: &replay::Request) -> Answer {
     let mut store = store.lock().unwrap();
     let path = request.path.clone();
     match request.method.as_str() {
+        "PATCH" if !store.spo && path.contains("/seccompprofiles/") => status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
         "PATCH" => {
             let mut object = request.body.clone();
             object["metadata"]["resourceVersion"] = json!("1");
@@ -193,6 +200,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
     let store = Arc::new(Mutex::new(Store {
         objects: cluster(),
         applies: Vec::new(),
+        spo: true,
     }));
     let server = store.clone();
     let kubeconfig = replay::start(
@@ -305,6 +313,21 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         .block_on(reconcile_one(&merged, &context))
         .unwrap()
         .is_empty());
+
+    // Without the Security Profiles Operator, the rest is still written.
+    store.lock().unwrap().spo = false;
+    let written = runtime.block_on(reconcile_one(&node1, &context)).unwrap();
+    assert!(
+        written
+            .iter()
+            .any(|w| w.starts_with("no SeccompProfile shop/")),
+        "{written:?}"
+    );
+    let merged: RecordingResource =
+        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
+    let advice = merged.spec.advice.unwrap();
+    assert_eq!(advice.seccomp_profile, "");
+    assert!(advice.security_context_patch.contains("securityContext"));
 
     // With an output directory, the same advice as files.
     let out = dir.path().join("advice");

@@ -43,7 +43,7 @@ pub struct RecordingSpec {
 #[serde(rename_all = "camelCase")]
 pub struct Advice {
     /// The SeccompProfile (Security Profiles Operator) written for it, in
-    /// the same namespace.
+    /// the same namespace; empty when none could be (no SPO installed).
     pub seccomp_profile: String,
     /// The strategic-merge patch of the workload's securityContext, YAML.
     pub security_context_patch: String,

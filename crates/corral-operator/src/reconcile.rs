@@ -195,11 +195,21 @@ pub async fn reconcile_one(
             &policy.profile,
             &policy.coverage,
         );
-        profile_name = profile["metadata"]["name"]
+        let name = profile["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        written.push(put(context, &seccomp_profiles(), &namespace, profile).await?);
+        // Without the Security Profiles Operator there is no SeccompProfile
+        // to write: the rest is still merged and advised.
+        match put(context, &seccomp_profiles(), &namespace, profile).await {
+            Ok(done) => {
+                written.push(done);
+                profile_name = name;
+            }
+            Err(e) => written.push(format!(
+                "no SeccompProfile {namespace}/{name} (is the Security Profiles Operator installed?): {e}"
+            )),
+        }
     }
     let advice = Advice {
         seccomp_profile: profile_name,

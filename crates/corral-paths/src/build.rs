@@ -1269,25 +1269,27 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 }
             }
         };
-        for (group, resource) in WORKLOAD_RESOURCES {
-            grant(
-                &mut g,
-                EdgeKind::PodCreate,
-                group,
-                resource,
-                "create",
-                "nodes",
-                "may create pods or workload controllers",
-            );
-            grant(
-                &mut g,
-                EdgeKind::PodCreate,
-                group,
-                resource,
-                "create",
+        // A created pod may be privileged on a node, or run as any
+        // service account of its namespace.
+        let created = [
+            ("nodes", "may create pods or workload controllers"),
+            (
                 "serviceaccounts",
                 "may create pods or workload controllers, which run as any service account of the namespace",
-            );
+            ),
+        ];
+        for (group, resource) in WORKLOAD_RESOURCES {
+            for (hub, detail) in created {
+                grant(
+                    &mut g,
+                    EdgeKind::PodCreate,
+                    group,
+                    resource,
+                    "create",
+                    hub,
+                    detail,
+                );
+            }
         }
         for verb in ["create", "get"] {
             grant(

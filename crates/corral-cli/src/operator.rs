@@ -40,10 +40,7 @@ pub fn run(args: &OperatorArgs, common: &CommonArgs) -> Result<Status, String> {
             Ok(Status::Clean)
         }
         OperatorAction::Run { kube, output_dir } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("async runtime: {e}"))?;
+            let runtime = corral_cluster::runtime().map_err(|e| e.to_string())?;
             runtime.block_on(async {
                 let client = corral_cluster::client(&kube.target(None))
                     .await

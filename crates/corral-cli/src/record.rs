@@ -221,10 +221,7 @@ fn publish(
     recordings: Vec<Recording>,
     node: &str,
 ) -> Result<corral_operator::publish::Published, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("async runtime: {e}"))?;
+    let runtime = corral_cluster::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = corral_cluster::client(target)
             .await

@@ -516,16 +516,21 @@ pub async fn snapshot(
     Ok(snapshot)
 }
 
+/// The async runtime the cluster's client runs on, for synchronous
+/// callers.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ClusterError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClusterError(format!("async runtime: {e}")))
+}
+
 /// `snapshot` from synchronous code: its own runtime.
 pub fn snapshot_blocking(
     target: &Target,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Snapshot, ClusterError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ClusterError(format!("async runtime: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let client = client(target).await?;
         snapshot(&client, target, progress).await
     })

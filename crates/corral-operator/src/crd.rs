@@ -3,6 +3,8 @@
 //! schema is derived from the recording's own types, so the CRD validates
 //! exactly what `corral record` writes.
 
+use std::collections::BTreeMap;
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -67,6 +69,30 @@ impl RecordingSpec {
             recording,
             advice: None,
         }
+    }
+}
+
+impl RecordingResource {
+    /// The Recording of `spec`'s workload container on its node (or
+    /// merged), in `namespace`: named `WORKLOAD-CONTAINER-NODE`, labelled
+    /// with its workload, container and `label` (its node, or merged).
+    pub fn labelled(namespace: &str, spec: RecordingSpec, label: (&str, &str)) -> Self {
+        let name = crate::object_name(&[&spec.workload, &spec.container, &spec.node]);
+        let labels = BTreeMap::from([
+            (
+                crate::WORKLOAD_LABEL.to_string(),
+                crate::label_value(&spec.workload),
+            ),
+            (
+                crate::CONTAINER_LABEL.to_string(),
+                crate::label_value(&spec.container),
+            ),
+            (label.0.to_string(), crate::label_value(label.1)),
+        ]);
+        let mut resource = RecordingResource::new(&name, spec);
+        resource.metadata.namespace = Some(namespace.to_string());
+        resource.metadata.labels = Some(labels);
+        resource
     }
 }
 

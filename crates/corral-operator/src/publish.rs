@@ -9,9 +9,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::Client;
 
 use crate::crd::{RecordingResource, RecordingSpec};
-use crate::{
-    label_value, object_name, CONTAINER_LABEL, MANAGER, NODE_LABEL, RECORD_LABEL, WORKLOAD_LABEL,
-};
+use crate::{object_name, MANAGER, NODE_LABEL, RECORD_LABEL};
 
 /// What publishing did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,38 +22,20 @@ pub struct Published {
     pub unnamed: usize,
 }
 
-/// The Recording resource for one container's recording on `node`, with
-/// the existing one's runs merged in.
-pub fn resource(
-    recording: corral_record::Recording,
-    node: &str,
-    existing: Option<&RecordingResource>,
-) -> Result<Option<RecordingResource>, String> {
-    let Some(container) = recording.container.clone() else {
-        return Ok(None);
-    };
-    let (Some(namespace), Some(pod), Some(name)) =
-        (container.namespace, container.pod, container.name)
-    else {
-        return Ok(None);
-    };
-    let workload = corral_advise::workload::owner_from_pod(&pod);
-    let merged = match existing {
-        Some(old) => corral_record::Recording::merge(vec![old.spec.recording.clone(), recording])
-            .map_err(|e| format!("{namespace}/{workload} container {name}: {e}"))?,
-        None => recording,
-    };
-    let mut resource = RecordingResource::new(
-        &object_name(&[&workload, &name, node]),
-        RecordingSpec::new(&workload, &name, node, merged),
+/// A recording's Kubernetes container: (namespace, workload, container);
+/// `None` for a container no pod names.
+fn identity(recording: &corral_record::Recording) -> Option<(String, String, String)> {
+    let container = recording.container.as_ref()?;
+    let (namespace, pod, name) = (
+        container.namespace.clone()?,
+        container.pod.as_deref()?,
+        container.name.clone()?,
     );
-    resource.metadata.namespace = Some(namespace);
-    resource.metadata.labels = Some(BTreeMap::from([
-        (WORKLOAD_LABEL.to_string(), label_value(&workload)),
-        (CONTAINER_LABEL.to_string(), label_value(&name)),
-        (NODE_LABEL.to_string(), label_value(node)),
-    ]));
-    Ok(Some(resource))
+    Some((
+        namespace,
+        corral_advise::workload::owner_from_pod(pod),
+        name,
+    ))
 }
 
 /// Publish recordings made on `node`: each, in a namespace labelled
@@ -70,11 +50,7 @@ pub async fn publish(
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut recorded: BTreeMap<String, bool> = BTreeMap::new();
     for recording in recordings {
-        let Some(namespace) = recording
-            .container
-            .as_ref()
-            .and_then(|c| c.namespace.clone())
-        else {
+        let Some((namespace, workload, container)) = identity(&recording) else {
             published.unnamed += 1;
             continue;
         };
@@ -91,20 +67,20 @@ pub async fn publish(
             published.skipped += 1;
             continue;
         }
+        // The node's earlier windows, merged in.
         let api: Api<RecordingResource> = Api::namespaced(client.clone(), &namespace);
-        let probe = resource(recording.clone(), node, None)?;
-        let Some(probe) = probe else {
-            published.unnamed += 1;
-            continue;
-        };
-        let name = probe.metadata.name.clone().unwrap_or_default();
+        let name = object_name(&[&workload, &container, node]);
         let existing = api
             .get_opt(&name)
             .await
             .map_err(|e| format!("reading Recording {namespace}/{name}: {e}"))?;
-        let Some(resource) = resource(recording, node, existing.as_ref())? else {
-            continue;
+        let merged = match existing {
+            Some(old) => corral_record::Recording::merge(vec![old.spec.recording, recording])
+                .map_err(|e| format!("{namespace}/{workload} container {container}: {e}"))?,
+            None => recording,
         };
+        let spec = RecordingSpec::new(&workload, &container, node, merged);
+        let resource = RecordingResource::labelled(&namespace, spec, (NODE_LABEL, node));
         api.patch(
             &name,
             &PatchParams::apply(MANAGER).force(),

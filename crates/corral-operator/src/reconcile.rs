@@ -24,7 +24,7 @@ use kube::{Client, ResourceExt};
 use serde_json::Value;
 
 use crate::crd::{Advice, RecordingResource, RecordingSpec};
-use crate::{label_value, object_name, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
+use crate::{label_value, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
 
 /// What the controller works with.
 pub struct Context {
@@ -221,16 +221,9 @@ pub async fn reconcile_one(
     };
 
     // The merged Recording, with its advice.
-    let name = object_name(&[workload, container, "merged"]);
     let mut spec = RecordingSpec::new(workload, container, "merged", merged);
     spec.advice = Some(advice);
-    let mut resource = RecordingResource::new(&name, spec);
-    resource.metadata.namespace = Some(namespace.clone());
-    resource.metadata.labels = Some(BTreeMap::from([
-        (WORKLOAD_LABEL.to_string(), label_value(workload)),
-        (CONTAINER_LABEL.to_string(), label_value(container)),
-        (MERGED_LABEL.to_string(), "true".to_string()),
-    ]));
+    let resource = RecordingResource::labelled(&namespace, spec, (MERGED_LABEL, "true"));
     let recording_resource = ApiResource::erase::<RecordingResource>(&());
     let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
     written.push(put(context, &recording_resource, &namespace, value).await?);

@@ -4,8 +4,8 @@
 //! file, line and object. They need the cloud's files (`corral scan
 //! --cloud`, `corral drift --cloud`); without them nothing fires.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
 
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
@@ -40,18 +40,18 @@ const SUBJECT_PREFIX: &str = "system:serviceaccount:";
 /// appears (each as a JSON string), in order of preference; the file's
 /// start when none does. Files are read once per scan.
 struct Places {
-    texts: Mutex<HashMap<String, Option<String>>>,
+    texts: RefCell<HashMap<String, Option<String>>>,
 }
 
 impl Places {
     fn new() -> Places {
         Places {
-            texts: Mutex::new(HashMap::new()),
+            texts: RefCell::new(HashMap::new()),
         }
     }
 
     fn of(&self, file: &str, needles: &[&str]) -> (u32, u32) {
-        let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut texts = self.texts.borrow_mut();
         let text = texts
             .entry(file.to_string())
             .or_insert_with(|| std::fs::read_to_string(file).ok());

@@ -16,11 +16,12 @@ fi
 # linux-libc-dev give the headers, strace is the reference the recorder's
 # syscalls are checked against, runc, busybox-static and iproute2 make the
 # real containers and network namespaces the recorder is tested on, setcap
-# (libcap2-bin) gives a program file capabilities.
+# (libcap2-bin) gives a program file capabilities, shellcheck checks the
+# scripts of workflow steps for jactionlint.
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
-  ip:iproute2 setcap:libcap2-bin; do
+  ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
@@ -43,14 +44,30 @@ fi
 chmod u+x "$multitool"
 export SARIF_MULTITOOL="$tools/node_modules/.bin/sarif-multitool"
 
-# pre-commit (PyPI) runs Corral's hook in a test; installed once into a
-# virtual environment in target/tools.
-if [ ! -x "$tools/venv/bin/pre-commit" ]; then
-  python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check pre-commit==4.3.0
+# From PyPI, into a virtual environment in target/tools: pre-commit runs
+# Corral's hook in a test; CycloneDX's Python library validates the SBOM
+# against the CycloneDX schema; jactionlint (actionlint's checks, and actions
+# pinned by SHA) checks the workflows.
+python_tools=(pre-commit==4.3.0 "cyclonedx-python-lib[json-validation]==11.12.0" jactionlint==2.3.0)
+if [ ! -e "$tools/venv/installed" ] || [ "$(cat "$tools/venv/installed")" != "${python_tools[*]}" ]; then
+  [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "${python_tools[@]}"
+  echo "${python_tools[*]}" > "$tools/venv/installed"
 fi
 export PRE_COMMIT="$tools/venv/bin/pre-commit"
+export CYCLONEDX_PYTHON="$tools/venv/bin/python"
+export JACTIONLINT="$tools/venv/bin/jactionlint"
 
 cargo fmt --all -- --check
+cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Corral's own supply chain (deny.toml), and the SBOM tool the tests use.
+bash scripts/supply-chain.sh
+bash scripts/sbom.sh >/dev/null
+
+# Every fuzz target, briefly, from its committed seeds (bench/fuzz.sh runs
+# long campaigns).
+bash bench/fuzz.sh "${FUZZ_SECONDS:-30}"
+
 cargo test --workspace --locked

@@ -3,20 +3,16 @@
 //! saphyr-parser's.
 #![no_main]
 
+mod common;
+
 use std::sync::Arc;
 
-use corral_core::{load_bytes, Limits};
+use corral_core::load_bytes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_file_size: 1 << 20,
-        max_document_size: 1 << 18,
-        max_depth: 64,
-        max_alias_nodes: 10_000,
-    };
     let name: Arc<str> = Arc::from("fuzz.yaml");
-    let _ = load_bytes(&name, data, &limits, &|_| {});
+    let _ = load_bytes(&name, data, &common::LIMITS, &|_| {});
     if let Ok(text) = std::str::from_utf8(data) {
         if !text.contains('\0') {
             corral_core::fuzzing::check_fast_path(text);

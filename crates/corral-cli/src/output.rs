@@ -165,11 +165,26 @@ pub fn write_files(
 
 /// Write the report to `--output` or stdout.
 pub fn write_report(common: &CommonArgs, report: &str) -> Result<(), String> {
+    stream_report(common, &mut |out| out.write_all(report.as_bytes()))
+}
+
+/// Write the report `write` produces to `--output` or stdout as it is
+/// produced, so a large report is never held in memory whole.
+pub fn stream_report(
+    common: &CommonArgs,
+    write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), String> {
     match &common.output {
-        Some(path) => write_file(path, report),
+        Some(path) => File::create(path)
+            .and_then(|file| {
+                let mut out = io::BufWriter::new(file);
+                write(&mut out)?;
+                out.flush()
+            })
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
-            let mut out = io::stdout().lock();
-            match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            match write(&mut out).and_then(|_| out.flush()) {
                 // A closed pipe (`corral ... | head`) is not an error.
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
                     Err(format!("cannot write to standard output: {e}"))
@@ -178,12 +193,6 @@ pub fn write_report(common: &CommonArgs, report: &str) -> Result<(), String> {
             }
         }
     }
-}
-
-fn write_file(path: &Path, report: &str) -> Result<(), String> {
-    File::create(path)
-        .and_then(|mut f| f.write_all(report.as_bytes()))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Input errors make the run fail with exit status 2, after the report.

@@ -94,19 +94,20 @@ pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
                 )),
                 Ok(meta) if meta.is_dir() => {
                     let mut found = Vec::new();
-                    walk(path, &mut seen_dirs, &mut found, &mut diagnostics);
+                    let root = (path.clone(), identity(&meta));
+                    walk(root, &mut seen_dirs, &mut found, &mut diagnostics);
                     // Sorted by path, as `find | sort` lists them; a file
                     // reached by two names is read under the first.
                     found.sort_by(|a, b| a.0.cmp(&b.0));
-                    for (path, size) in found {
-                        if seen_files.insert(canonical(&path)) {
+                    for (path, size, id) in found {
+                        if seen_files.insert(id) {
                             sources.push(file_source(&path, size));
                         }
                     }
                 }
                 // A file named explicitly is read whatever its extension.
                 Ok(meta) => {
-                    if seen_files.insert(canonical(path)) {
+                    if seen_files.insert(identity(&meta)) {
                         sources.push(file_source(path, meta.len()));
                     }
                 }
@@ -116,15 +117,23 @@ pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
     (sources, diagnostics)
 }
 
+/// A file's identity: two names (links) of one file have the same.
+type Identity = (u64, u64);
+
+fn identity(meta: &fs::Metadata) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
 fn walk(
-    root: &Path,
-    seen_dirs: &mut HashSet<PathBuf>,
-    found: &mut Vec<(PathBuf, u64)>,
+    root: (PathBuf, Identity),
+    seen_dirs: &mut HashSet<Identity>,
+    found: &mut Vec<(PathBuf, u64, Identity)>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        if !seen_dirs.insert(canonical(&dir)) {
+    let mut pending = vec![root];
+    while let Some((dir, id)) = pending.pop() {
+        if !seen_dirs.insert(id) {
             continue;
         }
         let entries = match fs::read_dir(&dir) {
@@ -152,10 +161,10 @@ fn walk(
             };
             if meta.is_dir() {
                 if path.file_name().is_some_and(|n| n != ".git") {
-                    subdirs.push(path);
+                    subdirs.push((path, identity(&meta)));
                 }
             } else if has_manifest_extension(&path) {
-                found.push((path, meta.len()));
+                found.push((path, meta.len(), identity(&meta)));
             }
         }
         pending.extend(subdirs);
@@ -166,10 +175,6 @@ fn has_manifest_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn file_source(path: &Path, size: u64) -> Source {

@@ -276,6 +276,13 @@ struct JsonSummary {
 /// JSON: every finding with its status, the stale baseline entries, and
 /// counts.
 pub fn json(outcome: &Outcome) -> String {
+    let mut text = Vec::new();
+    write_json(outcome, &mut text).expect("writing to memory");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
+}
+
+/// [`json`], written to `out` as it is serialized.
+pub fn write_json(outcome: &Outcome, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let report = JsonReport {
         version: 1,
         findings: outcome
@@ -295,9 +302,8 @@ pub fn json(outcome: &Outcome) -> String {
             failed: outcome.fails(),
         },
     };
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }
 
 fn sarif_rule(rule: &RuleMeta) -> serde_json::Value {

@@ -2,7 +2,6 @@
 //! the offending line or the line above it (the object annotation
 //! `corral.dev/ignore` is applied by `scan`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::Finding;
@@ -46,27 +45,45 @@ fn ignore_comment(line: &str) -> Option<(Vec<&str>, &str)> {
 /// Mark the findings with a `# corral:ignore` comment on their line or the
 /// line above. `source` gives a file's text (None when unreadable).
 pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> Option<Arc<str>>) {
-    let mut texts: HashMap<Arc<str>, Option<Lines>> = HashMap::new();
-    for finding in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
-        let Some(text) = texts
-            .entry(finding.file.clone())
-            .or_insert_with(|| source(&finding.file).map(Lines::new))
-        else {
+    // One file at a time, so only one text is held at once; a text without
+    // the marker (nearly all) is not split into lines.
+    let mut order: Vec<usize> = (0..findings.len())
+        .filter(|&i| findings[i].suppressed.is_none())
+        .collect();
+    order.sort_by(|&a, &b| findings[a].file.cmp(&findings[b].file));
+    let mut start = 0;
+    while start < order.len() {
+        let file = findings[order[start]].file.clone();
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|&&i| findings[i].file == file)
+                .count();
+        let group = &order[start..end];
+        start = end;
+        let Some(text) = source(&file) else {
             continue;
         };
-        let line = finding.line as usize;
-        let lines = [text.line(line.saturating_sub(1)), text.line(line)];
-        for candidate in lines.into_iter().flatten() {
-            if let Some((rules, reason)) = ignore_comment(candidate) {
-                let named =
-                    |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
-                if rules.iter().any(named) {
-                    let reason = if reason.is_empty() {
-                        "no reason given"
-                    } else {
-                        reason
-                    };
-                    finding.suppressed = Some(format!("# {MARKER}: {reason}"));
+        if !text.contains(MARKER) {
+            continue;
+        }
+        let text = Lines::new(text);
+        for &i in group {
+            let finding = &mut findings[i];
+            let line = finding.line as usize;
+            let lines = [text.line(line.saturating_sub(1)), text.line(line)];
+            for candidate in lines.into_iter().flatten() {
+                if let Some((rules, reason)) = ignore_comment(candidate) {
+                    let named =
+                        |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
+                    if rules.iter().any(named) {
+                        let reason = if reason.is_empty() {
+                            "no reason given"
+                        } else {
+                            reason
+                        };
+                        finding.suppressed = Some(format!("# {MARKER}: {reason}"));
+                    }
                 }
             }
         }

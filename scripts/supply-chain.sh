@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Corral's own supply chain, judged by deny.toml: licences, bans (duplicate
+# and wildcard dependencies), sources (crates.io only) and advisories
+# (RustSec, plus crates yanked from crates.io). cargo-deny is installed from
+# crates.io at a pinned version if missing.
+#
+# The advisories check needs the RustSec advisory database, a git repository
+# that cargo-deny and cargo-audit clone. Where it cannot be fetched (this
+# project's own machines reach only the package registries), the check says
+# so loudly and the other three still gate; where it can, both cargo-deny's
+# advisories check and cargo-audit (installed the same way) must pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deny_version=0.20.2
+audit_version=0.22.1
+if ! cargo deny --version 2>/dev/null | grep -q " $deny_version\$"; then
+  cargo install --locked --quiet cargo-deny --version "$deny_version"
+fi
+cargo deny --locked check bans licenses sources
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if cargo deny --locked check advisories >"$log" 2>&1; then
+  cat "$log"
+  if ! cargo audit --version 2>/dev/null | grep -q " $audit_version\$"; then
+    cargo install --locked --quiet cargo-audit --version "$audit_version"
+  fi
+  db="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/advisory-db-* | head -n 1)"
+  cargo audit --no-fetch --db "$db"
+elif grep -q "failed to fetch advisory database" "$log"; then
+  grep -m 1 "failed to fetch" "$log" | cut -c 1-200 >&2
+  echo "supply-chain: ADVISORIES NOT CHECKED: the RustSec advisory database cannot be fetched from this machine" >&2
+else
+  cat "$log" >&2
+  exit 1
+fi

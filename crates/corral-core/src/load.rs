@@ -500,8 +500,10 @@ fn load_chunk(
         return (Vec::new(), vec![diagnostic], 1);
     }
 
+    let blanked = blank_crd_schemas(chunk.text);
+    let text = blanked.as_deref().unwrap_or(chunk.text);
     let ParseOutput { documents, issues } =
-        match fast::parse_document(chunk.text, chunk.first_line, limits.max_depth) {
+        match fast::parse_document(text, chunk.first_line, limits.max_depth) {
             Some(doc) => ParseOutput {
                 documents: match doc.count {
                     0 => Vec::new(),
@@ -509,7 +511,7 @@ fn load_chunk(
                 },
                 issues: Vec::new(),
             },
-            None => parse_stream(chunk.text, chunk.first_line, limits),
+            None => parse_stream(text, chunk.first_line, limits),
         };
     let mut diagnostics: Vec<Diagnostic> = issues
         .into_iter()
@@ -628,6 +630,47 @@ fn collect_objects(
         drop_crd_schemas(&mut root);
     }
     objects.push(Object::new(name.clone(), document, kind, api_version, root));
+}
+
+/// A block-style CustomResourceDefinition with its schemas' lines blanked
+/// (line breaks kept, so every other position stays), so they are not
+/// parsed only to be dropped ([`drop_crd_schemas`]); None for any other
+/// document. A block under a `schema:` or `validation:` key ends at the
+/// first line indented no deeper than the key, as YAML's block structure
+/// (block scalars, flow continuations included) guarantees.
+fn blank_crd_schemas(text: &str) -> Option<String> {
+    let top_level = |line: &str| text.starts_with(line) || text.contains(&format!("\n{line}"));
+    if !top_level("kind: CustomResourceDefinition")
+        || !top_level("apiVersion: apiextensions.k8s.io/")
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut inside: Option<usize> = None; // the indentation of the key whose block is blanked
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let indent = content.len() - content.trim_start_matches(' ').len();
+        let rest = &content[indent..];
+        if let Some(key_indent) = inside {
+            if rest.is_empty() || rest.starts_with('#') || indent > key_indent {
+                out.push('\n');
+                continue;
+            }
+            inside = None;
+        }
+        out.push_str(line);
+        // `- schema:` in a list item: the key's column is past the dashes.
+        let mut key = rest;
+        while let Some(after) = key.strip_prefix('-').filter(|a| a.starts_with(' ')) {
+            key = after.trim_start_matches(' ');
+        }
+        let key_indent = content.len() - key.len();
+        let key = key.split(" #").next().unwrap_or_default().trim_end();
+        if key == "schema:" || key == "validation:" {
+            inside = Some(key_indent);
+        }
+    }
+    Some(out)
 }
 
 /// A CustomResourceDefinition's OpenAPI schemas (`spec.versions[].schema`,
@@ -778,6 +821,56 @@ mod tests {
             other.at("spec.versions[0].schema").and_then(Node::as_str),
             Some("kept")
         );
+    }
+
+    /// Blanking a CRD's schema lines before parsing gives the tree that
+    /// parsing it whole and dropping the schemas gives, on every CRD of the
+    /// shared corpus.
+    #[test]
+    fn blanked_crd_schemas_parse_as_dropped_ones() {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let mut texts = vec![
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |\n          text\n\n          more\n# comment\n        type: object\n    served: true\n  -   schema: # why\n        x: 1\n      name: v2\n".to_string(),
+        ];
+        if corpus.exists() {
+            let (sources, _) = discover(&[Input::Path(corpus)]);
+            for source in sources {
+                if let Origin::File(path) = &source.origin {
+                    texts.push(fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let limits = Limits::default();
+        let name: Arc<str> = Arc::from("crd.yaml");
+        let mut blanked = 0;
+        for text in &texts {
+            for chunk in split_documents(text) {
+                if blank_crd_schemas(chunk.text).is_none() {
+                    continue;
+                }
+                blanked += 1;
+                let whole = parse_stream(chunk.text, chunk.first_line, &limits);
+                let mut expected = Vec::new();
+                for (index, document) in whole.documents.into_iter().enumerate() {
+                    if let Some(root) = document.root {
+                        collect_objects(
+                            &name,
+                            index as u32,
+                            root,
+                            None,
+                            &mut expected,
+                            &mut Vec::new(),
+                        );
+                    }
+                }
+                let (objects, _, _) = load_chunk(&name, &chunk, &limits);
+                let trees = |o: &[Object]| o.iter().map(|o| o.root.clone()).collect::<Vec<_>>();
+                assert_eq!(trees(&objects), trees(&expected), "{}", chunk.text);
+            }
+        }
+        eprintln!("{blanked} CRDs blanked");
+        assert!(blanked >= 1);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod installed;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -14,12 +16,7 @@ fn workspace() -> PathBuf {
 
 #[test]
 fn the_hook_fails_a_commit_that_adds_a_privileged_container() {
-    let Some(pre_commit) = std::env::var_os("PRE_COMMIT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs scripts/test.sh, which sets PRE_COMMIT"
-        );
-        eprintln!("skipped: PRE_COMMIT is not set (scripts/test.sh sets it)");
+    let Some(pre_commit) = installed::tool("PRE_COMMIT") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -9,24 +9,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod installed;
+use installed::tool;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// The tool named by `var`, if installed (CI always has it).
-fn tool(var: &str) -> Option<OsString> {
-    let tool = std::env::var_os(var);
-    if tool.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs scripts/test.sh, which sets {var}"
-        );
-        eprintln!("skipped: {var} is not set (scripts/test.sh sets it)");
-    }
-    tool
 }
 
 /// Cargo.lock's packages: `name@version` to the registry checksum (none for

@@ -80,11 +80,7 @@ impl Settings {
 /// Run every enabled rule over the model: findings sorted by file, line,
 /// column and rule, with annotation suppressions applied.
 pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
-    let context = Context {
-        model,
-        settings,
-        graph: std::sync::OnceLock::new(),
-    };
+    let context = Context::new(model, settings);
     // Rules run in parallel, each over every object; the order is fixed by
     // the sort below.
     let per_rule: Vec<Vec<Finding>> = rules::all()

@@ -2,6 +2,8 @@
 //! one-line summary and documentation taken from the rule's doc comment)
 //! and a check over the model.
 
+use std::collections::HashMap;
+
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
 use serde::Serialize;
@@ -96,12 +98,45 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// `corral paths`' graph, built once, by the first rule that asks.
     pub graph: std::sync::OnceLock<corral_paths::Graph>,
+    /// Each workload's Pod Security Standards evaluation at the scan's
+    /// level and version, by the object's address in the model: made once
+    /// for all the PSS rules, by the first that asks.
+    pub pss: std::sync::OnceLock<HashMap<usize, corral_pss::Evaluation>>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    pub fn new(model: &'a Model, settings: &'a Settings) -> Context<'a> {
+        Context {
+            model,
+            settings,
+            graph: std::sync::OnceLock::new(),
+            pss: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn graph(&self) -> &corral_paths::Graph {
         self.graph
             .get_or_init(|| corral_paths::build_with(self.model, &self.settings.cloud))
+    }
+
+    /// The evaluation of `object`, a workload of this model.
+    pub fn pss_evaluation(&self, object: &Object) -> Option<&corral_pss::Evaluation> {
+        let address = |object: &Object| object as *const Object as usize;
+        self.pss
+            .get_or_init(|| {
+                let policy = &self.settings.pss;
+                self.model
+                    .iter()
+                    .filter_map(|(object, resource)| match resource {
+                        Resource::Workload(t) => Some((
+                            address(object),
+                            corral_pss::evaluate(&t.metadata, &t.spec, policy),
+                        )),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .get(&address(object))
     }
 }
 

@@ -48,7 +48,9 @@ macro_rules! pss_rule {
                     return;
                 };
                 let policy = &context.settings.pss;
-                let evaluation = corral_pss::evaluate(&template.metadata, &template.spec, policy);
+                let Some(evaluation) = context.pss_evaluation(object) else {
+                    return;
+                };
                 for violation in evaluation.violations.iter().filter(|v| v.check == $check) {
                     let message = if violation.detail.is_empty() {
                         violation.reason.clone()

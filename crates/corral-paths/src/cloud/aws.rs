@@ -90,9 +90,12 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // Bytes, not a slice of the text: `%` may be followed by a
+        // multi-byte character.
+        let hex = |at: usize| (bytes[at] as char).to_digit(16);
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
+            if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
+                out.push((high * 16 + low) as u8);
                 i += 3;
                 continue;
             }
@@ -406,6 +409,15 @@ mod tests {
     use serde_json::json;
 
     const ISSUER: &str = "oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+
+    /// Found by the `cloud` fuzz target: `%` before a multi-byte character
+    /// panicked on a slice inside it.
+    #[test]
+    fn percent_decoding_takes_any_text() {
+        assert_eq!(percent_decode("%7B%22a%22%3A1%7D+x"), "{\"a\":1} x");
+        assert_eq!(percent_decode("%\u{390}F%e2F2%"), "%\u{390}F\u{fffd}F2%");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
 
     fn trust(condition: Value) -> Value {
         json!({"Version": "2012-10-17", "Statement": [{

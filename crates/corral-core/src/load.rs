@@ -639,7 +639,10 @@ fn collect_objects(
 /// first line indented no deeper than the key, as YAML's block structure
 /// (block scalars, flow continuations included) guarantees.
 fn blank_crd_schemas(text: &str) -> Option<String> {
-    let top_level = |line: &str| text.starts_with(line) || text.contains(&format!("\n{line}"));
+    let top_level = |line: &str| {
+        text.match_indices(line)
+            .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] == b'\n')
+    };
     if !top_level("kind: CustomResourceDefinition")
         || !top_level("apiVersion: apiextensions.k8s.io/")
     {

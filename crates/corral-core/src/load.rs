@@ -754,6 +754,23 @@ pub fn parse_config(name: &str, text: &str, limits: &Limits) -> Result<Option<No
 mod tests {
     use super::*;
 
+    /// Every file of the shared corpus, when it is there.
+    fn corpus_texts() -> Vec<String> {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        if !corpus.exists() {
+            return Vec::new();
+        }
+        let (sources, _) = discover(&[Input::Path(corpus)]);
+        sources
+            .iter()
+            .filter_map(|source| match &source.origin {
+                Origin::File(path) => Some(fs::read_to_string(path).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn split_keeps_preamble_with_first_document() {
         let text = "# comment\n%YAML 1.2\n---\na: 1\n---\nb: 2\n--- |\n  text\n----\n";
@@ -770,21 +787,12 @@ mod tests {
     /// benchmark generator's output shape.
     #[test]
     fn fast_parser_agrees_with_saphyr() {
-        let corpus =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
         let mut texts: Vec<String> = vec![
             "a: 1\nb:\n- x\n- {k: v, l: [1, 2]}\n- - nested\n  - seq\nc: 'it''s'\nd: \"q\\\"\\u00e9\" # c\n".into(),
             "---\nlist:\n  - name: a\n    image: b\n  -   name: c\n\n# comment\n  - plain text here\nafter: [ a , b ]\n".into(),
             "x:\n  a:\n\n  # c\nb:\nc: ~\n\"q\":\n- k:\n  l: 1\n".into(),
         ];
-        if corpus.exists() {
-            let (sources, _) = discover(&[Input::Path(corpus)]);
-            for source in sources {
-                if let Origin::File(path) = &source.origin {
-                    texts.push(fs::read_to_string(path).unwrap());
-                }
-            }
-        }
+        texts.extend(corpus_texts());
         let (mut fast_count, mut total) = (0, 0);
         for text in &texts {
             let (fast, all) = check_fast_path(text);
@@ -831,19 +839,10 @@ mod tests {
     /// shared corpus.
     #[test]
     fn blanked_crd_schemas_parse_as_dropped_ones() {
-        let corpus =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
         let mut texts = vec![
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |\n          text\n\n          more\n# comment\n        type: object\n    served: true\n  -   schema: # why\n        x: 1\n      name: v2\n".to_string(),
         ];
-        if corpus.exists() {
-            let (sources, _) = discover(&[Input::Path(corpus)]);
-            for source in sources {
-                if let Origin::File(path) = &source.origin {
-                    texts.push(fs::read_to_string(path).unwrap());
-                }
-            }
-        }
+        texts.extend(corpus_texts());
         let limits = Limits::default();
         let name: Arc<str> = Arc::from("crd.yaml");
         let mut blanked = 0;

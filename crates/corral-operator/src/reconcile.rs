@@ -130,6 +130,14 @@ fn merge(
         .map_err(|e| Error(e.to_string()))
 }
 
+/// Whether `recording` is a merged one (the operator's own output).
+fn is_merged(recording: &RecordingResource) -> bool {
+    recording
+        .labels()
+        .get(MERGED_LABEL)
+        .is_some_and(|v| v == "true")
+}
+
 /// What one reconcile wrote.
 pub type Written = Vec<String>;
 
@@ -139,11 +147,7 @@ pub async fn reconcile_one(
     recording: &RecordingResource,
     context: &Context,
 ) -> Result<Written, Error> {
-    let merged_label = recording
-        .labels()
-        .get(MERGED_LABEL)
-        .is_some_and(|v| v == "true");
-    if merged_label {
+    if is_merged(recording) {
         return Ok(Vec::new());
     }
     let namespace = recording.namespace().unwrap_or_else(|| "default".into());
@@ -255,10 +259,7 @@ async fn network_policies_of(
     let mut workloads: BTreeMap<WorkloadKey, Recorded> = BTreeMap::new();
     let mut pods: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for resource in all.items {
-        let merged = resource
-            .labels()
-            .get(MERGED_LABEL)
-            .is_some_and(|v| v == "true");
+        let merged = is_merged(&resource);
         let spec = resource.spec;
         let id = (spec.workload.clone(), spec.container.clone());
         if merged {

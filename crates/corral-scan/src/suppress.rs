@@ -51,39 +51,35 @@ pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> 
         .filter(|&i| findings[i].suppressed.is_none())
         .collect();
     order.sort_by(|&a, &b| findings[a].file.cmp(&findings[b].file));
-    let mut start = 0;
-    while start < order.len() {
-        let file = findings[order[start]].file.clone();
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|&&i| findings[i].file == file)
-                .count();
-        let group = &order[start..end];
-        start = end;
-        let Some(text) = source(&file) else {
+    let mut current: Option<(Arc<str>, Option<Lines>)> = None;
+    for i in order {
+        if current
+            .as_ref()
+            .is_none_or(|(file, _)| *file != findings[i].file)
+        {
+            let file = findings[i].file.clone();
+            let text = source(&file)
+                .filter(|text| text.contains(MARKER))
+                .map(Lines::new);
+            current = Some((file, text));
+        }
+        let Some((_, Some(text))) = &current else {
             continue;
         };
-        if !text.contains(MARKER) {
-            continue;
-        }
-        let text = Lines::new(text);
-        for &i in group {
-            let finding = &mut findings[i];
-            let line = finding.line as usize;
-            let lines = [text.line(line.saturating_sub(1)), text.line(line)];
-            for candidate in lines.into_iter().flatten() {
-                if let Some((rules, reason)) = ignore_comment(candidate) {
-                    let named =
-                        |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
-                    if rules.iter().any(named) {
-                        let reason = if reason.is_empty() {
-                            "no reason given"
-                        } else {
-                            reason
-                        };
-                        finding.suppressed = Some(format!("# {MARKER}: {reason}"));
-                    }
+        let finding = &mut findings[i];
+        let line = finding.line as usize;
+        let lines = [text.line(line.saturating_sub(1)), text.line(line)];
+        for candidate in lines.into_iter().flatten() {
+            if let Some((rules, reason)) = ignore_comment(candidate) {
+                let named =
+                    |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
+                if rules.iter().any(named) {
+                    let reason = if reason.is_empty() {
+                        "no reason given"
+                    } else {
+                        reason
+                    };
+                    finding.suppressed = Some(format!("# {MARKER}: {reason}"));
                 }
             }
         }

@@ -88,11 +88,11 @@ fn document(value: &Value) -> Value {
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
+    // Bytes, not a slice of the text: `%` may be followed by a multi-byte
+    // character.
+    let hex = |at: usize| (bytes[at] as char).to_digit(16);
     let mut i = 0;
     while i < bytes.len() {
-        // Bytes, not a slice of the text: `%` may be followed by a
-        // multi-byte character.
-        let hex = |at: usize| (bytes[at] as char).to_digit(16);
         if bytes[i] == b'%' && i + 2 < bytes.len() {
             if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
                 out.push((high * 16 + low) as u8);

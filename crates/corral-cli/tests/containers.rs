@@ -80,13 +80,15 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
         Some(&netns),
         0,
     );
+    // The client retries until the server listens: on a loaded machine the
+    // server's container can start later than any fixed sleep.
     let client = bundle(
         &dir.path().join("client"),
         &rootfs,
         &[
             "sh",
             "-c",
-            "sleep 1; echo hello | nc 10.123.0.2 8080; nslookup -type=a db.shop.svc.cluster.local 10.123.0.2 >/dev/null 2>&1; true",
+            "i=0; until echo hello | nc 10.123.0.2 8080; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done; nslookup -type=a db.shop.svc.cluster.local 10.123.0.2 >/dev/null 2>&1; true",
         ],
         containerd_annotations("shop", "web-1", "client"),
         Some(&netns),
@@ -112,7 +114,7 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
     let client_run = runtime.start("web-1-client", &client);
     wait_for(client_run, "client");
     // From the host, over the veth, to the server's second listener.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match TcpStream::connect_timeout(
             &"10.123.0.2:8081".parse().unwrap(),

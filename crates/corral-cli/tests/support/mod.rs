@@ -160,6 +160,7 @@ impl PodNetwork {
                 .map(|i| format!("corral-test-{id}-{subnet}-{i}"))
                 .collect(),
         };
+        remove_leftovers(subnet);
         run("ip", &["link", "add", &network.bridge, "type", "bridge"]);
         let host = format!("10.{subnet}.0.1/24");
         run("ip", &["addr", "add", &host, "dev", &network.bridge]);
@@ -196,6 +197,33 @@ impl PodNetwork {
     /// The network namespace of pod `i`.
     pub fn path(&self, i: usize) -> String {
         format!("/var/run/netns/{}", self.namespaces[i])
+    }
+}
+
+/// A run killed before its drop (a timeout, a cancelled CI job) leaves its
+/// bridge holding 10.`subnet`.0.1, and the host would route the subnet
+/// there. Each subnet belongs to one test, so whatever holds it is stale.
+fn remove_leftovers(subnet: u8) {
+    let listed = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let owned = |name: &str, prefix: &str, suffix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(suffix))
+            .is_some_and(|(pid, _)| pid.bytes().all(|b| b.is_ascii_digit()))
+    };
+    for namespace in listed(&["netns", "list"]).lines() {
+        let name = namespace.split_whitespace().next().unwrap_or_default();
+        if owned(name, "corral-test-", &format!("-{subnet}-")) {
+            run("ip", &["netns", "del", name]);
+        }
+    }
+    for link in listed(&["-o", "link", "show", "type", "bridge"]).lines() {
+        let name = link.split(": ").nth(1).unwrap_or_default();
+        if owned(&format!("{name}$"), "crl", &format!("b{subnet}$")) {
+            run("ip", &["link", "del", name]);
+        }
     }
 }
 

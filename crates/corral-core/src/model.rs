@@ -3,6 +3,7 @@
 //! pod-bearing kind resolved to its pod template.
 
 pub mod access;
+pub mod lean;
 pub mod psp;
 pub mod selector;
 
@@ -19,6 +20,7 @@ use crate::de::{decode, DecodeError};
 use crate::diagnostic::Diagnostic;
 use crate::node::Node;
 use crate::object::Object;
+use lean::{LeanShape, LeanTemplate};
 
 /// Where custom resources keep an embedded pod template. Each path is tried
 /// on objects of kinds not known to embed one at a fixed path; the first
@@ -69,32 +71,50 @@ impl PodTemplate {
     /// The path to a field of the template's pod spec, for positions:
     /// `spec.template` + `containers[1]` → `spec.template.spec.containers[1]`.
     pub fn spec_path(&self, field: &str) -> String {
-        match (self.path.is_empty(), field.is_empty()) {
-            (true, true) => "spec".into(),
-            (true, false) => format!("spec.{field}"),
-            (false, true) => format!("{}.spec", self.path),
-            (false, false) => format!("{}.spec.{field}", self.path),
-        }
+        spec_path(&self.path, field)
     }
 
     /// The path to a field of the template's metadata:
     /// `spec.template` + `labels` → `spec.template.metadata.labels`.
     pub fn metadata_path(&self, field: &str) -> String {
-        if self.path.is_empty() {
-            format!("metadata.{field}")
-        } else {
-            format!("{}.metadata.{field}", self.path)
-        }
+        metadata_path(&self.path, field)
     }
 
     /// The service account its pods run as: the one named, or `default`.
     pub fn service_account(&self) -> &str {
-        self.spec
-            .service_account_name
-            .as_deref()
-            .filter(|a| !a.is_empty())
-            .unwrap_or("default")
+        service_account(self.spec.service_account_name.as_deref())
     }
+}
+
+fn spec_path(template: &str, field: &str) -> String {
+    match (template.is_empty(), field.is_empty()) {
+        (true, true) => "spec".into(),
+        (true, false) => format!("spec.{field}"),
+        (false, true) => format!("{template}.spec"),
+        (false, false) => format!("{template}.spec.{field}"),
+    }
+}
+
+fn metadata_path(template: &str, field: &str) -> String {
+    if template.is_empty() {
+        format!("metadata.{field}")
+    } else {
+        format!("{template}.metadata.{field}")
+    }
+}
+
+fn service_account(named: Option<&str>) -> &str {
+    named.filter(|a| !a.is_empty()).unwrap_or("default")
+}
+
+/// How much of each pod template [`Model::build_as`] decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Templates {
+    /// `k8s-openapi`'s `PodSpec`, for every analysis.
+    Full,
+    /// [`LeanTemplate`]: what the attack graph reads, in a tenth of the
+    /// memory.
+    Lean,
 }
 
 /// Find the pod template path of an object, if it bears pods.
@@ -130,6 +150,8 @@ struct TemplateShape {
 #[derive(Clone, Debug)]
 pub enum Resource {
     Workload(Box<PodTemplate>),
+    /// A pod-bearing object decoded as [`Templates::Lean`].
+    LeanWorkload(Box<LeanTemplate>),
     Role(Box<rbac::Role>),
     ClusterRole(Box<rbac::ClusterRole>),
     RoleBinding(Box<rbac::RoleBinding>),
@@ -159,7 +181,24 @@ pub struct SecretInfo {
 }
 
 impl Resource {
+    /// The service account a pod-bearing resource's pods run as.
+    pub fn service_account(&self) -> Option<&str> {
+        match self {
+            Resource::Workload(t) => Some(t.service_account()),
+            Resource::LeanWorkload(t) => Some(t.service_account()),
+            _ => None,
+        }
+    }
+
     pub fn decode(object: &Object, paths: &TemplatePaths) -> Result<Resource, DecodeError> {
+        Resource::decode_as(object, paths, Templates::Full)
+    }
+
+    pub fn decode_as(
+        object: &Object,
+        paths: &TemplatePaths,
+        templates: Templates,
+    ) -> Result<Resource, DecodeError> {
         fn boxed<T: DeserializeOwned>(node: &Node) -> Result<Box<T>, DecodeError> {
             decode(node).map(Box::new)
         }
@@ -169,6 +208,16 @@ impl Resource {
             } else {
                 object.root.at(&path)
             };
+            if templates == Templates::Lean {
+                let template = match node {
+                    Some(node) => decode::<LeanShape>(node)?.at(path),
+                    None => LeanTemplate {
+                        path,
+                        ..LeanTemplate::default()
+                    },
+                };
+                return Ok(Resource::LeanWorkload(Box::new(template)));
+            }
             let shape: TemplateShape = match node {
                 Some(node) => decode(node)?,
                 None => TemplateShape {
@@ -229,10 +278,19 @@ impl Model {
     /// Decode every object; an object that does not decode becomes `Other`
     /// and yields an error at the offending value.
     pub fn build(objects: Vec<Object>, paths: &TemplatePaths) -> (Model, Vec<Diagnostic>) {
+        Model::build_as(objects, paths, Templates::Full)
+    }
+
+    /// [`Model::build`], decoding pod templates as `templates` says.
+    pub fn build_as(
+        objects: Vec<Object>,
+        paths: &TemplatePaths,
+        templates: Templates,
+    ) -> (Model, Vec<Diagnostic>) {
         let decoded: Vec<Result<Resource, Diagnostic>> = objects
             .par_iter()
             .map(|object| {
-                Resource::decode(object, paths).map_err(|e| {
+                Resource::decode_as(object, paths, templates).map_err(|e| {
                     Diagnostic::error(
                         &object.file,
                         Some(e.pos.unwrap_or(object.pos)),
@@ -269,6 +327,23 @@ impl Model {
     /// snapshot, a Pod of a ReplicaSet, or a Job of a CronJob, stands for
     /// its controller's template, which is the one to analyse and fix.
     pub fn top_workloads(&self) -> Vec<(&Object, &PodTemplate)> {
+        self.top(self.workloads())
+    }
+
+    /// [`Model::top_workloads`] as the attack graph reads them, however they
+    /// were decoded.
+    pub fn top_lean_workloads(&self) -> Vec<(&Object, std::borrow::Cow<'_, LeanTemplate>)> {
+        self.top(self.iter().filter_map(|(o, r)| match r {
+            Resource::Workload(t) => Some((o, std::borrow::Cow::Owned(t.as_ref().into()))),
+            Resource::LeanWorkload(t) => Some((o, std::borrow::Cow::Borrowed(t.as_ref()))),
+            _ => None,
+        }))
+    }
+
+    fn top<'a, T>(
+        &'a self,
+        workloads: impl Iterator<Item = (&'a Object, T)>,
+    ) -> Vec<(&'a Object, T)> {
         let present: std::collections::HashSet<(&str, &str, &str)> = self
             .iter()
             .map(|(o, _)| {
@@ -279,7 +354,7 @@ impl Model {
                 )
             })
             .collect();
-        self.workloads()
+        workloads
             .filter(|(object, _)| {
                 let namespace = object.namespace.as_deref().unwrap_or("default");
                 !object

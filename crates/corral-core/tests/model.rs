@@ -232,3 +232,51 @@ fn a_value_of_the_wrong_type_is_an_error_at_the_value() {
         "Deployment n/d: invalid type: string \"PORT\", expected i32"
     );
 }
+
+/// Decoding lean gives what converting the full decode gives, on every
+/// pod-bearing object of the shared corpus and on templates that leave
+/// required fields out or null; and wherever the full decode succeeds, the
+/// lean one does too.
+#[test]
+fn lean_templates_decode_as_the_full_ones_convert() {
+    use corral_core::model::lean::LeanTemplate;
+    use corral_core::model::Templates;
+    use corral_core::{load, Input};
+
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let mut objects = Vec::new();
+    if corpus.exists() {
+        objects = load(&[Input::Path(corpus)], &Limits::default()).objects;
+    }
+    let edge_cases = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: ~, securityContext: {privileged: true}, volumeMounts: [{name: h, mountPath: /h}]}]\n  volumes: [{name: h, hostPath: {path: /}}, {name: e, emptyDir: {}}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: ~, spec: {containers: ~, hostPID: true, securityContext: {runAsUser: 0}}}}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: no-template}\nspec: {}\n";
+    let (more, diagnostics) = load_bytes(
+        &Arc::from("edge.yaml"),
+        edge_cases.as_bytes(),
+        &Limits::default(),
+        &|_| {},
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    objects.extend(more);
+    let paths = TemplatePaths::default();
+    let mut compared = 0;
+    for object in &objects {
+        let Ok(Resource::Workload(full)) = Resource::decode_as(object, &paths, Templates::Full)
+        else {
+            continue;
+        };
+        let lean = match Resource::decode_as(object, &paths, Templates::Lean) {
+            Ok(Resource::LeanWorkload(lean)) => lean,
+            other => panic!("{}:{}: {other:?}", object.file, object.pos.line),
+        };
+        assert_eq!(
+            format!("{:?}", LeanTemplate::from(full.as_ref())),
+            format!("{lean:?}"),
+            "{}:{}",
+            object.file,
+            object.pos.line
+        );
+        compared += 1;
+    }
+    eprintln!("{compared} pod templates decoded both ways");
+    assert!(compared >= 3);
+}

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
-use corral_core::model::{Model, PodTemplate, Resource};
+use corral_core::model::lean::{LeanContainer, LeanPodSpec, LeanTemplate};
+use corral_core::model::{Model, Resource};
 use corral_core::Object;
-use k8s_openapi::api::core::v1::{Container, Node, PodSpec, SecurityContext};
+use k8s_openapi::api::core::v1::{Node, SecurityContext};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
@@ -102,28 +103,28 @@ fn evidence(object: &Object, path: &str, detail: impl Into<Cow<'static, str>>) -
 /// A pod (or template), the objects it comes from, and where it may run.
 struct PodEntry<'a> {
     object: &'a Object,
-    template: &'a PodTemplate,
+    template: &'a LeanTemplate,
     namespace: String,
     name: String,
     nodes: Vec<NodeIndex>,
     pod: NodeIndex,
     /// (container vertex, container, field path).
-    containers: Vec<(NodeIndex, &'a Container, String)>,
+    containers: Vec<(NodeIndex, &'a LeanContainer, String)>,
     account: String,
 }
 
 impl PodEntry<'_> {
     fn labels(&self) -> &BTreeMap<String, String> {
         static NONE: BTreeMap<String, String> = BTreeMap::new();
-        self.template.metadata.labels.as_ref().unwrap_or(&NONE)
+        self.template.labels.as_ref().unwrap_or(&NONE)
     }
 }
 
 fn effective<'a>(
-    container: &'a Container,
-    pod: &'a PodSpec,
+    container: &'a LeanContainer,
+    pod: &'a LeanPodSpec,
 ) -> (Option<&'a SecurityContext>, Option<i64>) {
-    let context = container.security_context.as_ref();
+    let context = container.security_context.as_deref();
     let user = context
         .and_then(|c| c.run_as_user)
         .or(pod.security_context.as_ref().and_then(|c| c.run_as_user));
@@ -417,15 +418,16 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     ),
                 );
             }
-            Resource::Workload(t) => {
-                accounts
-                    .entry((
-                        object.namespace.clone().unwrap_or_else(|| "default".into()),
-                        t.service_account().to_string(),
-                    ))
-                    .or_default();
+            resource => {
+                if let Some(account) = resource.service_account() {
+                    accounts
+                        .entry((
+                            object.namespace.clone().unwrap_or_else(|| "default".into()),
+                            account.to_string(),
+                        ))
+                        .or_default();
+                }
             }
-            _ => {}
         }
     }
     let trust: Vec<reach::TrustIndex> = cloud
@@ -585,8 +587,10 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     }
 
     // Pods and their containers.
+    let templates = model.top_lean_workloads();
     let mut pods: Vec<PodEntry> = Vec::new();
-    for (object, template) in model.top_workloads() {
+    for (object, template) in &templates {
+        let (object, template): (&Object, &LeanTemplate) = (object, template);
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         let name = pod_name(object);
         let pod = g.vertex(Vertex::Pod {

@@ -117,6 +117,24 @@ pub enum Templates {
     Lean,
 }
 
+/// A lean template: borrowed from a model decoded lean, or converted from
+/// a full one. A pointer either way, so a list of 150,000 stays small.
+pub enum LeanRef<'a> {
+    Borrowed(&'a LeanTemplate),
+    Converted(Box<LeanTemplate>),
+}
+
+impl std::ops::Deref for LeanRef<'_> {
+    type Target = LeanTemplate;
+
+    fn deref(&self) -> &LeanTemplate {
+        match self {
+            LeanRef::Borrowed(template) => template,
+            LeanRef::Converted(template) => template,
+        }
+    }
+}
+
 /// Find the pod template path of an object, if it bears pods.
 pub fn template_path(object: &Object, paths: &TemplatePaths) -> Option<String> {
     if let Some(path) = builtin_template_path(object.group(), &object.kind) {
@@ -332,10 +350,10 @@ impl Model {
 
     /// [`Model::top_workloads`] as the attack graph reads them, however they
     /// were decoded.
-    pub fn top_lean_workloads(&self) -> Vec<(&Object, std::borrow::Cow<'_, LeanTemplate>)> {
+    pub fn top_lean_workloads(&self) -> Vec<(&Object, LeanRef<'_>)> {
         self.top(self.iter().filter_map(|(o, r)| match r {
-            Resource::Workload(t) => Some((o, std::borrow::Cow::Owned(t.as_ref().into()))),
-            Resource::LeanWorkload(t) => Some((o, std::borrow::Cow::Borrowed(t.as_ref()))),
+            Resource::Workload(t) => Some((o, LeanRef::Converted(Box::new(t.as_ref().into())))),
+            Resource::LeanWorkload(t) => Some((o, LeanRef::Borrowed(t.as_ref()))),
             _ => None,
         }))
     }

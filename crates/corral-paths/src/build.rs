@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
 use corral_core::model::lean::{LeanContainer, LeanPodSpec, LeanTemplate};
 use corral_core::model::{Model, Resource};
@@ -18,7 +19,7 @@ use petgraph::graph::NodeIndex;
 use crate::cloud::reach::{self, NodeCredential, TokenSource};
 use crate::cloud::Cloud;
 use crate::edge::EdgeKind;
-use crate::graph::{Evidence, Graph, Vertex};
+use crate::graph::{Evidence, Graph, Vertex, Volume};
 
 /// Roles whose holders control the cluster (KubeHound's list, and the
 /// system roles that imply it).
@@ -287,7 +288,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     for (object, resource) in model.iter() {
         if let Resource::Node(node) = resource {
             let name = object.name.clone().unwrap_or_default();
-            let index = g.vertex(Vertex::Node { name: name.clone() });
+            let index = g.vertex(Vertex::Node {
+                name: name.as_str().into(),
+            });
             nodes.push((name, index));
             through_metadata(&mut g, index, Some(node));
             let tainted = node
@@ -340,8 +343,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     for binding in bindings(model, &rules) {
         let role_rules = &rules[&binding.role];
         let ps = g.vertex(Vertex::PermissionSet {
-            namespace: binding.namespace.clone(),
-            name: format!("{}::{}", binding.role.name, binding.name),
+            namespace: binding.namespace.as_deref().map(Into::into),
+            name: format!("{}::{}", binding.role.name, binding.name).into(),
             critical: critical_role(&binding.role.name),
         });
         permission_sets.push((ps, binding.namespace.clone(), role_rules, binding.object));
@@ -360,9 +363,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 _ => None,
             };
             let identity = g.vertex(Vertex::Identity {
-                kind: subject.kind.clone(),
-                namespace,
-                name: subject.name.clone(),
+                kind: subject.kind.as_str().into(),
+                namespace: namespace.map(Into::into),
+                name: subject.name.as_str().into(),
             });
             g.edge(
                 identity,
@@ -379,7 +382,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
 
     // Service accounts are in their groups: a token of any of them holds
     // what the groups are bound to.
-    let groups: Vec<(NodeIndex, String)> = g
+    let groups: Vec<(NodeIndex, CompactString)> = g
         .graph
         .node_indices()
         .filter_map(|i| match &g.graph[i] {
@@ -444,9 +447,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .entry((namespace.clone(), name.clone(), exchange.audience.clone()))
                 .or_insert_with(|| {
                     g.vertex(Vertex::Token {
-                        namespace: namespace.clone(),
-                        account: name.clone(),
-                        audience: exchange.audience.clone(),
+                        namespace: namespace.as_str().into(),
+                        account: name.as_str().into(),
+                        audience: exchange.audience.as_str().into(),
                     })
                 });
             let identity = g.vertex(exchange.identity.vertex());
@@ -468,7 +471,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let admin = cloud.aws.roles.iter().any(|r| r.arn == arn && r.admin);
         g.vertex(Vertex::CloudIdentity {
             provider: "aws".into(),
-            name: arn.to_string(),
+            name: arn.to_string().into(),
             admin,
         })
     };
@@ -482,8 +485,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         );
         let account = *tokens.entry(key).or_insert_with(|| {
             g.vertex(Vertex::Token {
-                namespace: association.namespace.clone(),
-                account: association.service_account.clone(),
+                namespace: association.namespace.as_str().into(),
+                account: association.service_account.as_str().into(),
                 audience: reach::POD_IDENTITY_AUDIENCE.into(),
             })
         });
@@ -572,13 +575,13 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let mut identities = vec![g.vertex(Vertex::Identity {
             kind: "User".into(),
             namespace: None,
-            name: user,
+            name: user.into(),
         })];
         identities.extend(groups.iter().map(|group| {
             g.vertex(Vertex::Identity {
                 kind: "Group".into(),
                 namespace: None,
-                name: group.clone(),
+                name: group.as_str().into(),
             })
         }));
         for identity in identities {
@@ -594,8 +597,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         let name = pod_name(object);
         let pod = g.vertex(Vertex::Pod {
-            namespace: namespace.clone(),
-            name: name.clone(),
+            namespace: namespace.as_str().into(),
+            name: name.as_str().into(),
         });
         let placed = template
             .spec
@@ -623,9 +626,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             for (i, container) in items.iter().enumerate() {
                 let path = template.spec_path(&format!("{list}[{i}]"));
                 let vertex = g.vertex(Vertex::Container {
-                    namespace: namespace.clone(),
-                    pod: name.clone(),
-                    name: container.name.clone(),
+                    namespace: namespace.as_str().into(),
+                    pod: name.as_str().into(),
+                    name: container.name.as_str().into(),
                 });
                 g.edge(
                     pod,
@@ -669,8 +672,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let object = entry.object;
         let account = Vertex::Identity {
             kind: "ServiceAccount".into(),
-            namespace: Some(entry.namespace.clone()),
-            name: entry.account.clone(),
+            namespace: Some(entry.namespace.as_str().into()),
+            name: entry.account.as_str().into(),
         };
         // The account is a vertex when it is bound, or its groups are.
         let groups = member_of(&entry.namespace);
@@ -839,14 +842,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 };
                 let source = normalise(&host.path);
                 let read_only = mount.read_only == Some(true);
-                let v = g.vertex(Vertex::Volume {
-                    namespace: entry.namespace.clone(),
-                    pod: entry.name.clone(),
-                    container: container.name.clone(),
-                    name: mount.name.clone(),
-                    source: source.clone(),
+                let v = g.vertex(Vertex::Volume(Box::new(Volume {
+                    namespace: entry.namespace.as_str().into(),
+                    pod: entry.name.as_str().into(),
+                    container: container.name.as_str().into(),
+                    name: mount.name.as_str().into(),
+                    source: source.as_str().into(),
                     read_only,
-                });
+                })));
                 let mount_path = format!("{path}.volumeMounts[{m}]");
                 g.edge(
                     *vertex,
@@ -899,14 +902,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             }
             // The projected service account token.
             if automount && identity.is_some() {
-                let v = g.vertex(Vertex::Volume {
-                    namespace: entry.namespace.clone(),
-                    pod: entry.name.clone(),
-                    container: container.name.clone(),
+                let v = g.vertex(Vertex::Volume(Box::new(Volume {
+                    namespace: entry.namespace.as_str().into(),
+                    pod: entry.name.as_str().into(),
+                    container: container.name.as_str().into(),
                     name: "kube-api-access".into(),
                     source: "projected service account token".into(),
                     read_only: true,
-                });
+                })));
                 g.edge(
                     *vertex,
                     v,
@@ -939,11 +942,13 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     "ClusterIP"
                 };
                 let e = g.vertex(Vertex::Endpoint {
-                    namespace: entry.namespace.clone(),
-                    name: port
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}-{}", entry.name, port.container_port)),
+                    namespace: entry.namespace.as_str().into(),
+                    name: match &port.name {
+                        Some(name) => name.as_str().into(),
+                        None => {
+                            compact_str::format_compact!("{}-{}", entry.name, port.container_port)
+                        }
+                    },
                     port: port.host_port.unwrap_or(port.container_port),
                     exposure: exposure.into(),
                 });
@@ -1032,10 +1037,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             }
             for (n, port) in spec.ports.iter().flatten().enumerate() {
                 let e = g.vertex(Vertex::Endpoint {
-                    namespace: namespace.clone(),
-                    name: object.name.clone().unwrap_or_default(),
+                    namespace: namespace.as_str().into(),
+                    name: object.name.clone().unwrap_or_default().into(),
                     port: port.port,
-                    exposure: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
+                    exposure: spec
+                        .type_
+                        .clone()
+                        .unwrap_or_else(|| "ClusterIP".into())
+                        .into(),
                 });
                 for (vertex, _, _) in &entry.containers {
                     g.edge(
@@ -1058,7 +1067,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             if let Some(i) = g.find(&Vertex::Identity {
                 kind: kind.into(),
                 namespace: None,
-                name: identity,
+                name: identity.into(),
             }) {
                 g.edge(
                     *node,
@@ -1084,12 +1093,12 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 kind,
                 namespace: Some(ns),
                 name,
-            } if kind == "ServiceAccount" => Some((i, ns.clone(), name.clone())),
+            } if kind == "ServiceAccount" => Some((i, ns.to_string(), name.to_string())),
             _ => None,
         })
         .collect();
     // Users and groups, which `impersonate` names by resource.
-    let people: Vec<(NodeIndex, &'static str, String)> = g
+    let people: Vec<(NodeIndex, &'static str, CompactString)> = g
         .graph
         .node_indices()
         .filter_map(|i| match &g.graph[i] {
@@ -1249,7 +1258,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 let hub = g.vertex(Vertex::Scope {
                     edge: kind.id().into(),
                     resource: hub_resource.into(),
-                    namespace: scope.clone(),
+                    namespace: scope.as_deref().map(Into::into),
                 });
                 g.edge(*ps, hub, kind, ev(detail));
                 hubs.insert((kind, hub_resource, scope));
@@ -1532,7 +1541,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let hub = g.vertex(Vertex::Scope {
             edge: kind.id().into(),
             resource: resource.into(),
-            namespace: scope.clone(),
+            namespace: scope.as_deref().map(Into::into),
         });
         let detail = Evidence {
             file: None,
@@ -1546,7 +1555,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     let ns_hub = g.vertex(Vertex::Scope {
                         edge: kind.id().into(),
                         resource: resource.into(),
-                        namespace: ns.clone(),
+                        namespace: ns.as_deref().map(Into::into),
                     });
                     g.edge(hub, ns_hub, kind, detail.clone());
                     ns_hub
@@ -1565,8 +1574,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let entry = &pods[p];
         let Some(identity) = g.find(&Vertex::Identity {
             kind: "ServiceAccount".into(),
-            namespace: Some(entry.namespace.clone()),
-            name: entry.account.clone(),
+            namespace: Some(entry.namespace.as_str().into()),
+            name: entry.account.as_str().into(),
         }) else {
             continue;
         };

@@ -2,9 +2,12 @@
 //! one leads to another, each with the evidence that makes it possible.
 
 use std::hash::BuildHasher;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use rustc_hash::{FxBuildHasher, FxHashSet};
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -16,71 +19,75 @@ use crate::edge::EdgeKind;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Vertex {
     Container {
-        namespace: String,
-        pod: String,
-        name: String,
+        namespace: CompactString,
+        pod: CompactString,
+        name: CompactString,
     },
     /// A pod, or a workload's pod template (`Deployment/web`).
     Pod {
-        namespace: String,
-        name: String,
+        namespace: CompactString,
+        name: CompactString,
     },
     Node {
-        name: String,
+        name: CompactString,
     },
     /// `ServiceAccount`, `User` or `Group`; service accounts have a
     /// namespace.
     Identity {
-        kind: String,
-        namespace: Option<String>,
-        name: String,
+        kind: CompactString,
+        namespace: Option<CompactString>,
+        name: CompactString,
     },
     /// A role joined with one binding: `role::binding`.
     PermissionSet {
-        namespace: Option<String>,
-        name: String,
+        namespace: Option<CompactString>,
+        name: CompactString,
         critical: bool,
     },
-    /// A host path or a projected service account token, as a container
-    /// mounts it.
-    Volume {
-        namespace: String,
-        pod: String,
-        container: String,
-        name: String,
-        source: String,
-        read_only: bool,
-    },
+    /// Boxed: the largest variant, and the rarest.
+    Volume(Box<Volume>),
     Endpoint {
-        namespace: String,
-        name: String,
+        namespace: CompactString,
+        name: CompactString,
         port: i32,
-        exposure: String,
+        exposure: CompactString,
     },
     /// Every target of one kind of grant (the pods of a namespace for
     /// POD_EXEC, every node for POD_CREATE...): a hub, so that a grant over
     /// thousands of targets is one edge, not thousands.
     Scope {
-        edge: String,
-        resource: String,
-        namespace: Option<String>,
+        edge: CompactString,
+        resource: CompactString,
+        namespace: Option<CompactString>,
     },
     /// A token of a service account for a cloud's audience
     /// (`sts.amazonaws.com`, `PROJECT.svc.id.goog`,
     /// `api://AzureADTokenExchange`): what a pod is given, or what a
     /// TokenRequest mints.
     Token {
-        namespace: String,
-        account: String,
-        audience: String,
+        namespace: CompactString,
+        account: CompactString,
+        audience: CompactString,
     },
     /// An AWS IAM role, GCP service account or Azure managed identity;
     /// `admin` when its policies amount to administrator.
     CloudIdentity {
-        provider: String,
-        name: String,
+        provider: CompactString,
+        name: CompactString,
         admin: bool,
     },
+}
+
+/// A host path or a projected service account token, as a container mounts
+/// it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Volume {
+    pub namespace: CompactString,
+    pub pod: CompactString,
+    pub container: CompactString,
+    pub name: CompactString,
+    pub source: CompactString,
+    pub read_only: bool,
 }
 
 impl Vertex {
@@ -109,15 +116,10 @@ impl Vertex {
                 Some(ns) => format!("permissions/{ns}/{name}"),
                 None => format!("permissions/{name}"),
             },
-            Vertex::Volume {
-                namespace,
-                pod,
-                container,
-                name,
-                ..
-            } => {
-                format!("volume/{namespace}/{pod}/{container}/{name}")
-            }
+            Vertex::Volume(volume) => format!(
+                "volume/{}/{}/{}/{}",
+                volume.namespace, volume.pod, volume.container, volume.name
+            ),
             Vertex::Endpoint {
                 namespace,
                 name,
@@ -152,11 +154,11 @@ impl Vertex {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     /// Shared by every edge the file gives evidence for.
-    pub file: Option<std::sync::Arc<str>>,
+    pub file: Option<Arc<str>>,
     pub line: Option<u32>,
     /// The manifest field, a dotted path from the object's root.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<std::sync::Arc<str>>,
+    pub field: Option<Arc<str>>,
     /// Most details are fixed texts: they cost no allocation per edge.
     pub detail: std::borrow::Cow<'static, str>,
 }
@@ -173,10 +175,82 @@ impl Evidence {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An edge: its kind, and its evidence as ids into the graph's texts
+/// (16 bytes, where an [`Evidence`] takes 64: there are millions of edges).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edge {
     pub kind: EdgeKind,
-    pub evidence: Evidence,
+    evidence: StoredEvidence,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StoredEvidence {
+    file: Option<TextId>,
+    line: Option<NonZeroU32>,
+    field: Option<TextId>,
+    detail: TextId,
+}
+
+/// A text of the graph's evidence; `NonZeroU32` so that an absent one
+/// costs no more room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TextId(NonZeroU32);
+
+/// Evidence as the graph holds it, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct EvidenceRef<'a> {
+    pub file: Option<&'a Arc<str>>,
+    pub line: Option<u32>,
+    pub field: Option<&'a Arc<str>>,
+    pub detail: &'a str,
+}
+
+impl EvidenceRef<'_> {
+    pub fn owned(&self) -> Evidence {
+        Evidence {
+            file: self.file.cloned(),
+            line: self.line,
+            field: self.field.cloned(),
+            detail: self.detail.to_string().into(),
+        }
+    }
+}
+
+/// Each distinct text of the graph's evidence, stored once.
+#[derive(Default)]
+struct Texts {
+    list: Vec<Arc<str>>,
+    index: HashTable<TextId>,
+    hasher: FxBuildHasher,
+}
+
+impl Texts {
+    /// `text`'s id; new texts are stored as `make` gives them (a clone of
+    /// an `Arc` the builder already shares, or a new one).
+    fn intern(&mut self, text: &str, make: impl FnOnce() -> Arc<str>) -> TextId {
+        let hash = self.hasher.hash_one(text);
+        let list = &self.list;
+        if let Some(id) = self.index.find(hash, |id| &*list[Texts::slot(*id)] == text) {
+            return *id;
+        }
+        self.list.push(make());
+        let id = TextId(
+            NonZeroU32::new(u32::try_from(self.list.len()).expect("fewer than 2^32 texts"))
+                .expect("a length after a push is not zero"),
+        );
+        let (list, hasher) = (&self.list, &self.hasher);
+        self.index
+            .insert_unique(hash, id, |id| hasher.hash_one(&*list[Texts::slot(*id)]));
+        id
+    }
+
+    fn slot(id: TextId) -> usize {
+        id.0.get() as usize - 1
+    }
+
+    fn get(&self, id: TextId) -> &Arc<str> {
+        &self.list[Texts::slot(id)]
+    }
 }
 
 #[derive(Default)]
@@ -189,6 +263,7 @@ pub struct Graph {
     hasher: FxBuildHasher,
     /// Fx hashing: millions of small keys, hashed fast.
     edges: FxHashSet<(NodeIndex, NodeIndex, EdgeKind)>,
+    texts: Texts,
 }
 
 impl Graph {
@@ -213,11 +288,33 @@ impl Graph {
     }
 
     pub fn edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, evidence: Evidence) {
-        if from == to {
+        if from == to || !self.edges.insert((from, to, kind)) {
             return;
         }
-        if self.edges.insert((from, to, kind)) {
-            self.graph.add_edge(from, to, Edge { kind, evidence });
+        let texts = &mut self.texts;
+        let evidence = StoredEvidence {
+            file: evidence
+                .file
+                .as_ref()
+                .map(|file| texts.intern(file, || file.clone())),
+            line: evidence.line.and_then(NonZeroU32::new),
+            field: evidence
+                .field
+                .as_ref()
+                .map(|field| texts.intern(field, || field.clone())),
+            detail: texts.intern(&evidence.detail, || Arc::from(&*evidence.detail)),
+        };
+        self.graph.add_edge(from, to, Edge { kind, evidence });
+    }
+
+    /// An edge's evidence.
+    pub fn evidence(&self, edge: &Edge) -> EvidenceRef<'_> {
+        let stored = edge.evidence;
+        EvidenceRef {
+            file: stored.file.map(|id| self.texts.get(id)),
+            line: stored.line.map(NonZeroU32::get),
+            field: stored.field.map(|id| self.texts.get(id)),
+            detail: self.texts.get(stored.detail),
         }
     }
 

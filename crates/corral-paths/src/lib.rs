@@ -10,4 +10,4 @@ pub mod query;
 
 pub use build::{aws_auth, build, build_with, pod_name, AwsAuthEntry};
 pub use edge::EdgeKind;
-pub use graph::{Edge, Evidence, Graph, Vertex};
+pub use graph::{Edge, Evidence, EvidenceRef, Graph, Vertex, Volume};

@@ -140,7 +140,7 @@ pub fn source_evidence(graph: &Graph, path: &Path) -> Option<Evidence> {
         .graph
         .edges_directed(source, Direction::Incoming)
         .find(|e| e.weight().kind == crate::EdgeKind::ContainerAttach)
-        .map(|e| e.weight().evidence.clone())
+        .map(|e| graph.evidence(e.weight()).owned())
         .or_else(|| {
             path.hops
                 .iter()
@@ -160,7 +160,7 @@ fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: N
         action,
         mitre,
         remediation,
-        evidence: weight.evidence.clone(),
+        evidence: graph.evidence(weight).owned(),
     }
 }
 
@@ -467,13 +467,14 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
     // `privileged` at one line cuts the escapes to every node.
     let change = |edge: EdgeIndex| -> (String, String) {
         let weight = &graph.graph[edge];
-        match (&weight.evidence.file, weight.evidence.line) {
+        let evidence = graph.evidence(weight);
+        match (evidence.file, evidence.line) {
             (Some(file), Some(line)) => (weight.kind.id().to_string(), format!("{file}:{line}")),
             // A cloud setting: every edge its statement stands for (one
             // instance's metadata options reach every pod on it).
             (Some(file), None) => (
                 weight.kind.id().to_string(),
-                format!("{file}: {}", weight.evidence.detail),
+                format!("{file}: {}", evidence.detail),
             ),
             _ => {
                 let (s, t) = graph
@@ -518,7 +519,7 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
             edge: weight.kind.id(),
             to: graph.graph[target].label(),
             remediation: weight.kind.describe().2,
-            evidence: weight.evidence.clone(),
+            evidence: graph.evidence(weight).owned(),
             on_paths: count,
             paths_left: left.len(),
         });

@@ -269,7 +269,7 @@ fn host_paths() {
     let tokens = g
         .graph
         .node_weights()
-        .filter(|v| matches!(v, Vertex::Volume { source, .. } if source == "projected service account token"))
+        .filter(|v| matches!(v, Vertex::Volume(volume) if volume.source == "projected service account token"))
         .count();
     assert_eq!(traversed, tokens);
 }

@@ -39,7 +39,7 @@ impl CloudIdentity {
     pub fn vertex(&self) -> Vertex {
         Vertex::CloudIdentity {
             provider: self.provider.into(),
-            name: self.name.clone(),
+            name: self.name.as_str().into(),
             admin: self.admin,
         }
     }

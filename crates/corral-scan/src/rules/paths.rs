@@ -53,7 +53,7 @@ fn reach(
         let Vertex::Container { namespace, pod, .. } = &graph.graph[source] else {
             continue;
         };
-        let key = (namespace.clone(), pod.clone());
+        let key = (namespace.to_string(), pod.to_string());
         // Paths come sorted by length: the first one per workload stays.
         shortest.entry(key).or_insert(path);
     }

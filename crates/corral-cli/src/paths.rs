@@ -78,6 +78,10 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let graph = corral_paths::build_with(&model, &cloud);
     let built_at = started.elapsed();
     let built_rss = resident_mb();
+    // The graph holds all the query needs. The model is freed on another
+    // core meanwhile, and the query and report reuse its memory; the
+    // process may end before it is all freed.
+    std::thread::spawn(move || drop(model));
     let to = match args.to {
         Target::ClusterAdmin => To::ClusterAdmin,
         Target::Nodes => To::Nodes,
@@ -107,22 +111,25 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
             paths.len()
         );
     }
-    let text = match args.format {
-        Format::Text => query::text(&paths),
-        Format::Json => output::json(&paths)?,
-        Format::Dot => query::dot(&paths),
-        Format::Mermaid => query::mermaid(&paths),
+    match args.format {
+        Format::Text => output::write_report(common, &query::text(&paths))?,
+        // Streamed: a large cluster's paths are tens of megabytes of JSON.
+        Format::Json => output::stream_report(common, &mut |out| {
+            serde_json::to_writer_pretty(&mut *out, &paths)?;
+            out.write_all(b"\n")
+        })?,
+        Format::Dot => output::write_report(common, &query::dot(&paths))?,
+        Format::Mermaid => output::write_report(common, &query::mermaid(&paths))?,
         Format::Sarif => {
             let (root, prefix) = output::sarif_root();
-            corral_scan::report::sarif_paths(&graph, &paths, &root, &prefix)
+            let sarif = corral_scan::report::sarif_paths(&graph, &paths, &root, &prefix);
+            output::write_report(common, &sarif)?
         }
-    };
-    output::write_report(common, &text)?;
+    }
     output::print_diagnostics(&diagnostics, common);
-    // The process ends here: freeing a large graph and model one
+    // The process ends here: freeing a large graph one
     // allocation at a time would take seconds for nothing.
     std::mem::forget(graph);
-    std::mem::forget(model);
     if output::input_status(&diagnostics) != Status::Clean {
         return Ok(Status::InputError);
     }

@@ -157,7 +157,7 @@ fn cloud_evidence(file: &str, detail: &str) -> Evidence {
 /// (`None`: cluster-wide), each with the name a `resourceNames` list would
 /// give.
 type Targets =
-    HashMap<(EdgeKind, &'static str), BTreeMap<Option<String>, Vec<(NodeIndex, String)>>>;
+    HashMap<(EdgeKind, &'static str), BTreeMap<Option<String>, Vec<(NodeIndex, CompactString)>>>;
 
 /// The resources whose creation or change runs pods, by API group.
 const WORKLOAD_RESOURCES: [(&str, &str); 8] = [
@@ -407,12 +407,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // Every service account's token, for each cloud audience, and the
     // cloud identities it is exchanged for.
     let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
+    let mut named: Vec<(&str, &str)> = Vec::new();
     for (object, resource) in model.iter() {
+        let namespace = object.namespace.as_deref().unwrap_or("default");
         match resource {
             Resource::ServiceAccount(account) => {
                 accounts.insert(
                     (
-                        object.namespace.clone().unwrap_or_else(|| "default".into()),
+                        namespace.to_string(),
                         object.name.clone().unwrap_or_default(),
                     ),
                     (
@@ -421,17 +423,16 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     ),
                 );
             }
-            resource => {
-                if let Some(account) = resource.service_account() {
-                    accounts
-                        .entry((
-                            object.namespace.clone().unwrap_or_else(|| "default".into()),
-                            account.to_string(),
-                        ))
-                        .or_default();
-                }
-            }
+            resource => named.extend(resource.service_account().map(|a| (namespace, a))),
         }
+    }
+    // The accounts pods name, each once: 150,000 pods name a few thousand.
+    named.sort_unstable();
+    named.dedup();
+    for (namespace, account) in named {
+        accounts
+            .entry((namespace.to_string(), account.to_string()))
+            .or_default();
     }
     let trust: Vec<reach::TrustIndex> = cloud
         .aws
@@ -468,7 +469,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
 
     // EKS Pod Identity associations, and role chaining through them.
     let aws_role = |g: &mut Graph, arn: &str| {
-        let admin = cloud.aws.roles.iter().any(|r| r.arn == arn && r.admin);
+        let admin = cloud.aws.role_admin(arn).unwrap_or(false);
         g.vertex(Vertex::CloudIdentity {
             provider: "aws".into(),
             name: arn.to_string().into(),
@@ -621,7 +622,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             ),
             ("containers", template.spec.containers.as_slice()),
         ];
-        let mut containers = Vec::new();
+        // Sized exactly: a vector grown from empty holds four.
+        let mut containers = Vec::with_capacity(lists.iter().map(|(_, items)| items.len()).sum());
         for (list, items) in lists {
             for (i, container) in items.iter().enumerate() {
                 let path = template.spec_path(&format!("{list}[{i}]"));
@@ -1147,12 +1149,12 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .or_default()
                 .entry(None)
                 .or_default()
-                .push((*node, String::new()));
+                .push((*node, CompactString::default()));
         }
     }
     for entry in &pods {
         let resource = workload_resource(&entry.object.kind).1;
-        let name = entry.object.name.clone().unwrap_or_default();
+        let name = CompactString::from(entry.object.name.as_deref().unwrap_or_default());
         let ns = Some(entry.namespace.clone());
         for (kind, resource) in [
             (EdgeKind::PodExec, "pods"),
@@ -1195,12 +1197,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 .or_default()
                 .entry(Some(namespace.clone()))
                 .or_default()
-                .push((target, name.clone()));
+                .push((target, name.as_str().into()));
         }
     }
     for (ps, scope, from_cluster_role) in &all_sets {
         let role = match &g.graph[*ps] {
-            Vertex::PermissionSet { name, .. } => name.split("::").next().unwrap_or("").to_string(),
+            Vertex::PermissionSet { name, .. } => {
+                CompactString::from(name.split("::").next().unwrap_or(""))
+            }
             _ => continue,
         };
         let resource = match (scope, from_cluster_role) {
@@ -1274,7 +1278,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                             .flat_map(|(_, t)| t.iter())
                     });
                 let chosen: Vec<NodeIndex> = in_scope
-                    .filter(|(_, n)| named.contains(n))
+                    .filter(|(_, n)| named.iter().any(|m| m == n))
                     .map(|(i, _)| *i)
                     .collect();
                 for target in chosen {

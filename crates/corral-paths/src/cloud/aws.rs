@@ -68,9 +68,11 @@ pub struct Aws {
     pub instances: Vec<Instance>,
     pub pod_identities: Vec<PodIdentity>,
     pub access_entries: Vec<AccessEntry>,
-    /// Instances by ID, and roles by instance profile ARN (`settle`).
+    /// Instances by ID, roles by instance profile ARN, and whether a role
+    /// of each ARN is an administrator (`settle`).
     instance_index: HashMap<String, usize>,
     profile_index: HashMap<String, usize>,
+    role_admin: HashMap<String, bool>,
 }
 
 /// A policy document: an object, or the URL-encoded JSON IAM returns in
@@ -390,6 +392,16 @@ impl Aws {
             .enumerate()
             .flat_map(|(i, role)| role.instance_profiles.iter().map(move |p| (p.clone(), i)))
             .collect();
+        self.role_admin.clear();
+        for role in &self.roles {
+            *self.role_admin.entry(role.arn.clone()).or_default() |= role.admin;
+        }
+    }
+
+    /// Whether the role `arn` is an administrator; `None` when the input
+    /// does not hold it.
+    pub fn role_admin(&self, arn: &str) -> Option<bool> {
+        self.role_admin.get(arn).copied()
     }
 
     pub fn instance(&self, id: &str) -> Option<&Instance> {

@@ -330,7 +330,7 @@ pub fn exchanges(
         }
     }
     if let Some(arn) = annotations.get(IRSA_ANNOTATION) {
-        let judged = !cloud.aws.issuers.is_empty() && cloud.aws.roles.iter().any(|r| &r.arn == arn);
+        let judged = !cloud.aws.issuers.is_empty() && cloud.aws.role_admin(arn).is_some();
         if !judged {
             found.push(Exchange {
                 audience: AWS_AUDIENCE.into(),

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
-use corral_core::model::lean::{LeanContainer, LeanPodSpec, LeanTemplate};
+use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
+use corral_core::model::selector::Labels;
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Node, SecurityContext};
@@ -115,9 +116,8 @@ struct PodEntry<'a> {
 }
 
 impl PodEntry<'_> {
-    fn labels(&self) -> &BTreeMap<String, String> {
-        static NONE: BTreeMap<String, String> = BTreeMap::new();
-        self.template.labels.as_ref().unwrap_or(&NONE)
+    fn labels(&self) -> &LeanLabels {
+        &self.template.labels
     }
 }
 
@@ -1034,7 +1034,10 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
         for entry in pods_in.get(namespace.as_str()).into_iter().flatten() {
             let labels = entry.labels();
-            if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            if !selector
+                .iter()
+                .all(|(k, v)| labels.label(k) == Some(v.as_str()))
+            {
                 continue;
             }
             for (n, port) in spec.ports.iter().flatten().enumerate() {

@@ -9,10 +9,13 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use k8s_openapi::api::core::v1::{
     ContainerPort, HostPathVolumeSource, SecurityContext, VolumeMount,
 };
 use serde::{Deserialize, Deserializer};
+
+use super::selector::Labels;
 
 use super::PodTemplate;
 
@@ -28,8 +31,30 @@ fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
 pub struct LeanTemplate {
     /// Dotted path from the object root to the template (`""` for a Pod).
     pub path: String,
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: LeanLabels,
     pub spec: LeanPodSpec,
+}
+
+/// Labels sorted by key. A `BTreeMap` allocates room for eleven whatever
+/// it holds (half a kilobyte for a pod's one or two labels).
+#[derive(Clone, Debug, Default)]
+pub struct LeanLabels(Box<[(CompactString, CompactString)]>);
+
+impl From<&BTreeMap<String, String>> for LeanLabels {
+    fn from(map: &BTreeMap<String, String>) -> Self {
+        LeanLabels(
+            map.iter()
+                .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                .collect(),
+        )
+    }
+}
+
+impl Labels for LeanLabels {
+    fn label(&self, key: &str) -> Option<&str> {
+        let at = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        Some(self.0[at].1.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -92,7 +117,12 @@ impl LeanShape {
     pub(super) fn at(self, path: String) -> LeanTemplate {
         LeanTemplate {
             path,
-            labels: self.metadata.labels,
+            labels: self
+                .metadata
+                .labels
+                .as_ref()
+                .map(LeanLabels::from)
+                .unwrap_or_default(),
             spec: self.spec,
         }
     }
@@ -127,7 +157,12 @@ impl From<&PodTemplate> for LeanTemplate {
         let spec = &template.spec;
         LeanTemplate {
             path: template.path.clone(),
-            labels: template.metadata.labels.clone(),
+            labels: template
+                .metadata
+                .labels
+                .as_ref()
+                .map(LeanLabels::from)
+                .unwrap_or_default(),
             spec: LeanPodSpec {
                 containers: spec.containers.iter().map(container).collect(),
                 init_containers: spec

@@ -9,21 +9,32 @@ use k8s_openapi::api::networking::v1::{NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+/// An object's labels, as a selector reads them.
+pub trait Labels {
+    fn label(&self, key: &str) -> Option<&str>;
+}
+
+impl Labels for BTreeMap<String, String> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+}
+
 /// Does `selector` select an object with `labels`? An empty selector
 /// selects everything; an operator the API server would reject selects
 /// nothing.
-pub fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+pub fn selects(selector: &LabelSelector, labels: &impl Labels) -> bool {
     let by_labels = selector
         .match_labels
         .iter()
         .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
+        .all(|(k, v)| labels.label(k) == Some(v.as_str()));
     let by_expressions = selector.match_expressions.iter().flatten().all(|e| {
-        let value = labels.get(&e.key);
+        let value = labels.label(&e.key);
         let values = e.values.as_deref().unwrap_or_default();
         match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+            "NotIn" => value.is_none_or(|v| values.iter().all(|x| x != v)),
             "Exists" => value.is_some(),
             "DoesNotExist" => value.is_none(),
             _ => false,

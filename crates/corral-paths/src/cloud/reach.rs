@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects};
+use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects, Labels};
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
@@ -195,7 +195,7 @@ pub fn projected_tokens(
     namespace: &str,
     account: &str,
     account_annotations: &BTreeMap<String, String>,
-    pod_labels: &BTreeMap<String, String>,
+    pod_labels: &impl Labels,
 ) -> Vec<(String, TokenSource)> {
     let mut tokens = Vec::new();
     if let Some(association) = cloud
@@ -218,7 +218,7 @@ pub fn projected_tokens(
             TokenSource::Annotation(IRSA_ANNOTATION),
         ));
     }
-    if pod_labels.get(AKS_POD_LABEL).map(String::as_str) == Some("true") {
+    if pod_labels.label(AKS_POD_LABEL) == Some("true") {
         tokens.push((
             azure::AUDIENCE.to_string(),
             TokenSource::PodLabel(AKS_POD_LABEL),
@@ -423,7 +423,7 @@ pub fn exchanges(
 /// policy that isolates it, when so.
 pub fn metadata_blocked(
     policies: &[(String, &NetworkPolicy)],
-    labels: &BTreeMap<String, String>,
+    labels: &impl Labels,
 ) -> Option<String> {
     let address = IpAddr::from(METADATA_ADDRESS);
     let mut isolating = None;

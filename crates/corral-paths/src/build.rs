@@ -407,7 +407,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // Every service account's token, for each cloud audience, and the
     // cloud identities it is exchanged for.
     let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
-    let mut named: Vec<(&str, &str)> = Vec::new();
+    let mut named: rustc_hash::FxHashSet<(&str, &str)> = Default::default();
     for (object, resource) in model.iter() {
         let namespace = object.namespace.as_deref().unwrap_or("default");
         match resource {
@@ -426,9 +426,10 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             resource => named.extend(resource.service_account().map(|a| (namespace, a))),
         }
     }
-    // The accounts pods name, each once: 150,000 pods name a few thousand.
+    // The accounts pods name, each once (150,000 pods name a few
+    // thousand), in order.
+    let mut named: Vec<(&str, &str)> = named.into_iter().collect();
     named.sort_unstable();
-    named.dedup();
     for (namespace, account) in named {
         accounts
             .entry((namespace.to_string(), account.to_string()))

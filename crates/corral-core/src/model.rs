@@ -20,7 +20,7 @@ use crate::de::{decode, DecodeError};
 use crate::diagnostic::Diagnostic;
 use crate::node::Node;
 use crate::object::Object;
-use lean::{LeanShape, LeanTemplate};
+use lean::LeanTemplate;
 
 /// Where custom resources keep an embedded pod template. Each path is tried
 /// on objects of kinds not known to embed one at a fixed path; the first
@@ -226,16 +226,6 @@ impl Resource {
             } else {
                 object.root.at(&path)
             };
-            if templates == Templates::Lean {
-                let template = match node {
-                    Some(node) => decode::<LeanShape>(node)?.at(path),
-                    None => LeanTemplate {
-                        path,
-                        ..LeanTemplate::default()
-                    },
-                };
-                return Ok(Resource::LeanWorkload(Box::new(template)));
-            }
             let shape: TemplateShape = match node {
                 Some(node) => decode(node)?,
                 None => TemplateShape {
@@ -243,11 +233,15 @@ impl Resource {
                     spec: core::PodSpec::default(),
                 },
             };
-            return Ok(Resource::Workload(Box::new(PodTemplate {
+            let template = PodTemplate {
                 path,
                 metadata: shape.metadata,
                 spec: shape.spec,
-            })));
+            };
+            return Ok(match templates {
+                Templates::Full => Resource::Workload(Box::new(template)),
+                Templates::Lean => Resource::LeanWorkload(Box::new((&template).into())),
+            });
         }
         let root = &object.root;
         Ok(match (object.group(), object.kind.as_str()) {

@@ -156,12 +156,20 @@ pub fn template_path(object: &Object, paths: &TemplatePaths) -> Option<String> {
         .cloned()
 }
 
+/// A pod template; a null `metadata` or `spec` is empty, as the API server
+/// reads it.
 #[derive(Deserialize)]
 struct TemplateShape {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     metadata: ObjectMeta,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     spec: core::PodSpec,
+}
+
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// A loaded object decoded into the model.

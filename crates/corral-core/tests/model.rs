@@ -241,7 +241,7 @@ fn lean_templates_keep_the_graphs_fields_and_reject_what_full_rejects() {
     use corral_core::model::selector::Labels;
     use corral_core::model::Templates;
 
-    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {b: '2', a: '1'}}\nspec:\n  nodeName: n1\n  serviceAccountName: sa\n  automountServiceAccountToken: false\n  hostPID: true\n  hostNetwork: true\n  shareProcessNamespace: true\n  securityContext: {runAsUser: 0}\n  initContainers: [{name: init}]\n  containers:\n  - name: c\n    securityContext: {privileged: true}\n    volumeMounts: [{name: h, mountPath: /h}]\n    ports: [{containerPort: 80, hostPort: 8080}]\n  volumes: [{name: h, hostPath: {path: /}}, {name: e, emptyDir: {}}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: ~}}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec: {containers: [{name: c, image: [1]}]}\n";
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {b: '2', a: '1'}}\nspec:\n  nodeName: n1\n  serviceAccountName: sa\n  automountServiceAccountToken: false\n  hostPID: true\n  hostNetwork: true\n  shareProcessNamespace: true\n  securityContext: {runAsUser: 0}\n  initContainers: [{name: init}]\n  containers:\n  - name: c\n    securityContext: {privileged: true}\n    volumeMounts: [{name: h, mountPath: /h}]\n    ports: [{containerPort: 80, hostPort: 8080}]\n  volumes: [{name: h, hostPath: {path: /}}, {name: e, emptyDir: {}}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: ~, spec: {containers: ~}}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {metadata: {labels: {x: y}}, spec: ~}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec: {containers: [{name: c, image: [1]}]}\n";
     let (objects, diagnostics) = load_bytes(
         &Arc::from("lean.yaml"),
         text.as_bytes(),
@@ -292,15 +292,19 @@ fn lean_templates_keep_the_graphs_fields_and_reject_what_full_rejects() {
     let volumes = spec.volumes.as_ref().unwrap();
     assert_eq!(volumes[0].host_path.as_ref().unwrap().path, "/");
     assert!(volumes[1].host_path.is_none());
-    // A null container list is empty, as in full.
+    // A null template metadata, spec or container list is empty, as the
+    // API server reads it.
     let deployment = lean(1);
     assert_eq!(deployment.path, "spec.template");
     assert!(deployment.spec.containers.is_empty());
     assert_eq!(deployment.service_account(), "default");
+    let job = lean(2);
+    assert_eq!(job.labels.label("x"), Some("y"));
+    assert!(job.spec.containers.is_empty());
     let errors: Vec<String> = [Templates::Full, Templates::Lean]
         .into_iter()
         .map(|as_| {
-            Resource::decode_as(&objects[2], &paths, as_)
+            Resource::decode_as(&objects[3], &paths, as_)
                 .unwrap_err()
                 .message
         })

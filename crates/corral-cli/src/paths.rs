@@ -67,7 +67,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let started = std::time::Instant::now();
     let loaded = output::load(&args.load, common);
     let mut diagnostics = loaded.diagnostics;
-    // The graph reads few fields of a pod: decoding those only keeps a
+    // The graph reads few fields of a pod: keeping those only keeps a
     // large cluster's pods in a tenth of the memory.
     let (model, errors) =
         Model::build_as(loaded.objects, &args.load.template_paths(), Templates::Lean);

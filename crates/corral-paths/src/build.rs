@@ -473,7 +473,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         let admin = cloud.aws.role_admin(arn).unwrap_or(false);
         g.vertex(Vertex::CloudIdentity {
             provider: "aws".into(),
-            name: arn.to_string().into(),
+            name: arn.into(),
             admin,
         })
     };
@@ -1044,13 +1044,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             for (n, port) in spec.ports.iter().flatten().enumerate() {
                 let e = g.vertex(Vertex::Endpoint {
                     namespace: namespace.as_str().into(),
-                    name: object.name.clone().unwrap_or_default().into(),
+                    name: object.name.as_deref().unwrap_or_default().into(),
                     port: port.port,
-                    exposure: spec
-                        .type_
-                        .clone()
-                        .unwrap_or_else(|| "ClusterIP".into())
-                        .into(),
+                    exposure: spec.type_.as_deref().unwrap_or("ClusterIP").into(),
                 });
                 for (vertex, _, _) in &entry.containers {
                     g.edge(

@@ -17,7 +17,7 @@ use super::selector::Labels;
 use super::PodTemplate;
 
 /// A pod template's labels and the parts of its spec the graph reads.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LeanTemplate {
     /// Dotted path from the object root to the template (`""` for a Pod).
     pub path: String,
@@ -47,7 +47,7 @@ impl Labels for LeanLabels {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LeanPodSpec {
     pub containers: Vec<LeanContainer>,
     pub init_containers: Option<Vec<LeanContainer>>,
@@ -61,12 +61,12 @@ pub struct LeanPodSpec {
     pub volumes: Option<Vec<LeanVolume>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LeanPodSecurityContext {
     pub run_as_user: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LeanContainer {
     pub name: String,
     /// Boxed: most containers set none, and it is 384 bytes.
@@ -75,7 +75,7 @@ pub struct LeanContainer {
     pub ports: Option<Vec<ContainerPort>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LeanVolume {
     pub name: String,
     pub host_path: Option<HostPathVolumeSource>,

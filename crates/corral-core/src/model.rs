@@ -364,16 +364,23 @@ impl Model {
         &'a self,
         workloads: impl Iterator<Item = (&'a Object, T)>,
     ) -> Vec<(&'a Object, T)> {
-        let present: std::collections::HashSet<(&str, &str, &str)> = self
-            .iter()
-            .map(|(o, _)| {
-                (
-                    o.namespace.as_deref().unwrap_or("default"),
-                    o.kind.as_str(),
-                    o.name.as_deref().unwrap_or(""),
-                )
+        // Who is present is asked only of workloads that name a controller
+        // (few, outside snapshots): the set is made then, once.
+        let present: std::cell::OnceCell<std::collections::HashSet<(&str, &str, &str)>> =
+            std::cell::OnceCell::new();
+        let present = || {
+            present.get_or_init(|| {
+                self.iter()
+                    .map(|(o, _)| {
+                        (
+                            o.namespace.as_deref().unwrap_or("default"),
+                            o.kind.as_str(),
+                            o.name.as_deref().unwrap_or(""),
+                        )
+                    })
+                    .collect()
             })
-            .collect();
+        };
         workloads
             .filter(|(object, _)| {
                 let namespace = object.namespace.as_deref().unwrap_or("default");
@@ -386,7 +393,7 @@ impl Model {
                     .filter(|o| o.get("controller").and_then(|c| c.as_bool()) == Some(true))
                     .any(|o| {
                         let field = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                        present.contains(&(namespace, field("kind"), field("name")))
+                        present().contains(&(namespace, field("kind"), field("name")))
                     })
             })
             .collect()

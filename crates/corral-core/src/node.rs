@@ -253,33 +253,40 @@ impl Node {
     /// `spec.template.spec.containers[1].securityContext`.
     pub fn at(&self, path: &str) -> Option<&Node> {
         let mut node = self;
-        for step in FieldPath::parse(path)?.steps() {
-            node = match step {
-                Step::Key(k) => node.get(k)?,
-                Step::Index(i) => node.items()?.get(*i)?,
-            };
+        for step in steps(path) {
+            node = node.step(step?)?;
         }
         Some(node)
+    }
+
+    fn step(&self, step: StepRef) -> Option<&Node> {
+        match step {
+            StepRef::Key(k) => self.get(k),
+            StepRef::Index(i) => self.items()?.get(i),
+        }
+    }
+
+    /// The position a step lands on: a key's, or an item's.
+    fn step_pos(&self, step: StepRef) -> Option<(Pos, &Node)> {
+        match step {
+            StepRef::Key(k) => self.entry(k).map(|e| (e.key_pos, &e.value)),
+            StepRef::Index(i) => self.items()?.get(i).map(|n| (n.pos, n)),
+        }
     }
 
     /// Where a finding about the field at `path` should point: the key of the
     /// last mapping step (so `privileged: true` points at `privileged`), or the
     /// item itself for an index step.
     pub fn pos_of(&self, path: &str) -> Option<Pos> {
-        let parsed = FieldPath::parse(path)?;
-        let steps = parsed.steps();
-        let (last, parents) = steps.split_last()?;
         let mut node = self;
-        for step in parents {
-            node = match step {
-                Step::Key(k) => node.get(k)?,
-                Step::Index(i) => node.items()?.get(*i)?,
-            };
+        let mut last = None;
+        for step in steps(path) {
+            let step = step?;
+            if let Some(parent) = last.replace(step) {
+                node = node.step(parent)?;
+            }
         }
-        match last {
-            Step::Key(k) => node.entry(k).map(|e| e.key_pos),
-            Step::Index(i) => node.items()?.get(*i).map(|n| n.pos),
-        }
+        node.step_pos(last?).map(|(pos, _)| pos)
     }
 
     /// The position of the deepest part of `path` that exists: the field
@@ -287,19 +294,12 @@ impl Node {
     /// about a missing field points at what lacks it).
     pub fn pos_nearest(&self, path: &str) -> Pos {
         let mut pos = self.pos;
-        let Some(parsed) = FieldPath::parse(path) else {
+        if steps(path).any(|step| step.is_none()) {
             return pos;
-        };
+        }
         let mut node = self;
-        for step in parsed.steps() {
-            let next = match step {
-                Step::Key(k) => node.entry(k).map(|e| (e.key_pos, &e.value)),
-                Step::Index(i) => node
-                    .items()
-                    .and_then(|items| items.get(*i))
-                    .map(|n| (n.pos, n)),
-            };
-            match next {
+        for step in steps(path).flatten() {
+            match node.step_pos(step) {
                 Some((p, n)) => {
                     pos = p;
                     node = n;
@@ -342,33 +342,59 @@ pub enum Step {
 impl FieldPath {
     /// Parse `a.b[0].c`; a key holding dots is written `a["b.c"]`.
     pub fn parse(path: &str) -> Option<FieldPath> {
-        let mut steps = Vec::new();
-        let mut rest = path;
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix("[\"") {
-                let close = after.find("\"]")?;
-                steps.push(Step::Key(after[..close].to_string()));
-                rest = &after[close + 2..];
-            } else if let Some(after) = rest.strip_prefix('[') {
-                let close = after.find(']')?;
-                steps.push(Step::Index(after[..close].parse().ok()?));
-                rest = &after[close + 1..];
-            } else {
-                let rest_key = rest.strip_prefix('.').unwrap_or(rest);
-                let end = rest_key.find(['.', '[']).unwrap_or(rest_key.len());
-                if end == 0 {
-                    return None;
-                }
-                steps.push(Step::Key(rest_key[..end].to_string()));
-                rest = &rest_key[end..];
-            }
-        }
-        Some(FieldPath(steps))
+        steps(path)
+            .map(|step| {
+                step.map(|step| match step {
+                    StepRef::Key(key) => Step::Key(key.to_string()),
+                    StepRef::Index(index) => Step::Index(index),
+                })
+            })
+            .collect::<Option<Vec<Step>>>()
+            .map(FieldPath)
     }
 
     pub fn steps(&self) -> &[Step] {
         &self.0
     }
+}
+
+/// A step of a field path, borrowed from its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepRef<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps of a field path as [`FieldPath::parse`] reads them, without
+/// allocating (paths are walked once per finding and per graph edge):
+/// `None` where the path is malformed, and nothing after it.
+fn steps(path: &str) -> impl Iterator<Item = Option<StepRef<'_>>> {
+    let mut rest = Some(path);
+    std::iter::from_fn(move || {
+        let text = rest.take().filter(|r| !r.is_empty())?;
+        let (step, after) = if let Some(after) = text.strip_prefix("[\"") {
+            match after.find("\"]") {
+                Some(close) => (Some(StepRef::Key(&after[..close])), &after[close + 2..]),
+                None => (None, ""),
+            }
+        } else if let Some(after) = text.strip_prefix('[') {
+            match after.find(']').and_then(|close| {
+                let index = after[..close].parse().ok()?;
+                Some((index, &after[close + 1..]))
+            }) {
+                Some((index, after)) => (Some(StepRef::Index(index)), after),
+                None => (None, ""),
+            }
+        } else {
+            let key = text.strip_prefix('.').unwrap_or(text);
+            match key.find(['.', '[']).unwrap_or(key.len()) {
+                0 => (None, ""),
+                end => (Some(StepRef::Key(&key[..end])), &key[end..]),
+            }
+        };
+        rest = step.is_some().then_some(after);
+        Some(step)
+    })
 }
 
 #[cfg(test)]
@@ -413,6 +439,18 @@ mod tests {
         assert_eq!(at("spec.containers[0].name"), "5:5");
         assert_eq!(at("spec.containers[3]"), "4:3");
         assert_eq!(at("spec.volumes"), "3:1");
+        // A malformed path points at the object, however far it would walk.
+        assert_eq!(at("spec.containers[0].."), root.pos.to_string());
+        assert_eq!(at("spec.containers[x].name"), root.pos.to_string());
+        assert!(root.at("spec.containers[0].name").is_some());
+        assert!(root.at("spec.containers[0]..name").is_none());
+        assert_eq!(
+            root.pos_of("spec.containers[0].securityContext")
+                .map(|p| p.to_string()),
+            Some("6:5".into())
+        );
+        assert_eq!(root.pos_of(""), None);
+        assert_eq!(root.pos_of("spec.containers[0].securityContext["), None);
     }
 
     #[test]

@@ -16,6 +16,8 @@ use k8s_openapi::api::core::v1::{Node, SecurityContext};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::cloud::reach::{self, NodeCredential, TokenSource};
 use crate::cloud::Cloud;
@@ -141,7 +143,7 @@ fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
 
 /// A service account's annotations, and its manifest when the input has
 /// it.
-type Account<'a> = (BTreeMap<String, String>, Option<&'a Object>);
+type Account<'a> = (Option<&'a BTreeMap<String, String>>, Option<&'a Object>);
 
 /// Evidence from a cloud file (none: the input does not say).
 fn cloud_evidence(file: &str, detail: &str) -> Evidence {
@@ -156,8 +158,27 @@ fn cloud_evidence(file: &str, detail: &str) -> Evidence {
 /// The targets of each kind of grant (edge, resource): by namespace
 /// (`None`: cluster-wide), each with the name a `resourceNames` list would
 /// give.
-type Targets =
-    HashMap<(EdgeKind, &'static str), BTreeMap<Option<String>, Vec<(NodeIndex, CompactString)>>>;
+type Targets = HashMap<
+    (EdgeKind, &'static str),
+    BTreeMap<Option<CompactString>, Vec<(NodeIndex, CompactString)>>,
+>;
+
+/// The targets of grants as they are found: one list per (edge, resource,
+/// namespace), each in the order found; [`arranged`] sorts them by
+/// namespace once.
+type FoundTargets =
+    FxHashMap<(EdgeKind, &'static str, Option<CompactString>), Vec<(NodeIndex, CompactString)>>;
+
+fn arranged(found: FoundTargets) -> Targets {
+    let mut targets = Targets::new();
+    for ((kind, resource, namespace), members) in found {
+        targets
+            .entry((kind, resource))
+            .or_default()
+            .insert(namespace, members);
+    }
+    targets
+}
 
 /// The resources whose creation or change runs pods, by API group.
 const WORKLOAD_RESOURCES: [(&str, &str); 8] = [
@@ -406,51 +427,54 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
 
     // Every service account's token, for each cloud audience, and the
     // cloud identities it is exchanged for.
-    let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
-    let mut named: rustc_hash::FxHashSet<(&str, &str)> = Default::default();
+    let mut accounts: FxHashMap<(&str, &str), Account> = FxHashMap::default();
     for (object, resource) in model.iter() {
         let namespace = object.namespace.as_deref().unwrap_or("default");
         match resource {
             Resource::ServiceAccount(account) => {
-                accounts.insert(
-                    (
-                        namespace.to_string(),
-                        object.name.clone().unwrap_or_default(),
-                    ),
-                    (
-                        account.metadata.annotations.clone().unwrap_or_default(),
-                        Some(object),
-                    ),
-                );
+                let name = object.name.as_deref().unwrap_or_default();
+                let account = (account.metadata.annotations.as_ref(), Some(object));
+                accounts.insert((namespace, name), account);
             }
-            resource => named.extend(resource.service_account().map(|a| (namespace, a))),
+            resource => {
+                if let Some(name) = resource.service_account() {
+                    accounts.entry((namespace, name)).or_default();
+                }
+            }
         }
     }
-    // The accounts pods name, each once (150,000 pods name a few
-    // thousand), in order.
-    let mut named: Vec<(&str, &str)> = named.into_iter().collect();
-    named.sort_unstable();
-    for (namespace, account) in named {
-        accounts
-            .entry((namespace.to_string(), account.to_string()))
-            .or_default();
-    }
+    // Tokens are made in the accounts' order; what each account's token is
+    // exchanged for is worked out on every core first.
+    let mut in_order: Vec<(&(&str, &str), &Account)> = accounts.iter().collect();
+    in_order.sort_unstable_by_key(|(key, _)| **key);
     let trust: Vec<reach::TrustIndex> = cloud
         .aws
         .issuers
         .iter()
         .map(|issuer| reach::TrustIndex::new(cloud, issuer))
         .collect();
+    let no_annotations = BTreeMap::new();
+    let exchanges: Vec<Vec<reach::Exchange>> = in_order
+        .par_iter()
+        .map(|((namespace, name), (annotations, _))| {
+            let annotations = annotations.unwrap_or(&no_annotations);
+            reach::exchanges(cloud, &trust, namespace, name, annotations)
+        })
+        .collect();
     // (namespace, account, audience) → token vertex.
     let mut tokens: BTreeMap<(String, String, String), NodeIndex> = BTreeMap::new();
-    for ((namespace, name), (annotations, object)) in &accounts {
-        for exchange in reach::exchanges(cloud, &trust, namespace, name, annotations) {
+    for ((&(namespace, name), (_, object)), exchanges) in in_order.iter().zip(exchanges) {
+        for exchange in exchanges {
             let token = *tokens
-                .entry((namespace.clone(), name.clone(), exchange.audience.clone()))
+                .entry((
+                    namespace.to_string(),
+                    name.to_string(),
+                    exchange.audience.clone(),
+                ))
                 .or_insert_with(|| {
                     g.vertex(Vertex::Token {
-                        namespace: namespace.as_str().into(),
-                        account: name.as_str().into(),
+                        namespace: namespace.into(),
+                        account: name.into(),
                         audience: exchange.audience.as_str().into(),
                     })
                 });
@@ -593,7 +617,8 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
 
     // Pods and their containers.
     let templates = model.top_lean_workloads();
-    let mut pods: Vec<PodEntry> = Vec::new();
+    let mut pods: Vec<PodEntry> = Vec::with_capacity(templates.len());
+    g.reserve(templates.len() * 4, templates.len() * 12);
     for (object, template) in &templates {
         let (object, template): (&Object, &LeanTemplate) = (object, template);
         let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
@@ -710,10 +735,11 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             let policies = network_policies.get(entry.namespace.as_str());
             reach::metadata_blocked(policies.map_or(&[][..], Vec::as_slice), labels)
         };
-        let no_annotations = BTreeMap::new();
         let (annotations, account_object) = accounts
-            .get(&(entry.namespace.clone(), entry.account.clone()))
-            .map_or((&no_annotations, None), |(a, o)| (a, *o));
+            .get(&(entry.namespace.as_str(), entry.account.as_str()))
+            .map_or((&no_annotations, None), |(a, o)| {
+                (a.unwrap_or(&no_annotations), *o)
+            });
         let mut sources =
             reach::projected_tokens(cloud, &entry.namespace, &entry.account, annotations, labels);
         if !host_network && blocked.is_none() {
@@ -1087,7 +1113,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     }
 
     // What each permission set allows.
-    let service_accounts: Vec<(NodeIndex, String, String)> = g
+    let service_accounts: Vec<(NodeIndex, CompactString, CompactString)> = g
         .graph
         .node_indices()
         .filter_map(|i| match &g.graph[i] {
@@ -1095,7 +1121,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                 kind,
                 namespace: Some(ns),
                 name,
-            } if kind == "ServiceAccount" => Some((i, ns.to_string(), name.to_string())),
+            } if kind == "ServiceAccount" => Some((i, ns.clone(), name.clone())),
             _ => None,
         })
         .collect();
@@ -1141,13 +1167,11 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         .collect();
     // The targets of grants, by (edge, resource) and namespace: hubs join
     // a grant to them.
-    let mut targets: Targets = HashMap::new();
+    let mut found = FoundTargets::default();
     for (_, node) in &nodes {
         for kind in [EdgeKind::PodCreate, EdgeKind::NodesProxy] {
-            targets
-                .entry((kind, "nodes"))
-                .or_default()
-                .entry(None)
+            found
+                .entry((kind, "nodes", None))
                 .or_default()
                 .push((*node, CompactString::default()));
         }
@@ -1155,16 +1179,14 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     for entry in &pods {
         let resource = workload_resource(&entry.object.kind).1;
         let name = CompactString::from(entry.object.name.as_deref().unwrap_or_default());
-        let ns = Some(entry.namespace.clone());
+        let ns = Some(CompactString::from(entry.namespace.as_str()));
         for (kind, resource) in [
             (EdgeKind::PodExec, "pods"),
             (EdgeKind::EphemeralContainer, "pods"),
             (EdgeKind::PodPatch, resource),
         ] {
-            targets
-                .entry((kind, resource))
-                .or_default()
-                .entry(ns.clone())
+            found
+                .entry((kind, resource, ns.clone()))
                 .or_default()
                 .push((entry.pod, name.clone()));
         }
@@ -1186,18 +1208,28 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     const TOKEN_GRANTS: [EdgeKind; 2] = [EdgeKind::TokenRequest, EdgeKind::PodCreate];
     let account_targets = service_accounts
         .iter()
-        .map(|(identity, namespace, name)| (*identity, namespace, name, &ACCOUNT_GRANTS[..]))
+        .map(|(identity, namespace, name)| {
+            (
+                *identity,
+                namespace.as_str(),
+                name.as_str(),
+                &ACCOUNT_GRANTS[..],
+            )
+        })
         .chain(tokens.iter().map(|((namespace, account, _), token)| {
-            (*token, namespace, account, &TOKEN_GRANTS[..])
+            (
+                *token,
+                namespace.as_str(),
+                account.as_str(),
+                &TOKEN_GRANTS[..],
+            )
         }));
     for (target, namespace, name, kinds) in account_targets {
         for kind in kinds {
-            targets
-                .entry((*kind, "serviceaccounts"))
+            found
+                .entry((*kind, "serviceaccounts", Some(namespace.into())))
                 .or_default()
-                .entry(Some(namespace.clone()))
-                .or_default()
-                .push((target, name.as_str().into()));
+                .push((target, name.into()));
         }
     }
     for (ps, scope, from_cluster_role) in &all_sets {
@@ -1212,13 +1244,16 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             (Some(_), true) => "rolebindings-clusterroles",
             (Some(_), false) => "rolebindings-roles",
         };
-        targets
-            .entry((EdgeKind::RoleBind, resource))
-            .or_default()
-            .entry(scope.clone())
+        found
+            .entry((
+                EdgeKind::RoleBind,
+                resource,
+                scope.as_deref().map(Into::into),
+            ))
             .or_default()
             .push((*ps, role));
     }
+    let targets = arranged(found);
     let mut hubs: BTreeSet<(EdgeKind, &str, Option<String>)> = BTreeSet::new();
     for (ps, scope, role_rules, object) in &permission_sets {
         let ev = |detail: &str| evidence(object, "roleRef", detail.to_string());
@@ -1274,7 +1309,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     .flat_map(|by_ns| {
                         by_ns
                             .iter()
-                            .filter(|(ns, _)| scope.is_none() || *ns == &scope)
+                            .filter(|(ns, _)| scope.is_none() || ns.as_deref() == scope.as_deref())
                             .flat_map(|(_, t)| t.iter())
                     });
                 let chosen: Vec<NodeIndex> = in_scope
@@ -1564,7 +1599,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                     g.edge(hub, ns_hub, kind, detail.clone());
                     ns_hub
                 }
-                (Some(s), Some(n)) if s != n => continue,
+                (Some(s), Some(n)) if s != n.as_str() => continue,
                 _ => hub,
             };
             for (target, _) in members {

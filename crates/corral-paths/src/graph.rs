@@ -222,9 +222,72 @@ struct Texts {
     list: Vec<Arc<str>>,
     index: HashTable<TextId>,
     hasher: FxBuildHasher,
+    by_address: ByAddress,
+}
+
+/// Texts found by where they are: the builder gives the same few shared
+/// texts (a file's name, a field path, a fixed detail) for millions of
+/// edges, and an address is found faster than a text is hashed. Only
+/// addresses valid as long as the graph are kept: those of the `Arc`s it
+/// holds, and `'static` texts, so that no address can be reused for
+/// another text.
+struct ByAddress(Box<[Option<(usize, usize, TextId)>; 256]>);
+
+impl Default for ByAddress {
+    fn default() -> Self {
+        ByAddress(Box::new([None; 256]))
+    }
+}
+
+impl ByAddress {
+    fn slot(text: &str) -> usize {
+        let address = text.as_ptr() as usize;
+        ((address >> 3) ^ (address >> 11)) & 255
+    }
+
+    fn get(&self, text: &str) -> Option<TextId> {
+        match self.0[ByAddress::slot(text)] {
+            Some((address, len, id)) if address == text.as_ptr() as usize && len == text.len() => {
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+
+    fn keep(&mut self, text: &str, id: TextId) {
+        self.0[ByAddress::slot(text)] = Some((text.as_ptr() as usize, text.len(), id));
+    }
 }
 
 impl Texts {
+    /// A shared text's id: found by address when the graph holds that very
+    /// `Arc`.
+    fn intern_shared(&mut self, text: &Arc<str>) -> TextId {
+        if let Some(id) = self.by_address.get(text) {
+            return id;
+        }
+        let id = self.intern(text, || text.clone());
+        if Arc::ptr_eq(self.get(id), text) {
+            self.by_address.keep(text, id);
+        }
+        id
+    }
+
+    /// A detail's id; a `'static` one is found by address.
+    fn intern_detail(&mut self, detail: std::borrow::Cow<'static, str>) -> TextId {
+        match detail {
+            std::borrow::Cow::Borrowed(text) => {
+                if let Some(id) = self.by_address.get(text) {
+                    return id;
+                }
+                let id = self.intern(text, || Arc::from(text));
+                self.by_address.keep(text, id);
+                id
+            }
+            std::borrow::Cow::Owned(text) => self.intern(&text, || Arc::from(text.as_str())),
+        }
+    }
+
     /// `text`'s id; new texts are stored as `make` gives them (a clone of
     /// an `Arc` the builder already shares, or a new one).
     fn intern(&mut self, text: &str, make: impl FnOnce() -> Arc<str>) -> TextId {
@@ -267,6 +330,17 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Room for this many more vertices and edges: a large graph grown by
+    /// doubling copies its vectors and tables again and again.
+    pub fn reserve(&mut self, vertices: usize, edges: usize) {
+        self.graph.reserve_nodes(vertices);
+        self.graph.reserve_edges(edges);
+        let (graph, hasher) = (&self.graph, &self.hasher);
+        self.index
+            .reserve(vertices, |i| hasher.hash_one(&graph[*i]));
+        self.edges.reserve(edges);
+    }
+
     /// The vertex's index, added when new.
     pub fn vertex(&mut self, vertex: Vertex) -> NodeIndex {
         if let Some(i) = self.find(&vertex) {
@@ -293,16 +367,13 @@ impl Graph {
         }
         let texts = &mut self.texts;
         let evidence = StoredEvidence {
-            file: evidence
-                .file
-                .as_ref()
-                .map(|file| texts.intern(file, || file.clone())),
+            file: evidence.file.as_ref().map(|file| texts.intern_shared(file)),
             line: evidence.line.and_then(NonZeroU32::new),
             field: evidence
                 .field
                 .as_ref()
-                .map(|field| texts.intern(field, || field.clone())),
-            detail: texts.intern(&evidence.detail, || Arc::from(&*evidence.detail)),
+                .map(|field| texts.intern_shared(field)),
+            detail: texts.intern_detail(evidence.detail),
         };
         self.graph.add_edge(from, to, Edge { kind, evidence });
     }

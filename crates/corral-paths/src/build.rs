@@ -3,7 +3,7 @@
 //! volumes and endpoints, then every edge whose preconditions hold.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -158,7 +158,7 @@ fn cloud_evidence(file: &str, detail: &str) -> Evidence {
 /// The targets of each kind of grant (edge, resource): by namespace
 /// (`None`: cluster-wide), each with the name a `resourceNames` list would
 /// give.
-type Targets = HashMap<
+type Targets = FxHashMap<
     (EdgeKind, &'static str),
     BTreeMap<Option<CompactString>, Vec<(NodeIndex, CompactString)>>,
 >;
@@ -170,7 +170,7 @@ type FoundTargets =
     FxHashMap<(EdgeKind, &'static str, Option<CompactString>), Vec<(NodeIndex, CompactString)>>;
 
 fn arranged(found: FoundTargets) -> Targets {
-    let mut targets = Targets::new();
+    let mut targets = Targets::default();
     for ((kind, resource, namespace), members) in found {
         targets
             .entry((kind, resource))
@@ -288,9 +288,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut schedulable = Vec::new();
     // Per node: the cloud identities its metadata service hands out, and
     // the GKE workload pool whose metadata server answers its pods.
-    let mut metadata: HashMap<NodeIndex, Vec<(NodeIndex, NodeCredential, Evidence)>> =
-        HashMap::new();
-    let mut gke_pools: HashMap<NodeIndex, (String, String, String)> = HashMap::new();
+    let mut metadata: FxHashMap<NodeIndex, Vec<(NodeIndex, NodeCredential, Evidence)>> =
+        FxHashMap::default();
+    let mut gke_pools: FxHashMap<NodeIndex, (String, String, String)> = FxHashMap::default();
     // `None`: the node that stands for every node.
     let mut through_metadata = |g: &mut Graph, index: NodeIndex, node: Option<&Node>| {
         for credential in reach::node_credentials(cloud, node) {
@@ -333,7 +333,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         schedulable.push(any);
         through_metadata(&mut g, any, None);
     }
-    let node_index: HashMap<&str, NodeIndex> =
+    let node_index: FxHashMap<&str, NodeIndex> =
         nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
 
     // RBAC: one permission set per binding, identities from subjects.
@@ -342,7 +342,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         Vec::new();
     // Each role's manifest and how many rules it writes itself (the rest
     // come from aggregation): a grant's evidence is the rule's line.
-    let role_objects: HashMap<RoleKey, (&Object, usize)> = model
+    let role_objects: FxHashMap<RoleKey, (&Object, usize)> = model
         .iter()
         .filter_map(|(object, resource)| {
             let (namespace, written) = match resource {
@@ -360,7 +360,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             Some((key, (object, written)))
         })
         .collect();
-    let mut role_of: HashMap<NodeIndex, (&Object, usize)> = HashMap::new();
+    let mut role_of: FxHashMap<NodeIndex, (&Object, usize)> = FxHashMap::default();
     for binding in bindings(model, &rules) {
         let role_rules = &rules[&binding.role];
         let ps = g.vertex(Vertex::PermissionSet {
@@ -443,10 +443,9 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             }
         }
     }
-    // Tokens are made in the accounts' order; what each account's token is
-    // exchanged for is worked out on every core first.
-    let mut in_order: Vec<(&(&str, &str), &Account)> = accounts.iter().collect();
-    in_order.sort_unstable_by_key(|(key, _)| **key);
+    // What each account's token is exchanged for, worked out on every
+    // core; tokens are made in the order of the accounts that have some.
+    let listed: Vec<(&(&str, &str), &Account)> = accounts.iter().collect();
     let trust: Vec<reach::TrustIndex> = cloud
         .aws
         .issuers
@@ -454,16 +453,18 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         .map(|issuer| reach::TrustIndex::new(cloud, issuer))
         .collect();
     let no_annotations = BTreeMap::new();
-    let exchanges: Vec<Vec<reach::Exchange>> = in_order
+    let mut exchanged: Vec<(&(&str, &str), Option<&Object>, Vec<reach::Exchange>)> = listed
         .par_iter()
-        .map(|((namespace, name), (annotations, _))| {
+        .filter_map(|(key, (annotations, object))| {
             let annotations = annotations.unwrap_or(&no_annotations);
-            reach::exchanges(cloud, &trust, namespace, name, annotations)
+            let exchanges = reach::exchanges(cloud, &trust, key.0, key.1, annotations);
+            (!exchanges.is_empty()).then_some((*key, *object, exchanges))
         })
         .collect();
+    exchanged.sort_unstable_by_key(|(key, _, _)| **key);
     // (namespace, account, audience) → token vertex.
     let mut tokens: BTreeMap<(String, String, String), NodeIndex> = BTreeMap::new();
-    for ((&(namespace, name), (_, object)), exchanges) in in_order.iter().zip(exchanges) {
+    for (&(namespace, name), object, exchanges) in exchanged {
         for exchange in exchanges {
             let token = *tokens
                 .entry((
@@ -681,7 +682,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     }
 
     // NetworkPolicies by namespace: a pod looks only at its own's.
-    let mut network_policies: HashMap<&str, Vec<(String, &NetworkPolicy)>> = HashMap::new();
+    let mut network_policies: FxHashMap<&str, Vec<(String, &NetworkPolicy)>> = FxHashMap::default();
     for (object, resource) in model.iter() {
         if let Resource::NetworkPolicy(policy) = resource {
             network_policies
@@ -1010,7 +1011,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // every pod on the same node.
     // Token volumes by node, as positions in `token_volumes`, so each
     // traversal looks only at its nodes' tokens, in the same order.
-    let mut tokens_on: HashMap<NodeIndex, Vec<usize>> = HashMap::new();
+    let mut tokens_on: FxHashMap<NodeIndex, Vec<usize>> = FxHashMap::default();
     if !traversals.is_empty() {
         for (t, (_, token_nodes)) in token_volumes.iter().enumerate() {
             for node in token_nodes {
@@ -1043,7 +1044,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
 
     // Services expose their pods' ports: each looks only at its
     // namespace's pods.
-    let mut pods_in: HashMap<&str, Vec<&PodEntry>> = HashMap::new();
+    let mut pods_in: FxHashMap<&str, Vec<&PodEntry>> = FxHashMap::default();
     for entry in &pods {
         pods_in
             .entry(entry.namespace.as_str())
@@ -1528,7 +1529,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // Binding a role without `bind` on it: the API server allows it when
     // the binder already holds every permission of the role.
     let rbac_group = "rbac.authorization.k8s.io";
-    let from_cluster_role: HashMap<NodeIndex, bool> =
+    let from_cluster_role: FxHashMap<NodeIndex, bool> =
         all_sets.iter().map(|(ps, _, cr)| (*ps, *cr)).collect();
     for (binder, scope, binder_rules, object) in &permission_sets {
         let creates = |resource: &str| {

@@ -453,7 +453,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         .map(|issuer| reach::TrustIndex::new(cloud, issuer))
         .collect();
     let no_annotations = BTreeMap::new();
-    let mut exchanged: Vec<(&(&str, &str), Option<&Object>, Vec<reach::Exchange>)> = listed
+    let mut exchanged: Vec<_> = listed
         .par_iter()
         .filter_map(|(key, (annotations, object))| {
             let annotations = annotations.unwrap_or(&no_annotations);

@@ -1,6 +1,10 @@
 //! `corral`: one binary, one subcommand per capability.
 
+#[global_allocator]
+static ALLOCATOR: allocator::ByCommand = allocator::ByCommand;
+
 mod advise;
+mod allocator;
 mod cli;
 mod drift;
 mod inventory;

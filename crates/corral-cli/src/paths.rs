@@ -102,13 +102,14 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let paths = query::paths(&graph, &args.from, to, args.max_hops);
     if args.stats {
         eprintln!(
-            "graph: {} vertices, {} edges; load {:.2} s ({loaded_rss} MB resident), build {:.2} s ({built_rss} MB), query {:.2} s; {} paths",
+            "graph: {} vertices, {} edges; load {:.2} s ({loaded_rss} MB resident), build {:.2} s ({built_rss} MB), query {:.2} s; {} paths; {}",
             graph.graph.node_count(),
             graph.graph.edge_count(),
             loaded_at.as_secs_f64(),
             (built_at - loaded_at).as_secs_f64(),
             (started.elapsed() - built_at).as_secs_f64(),
-            paths.len()
+            paths.len(),
+            crate::allocator::name()
         );
     }
     match args.format {

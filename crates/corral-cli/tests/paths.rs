@@ -315,3 +315,22 @@ fn creating_pods_reaches_the_cloud_through_another_account() {
         assert_eq!(flagged, findings, "{dir}");
     }
 }
+
+/// `corral paths` runs on mimalloc, whatever global options come first;
+/// `--stats` says which allocator the process chose.
+#[test]
+fn paths_chooses_mimalloc_after_global_options() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for leading in [&[][..], &["--output", "/dev/null", "--color", "never"][..]] {
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .args(leading)
+            .arg("paths")
+            .arg(&examples)
+            .args(["--stats", "--format", "json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(" paths; mimalloc\n"), "{stderr}");
+    }
+}

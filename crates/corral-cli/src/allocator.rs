@@ -30,10 +30,7 @@ static CHOSEN: AtomicU8 = AtomicU8::new(UNDECIDED);
 fn chosen() -> u8 {
     match CHOSEN.load(Ordering::Acquire) {
         UNDECIDED => {
-            let choice = match command_line_subcommand() {
-                Some(command) if MIMALLOC_COMMANDS.contains(&command.as_slice()) => MIMALLOC,
-                _ => SYSTEM,
-            };
+            let choice = if runs_on_mimalloc() { MIMALLOC } else { SYSTEM };
             match CHOSEN.compare_exchange(UNDECIDED, choice, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => choice,
                 Err(first) => first,
@@ -51,9 +48,9 @@ pub fn name() -> &'static str {
     }
 }
 
-/// The subcommand this process was started with (at most 64 bytes), read
-/// without allocating: this runs inside the allocator.
-fn command_line_subcommand() -> Option<Subcommand> {
+/// Whether this process's subcommand is one of [`MIMALLOC_COMMANDS`], read
+/// from its command line without allocating: this runs inside the allocator.
+fn runs_on_mimalloc() -> bool {
     let mut text = [0u8; 4096];
     // SAFETY: a NUL-terminated path, and a read into a buffer of the length
     // given; the descriptor is closed on every path.
@@ -63,14 +60,17 @@ fn command_line_subcommand() -> Option<Subcommand> {
             libc::O_RDONLY | libc::O_CLOEXEC,
         );
         if fd < 0 {
-            return None;
+            return false;
         }
         let read = libc::read(fd, text.as_mut_ptr().cast(), text.len());
         libc::close(fd);
         read
     };
-    let text = &text[..usize::try_from(read).ok()?];
-    subcommand(text.split(|&b| b == 0).skip(1)).map(Subcommand::new)
+    let Ok(read) = usize::try_from(read) else {
+        return false;
+    };
+    subcommand(text[..read].split(|&b| b == 0).skip(1))
+        .is_some_and(|command| MIMALLOC_COMMANDS.contains(&command))
 }
 
 /// The first argument that is neither an option nor the value of one of
@@ -86,25 +86,6 @@ fn subcommand<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> Option<&'a [u8]> 
         }
     }
     None
-}
-
-/// A short argument, held without allocating.
-struct Subcommand {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl Subcommand {
-    fn new(arg: &[u8]) -> Subcommand {
-        let len = arg.len().min(64);
-        let mut bytes = [0u8; 64];
-        bytes[..len].copy_from_slice(&arg[..len]);
-        Subcommand { bytes, len }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
 }
 
 // SAFETY: every call goes to the one allocator chosen for the process, which
@@ -160,12 +141,5 @@ mod tests {
         );
         assert_eq!(command("--output=paths scan").as_deref(), Some("scan"));
         assert_eq!(command("-q -v").as_deref(), None);
-    }
-
-    #[test]
-    fn long_arguments_are_cut_not_refused() {
-        let long = "p".repeat(100);
-        assert_eq!(Subcommand::new(long.as_bytes()).as_slice().len(), 64);
-        assert_eq!(Subcommand::new(b"paths").as_slice(), b"paths");
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use corral_core::model::Model;
+use corral_core::safe::file_name;
 use k8s_openapi::api::core::v1::SecurityContext;
 use serde_json::Value;
 
@@ -179,13 +180,21 @@ pub fn bundle(
     let workload_patches = patches(policies, manifests);
     for w in &workload_patches {
         files.push((
-            format!("securitycontext/{}-{}.yaml", w.namespace, w.workload),
+            format!(
+                "securitycontext/{}-{}.yaml",
+                file_name(&w.namespace),
+                file_name(&w.workload)
+            ),
             w.text.clone(),
         ));
     }
     for a in network.unwrap_or_default() {
         files.push((
-            format!("netpol/{}-{}.yaml", a.namespace, a.workload),
+            format!(
+                "netpol/{}-{}.yaml",
+                file_name(&a.namespace),
+                file_name(&a.workload)
+            ),
             policy_yaml(a),
         ));
     }

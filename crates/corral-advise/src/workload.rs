@@ -24,7 +24,13 @@ pub struct WorkloadKey {
 impl WorkloadKey {
     /// `ns-workload-container`: a file name.
     pub fn file_stem(&self) -> String {
-        format!("{}-{}-{}", self.namespace, self.workload, self.container)
+        use corral_core::safe::file_name;
+        format!(
+            "{}-{}-{}",
+            file_name(&self.namespace),
+            file_name(&self.workload),
+            file_name(&self.container)
+        )
     }
 }
 

@@ -330,7 +330,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             let manifests = inputs.model.as_ref().or(inventory_model.as_ref());
             let bundle = corral_advise::all::bundle(&policies, advised.as_deref(), manifests);
             output::write_files(dir, &bundle.files, common)?;
-            print!("{}", bundle.summary);
+            print!("{}", corral_core::safe::terminal(&bundle.summary));
             output::print_diagnostics(&inputs.diagnostics, common);
             Ok(output::input_status(&inputs.diagnostics))
         }
@@ -382,7 +382,12 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                             std::fs::write(&path, text)
                                 .map_err(|e| format!("cannot write {path}: {e}"))?;
                             if !common.quiet {
-                                eprintln!("updated {path}: {namespace}/{workload}");
+                                eprintln!(
+                                    "{}",
+                                    corral_core::safe::terminal(&format!(
+                                        "updated {path}: {namespace}/{workload}"
+                                    ))
+                                );
                             }
                         }
                         Err(e) => {

@@ -93,7 +93,10 @@ fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> 
             report::sarif(&outcome, &root, &prefix)
         }
     };
-    output::write_report(common, &text)?;
+    match args.format {
+        Format::Text => output::write_text_report(common, &text)?,
+        _ => output::write_report(common, &text)?,
+    }
     output::print_diagnostics(&diagnostics, common);
     let input = output::input_status(&diagnostics);
     Ok(if input != Status::Clean {
@@ -170,7 +173,10 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
             text
         }
     };
-    output::write_report(common, &text)?;
+    match args.format {
+        Format::Json => output::write_report(common, &text)?,
+        _ => output::write_text_report(common, &text)?,
+    }
     output::print_diagnostics(&inputs.diagnostics, common);
     if output::input_status(&inputs.diagnostics) != Status::Clean {
         return Ok(Status::InputError);

@@ -71,7 +71,10 @@ pub fn run(args: &InventoryArgs, common: &CommonArgs) -> Result<Status, String> 
         Format::Json => output::json(&report)?,
         Format::Text => render_text(&report),
     };
-    output::write_report(common, &text)?;
+    match args.format {
+        Format::Json => output::write_report(common, &text)?,
+        Format::Text => output::write_text_report(common, &text)?,
+    }
     output::print_diagnostics(&diagnostics, common);
     if !common.quiet {
         let errors = report.errors.len();

@@ -131,7 +131,10 @@ pub fn run(args: &NetpolArgs, common: &CommonArgs) -> Result<Status, String> {
             )
         }
     };
-    output::write_report(common, &text)?;
+    match format {
+        Format::Json => output::write_report(common, &text)?,
+        Format::Text => output::write_text_report(common, &text)?,
+    }
     output::print_diagnostics(&diagnostics, common);
     if output::input_status(&diagnostics) != Status::Clean {
         return Ok(Status::InputError);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
-use corral_core::{Diagnostic, Loaded, Severity};
+use corral_core::{safe, Diagnostic, Loaded, Severity};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CommonArgs, LoadArgs};
@@ -120,19 +120,23 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], common: &CommonArgs) {
         let _ = writeln!(
             err,
             "{bold}{}{bold:#}: {style}{}{style:#}: {}",
-            d.location(),
+            safe::one_line(&d.location()),
             d.severity,
-            d.message
+            safe::terminal(&d.message)
         );
         if let Some(hint) = &d.hint {
-            let _ = writeln!(err, "  {bold}hint{bold:#}: {hint}");
+            let _ = writeln!(err, "  {bold}hint{bold:#}: {}", safe::terminal(hint));
         }
     }
 }
 
 pub fn print_failure(message: &str) {
     let style = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
-    let _ = writeln!(anstream::stderr(), "{style}error{style:#}: {message}");
+    let _ = writeln!(
+        anstream::stderr(),
+        "{style}error{style:#}: {}",
+        safe::terminal(message)
+    );
 }
 
 /// A value as pretty JSON, ending in a newline.
@@ -150,22 +154,43 @@ pub fn write_files(
     common: &CommonArgs,
 ) -> Result<(), String> {
     for (name, text) in files {
-        let path = dir.join(name);
+        // Names are made of file-safe components (`corral_core::safe`);
+        // this refuses anything else, whatever built it.
+        let relative = Path::new(name);
+        let inside = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || name.chars().any(char::is_control) {
+            return Err(format!(
+                "refusing to write {:?}: not a plain relative path inside {}",
+                safe::one_line(name),
+                dir.display()
+            ));
+        }
+        let path = dir.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         if !common.quiet {
-            eprintln!("wrote {}", path.display());
+            eprintln!("wrote {}", safe::terminal(&path.display().to_string()));
         }
     }
     Ok(())
 }
 
-/// Write the report to `--output` or stdout.
+/// Write a machine-readable report (JSON, SARIF, YAML, workflow commands
+/// whose values are escaped by their writer) to `--output` or stdout.
 pub fn write_report(common: &CommonArgs, report: &str) -> Result<(), String> {
     stream_report(common, &mut |out| out.write_all(report.as_bytes()))
+}
+
+/// Write a report for people (text, Markdown) to `--output` or stdout,
+/// with what came from input unable to drive a terminal or a CI runner
+/// ([`safe::terminal`]).
+pub fn write_text_report(common: &CommonArgs, report: &str) -> Result<(), String> {
+    write_report(common, &safe::terminal(report))
 }
 
 /// Write the report `write` produces to `--output` or stdout as it is

@@ -95,7 +95,10 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
             Format::Json => output::json(&plan)?,
             _ => query::cut_text(&plan),
         };
-        output::write_report(common, &text)?;
+        match args.format {
+            Format::Json => output::write_report(common, &text)?,
+            _ => output::write_text_report(common, &text)?,
+        }
         output::print_diagnostics(&diagnostics, common);
         return Ok(output::input_status(&diagnostics));
     }
@@ -113,7 +116,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         );
     }
     match args.format {
-        Format::Text => output::write_report(common, &query::text(&paths))?,
+        Format::Text => output::write_text_report(common, &query::text(&paths))?,
         // Streamed: a large cluster's paths are tens of megabytes of JSON.
         Format::Json => output::stream_report(common, &mut |out| {
             serde_json::to_writer_pretty(&mut *out, &paths)?;

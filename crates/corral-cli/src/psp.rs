@@ -95,7 +95,10 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
                     "workloads": plan.workloads,
                 }))?,
             };
-            output::write_report(common, &text)?;
+            match format {
+                MapFormat::Json => output::write_report(common, &text)?,
+                MapFormat::Text => output::write_text_report(common, &text)?,
+            }
             output::print_diagnostics(&diagnostics, common);
             Ok(output::input_status(&diagnostics))
         }
@@ -116,7 +119,12 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
                     PlanFormat::Json => output::json(&plan)?,
                     PlanFormat::Markdown => report::runbook(&plan),
                 };
-                output::write_report(common, &text)?;
+                match format {
+                    PlanFormat::Json => output::write_report(common, &text)?,
+                    PlanFormat::Text | PlanFormat::Markdown => {
+                        output::write_text_report(common, &text)?
+                    }
+                }
             } else {
                 let dir = common
                     .output

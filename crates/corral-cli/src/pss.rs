@@ -77,7 +77,10 @@ pub fn run(args: &PssArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Json => output::json(&report)?,
         Format::Sarif => json_string(&sarif(&report)),
     };
-    output::write_report(common, &text)?;
+    match args.format {
+        Format::Text => output::write_text_report(common, &text)?,
+        Format::Json | Format::Sarif => output::write_report(common, &text)?,
+    }
     output::print_diagnostics(&diagnostics, common);
     let status = output::input_status(&diagnostics);
     std::mem::forget(model);
@@ -225,7 +228,7 @@ fn sarif(report: &Report) -> serde_json::Value {
                 "message": {"text": format!("{} {}: {text} [{}:{}]", r.kind, r.name.as_deref().unwrap_or("-"), r.level, r.version)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": v.file.trim_start_matches("./")},
+                        "artifactLocation": {"uri": corral_core::safe::uri_path(v.file.trim_start_matches("./"))},
                         "region": {"startLine": v.line, "startColumn": v.column},
                     },
                 }],

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use corral_record::{
-    record_command, record_containers, recording_file_name, stop_on_signals, Capacity,
-    ContainerOptions, Recording,
+    record_command, record_containers, stop_on_signals, Capacity, ContainerOptions, Recording,
 };
 
 use crate::cli::CommonArgs;
@@ -242,6 +241,31 @@ fn read(path: &PathBuf) -> Result<Recording, String> {
     })
 }
 
+/// The file name of a container's recording: namespace, pod, container and
+/// the id's first 12 characters (a restarted container is another one),
+/// each made file-safe and joined by `_` (which file-safe names never hold).
+fn recording_file_name(container: &corral_record::Container) -> String {
+    use corral_core::safe::file_name;
+    let short: String = container.id.chars().take(12).collect();
+    match (&container.namespace, &container.pod) {
+        (Some(namespace), Some(pod)) => {
+            let name = container.name.as_deref().unwrap_or(if container.sandbox {
+                "sandbox"
+            } else {
+                "container"
+            });
+            format!(
+                "{}_{}_{}_{}.json",
+                file_name(namespace),
+                file_name(pod),
+                file_name(name),
+                file_name(&short)
+            )
+        }
+        _ => format!("{}.json", file_name(&container.id)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +278,34 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5d").is_err());
+    }
+
+    fn container(
+        namespace: &str,
+        pod: &str,
+        name: Option<&str>,
+        id: &str,
+    ) -> corral_record::Container {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "runtimeRoot": "/run/runc", "namespace": namespace, "pod": pod, "name": name,
+        }))
+        .expect("a container")
+    }
+
+    #[test]
+    fn recording_files_stay_in_the_output_directory() {
+        let c = container("shop", "db-0", None, "0123456789abcdef");
+        assert_eq!(
+            recording_file_name(&c),
+            "shop_db-0_container_0123456789ab.json"
+        );
+        let hostile = container("..", "../../etc", Some("a/b\n\u{1b}"), "../x");
+        let name = recording_file_name(&hostile);
+        assert_eq!(name, "%2E%2E_..%2F..%2Fetc_a%2Fb%0A%1B_..%2Fx.json");
+        let bare: corral_record::Container = serde_json::from_value(
+            serde_json::json!({"id": "plain/id", "runtimeRoot": "/run/runc"}),
+        )
+        .unwrap();
+        assert_eq!(recording_file_name(&bare), "plain%2Fid.json");
     }
 }

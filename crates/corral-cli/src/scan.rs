@@ -207,6 +207,9 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Markdown => Some(report::markdown(&outcome)),
     };
     match text {
+        Some(text) if matches!(args.format, Format::Text | Format::Markdown) => {
+            output::write_text_report(common, &text)?
+        }
         Some(text) => output::write_report(common, &text)?,
         None => output::stream_report(common, &mut |out| report::write_json(&outcome, out))?,
     }

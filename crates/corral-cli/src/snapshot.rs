@@ -54,7 +54,7 @@ pub fn take(target: &Target, common: &CommonArgs) -> Result<Snapshot, String> {
     let snapshot = snapshot?;
     if !common.quiet {
         for warning in &snapshot.warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", corral_core::safe::terminal(warning));
         }
     }
     Ok(snapshot)

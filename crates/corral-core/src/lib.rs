@@ -10,6 +10,7 @@ pub mod model;
 pub mod node;
 pub mod object;
 mod parse;
+pub mod safe;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{discover, load, load_bytes, load_sources, parse_config, Input, Loaded, Source};

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use corral_advise::workload::{Recorded, WorkloadKey};
+use corral_core::safe::file_name;
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -82,9 +83,10 @@ async fn put(
         .unwrap_or_default()
         .to_string();
     if let Some(dir) = &context.output {
-        let path = dir.join(namespace).join(format!(
-            "{}-{name}.json",
-            resource.kind.to_ascii_lowercase()
+        let path = dir.join(file_name(namespace).as_ref()).join(format!(
+            "{}-{}.json",
+            file_name(&resource.kind.to_ascii_lowercase()),
+            file_name(&name)
         ));
         std::fs::create_dir_all(path.parent().unwrap_or(dir))
             .and_then(|_| std::fs::write(&path, format!("{:#}\n", object)))

@@ -377,7 +377,10 @@ pub fn mermaid(paths: &[Path]) -> String {
     let mut vertices: Vec<(&String, &usize)> = ids.iter().collect();
     vertices.sort_by_key(|(_, n)| **n);
     for (label, n) in vertices {
-        out.push_str(&format!("  v{n}[\"{label}\"]\n"));
+        out.push_str(&format!(
+            "  v{n}[\"{}\"]\n",
+            corral_core::safe::mermaid_label(label)
+        ));
     }
     for line in lines {
         out.push_str(&line);
@@ -391,7 +394,12 @@ pub fn dot(paths: &[Path]) -> String {
     let mut edges = Vec::new();
     for p in paths {
         for h in &p.hops {
-            let line = format!("  \"{}\" -> \"{}\" [label=\"{}\"];", h.from, h.to, h.edge);
+            let line = format!(
+                "  \"{}\" -> \"{}\" [label=\"{}\"];",
+                corral_core::safe::dot_string(&h.from),
+                corral_core::safe::dot_string(&h.to),
+                h.edge
+            );
             if !edges.contains(&line) {
                 edges.push(line);
             }

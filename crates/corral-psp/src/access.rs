@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use corral_core::model::{Model, Resource};
+use corral_core::safe::shell_word;
 use k8s_openapi::api::rbac::v1 as rbac;
 use serde::Serialize;
 
@@ -281,7 +282,7 @@ pub fn cluster_roles_granting(model: &Model, psp: &str) -> Vec<String> {
 }
 
 /// The Roles and ClusterRoles whose every rule grants `use` of PSPs, and
-/// the bindings to them, as `kubectl delete` arguments
+/// the bindings to them, as `kubectl delete` arguments (shell words)
 /// (`-n ns role/name`, `clusterrole/name`): they serve nothing once PSP
 /// is gone.
 pub fn psp_only_rbac(model: &Model) -> Vec<String> {
@@ -300,8 +301,12 @@ pub fn psp_only_rbac(model: &Model) -> Vec<String> {
     let mut found = BTreeSet::new();
     for (scope, name) in &roles {
         found.insert(match scope {
-            Some(ns) => format!("-n {ns} role/{name}"),
-            None => format!("clusterrole/{name}"),
+            Some(ns) => format!(
+                "-n {} {}",
+                shell_word(ns),
+                shell_word(&format!("role/{name}"))
+            ),
+            None => shell_word(&format!("clusterrole/{name}")).into_owned(),
         });
     }
     for (object, resource) in model.iter() {
@@ -317,8 +322,12 @@ pub fn psp_only_rbac(model: &Model) -> Vec<String> {
         };
         if roles.contains(&key) {
             found.insert(match namespace {
-                Some(ns) => format!("-n {ns} {kind}/{name}"),
-                None => format!("{kind}/{name}"),
+                Some(ns) => format!(
+                    "-n {} {}",
+                    shell_word(&ns),
+                    shell_word(&format!("{kind}/{name}"))
+                ),
+                None => shell_word(&format!("{kind}/{name}")).into_owned(),
             });
         }
     }

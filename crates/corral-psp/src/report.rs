@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use corral_core::emit::{self, string, YamlMapping as Mapping, YamlNode as Yaml};
+use corral_core::safe::{file_name, is_dns1123_label, one_line, shell_word};
 
 use crate::map::PspMapping;
 use crate::plan::{NamespacePlan, Plan, Workload, LABEL_PREFIX};
@@ -33,7 +34,7 @@ fn labels_summary(ns: &NamespacePlan) -> String {
     )
 }
 
-/// `kubectl label` arguments for the given modes.
+/// `kubectl label` arguments for the given modes, as shell words.
 fn label_args(ns: &NamespacePlan, modes: &[&str]) -> String {
     ns.labels
         .iter()
@@ -43,8 +44,22 @@ fn label_args(ns: &NamespacePlan, modes: &[&str]) -> String {
                 .iter()
                 .any(|m| mode == *m || mode == format!("{m}-version"))
         })
-        .map(|(k, v)| format!(" {k}={v}"))
+        .map(|(k, v)| format!(" {}", shell_word(&format!("{k}={v}"))))
         .collect()
+}
+
+/// A command for namespace `ns`, or, when its name is not a valid namespace
+/// name (so no API server holds it, and a name such as `--server=...` would
+/// be read as an option), a comment saying so.
+fn for_namespace(ns: &str, command: impl FnOnce(&str) -> String) -> String {
+    if is_dns1123_label(ns) {
+        command(ns)
+    } else {
+        format!(
+            "# skipped: \"{}\" is not a valid namespace name",
+            one_line(ns)
+        )
+    }
 }
 
 fn workload_line(w: &Workload) -> String {
@@ -407,7 +422,7 @@ pub fn runbook(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "\n### Namespace `{}`: {}\n",
-            ns.name,
+            one_line(&ns.name),
             labels_summary(ns)
         );
         let _ = writeln!(
@@ -444,19 +459,21 @@ pub fn runbook(plan: &Plan) -> String {
             }
             out.push('\n');
         }
-        let _ = writeln!(
-            out,
-            "```sh\n# 3.b dry run: warns about running pods that violate the level\nkubectl label --dry-run=server --overwrite ns {n}{enforce}\n# 3.b audit and warn at the next stricter level\nkubectl label --overwrite ns {n}{watch}\n# 3.c enforce\nkubectl label --overwrite ns {n}{enforce}\n# 3.d bypass PSP here (roll back: kubectl delete -n {n} rolebinding disable-psp)\nkubectl create -n {n} rolebinding disable-psp --clusterrole {cluster_role} --group system:serviceaccounts:{n}\n```",
-            n = ns.name,
-            watch = label_args(ns, &["audit", "warn"]),
-        );
+        let watch = label_args(ns, &["audit", "warn"]);
+        let commands = for_namespace(&ns.name, |n| {
+            format!(
+            "# 3.b dry run: warns about running pods that violate the level\nkubectl label --dry-run=server --overwrite ns {n}{enforce}\n# 3.b audit and warn at the next stricter level\nkubectl label --overwrite ns {n}{watch}\n# 3.c enforce\nkubectl label --overwrite ns {n}{enforce}\n# 3.d bypass PSP here (roll back: kubectl delete -n {n} rolebinding disable-psp)\nkubectl create -n {n} rolebinding disable-psp --clusterrole {} --group system:serviceaccounts:{n}",
+            shell_word(cluster_role)
+        )
+        });
+        let _ = writeln!(out, "```sh\n{commands}\n```");
     }
     match (&plan.bypass_psp, &plan.bypass_cluster_role) {
         (Some(psp), Some(role)) => {
             let _ = writeln!(out, "\nStep 3.d binds ClusterRole `{role}`, which grants `use` of `{psp}`: a privileged PSP that mutates nothing, which the admission controller therefore prefers.");
         }
         (Some(psp), None) => {
-            let _ = writeln!(out, "\nStep 3.d needs a ClusterRole `privileged-psp` granting `use` of `{psp}`, the privileged PSP that mutates nothing: `kubectl create clusterrole privileged-psp --verb use --resource podsecuritypolicies.policy --resource-name {psp}`.");
+            let _ = writeln!(out, "\nStep 3.d needs a ClusterRole `privileged-psp` granting `use` of `{}`, the privileged PSP that mutates nothing: `kubectl create clusterrole privileged-psp --verb use --resource podsecuritypolicies.policy --resource-name {}`.", one_line(psp), shell_word(psp));
         }
         _ => out.push_str("\nStep 3.d needs a privileged PSP that mutates nothing (the kubernetes.io example `privileged`), and a ClusterRole `privileged-psp` granting `use` of it.\n"),
     }
@@ -468,7 +485,11 @@ pub fn runbook(plan: &Plan) -> String {
 
     out.push_str("## 5. Disable PodSecurityPolicy\n\nRemove `PodSecurityPolicy` from the API server's `--enable-admission-plugins`; its log should then list `PodSecurity` and not `PodSecurityPolicy` among the loaded admission controllers. After a soak period, delete the PSPs and the RBAC that only served them:\n\n```sh\n");
     for m in &plan.psps {
-        let _ = writeln!(out, "kubectl delete podsecuritypolicy {}", m.name);
+        let _ = writeln!(
+            out,
+            "kubectl delete podsecuritypolicy {}",
+            shell_word(&m.name)
+        );
     }
     for rbac in &plan.psp_only_rbac {
         let _ = writeln!(out, "kubectl delete {rbac}");
@@ -485,8 +506,8 @@ fn indent(text: &str, prefix: &str) -> String {
 /// of step 3 in stages.
 pub fn labels_script(plan: &Plan) -> String {
     let mut out = format!(
-        "#!/bin/sh\n# Pod Security Admission labels planned by `corral psp plan`, pinned to {}.\n# Run in stages: dry-run (warns about violating pods), audit (audit and warn\n# at the next stricter level), then enforce.\nset -eu\ncase \"${{1:-}}\" in\n",
-        plan.target_version
+        "#!/bin/sh\n# Pod Security Admission labels planned by `corral psp plan`, pinned to {}.\n# Run in stages: dry-run (warns about violating pods), audit (audit and warn\n# at the next stricter level), then enforce.\n# Every name is quoted; a namespace whose name is not valid is skipped.\nset -eu\ncase \"${{1:-}}\" in\n",
+        one_line(&plan.target_version)
     );
     for (stage, modes, dry) in [
         ("dry-run", &["enforce"][..], true),
@@ -495,13 +516,14 @@ pub fn labels_script(plan: &Plan) -> String {
     ] {
         let _ = writeln!(out, "{stage})");
         for ns in &plan.namespaces {
-            let _ = writeln!(
-                out,
-                "  kubectl label{} --overwrite ns {}{}",
-                if dry { " --dry-run=server" } else { "" },
-                ns.name,
-                label_args(ns, modes)
-            );
+            let line = for_namespace(&ns.name, |n| {
+                format!(
+                    "kubectl label{} --overwrite ns {n}{}",
+                    if dry { " --dry-run=server" } else { "" },
+                    label_args(ns, modes)
+                )
+            });
+            let _ = writeln!(out, "  {line}");
         }
         out.push_str("  ;;\n");
     }
@@ -529,10 +551,10 @@ pub fn namespace_manifests(plan: &Plan) -> Vec<(String, String)> {
             root.insert(string("kind"), string("Namespace"));
             root.insert(string("metadata"), Yaml::Mapping(metadata));
             (
-                format!("namespaces/{}.yaml", ns.name),
+                format!("namespaces/{}.yaml", file_name(&ns.name)),
                 format!(
                     "# Planned by `corral psp plan` ({}).\n{}",
-                    labels_summary(ns),
+                    one_line(&labels_summary(ns)),
                     emit::document(&Yaml::Mapping(root))
                 ),
             )
@@ -549,21 +571,23 @@ pub fn patch_files(plan: &Plan) -> Vec<(String, String)> {
             let patch = w.patch.as_ref()?;
             let path = format!(
                 "patches/{}/{}-{}.yaml",
-                w.namespace,
-                w.kind.to_lowercase(),
-                w.name
+                file_name(&w.namespace),
+                file_name(&w.kind.to_lowercase()),
+                file_name(&w.name)
             );
             let text = format!(
-                "# {} {}/{}: what PSP {} injected into its pods, to write at {}:{}\n# or: kubectl patch {} {} -n {} --type strategic --patch-file {path}\n{}",
-                w.kind,
-                w.namespace,
-                w.name,
-                w.psp.as_deref().unwrap_or(""),
-                patch.file,
+                "# {}: what PSP {} injected into its pods, to write at {}:{}\n# or: {}\n{}",
+                one_line(&format!("{} {}/{}", w.kind, w.namespace, w.name)),
+                one_line(w.psp.as_deref().unwrap_or("")),
+                one_line(&patch.file),
                 patch.line,
-                w.kind.to_lowercase(),
-                w.name,
-                w.namespace,
+                one_line(&format!(
+                    "kubectl patch {} {} -n {} --type strategic --patch-file {}",
+                    shell_word(&w.kind.to_lowercase()),
+                    shell_word(&w.name),
+                    shell_word(&w.namespace),
+                    shell_word(&path)
+                )),
                 patch.yaml
             );
             Some((path, text))

@@ -378,35 +378,6 @@ fn running_identities(namespaces: &[u64]) -> HashMap<u64, Vec<(u32, u32, u32, u3
     found
 }
 
-fn file_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The file name of a container's recording: namespace, pod, container and
-/// the id's first 12 characters (a restarted container is another one).
-pub fn recording_file_name(container: &Container) -> String {
-    let short: String = container.id.chars().take(12).collect();
-    match (&container.namespace, &container.pod) {
-        (Some(namespace), Some(pod)) => {
-            let name = container.name.as_deref().unwrap_or(if container.sandbox {
-                "sandbox"
-            } else {
-                "container"
-            });
-            file_safe(&format!("{namespace}_{pod}_{name}_{short}.json"))
-        }
-        _ => file_safe(&format!("{}.json", container.id)),
-    }
-}
-
 /// Set by SIGINT and SIGTERM once `stop_on_signals` ran.
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -617,11 +588,5 @@ mod tests {
             (Some("shop"), Some("db-0"))
         );
         assert!(c.sandbox);
-        assert_eq!(
-            recording_file_name(&c),
-            "shop_db-0_sandbox_0123456789ab.json"
-        );
-        let bare = identify("plain/id", Path::new("/run/runc"), &[]);
-        assert_eq!(recording_file_name(&bare), "plain_id.json");
     }
 }

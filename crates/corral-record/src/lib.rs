@@ -18,7 +18,7 @@ mod syscall_names;
 pub use bpf::{mount_namespace, Capacity, RecordError, Recorder, Settings, Snapshot};
 pub use command::record_command;
 pub use containers::{
-    record_containers, recording_file_name, stop_on_signals, ContainerOptions, ContainerRecordings,
+    record_containers, stop_on_signals, ContainerOptions, ContainerRecordings,
     DEFAULT_RUNTIME_ROOTS,
 };
 pub use recording::{

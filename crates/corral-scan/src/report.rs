@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use corral_core::safe;
 use serde_json::json;
 
 use crate::baseline::Accepted;
@@ -445,7 +446,7 @@ fn sarif_log(
                 "rules": rules,
             }},
             "automationDetails": {"id": automation},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{root}")}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{}", safe::uri_path(&root))}},
             "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
             "results": results,
         }],
@@ -575,9 +576,10 @@ pub fn sarif_paths(
     text
 }
 
-/// A scanned path as a URI relative to the repository's root: absolute
-/// paths lose the root, relative ones gain the working directory's prefix;
-/// `.` and `..` are resolved.
+/// A scanned path as a URI reference relative to the repository's root:
+/// absolute paths lose the root, relative ones gain the working directory's
+/// prefix; `.` and `..` are resolved; each segment is percent-encoded
+/// ([`safe::uri_path`]), so any file name gives a valid RFC 3986 reference.
 pub fn repository_uri(file: &str, root: &str, prefix: &str) -> String {
     let joined = match file.strip_prefix(root) {
         Some(inside) => inside.to_string(),
@@ -594,7 +596,7 @@ pub fn repository_uri(file: &str, root: &str, prefix: &str) -> String {
             other => parts.push(other),
         }
     }
-    parts.join("/")
+    safe::uri_path(&parts.join("/"))
 }
 
 /// Escape a workflow command's message (`%`, CR, LF).
@@ -676,14 +678,13 @@ pub fn markdown(outcome: &Outcome) -> String {
     }
     let row = |f: &Finding| {
         format!(
-            "| {} | `{}` {} | `{}:{}` | {} | {} |\n",
+            "| {} | `{}` {} | {} | {} | {} |\n",
             f.severity.as_str(),
             f.rule.id,
             f.rule.name,
-            relative(&f.file),
-            f.line,
-            f.message.replace('|', "\\|"),
-            f.fix.replace('|', "\\|"),
+            safe::markdown_code(&format!("{}:{}", relative(&f.file), f.line)),
+            safe::markdown_cell(&f.message),
+            safe::markdown_cell(&f.fix),
         )
     };
     let header = "| severity | rule | where | what | fix |\n| --- | --- | --- | --- | --- |\n";
@@ -714,13 +715,6 @@ pub fn markdown(outcome: &Outcome) -> String {
     out
 }
 
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// JUnit XML: one test case per rule and object, failing for a new finding.
 pub fn junit(outcome: &Outcome) -> String {
     let new: Vec<&Finding> = outcome.new_findings().collect();
@@ -741,18 +735,18 @@ pub fn junit(outcome: &Outcome) -> String {
         let _ = writeln!(
             out,
             "    <testcase classname=\"{}\" name=\"{} {}\" file=\"{}\" line=\"{}\">\n      <failure type=\"{}\" message=\"{}\">{}:{}:{}: {}. Fix: {}.</failure>\n    </testcase>",
-            xml(f.rule.id),
-            xml(f.rule.name),
-            xml(&f.object_label()),
-            xml(relative(&f.file)),
+            safe::xml(f.rule.id),
+            safe::xml(f.rule.name),
+            safe::xml(&f.object_label()),
+            safe::xml(relative(&f.file)),
             f.line,
             f.severity.as_str(),
-            xml(&f.message),
-            xml(relative(&f.file)),
+            safe::xml(&f.message),
+            safe::xml(relative(&f.file)),
             f.line,
             f.column,
-            xml(&f.message),
-            xml(&f.fix),
+            safe::xml(&f.message),
+            safe::xml(&f.fix),
         );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");

@@ -599,9 +599,11 @@ pub fn repository_uri(file: &str, root: &str, prefix: &str) -> String {
     safe::uri_path(&parts.join("/"))
 }
 
-/// Escape a workflow command's message (`%`, CR, LF).
+/// Escape a workflow command's message (`%`, CR, LF), after showing the
+/// other control characters escaped ([`safe::terminal`]).
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    safe::terminal(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

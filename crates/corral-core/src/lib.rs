@@ -25,6 +25,13 @@ pub mod fuzzing {
     pub fn check_fast_path(text: &str) {
         crate::load::check_fast_path(text);
     }
+
+    /// Panics where loading a chunk of `text` with CustomResourceDefinition
+    /// schema blanking gives other objects than loading it whole; returns
+    /// how many chunks were blanked.
+    pub fn check_crd_blanking(text: &str) -> usize {
+        crate::load::check_crd_blanking(text)
+    }
 }
 
 /// Bounds on hostile or accidental huge input. Every limit is reported by

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fast;
-use crate::node::{Node, Pos, Value};
+use crate::node::{Entry, Node, Pos, Value};
 use crate::object::Object;
 use crate::parse::{parse_stream, Document, ParseOutput};
 use crate::Limits;
@@ -500,19 +500,13 @@ fn load_chunk(
         return (Vec::new(), vec![diagnostic], 1);
     }
 
-    let blanked = blank_crd_schemas(chunk.text);
-    let text = blanked.as_deref().unwrap_or(chunk.text);
-    let ParseOutput { documents, issues } =
-        match fast::parse_document(text, chunk.first_line, limits.max_depth) {
-            Some(doc) => ParseOutput {
-                documents: match doc.count {
-                    0 => Vec::new(),
-                    _ => vec![Document { root: doc.root }],
-                },
-                issues: Vec::new(),
-            },
-            None => parse_stream(text, chunk.first_line, limits),
-        };
+    let ParseOutput { documents, issues } = match blanked_crd(chunk, limits) {
+        Some(root) => ParseOutput {
+            documents: vec![Document { root: Some(root) }],
+            issues: Vec::new(),
+        },
+        None => parse_text(chunk.text, chunk.first_line, limits),
+    };
     let mut diagnostics: Vec<Diagnostic> = issues
         .into_iter()
         .map(|issue| {
@@ -632,13 +626,64 @@ fn collect_objects(
     objects.push(Object::new(name.clone(), document, kind, api_version, root));
 }
 
-/// A block-style CustomResourceDefinition with its schemas' lines blanked
-/// (line breaks kept, so every other position stays), so they are not
-/// parsed only to be dropped ([`drop_crd_schemas`]); None for any other
-/// document. A block under a `schema:` or `validation:` key ends at the
-/// first line indented no deeper than the key, as YAML's block structure
-/// (block scalars, flow continuations included) guarantees.
-fn blank_crd_schemas(text: &str) -> Option<String> {
+/// A chunk's documents: by the fast parser where it answers, else by
+/// saphyr-parser.
+fn parse_text(text: &str, first_line: u32, limits: &Limits) -> ParseOutput {
+    match fast::parse_document(text, first_line, limits.max_depth) {
+        Some(doc) => ParseOutput {
+            documents: match doc.count {
+                0 => Vec::new(),
+                _ => vec![Document { root: doc.root }],
+            },
+            issues: Vec::new(),
+        },
+        None => parse_stream(text, first_line, limits),
+    }
+}
+
+/// A CustomResourceDefinition's tree parsed with its schemas' lines blanked,
+/// so they are not parsed only to be dropped ([`drop_crd_schemas`]); `None`
+/// (parse the chunk whole) unless blanking provably changed nothing else:
+/// the blanked text is one block-style document that the fast parser takes
+/// (no flow collection, quoted scalar or alias spans lines, no duplicate
+/// key, no tag, no `...`), its root is a CustomResourceDefinition by the
+/// values that are analysed, and every key whose block was blanked is
+/// `spec.validation` or a `spec.versions[]` item's `schema`, now empty. A
+/// block-style key's more-indented lines are its value and nothing else,
+/// so the rest of the tree is the one parsing the whole chunk gives.
+fn blanked_crd(chunk: &Chunk<'_>, limits: &Limits) -> Option<Node> {
+    let (text, keys) = blank_crd_schemas(chunk.text, chunk.first_line)?;
+    let doc = fast::parse_document(&text, chunk.first_line, limits.max_depth)?;
+    let root = doc.root.filter(|_| doc.count == 1)?;
+    let is_crd = root.get("kind").and_then(Node::as_str) == Some("CustomResourceDefinition")
+        && root
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"));
+    let spec = root.get("spec")?;
+    let mut schemas: Vec<&Entry> = spec.entry("validation").into_iter().collect();
+    for version in spec
+        .get("versions")
+        .and_then(Node::items)
+        .unwrap_or_default()
+    {
+        schemas.extend(version.entry("schema"));
+    }
+    let only_schemas = keys.iter().all(|key| {
+        schemas
+            .iter()
+            .any(|e| e.key_pos == *key && e.value.is_null())
+    });
+    (is_crd && only_schemas).then_some(root)
+}
+
+/// A chunk that looks like a block-style CustomResourceDefinition, with the
+/// blocks under its `schema:` and `validation:` keys blanked (line breaks
+/// kept, so every other position stays), and those keys' positions; `None`
+/// when it does not look like one. Only a guess, which [`blanked_crd`]
+/// checks: a block under a key ends at the first line indented no deeper
+/// than the key.
+fn blank_crd_schemas(text: &str, first_line: u32) -> Option<(String, Vec<Pos>)> {
     let top_level = |line: &str| {
         text.match_indices(line)
             .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] == b'\n')
@@ -649,8 +694,9 @@ fn blank_crd_schemas(text: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(text.len());
+    let mut keys = Vec::new();
     let mut inside: Option<usize> = None; // the indentation of the key whose block is blanked
-    for line in text.split_inclusive('\n') {
+    for (line_number, line) in (first_line..).zip(text.split_inclusive('\n')) {
         let content = line.trim_end_matches(['\n', '\r']);
         let indent = content.len() - content.trim_start_matches(' ').len();
         let rest = &content[indent..];
@@ -671,9 +717,14 @@ fn blank_crd_schemas(text: &str) -> Option<String> {
         let key = key.split(" #").next().unwrap_or_default().trim_end();
         if key == "schema:" || key == "validation:" {
             inside = Some(key_indent);
+            keys.push(Pos {
+                line: line_number,
+                // Only spaces and dashes precede the key: bytes are characters.
+                col: key_indent as u32 + 1,
+            });
         }
     }
-    Some(out)
+    Some((out, keys))
 }
 
 /// A CustomResourceDefinition's OpenAPI schemas (`spec.versions[].schema`,
@@ -735,6 +786,56 @@ pub(crate) fn check_fast_path(text: &str) -> (usize, usize) {
         assert_eq!(fast.root, reference_root, "{}", chunk.text);
     }
     (fast_count, chunks.len())
+}
+
+/// Load every chunk of `text` with CRD schema blanking and without, and
+/// panic where the objects differ: blanking may only skip a CRD's schemas.
+/// The one difference allowed is that a YAML error inside a blanked schema
+/// is not seen (the schema is not read). Returns how many chunks were
+/// blanked. For tests and fuzzing.
+pub(crate) fn check_crd_blanking(text: &str) -> usize {
+    let limits = Limits::default();
+    let name: Arc<str> = Arc::from("check.yaml");
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let mut blanked = 0;
+    for chunk in split_documents(text) {
+        let Some(root) = blanked_crd(&chunk, &limits) else {
+            continue;
+        };
+        blanked += 1;
+        let mut with = Vec::new();
+        collect_objects(&name, 0, root, None, &mut with, &mut Vec::new());
+        let whole = parse_text(chunk.text, chunk.first_line, &limits);
+        if let Some(error) = whole.issues.iter().find(|i| i.fatal) {
+            let (_, keys) = blank_crd_schemas(chunk.text, chunk.first_line).unwrap();
+            assert!(
+                keys.iter().any(|k| k.line < error.pos.line),
+                "blanking hid an error outside the schemas: {error:?}\n{}",
+                chunk.text
+            );
+            assert!(with.iter().all(|o| o.kind == "CustomResourceDefinition"));
+            continue;
+        }
+        assert!(
+            whole.issues.is_empty() && whole.documents.len() == 1,
+            "blanking hid {:?} or documents\n{}",
+            whole.issues,
+            chunk.text
+        );
+        let mut without = Vec::new();
+        for document in whole.documents {
+            if let Some(root) = document.root {
+                collect_objects(&name, 0, root, None, &mut without, &mut Vec::new());
+            }
+        }
+        let objects = |o: &[Object]| {
+            o.iter()
+                .map(|o| (o.kind.clone(), o.api_version.clone(), o.root.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(objects(&with), objects(&without), "{}", chunk.text);
+    }
+    blanked
 }
 
 /// Parse a configuration file (YAML or JSON, no `kind` needed): its first
@@ -834,7 +935,7 @@ mod tests {
         );
     }
 
-    /// Blanking a CRD's schema lines before parsing gives the tree that
+    /// Blanking a CRD's schema lines before parsing gives the objects that
     /// parsing it whole and dropping the schemas gives, on every CRD of the
     /// shared corpus.
     #[test]
@@ -843,36 +944,62 @@ mod tests {
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |\n          text\n\n          more\n# comment\n        type: object\n    served: true\n  -   schema: # why\n        x: 1\n      name: v2\n".to_string(),
         ];
         texts.extend(corpus_texts());
-        let limits = Limits::default();
-        let name: Arc<str> = Arc::from("crd.yaml");
-        let mut blanked = 0;
-        for text in &texts {
-            for chunk in split_documents(text) {
-                if blank_crd_schemas(chunk.text).is_none() {
-                    continue;
-                }
-                blanked += 1;
-                let whole = parse_stream(chunk.text, chunk.first_line, &limits);
-                let mut expected = Vec::new();
-                for (index, document) in whole.documents.into_iter().enumerate() {
-                    if let Some(root) = document.root {
-                        collect_objects(
-                            &name,
-                            index as u32,
-                            root,
-                            None,
-                            &mut expected,
-                            &mut Vec::new(),
-                        );
-                    }
-                }
-                let (objects, _, _) = load_chunk(&name, &chunk, &limits);
-                let trees = |o: &[Object]| o.iter().map(|o| o.root.clone()).collect::<Vec<_>>();
-                assert_eq!(trees(&objects), trees(&expected), "{}", chunk.text);
-            }
-        }
+        let blanked: usize = texts.iter().map(|t| check_crd_blanking(t)).sum();
         eprintln!("{blanked} CRDs blanked");
         assert!(blanked >= 1);
+    }
+
+    /// Documents built to look like a CRD to the blanking's line scan while
+    /// being something else, or hiding a pod in a CRD's lines: none is
+    /// blanked, or blanking changes nothing but the schemas.
+    #[test]
+    fn blanking_hides_nothing_from_adversarial_documents() {
+        const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        let pod_spec = "spec:\n  containers:\n  - name: c\n    image: x\n    validation:\n      a: 1\n    securityContext:\n      privileged: true\n";
+        let cases = [
+            // A second document after `...` in the same chunk.
+            format!("{CRD}spec:\n  versions:\n  - name: v1\n...\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\n{pod_spec}"),
+            // Duplicate kind and apiVersion: the last values say Pod.
+            format!("{CRD}apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\n{pod_spec}"),
+            // A pod whose container has a `schema:` key over its securityContext.
+            format!("{CRD}apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: c\n    schema:\n     securityContext:\n      privileged: true\n"),
+            // A flow mapping whose blanked line closes `spec` and reopens it.
+            "{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, spec: {\n  validation:\n     }, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]\n  }}\n".to_string(),
+            // The CRD lines inside a block scalar of a pod.
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    x: |\n{}\n{pod_spec}", CRD.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")),
+            // A CRD whose `schema:` is not where a schema is.
+            format!("{CRD}spec:\n  names:\n    schema:\n      kind: Pod\n  versions:\n  - name: v1\n"),
+            // An anchor defined inside a schema and used outside it.
+            format!("{CRD}spec:\n  versions:\n  - name: v1\n    schema:\n      x: &a {{privileged: true}}\n  group: *a\n"),
+            // A tab-indented line in a schema, and a quoted scalar leaving it.
+            format!("{CRD}spec:\n  versions:\n  - name: v1\n    schema:\n      description: \"a\n    served: true\"\n"),
+        ];
+        let limits = Limits::default();
+        let name: Arc<str> = Arc::from("x.yaml");
+        for (i, text) in cases.iter().enumerate() {
+            check_crd_blanking(text);
+            // Whatever was loaded says what a whole parse says about pods.
+            let (objects, _) = load_bytes(&name, text.as_bytes(), &limits, &|_| {});
+            let whole: Vec<_> = split_documents(text)
+                .iter()
+                .flat_map(|c| parse_text(c.text, c.first_line, &limits).documents)
+                .filter_map(|d| d.root)
+                .collect();
+            let privileged = |root: &Node| format!("{root:?}").contains("privileged");
+            let pods_whole = whole
+                .iter()
+                .filter(|r| r.get("kind").and_then(Node::as_str) == Some("Pod"))
+                .filter(|r| privileged(r))
+                .count();
+            let pods_loaded = objects
+                .iter()
+                .filter(|o| o.kind == "Pod" && privileged(&o.root))
+                .count();
+            assert_eq!(pods_loaded, pods_whole, "case {i}:\n{text}");
+        }
+        // The genuine case still blanks.
+        let genuine = format!("{CRD}metadata:\n  name: w\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        type: object\n");
+        assert_eq!(check_crd_blanking(&genuine), 1);
     }
 
     #[test]

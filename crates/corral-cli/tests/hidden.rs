@@ -1,0 +1,60 @@
+//! Nothing can be hidden from the scanner: a privileged pod dressed up as,
+//! or tucked behind, a CustomResourceDefinition (whose schemas Corral skips
+//! reading) is still found by `scan` and `pss`.
+
+use assert_cmd::Command;
+
+const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+const POD: &str = "metadata: {name: hidden, namespace: shop}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    schema:\n      x: 1\n    securityContext:\n      privileged: true\n";
+
+fn disguises() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "a pod after `...` in a CRD's chunk",
+            format!("{CRD}spec:\n  versions:\n  - name: v1\n...\napiVersion: v1\nkind: Pod\n{POD}"),
+        ),
+        (
+            "duplicate kind and apiVersion, the last saying Pod",
+            format!("{CRD}apiVersion: v1\nkind: Pod\n{POD}"),
+        ),
+        (
+            "a flow mapping reopened on a blanked line",
+            "{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, spec: {\n  validation:\n     }, apiVersion: v1, kind: Pod, metadata: {name: hidden, namespace: shop}, spec: {containers: [{name: c, image: nginx, securityContext: {privileged: true}}]\n  }}\n".into(),
+        ),
+    ]
+}
+
+#[test]
+fn a_privileged_pod_behind_a_crd_is_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text) in disguises() {
+        let file = dir.path().join("disguised.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let scan = Command::cargo_bin("corral")
+            .unwrap()
+            .args(["scan", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+        let privileged = report["findings"].as_array().unwrap().iter().any(|f| {
+            f["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("privileged")
+        });
+        assert!(privileged, "scan missed the pod: {what}\n{report:#}");
+
+        let pss = Command::cargo_bin("corral")
+            .unwrap()
+            .args(["pss", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&pss.stdout);
+        assert!(
+            text.contains("hidden") && text.contains("privileged"),
+            "pss missed the pod: {what}\n{text}"
+        );
+    }
+}

@@ -190,13 +190,21 @@ fn render_text(report: &Report, level_given: bool) -> String {
         for error in &ns.label_errors {
             let _ = writeln!(out, "  invalid label: {error}");
         }
-        let labels: Vec<String> = ns.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(
-            out,
-            "  kubectl label --overwrite ns {} {}",
-            ns.name,
-            labels.join(" ")
-        );
+        // A command to paste: every value one quoted shell word, and none
+        // for a name no namespace can have (`--server=...` would be an option).
+        if corral_core::safe::is_dns1123_label(&ns.name) {
+            let labels: Vec<String> = ns
+                .labels
+                .iter()
+                .map(|(k, v)| corral_core::safe::shell_word(&format!("{k}={v}")).into_owned())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  kubectl label --overwrite ns {} {}",
+                ns.name,
+                labels.join(" ")
+            );
+        }
     }
     out
 }

@@ -412,3 +412,48 @@ fn sarif_uris_are_valid_for_any_file_name() {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
+
+#[test]
+fn pss_label_commands_run_nothing_from_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let canary = dir.path().join("canary");
+    let pod = |namespace: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": namespace},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    };
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+        pod(&format!("x$(touch {})", canary.display())),
+        pod("--kubeconfig=/dev/null"),
+        pod("fine"),
+    ]});
+    let input = dir.path().join("pods.json");
+    std::fs::write(&input, list.to_string()).unwrap();
+    let output = Command::cargo_bin("corral")
+        .unwrap()
+        .arg("pss")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let commands: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("kubectl label"))
+        .collect();
+    assert_eq!(commands.len(), 1, "{text}");
+    let bin = dir.path().join("bin");
+    let log = dir.path().join("kubectl.log");
+    fake_kubectl(&bin, &log);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = Process::new("sh")
+        .arg("-c")
+        .arg(commands.join("\n"))
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(!canary.exists());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.lines().any(|a| a == "fine"), "{calls}");
+}

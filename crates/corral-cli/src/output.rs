@@ -69,14 +69,15 @@ pub fn progress_bar(common: &CommonArgs, worth: bool, total: u64, template: &str
 }
 
 /// The live cluster's objects, read as a snapshot file named `cluster` (or
-/// `cluster:CONTEXT`) would be. A cluster that cannot be read is an error
-/// diagnostic.
+/// `cluster:CONTEXT`) would be. A cluster that cannot be read, or that
+/// lacks the kinds this command needs (`snapshot::needs`), is an error
+/// diagnostic: exit status 2, never a clean report on nothing.
 fn load_cluster(args: &LoadArgs, common: &CommonArgs) -> Loaded {
     let name: std::sync::Arc<str> = match &args.kube.context {
         Some(context) => format!("cluster:{context}").into(),
         None => "cluster".into(),
     };
-    let listed = crate::snapshot::take(&args.kube.target(None), common)
+    let listed = crate::snapshot::take_for_analysis(&args.kube.target(None), common)
         .and_then(|snapshot| json(&snapshot.list()));
     match listed {
         Ok(text) => {

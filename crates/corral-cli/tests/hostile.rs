@@ -481,6 +481,33 @@ fn endless_throttling_ends_with_an_error_within_the_bounds() {
     assert_eq!(server.seen("/api/v1/pods"), 3);
     drop(server);
 
+    // Throttled once, for longer than a request may take: the wait is
+    // not the request's, and the pods are read after it.
+    let server = Server::http(|path, _| match path {
+        "/api/v1/pods" if COUNTED.fetch_add(1, Ordering::SeqCst) == 0 => {
+            let Answer::Full(code, mut headers, body) = status(429, "TooManyRequests", "later")
+            else {
+                unreachable!()
+            };
+            headers.push(("Retry-After", "3".into()));
+            Answer::Full(code, headers, body)
+        }
+        "/api/v1/pods" => list("Pod", vec![pod()], None),
+        _ => empty(path),
+    });
+    static COUNTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let kubeconfig = server.kubeconfig(dir.path(), None);
+    let (code, stdout, stderr, took) = corral(
+        &["snapshot", "--format", "json", "--request-timeout", "2s"],
+        &kubeconfig,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(stdout.contains("\"web\""), "{stdout}");
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    assert_eq!(server.seen("/api/v1/pods"), 2);
+    drop(server);
+
     let server = throttled(429, Some("0"));
     let kubeconfig = server.kubeconfig(dir.path(), None);
     let (code, _, stderr, _) = corral(&["snapshot"], &kubeconfig);

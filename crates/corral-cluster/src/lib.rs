@@ -390,6 +390,8 @@ async fn config(target: &Target) -> Result<Config, ClusterError> {
     if let Some(timeout) = target.timeout {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
+        // From the request, not from when its pooled connection went idle.
+        config.reset_reader_on_write = true;
     }
     Ok(config)
 }
@@ -1084,6 +1086,10 @@ pub fn snapshot_blocking(
     runtime()?.block_on(async {
         let mut config = config(target).await?;
         config.default_retry = false;
+        // Each request's one deadline covers its reads; hyper's read
+        // timeout would also count the time its pooled connection sat idle
+        // (a retry's wait, say) against the next answer.
+        config.read_timeout = None;
         let server = format!("the server at {}", config.cluster_url);
         let client =
             Client::try_from(config).map_err(|e| ClusterError(format!("cluster client: {e}")))?;

@@ -551,7 +551,7 @@ fn a_huge_list_is_an_error_naming_the_kind_and_the_bound() {
             assert!(took < Duration::from_secs(30), "{took:?}");
             assert!(
                 stderr.contains(&format!(
-                    "Pod: its list is larger than {shown} (--max-response-size); the snapshot would be cut short, so there is none"
+                    "Pod: its list is larger than {shown} (--max-response-size); no snapshot rather than an incomplete or wrong one"
                 )),
                 "{args:?}: {stderr}"
             );
@@ -600,7 +600,10 @@ fn pages_that_never_end_are_an_error() {
 #[test]
 fn answers_that_are_not_the_kubernetes_api_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    type Case = (fn() -> Answer, &'static str);
+    // What the server answers, what Corral says, and whether the answer
+    // fails the snapshot at once (a success that is not a list would lie)
+    // or skips the kind (a refusal or redirect).
+    type Case = (fn() -> Answer, &'static str, bool);
     let cases: [Case; 4] = [
         (
             || {
@@ -611,6 +614,7 @@ fn answers_that_are_not_the_kubernetes_api_are_named() {
                 )
             },
             "answered HTML, not the Kubernetes API (a proxy or login page?)",
+            true,
         ),
         (
             || {
@@ -621,6 +625,7 @@ fn answers_that_are_not_the_kubernetes_api_are_named() {
                 )
             },
             "answered 401 Unauthorized with HTML, not the Kubernetes API (a proxy or login page?)",
+            false,
         ),
         (
             || {
@@ -631,6 +636,7 @@ fn answers_that_are_not_the_kubernetes_api_are_named() {
                 )
             },
             "answered invalid JSON, not the Kubernetes API (EOF while parsing",
+            true,
         ),
         (
             || {
@@ -641,34 +647,37 @@ fn answers_that_are_not_the_kubernetes_api_are_named() {
                 )
             },
             "answered a redirect (302 Found) to https://sso.example.com/login, which the Kubernetes API never does (a proxy or login page?)",
+            false,
         ),
     ];
-    for (answer, said) in cases {
+    for (answer, said, fatal) in cases {
         let server = Server::http(move |_, _| answer());
         let kubeconfig = server.kubeconfig(dir.path(), None);
-        let (code, _, stderr, _) = corral(&["scan", "--cluster"], &kubeconfig);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "nothing could be read from the cluster: all 26 lists failed (Namespace skipped: the server at http://127.0.0.1:{}/ {said}",
-                server.port
-            )),
-            "{stderr}"
-        );
+        let (code, stdout, stderr, _) = corral(&["scan", "--cluster"], &kubeconfig);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+        let server = format!("the server at http://127.0.0.1:{}/", server.port);
+        let error = if fatal {
+            format!("error: Namespace: {server} {said}")
+        } else {
+            format!("error: nothing could be read from the cluster: all 26 lists failed (Namespace skipped: {server} {said}")
+        };
+        assert!(stderr.contains(&error), "{error}\n{stderr}");
         assert!(!stderr.contains("could not be reached"), "{stderr}");
     }
-    // Valid JSON that is not a list.
+    // Valid JSON that is not a list, for one kind only: no snapshot
+    // rather than one without that kind's objects.
     let server = Server::http(|path, _| match path {
         "/api/v1/pods" => json_answer(200, &json!({"hello": "world"})),
         _ => empty(path),
     });
     let kubeconfig = server.kubeconfig(dir.path(), None);
-    let (code, _, stderr, _) = corral(&["snapshot"], &kubeconfig);
-    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr, _) = corral(&["snapshot"], &kubeconfig);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
     assert!(
-        stderr.contains("warning: Pod skipped: the server at http://127.0.0.1:")
+        stderr.contains("error: Pod: the server at http://127.0.0.1:")
             && stderr
-                .contains("answered JSON that is not a Kubernetes list (missing field `items`"),
+                .contains("answered JSON that is not a Kubernetes list (missing field `items`")
+            && stderr.contains("; no snapshot rather than an incomplete or wrong one"),
         "{stderr}"
     );
 }

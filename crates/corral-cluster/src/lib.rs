@@ -23,9 +23,12 @@
 //!   listed.
 //!
 //! A list past a size, page or token bound fails the whole snapshot: it is
-//! never cut short silently. An answer that is not the Kubernetes API (HTML,
-//! invalid JSON, a redirect) or a TLS certificate the kubeconfig's CA did
-//! not sign is named as such. A snapshot of which no kind could be read is
+//! never cut short silently. So does a success whose body is not a list
+//! (HTML, invalid JSON): taken as the kind's objects, it would lie. Any
+//! answer that is not the Kubernetes API (HTML, invalid JSON, a redirect)
+//! and a TLS certificate the kubeconfig's CA did not sign are named as
+//! such; refusals, redirects, timeouts and throttling skip the kind with a
+//! warning. A snapshot of which no kind could be read is
 //! an error, and [`Snapshot::check`] tells an analysis whether the kinds it
 //! needs ([`Need`]) were read.
 
@@ -433,6 +436,10 @@ enum Failure {
     /// A bound on the list's size, pages or tokens: the snapshot would be
     /// cut short, so it fails. The text says which, without the kind.
     Bound(String),
+    /// A success whose body is not what was asked for (HTML, invalid
+    /// JSON, JSON that is not a list): taken as the kind's objects it
+    /// would lie, so the snapshot fails. The text says which.
+    Untrue(String),
 }
 
 /// The warning for a kind that could not be listed.
@@ -463,7 +470,9 @@ fn skipped(resource: &ApiResource, scope: &str, failure: &Failure) -> String {
             }
             answer
         }
-        Failure::Skip(why) | Failure::Bound(why) => format!("{} skipped: {why}", resource.kind),
+        Failure::Skip(why) | Failure::Bound(why) | Failure::Untrue(why) => {
+            format!("{} skipped: {why}", resource.kind)
+        }
     }
 }
 
@@ -678,13 +687,13 @@ impl Reader<'_> {
     /// A page of a list, parsed: HTML and invalid JSON are named.
     fn page(&self, body: &[u8], html: bool) -> Result<ObjectList<DynamicObject>, Failure> {
         if html {
-            return Err(Failure::Skip(format!(
+            return Err(Failure::Untrue(format!(
                 "{} answered HTML, not the Kubernetes API (a proxy or login page?)",
                 self.server
             )));
         }
         serde_json::from_slice(body).map_err(|e| {
-            Failure::Skip(match e.classify() {
+            Failure::Untrue(match e.classify() {
                 serde_json::error::Category::Data => format!(
                     "{} answered JSON that is not a Kubernetes list ({e})",
                     self.server
@@ -796,13 +805,13 @@ impl Reader<'_> {
             Err(e) => return Err(e),
         };
         if html {
-            return Err(Failure::Skip(format!(
+            return Err(Failure::Untrue(format!(
                 "{} answered HTML, not the Kubernetes API (a proxy or login page?)",
                 self.server
             )));
         }
         let object: DynamicObject = serde_json::from_slice(&body).map_err(|e| {
-            Failure::Skip(format!(
+            Failure::Untrue(format!(
                 "{} answered what is not a ConfigMap ({e})",
                 self.server
             ))
@@ -943,7 +952,8 @@ fn templated_resources(crds: &[Value]) -> Vec<(ApiResource, bool)> {
 /// `target.namespace` when given) and the aws-auth ConfigMap, within the
 /// target's [`Bounds`]. `progress` is called as each kind is done, with
 /// its name. Fails when nothing could be read, or when a list broke a
-/// bound (size, pages, continue token) and would be cut short.
+/// bound (size, pages, continue token), or a success answered what is not
+/// the Kubernetes API: the snapshot would be incomplete or wrong.
 pub async fn snapshot(
     client: &Client,
     target: &Target,
@@ -999,7 +1009,9 @@ async fn read_cluster(
             snapshot.objects.extend(objects);
             snapshot.read.push(resource.kind.clone());
         }
-        Err(Failure::Bound(why)) => fatal.push(format!("{}: {why}", resource.kind)),
+        Err(Failure::Bound(why) | Failure::Untrue(why)) => {
+            fatal.push(format!("{}: {why}", resource.kind))
+        }
         Err(failure) => snapshot
             .warnings
             .push(skipped(resource, in_scope(namespaced), &failure)),
@@ -1009,7 +1021,7 @@ async fn read_cluster(
     }
     if let Some(first) = fatal.first() {
         return Err(ClusterError(format!(
-            "{first}; the snapshot would be cut short, so there is none"
+            "{first}; no snapshot rather than an incomplete or wrong one"
         )));
     }
     if snapshot.read.is_empty() {
@@ -1049,7 +1061,9 @@ async fn read_cluster(
     match reader.aws_auth().await {
         Ok(Some(map)) => snapshot.objects.push(map),
         Ok(None) => {}
-        Err(Failure::Bound(why)) => fatal.push(format!("ConfigMap aws-auth: {why}")),
+        Err(Failure::Bound(why) | Failure::Untrue(why)) => {
+            fatal.push(format!("ConfigMap aws-auth: {why}"))
+        }
         Err(failure) => {
             let resource = resource(&kind("", "v1", "ConfigMap", "configmaps", true));
             snapshot.warnings.push(
@@ -1061,7 +1075,7 @@ async fn read_cluster(
     progress("ConfigMap");
     if let Some(first) = fatal.first() {
         return Err(ClusterError(format!(
-            "{first}; the snapshot would be cut short, so there is none"
+            "{first}; no snapshot rather than an incomplete or wrong one"
         )));
     }
     Ok(snapshot)

@@ -39,7 +39,7 @@ use futures::stream::{self, StreamExt};
 use http_body_util::BodyExt;
 use kube::api::{ApiResource, DynamicObject, GetParams, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::{ObjectList, Status};
+use kube::core::Status;
 use kube::{Client, Config, Resource};
 use serde_json::Value;
 
@@ -503,6 +503,33 @@ fn is_html(content_type: &str, body: &[u8]) -> bool {
         || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
+/// A page of a list: what Corral reads of it. Parsed as it streams (kube's
+/// `ObjectList` flattens its type fields, which buffers the whole page
+/// again first), and `items` must be there (`null` is an empty list).
+#[derive(serde::Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(deserialize_with = "null_as_empty")]
+    items: Vec<DynamicObject>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct PageMeta {
+    /// The token for the next page.
+    #[serde(default, rename = "continue")]
+    next: Option<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<DynamicObject>, D::Error> {
+    Ok(
+        <Option<Vec<DynamicObject>> as serde::Deserialize>::deserialize(deserializer)?
+            .unwrap_or_default(),
+    )
+}
+
 /// The outcome of one try of a request.
 enum Try {
     /// A body, complete, and whether it was declared HTML.
@@ -622,7 +649,9 @@ impl Reader<'_> {
                 declared.unwrap_or_default()
             )));
         }
-        let mut read: Vec<u8> = Vec::new();
+        // A declared length within the bound is room made once.
+        let mut read: Vec<u8> =
+            Vec::with_capacity(declared.map_or(0, |length| usize::try_from(length).unwrap_or(0)));
         while let Some(frame) = body.frame().await {
             let frame = match frame {
                 Ok(frame) => frame,
@@ -685,7 +714,7 @@ impl Reader<'_> {
     }
 
     /// A page of a list, parsed: HTML and invalid JSON are named.
-    fn page(&self, body: &[u8], html: bool) -> Result<ObjectList<DynamicObject>, Failure> {
+    fn page(&self, body: &[u8], html: bool) -> Result<Page, Failure> {
         if html {
             return Err(Failure::Untrue(format!(
                 "{} answered HTML, not the Kubernetes API (a proxy or login page?)",
@@ -747,7 +776,7 @@ impl Reader<'_> {
                 let page = self.page(&body, html)?;
                 drop(body);
                 items.extend(page.items);
-                match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                match page.metadata.next.filter(|c| !c.is_empty()) {
                     Some(token) if !tokens.insert(token.clone()) => {
                         return Err(Failure::Bound(format!(
                             "{} sent the continue token {:?} twice: a list that never ends",
@@ -1188,6 +1217,40 @@ mod tests {
             .map(|m| m.contains("cluster's CA")),
             Some(true)
         );
+    }
+
+    #[test]
+    fn an_analysis_needs_one_kind_of_each_need_read() {
+        let snapshot = Snapshot {
+            read: vec!["Namespace".into(), "Deployment".into()],
+            ..Snapshot::default()
+        };
+        assert!(snapshot.check("scan", &[PODS_OR_WORKLOADS]).is_ok());
+        assert!(snapshot.check("inventory", &[]).is_ok());
+        let error = snapshot
+            .check("paths", &[PODS_OR_WORKLOADS, RBAC_ROLES, RBAC_BINDINGS])
+            .unwrap_err();
+        assert_eq!(
+            error.0,
+            "paths needs RBAC roles (Role, ClusterRole) and none could be read from the cluster (see the warnings): no result rather than a wrong one"
+        );
+        assert!(Snapshot::default()
+            .check("psp map", &[PSPS_OR_PODS])
+            .is_err());
+    }
+
+    #[test]
+    fn a_page_needs_its_items() {
+        let page: Page = serde_json::from_str(
+            r#"{"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "next", "resourceVersion": "1"},
+                "items": [{"metadata": {"name": "web"}, "spec": {}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.metadata.next.as_deref(), Some("next"));
+        assert_eq!(page.items.len(), 1);
+        let empty: Page = serde_json::from_str(r#"{"items": null}"#).unwrap();
+        assert!(empty.items.is_empty() && empty.metadata.next.is_none());
+        assert!(serde_json::from_str::<Page>(r#"{"hello": "world"}"#).is_err());
     }
 
     #[test]

@@ -115,9 +115,18 @@ pub struct KubeArgs {
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// How long one API request may take (`30s`, `2m`).
+    /// How long one API request may take, from sending it to the last byte of its answer (`30s`, `2m`).
     #[arg(long, value_name = "DURATION", value_parser = crate::record::parse_duration, default_value = "60s")]
     pub request_timeout: std::time::Duration,
+    /// How long one API request may keep retrying when the API server throttles it (429) or is
+    /// unavailable (503, 504), from its first try: a Retry-After past it is not waited for. At most
+    /// 5 retries.
+    #[arg(long, value_name = "DURATION", value_parser = crate::record::parse_duration, default_value = "30s")]
+    pub retry_budget: std::time::Duration,
+    /// Largest list of one kind to read from the cluster, all its pages together, in bytes
+    /// (default 512 MiB); a larger one fails the snapshot.
+    #[arg(long, value_name = "BYTES", default_value_t = corral_cluster::DEFAULT_MAX_RESPONSE_SIZE)]
+    pub max_response_size: u64,
 }
 
 impl KubeArgs {
@@ -127,6 +136,8 @@ impl KubeArgs {
             context: self.context.clone(),
             namespace,
             timeout: Some(self.request_timeout),
+            retry_budget: Some(self.retry_budget),
+            max_response_size: Some(self.max_response_size),
         }
     }
 }

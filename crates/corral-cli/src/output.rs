@@ -69,14 +69,16 @@ pub fn progress_bar(common: &CommonArgs, worth: bool, total: u64, template: &str
 }
 
 /// The live cluster's objects, read as a snapshot file named `cluster` (or
-/// `cluster:CONTEXT`) would be. A cluster that cannot be read is an error
-/// diagnostic.
+/// `cluster:CONTEXT`) would be. A cluster that cannot be read, or that
+/// lacks the kinds this command needs (`snapshot::needs`), ends the run
+/// here with the error and exit status 2: a report on no objects would
+/// read as a clean cluster ("0 new findings", "no path").
 fn load_cluster(args: &LoadArgs, common: &CommonArgs) -> Loaded {
     let name: std::sync::Arc<str> = match &args.kube.context {
         Some(context) => format!("cluster:{context}").into(),
         None => "cluster".into(),
     };
-    let listed = crate::snapshot::take(&args.kube.target(None), common)
+    let listed = crate::snapshot::take_for_analysis(&args.kube.target(None), common)
         .and_then(|snapshot| json(&snapshot.list()));
     match listed {
         Ok(text) => {
@@ -88,11 +90,11 @@ fn load_cluster(args: &LoadArgs, common: &CommonArgs) -> Loaded {
                 files: 1,
             }
         }
-        Err(e) => Loaded {
-            objects: Vec::new(),
-            diagnostics: vec![Diagnostic::error(&name, None, e)],
-            files: 0,
-        },
+        Err(e) => {
+            print_diagnostics(&[Diagnostic::error(&name, None, e)], common);
+            // Nothing is written yet, and nothing should be.
+            std::process::exit(2)
+        }
     }
 }
 

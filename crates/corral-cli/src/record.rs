@@ -86,7 +86,10 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3600,
         _ => return Err(format!("`{text}`: the unit is ms, s, m or h")),
     };
-    Ok(Duration::from_secs(number * seconds))
+    number
+        .checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
 pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
@@ -278,6 +281,7 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("99999999999999999h").is_err());
     }
 
     fn container(

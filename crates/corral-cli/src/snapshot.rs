@@ -2,11 +2,61 @@
 //! every other command reads; and `--cluster`, the same read in place of
 //! manifests.
 
-use clap::{Args, ValueEnum};
-use corral_cluster::{snapshot_blocking, Snapshot, Target, KINDS};
+use std::sync::OnceLock;
 
-use crate::cli::{CommonArgs, KubeArgs};
+use clap::{Args, ValueEnum};
+use corral_cluster::{
+    snapshot_blocking, Need, Snapshot, Target, KINDS, PODS_OR_WORKLOADS, PSPS_OR_PODS,
+    RBAC_BINDINGS, RBAC_ROLES,
+};
+
+use crate::cli::{Command, CommonArgs, KubeArgs};
 use crate::output::{self, Status};
+
+/// What each command's analysis needs from a live cluster (`--cluster`),
+/// in one place. A kind that cannot be read is a warning; when none of
+/// the kinds of a need could be read, the command fails (exit status 2)
+/// instead of reporting on nothing:
+///
+/// | command | needs at least one of each |
+/// | --- | --- |
+/// | `scan`, `pss` | pods or workloads |
+/// | `paths` | pods or workloads; Roles or ClusterRoles; RoleBindings or ClusterRoleBindings |
+/// | `psp map` | PodSecurityPolicies, pods or workloads |
+/// | `psp plan` | pods or workloads (the labels must admit them) |
+/// | `inventory`, `snapshot` | any kind (a snapshot of which nothing could be read fails for every command) |
+pub fn needs(command: &Command) -> (&'static str, &'static [Need]) {
+    const PATHS: [Need; 3] = [PODS_OR_WORKLOADS, RBAC_ROLES, RBAC_BINDINGS];
+    match command {
+        Command::Scan(_) => ("corral scan", &[PODS_OR_WORKLOADS]),
+        Command::Pss(_) => ("corral pss", &[PODS_OR_WORKLOADS]),
+        Command::Paths(_) => ("corral paths", &PATHS),
+        Command::Psp(args) => match args.action {
+            crate::psp::PspAction::Map { .. } => ("corral psp map", &[PSPS_OR_PODS]),
+            crate::psp::PspAction::Plan { .. } => ("corral psp plan", &[PODS_OR_WORKLOADS]),
+        },
+        Command::Inventory(_) => ("corral inventory", &[]),
+        _ => ("corral", &[]),
+    }
+}
+
+/// This run's command's needs, set once by `main` before it runs.
+static NEEDS: OnceLock<(&'static str, &'static [Need])> = OnceLock::new();
+
+/// Note the command this process runs, for [`take_for_analysis`].
+pub fn set_command(command: &Command) {
+    let _ = NEEDS.set(needs(command));
+}
+
+/// [`take`], then fail unless the kinds this run's command needs were read.
+pub fn take_for_analysis(target: &Target, common: &CommonArgs) -> Result<Snapshot, String> {
+    let snapshot = take(target, common)?;
+    let (analysis, needs) = NEEDS.get().copied().unwrap_or(("corral", &[]));
+    snapshot
+        .check(&format!("{analysis} --cluster"), needs)
+        .map_err(|e| e.to_string())?;
+    Ok(snapshot)
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {

@@ -61,7 +61,7 @@ struct Problem<'a> {
 }
 
 pub fn run(args: &InventoryArgs, common: &CommonArgs) -> Result<Status, String> {
-    let loaded = output::load(&args.load, common);
+    let loaded = output::load(&args.load, common, &crate::snapshot::INVENTORY)?;
     let mut diagnostics = loaded.diagnostics;
     diagnostics.sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
 

@@ -27,7 +27,6 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.apply_color();
-    snapshot::set_command(&cli.command);
     let result = match &cli.command {
         Command::Snapshot(args) => snapshot::run(args, &cli.common),
         Command::Operator(args) => operator::run(args, &cli.common),

@@ -10,6 +10,7 @@ use corral_core::{safe, Diagnostic, Loaded, Severity};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CommonArgs, LoadArgs};
+use crate::snapshot::Needs;
 
 /// Exit codes shared by every command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +37,13 @@ impl From<Status> for ExitCode {
 const PROGRESS_THRESHOLD: u64 = 16 << 20;
 
 /// Discover and load the inputs, with a progress bar on an interactive stderr.
-pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
+/// With `--cluster`, the live cluster's objects; a cluster that cannot be
+/// read, or lacks the kinds the analysis `needs`, is an error (exit status
+/// 2, before any report: a report on no objects would read as a clean
+/// cluster, "0 new findings" or "no path").
+pub fn load(args: &LoadArgs, common: &CommonArgs, needs: &Needs) -> Result<Loaded, String> {
     if args.cluster {
-        return load_cluster(args, common);
+        return load_cluster(args, common, needs);
     }
     let (sources, mut diagnostics) = corral_core::discover(&args.inputs());
     let total: u64 = sources.iter().map(|s| s.size).sum();
@@ -52,7 +57,7 @@ pub fn load(args: &LoadArgs, common: &CommonArgs) -> Loaded {
     bar.finish_and_clear();
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
-    loaded
+    Ok(loaded)
 }
 
 /// A progress bar of `total` steps on a terminal (hidden with `--quiet`,
@@ -69,33 +74,21 @@ pub fn progress_bar(common: &CommonArgs, worth: bool, total: u64, template: &str
 }
 
 /// The live cluster's objects, read as a snapshot file named `cluster` (or
-/// `cluster:CONTEXT`) would be. A cluster that cannot be read, or that
-/// lacks the kinds this command needs (`snapshot::needs`), ends the run
-/// here with the error and exit status 2: a report on no objects would
-/// read as a clean cluster ("0 new findings", "no path").
-fn load_cluster(args: &LoadArgs, common: &CommonArgs) -> Loaded {
+/// `cluster:CONTEXT`) would be.
+fn load_cluster(args: &LoadArgs, common: &CommonArgs, needs: &Needs) -> Result<Loaded, String> {
     let name: std::sync::Arc<str> = match &args.kube.context {
         Some(context) => format!("cluster:{context}").into(),
         None => "cluster".into(),
     };
-    let listed = crate::snapshot::take_for_analysis(&args.kube.target(None), common)
-        .and_then(|snapshot| json(&snapshot.list()));
-    match listed {
-        Ok(text) => {
-            let (objects, diagnostics) =
-                corral_core::load_bytes(&name, text.as_bytes(), &args.limits(), &|_| {});
-            Loaded {
-                objects,
-                diagnostics,
-                files: 1,
-            }
-        }
-        Err(e) => {
-            print_diagnostics(&[Diagnostic::error(&name, None, e)], common);
-            // Nothing is written yet, and nothing should be.
-            std::process::exit(2)
-        }
-    }
+    let snapshot = crate::snapshot::take_for_analysis(&args.kube.target(None), common, needs)?;
+    let text = json(&snapshot.list())?;
+    let (objects, diagnostics) =
+        corral_core::load_bytes(&name, text.as_bytes(), &args.limits(), &|_| {});
+    Ok(Loaded {
+        objects,
+        diagnostics,
+        files: 1,
+    })
 }
 
 /// Print diagnostics on stderr, `file:line:col: severity: message`, sorted.

@@ -65,7 +65,7 @@ pub struct PathsArgs {
 
 pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let started = std::time::Instant::now();
-    let loaded = output::load(&args.load, common);
+    let loaded = output::load(&args.load, common, &crate::snapshot::PATHS)?;
     let mut diagnostics = loaded.diagnostics;
     // The graph reads few fields of a pod: keeping those only keeps a
     // large cluster's pods in a tenth of the memory.

@@ -76,18 +76,20 @@ fn build(
     load: &LoadArgs,
     common: &CommonArgs,
     version: &Version,
-) -> (Plan, Vec<corral_core::Diagnostic>) {
-    let loaded = output::load(load, common);
+    needs: &crate::snapshot::Needs,
+) -> Result<(Plan, Vec<corral_core::Diagnostic>), String> {
+    let loaded = output::load(load, common, needs)?;
     let mut diagnostics = loaded.diagnostics;
     let (model, errors) = Model::build(loaded.objects, &load.template_paths());
     diagnostics.extend(errors);
-    (plan(&model, version), diagnostics)
+    Ok((plan(&model, version), diagnostics))
 }
 
 pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
     match &args.action {
         PspAction::Map { load, format } => {
-            let (plan, diagnostics) = build(load, common, &Version::Latest);
+            let (plan, diagnostics) =
+                build(load, common, &Version::Latest, &crate::snapshot::PSP_MAP)?;
             let text = match format {
                 MapFormat::Text => report::map_text(&plan),
                 MapFormat::Json => output::json(&serde_json::json!({
@@ -112,7 +114,8 @@ pub fn run(args: &PspArgs, common: &CommonArgs) -> Result<Status, String> {
                 load,
                 common,
                 target_version.as_ref().unwrap_or(&Version::Latest),
-            );
+                &crate::snapshot::PSP_PLAN,
+            )?;
             if emit.is_empty() {
                 let text = match format {
                     PlanFormat::Text => report::plan_text(&plan),

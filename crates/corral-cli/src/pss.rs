@@ -60,7 +60,7 @@ pub fn run(args: &PssArgs, common: &CommonArgs) -> Result<Status, String> {
         Some(path) => read_config(path)?,
         None => Config::default(),
     };
-    let loaded = output::load(&args.load, common);
+    let loaded = output::load(&args.load, common, &crate::snapshot::PSS)?;
     let mut diagnostics = loaded.diagnostics;
     let (model, decode_errors) = Model::build(loaded.objects, &args.load.template_paths());
     diagnostics.extend(decode_errors);

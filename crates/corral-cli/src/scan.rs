@@ -128,7 +128,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     config.settings.cloud = output::read_cloud(&args.cloud)?;
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
 
-    let loaded = output::load(&args.load, common);
+    let loaded = output::load(&args.load, common, &crate::snapshot::SCAN)?;
     let mut diagnostics = loaded.diagnostics;
     let objects: Vec<_> = loaded
         .objects

@@ -2,15 +2,13 @@
 //! every other command reads; and `--cluster`, the same read in place of
 //! manifests.
 
-use std::sync::OnceLock;
-
 use clap::{Args, ValueEnum};
 use corral_cluster::{
     snapshot_blocking, Need, Snapshot, Target, KINDS, PODS_OR_WORKLOADS, PSPS_OR_PODS,
     RBAC_BINDINGS, RBAC_ROLES,
 };
 
-use crate::cli::{Command, CommonArgs, KubeArgs};
+use crate::cli::{CommonArgs, KubeArgs};
 use crate::output::{self, Status};
 
 /// What each command's analysis needs from a live cluster (`--cluster`),
@@ -25,35 +23,47 @@ use crate::output::{self, Status};
 /// | `psp map` | PodSecurityPolicies, pods or workloads |
 /// | `psp plan` | pods or workloads (the labels must admit them) |
 /// | `inventory`, `snapshot` | any kind (a snapshot of which nothing could be read fails for every command) |
-pub fn needs(command: &Command) -> (&'static str, &'static [Need]) {
-    const PATHS: [Need; 3] = [PODS_OR_WORKLOADS, RBAC_ROLES, RBAC_BINDINGS];
-    match command {
-        Command::Scan(_) => ("corral scan", &[PODS_OR_WORKLOADS]),
-        Command::Pss(_) => ("corral pss", &[PODS_OR_WORKLOADS]),
-        Command::Paths(_) => ("corral paths", &PATHS),
-        Command::Psp(args) => match args.action {
-            crate::psp::PspAction::Map { .. } => ("corral psp map", &[PSPS_OR_PODS]),
-            crate::psp::PspAction::Plan { .. } => ("corral psp plan", &[PODS_OR_WORKLOADS]),
-        },
-        Command::Inventory(_) => ("corral inventory", &[]),
-        _ => ("corral", &[]),
-    }
+pub struct Needs {
+    /// The command, for the message.
+    pub command: &'static str,
+    /// At least one kind of each must have been read.
+    pub kinds: &'static [Need],
 }
 
-/// This run's command's needs, set once by `main` before it runs.
-static NEEDS: OnceLock<(&'static str, &'static [Need])> = OnceLock::new();
+pub const SCAN: Needs = Needs {
+    command: "corral scan",
+    kinds: &[PODS_OR_WORKLOADS],
+};
+pub const PSS: Needs = Needs {
+    command: "corral pss",
+    kinds: &[PODS_OR_WORKLOADS],
+};
+pub const PATHS: Needs = Needs {
+    command: "corral paths",
+    kinds: &[PODS_OR_WORKLOADS, RBAC_ROLES, RBAC_BINDINGS],
+};
+pub const PSP_MAP: Needs = Needs {
+    command: "corral psp map",
+    kinds: &[PSPS_OR_PODS],
+};
+pub const PSP_PLAN: Needs = Needs {
+    command: "corral psp plan",
+    kinds: &[PODS_OR_WORKLOADS],
+};
+pub const INVENTORY: Needs = Needs {
+    command: "corral inventory",
+    kinds: &[],
+};
 
-/// Note the command this process runs, for [`take_for_analysis`].
-pub fn set_command(command: &Command) {
-    let _ = NEEDS.set(needs(command));
-}
-
-/// [`take`], then fail unless the kinds this run's command needs were read.
-pub fn take_for_analysis(target: &Target, common: &CommonArgs) -> Result<Snapshot, String> {
+/// [`take`], then fail unless the kinds `needs` names were read.
+pub fn take_for_analysis(
+    target: &Target,
+    common: &CommonArgs,
+    needs: &Needs,
+) -> Result<Snapshot, String> {
     let snapshot = take(target, common)?;
-    let (analysis, needs) = NEEDS.get().copied().unwrap_or(("corral", &[]));
     snapshot
-        .check(&format!("{analysis} --cluster"), needs)
+        .check(&format!("{} --cluster", needs.command), needs.kinds)
         .map_err(|e| e.to_string())?;
     Ok(snapshot)
 }

@@ -1,5 +1,6 @@
-//! Inputs the loader fuzz target once failed on (`fuzz/`): each must load
-//! without panicking, and the fast parser must agree with saphyr on it.
+//! Inputs the loader fuzz targets once failed on (`fuzz/`): each must load
+//! without panicking, the fast parser must agree with saphyr on it, and
+//! CRD schema blanking must change nothing but the schemas.
 
 use std::fs;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ fn past_fuzz_failures_stay_fixed() {
         );
         if let Ok(text) = std::str::from_utf8(&bytes) {
             corral_core::fuzzing::check_fast_path(text);
+            corral_core::fuzzing::check_crd_blanking(text);
         }
         count += 1;
     }

@@ -97,7 +97,10 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
     };
     let recording = match &args.action {
         Some(RecordAction::Merge { recordings }) => {
-            let loaded = recordings.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+            let loaded = recordings
+                .iter()
+                .map(|path| corral_advise::workload::read_recording(path))
+                .collect::<Result<Vec<_>, _>>()?;
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
         None if args.containers => return run_containers(args, common, capacity),
@@ -127,12 +130,10 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
 }
 
 fn warn_dropped(recording: &Recording) {
-    for run in &recording.runs {
-        for (kind, count) in &run.dropped {
-            eprintln!(
-                "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
-            );
-        }
+    for (kind, count) in recording.dropped() {
+        eprintln!(
+            "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
+        );
     }
 }
 
@@ -227,18 +228,6 @@ fn publish(
             .await
             .map_err(|e| e.to_string())?;
         corral_operator::publish::publish(&client, recordings, node).await
-    })
-}
-
-fn read(path: &PathBuf) -> Result<Recording, String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    serde_json::from_slice(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not a Corral recording: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
     })
 }
 

@@ -332,6 +332,15 @@ pub async fn run(context: Context) {
     Controller::new(recordings, watcher::Config::default())
         .shutdown_on_signal()
         .run(reconcile, error_policy, Arc::new(context))
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            // The reconciler's own errors were said by error_policy; the
+            // watcher's (a Recording the reader refuses fails its list)
+            // must not pass in silence.
+            match result {
+                Ok(_) | Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                Err(e) => eprintln!("error: {e}"),
+            }
+            futures::future::ready(())
+        })
         .await;
 }

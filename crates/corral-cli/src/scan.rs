@@ -96,12 +96,17 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text).ok_or_else(|| format!("`{text}` is not low, medium, high or critical"))
 }
 
-fn read_config(path: &Path) -> Result<Config, String> {
+/// `.corral.yaml` or `--config`, read within the loader's bounds: one
+/// document, at most `--max-document-size` bytes.
+fn read_config(path: &Path, limits: &corral_core::Limits) -> Result<Config, String> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    match corral_core::parse_config(&name, &text, &corral_core::Limits::default())? {
+    let text = corral_core::read_bounded_text(path, limits.max_document_size)?;
+    match corral_core::parse_config(&name, &text, limits)? {
         Some(root) => Config::from_node(&root).map_err(|e| format!("{name}:{e}")),
-        None => Ok(Config::default()),
+        None => Err(format!(
+            "{name}: empty: a configuration starts with `version: {}`",
+            corral_scan::config::CONFIG_VERSION
+        )),
     }
 }
 
@@ -110,9 +115,14 @@ fn read_source(file: &str) -> Option<Arc<str>> {
 }
 
 pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
+    let limits = args.load.limits();
     let mut config = match &args.config {
-        Some(path) => read_config(path)?,
-        None if Path::new(".corral.yaml").is_file() => read_config(Path::new(".corral.yaml"))?,
+        Some(path) => read_config(path, &limits)?,
+        // Whatever is there is read: a directory, FIFO or device (or a
+        // symbolic link to one) named so is an error, not left unread.
+        None if Path::new(".corral.yaml").symlink_metadata().is_ok() => {
+            read_config(Path::new(".corral.yaml"), &limits)?
+        }
         None => Config::default(),
     };
     if let Some(level) = args.level {
@@ -156,16 +166,8 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     }
     let baseline = match &args.baseline {
         Some(path) => {
-            let text =
-                std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            Some(serde_json::from_slice::<Baseline>(&text).map_err(|e| {
-                format!(
-                    "{}:{}:{}: not a Corral baseline: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?)
+            let bytes = corral_core::read_bounded(path, limits.max_document_size)?;
+            Some(Baseline::from_json(&path.display().to_string(), &bytes)?)
         }
         None => None,
     };

@@ -1,6 +1,7 @@
 //! `.corral.yaml`: the scanner's settings, committed beside the manifests.
 //!
 //! ```yaml
+//! version: 1                                  # the format: required
 //! pss: {level: restricted, version: latest}   # the PSS rules' policy
 //! rules:
 //!   disable: [latest-tag, CRL-W015]           # by name or ID
@@ -17,6 +18,10 @@ use corral_pss::{Level, Version};
 
 use crate::rule::Severity;
 use crate::Settings;
+
+/// The `.corral.yaml` format this Corral reads: its `version`, required.
+/// Another version (or none) is an error, never settings half understood.
+pub const CONFIG_VERSION: i64 = 1;
 
 /// Everything `.corral.yaml` holds.
 #[derive(Clone, Debug, Default)]
@@ -50,9 +55,41 @@ fn at(node: &Node, message: &str) -> String {
     format!("{}:{}: {message}", node.pos.line, node.pos.col)
 }
 
+/// The configuration's `version` is [`CONFIG_VERSION`]; the error says
+/// where, and what to write.
+fn check_version(root: &Node) -> Result<(), String> {
+    if root.entries().is_none() {
+        return Err(at(
+            root,
+            &format!("a configuration is a mapping, starting with `version: {CONFIG_VERSION}`"),
+        ));
+    }
+    match root.get("version") {
+        None => Err(at(
+            root,
+            &format!(
+                "no version: add `version: {CONFIG_VERSION}` (the configuration format this Corral reads)"
+            ),
+        )),
+        Some(version) if version.scalar().and_then(|s| s.as_i64()) == Some(CONFIG_VERSION) => Ok(()),
+        Some(version) => Err(at(
+            version,
+            &format!(
+                "version {} is not supported: this Corral reads configuration version {CONFIG_VERSION}",
+                match version.scalar() {
+                    Some(s) if s.kind == corral_core::ScalarKind::Str => format!("{:?}", s.text.as_str()),
+                    Some(s) => s.text.to_string(),
+                    None => "(not a number)".to_string(),
+                }
+            ),
+        )),
+    }
+}
+
 impl Config {
     /// Read the configuration from its parsed tree; errors say where.
     pub fn from_node(root: &Node) -> Result<Config, String> {
+        check_version(root)?;
         let mut config = Config::default();
         if let Some(pss) = root.get("pss") {
             if let Some(level) = pss.get("level") {
@@ -148,6 +185,42 @@ pub fn glob_matches(glob: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(text: &str) -> Result<Config, String> {
+        let root =
+            corral_core::parse_config(".corral.yaml", text, &corral_core::Limits::default())?
+                .ok_or("empty")?;
+        Config::from_node(&root)
+    }
+
+    #[test]
+    fn the_version_is_required_and_checked() {
+        let read = config("version: 1\nfailOn: low\n").unwrap();
+        assert_eq!(read.fail_on, Some(Severity::Low));
+        assert_eq!(
+            config("failOn: low\n").unwrap_err(),
+            "1:1: no version: add `version: 1` (the configuration format this Corral reads)"
+        );
+        assert_eq!(
+            config("failOn: low\nversion: 2\n").unwrap_err(),
+            "2:10: version 2 is not supported: this Corral reads configuration version 1"
+        );
+        assert_eq!(
+            config("version: '1'\n").unwrap_err(),
+            "1:10: version \"1\" is not supported: this Corral reads configuration version 1"
+        );
+        assert_eq!(
+            config("version: [1]\n").unwrap_err(),
+            "1:10: version (not a number) is not supported: this Corral reads configuration version 1"
+        );
+        assert_eq!(
+            config("- version: 1\n").unwrap_err(),
+            "1:1: a configuration is a mapping, starting with `version: 1`"
+        );
+        // YAML 1.1 integers as go-yaml reads them: 0x1 is 1.
+        assert!(config("version: 0x1\n").is_ok());
+        assert!(config("version: 1.0\n").is_err());
+    }
 
     #[test]
     fn globs_match_segments() {

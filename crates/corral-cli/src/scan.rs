@@ -243,19 +243,34 @@ fn fingerprints_at(
     if paths.contains(&"-") {
         return Err("--diff-base cannot compare standard input".into());
     }
+    if rev.starts_with('-') {
+        return Err(format!(
+            "--diff-base {rev}: a git revision does not start with `-`"
+        ));
+    }
     paths.insert(0, "--");
-    let mut list_args = vec!["ls-tree", "-r", "--name-only", rev];
+    // -z: names exactly as stored, NUL-separated; without it git quotes
+    // and escapes names with spaces, quotes, newlines or non-ASCII bytes.
+    let mut list_args = vec!["ls-tree", "-r", "-z", "--name-only", rev];
     list_args.extend(paths);
-    let listing = String::from_utf8_lossy(&output::git(&list_args, "--diff-base")?).into_owned();
+    let listing = output::git_paths(&output::git(&list_args, "--diff-base")?);
     let limits = args.load.limits();
     let mut objects = Vec::new();
     let mut sources: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    for file in listing.lines() {
+    for path in &listing {
+        // The name findings carry, as the loader names files read from disk.
+        let shown = path.to_string_lossy();
+        let file = shown.as_ref();
         let manifest = [".yaml", ".yml", ".json"].iter().any(|e| file.ends_with(e));
         if !manifest || config.excludes(file) {
             continue;
         }
-        let bytes = output::git(&["show", &format!("{rev}:./{file}")], "--diff-base")?;
+        let mut object = std::ffi::OsString::from(format!("{rev}:./"));
+        object.push(path);
+        let bytes = output::git(
+            &[std::ffi::OsStr::new("cat-file"), "blob".as_ref(), &object],
+            "--diff-base",
+        )?;
         let name: Arc<str> = Arc::from(file);
         let (loaded, _) = corral_core::load_bytes(&name, &bytes, &limits, &|_| {});
         objects.extend(loaded);

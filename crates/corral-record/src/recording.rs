@@ -855,7 +855,8 @@ impl Recording {
     /// format version is [`FORMAT_VERSION`], its architecture one in
     /// [`ARCHITECTURES`], and each syscall (workload and runtime, native
     /// and compat) has a number in its architecture's table and that
-    /// number's name. The error names the entry (`workload.syscalls[3]`).
+    /// number's name, and each capability its number's name (none past
+    /// the kernel's). The error names the entry (`workload.syscalls[3]`).
     pub fn check(&self) -> Result<(), String> {
         if self.format_version != FORMAT_VERSION {
             return Err(unsupported_version(&self.format_version.to_string()));
@@ -881,6 +882,29 @@ impl Recording {
                 true,
             ),
         ];
+        // Capability names become `capabilities.add`: each must be its
+        // number's (a number past the table, unnamed).
+        for (path, capabilities) in [
+            ("workload.capabilities", &self.workload.capabilities),
+            ("runtime.capabilities", &self.runtime.capabilities),
+        ] {
+            for (at, capability) in capabilities.iter().enumerate() {
+                let expected = usize::try_from(capability.number)
+                    .ok()
+                    .and_then(|n| CAPABILITY_NAMES.get(n).copied());
+                if capability.name.as_deref() != expected {
+                    let named = |n: Option<&str>| {
+                        n.map_or_else(|| "unnamed".to_string(), |n| format!("{n:?}"))
+                    };
+                    return Err(format!(
+                        "{path}[{at}]: capability number {} is {}, not {}",
+                        capability.number,
+                        named(expected),
+                        named(capability.name.as_deref())
+                    ));
+                }
+            }
+        }
         let architecture = self.architecture.as_str();
         for (path, syscalls, compat) in lists {
             let abi = if compat { "32-bit compat " } else { "" };
@@ -1281,6 +1305,37 @@ mod tests {
         assert!(read_changed(|v| {
             v["runtime"]["compatSyscalls"] =
                 serde_json::json!([{"number": 11, "name": "execve", "runs": 1}])
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn a_capability_name_must_be_its_numbers() {
+        // recording(1, .., 1): CAP_CHOWN (0) granted, CAP_SYS_ADMIN (21).
+        let error =
+            read_changed(|v| v["workload"]["capabilities"][0]["name"] = "CAP_SYS_ADMIN".into())
+                .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: workload.capabilities[0]: capability number 0 is "CAP_CHOWN", not "CAP_SYS_ADMIN""#
+        );
+        let error = read_changed(|v| {
+            v["runtime"]["capabilities"] = serde_json::json!([{
+                "number": 63, "name": "CAP_SYS_ADMIN", "granted": true, "denied": false,
+                "grantedUnaudited": false, "deniedUnaudited": false, "runs": 1
+            }])
+        })
+        .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: runtime.capabilities[0]: capability number 63 is unnamed, not "CAP_SYS_ADMIN""#
+        );
+        // What the recorder writes past the table (unnamed) reads.
+        assert!(read_changed(|v| {
+            v["runtime"]["capabilities"] = serde_json::json!([{
+                "number": 63, "name": null, "granted": true, "denied": false,
+                "grantedUnaudited": false, "deniedUnaudited": false, "runs": 1
+            }])
         })
         .is_ok());
     }

@@ -417,3 +417,24 @@ fn diff_base_refuses_an_option_for_a_revision() {
     );
     assert!(!dir.path().join("x").exists());
 }
+
+/// Other single-file inputs are bounded the same way: an endless
+/// `advice.json` for drift, an endless PodSecurityConfiguration for pss.
+#[test]
+fn endless_advice_and_pss_configurations_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    recording(dir.path(), "good.json", |_| {});
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("advice.json")).unwrap();
+    refused(
+        &corral(
+            dir.path(),
+            &["drift", "--recording", "good.json", "--policies", "."],
+        ),
+        &["advice.json: larger than 67108864 bytes (--max-document-size); not read (written by corral advise all)"],
+    );
+    fs::write(dir.path().join("web.yaml"), DEPLOYMENT).unwrap();
+    refused(
+        &corral(dir.path(), &["pss", "web.yaml", "--config", "/dev/zero"]),
+        &["/dev/zero: larger than 67108864 bytes (--max-document-size); not read"],
+    );
+}

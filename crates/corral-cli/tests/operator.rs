@@ -346,4 +346,33 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         .join("shop")
         .join("recording-backend-backend-merged.json")
         .is_file());
+
+    // A Recording from a compromised node naming syscall 0 `ptrace` (the
+    // CRD's schema cannot tell): the operator's reader refuses it, and
+    // nothing is advised from it; the error says why.
+    let mut hostile = stored(&path("backend-backend-node-2"));
+    hostile["metadata"]["name"] = "backend-backend-node-3".into();
+    hostile["metadata"]["labels"]["corral.dev/node"] = "node-3".into();
+    let at = hostile["spec"]["recording"]["workload"]["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["number"] == 0)
+        .unwrap();
+    hostile["spec"]["recording"]["workload"]["syscalls"][at]["name"] = "ptrace".into();
+    store
+        .lock()
+        .unwrap()
+        .objects
+        .insert(path("backend-backend-node-3"), hostile);
+    let applies = store.lock().unwrap().applies.len();
+    let error = runtime
+        .block_on(reconcile_one(&node1, &context))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(r#"syscall number 0 is "read" on x86_64, not "ptrace""#),
+        "{error}"
+    );
+    assert_eq!(store.lock().unwrap().applies.len(), applies);
 }

@@ -125,8 +125,18 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             runs.join(", ")
         );
         warn_dropped(&recording);
+        warn_unreadable(&recording);
     }
     Ok(Status::Clean)
+}
+
+/// A recording that its readers would refuse (a syscall newer than
+/// Corral's tables, on this kernel) is still written, and said so now
+/// rather than at `corral advise`.
+fn warn_unreadable(recording: &Recording) {
+    if let Err(e) = recording.check() {
+        eprintln!("warning: {e}: corral advise and corral record merge will refuse this recording");
+    }
 }
 
 fn warn_dropped(recording: &Recording) {
@@ -180,6 +190,9 @@ fn run_containers(
             .as_ref()
             .expect("a container's recording");
         let path = dir.join(recording_file_name(container));
+        if !quiet {
+            warn_unreadable(recording);
+        }
         let json = output::json(recording)?;
         std::fs::write(&path, json)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;

@@ -246,7 +246,12 @@ pub fn sarif_root() -> (String, String) {
     let git = |args: &[&str]| {
         git(args, "--format sarif")
             .ok()
-            .map(|out| String::from_utf8_lossy(&out).trim().to_string())
+            // Only git's final newline goes: a directory's name may
+            // begin or end with spaces.
+            .map(|out| {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+            })
     };
     let root = git(&["rev-parse", "--show-toplevel"]).unwrap_or(cwd);
     let prefix = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();

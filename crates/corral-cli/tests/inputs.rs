@@ -438,3 +438,24 @@ fn endless_advice_and_pss_configurations_are_bounded() {
         &["/dev/zero: larger than 67108864 bytes (--max-document-size); not read"],
     );
 }
+
+/// SARIF URIs are relative to the repository's root: the working
+/// directory's prefix is git's exactly, a leading space included.
+#[test]
+fn sarif_keeps_a_directory_name_with_spaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = Command::new("git")
+        .current_dir(dir.path())
+        .args(["init", "-q"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    let sub = dir.path().join(" lead é");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("web.yaml"), DEPLOYMENT).unwrap();
+    let output = corral(&sub, &["scan", "web.yaml", "--format", "sarif", "-q"]);
+    let sarif: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], " lead é/web.yaml");
+}

@@ -203,6 +203,9 @@ fn run_containers(
             None => crate::output::host_name(),
         };
         let published = publish(&args.kube.target(None), outcome.recordings.clone(), &node)?;
+        for replaced in &published.replaced {
+            eprintln!("warning: Recording {replaced}: unreadable, so replaced by this node's recording rather than merged with");
+        }
         if !quiet {
             eprintln!(
                 "{} Recording(s) published from node {node}; {} recording(s) of namespaces not labelled {}=true, {} of no Kubernetes container",

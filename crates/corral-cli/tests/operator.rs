@@ -236,6 +236,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
             written: vec!["shop/backend-backend-node-1".into()],
             skipped: 1,
             unnamed: 0,
+            replaced: Vec::new(),
         }
     );
     runtime
@@ -331,6 +332,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
 
     // With an output directory, the same advice as files.
     let out = dir.path().join("advice");
+    let client_again = client.clone();
     let files = Context {
         client,
         output: Some(out.clone()),
@@ -375,4 +377,22 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         "{error}"
     );
     assert_eq!(store.lock().unwrap().applies.len(), applies);
+
+    // node-3's recorder publishes: the unreadable Recording is not merged
+    // with (nor does it stop publishing), but replaced, and said.
+    let mut fresh = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    fresh.runs[0].started += 1200;
+    let published = runtime
+        .block_on(publish(&client_again, vec![fresh], "node-3"))
+        .unwrap();
+    assert_eq!(published.written, ["shop/backend-backend-node-3"]);
+    assert_eq!(published.replaced.len(), 1, "{published:?}");
+    assert!(
+        published.replaced[0].starts_with("shop/backend-backend-node-3: ")
+            && published.replaced[0].contains(r#"not "ptrace""#),
+        "{published:?}"
+    );
+    let node3: RecordingResource =
+        serde_json::from_value(stored(&path("backend-backend-node-3"))).unwrap();
+    assert_eq!(node3.spec.runs, 1);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use corral_operator::publish::{publish, Published};
-use corral_operator::reconcile::{reconcile_one, Context};
+use corral_operator::reconcile::{reconcile_named, reconcile_one, Context};
 use corral_operator::RecordingResource;
 use serde_json::{json, Value};
 
@@ -377,6 +377,19 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         "{error}"
     );
     assert_eq!(store.lock().unwrap().applies.len(), applies);
+    // The controller watches metadata only, and reads each Recording it
+    // reconciles by name: the unreadable one fails its own reconcile,
+    // named.
+    let error = runtime
+        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("reading Recording shop/backend-backend-node-3: ")
+            && error.contains(r#"not "ptrace""#),
+        "{error}"
+    );
+    assert_eq!(store.lock().unwrap().applies.len(), applies);
 
     // node-3's recorder publishes: the unreadable Recording is not merged
     // with (nor does it stop publishing), but replaced, and said.
@@ -395,4 +408,13 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
     let node3: RecordingResource =
         serde_json::from_value(stored(&path("backend-backend-node-3"))).unwrap();
     assert_eq!(node3.spec.runs, 1);
+    // Reconciled by name again, the workload container is advised from
+    // every node's recording.
+    let written = runtime
+        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
+        .unwrap();
+    assert!(!written.is_empty());
+    let merged: RecordingResource =
+        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
+    assert_eq!(merged.spec.runs, 4);
 }

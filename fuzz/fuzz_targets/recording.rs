@@ -1,5 +1,7 @@
 //! The recording reader (`corral advise` input) on arbitrary bytes: a
-//! recording that parses survives a JSON round trip unchanged, merges with
+//! recording that parses is of format version 1 with every syscall named
+//! as its architecture's table names its number (and the file reader,
+//! `Recording::from_json`, agrees with serde), survives a JSON round trip unchanged, merges with
 //! itself, and gets a securityContext and a seccomp profile that allows
 //! every named syscall it made, or a clear error, never a panic.
 #![no_main]
@@ -11,9 +13,30 @@ use corral_record::Recording;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let read = Recording::from_json("fuzz.json", data);
     let Ok(recording) = serde_json::from_slice::<Recording>(data) else {
+        if let Err(e) = read {
+            assert!(e.starts_with("fuzz.json"), "{e}");
+        }
         return;
     };
+    assert_eq!(read.as_ref(), Ok(&recording));
+    // A recording that reads is of this format version, and each of its
+    // syscalls has its number's name in its architecture's table.
+    assert_eq!(recording.format_version, corral_record::FORMAT_VERSION);
+    for activity in [&recording.workload, &recording.runtime] {
+        for (list, compat) in [
+            (&activity.syscalls, false),
+            (&activity.compat_syscalls, true),
+        ] {
+            for syscall in list {
+                let name =
+                    corral_record::syscall_name(syscall.number, &recording.architecture, compat);
+                assert!(name.is_some(), "{} unknown", syscall.number);
+                assert_eq!(syscall.name.as_deref(), name);
+            }
+        }
+    }
     let text = serde_json::to_string(&recording).unwrap();
     assert_eq!(serde_json::from_str::<Recording>(&text).unwrap(), recording);
     let _ = Recording::merge(vec![recording.clone(), recording.clone()]);

@@ -57,14 +57,18 @@ pub fn advise(recording: &Recording) -> Advice {
     let mut uids: BTreeMap<u32, u64> = BTreeMap::new();
     let mut gids: BTreeMap<u32, u64> = BTreeMap::new();
     for e in &recording.execs {
-        *uids.entry(e.uid).or_default() += e.count;
+        let n = uids.entry(e.uid).or_default();
+        *n = n.saturating_add(e.count);
         *uids.entry(e.euid).or_default() += 0;
-        *gids.entry(e.gid).or_default() += e.count;
+        let n = gids.entry(e.gid).or_default();
+        *n = n.saturating_add(e.count);
     }
     for i in &activity.identities {
-        *uids.entry(i.uid).or_default() += i.count;
+        let n = uids.entry(i.uid).or_default();
+        *n = n.saturating_add(i.count);
         *uids.entry(i.euid).or_default() += 0;
-        *gids.entry(i.gid).or_default() += i.count;
+        let n = gids.entry(i.gid).or_default();
+        *n = n.saturating_add(i.count);
     }
     let most = |ids: &BTreeMap<u32, u64>| {
         ids.iter()

@@ -114,6 +114,14 @@ pub struct Recorded {
     pub pods: Vec<String>,
 }
 
+/// Read the recording file at `path`, bounded by the loader's document
+/// size limit ([`corral_core::Limits::max_document_size`]) and checked as
+/// [`Recording::from_json`] does: every reader of recording files uses it.
+pub fn read_recording(path: &Path) -> Result<Recording, String> {
+    let bytes = corral_core::read_bounded(path, corral_core::Limits::default().max_document_size)?;
+    Recording::from_json(&path.display().to_string(), &bytes)
+}
+
 /// Read recordings and merge them per workload container.
 pub fn group(
     files: &[impl AsRef<Path>],
@@ -122,15 +130,7 @@ pub fn group(
     let mut by_key: BTreeMap<WorkloadKey, Vec<Recording>> = BTreeMap::new();
     for file in files {
         let file = file.as_ref();
-        let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let recording: Recording = serde_json::from_slice(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: not a corral recording: {e}",
-                file.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let recording = read_recording(file)?;
         if recording.container.as_ref().is_some_and(|c| c.sandbox) {
             continue; // the pause container: nothing to advise
         }

@@ -231,12 +231,8 @@ pub fn read(input: &Recordings) -> Result<Inputs, String> {
 fn refuse_incomplete(workloads: &BTreeMap<WorkloadKey, Recorded>) -> Result<(), String> {
     let mut lost = Vec::new();
     for (key, recorded) in workloads {
-        let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
-        for run in &recorded.recording.runs {
-            for (kind, count) in &run.dropped {
-                *by_kind.entry(kind.as_str()).or_default() += count;
-            }
-        }
+        // Only non-zero counters lost anything.
+        let by_kind = recorded.recording.dropped();
         if !by_kind.is_empty() {
             let counts: Vec<String> = by_kind
                 .iter()

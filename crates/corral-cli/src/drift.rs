@@ -126,12 +126,11 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         allow_incomplete: args.allow_incomplete,
     };
     let advice_path = policies.join("advice.json");
-    let text = std::fs::read(&advice_path).map_err(|e| {
-        format!(
-            "{}: {e} (written by corral advise all)",
-            advice_path.display()
-        )
-    })?;
+    let text = corral_core::read_bounded(
+        &advice_path,
+        corral_core::Limits::default().max_document_size,
+    )
+    .map_err(|e| format!("{e} (written by corral advise all)"))?;
     let applied: Vec<Applied> = serde_json::from_slice(&text)
         .map_err(|e| format!("{}:{}:{}: {e}", advice_path.display(), e.line(), e.column()))?;
     let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;

@@ -226,19 +226,35 @@ pub fn input_status(diagnostics: &[Diagnostic]) -> Status {
 
 /// Run git: its standard output, or what went wrong (`purpose` says which
 /// option needed it).
-pub fn git(args: &[&str], purpose: &str) -> Result<Vec<u8>, String> {
+pub fn git<S: AsRef<std::ffi::OsStr>>(args: &[S], purpose: &str) -> Result<Vec<u8>, String> {
     let output = std::process::Command::new("git")
         .args(args)
         .output()
         .map_err(|e| format!("{purpose} needs git: {e}"))?;
     if !output.status.success() {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| format!("{:?}", a.as_ref()).trim_matches('"').to_string())
+            .collect();
         return Err(format!(
             "git {}: {}",
-            args.join(" "),
+            shown.join(" "),
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
     Ok(output.stdout)
+}
+
+/// The paths git lists with `-z` (`ls-tree -z`, `diff -z --name-only`):
+/// NUL-separated, exactly as stored, never quoted or escaped, whatever
+/// they hold (spaces, quotes, newlines, UTF-8 or other bytes).
+pub fn git_paths(output: &[u8]) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    output
+        .split(|b| *b == 0)
+        .filter(|path| !path.is_empty())
+        .map(|path| std::ffi::OsStr::from_bytes(path).to_os_string())
+        .collect()
 }
 
 /// The repository's root and the working directory within it, for SARIF
@@ -250,7 +266,12 @@ pub fn sarif_root() -> (String, String) {
     let git = |args: &[&str]| {
         git(args, "--format sarif")
             .ok()
-            .map(|out| String::from_utf8_lossy(&out).trim().to_string())
+            // Only git's final newline goes: a directory's name may
+            // begin or end with spaces.
+            .map(|out| {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+            })
     };
     let root = git(&["rev-parse", "--show-toplevel"]).unwrap_or(cwd);
     let prefix = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();

@@ -98,7 +98,7 @@ pub fn run(args: &PssArgs, common: &CommonArgs) -> Result<Status, String> {
 
 fn read_config(path: &std::path::Path) -> Result<Config, String> {
     let name = path.to_string_lossy();
-    let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let bytes = corral_core::read_bounded(path, Limits::default().max_document_size)?;
     let (objects, diagnostics) =
         load_bytes(&name.as_ref().into(), &bytes, &Limits::default(), &|_| {});
     if let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error) {

@@ -99,7 +99,10 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
     };
     let recording = match &args.action {
         Some(RecordAction::Merge { recordings }) => {
-            let loaded = recordings.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+            let loaded = recordings
+                .iter()
+                .map(|path| corral_advise::workload::read_recording(path))
+                .collect::<Result<Vec<_>, _>>()?;
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
         None if args.containers => return run_containers(args, common, capacity),
@@ -124,17 +127,25 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             runs.join(", ")
         );
         warn_dropped(&recording);
+        warn_unreadable(&recording);
     }
     Ok(Status::Clean)
 }
 
+/// A recording that its readers would refuse (a syscall newer than
+/// Corral's tables, on this kernel) is still written, and said so now
+/// rather than at `corral advise`.
+fn warn_unreadable(recording: &Recording) {
+    if let Err(e) = recording.check() {
+        eprintln!("warning: {e}: corral advise and corral record merge will refuse this recording");
+    }
+}
+
 fn warn_dropped(recording: &Recording) {
-    for run in &recording.runs {
-        for (kind, count) in &run.dropped {
-            eprintln!(
-                "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
-            );
-        }
+    for (kind, count) in recording.dropped() {
+        eprintln!(
+            "warning: {count} {kind} observations were dropped because the recorder's maps were full: raise --max-namespaces or --max-entries"
+        );
     }
 }
 
@@ -181,6 +192,9 @@ fn run_containers(
             .as_ref()
             .expect("a container's recording");
         let path = dir.join(recording_file_name(container));
+        if !quiet {
+            warn_unreadable(recording);
+        }
         let json = output::json(recording)?;
         std::fs::write(&path, json)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
@@ -191,6 +205,9 @@ fn run_containers(
             None => crate::output::host_name(),
         };
         let published = publish(&args.kube.target(None), outcome.recordings.clone(), &node)?;
+        for replaced in &published.replaced {
+            eprintln!("warning: Recording {replaced}: unreadable, so replaced by this node's recording rather than merged with");
+        }
         if !quiet {
             eprintln!(
                 "{} Recording(s) published from node {node}; {} recording(s) of namespaces not labelled {}=true, {} of no Kubernetes container",
@@ -229,18 +246,6 @@ fn publish(
             .await
             .map_err(|e| e.to_string())?;
         corral_operator::publish::publish(&client, recordings, node).await
-    })
-}
-
-fn read(path: &PathBuf) -> Result<Recording, String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    serde_json::from_slice(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not a Corral recording: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
     })
 }
 

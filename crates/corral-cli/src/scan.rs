@@ -96,11 +96,14 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text).ok_or_else(|| format!("`{text}` is not low, medium, high or critical"))
 }
 
-fn read_config(path: &Path) -> Result<Config, String> {
+/// `.corral.yaml` or `--config`, read within the loader's bounds: one
+/// document, at most `--max-document-size` bytes.
+fn read_config(path: &Path, limits: &corral_core::Limits) -> Result<Config, String> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    match corral_core::parse_config(&name, &text, &corral_core::Limits::default())? {
+    let text = corral_core::read_bounded_text(path, limits.max_document_size)?;
+    match corral_core::parse_config(&name, &text, limits)? {
         Some(root) => Config::from_node(&root).map_err(|e| format!("{name}:{e}")),
+        // An empty file sets nothing.
         None => Ok(Config::default()),
     }
 }
@@ -110,9 +113,14 @@ fn read_source(file: &str) -> Option<Arc<str>> {
 }
 
 pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
+    let limits = args.load.limits();
     let mut config = match &args.config {
-        Some(path) => read_config(path)?,
-        None if Path::new(".corral.yaml").is_file() => read_config(Path::new(".corral.yaml"))?,
+        Some(path) => read_config(path, &limits)?,
+        // Whatever is there is read: a directory, FIFO or device (or a
+        // symbolic link to one) named so is an error, not left unread.
+        None if Path::new(".corral.yaml").symlink_metadata().is_ok() => {
+            read_config(Path::new(".corral.yaml"), &limits)?
+        }
         None => Config::default(),
     };
     if let Some(level) = args.level {
@@ -156,16 +164,8 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     }
     let baseline = match &args.baseline {
         Some(path) => {
-            let text =
-                std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            Some(serde_json::from_slice::<Baseline>(&text).map_err(|e| {
-                format!(
-                    "{}:{}:{}: not a Corral baseline: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?)
+            let bytes = corral_core::read_bounded(path, limits.max_document_size)?;
+            Some(Baseline::from_json(&path.display().to_string(), &bytes)?)
         }
         None => None,
     };
@@ -244,19 +244,34 @@ fn fingerprints_at(
     if paths.contains(&"-") {
         return Err("--diff-base cannot compare standard input".into());
     }
+    if rev.starts_with('-') {
+        return Err(format!(
+            "--diff-base {rev}: a git revision does not start with `-`"
+        ));
+    }
     paths.insert(0, "--");
-    let mut list_args = vec!["ls-tree", "-r", "--name-only", rev];
+    // -z: names exactly as stored, NUL-separated; without it git quotes
+    // and escapes names with spaces, quotes, newlines or non-ASCII bytes.
+    let mut list_args = vec!["ls-tree", "-r", "-z", "--name-only", rev];
     list_args.extend(paths);
-    let listing = String::from_utf8_lossy(&output::git(&list_args, "--diff-base")?).into_owned();
+    let listing = output::git_paths(&output::git(&list_args, "--diff-base")?);
     let limits = args.load.limits();
     let mut objects = Vec::new();
     let mut sources: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    for file in listing.lines() {
+    for path in &listing {
+        // The name findings carry, as the loader names files read from disk.
+        let shown = path.to_string_lossy();
+        let file = shown.as_ref();
         let manifest = [".yaml", ".yml", ".json"].iter().any(|e| file.ends_with(e));
         if !manifest || config.excludes(file) {
             continue;
         }
-        let bytes = output::git(&["show", &format!("{rev}:./{file}")], "--diff-base")?;
+        let mut object = std::ffi::OsString::from(format!("{rev}:./"));
+        object.push(path);
+        let bytes = output::git(
+            &[std::ffi::OsStr::new("cat-file"), "blob".as_ref(), &object],
+            "--diff-base",
+        )?;
         let name: Arc<str> = Arc::from(file);
         let (loaded, _) = corral_core::load_bytes(&name, &bytes, &limits, &|_| {});
         objects.extend(loaded);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use corral_operator::publish::{publish, Published};
-use corral_operator::reconcile::{reconcile_one, Context};
+use corral_operator::reconcile::{reconcile_named, reconcile_one, Context};
 use corral_operator::RecordingResource;
 use serde_json::{json, Value};
 
@@ -236,6 +236,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
             written: vec!["shop/backend-backend-node-1".into()],
             skipped: 1,
             unnamed: 0,
+            replaced: Vec::new(),
         }
     );
     runtime
@@ -331,6 +332,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
 
     // With an output directory, the same advice as files.
     let out = dir.path().join("advice");
+    let client_again = client.clone();
     let files = Context {
         client,
         output: Some(out.clone()),
@@ -346,4 +348,73 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         .join("shop")
         .join("recording-backend-backend-merged.json")
         .is_file());
+
+    // A Recording from a compromised node naming syscall 0 `ptrace` (the
+    // CRD's schema cannot tell): the operator's reader refuses it, and
+    // nothing is advised from it; the error says why.
+    let mut hostile = stored(&path("backend-backend-node-2"));
+    hostile["metadata"]["name"] = "backend-backend-node-3".into();
+    hostile["metadata"]["labels"]["corral.dev/node"] = "node-3".into();
+    let at = hostile["spec"]["recording"]["workload"]["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["number"] == 0)
+        .unwrap();
+    hostile["spec"]["recording"]["workload"]["syscalls"][at]["name"] = "ptrace".into();
+    store
+        .lock()
+        .unwrap()
+        .objects
+        .insert(path("backend-backend-node-3"), hostile);
+    let applies = store.lock().unwrap().applies.len();
+    let error = runtime
+        .block_on(reconcile_one(&node1, &context))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(r#"syscall number 0 is "read" on x86_64, not "ptrace""#),
+        "{error}"
+    );
+    assert_eq!(store.lock().unwrap().applies.len(), applies);
+    // The controller watches metadata only, and reads each Recording it
+    // reconciles by name: the unreadable one fails its own reconcile,
+    // named.
+    let error = runtime
+        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("reading Recording shop/backend-backend-node-3: ")
+            && error.contains(r#"not "ptrace""#),
+        "{error}"
+    );
+    assert_eq!(store.lock().unwrap().applies.len(), applies);
+
+    // node-3's recorder publishes: the unreadable Recording is not merged
+    // with (nor does it stop publishing), but replaced, and said.
+    let mut fresh = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    fresh.runs[0].started += 1200;
+    let published = runtime
+        .block_on(publish(&client_again, vec![fresh], "node-3"))
+        .unwrap();
+    assert_eq!(published.written, ["shop/backend-backend-node-3"]);
+    assert_eq!(published.replaced.len(), 1, "{published:?}");
+    assert!(
+        published.replaced[0].starts_with("shop/backend-backend-node-3: ")
+            && published.replaced[0].contains(r#"not "ptrace""#),
+        "{published:?}"
+    );
+    let node3: RecordingResource =
+        serde_json::from_value(stored(&path("backend-backend-node-3"))).unwrap();
+    assert_eq!(node3.spec.runs, 1);
+    // Reconciled by name again, the workload container is advised from
+    // every node's recording.
+    let written = runtime
+        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
+        .unwrap();
+    assert!(!written.is_empty());
+    let merged: RecordingResource =
+        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
+    assert_eq!(merged.spec.runs, 4);
 }

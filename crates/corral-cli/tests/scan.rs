@@ -344,7 +344,7 @@ fn corral_yaml_configures_rules_paths_namespaces_and_templates() {
     .unwrap();
     std::fs::write(
         dir.path().join(".corral.yaml"),
-        "pss: {level: baseline}\nrules:\n  disable: [image-not-pinned-by-digest, CRL-W015]\n  severity: {privileged-container: low}\nexclude:\n  paths: [\"vendor/**\"]\n  namespaces: [kube-system]\ntemplatePaths: [spec.workload.template]\nfailOn: critical\n",
+        "version: 1\npss: {level: baseline}\nrules:\n  disable: [image-not-pinned-by-digest, CRL-W015]\n  severity: {privileged-container: low}\nexclude:\n  paths: [\"vendor/**\"]\n  namespaces: [kube-system]\ntemplatePaths: [spec.workload.template]\nfailOn: critical\n",
     )
     .unwrap();
     let (code, findings, _) = scan_json(dir.path(), &[]);
@@ -372,12 +372,16 @@ fn corral_yaml_configures_rules_paths_namespaces_and_templates() {
     // pss-privileged is still critical: failOn critical fails.
     assert_eq!(code, Some(1));
     // A broken configuration names its line.
-    std::fs::write(dir.path().join(".corral.yaml"), "failOn: severe\n").unwrap();
+    std::fs::write(
+        dir.path().join(".corral.yaml"),
+        "version: 1\nfailOn: severe\n",
+    )
+    .unwrap();
     let output = corral(dir.path(), &["scan", "."]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(".corral.yaml:1:9: failOn is low, medium, high or critical"),
+        stderr.contains(".corral.yaml:2:9: failOn is low, medium, high or critical"),
         "{stderr}"
     );
 }

@@ -10,12 +10,14 @@ pub mod model;
 pub mod node;
 pub mod object;
 mod parse;
+pub mod read;
 pub mod safe;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{discover, load, load_bytes, load_sources, parse_config, Input, Loaded, Source};
 pub use node::{Node, Pos, Scalar, ScalarKind, Value};
 pub use object::Object;
+pub use read::{read_bounded, read_bounded_text};
 
 /// Checks run by the fuzz targets; not part of the API.
 #[doc(hidden)]

@@ -20,6 +20,10 @@ pub struct Published {
     pub skipped: usize,
     /// Recordings of no Kubernetes container (no namespace, pod or name).
     pub unnamed: usize,
+    /// `namespace/name: why` of each Recording found unreadable (not a
+    /// recording Corral reads: tampered with, or of another format
+    /// version): not merged with, but replaced by this node's recording.
+    pub replaced: Vec<String>,
 }
 
 /// A recording's Kubernetes container: (namespace, workload, container);
@@ -70,10 +74,18 @@ pub async fn publish(
         // The node's earlier windows, merged in.
         let api: Api<RecordingResource> = Api::namespaced(client.clone(), &namespace);
         let name = object_name(&[&workload, &container, node]);
-        let existing = api
-            .get_opt(&name)
-            .await
-            .map_err(|e| format!("reading Recording {namespace}/{name}: {e}"))?;
+        let existing = match api.get_opt(&name).await {
+            Ok(existing) => existing,
+            // This node's Recording is written by this node's recorder
+            // alone: one that does not read is never merged with (nor
+            // does it stop the other namespaces' publishing); this
+            // recording replaces it, and that is said.
+            Err(kube::Error::SerdeError(e)) => {
+                published.replaced.push(format!("{namespace}/{name}: {e}"));
+                None
+            }
+            Err(e) => return Err(format!("reading Recording {namespace}/{name}: {e}")),
+        };
         let merged = match existing {
             Some(old) => corral_record::Recording::merge(vec![old.spec.recording, recording])
                 .map_err(|e| format!("{namespace}/{workload} container {container}: {e}"))?,

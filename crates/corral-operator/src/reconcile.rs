@@ -18,7 +18,9 @@ use std::time::Duration;
 use corral_advise::workload::{Recorded, WorkloadKey};
 use corral_core::safe::file_name;
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, ListParams, PartialObjectMeta, Patch, PatchParams,
+};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -312,28 +314,64 @@ async fn network_policies_of(
     Ok(written)
 }
 
+/// Reconcile the Recording `namespace/name`, whose metadata the
+/// controller watched: read it whole here, so that one that does not read (tampered with, or of
+/// another format version) fails its own reconcile, named, and never the
+/// watch of every other Recording.
+pub async fn reconcile_named(
+    namespace: &str,
+    name: &str,
+    context: &Context,
+) -> Result<Written, Error> {
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), namespace);
+    let recording = api
+        .get_opt(name)
+        .await
+        .map_err(failed(&format!("reading Recording {namespace}/{name}")))?;
+    match recording {
+        Some(recording) => reconcile_one(&recording, context).await,
+        None => Ok(Vec::new()), // deleted since
+    }
+}
+
 async fn reconcile(
-    recording: Arc<RecordingResource>,
+    meta: Arc<PartialObjectMeta<RecordingResource>>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
-    let written = reconcile_one(&recording, &context).await?;
+    let namespace = meta.namespace().unwrap_or_else(|| "default".into());
+    let written = reconcile_named(&namespace, &meta.name_any(), &context).await?;
     for what in written {
         eprintln!("wrote {what}");
     }
     Ok(Action::await_change())
 }
 
-fn error_policy(_: Arc<RecordingResource>, error: &Error, _: Arc<Context>) -> Action {
+fn error_policy(
+    _: Arc<PartialObjectMeta<RecordingResource>>,
+    error: &Error,
+    _: Arc<Context>,
+) -> Action {
     eprintln!("error: {error}");
     Action::requeue(Duration::from_secs(30))
 }
 
 /// Run the controller until the process is stopped.
 pub async fn run(context: Context) {
-    let recordings: Api<RecordingResource> = Api::all(context.client.clone());
+    // Metadata only: a Recording whose spec does not read cannot fail the
+    // list every reconcile starts from.
+    let recordings: Api<PartialObjectMeta<RecordingResource>> = Api::all(context.client.clone());
     Controller::new(recordings, watcher::Config::default())
         .shutdown_on_signal()
         .run(reconcile, error_policy, Arc::new(context))
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            // The reconciler's own errors were said by error_policy; the
+            // watcher's (a Recording the reader refuses fails its list)
+            // must not pass in silence.
+            match result {
+                Ok(_) | Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                Err(e) => eprintln!("error: {e}"),
+            }
+            futures::future::ready(())
+        })
         .await;
 }

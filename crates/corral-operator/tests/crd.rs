@@ -85,3 +85,54 @@ fn the_schema_accepts_real_recordings_and_refuses_a_malformed_one() {
     }
     assert_eq!(checked, 3);
 }
+
+/// Recording resources are read by the recording's own reader (kube
+/// deserializes `spec.recording` with it), so they fail closed as files
+/// do: the schema cannot tell that number 0 is `read`, but the reader
+/// refuses a resource naming it `ptrace`, or of another format version.
+#[test]
+fn recording_resources_are_checked_as_recording_files_are() {
+    let path = workspace().join(
+        "examples/advise-demo/recordings/shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json",
+    );
+    let recording: corral_record::Recording =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut resource = RecordingResource::new(
+        "demo",
+        RecordingSpec::new("demo", "app", "node-1", recording),
+    );
+    resource.metadata.namespace = Some("shop".into());
+    let value = serde_json::to_value(&resource).unwrap();
+    assert_eq!(
+        serde_json::from_value::<RecordingResource>(value.clone())
+            .unwrap()
+            .spec,
+        resource.spec
+    );
+
+    let syscalls = value["spec"]["recording"]["workload"]["syscalls"]
+        .as_array()
+        .unwrap();
+    let at = syscalls.iter().position(|s| s["number"] == 0).unwrap();
+    let mut ptrace = value.clone();
+    ptrace["spec"]["recording"]["workload"]["syscalls"][at]["name"] = "ptrace".into();
+    let error = serde_json::from_value::<RecordingResource>(ptrace)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            r#"workload.syscalls[{at}]: syscall number 0 is "read" on x86_64, not "ptrace""#
+        )),
+        "{error}"
+    );
+
+    let mut version = value;
+    version["spec"]["recording"]["formatVersion"] = 2.into();
+    let error = serde_json::from_value::<RecordingResource>(version)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("formatVersion 2 is not supported"),
+        "{error}"
+    );
+}

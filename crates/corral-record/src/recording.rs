@@ -11,7 +11,13 @@ use crate::syscall_names;
 
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// A recording. Reading one (with serde, from a file or from a `Recording`
+/// resource alike) checks it, failing closed: its `formatVersion` must be
+/// [`FORMAT_VERSION`], its architecture one whose syscall table Corral has,
+/// and every syscall's name the one that table gives its number (a
+/// recording cannot allow `ptrace` by naming number 0 so). See
+/// [`Recording::check`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Recording {
     pub format_version: u32,
@@ -303,23 +309,36 @@ impl Capability {
     }
 }
 
+/// The architectures (`uname -m`) whose syscall tables Corral has.
+pub const ARCHITECTURES: [&str; 2] = ["x86_64", "aarch64"];
+
+/// The syscall names by number of `architecture`'s native ABI, or of its
+/// 32-bit compat ABI; `None` where Corral has no such table.
+fn syscall_table(architecture: &str, compat: bool) -> Option<&'static [Option<&'static str>]> {
+    match (architecture, compat) {
+        ("x86_64", false) => Some(&syscall_names::X86_64),
+        ("x86_64", true) => Some(&syscall_names::I386),
+        ("aarch64", false) => Some(&syscall_names::AARCH64),
+        _ => None,
+    }
+}
+
+/// The name of syscall `number` of `architecture` (compat ABI or not), as
+/// the kernel's tables give it; `None` for a number not in them.
+pub fn syscall_name(number: u32, architecture: &str, compat: bool) -> Option<&'static str> {
+    syscall_table(architecture, compat)?
+        .get(usize::try_from(number).ok()?)
+        .copied()
+        .flatten()
+}
+
 impl Syscall {
     /// Syscall `number` of `architecture`'s native ABI, or of its 32-bit
     /// compat ABI.
     pub fn new(number: u32, architecture: &str, compat: bool) -> Syscall {
-        let table: &[Option<&str>] = match (architecture, compat) {
-            ("x86_64", false) => &syscall_names::X86_64,
-            ("x86_64", true) => &syscall_names::I386,
-            ("aarch64", false) => &syscall_names::AARCH64,
-            _ => &[],
-        };
         Syscall {
             number,
-            name: table
-                .get(number as usize)
-                .copied()
-                .flatten()
-                .map(str::to_string),
+            name: syscall_name(number, architecture, compat).map(str::to_string),
             runs: 1,
         }
     }
@@ -651,7 +670,7 @@ impl Entry for Syscall {
         self.number
     }
     fn combine(&mut self, other: Self) {
-        self.runs += other.runs;
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -668,7 +687,7 @@ impl Entry for Capability {
         self.denied |= other.denied;
         self.granted_unaudited |= other.granted_unaudited;
         self.denied_unaudited |= other.denied_unaudited;
-        self.runs += other.runs;
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -681,8 +700,8 @@ impl Entry for Identity {
         (self.uid, self.gid, self.euid, self.egid)
     }
     fn combine(&mut self, other: Self) {
-        self.count += other.count;
-        self.runs += other.runs;
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -695,8 +714,8 @@ impl Entry for Endpoint {
         (self.address, self.port)
     }
     fn combine(&mut self, other: Self) {
-        self.count += other.count;
-        self.runs += other.runs;
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -712,8 +731,8 @@ impl Entry for DnsQuery {
         self.answers.extend(other.answers);
         self.answers.sort();
         self.answers.dedup();
-        self.count += other.count;
-        self.runs += other.runs;
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -731,8 +750,8 @@ impl Entry for FileWrite {
         )
     }
     fn combine(&mut self, other: Self) {
-        self.count += other.count;
-        self.runs += other.runs;
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -756,8 +775,8 @@ impl Entry for Exec {
         self.setuid |= other.setuid;
         self.setgid |= other.setgid;
         self.file_capabilities |= other.file_capabilities;
-        self.count += other.count;
-        self.runs += other.runs;
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
     }
     fn runs_mut(&mut self) -> &mut u32 {
         &mut self.runs
@@ -771,6 +790,203 @@ pub struct MergeError(pub String);
 impl std::fmt::Display for MergeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A recording as written, before [`Recording::check`]: what serde reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Unchecked {
+    format_version: u32,
+    architecture: String,
+    #[serde(default)]
+    container: Option<Container>,
+    runs: Vec<Run>,
+    execs: Vec<Exec>,
+    workload: Activity,
+    runtime: Activity,
+}
+
+impl<'de> Deserialize<'de> for Recording {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let recording = Recording::from(Unchecked::deserialize(deserializer)?);
+        recording.check().map_err(serde::de::Error::custom)?;
+        Ok(recording)
+    }
+}
+
+impl From<Unchecked> for Recording {
+    fn from(unchecked: Unchecked) -> Recording {
+        let Unchecked {
+            format_version,
+            architecture,
+            container,
+            runs,
+            execs,
+            workload,
+            runtime,
+        } = unchecked;
+        Recording {
+            format_version,
+            architecture,
+            container,
+            runs,
+            execs,
+            workload,
+            runtime,
+        }
+    }
+}
+
+/// Only a recording's `formatVersion`, read before the rest: another
+/// version may be shaped otherwise, and is refused for its version.
+#[derive(Deserialize)]
+struct Version {
+    #[serde(rename = "formatVersion")]
+    format_version: Option<serde_json::Value>,
+}
+
+fn unsupported_version(found: &str) -> String {
+    format!("formatVersion {found} is not supported: this Corral reads recordings of format version {FORMAT_VERSION}")
+}
+
+impl Recording {
+    /// Whether the recording can be trusted as what it says it is: its
+    /// format version is [`FORMAT_VERSION`], its architecture one in
+    /// [`ARCHITECTURES`], and each syscall (workload and runtime, native
+    /// and compat) has a number in its architecture's table and that
+    /// number's name, and each capability its number's name (none past
+    /// the kernel's). The error names the entry (`workload.syscalls[3]`).
+    pub fn check(&self) -> Result<(), String> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(unsupported_version(&self.format_version.to_string()));
+        }
+        if !ARCHITECTURES.contains(&self.architecture.as_str()) {
+            return Err(format!(
+                "architecture {:?} is not one whose syscalls Corral knows ({})",
+                self.architecture,
+                ARCHITECTURES.join(", ")
+            ));
+        }
+        let lists = [
+            ("workload.syscalls", &self.workload.syscalls, false),
+            (
+                "workload.compatSyscalls",
+                &self.workload.compat_syscalls,
+                true,
+            ),
+            ("runtime.syscalls", &self.runtime.syscalls, false),
+            (
+                "runtime.compatSyscalls",
+                &self.runtime.compat_syscalls,
+                true,
+            ),
+        ];
+        // Capability names become `capabilities.add`: each must be its
+        // number's (a number past the table, unnamed).
+        for (path, capabilities) in [
+            ("workload.capabilities", &self.workload.capabilities),
+            ("runtime.capabilities", &self.runtime.capabilities),
+        ] {
+            for (at, capability) in capabilities.iter().enumerate() {
+                let expected = usize::try_from(capability.number)
+                    .ok()
+                    .and_then(|n| CAPABILITY_NAMES.get(n).copied());
+                if capability.name.as_deref() != expected {
+                    let named = |n: Option<&str>| {
+                        n.map_or_else(|| "unnamed".to_string(), |n| format!("{n:?}"))
+                    };
+                    return Err(format!(
+                        "{path}[{at}]: capability number {} is {}, not {}",
+                        capability.number,
+                        named(expected),
+                        named(capability.name.as_deref())
+                    ));
+                }
+            }
+        }
+        let architecture = self.architecture.as_str();
+        for (path, syscalls, compat) in lists {
+            let abi = if compat { "32-bit compat " } else { "" };
+            if syscall_table(architecture, compat).is_none() && !syscalls.is_empty() {
+                return Err(format!(
+                    "{path}: Corral has no table of {architecture}'s {abi}syscalls to check their names against"
+                ));
+            }
+            for (at, syscall) in syscalls.iter().enumerate() {
+                let number = syscall.number;
+                let named = syscall.name.as_deref();
+                match syscall_name(number, architecture, compat) {
+                    None => {
+                        return Err(format!(
+                            "{path}[{at}]: syscall number {number} ({}) is not in {architecture}'s {abi}syscall table",
+                            named.map_or_else(|| "unnamed".to_string(), |n| format!("named {n:?}"))
+                        ))
+                    }
+                    Some(name) if named != Some(name) => {
+                        return Err(format!(
+                            "{path}[{at}]: syscall number {number} is {name:?} on {architecture}{}, not {}",
+                            if compat { " (32-bit compat)" } else { "" },
+                            named.map_or_else(|| "unnamed".to_string(), |n| format!("{n:?}"))
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Read the recording in `bytes`, the JSON of file `name`, checked
+    /// ([`Recording::check`]). The error starts with `name`: a version
+    /// other than [`FORMAT_VERSION`] is refused for its version before the
+    /// rest is read; JSON that is not a recording's shape is an error at
+    /// its line and column; a recording that fails its check names the
+    /// entry.
+    pub fn from_json(name: &str, bytes: &[u8]) -> Result<Recording, String> {
+        if let Ok(Version { format_version }) = serde_json::from_slice::<Version>(bytes) {
+            match format_version {
+                None => {
+                    return Err(format!(
+                        "{name}: no formatVersion: not a Corral recording (this Corral reads format version {FORMAT_VERSION})"
+                    ))
+                }
+                Some(serde_json::Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION.into()) => {}
+                Some(other) => return Err(format!("{name}: {}", unsupported_version(&other.to_string()))),
+            }
+        }
+        let unchecked: Unchecked = serde_json::from_slice(bytes).map_err(|e| {
+            // serde_json ends its message with " at line L column C": say
+            // the position first, as every Corral error does.
+            let message = e.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
+            format!(
+                "{name}:{}:{}: not a Corral recording: {message}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let recording = Recording::from(unchecked);
+        recording.check().map_err(|e| format!("{name}: {e}"))?;
+        Ok(recording)
+    }
+
+    /// The observations lost, by kind, over every run: the non-zero
+    /// `dropped` counters (a counter of zero lost nothing). A recording
+    /// with any is incomplete.
+    pub fn dropped(&self) -> BTreeMap<String, u64> {
+        let mut lost: BTreeMap<String, u64> = BTreeMap::new();
+        for run in &self.runs {
+            for (kind, count) in &run.dropped {
+                if *count > 0 {
+                    let total = lost.entry(kind.clone()).or_default();
+                    *total = total.saturating_add(*count);
+                }
+            }
+        }
+        lost
     }
 }
 
@@ -1004,6 +1220,243 @@ mod tests {
         );
         let ab = Recording::merge(vec![a, b]).unwrap();
         assert_eq!(Recording::merge(vec![ab, c]).unwrap(), merged);
+    }
+
+    /// `recording(1, &[0, 1, 60], 1)` as JSON, changed by `change`, read
+    /// back as file `r.json`.
+    fn read_changed(change: impl FnOnce(&mut serde_json::Value)) -> Result<Recording, String> {
+        let mut value = serde_json::to_value(recording(1, &[0, 1, 60], 1)).unwrap();
+        change(&mut value);
+        let bytes = serde_json::to_vec_pretty(&value).unwrap();
+        let read = Recording::from_json("r.json", &bytes);
+        // serde alone (as kube reads a Recording resource) agrees.
+        let via_serde = serde_json::from_slice::<Recording>(&bytes);
+        assert_eq!(read.is_ok(), via_serde.is_ok(), "{read:?} {via_serde:?}");
+        read
+    }
+
+    #[test]
+    fn a_written_recording_reads_back() {
+        let written = recording(1, &[0, 1, 60], 1);
+        assert_eq!(read_changed(|_| {}).unwrap(), written);
+    }
+
+    #[test]
+    fn other_format_versions_are_refused_for_their_version() {
+        let error = read_changed(|v| v["formatVersion"] = 2.into()).unwrap_err();
+        assert_eq!(
+            error,
+            "r.json: formatVersion 2 is not supported: this Corral reads recordings of format version 1"
+        );
+        // Even when the rest is shaped otherwise.
+        let error =
+            Recording::from_json("r.json", br#"{"formatVersion": 3, "runs": 7}"#).unwrap_err();
+        assert!(
+            error.contains("formatVersion 3 is not supported"),
+            "{error}"
+        );
+        let error = read_changed(|v| v["formatVersion"] = "1".into()).unwrap_err();
+        assert!(
+            error.contains(r#"formatVersion "1" is not supported"#),
+            "{error}"
+        );
+        let error = read_changed(|v| {
+            v.as_object_mut().unwrap().remove("formatVersion");
+        })
+        .unwrap_err();
+        assert!(error.starts_with("r.json: no formatVersion"), "{error}");
+        // serde alone refuses version 2 with the same words.
+        let mut value = serde_json::to_value(recording(1, &[0], 0)).unwrap();
+        value["formatVersion"] = 2.into();
+        let error = serde_json::from_value::<Recording>(value).unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("formatVersion 2 is not supported"));
+    }
+
+    #[test]
+    fn a_syscall_name_must_be_its_numbers() {
+        // Number 0 is `read` on x86_64: naming it `ptrace` would make a
+        // profile allow ptrace.
+        let error =
+            read_changed(|v| v["workload"]["syscalls"][0]["name"] = "ptrace".into()).unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: workload.syscalls[0]: syscall number 0 is "read" on x86_64, not "ptrace""#
+        );
+        let error =
+            read_changed(|v| v["workload"]["syscalls"][2]["name"] = serde_json::Value::Null)
+                .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: workload.syscalls[2]: syscall number 60 is "exit" on x86_64, not unnamed"#
+        );
+        // The runtime's and the compat lists are checked too (11 is execve
+        // in i386's table, munmap in x86_64's).
+        let error = read_changed(|v| {
+            v["runtime"]["compatSyscalls"] =
+                serde_json::json!([{"number": 11, "name": "munmap", "runs": 1}])
+        })
+        .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: runtime.compatSyscalls[0]: syscall number 11 is "execve" on x86_64 (32-bit compat), not "munmap""#
+        );
+        assert!(read_changed(|v| {
+            v["runtime"]["compatSyscalls"] =
+                serde_json::json!([{"number": 11, "name": "execve", "runs": 1}])
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn a_capability_name_must_be_its_numbers() {
+        // recording(1, .., 1): CAP_CHOWN (0) granted, CAP_SYS_ADMIN (21).
+        let error =
+            read_changed(|v| v["workload"]["capabilities"][0]["name"] = "CAP_SYS_ADMIN".into())
+                .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: workload.capabilities[0]: capability number 0 is "CAP_CHOWN", not "CAP_SYS_ADMIN""#
+        );
+        let error = read_changed(|v| {
+            v["runtime"]["capabilities"] = serde_json::json!([{
+                "number": 63, "name": "CAP_SYS_ADMIN", "granted": true, "denied": false,
+                "grantedUnaudited": false, "deniedUnaudited": false, "runs": 1
+            }])
+        })
+        .unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: runtime.capabilities[0]: capability number 63 is unnamed, not "CAP_SYS_ADMIN""#
+        );
+        // What the recorder writes past the table (unnamed) reads.
+        assert!(read_changed(|v| {
+            v["runtime"]["capabilities"] = serde_json::json!([{
+                "number": 63, "name": null, "granted": true, "denied": false,
+                "grantedUnaudited": false, "deniedUnaudited": false, "runs": 1
+            }])
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn a_number_not_in_the_table_is_refused() {
+        // x86_64 has no syscall 400; nor any past its table.
+        for number in [400u32, 463, u32::MAX] {
+            let error = read_changed(|v| {
+                v["runtime"]["syscalls"] =
+                    serde_json::json!([{"number": number, "name": null, "runs": 1}])
+            })
+            .unwrap_err();
+            assert_eq!(
+                error,
+                format!("r.json: runtime.syscalls[0]: syscall number {number} (unnamed) is not in x86_64's syscall table")
+            );
+        }
+        let error = read_changed(|v| {
+            v["workload"]["syscalls"] =
+                serde_json::json!([{"number": 400, "name": "ptrace", "runs": 1}])
+        })
+        .unwrap_err();
+        assert!(
+            error.contains(r#"number 400 (named "ptrace") is not in"#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn architectures_without_a_table_are_refused() {
+        let error = read_changed(|v| v["architecture"] = "riscv64".into()).unwrap_err();
+        assert_eq!(
+            error,
+            r#"r.json: architecture "riscv64" is not one whose syscalls Corral knows (x86_64, aarch64)"#
+        );
+        // aarch64's native numbers are its own (221 is execve there).
+        let error = read_changed(|v| v["architecture"] = "aarch64".into()).unwrap_err();
+        assert!(
+            error.contains(r#"syscall number 0 is "io_setup" on aarch64, not "read""#),
+            "{error}"
+        );
+        let arm = |v: &mut serde_json::Value| {
+            v["architecture"] = "aarch64".into();
+            v["workload"]["syscalls"] =
+                serde_json::json!([{"number": 221, "name": "execve", "runs": 1}]);
+        };
+        assert!(read_changed(arm).is_ok());
+        // Corral has no table of arm64's 32-bit compat syscalls.
+        let error = read_changed(|v| {
+            arm(v);
+            v["workload"]["compatSyscalls"] =
+                serde_json::json!([{"number": 11, "name": "execve", "runs": 1}]);
+        })
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "r.json: workload.compatSyscalls: Corral has no table of aarch64's 32-bit compat syscalls to check their names against"
+        );
+    }
+
+    #[test]
+    fn shape_errors_say_where() {
+        let error =
+            Recording::from_json("r.json", b"{\"formatVersion\": 1,\n \"runs\": 7}").unwrap_err();
+        assert!(
+            error.starts_with("r.json:2:")
+                && error.contains("not a Corral recording: invalid type"),
+            "{error}"
+        );
+        assert!(Recording::from_json("r.json", b"")
+            .unwrap_err()
+            .starts_with("r.json:1:0: "));
+    }
+
+    #[test]
+    fn the_committed_recordings_are_valid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut read = 0;
+        for dir in ["examples/advise-demo/recordings", "fuzz/seeds/recording"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                Recording::from_json(&path.display().to_string(), &bytes).unwrap();
+                read += 1;
+            }
+        }
+        assert!(read >= 6, "{read} recordings");
+    }
+
+    #[test]
+    fn zero_drop_counters_lose_nothing() {
+        let mut r = recording(1, &[0], 0);
+        r.runs[0].dropped = BTreeMap::from([("fileWrites".to_string(), 0)]);
+        assert!(r.dropped().is_empty());
+        let mut other = recording(2, &[0], 0);
+        other.runs[0].dropped = BTreeMap::from([
+            ("fileWrites".to_string(), u64::MAX),
+            ("flows".to_string(), 3),
+        ]);
+        let mut third = recording(3, &[0], 0);
+        third.runs[0].dropped = BTreeMap::from([("fileWrites".to_string(), 1)]);
+        let merged = Recording::merge(vec![r, other, third]).unwrap();
+        // Counts add up without wrapping round to "nothing lost".
+        assert_eq!(
+            merged.dropped(),
+            BTreeMap::from([
+                ("fileWrites".to_string(), u64::MAX),
+                ("flows".to_string(), 3)
+            ])
+        );
+    }
+
+    #[test]
+    fn huge_counts_merge_without_overflow() {
+        let mut a = recording(1, &[0], 0);
+        a.workload.file_writes[0].count = u64::MAX;
+        a.workload.syscalls[0].runs = u32::MAX;
+        let merged = Recording::merge(vec![a.clone(), a]).unwrap();
+        assert_eq!(merged.workload.file_writes[0].count, u64::MAX);
+        assert_eq!(merged.workload.syscalls[0].runs, u32::MAX);
     }
 
     #[test]

@@ -11,10 +11,43 @@ use crate::Finding;
 
 pub const BASELINE_VERSION: u32 = 1;
 
+/// A baseline. Reading one (serde, or [`Baseline::from_json`]) checks its
+/// `version`: another version is refused, never half understood.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "Unchecked")]
 pub struct Baseline {
     pub version: u32,
     pub findings: Vec<Accepted>,
+}
+
+/// A baseline as written, before its version is checked.
+#[derive(Deserialize)]
+struct Unchecked {
+    version: u32,
+    findings: Vec<Accepted>,
+}
+
+impl TryFrom<Unchecked> for Baseline {
+    type Error = String;
+    fn try_from(Unchecked { version, findings }: Unchecked) -> Result<Baseline, String> {
+        if version != BASELINE_VERSION {
+            return Err(unsupported(&version.to_string()));
+        }
+        Ok(Baseline { version, findings })
+    }
+}
+
+fn unsupported(version: &str) -> String {
+    format!(
+        "baseline version {version} is not supported: this Corral reads baseline version {BASELINE_VERSION} (write it again with --write-baseline)"
+    )
+}
+
+/// Only a baseline's `version`, read before the rest: another version may
+/// be shaped otherwise, and is refused for its version.
+#[derive(Deserialize)]
+struct Version {
+    version: Option<serde_json::Value>,
 }
 
 /// One accepted finding: its fingerprint, and what it was, for reviewers.
@@ -28,6 +61,37 @@ pub struct Accepted {
 }
 
 impl Baseline {
+    /// Read the baseline in `bytes`, the JSON of file `name`. Errors start
+    /// with `name`: a missing or other `version` is refused for its version
+    /// before the rest is read; anything else not a baseline's shape is an
+    /// error at its line and column.
+    pub fn from_json(name: &str, bytes: &[u8]) -> Result<Baseline, String> {
+        if let Ok(Version { version }) = serde_json::from_slice::<Version>(bytes) {
+            match version {
+                None => {
+                    return Err(format!(
+                        "{name}: no version: not a Corral baseline (this Corral reads baseline version {BASELINE_VERSION})"
+                    ))
+                }
+                Some(serde_json::Value::Number(n)) if n.as_u64() == Some(BASELINE_VERSION.into()) => {}
+                Some(other) => return Err(format!("{name}: {}", unsupported(&other.to_string()))),
+            }
+        }
+        serde_json::from_slice(bytes).map_err(|e| {
+            // serde_json ends its message with " at line L column C": say
+            // the position first, as every Corral error does.
+            let message = e.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
+            format!(
+                "{name}:{}:{}: not a Corral baseline: {message}",
+                e.line(),
+                e.column()
+            )
+        })
+    }
+
     /// The baseline of `findings` (suppressed ones need none), sorted.
     pub fn of(findings: &[Finding]) -> Baseline {
         let mut accepted: Vec<Accepted> = findings
@@ -68,5 +132,56 @@ impl Baseline {
             .filter(|a| !seen.contains(a.fingerprint.as_str()))
             .collect();
         (baselined, stale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENTRY: &str = r#"{"fingerprint": "abc", "rule": "CRL-W001", "file": "a.yaml", "object": "Deployment shop/web", "field": "spec"}"#;
+
+    #[test]
+    fn a_baseline_reads_back() {
+        let text = format!(r#"{{"version": 1, "findings": [{ENTRY}]}}"#);
+        let baseline = Baseline::from_json("b.json", text.as_bytes()).unwrap();
+        assert_eq!(baseline.findings[0].fingerprint, "abc");
+        let again = serde_json::to_vec(&baseline).unwrap();
+        assert_eq!(Baseline::from_json("b.json", &again).unwrap(), baseline);
+    }
+
+    #[test]
+    fn other_versions_are_refused_for_their_version() {
+        let refused = |text: &str| Baseline::from_json("b.json", text.as_bytes()).unwrap_err();
+        assert_eq!(
+            refused(r#"{"version": 2, "findings": []}"#),
+            "b.json: baseline version 2 is not supported: this Corral reads baseline version 1 (write it again with --write-baseline)"
+        );
+        // Shaped otherwise: still refused for the version.
+        assert!(refused(r#"{"version": 3, "findings": {"a": 1}}"#)
+            .starts_with("b.json: baseline version 3 is not supported"));
+        assert!(refused(r#"{"version": "1", "findings": []}"#)
+            .starts_with(r#"b.json: baseline version "1" is not supported"#));
+        assert!(refused(r#"{"version": -1, "findings": []}"#)
+            .starts_with("b.json: baseline version -1 is not supported"));
+        assert_eq!(
+            refused(r#"{"findings": []}"#),
+            "b.json: no version: not a Corral baseline (this Corral reads baseline version 1)"
+        );
+        assert_eq!(
+            refused("{\"version\": 1,\n \"findings\": 7}"),
+            "b.json:2:14: not a Corral baseline: invalid type: integer `7`, expected a sequence"
+        );
+        assert_eq!(
+            refused("[1]"),
+            "b.json:1:3: not a Corral baseline: invalid length 1, expected struct Unchecked with 2 elements"
+        );
+        assert!(refused("7").starts_with("b.json:1:1: not a Corral baseline: invalid type"));
+        // serde alone checks the version too.
+        let error =
+            serde_json::from_str::<Baseline>(r#"{"version": 2, "findings": []}"#).unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("baseline version 2 is not supported"));
     }
 }

@@ -4,7 +4,6 @@
 //! file, line and object. They need the cloud's files (`corral scan
 //! --cloud`, `corral drift --cloud`); without them nothing fires.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use corral_core::model::{Model, Resource};
@@ -35,39 +34,6 @@ const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 const GKE_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
 const AKS_ANNOTATION: &str = "azure.workload.identity/client-id";
 const SUBJECT_PREFIX: &str = "system:serviceaccount:";
-
-/// The first line and column in a cloud file where one of `needles`
-/// appears (each as a JSON string), in order of preference; the file's
-/// start when none does. Files are read once per scan.
-struct Places {
-    texts: RefCell<HashMap<String, Option<String>>>,
-}
-
-impl Places {
-    fn new() -> Places {
-        Places {
-            texts: RefCell::new(HashMap::new()),
-        }
-    }
-
-    fn of(&self, file: &str, needles: &[&str]) -> (u32, u32) {
-        let mut texts = self.texts.borrow_mut();
-        let text = texts
-            .entry(file.to_string())
-            .or_insert_with(|| std::fs::read_to_string(file).ok());
-        let Some(text) = text else { return (1, 1) };
-        for needle in needles {
-            let quoted = serde_json::to_string(needle).unwrap_or_default();
-            if let Some(at) = text.find(&quoted) {
-                let before = &text[..at];
-                let line = before.matches('\n').count() + 1;
-                let column = at - before.rfind('\n').map_or(0, |n| n + 1) + 1;
-                return (line as u32, column as u32);
-            }
-        }
-        (1, 1)
-    }
-}
 
 /// `file:line` of a manifest field, for the other side's evidence.
 fn at(object: &Object, field: &str) -> String {
@@ -164,6 +130,39 @@ fn condition_values(statement: &Value, key: &str) -> Vec<(String, Vec<String>)> 
         .collect()
 }
 
+/// A condition operator without its `ForAnyValue:`/`ForAllValues:`
+/// prefix and `IfExists` suffix (the token always carries `sub` and `aud`,
+/// one value each, so neither changes what the operator allows).
+fn base_operator(operator: &str) -> &str {
+    let operator = operator
+        .strip_prefix("ForAnyValue:")
+        .or_else(|| operator.strip_prefix("ForAllValues:"))
+        .unwrap_or(operator);
+    operator.strip_suffix("IfExists").unwrap_or(operator)
+}
+
+/// Does the operator allow the values it lists (and only those), rather
+/// than exclude them or compare otherwise?
+fn lists_allowed(operator: &str) -> bool {
+    matches!(
+        base_operator(operator),
+        "StringEquals" | "StringEqualsIgnoreCase" | "StringLike"
+    )
+}
+
+/// A value that stands for itself: no wildcard, no policy variable.
+fn literal(value: &str) -> bool {
+    !value.contains(['*', '?']) && !value.contains("${")
+}
+
+/// Does one of the statement's conditions limit `key` to values it lists
+/// literally? Conditions all must hold, so one such is enough.
+fn limited_to_literals(conditions: &[(String, Vec<String>)]) -> bool {
+    conditions.iter().any(|(operator, values)| {
+        lists_allowed(operator) && !values.is_empty() && values.iter().all(|v| literal(v))
+    })
+}
+
 /// Each federating statement of each role, with the cluster's issuer it
 /// trusts: (role, issuer, statement).
 fn trust_statements(cloud: &Cloud) -> Vec<(&corral_paths::cloud::aws::Role, &str, &Value)> {
@@ -224,7 +223,6 @@ impl Rule for IrsaAnnotationNotTrusted {
         if cloud.aws.iam_files.is_empty() || cloud.aws.issuers.is_empty() {
             return;
         }
-        let places = Places::new();
         let field = "metadata.annotations[\"eks.amazonaws.com/role-arn\"]";
         for (object, namespace, name, annotations) in Accounts::of(context.model).objects {
             let Some(arn) = annotations.get(IRSA_ANNOTATION) else {
@@ -247,7 +245,7 @@ impl Rule for IrsaAnnotationNotTrusted {
                     if trusted {
                         continue;
                     }
-                    let place = places.of(&role.file, &[&role.arn]);
+                    let place = cloud.place(&role.file, &[&role.arn]);
                     (
                         format!(
                             "service account {namespace}/{name} is annotated with {arn}, but the role's trust policy ({}, role {}) does not let system:serviceaccount:{namespace}:{name} assume it from the cluster's issuer",
@@ -303,11 +301,10 @@ impl Rule for TrustsMissingServiceAccount {
             return;
         }
         let accounts = Accounts::of(context.model);
-        let places = Places::new();
         let fix = "remove the grant, or narrow it to a service account that exists".to_string();
         let mut finding =
             |file: &str, needles: &[&str], kind: &str, name: &str, message: String| {
-                let place = places.of(file, needles);
+                let place = cloud.place(file, needles);
                 out.push(Finding::in_cloud_file(
                     &Self::META,
                     file,
@@ -322,10 +319,10 @@ impl Rule for TrustsMissingServiceAccount {
         // AWS: exact subjects in trust policies, Pod Identity associations.
         for (role, issuer, statement) in trust_statements(cloud) {
             for (operator, values) in condition_values(statement, &format!("{issuer}:sub")) {
-                if !operator.starts_with("StringEquals") && !operator.starts_with("StringLike") {
+                if !lists_allowed(&operator) {
                     continue;
                 }
-                for subject in values.iter().filter(|v| !v.contains(['*', '?'])) {
+                for subject in values.iter().filter(|v| literal(v)) {
                     let Some((namespace, name)) = subject_account(subject) else {
                         continue;
                     };
@@ -456,13 +453,17 @@ declare_rule! {
 
 impl Rule for IrsaTrustWildcardSubject {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
-        for (role, issuer, statement) in trust_statements(&context.settings.cloud) {
+        let cloud = &context.settings.cloud;
+        for (role, issuer, statement) in trust_statements(cloud) {
             let subjects = condition_values(statement, &format!("{issuer}:sub"));
+            if limited_to_literals(&subjects) {
+                continue;
+            }
             let patterns: Vec<String> = subjects
                 .iter()
+                .filter(|(operator, _)| lists_allowed(operator))
                 .flat_map(|(_, values)| values.iter())
-                .filter(|v| v.contains(['*', '?']))
+                .filter(|v| !literal(v))
                 .cloned()
                 .collect();
             let message = if subjects.is_empty() {
@@ -477,14 +478,19 @@ impl Rule for IrsaTrustWildcardSubject {
                     patterns.join(", ")
                 )
             } else {
-                continue;
+                let operators: Vec<&str> = subjects.iter().map(|(o, _)| o.as_str()).collect();
+                format!(
+                    "the trust policy of {} lets every service account of the cluster assume it that its conditions on {issuer}:sub ({}) do not exclude: none limits it to named accounts",
+                    role.name,
+                    operators.join(", ")
+                )
             };
             let needles: Vec<&str> = patterns
                 .iter()
                 .map(String::as_str)
                 .chain([role.arn.as_str()])
                 .collect();
-            let place = places.of(&role.file, &needles);
+            let place = cloud.place(&role.file, &needles);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
@@ -524,12 +530,22 @@ declare_rule! {
 
 impl Rule for IrsaTrustWithoutAudience {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
-        for (role, issuer, statement) in trust_statements(&context.settings.cloud) {
-            if !condition_values(statement, &format!("{issuer}:aud")).is_empty() {
+        let cloud = &context.settings.cloud;
+        for (role, issuer, statement) in trust_statements(cloud) {
+            let audiences = condition_values(statement, &format!("{issuer}:aud"));
+            if limited_to_literals(&audiences) {
                 continue;
             }
-            let place = places.of(&role.file, &[&role.arn]);
+            let why = if audiences.is_empty() {
+                format!("no condition on {issuer}:aud")
+            } else {
+                let operators: Vec<&str> = audiences.iter().map(|(o, _)| o.as_str()).collect();
+                format!(
+                    "its conditions on {issuer}:aud ({}) do not limit it to named audiences",
+                    operators.join(", ")
+                )
+            };
+            let place = cloud.place(&role.file, &[&role.arn]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
@@ -538,7 +554,7 @@ impl Rule for IrsaTrustWithoutAudience {
                 &role.arn,
                 "AssumeRolePolicyDocument.Condition",
                 format!(
-                    "the trust policy of {} accepts the cluster's tokens whatever their audience: no condition on {issuer}:aud",
+                    "the trust policy of {} accepts the cluster's tokens whatever their audience: {why}",
                     role.name
                 ),
                 format!("add StringEquals {issuer}:aud: sts.amazonaws.com to {}'s trust policy", role.name),
@@ -598,7 +614,7 @@ impl SignIn<'_> {
     fn finding(
         &self,
         rule: &'static RuleMeta,
-        places: &Places,
+        cloud: &Cloud,
         message: String,
         fix: String,
     ) -> Finding {
@@ -613,7 +629,7 @@ impl SignIn<'_> {
                 fix,
             ),
             SignIn::AccessEntry(entry) => {
-                let place = places.of(&entry.file, &[&entry.principal]);
+                let place = cloud.place(&entry.file, &[&entry.principal]);
                 Finding::in_cloud_file(
                     rule,
                     &entry.file,
@@ -644,7 +660,6 @@ impl Rule for SignInUnknownPrincipal {
             .filter_map(|(arn, role)| account_and_name(arn).map(|(a, n)| (a, n, role)))
             .collect();
         let accounts: BTreeSet<&str> = known.iter().map(|(a, _, _)| *a).collect();
-        let places = Places::new();
         for sign_in in sign_ins(context.model, cloud) {
             let principal = sign_in.principal();
             let Some((account, name)) = account_and_name(principal) else {
@@ -656,7 +671,7 @@ impl Rule for SignInUnknownPrincipal {
             }
             out.push(sign_in.finding(
                 &Self::META,
-                &places,
+                cloud,
                 format!(
                     "{principal} signs in to the cluster, but account {account}'s IAM details ({}) have no such {}",
                     cloud.aws.iam_files.join(", "),
@@ -692,7 +707,6 @@ declare_rule! {
 
 impl Rule for SignInSystemMasters {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for sign_in in sign_ins(context.model, &context.settings.cloud) {
             let masters = match &sign_in {
                 SignIn::AwsAuth(entry) => entry.groups.iter().any(|g| g == "system:masters"),
@@ -706,7 +720,7 @@ impl Rule for SignInSystemMasters {
             let principal = sign_in.principal().to_string();
             out.push(sign_in.finding(
                 &Self::META,
-                &places,
+                &context.settings.cloud,
                 format!("{principal} signs in to the cluster as system:masters (cluster-admin, past RBAC)"),
                 "map it to a group bound to the ClusterRole it needs, or give the access entry a narrower policy".into(),
             ));
@@ -807,7 +821,6 @@ impl Rule for ImdsOpenToPods {
                 })
                 .collect()
         };
-        let places = Places::new();
         for instance in weak {
             let node = nodes.get(&instance.id).map(String::as_str);
             if !nodes.is_empty() && node.is_none() {
@@ -822,7 +835,7 @@ impl Rule for ImdsOpenToPods {
             } else {
                 "IMDSv1 (HttpTokens optional)".to_string()
             };
-            let place = places.of(&instance.file, &[&instance.id]);
+            let place = cloud.place(&instance.file, &[&instance.id]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &instance.file,
@@ -948,12 +961,11 @@ declare_rule! {
 
 impl Rule for GkeLegacyMetadata {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for (cluster, pool) in node_pools(&context.settings.cloud) {
             if pool.gke_metadata {
                 continue;
             }
-            let place = places.of(&cluster.file, &[&pool.name]);
+            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,
@@ -994,12 +1006,11 @@ declare_rule! {
 
 impl Rule for GkeDefaultComputeFullScope {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for (cluster, pool) in node_pools(&context.settings.cloud) {
             if pool.service_account != "default" || !pool.full_scope {
                 continue;
             }
-            let place = places.of(&cluster.file, &[&pool.name]);
+            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,

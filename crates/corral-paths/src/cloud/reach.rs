@@ -370,19 +370,27 @@ pub fn exchanges(
     }
     // AKS Workload Identity: the federated credentials decide.
     for cluster in &cloud.azure.clusters {
-        for (identity, credential) in
+        for (identity, credential, unsure) in
             cloud
                 .azure
                 .exchanges(cluster, namespace, account, azure::AUDIENCE)
         {
+            let verb = if unsure.is_some() {
+                "may trust"
+            } else {
+                "trusts"
+            };
             found.push(Exchange {
                 audience: azure::AUDIENCE.into(),
                 identity,
                 kind: EdgeKind::AksWorkloadIdentity,
                 file: Some(credential.file.clone()),
                 detail: format!(
-                    "federated credential {} trusts {} from {}",
-                    credential.name, credential.subject, credential.issuer
+                    "federated credential {} {verb} {} from {}{}",
+                    credential.name,
+                    credential.trusts(),
+                    credential.issuer,
+                    unsure.map(|why| format!(": {why}")).unwrap_or_default()
                 ),
             });
         }

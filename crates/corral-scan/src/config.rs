@@ -12,8 +12,11 @@
 //! failOn: high
 //! ```
 
+use std::sync::OnceLock;
+
 use corral_core::node::Node;
 use corral_pss::{Level, Version};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::rule::Severity;
 use crate::Settings;
@@ -27,6 +30,8 @@ pub struct Config {
     /// Extra pod-template paths for custom resources.
     pub template_paths: Vec<String>,
     pub fail_on: Option<Severity>,
+    /// `excluded_paths`, compiled on first use.
+    excluded_set: OnceLock<Vec<GlobSet>>,
 }
 
 fn strings(node: Option<&Node>, what: &str) -> Result<Vec<String>, String> {
@@ -91,6 +96,12 @@ impl Config {
         }
         if let Some(exclude) = root.get("exclude") {
             config.excluded_paths = strings(exclude.get("paths"), "exclude.paths")?;
+            if let Some(paths) = exclude.get("paths").and_then(Node::items) {
+                for glob in paths {
+                    compile(glob.as_str().unwrap_or_default().trim_start_matches("./"))
+                        .map_err(|e| at(glob, &e))?;
+                }
+            }
             config.settings.excluded_namespaces =
                 strings(exclude.get("namespaces"), "exclude.namespaces")?
                     .into_iter()
@@ -110,39 +121,66 @@ impl Config {
 
     pub fn excludes(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./");
-        self.excluded_paths
+        self.excluded_set
+            .get_or_init(|| {
+                self.excluded_paths
+                    .iter()
+                    .filter_map(|glob| compile(glob.trim_start_matches("./")).ok())
+                    .collect()
+            })
             .iter()
-            .any(|glob| glob_matches(glob.trim_start_matches("./"), path))
+            .any(|set| set.is_match(path))
     }
 }
 
 /// `*` matches within a path segment, `**` any number of segments; a glob
-/// naming a directory matches everything under it.
+/// naming a directory matches everything under it. Every other character
+/// (`?`, `[`, `{`, `\\` too) stands for itself.
 pub fn glob_matches(glob: &str, path: &str) -> bool {
-    let glob: Vec<&str> = glob.trim_end_matches('/').split('/').collect();
-    let path: Vec<&str> = path.split('/').collect();
-    fn segments(glob: &[&str], path: &[&str]) -> bool {
-        match glob.split_first() {
-            None => true, // the glob named a directory above the path
-            Some((&"**", rest)) => (0..=path.len()).any(|skip| segments(rest, &path[skip..])),
-            Some((first, rest)) => path
-                .split_first()
-                .is_some_and(|(p, path_rest)| segment(first, p) && segments(rest, path_rest)),
+    compile(glob).is_ok_and(|set| set.is_match(path))
+}
+
+/// A glob of `.corral.yaml`'s semantics as a globset set: the glob and
+/// everything under it. globset compiles it to an automaton, so matching
+/// is linear in the path, without recursion or backtracking.
+fn compile(glob: &str) -> Result<GlobSet, String> {
+    let mut pattern = String::with_capacity(glob.len() + 8);
+    for (i, segment) in glob.trim_end_matches('/').split('/').enumerate() {
+        if i > 0 {
+            pattern.push('/');
         }
-    }
-    fn segment(glob: &str, text: &str) -> bool {
-        match glob.split_once('*') {
-            None => glob == text,
-            Some((prefix, rest)) => {
-                text.starts_with(prefix)
-                    && (0..=text.len() - prefix.len()).any(|i| {
-                        text.is_char_boundary(prefix.len() + i)
-                            && segment(rest, &text[prefix.len() + i..])
-                    })
+        if segment == "**" {
+            pattern.push_str("**");
+            continue;
+        }
+        let mut last_star = false;
+        for c in segment.chars() {
+            match c {
+                // Runs of `*` within a segment are one `*`.
+                '*' if last_star => {}
+                '*' => pattern.push('*'),
+                '?' | '[' | ']' | '{' | '}' | '\\' => {
+                    pattern.push('[');
+                    pattern.push(c);
+                    pattern.push(']');
+                }
+                c => pattern.push(c),
             }
+            last_star = c == '*';
         }
     }
-    segments(&glob, &path)
+    let mut set = GlobSetBuilder::new();
+    for pattern in [pattern.clone(), format!("{pattern}/**")] {
+        set.add(
+            GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .backslash_escape(false)
+                .build()
+                .map_err(|e| format!("exclude.paths: {glob}: {e}"))?,
+        );
+    }
+    set.build()
+        .map_err(|e| format!("exclude.paths: {glob}: {e}"))
 }
 
 #[cfg(test)]
@@ -160,5 +198,41 @@ mod tests {
         ));
         assert!(glob_matches("**/*.generated.yaml", "a/b/x.generated.yaml"));
         assert!(!glob_matches("*.yaml", "a/x.yaml"));
+    }
+
+    #[test]
+    fn other_glob_characters_stand_for_themselves() {
+        assert!(glob_matches(
+            "a?b/[x]/{c,d}/e\\f",
+            "a?b/[x]/{c,d}/e\\f/g.yaml"
+        ));
+        assert!(!glob_matches("a?b", "axb"));
+        assert!(!glob_matches("[x]", "x"));
+        assert!(!glob_matches("{c,d}", "c"));
+        assert!(glob_matches("a**b/x", "a-anything-b/x"));
+        assert!(glob_matches("**", "a/b/c"));
+        assert!(glob_matches("a/**/b", "a/b") && glob_matches("a/**/b", "a/x/y/b"));
+        assert!(glob_matches("charts/*", "charts/web/deep/x.yaml"));
+        assert!(!glob_matches("/vendor", "vendor/a.yaml"));
+    }
+
+    /// Globs a hostile `.corral.yaml` may hold: long runs of `*` and `**`
+    /// (exponential with the recursive matcher) and very long paths.
+    #[test]
+    fn hostile_globs_match_quickly() {
+        let started = std::time::Instant::now();
+        let glob = format!("{}z", "*a".repeat(30));
+        assert!(!glob_matches(&glob, &"a".repeat(100_000)));
+        let deep = format!("{}x", "**/".repeat(30));
+        assert!(!glob_matches(&deep, &"a/".repeat(10_000)));
+        assert!(glob_matches(&"*".repeat(100_000), "abc"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // Through the configuration, compiled once.
+        let config = Config {
+            excluded_paths: vec![glob, "vendor/**".into()],
+            ..Config::default()
+        };
+        assert!(config.excludes("./vendor/a/b.yaml"));
+        assert!(!config.excludes(&"a".repeat(100_000)));
     }
 }

@@ -1107,3 +1107,149 @@ impl Rule for AksLabelWithoutIdentity {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use corral_core::model::{Model, TemplatePaths};
+    use corral_core::{load_bytes, Limits};
+    use serde_json::{json, Value};
+
+    use crate::{scan, Family, Settings};
+
+    const ISSUER: &str = "oidc.eks.eu-west-1.amazonaws.com/id/DRIFT";
+
+    /// The drift findings for a cluster of `shop/web` and roles trusting
+    /// the cluster's tokens under these conditions: (rule, message).
+    fn drift(conditions: &[Value]) -> Vec<(String, String)> {
+        let name: Arc<str> = Arc::from("cluster.yaml");
+        let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n";
+        let (objects, _) = load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+        let (model, _) = Model::build(objects, &TemplatePaths::default());
+        let roles: Vec<Value> = conditions
+            .iter()
+            .enumerate()
+            .map(|(i, condition)| {
+                json!({"RoleName": format!("r{i}"), "Arn": format!("arn:aws:iam::1:role/r{i}"),
+                    "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow",
+                        "Principal": {"Federated": format!("arn:aws:iam::1:oidc-provider/{ISSUER}")},
+                        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition}]}})
+            })
+            .collect();
+        let iam = serde_json::to_string_pretty(&json!({"RoleDetailList": roles})).unwrap();
+        let cluster =
+            json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{ISSUER}")}}}});
+        let settings = Settings {
+            cloud: corral_paths::cloud::Cloud::load(&[
+                ("iam.json".into(), iam),
+                ("cluster.json".into(), cluster.to_string()),
+            ])
+            .unwrap(),
+            ..Settings::default()
+        };
+        scan(&model, &settings)
+            .into_iter()
+            .filter(|f| f.rule.family == Family::CloudDrift)
+            .map(|f| (f.rule.id.to_string(), f.message))
+            .collect()
+    }
+
+    fn sub() -> String {
+        format!("{ISSUER}:sub")
+    }
+
+    fn aud() -> String {
+        format!("{ISSUER}:aud")
+    }
+
+    /// A trust in a missing account is found whatever variant of an
+    /// allowing operator names it.
+    #[test]
+    fn stale_trust_under_every_allowing_operator() {
+        for operator in [
+            "StringEquals",
+            "ForAnyValue:StringEquals",
+            "ForAllValues:StringEqualsIgnoreCase",
+            "StringEqualsIfExists",
+            "StringLike",
+        ] {
+            let mut condition = json!({});
+            condition[operator][sub()] = json!("system:serviceaccount:gone:app");
+            condition["StringEquals"][aud()] = json!("sts.amazonaws.com");
+            let found = drift(&[condition]);
+            assert!(
+                found
+                    .iter()
+                    .any(|(r, m)| r == "CRL-D002" && m.contains("gone/app")),
+                "{operator}: {found:?}"
+            );
+        }
+        // Excluding an account is no grant to it.
+        let found = drift(&[json!({
+            "StringNotEquals": {sub(): "system:serviceaccount:gone:app"},
+            "StringEquals": {aud(): "sts.amazonaws.com"}
+        })]);
+        assert!(!found.iter().any(|(r, _)| r == "CRL-D002"), "{found:?}");
+    }
+
+    /// Conditions on sub that do not name accounts (an exclusion, a
+    /// Null check) leave the role open to every account, and say so.
+    #[test]
+    fn a_sub_condition_that_names_no_account_is_a_wide_trust() {
+        let found = drift(&[
+            json!({"StringNotEquals": {sub(): "system:serviceaccount:kube-system:default"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"Null": {sub(): "false"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"ForAnyValue:StringLike": {sub(): "system:serviceaccount:shop:*"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web", aud(): "sts.amazonaws.com"}}),
+            // Exact and a pattern: both must hold, so the exact one bounds it.
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web", aud(): "sts.amazonaws.com"}, "StringLike": {sub(): "*"}}),
+        ]);
+        let wide: Vec<&String> = found
+            .iter()
+            .filter(|(r, _)| r == "CRL-D003")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(wide.len(), 3, "{found:?}");
+        assert!(
+            wide[0].contains("r0") && wide[0].contains("(StringNotEquals)"),
+            "{}",
+            wide[0]
+        );
+        assert!(
+            wide[1].contains("r1") && wide[1].contains("(Null)"),
+            "{}",
+            wide[1]
+        );
+        assert!(
+            wide[2].contains("r2") && wide[2].contains("matching system:serviceaccount:shop:*"),
+            "{}",
+            wide[2]
+        );
+    }
+
+    #[test]
+    fn an_aud_condition_that_names_no_audience_is_no_limit() {
+        let found = drift(&[
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "Null": {aud(): "false"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "StringLike": {aud(): "*"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "ForAnyValue:StringEquals": {aud(): "sts.amazonaws.com"}}),
+        ]);
+        let open: Vec<&String> = found
+            .iter()
+            .filter(|(r, _)| r == "CRL-D004")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(open.len(), 2, "{found:?}");
+        assert!(
+            open[0].contains("r0") && open[0].contains("(Null)"),
+            "{}",
+            open[0]
+        );
+        assert!(
+            open[1].contains("r1") && open[1].contains("(StringLike)"),
+            "{}",
+            open[1]
+        );
+    }
+}

@@ -224,11 +224,16 @@ impl Rule for IrsaAnnotationNotTrusted {
             return;
         }
         let field = "metadata.annotations[\"eks.amazonaws.com/role-arn\"]";
+        // Roles by ARN, the first of each (one lookup per account).
+        let mut roles: HashMap<&str, &corral_paths::cloud::aws::Role> = HashMap::new();
+        for role in &cloud.aws.roles {
+            roles.entry(role.arn.as_str()).or_insert(role);
+        }
         for (object, namespace, name, annotations) in Accounts::of(context.model).objects {
             let Some(arn) = annotations.get(IRSA_ANNOTATION) else {
                 continue;
             };
-            let (message, fix) = match cloud.aws.roles.iter().find(|r| &r.arn == arn) {
+            let (message, fix) = match roles.get(arn.as_str()) {
                 None => (
                     format!(
                         "service account {namespace}/{name} is annotated with {arn}, which the account's IAM details ({}) do not have",
@@ -1063,6 +1068,13 @@ impl Rule for AksLabelWithoutIdentity {
             return;
         }
         let accounts = Accounts::of(context.model);
+        // Each account object by namespace and name, the first of each.
+        let mut by_name: HashMap<(&str, &str), (&Object, _)> = HashMap::new();
+        for (account, namespace, name, annotations) in &accounts.objects {
+            by_name
+                .entry((namespace.as_str(), name.as_str()))
+                .or_insert((*account, *annotations));
+        }
         for (object, template) in context.model.top_workloads() {
             let labelled = template
                 .metadata
@@ -1075,13 +1087,12 @@ impl Rule for AksLabelWithoutIdentity {
             }
             let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
             let name = template.service_account();
-            let annotated = accounts
-                .objects
-                .iter()
-                .find(|(_, ns, n, _)| *ns == namespace && n == name)
-                .and_then(|(account, _, _, annotations)| {
-                    annotations.get(AKS_ANNOTATION).map(|_| *account)
-                });
+            let annotated =
+                by_name
+                    .get(&(namespace.as_str(), name))
+                    .and_then(|(account, annotations)| {
+                        annotations.get(AKS_ANNOTATION).map(|_| *account)
+                    });
             let federated = clusters.iter().any(|c| {
                 !azure_cloud
                     .exchanges(c, &namespace, name, azure::AUDIENCE)

@@ -238,11 +238,12 @@ fn federates(statement: &Value, issuer: &str) -> Verdict {
 }
 
 /// The request a pod's web identity token makes: its `sub` and `aud` are
-/// known; every other key is not.
+/// known, other OIDC providers' claims absent; every other key is unknown.
 pub fn web_identity_request(issuer: &str, sub: &str, aud: &str) -> Request {
     Request::new()
         .with(&format!("{issuer}:sub"), Some(sub))
         .with(&format!("{issuer}:aud"), Some(aud))
+        .from_provider(issuer)
 }
 
 /// The Allow statements of a trust policy that may let tokens from

@@ -92,6 +92,9 @@ impl Verdict {
 #[derive(Clone, Debug, Default)]
 pub struct Request {
     known: Vec<(String, Option<String>)>,
+    /// The identity provider whose token the request carries: keys of any
+    /// other provider (`HOST/PATH:claim`) are absent from it.
+    provider: Option<String>,
 }
 
 impl Request {
@@ -106,12 +109,23 @@ impl Request {
         self
     }
 
+    /// The request carries a token of the OIDC provider `provider` (its
+    /// URL without `https://`): the claims of other providers, keys
+    /// `HOST/PATH:claim` (a host has a dot; service and global key
+    /// prefixes such as `aws` and `sts` do not), are absent.
+    pub fn from_provider(mut self, provider: &str) -> Request {
+        self.provider = Some(provider.to_string());
+        self
+    }
+
     /// `None`: not known; `Some(None)`: known to be absent.
     fn value(&self, key: &str) -> Option<Option<&str>> {
-        self.known
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_deref())
+        if let Some((_, v)) = self.known.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Some(v.as_deref());
+        }
+        let provider = self.provider.as_deref()?;
+        let (prefix, _) = key.split_once(':')?;
+        (prefix.contains('.') && !prefix.eq_ignore_ascii_case(provider)).then_some(None)
     }
 }
 
@@ -716,6 +730,36 @@ mod tests {
             panic!("not may");
         };
         assert!(why.contains("aws:SourceIp"), "{why}");
+    }
+
+    #[test]
+    fn other_providers_claims_are_absent() {
+        let r = request().from_provider("idp.example/id/A");
+        let e = |c: Value| evaluate(&c, &r);
+        assert_eq!(
+            e(json!({"StringEquals": {"token.actions.githubusercontent.com:sub": "x"}})),
+            Verdict::Never
+        );
+        assert_eq!(
+            e(json!({"StringNotEquals": {"accounts.google.com:aud": "x"}})),
+            Verdict::Holds
+        );
+        assert_eq!(
+            e(json!({"StringEqualsIfExists": {"idp.example/id/B:sub": "x"}})),
+            Verdict::Holds
+        );
+        // The provider's own claims other than sub and aud, global and
+        // service keys (a tag key with dots too) stay unknown.
+        for key in [
+            "idp.example/id/A:amr",
+            "aws:RequestTag/kubernetes.io:x",
+            "sts:RoleSessionName",
+        ] {
+            assert!(
+                matches!(e(json!({"StringEquals": {key: "x"}})), Verdict::May(_)),
+                "{key}"
+            );
+        }
     }
 
     #[test]

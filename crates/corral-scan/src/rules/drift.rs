@@ -438,7 +438,10 @@ declare_rule! {
     /// Flags an AWS role trust policy that lets the cluster's OIDC tokens
     /// assume it for a pattern of service accounts (`StringLike` on `sub`
     /// with `*` or `?`, such as `system:serviceaccount:NS:*`) or for any
-    /// of them (no condition on `sub`).
+    /// of them (no condition on `sub`, or only conditions that name no
+    /// account it allows, such as `StringNotEquals` or `Null`). The
+    /// `ForAnyValue:`/`ForAllValues:` and `IfExists` forms count as the
+    /// operator itself (the token carries one `sub`).
     ///
     /// ## Why it matters
     /// Every service account the pattern matches gets the role, including
@@ -516,7 +519,9 @@ impl Rule for IrsaTrustWildcardSubject {
 declare_rule! {
     /// ## What it does
     /// Flags an AWS role trust policy for the cluster's OIDC issuer with
-    /// no condition on `aud`.
+    /// no condition on `aud` that limits it to audiences it names
+    /// (`StringEquals`, `StringEqualsIgnoreCase`, or `StringLike` without
+    /// wildcards, in any of their set or `IfExists` forms).
     ///
     /// ## Why it matters
     /// Without `aud`, a token the API server issued for another audience

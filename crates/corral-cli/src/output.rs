@@ -278,17 +278,11 @@ pub fn sarif_root() -> (String, String) {
     (root, prefix)
 }
 
-/// Read the `--cloud` files: what the clouds' CLIs wrote.
+/// Read the `--cloud` files: what the clouds' CLIs wrote. Each is read up to the manifest loader's
+/// default limit on a document (a larger one is an error, never read
+/// whole), a UTF-8 byte order mark skipped.
 pub fn read_cloud(files: &[std::path::PathBuf]) -> Result<corral_paths::cloud::Cloud, String> {
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|text| (p.display().to_string(), text))
-                .map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .collect::<Result<_, _>>()?;
-    corral_paths::cloud::Cloud::load(&texts)
+    corral_paths::cloud::Cloud::read(files, corral_core::Limits::default().max_document_size)
 }
 
 /// This machine's host name (uname's node name).

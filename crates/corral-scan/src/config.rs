@@ -13,8 +13,11 @@
 //! failOn: high
 //! ```
 
+use std::sync::OnceLock;
+
 use corral_core::node::Node;
 use corral_pss::{Level, Version};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::rule::Severity;
 use crate::Settings;
@@ -33,6 +36,8 @@ pub struct Config {
     /// Extra pod-template paths for custom resources.
     pub template_paths: Vec<String>,
     pub fail_on: Option<Severity>,
+    /// `excluded_paths`, compiled on first use.
+    excluded_set: OnceLock<Vec<GlobSet>>,
 }
 
 fn strings(node: Option<&Node>, what: &str) -> Result<Vec<String>, String> {
@@ -124,6 +129,12 @@ impl Config {
         }
         if let Some(exclude) = root.get("exclude") {
             config.excluded_paths = strings(exclude.get("paths"), "exclude.paths")?;
+            if let Some(paths) = exclude.get("paths").and_then(Node::items) {
+                for glob in paths {
+                    compile(glob.as_str().unwrap_or_default().trim_start_matches("./"))
+                        .map_err(|e| at(glob, &e))?;
+                }
+            }
             config.settings.excluded_namespaces =
                 strings(exclude.get("namespaces"), "exclude.namespaces")?
                     .into_iter()
@@ -143,64 +154,71 @@ impl Config {
 
     pub fn excludes(&self, path: &str) -> bool {
         let path = path.trim_start_matches("./");
-        self.excluded_paths
+        self.excluded_set
+            .get_or_init(|| {
+                self.excluded_paths
+                    .iter()
+                    .filter_map(|glob| compile(glob.trim_start_matches("./")).ok())
+                    .collect()
+            })
             .iter()
-            .any(|glob| glob_matches(glob.trim_start_matches("./"), path))
+            .any(|set| set.is_match(path))
     }
 }
 
 /// `*` matches within a path segment, `**` any number of segments; a glob
-/// naming a directory matches everything under it.
-///
-/// Matching takes time proportional to the glob's segments times the
-/// path's, and within a segment to their lengths' product, whatever the
-/// glob: a configuration's `**/**/…` or `*a*a*…` cannot make it backtrack
-/// exponentially (a hang).
+/// naming a directory matches everything under it. Every other character
+/// (`?`, `[`, `{`, `\\` too) stands for itself.
 pub fn glob_matches(glob: &str, path: &str) -> bool {
-    let glob: Vec<&str> = glob.trim_end_matches('/').split('/').collect();
-    let path: Vec<&str> = path.split('/').collect();
-    // matches[j]: glob[i..] matches path[j..], for i from the end down.
-    // The empty rest of a glob matches: it named a directory above.
-    let mut matches = vec![true; path.len() + 1];
-    for part in glob.iter().rev() {
-        let mut next = vec![false; path.len() + 1];
-        for j in (0..=path.len()).rev() {
-            next[j] = if *part == "**" {
-                matches[j] || (j < path.len() && next[j + 1])
-            } else {
-                j < path.len() && matches[j + 1] && segment(part, path[j])
-            };
-        }
-        matches = next;
-    }
-    matches[0]
+    compile(glob).is_ok_and(|set| set.is_match(path))
 }
 
-/// `glob` (`*` any characters) matches all of `text`: the greedy matcher
-/// that returns to the last `*` only, in O(glob × text).
-fn segment(glob: &str, text: &str) -> bool {
-    let glob: Vec<char> = glob.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut g, mut t) = (0, 0);
-    // The last `*` seen, and where in the text it began to match.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if g < glob.len() && glob[g] == '*' {
-            star = Some((g, t));
-            g += 1;
-        } else if g < glob.len() && glob[g] == text[t] {
-            g += 1;
-            t += 1;
-        } else if let Some((at, from)) = star {
-            // The `*` takes one character more.
-            star = Some((at, from + 1));
-            g = at + 1;
-            t = from + 1;
-        } else {
-            return false;
+/// A glob of `.corral.yaml`'s semantics as a globset set: the glob and
+/// everything under it. globset compiles it to an automaton, so matching
+/// is linear in the path, without recursion or backtracking.
+fn compile(glob: &str) -> Result<GlobSet, String> {
+    let mut pattern = String::with_capacity(glob.len() + 8);
+    for (i, segment) in glob.trim_end_matches('/').split('/').enumerate() {
+        if i > 0 {
+            pattern.push('/');
+        }
+        if segment == "**" {
+            pattern.push_str("**");
+            continue;
+        }
+        let mut last_star = false;
+        for c in segment.chars() {
+            match c {
+                // Runs of `*` within a segment are one `*`.
+                '*' if last_star => {}
+                '*' => pattern.push('*'),
+                '?' | '[' | ']' | '{' | '}' | '\\' => {
+                    pattern.push('[');
+                    pattern.push(c);
+                    pattern.push(']');
+                }
+                c => pattern.push(c),
+            }
+            last_star = c == '*';
         }
     }
-    glob[g..].iter().all(|c| *c == '*')
+    let mut set = GlobSetBuilder::new();
+    // `**` may match no segment, at the end too: `a/**` matches `a`.
+    let mut base = pattern.as_str();
+    while let Some(parent) = base.strip_suffix("/**") {
+        base = parent;
+    }
+    for pattern in [pattern.clone(), format!("{pattern}/**"), base.to_string()] {
+        set.add(
+            GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .backslash_escape(false)
+                .build()
+                .map_err(|e| format!("exclude.paths: {glob}: {e}"))?,
+        );
+    }
+    set.build()
+        .map_err(|e| format!("exclude.paths: {glob}: {e}"))
 }
 
 #[cfg(test)]
@@ -318,9 +336,11 @@ mod tests {
         let paths = all(&['a', '/', 'é'], 4);
         let mut compared = 0;
         for glob in &globs {
+            // As glob_matches, compiled once for every path.
+            let set = compile(glob);
             for path in &paths {
                 assert_eq!(
-                    glob_matches(glob, path),
+                    set.as_ref().is_ok_and(|set| set.is_match(path)),
                     backtracking(glob, path),
                     "{glob:?} {path:?}"
                 );
@@ -345,5 +365,41 @@ mod tests {
         assert!(!glob_matches(&glob, &path));
         assert!(glob_matches(&("*a".repeat(40) + "*"), &path));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn other_glob_characters_stand_for_themselves() {
+        assert!(glob_matches(
+            "a?b/[x]/{c,d}/e\\f",
+            "a?b/[x]/{c,d}/e\\f/g.yaml"
+        ));
+        assert!(!glob_matches("a?b", "axb"));
+        assert!(!glob_matches("[x]", "x"));
+        assert!(!glob_matches("{c,d}", "c"));
+        assert!(glob_matches("a**b/x", "a-anything-b/x"));
+        assert!(glob_matches("**", "a/b/c"));
+        assert!(glob_matches("a/**/b", "a/b") && glob_matches("a/**/b", "a/x/y/b"));
+        assert!(glob_matches("charts/*", "charts/web/deep/x.yaml"));
+        assert!(!glob_matches("/vendor", "vendor/a.yaml"));
+    }
+
+    /// Globs a hostile `.corral.yaml` may hold: long runs of `*` and `**`
+    /// (exponential with the recursive matcher) and very long paths.
+    #[test]
+    fn hostile_globs_match_quickly() {
+        let started = std::time::Instant::now();
+        let glob = format!("{}z", "*a".repeat(30));
+        assert!(!glob_matches(&glob, &"a".repeat(100_000)));
+        let deep = format!("{}x", "**/".repeat(30));
+        assert!(!glob_matches(&deep, &"a/".repeat(10_000)));
+        assert!(glob_matches(&"*".repeat(100_000), "abc"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // Through the configuration, compiled once.
+        let config = Config {
+            excluded_paths: vec![glob, "vendor/**".into()],
+            ..Config::default()
+        };
+        assert!(config.excludes("./vendor/a/b.yaml"));
+        assert!(!config.excludes(&"a".repeat(100_000)));
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::condition::{self, Request, Verdict};
 use super::strings;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,36 +77,70 @@ pub struct Aws {
 }
 
 /// A policy document: an object, or the URL-encoded JSON IAM returns in
-/// some places.
-fn document(value: &Value) -> Value {
+/// some places. A string that does not decode to a JSON document is an
+/// error saying what is wrong (never read as no policy); so is a document
+/// of any other type. An absent one is `Null`.
+pub fn document(value: &Value) -> Result<Value, String> {
     match value {
+        Value::Null | Value::Object(_) => Ok(value.clone()),
         Value::String(text) => {
-            let decoded = percent_decode(text);
-            serde_json::from_str(&decoded).unwrap_or(Value::Null)
+            let bytes = percent_decode(text)?;
+            let decoded = String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "the URL-encoded policy document is not UTF-8 once decoded (byte {} of the decoded text)",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            match serde_json::from_str(&decoded) {
+                Ok(value @ Value::Object(_)) => Ok(value),
+                Ok(_) => Err("the URL-encoded policy document is not a JSON object".into()),
+                Err(e) => Err(format!(
+                    "the URL-encoded policy document is not JSON once decoded (line {}, column {}: {e})",
+                    e.line(),
+                    e.column()
+                )),
+            }
         }
-        other => other.clone(),
+        other => Err(format!(
+            "the policy document is a {}, neither an object nor URL-encoded JSON",
+            match other {
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "number",
+                _ => "list",
+            }
+        )),
     }
 }
 
-fn percent_decode(text: &str) -> String {
+/// Undo URL encoding: `%XX` is a byte, `+` a space. A `%` not followed by
+/// two hexadecimal digits is an error naming its byte offset.
+fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    // Bytes, not a slice of the text: `%` may be followed by a multi-byte
-    // character.
-    let hex = |at: usize| (bytes[at] as char).to_digit(16);
+    let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
+        match bytes[i] {
+            b'%' => {
+                let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
+                    return Err(format!(
+                        "the URL-encoded policy document has a bad percent-encoding at byte {i}: % must be followed by two hexadecimal digits"
+                    ));
+                };
                 out.push((high * 16 + low) as u8);
                 i += 3;
-                continue;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
             }
         }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(out)
 }
 
 fn statements(policy: &Value) -> Vec<&Value> {
@@ -116,115 +151,238 @@ fn statements(policy: &Value) -> Vec<&Value> {
     }
 }
 
-/// IAM's wildcard match: `*` any run, `?` one character.
-pub fn like(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
-}
+/// IAM's wildcard match (one function for all of Corral's cloud code).
+pub use super::like;
 
-/// Does one condition operator hold for `values` of `key` given `context`?
-/// Operators Corral does not know never hold.
-fn condition(operator: &str, expected: &[String], actual: &str) -> bool {
-    // The keys checked here are always present in a web identity token, so
-    // `...IfExists` reads as the operator itself.
-    let op = operator.strip_suffix("IfExists").unwrap_or(operator);
-    let op = op
-        .trim_start_matches("ForAnyValue:")
-        .trim_start_matches("ForAllValues:");
-    match op {
-        "StringEquals" => expected.iter().any(|e| e == actual),
-        "StringEqualsIgnoreCase" => expected.iter().any(|e| e.eq_ignore_ascii_case(actual)),
-        "StringLike" | "ArnLike" | "ArnEquals" => expected.iter().any(|e| like(e, actual)),
-        "StringNotEquals" => expected.iter().all(|e| e != actual),
-        "StringNotLike" | "ArnNotLike" => expected.iter().all(|e| !like(e, actual)),
-        _ => false,
-    }
-}
+const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
 
-/// Does `statement`'s Condition hold for a web identity token of `sub`
-/// and `aud` from `issuer`? Conditions on other keys cannot be known here
-/// and make the statement not match.
-fn conditions_hold(statement: &Value, issuer: &str, sub: &str, aud: &str) -> bool {
-    let Some(conditions) = statement["Condition"].as_object() else {
-        return true;
+/// Does the statement's `Action` (or `NotAction`) cover
+/// `sts:AssumeRoleWithWebIdentity`? Action names ignore case.
+fn covers_web_identity(statement: &Value) -> Verdict {
+    let matches = |field: &str| {
+        strings(&statement[field])
+            .iter()
+            .any(|a| super::like_ignore_case(a, WEB_IDENTITY))
     };
-    conditions.iter().all(|(operator, keys)| {
-        keys.as_object().is_some_and(|keys| {
-            keys.iter().all(|(key, expected)| {
-                let actual = if key.eq_ignore_ascii_case(&format!("{issuer}:sub")) {
-                    sub
-                } else if key.eq_ignore_ascii_case(&format!("{issuer}:aud")) {
-                    aud
-                } else {
-                    return false;
-                };
-                condition(operator, &strings(expected), actual)
-            })
-        })
-    })
+    match (statement.get("Action"), statement.get("NotAction")) {
+        (Some(_), None) => verdict(matches("Action")),
+        (None, Some(_)) => verdict(!matches("NotAction")),
+        (Some(_), Some(_)) => Verdict::May(
+            "the statement has both Action and NotAction, which IAM would not accept".into(),
+        ),
+        (None, None) => Verdict::Never,
+    }
 }
 
-/// The Allow statements of a trust policy that let tokens from `issuer`
-/// assume the role with `sts:AssumeRoleWithWebIdentity`, whatever their
-/// conditions; `None` when there are none.
+fn verdict(holds: bool) -> Verdict {
+    if holds {
+        Verdict::Holds
+    } else {
+        Verdict::Never
+    }
+}
+
+/// Does the statement's `Principal` (or `NotPrincipal`) take tokens of
+/// `issuer`'s OIDC provider? Principal `*` takes every principal: for a
+/// Deny that is certain; for an Allow it holds only if the account has
+/// an OIDC provider for the issuer, which the input does not say.
+fn names_provider(statement: &Value, issuer: &str, deny: bool) -> Verdict {
+    let provider = format!(":oidc-provider/{issuer}");
+    let everyone = || {
+        if deny {
+            Verdict::Holds
+        } else {
+            Verdict::May(format!(
+                "Principal * takes web identity tokens if the account has an OIDC provider for {issuer}"
+            ))
+        }
+    };
+    let lists = |principal: &Value| -> (bool, bool) {
+        // (names the provider, names everyone)
+        match principal {
+            Value::String(s) => (false, s == "*"),
+            Value::Object(_) => {
+                let federated = strings(&principal["Federated"]);
+                let named = federated.iter().any(|p| p.ends_with(&provider));
+                let all = federated.iter().any(|p| p == "*")
+                    || strings(&principal["AWS"]).iter().any(|p| p == "*");
+                (named, all)
+            }
+            _ => (false, false),
+        }
+    };
+    match (statement.get("Principal"), statement.get("NotPrincipal")) {
+        (Some(principal), None) => match lists(principal) {
+            (true, _) => Verdict::Holds,
+            (false, true) => everyone(),
+            (false, false) => Verdict::Never,
+        },
+        (None, Some(not)) => match lists(not) {
+            (true, _) => Verdict::Never,
+            (false, _) => Verdict::May(format!(
+                "NotPrincipal leaves out other principals, so it may take {issuer}'s tokens"
+            )),
+        },
+        (Some(_), Some(_)) => Verdict::May(
+            "the statement has both Principal and NotPrincipal, which IAM would not accept".into(),
+        ),
+        (None, None) => Verdict::Never,
+    }
+}
+
+/// Does the statement (of either effect) apply to `issuer`'s
+/// `sts:AssumeRoleWithWebIdentity`, conditions aside?
+fn federates(statement: &Value, issuer: &str) -> Verdict {
+    let deny = statement["Effect"] == "Deny";
+    covers_web_identity(statement).and(names_provider(statement, issuer, deny))
+}
+
+/// The request a pod's web identity token makes: its `sub` and `aud` are
+/// known, other OIDC providers' claims absent; every other key is unknown.
+pub fn web_identity_request(issuer: &str, sub: &str, aud: &str) -> Request {
+    Request::new()
+        .with(&format!("{issuer}:sub"), Some(sub))
+        .with(&format!("{issuer}:aud"), Some(aud))
+        .from_provider(issuer)
+}
+
+/// The Allow statements of a trust policy that may let tokens from
+/// `issuer` assume the role with `sts:AssumeRoleWithWebIdentity`,
+/// whatever their conditions; `None` when there are none.
 pub fn federating<'a>(trust: &'a Value, issuer: &str) -> Option<Vec<&'a Value>> {
     let found: Vec<&Value> = statements(trust)
         .into_iter()
-        .filter(|s| s["Effect"] == "Allow" && federates(s, issuer))
+        .filter(|s| s["Effect"] == "Allow" && !federates(s, issuer).is_never())
         .collect();
     (!found.is_empty()).then_some(found)
 }
 
-fn federates(statement: &Value, issuer: &str) -> bool {
-    let action_ok = strings(&statement["Action"])
-        .iter()
-        .any(|a| like(&a.to_ascii_lowercase(), "sts:assumerolewithwebidentity"));
-    let principal_ok = strings(&statement["Principal"]["Federated"])
-        .iter()
-        .any(|p| p.ends_with(&format!(":oidc-provider/{issuer}")));
-    action_ok && principal_ok
+/// Which `sub`s a federating statement can hold for, from one condition
+/// that decides it alone: `StringEquals` on `ISSUER:sub` with plain
+/// values, or `StringLike` by the values' literal prefixes. Conditions
+/// are all required, so this one bounds the statement; any other shape
+/// is `Any`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subjects {
+    Exact(Vec<String>),
+    Prefixes(Vec<String>),
+    Any,
+}
+
+pub fn subjects(statement: &Value, issuer: &str) -> Subjects {
+    let key = format!("{issuer}:sub");
+    let plain = |operator: &str| -> Option<Vec<String>> {
+        let (_, values) = statement["Condition"][operator]
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&key))?;
+        let values: Vec<String> = match values {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()?,
+            _ => return None,
+        };
+        (!values.is_empty() && values.iter().all(|v| !v.contains("${"))).then_some(values)
+    };
+    if let Some(values) = plain("StringEquals") {
+        return Subjects::Exact(values);
+    }
+    if let Some(patterns) = plain("StringLike") {
+        return Subjects::Prefixes(
+            patterns
+                .iter()
+                .map(|p| p.split(['*', '?']).next().unwrap_or("").to_string())
+                .collect(),
+        );
+    }
+    Subjects::Any
+}
+
+/// A trust policy's answer for one service account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trust {
+    /// The allowing statement's condition, as evidence (200 characters at
+    /// most).
+    pub condition: String,
+    /// Why it only may allow it: a condition Corral cannot decide, or a
+    /// Deny that may apply. `None` when it certainly does.
+    pub unsure: Option<String>,
+}
+
+impl Trust {
+    /// How the report words it.
+    pub fn describe(&self) -> String {
+        match &self.unsure {
+            None => format!("allows it ({})", self.condition),
+            Some(why) => format!("may allow it ({}): {why}", self.condition),
+        }
+    }
 }
 
 /// Does the trust policy let a token of service account `namespace/name`,
 /// issued by `issuer`, assume the role with `sts:AssumeRoleWithWebIdentity`?
-/// An explicit Deny wins.
+/// A Deny that certainly applies wins; one that may apply leaves the
+/// answer unsure, as does an Allow whose condition may hold. `None` only
+/// when no Allow can hold.
 pub fn web_identity_trusts(
     trust: &Value,
     issuer: &str,
     namespace: &str,
     name: &str,
-) -> Option<String> {
+) -> Option<Trust> {
     let sub = format!("system:serviceaccount:{namespace}:{name}");
-    let aud = "sts.amazonaws.com";
-    let mut allowed = None;
+    let request = web_identity_request(issuer, &sub, AUDIENCE);
+    let mut allowed: Option<Trust> = None;
+    let mut denied: Option<String> = None;
     for statement in statements(trust) {
-        if !federates(statement, issuer) || !conditions_hold(statement, issuer, &sub, aud) {
+        let effect = statement["Effect"].as_str();
+        if !matches!(effect, Some("Allow" | "Deny")) {
             continue;
         }
-        match statement["Effect"].as_str() {
-            Some("Deny") => return None,
-            Some("Allow") => {
-                allowed = Some(
-                    statement["Condition"]
-                        .to_string()
-                        .chars()
-                        .take(200)
-                        .collect::<String>(),
-                )
+        let applies = federates(statement, issuer);
+        if applies.is_never() {
+            continue;
+        }
+        let applies = applies.and(condition::evaluate(&statement["Condition"], &request));
+        match (effect, applies) {
+            (_, Verdict::Never) => {}
+            (Some("Deny"), Verdict::Holds) => return None,
+            (Some("Deny"), Verdict::May(why)) => {
+                denied.get_or_insert(format!("a Deny may apply: {why}"));
             }
-            _ => {}
+            (_, verdict) => {
+                let unsure = match verdict {
+                    Verdict::May(why) => Some(why),
+                    _ => None,
+                };
+                // A certain Allow is the better evidence.
+                if allowed.as_ref().is_none_or(|a| a.unsure.is_some()) {
+                    allowed = Some(Trust {
+                        condition: statement["Condition"]
+                            .to_string()
+                            .chars()
+                            .take(200)
+                            .collect(),
+                        unsure,
+                    });
+                }
+            }
         }
     }
-    allowed
+    let mut allowed = allowed?;
+    if let Some(deny) = denied {
+        allowed.unsure = Some(match allowed.unsure {
+            Some(why) => format!("{why}; {deny}"),
+            None => deny,
+        });
+    }
+    Some(allowed)
 }
+
+/// The audience of the token the EKS webhook projects for IRSA.
+const AUDIENCE: &str = "sts.amazonaws.com";
 
 /// Allow `*` on `*`: administrator, whatever the policy is called.
 fn grants_everything(policy: &Value) -> bool {
@@ -237,42 +395,58 @@ fn grants_everything(policy: &Value) -> bool {
 
 impl Aws {
     /// Take what a CLI output file holds; false when it is none of them.
-    pub fn absorb(&mut self, file: &str, value: &Value) -> bool {
+    /// A policy document that does not decode is an error naming the file
+    /// and the role or policy.
+    pub fn absorb(&mut self, file: &str, value: &Value) -> Result<bool, String> {
         if let Some(roles) = value["RoleDetailList"].as_array() {
-            let managed: Vec<(&str, Value)> = value["Policies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| {
-                    let arn = p["Arn"].as_str()?;
-                    let default = p["PolicyVersionList"]
-                        .as_array()?
-                        .iter()
-                        .find(|v| v["IsDefaultVersion"] == true)?;
-                    Some((arn, document(&default["Document"])))
-                })
-                .collect();
+            let mut managed: HashMap<&str, bool> = HashMap::new();
+            for policy in value["Policies"].as_array().into_iter().flatten() {
+                let Some(arn) = policy["Arn"].as_str() else {
+                    continue;
+                };
+                let Some(default) = policy["PolicyVersionList"]
+                    .as_array()
+                    .and_then(|v| v.iter().find(|v| v["IsDefaultVersion"] == true))
+                else {
+                    continue;
+                };
+                let doc = document(&default["Document"]).map_err(|e| {
+                    format!("{file}: managed policy {arn}: its default version's Document: {e}")
+                })?;
+                *managed.entry(arn).or_default() |= grants_everything(&doc);
+            }
             for role in roles {
-                let attached: Vec<&Value> = role["AttachedManagedPolicies"]
+                let name = role["RoleName"].as_str().unwrap_or("");
+                let arn = role["Arn"].as_str().unwrap_or("");
+                let what = if name.is_empty() { arn } else { name };
+                let mut admin = role["AttachedManagedPolicies"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .collect();
-                let admin = attached.iter().any(|p| {
-                    p["PolicyName"] == "AdministratorAccess"
-                        || managed.iter().any(|(arn, doc)| {
-                            p["PolicyArn"].as_str() == Some(*arn) && grants_everything(doc)
-                        })
-                }) || role["RolePolicyList"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|p| grants_everything(&document(&p["PolicyDocument"])));
+                    .any(|p| {
+                        p["PolicyName"] == "AdministratorAccess"
+                            || p["PolicyArn"]
+                                .as_str()
+                                .and_then(|a| managed.get(a))
+                                .copied()
+                                .unwrap_or(false)
+                    });
+                for policy in role["RolePolicyList"].as_array().into_iter().flatten() {
+                    let doc = document(&policy["PolicyDocument"]).map_err(|e| {
+                        format!(
+                            "{file}: role {what}: inline policy {}: {e}",
+                            policy["PolicyName"].as_str().unwrap_or("(unnamed)")
+                        )
+                    })?;
+                    admin |= grants_everything(&doc);
+                }
+                let trust = document(&role["AssumeRolePolicyDocument"])
+                    .map_err(|e| format!("{file}: role {what}: AssumeRolePolicyDocument: {e}"))?;
                 self.roles.push(Role {
                     file: file.to_string(),
-                    name: role["RoleName"].as_str().unwrap_or("").into(),
-                    arn: role["Arn"].as_str().unwrap_or("").into(),
-                    trust: document(&role["AssumeRolePolicyDocument"]),
+                    name: name.into(),
+                    arn: arn.into(),
+                    trust,
                     admin,
                     instance_profiles: role["InstanceProfileList"]
                         .as_array()
@@ -290,12 +464,12 @@ impl Aws {
                     .filter_map(|u| u["Arn"].as_str().map(str::to_string)),
             );
             self.iam_files.push(file.to_string());
-            return true;
+            return Ok(true);
         }
         if let Some(issuer) = value["cluster"]["identity"]["oidc"]["issuer"].as_str() {
             self.issuers
                 .push(issuer.trim_start_matches("https://").to_string());
-            return true;
+            return Ok(true);
         }
         if let Some(association) = value["association"].as_object() {
             let field = |k: &str| {
@@ -311,7 +485,7 @@ impl Aws {
                 role: field("roleArn").unwrap_or_default(),
                 target_role: field("targetRoleArn"),
             });
-            return true;
+            return Ok(true);
         }
         if let Some(entry) = value["accessEntry"].as_object() {
             self.access_entries.push(AccessEntry {
@@ -331,7 +505,7 @@ impl Aws {
                     .unwrap_or_default(),
                 cluster_admin: false,
             });
-            return true;
+            return Ok(true);
         }
         if let Some(policies) = value["associatedAccessPolicies"].as_array() {
             let principal = value["principalArn"].as_str().unwrap_or("").to_string();
@@ -354,7 +528,7 @@ impl Aws {
                     ..AccessEntry::default()
                 }),
             }
-            return true;
+            return Ok(true);
         }
         if let Some(reservations) = value["Reservations"].as_array() {
             for instance in reservations
@@ -373,9 +547,9 @@ impl Aws {
                         .map(str::to_string),
                 });
             }
-            return true;
+            return Ok(true);
         }
-        false
+        Ok(false)
     }
 
     /// Index instances and instance profiles, once every file is read.
@@ -423,12 +597,71 @@ mod tests {
     const ISSUER: &str = "oidc.eks.eu-west-1.amazonaws.com/id/ABC";
 
     /// Found by the `cloud` fuzz target: `%` before a multi-byte character
-    /// panicked on a slice inside it.
+    /// panicked on a slice inside it. Now it is an error, as is every
+    /// document that does not decode.
     #[test]
     fn percent_decoding_takes_any_text() {
-        assert_eq!(percent_decode("%7B%22a%22%3A1%7D+x"), "{\"a\":1} x");
-        assert_eq!(percent_decode("%\u{390}F%e2F2%"), "%\u{390}F\u{fffd}F2%");
-        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(
+            percent_decode("%7B%22a%22%3A1%7D+x").unwrap(),
+            b"{\"a\":1} x"
+        );
+        assert_eq!(percent_decode("%e2%82%ac").unwrap(), "€".as_bytes());
+        for bad in ["%\u{390}F%e2F2%", "%4", "%", "abc%zz", "%%41"] {
+            let e = percent_decode(bad).unwrap_err();
+            assert!(e.contains("bad percent-encoding at byte"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn documents_that_do_not_decode_are_errors() {
+        let error = |v: Value| document(&v).unwrap_err();
+        assert!(error(json!("%7B%22a%22%3A%7Z")).contains("percent-encoding at byte 13"));
+        assert!(error(json!("%7B%22a%22%3A%22%FF%FE%22%7D")).contains("not UTF-8"));
+        assert!(error(json!("%7B%22Statement%22%3A")).contains("not JSON"));
+        assert!(error(json!("%5B1%5D")).contains("not a JSON object"));
+        assert!(error(json!(17)).contains("number"));
+        assert!(error(json!([{"Statement": []}])).contains("list"));
+        assert_eq!(document(&Value::Null).unwrap(), Value::Null);
+        assert_eq!(document(&json!("%7B%7D")).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn a_bad_document_names_the_file_and_the_role_or_policy() {
+        let mut aws = Aws::default();
+        let e = aws
+            .absorb(
+                "iam.json",
+                &json!({"RoleDetailList": [{"RoleName": "web", "Arn": "arn:aws:iam::1:role/web",
+                    "AssumeRolePolicyDocument": "%7B%22Statement%22%3A%5B%5D%7D"},
+                    {"RoleName": "api", "AssumeRolePolicyDocument": "%7B%zz"}]}),
+            )
+            .unwrap_err();
+        assert!(
+            e.starts_with("iam.json: role api: AssumeRolePolicyDocument: "),
+            "{e}"
+        );
+        let e = aws
+            .absorb(
+                "iam.json",
+                &json!({"RoleDetailList": [{"RoleName": "web", "AssumeRolePolicyDocument": {},
+                    "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": "%7B"}]}]}),
+            )
+            .unwrap_err();
+        assert!(
+            e.starts_with("iam.json: role web: inline policy inline: "),
+            "{e}"
+        );
+        let e = aws
+            .absorb(
+                "iam.json",
+                &json!({"RoleDetailList": [], "Policies": [{"Arn": "arn:aws:iam::1:policy/p",
+                    "PolicyVersionList": [{"IsDefaultVersion": true, "Document": "%E2%28%A1"}]}]}),
+            )
+            .unwrap_err();
+        assert!(
+            e.starts_with("iam.json: managed policy arn:aws:iam::1:policy/p: "),
+            "{e}"
+        );
     }
 
     fn trust(condition: Value) -> Value {
@@ -454,12 +687,29 @@ mod tests {
         // No condition on sub: any service account of the cluster.
         let open = trust(json!({"StringEquals": {format!("{ISSUER}:aud"): "sts.amazonaws.com"}}));
         assert!(web_identity_trusts(&open, ISSUER, "any", "one").is_some());
-        // Another issuer, an unknown key or operator: no.
+        // Another issuer: no.
         assert!(web_identity_trusts(&exact, "oidc.example/other", "shop", "web").is_none());
-        let unknown = trust(json!({"StringEquals": {"aws:SourceIp": "10.0.0.1"}}));
-        assert!(web_identity_trusts(&unknown, ISSUER, "shop", "web").is_none());
+        // A key the cluster's side does not know, an operator it cannot
+        // decide: it may hold, and says why.
+        let unknown = trust(json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}));
+        let found = web_identity_trusts(&unknown, ISSUER, "shop", "web").unwrap();
+        assert!(
+            found.unsure.as_ref().unwrap().contains("aws:SourceIp"),
+            "{found:?}"
+        );
+        assert!(found.describe().starts_with("may allow it"));
         let operator = trust(json!({"NumericLessThan": {format!("{ISSUER}:sub"): "1"}}));
-        assert!(web_identity_trusts(&operator, ISSUER, "shop", "web").is_none());
+        assert!(web_identity_trusts(&operator, ISSUER, "shop", "web")
+            .unwrap()
+            .unsure
+            .is_some());
+        // Certain when it is decided.
+        assert_eq!(
+            web_identity_trusts(&exact, ISSUER, "shop", "web")
+                .unwrap()
+                .unsure,
+            None
+        );
         // URL-encoded documents, as IAM returns them.
         let encoded = Value::String(
             serde_json::to_string(&wildcard)
@@ -467,7 +717,7 @@ mod tests {
                 .replace('"', "%22")
                 .replace(':', "%3A"),
         );
-        assert!(web_identity_trusts(&document(&encoded), ISSUER, "shop", "web").is_some());
+        assert!(web_identity_trusts(&document(&encoded).unwrap(), ISSUER, "shop", "web").is_some());
     }
 
     #[test]
@@ -481,5 +731,122 @@ mod tests {
         }));
         assert!(web_identity_trusts(&policy, ISSUER, "shop", "web").is_some());
         assert!(web_identity_trusts(&policy, ISSUER, "kube-system", "default").is_none());
+    }
+
+    /// The operators that used to read as "never holds" and hid a path.
+    #[test]
+    fn operators_it_did_not_know_no_longer_hide_a_path() {
+        let sub = format!("{ISSUER}:sub");
+        for condition in [
+            json!({"Null": {sub.clone(): "false"}}),
+            json!({"StringNotEqualsIgnoreCase": {sub.clone(): "system:serviceaccount:kube-system:default"}}),
+            json!({"ForAnyValue:StringLike": {sub.clone(): "system:serviceaccount:shop:*"}}),
+            json!({"ForAllValues:StringEquals": {sub.clone(): "system:serviceaccount:shop:web"}}),
+            json!({"StringLikeIfExists": {sub.clone(): "*"}}),
+            json!({"StringEquals": {"aws:PrincipalTag/team": "shop"}}),
+            json!({"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}),
+            json!({"Bool": {"aws:SecureTransport": true}}),
+        ] {
+            assert!(
+                web_identity_trusts(&trust(condition.clone()), ISSUER, "shop", "web").is_some(),
+                "{condition}"
+            );
+        }
+        // ...while what they decide against still does not hold.
+        for condition in [
+            json!({"Null": {sub.clone(): "true"}}),
+            json!({"StringNotEqualsIgnoreCase": {sub.clone(): "SYSTEM:serviceaccount:shop:WEB"}}),
+            json!({"ForAnyValue:StringLike": {sub.clone(): "system:serviceaccount:other:*"}}),
+        ] {
+            assert!(
+                web_identity_trusts(&trust(condition.clone()), ISSUER, "shop", "web").is_none(),
+                "{condition}"
+            );
+        }
+    }
+
+    #[test]
+    fn principals_and_actions() {
+        let statement = |principal: Value, action: Value| {
+            let mut s = json!({"Effect": "Allow", "Condition": {"StringEquals": {format!("{ISSUER}:sub"): "system:serviceaccount:shop:web"}}});
+            s.as_object_mut()
+                .unwrap()
+                .extend(principal.as_object().unwrap().clone());
+            s.as_object_mut()
+                .unwrap()
+                .extend(action.as_object().unwrap().clone());
+            json!({"Statement": s})
+        };
+        let provider =
+            json!({"Principal": {"Federated": format!("arn:aws:iam::1:oidc-provider/{ISSUER}")}});
+        let action = json!({"Action": "sts:AssumeRoleWith*"});
+        let trusts = |p: &Value, a: &Value| {
+            web_identity_trusts(&statement(p.clone(), a.clone()), ISSUER, "shop", "web")
+        };
+        assert_eq!(trusts(&provider, &action).unwrap().unsure, None);
+        assert!(trusts(&provider, &json!({"Action": "STS:*"})).is_some());
+        assert!(trusts(&provider, &json!({"NotAction": "sts:AssumeRole"})).is_some());
+        assert!(trusts(&provider, &json!({"NotAction": "sts:*"})).is_none());
+        assert!(trusts(&provider, &json!({"Action": "sts:AssumeRole"})).is_none());
+        assert!(trusts(&json!({"Principal": "*"}), &action)
+            .unwrap()
+            .unsure
+            .is_some());
+        assert!(trusts(&json!({"Principal": {"AWS": "*"}}), &action)
+            .unwrap()
+            .unsure
+            .is_some());
+        assert!(trusts(
+            &json!({"NotPrincipal": {"AWS": "arn:aws:iam::1:root"}}),
+            &action
+        )
+        .unwrap()
+        .unsure
+        .is_some());
+        assert!(trusts(
+            &json!({"NotPrincipal": provider["Principal"].clone()}),
+            &action
+        )
+        .is_none());
+        assert!(trusts(
+            &json!({"Principal": {"Federated": "accounts.google.com"}}),
+            &action
+        )
+        .is_none());
+        // A Deny to everyone applies; one that may apply leaves it unsure.
+        let mut policy = statement(provider.clone(), action.clone());
+        policy["Statement"] = json!([policy["Statement"].clone(), {"Effect": "Deny", "Principal": "*", "Action": "sts:*"}]);
+        assert!(web_identity_trusts(&policy, ISSUER, "shop", "web").is_none());
+        policy["Statement"][1]["Condition"] = json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}});
+        let unsure = web_identity_trusts(&policy, ISSUER, "shop", "web")
+            .unwrap()
+            .unsure
+            .unwrap();
+        assert!(unsure.starts_with("a Deny may apply"), "{unsure}");
+    }
+
+    #[test]
+    fn subjects_bound_the_candidates() {
+        let key = format!("{ISSUER}:sub");
+        let of = |c: Value| subjects(&json!({"Condition": c}), ISSUER);
+        assert_eq!(
+            of(json!({"StringEquals": {key.clone(): "a"}})),
+            Subjects::Exact(vec!["a".into()])
+        );
+        assert_eq!(
+            of(json!({"StringLike": {key.to_uppercase(): ["system:*", "x?y"]}})),
+            Subjects::Prefixes(vec!["system:".into(), "x".into()])
+        );
+        for shape in [
+            json!({"StringEquals": {key.clone(): "${aws:username}"}}),
+            json!({"StringEquals": {key.clone(): []}}),
+            json!({"StringEquals": {key.clone(): 5}}),
+            json!({"StringEqualsIfExists": {key.clone(): "a"}}),
+            json!({"StringNotEquals": {key.clone(): "a"}}),
+            json!({}),
+            json!("x"),
+        ] {
+            assert_eq!(of(shape.clone()), Subjects::Any, "{shape}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 
 use serde_json::Value;
 
-use super::{strings, CloudIdentity};
+use super::condition::Verdict;
+use super::{like, strings, CloudIdentity};
 
 /// Roles that amount to administrator at a subscription or above.
 const ADMIN_ROLES: [&str; 4] = [
@@ -41,8 +42,78 @@ pub struct FederatedCredential {
     pub identity: String,
     pub name: String,
     pub issuer: String,
+    /// Empty for a flexible credential, which has `expression` instead.
     pub subject: String,
     pub audiences: Vec<String>,
+    /// A flexible federated identity credential's
+    /// `claimsMatchingExpression` (`claims['sub'] matches 'system:serviceaccount:shop:*'`).
+    pub expression: Option<String>,
+}
+
+impl FederatedCredential {
+    /// Does it accept a token with this `sub`? A flexible credential's
+    /// expression is evaluated as far as the token's `sub` tells;
+    /// anything else in it may hold.
+    pub fn accepts(&self, sub: &str) -> Verdict {
+        match &self.expression {
+            Some(expression) => claims_match(expression, sub),
+            None if self.subject == sub => Verdict::Holds,
+            None => Verdict::Never,
+        }
+    }
+
+    /// What it trusts, for the report.
+    pub fn trusts(&self) -> String {
+        match &self.expression {
+            Some(expression) => format!("tokens whose claims match {expression}"),
+            None => self.subject.clone(),
+        }
+    }
+}
+
+/// A flexible federated credential's claims-matching expression on a token
+/// of `sub`: terms `claims['CLAIM'] matches 'PATTERN'` (`*` and `?`
+/// wildcards) or `claims['CLAIM'] eq 'VALUE'`, joined by `and`. Terms on
+/// other claims, and anything Corral does not parse, may hold.
+pub fn claims_match(expression: &str, sub: &str) -> Verdict {
+    let mut verdict = Verdict::Holds;
+    for term in expression.split(" and ") {
+        let term = term.trim();
+        let parsed = term
+            .strip_prefix("claims['")
+            .and_then(|rest| rest.split_once("']"))
+            .and_then(|(claim, rest)| {
+                let rest = rest.trim_start();
+                let (operator, value) = rest.split_once(' ')?;
+                let value = value.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+                (!value.contains('\'')).then_some((claim, operator, value))
+            });
+        let one = match parsed {
+            Some(("sub", "matches", pattern)) => {
+                if like(pattern, sub) {
+                    Verdict::Holds
+                } else {
+                    Verdict::Never
+                }
+            }
+            Some(("sub", "eq", value)) => {
+                if value == sub {
+                    Verdict::Holds
+                } else {
+                    Verdict::Never
+                }
+            }
+            Some((claim, _, _)) if claim != "sub" => Verdict::May(format!(
+                "the term {term} is on the token's {claim} claim, which Corral does not know"
+            )),
+            _ => Verdict::May(format!("the term {term} is not one Corral can evaluate")),
+        };
+        verdict = verdict.and(one);
+        if verdict.is_never() {
+            break;
+        }
+    }
+    verdict
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -115,7 +186,8 @@ impl Azure {
         };
         let all =
             |test: &dyn Fn(&Value) -> bool| !items.is_empty() && items.iter().all(|i| test(i));
-        if all(&|i| i["subject"].is_string() && i["issuer"].is_string()) {
+        let flexible = |i: &Value| i["claimsMatchingExpression"]["value"].is_string();
+        if all(&|i| (i["subject"].is_string() || flexible(i)) && i["issuer"].is_string()) {
             for item in items {
                 let id = item["id"].as_str().unwrap_or("").to_ascii_lowercase();
                 let identity = id
@@ -130,6 +202,9 @@ impl Azure {
                     issuer: issuer(item["issuer"].as_str().unwrap_or("")),
                     subject: item["subject"].as_str().unwrap_or("").into(),
                     audiences: strings(&item["audiences"]),
+                    expression: item["claimsMatchingExpression"]["value"]
+                        .as_str()
+                        .map(str::to_string),
                 });
             }
             return true;
@@ -197,27 +272,31 @@ impl Azure {
         Some(CloudIdentity::new("azure", resource, admin))
     }
 
-    /// Managed identities whose federated credentials accept a token of
-    /// `namespace/account` from the cluster's issuer with `audience`.
+    /// Managed identities whose federated credentials accept (or may
+    /// accept) a token of `namespace/account` from the cluster's issuer
+    /// with `audience`; with why it only may, when so.
     pub fn exchanges(
         &self,
         cluster: &Cluster,
         namespace: &str,
         account: &str,
         audience: &str,
-    ) -> Vec<(CloudIdentity, &FederatedCredential)> {
+    ) -> Vec<(CloudIdentity, &FederatedCredential, Option<String>)> {
         let Some(issuer) = &cluster.issuer else {
             return Vec::new();
         };
         let subject = format!("system:serviceaccount:{namespace}:{account}");
         self.federated
             .iter()
-            .filter(|f| {
-                &f.issuer == issuer
-                    && f.subject == subject
-                    && f.audiences.iter().any(|a| a == audience)
+            .filter(|f| &f.issuer == issuer && f.audiences.iter().any(|a| a == audience))
+            .filter_map(|f| {
+                let unsure = match f.accepts(&subject) {
+                    Verdict::Never => return None,
+                    Verdict::Holds => None,
+                    Verdict::May(why) => Some(why),
+                };
+                Some((self.identity(Some(&f.identity), None), f, unsure))
             })
-            .map(|f| (self.identity(Some(&f.identity), None), f))
             .collect()
     }
 
@@ -315,6 +394,59 @@ mod tests {
         ));
         assert!(azure.clusters[1].imds_restricted);
         assert!(broad_scope("/subscriptions/S"));
+        // A flexible credential: its expression decides, as far as sub
+        // tells; other claims may hold.
+        assert!(azure.absorb(
+            "flexible.json",
+            &json!([{"audiences": [AUDIENCE],
+                "id": "/subscriptions/S/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app/federatedIdentityCredentials/shop-all",
+                "issuer": "https://westeurope.oic.prod-aks.azure.com/T/C/",
+                "name": "shop-all", "subject": null,
+                "claimsMatchingExpression": {"value": "claims['sub'] matches 'system:serviceaccount:shop:*'", "languageVersion": 1}}])
+        ));
+        let cluster = &azure.clusters[0];
+        let found = azure.exchanges(cluster, "shop", "api", AUDIENCE);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.name, "shop-all");
+        assert_eq!(found[0].2, None);
+        assert!(azure
+            .exchanges(cluster, "other", "api", AUDIENCE)
+            .is_empty());
+    }
+
+    #[test]
+    fn claims_expressions() {
+        let sub = "system:serviceaccount:shop:web";
+        assert_eq!(
+            claims_match("claims['sub'] matches 'system:serviceaccount:*:web'", sub),
+            Verdict::Holds
+        );
+        assert_eq!(
+            claims_match("claims['sub'] eq 'system:serviceaccount:shop:web'", sub),
+            Verdict::Holds
+        );
+        assert_eq!(
+            claims_match("claims['sub'] matches 'system:serviceaccount:other:*'", sub),
+            Verdict::Never
+        );
+        assert_eq!(
+            claims_match(
+                "claims['sub'] matches 'system:*' and claims['sub'] eq 'x'",
+                sub
+            ),
+            Verdict::Never
+        );
+        for unsure in [
+            "claims['sub'] matches 'system:*' and claims['job_workflow_ref'] eq 'x'",
+            "claims['sub'] startswith 'system:'",
+            "sub == 'x'",
+            "",
+        ] {
+            assert!(
+                matches!(claims_match(unsure, sub), Verdict::May(_)),
+                "{unsure}"
+            );
+        }
         assert!(!broad_scope("/subscriptions/S/resourceGroups/rg"));
     }
 }

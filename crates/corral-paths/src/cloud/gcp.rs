@@ -57,6 +57,37 @@ pub struct Cluster {
 pub struct Binding {
     pub role: String,
     pub members: Vec<String>,
+    /// An IAM condition (CEL), as its title and expression: the binding
+    /// holds only when it does, which depends on the request (its time,
+    /// the resource named) and is not decided from the cluster's side.
+    /// Such a binding may hold, and says so; it is never dropped.
+    pub condition: Option<String>,
+}
+
+impl Binding {
+    /// `ROLE`, and its condition when it has one, for the report.
+    pub fn describe_role(&self) -> String {
+        match &self.condition {
+            None => self.role.clone(),
+            Some(condition) => format!(
+                "{} (may hold: only when its IAM condition {condition} does, which Corral cannot decide)",
+                self.role
+            ),
+        }
+    }
+}
+
+/// A binding's condition, as `"TITLE" (EXPRESSION)`.
+fn condition_text(condition: &Value) -> String {
+    let title = condition["title"].as_str().unwrap_or("");
+    let expression = condition["expression"].as_str().unwrap_or("");
+    let text = match (title.is_empty(), expression.is_empty()) {
+        (false, false) => format!("\"{title}\" ({expression})"),
+        (false, true) => format!("\"{title}\""),
+        (true, false) => format!("({expression})"),
+        (true, true) => condition.to_string(),
+    };
+    text.chars().take(200).collect()
 }
 
 /// Whose policy: a project or a service account (its email).
@@ -156,12 +187,14 @@ impl Gcp {
                 .as_array()
                 .into_iter()
                 .flatten()
-                // A conditional binding holds only sometimes: Corral does not
-                // count on it.
-                .filter(|b| b.get("condition").is_none())
+                // A conditional binding holds only sometimes: it may hold.
                 .map(|b| Binding {
                     role: b["role"].as_str().unwrap_or("").into(),
                     members: strings(&b["members"]),
+                    condition: b
+                        .get("condition")
+                        .filter(|c| !c.is_null())
+                        .map(condition_text),
                 })
                 .collect();
             let resource = match email_in(file) {
@@ -275,9 +308,33 @@ impl Gcp {
                 || (m.starts_with("principal://iam.googleapis.com/")
                     && m.ends_with(&principal_suffix))
         };
+        let cluster_wide = format!("/workloadIdentityPools/{pool}/kubernetes.cluster/");
+        let by_uid = format!("/workloadIdentityPools/{pool}/kubernetes.serviceaccount.uid/");
+        let this_cluster = format!("/clusters/{}", cluster.name);
+        // Members that may be this account, which the input cannot tell:
+        // a service account's UID (not in the manifests Corral reads), and
+        // everyone.
+        let may_be_this_account = |m: &str| {
+            (m.starts_with("principal://iam.googleapis.com/") && m.contains(&by_uid))
+                || m == "allUsers"
+                || m == "allAuthenticatedUsers"
+        };
         let is_principal_set = |m: &str| {
-            m.starts_with("principalSet://iam.googleapis.com/")
-                && (m.ends_with(&namespace_suffix) || m.ends_with(&pool_wide))
+            (m.starts_with("principalSet://iam.googleapis.com/")
+                && (m.ends_with(&namespace_suffix)
+                    || m.ends_with(&pool_wide)
+                    || m.split_once(&cluster_wide)
+                        .is_some_and(|(_, url)| url.ends_with(&this_cluster))))
+                || may_be_this_account(m)
+        };
+        let why = |m: &str| -> &'static str {
+            if m.contains(&by_uid) {
+                " (may be this account: its UID is not in the input)"
+            } else if m.starts_with("all") {
+                " (every principal, this account among them)"
+            } else {
+                ""
+            }
         };
         let mut found = Vec::new();
         // Impersonation of GSAs: on the GSA's own policy, or project-wide
@@ -315,7 +372,12 @@ impl Gcp {
                     found.push((
                         self.service_account(email),
                         policy.file.clone(),
-                        format!("{} grants {} to {member}", policy.file, binding.role),
+                        format!(
+                            "{} grants {} to {member}{}",
+                            policy.file,
+                            binding.describe_role(),
+                            why(member)
+                        ),
                     ));
                 }
             }
@@ -332,7 +394,12 @@ impl Gcp {
                     found.push((
                         CloudIdentity::new("gcp", member, admin),
                         policy.file.clone(),
-                        format!("{} grants {} to {member}", policy.file, binding.role),
+                        format!(
+                            "{} grants {} to {member}{}",
+                            policy.file,
+                            binding.describe_role(),
+                            why(member)
+                        ),
                     ));
                 }
             }
@@ -353,7 +420,7 @@ impl Gcp {
                     if let Some(email) = member.strip_prefix("serviceAccount:") {
                         admins.push((
                             self.service_account(email),
-                            binding.role.clone(),
+                            binding.describe_role(),
                             policy.file.clone(),
                         ));
                     }
@@ -443,5 +510,67 @@ mod tests {
             [("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/subject/ns/ci/sa/deployer".to_string(), true)]
         );
         assert!(names("ci", "other").is_empty());
+    }
+
+    /// A conditional binding used to be dropped ("never holds"): it may
+    /// hold, and the evidence says so.
+    #[test]
+    fn conditional_bindings_and_wider_members_may_hold() {
+        let mut gcp = gcp();
+        assert!(gcp.absorb(
+            "ops@shop-prod.iam.gserviceaccount.com.json",
+            &json!({"bindings": [
+                {"role": "roles/iam.workloadIdentityUser",
+                 "members": ["serviceAccount:shop-prod.svc.id.goog[ops/runner]"],
+                 "condition": {"title": "until March", "expression": "request.time < timestamp('2026-03-01T00:00:00Z')"}},
+                {"role": "roles/iam.serviceAccountTokenCreator",
+                 "members": ["principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/kubernetes.cluster/https://container.googleapis.com/v1/projects/shop-prod/locations/europe-west1/clusters/c1"]},
+                {"role": "roles/iam.workloadIdentityUser",
+                 "members": ["principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/kubernetes.serviceaccount.uid/0a1b"]}
+            ], "etag": "BwZ="})
+        ));
+        assert!(gcp.absorb(
+            "project.json",
+            &json!({"bindings": [{"role": "roles/owner", "members": ["serviceAccount:ops@shop-prod.iam.gserviceaccount.com"],
+                "condition": {"expression": "resource.name.startsWith('projects/_/buckets/x')"}}], "etag": "BwQ="})
+        ));
+        gcp.settle();
+        let cluster = &gcp.clusters[0];
+        let found = gcp.exchanges(cluster, "ops", "runner");
+        let to_ops: Vec<&String> = found
+            .iter()
+            .filter(|(i, _, _)| i.name == "ops@shop-prod.iam.gserviceaccount.com")
+            .map(|(_, _, detail)| detail)
+            .collect();
+        assert_eq!(to_ops.len(), 3, "{found:?}");
+        assert!(
+            to_ops[0]
+                .contains("may hold: only when its IAM condition \"until March\" (request.time"),
+            "{}",
+            to_ops[0]
+        );
+        assert!(to_ops[1].contains("kubernetes.cluster/"), "{}", to_ops[1]);
+        assert!(
+            to_ops[2].contains("its UID is not in the input"),
+            "{}",
+            to_ops[2]
+        );
+        // The conditional project grant still makes it an administrator.
+        assert!(found[0].0.admin);
+        // Every account of the cluster, through the cluster-wide set.
+        assert!(gcp
+            .exchanges(cluster, "any", "one")
+            .iter()
+            .any(|(i, _, _)| i.name == "ops@shop-prod.iam.gserviceaccount.com"));
+        // Not another cluster's.
+        let mut other = cluster.clone();
+        other.name = "c2".into();
+        assert_eq!(
+            gcp.exchanges(&other, "any", "one")
+                .iter()
+                .filter(|(_, _, d)| d.contains("kubernetes.cluster/"))
+                .count(),
+            0
+        );
     }
 }

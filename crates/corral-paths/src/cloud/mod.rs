@@ -3,8 +3,13 @@
 
 pub mod aws;
 pub mod azure;
+pub mod condition;
 pub mod gcp;
 pub mod reach;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -16,6 +21,70 @@ pub struct Cloud {
     pub aws: aws::Aws,
     pub gcp: gcp::Gcp,
     pub azure: azure::Azure,
+    /// Where each string first appears in each file, by file name.
+    positions: HashMap<String, Positions>,
+}
+
+/// The line and column (1-based, in bytes) where each distinct JSON string
+/// of a file, key or value, first appears: recorded in one pass as the file
+/// is read, so a finding's place costs a lookup.
+#[derive(Clone, Debug, Default)]
+pub struct Positions {
+    first: HashMap<Box<str>, (u32, u32)>,
+}
+
+impl Positions {
+    /// Index the strings of `text`, which is valid JSON.
+    pub fn of(text: &str) -> Positions {
+        let bytes = text.as_bytes();
+        let mut first: HashMap<Box<str>, (u32, u32)> = HashMap::new();
+        let (mut line, mut line_start) = (1u32, 0usize);
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    line += 1;
+                    line_start = i + 1;
+                    i += 1;
+                }
+                b'"' => {
+                    let start = i;
+                    let mut escaped = false;
+                    let mut end = i + 1;
+                    while end < bytes.len() && bytes[end] != b'"' {
+                        if bytes[end] == b'\\' {
+                            escaped = true;
+                            end += 1;
+                        }
+                        end += 1;
+                    }
+                    if end >= bytes.len() {
+                        // Unterminated (never so in JSON that parsed).
+                        break;
+                    }
+                    let place = (line, (start - line_start + 1) as u32);
+                    if escaped {
+                        if let Ok(value) = serde_json::from_str::<String>(&text[start..=end]) {
+                            first.entry(value.into()).or_insert(place);
+                        }
+                    } else if end > start {
+                        let value = &text[start + 1..end];
+                        if !first.contains_key(value) {
+                            first.insert(value.into(), place);
+                        }
+                    }
+                    i = end + 1;
+                }
+                _ => i += 1,
+            }
+        }
+        Positions { first }
+    }
+
+    /// Where `value` first appears as a JSON string.
+    pub fn find(&self, value: &str) -> Option<(u32, u32)> {
+        self.first.get(value).copied()
+    }
 }
 
 /// An AWS IAM role, GCP service account or principal, or Azure managed
@@ -45,6 +114,20 @@ impl CloudIdentity {
     }
 }
 
+/// IAM's wildcard match: `*` any run of characters, `?` one, everything
+/// else itself. Every wildcard match in Corral's cloud code (actions,
+/// ARNs, `StringLike` and `ArnLike` values) goes through here: linear in
+/// memory, at worst pattern × text in time, with no recursion and no
+/// backtracking beyond the last `*` (the `wildmatch` crate).
+pub fn like(pattern: &str, text: &str) -> bool {
+    wildmatch::WildMatch::new(pattern).matches(text)
+}
+
+/// [`like`], ignoring case.
+pub fn like_ignore_case(pattern: &str, text: &str) -> bool {
+    wildmatch::WildMatch::new_case_insensitive(pattern).matches(text)
+}
+
 /// A field that is a string or a list of strings, as a list.
 pub fn strings(value: &Value) -> Vec<String> {
     match value {
@@ -57,14 +140,63 @@ pub fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// Read one cloud file: at most `limit` bytes (a larger file is an error,
+/// read no further than the limit), UTF-8.
+pub fn read_file(path: &Path, limit: usize) -> Result<String, String> {
+    let name = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: cannot read: {e}"))?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "{name}: file is over the {limit} byte limit on a document (--max-document-size)"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{name}: not UTF-8 (byte {} is not part of a UTF-8 character)",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 impl Cloud {
-    /// Read `(name, text)` files; each must be one the CLIs write.
+    /// Read the cloud files at `paths`, each at most `limit` bytes (see
+    /// [`read_file`]), and load them.
+    pub fn read(paths: &[impl AsRef<Path>], limit: usize) -> Result<Cloud, String> {
+        let files = paths
+            .iter()
+            .map(|p| {
+                Ok((
+                    p.as_ref().display().to_string(),
+                    read_file(p.as_ref(), limit)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Cloud::load(&files)
+    }
+
+    /// Where one of `needles` first appears (as a JSON string) in the cloud
+    /// file `file`, in order of preference; the file's start when none
+    /// does.
+    pub fn place(&self, file: &str, needles: &[&str]) -> (u32, u32) {
+        self.positions
+            .get(file)
+            .and_then(|p| needles.iter().find_map(|n| p.find(n)))
+            .unwrap_or((1, 1))
+    }
+
+    /// Read `(name, text)` files; each must be one the CLIs write. A UTF-8
+    /// byte order mark at the start is skipped.
     pub fn load(files: &[(String, String)]) -> Result<Cloud, String> {
         let mut cloud = Cloud::default();
         for (name, text) in files {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             let value: Value = serde_json::from_str(text)
                 .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
-            if !(cloud.aws.absorb(name, &value)
+            if !(cloud.aws.absorb(name, &value)?
                 || cloud.gcp.absorb(name, &value)
                 || cloud.azure.absorb(name, &value))
             {
@@ -72,9 +204,81 @@ impl Cloud {
                     "{name}: not a file Corral reads. It reads the JSON of: aws iam get-account-authorization-details, aws eks describe-cluster, aws eks describe-pod-identity-association, aws eks describe-access-entry, aws eks list-associated-access-policies, aws ec2 describe-instances; gcloud container clusters describe, gcloud projects get-iam-policy, gcloud iam service-accounts get-iam-policy; az aks show, az identity federated-credential list, az identity show/list, az role assignment list"
                 ));
             }
+            cloud.positions.insert(name.clone(), Positions::of(text));
         }
         cloud.aws.settle();
         cloud.gcp.settle();
         Ok(cloud)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_without_blowing_up() {
+        assert!(like("sts:AssumeRole*", "sts:AssumeRoleWithWebIdentity"));
+        assert!(like("a?c", "abc") && !like("a?c", "ac"));
+        assert!(like("*", "") && like("", "") && !like("", "x"));
+        assert!(like_ignore_case("STS:*", "sts:x"));
+        // A megabyte of `*` (recursion overflowed the stack on it).
+        let stars = "*".repeat(1 << 20);
+        assert!(like(&stars, "anything"));
+        assert!(like(&format!("{stars}z"), "xyz"));
+        // `sts:` and 16 `*` and `z` against a long string without `z`
+        // (exponential with backtracking).
+        let pattern = format!("sts:{}z", "*a".repeat(16));
+        let text = format!("sts:{}", "a".repeat(100_000));
+        let started = std::time::Instant::now();
+        assert!(!like(&pattern, &text));
+        assert!(!like(&format!("sts:{}z", "*".repeat(16)), &text));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn positions_are_recorded_in_one_pass() {
+        let text = "{\n  \"a\": \"x\",\n  \"b\": [\"y\", \"x\", \"esc\\\"aped\", \"\\u00e9t\\u00e9\"],\n\t\"\": \"\"\n}";
+        let p = Positions::of(text);
+        assert_eq!(p.find("a"), Some((2, 3)));
+        assert_eq!(p.find("x"), Some((2, 8)));
+        assert_eq!(p.find("y"), Some((3, 9)));
+        assert_eq!(p.find("esc\"aped"), Some((3, 19)));
+        assert_eq!(p.find("été"), Some((3, 32)));
+        assert_eq!(p.find("z"), None);
+        // Unterminated text (never valid JSON) does not panic.
+        for text in ["\"", "\"abc", "\"a\\", "\\\"", "\"é"] {
+            let _ = Positions::of(text);
+        }
+    }
+
+    #[test]
+    fn files_are_read_bounded_and_a_bom_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("corral-cloud-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bom = dir.join("bom.json");
+        std::fs::write(
+            &bom,
+            "\u{feff}{\"cluster\": {\"identity\": {\"oidc\": {\"issuer\": \"https://oidc.example/id/A\"}}}}",
+        )
+        .unwrap();
+        let cloud = Cloud::read(&[&bom], 1 << 20).unwrap();
+        assert_eq!(cloud.aws.issuers, ["oidc.example/id/A"]);
+        assert_eq!(
+            cloud.place(&bom.display().to_string(), &["issuer"]),
+            (1, 36)
+        );
+        let e = Cloud::read(&[&bom], 20).unwrap_err();
+        assert!(
+            e.contains("bom.json: file is over the 20 byte limit"),
+            "{e}"
+        );
+        let latin = dir.join("latin1.json");
+        std::fs::write(&latin, b"{\"a\": \"\xe9\"}").unwrap();
+        let e = read_file(&latin, 1 << 20).unwrap_err();
+        assert!(e.contains("latin1.json: not UTF-8 (byte 7"), "{e}");
+        let e = read_file(&dir.join("missing.json"), 1 << 20).unwrap_err();
+        assert!(e.contains("missing.json: cannot read"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -229,9 +229,13 @@ pub fn projected_tokens(
 
 /// Roles that may trust an issuer's tokens, indexed by the `sub` their
 /// conditions name: exactly (`StringEquals`), or by the literal prefix of a
-/// pattern (`StringLike`: `system:serviceaccount:shop:*`); a statement with
-/// no condition on `sub` has the empty prefix. Only candidates are then
-/// evaluated in full.
+/// pattern (`StringLike`: `system:serviceaccount:shop:*`); a statement
+/// with any other shape of condition on `sub` ([`aws::subjects`]) has the
+/// empty prefix. Only candidates are then evaluated in full, so the index
+/// must never leave out a role whose trust may hold: it narrows by one
+/// condition that decides alone, and all conditions must hold.
+///
+/// [`aws::subjects`]: super::aws::subjects
 pub struct TrustIndex<'a> {
     issuer: &'a str,
     exact: HashMap<String, Vec<usize>>,
@@ -240,45 +244,28 @@ pub struct TrustIndex<'a> {
 
 impl<'a> TrustIndex<'a> {
     pub fn new(cloud: &'a Cloud, issuer: &'a str) -> TrustIndex<'a> {
+        use super::aws::{federating, subjects, Subjects};
         let mut index = TrustIndex {
             issuer,
             exact: HashMap::new(),
             prefixed: Vec::new(),
         };
-        let key = format!("{issuer}:sub").to_ascii_lowercase();
         for (i, role) in cloud.aws.roles.iter().enumerate() {
-            let Some(statements) = super::aws::federating(&role.trust, issuer) else {
+            let Some(statements) = federating(&role.trust, issuer) else {
                 continue;
             };
-            let mut subjects = Vec::new();
+            let mut exact = Vec::new();
             let mut prefixes = Vec::new();
             for statement in statements {
-                let conditions = statement["Condition"].as_object();
-                let on_sub = |op: &str| {
-                    conditions?.get(op).and_then(|keys| {
-                        keys.as_object()?
-                            .iter()
-                            .find(|(k, _)| k.to_ascii_lowercase() == key)
-                            .map(|(_, v)| super::strings(v))
-                    })
-                };
-                let others = conditions.is_some_and(|c| {
-                    c.keys()
-                        .filter(|op| *op != "StringEquals" && *op != "StringLike")
-                        .any(|op| on_sub(op).is_some())
-                });
-                match (on_sub("StringEquals"), on_sub("StringLike")) {
-                    (Some(values), None) if !others => subjects.extend(values),
-                    (None, Some(patterns)) if !others => prefixes.extend(
-                        patterns
-                            .iter()
-                            .map(|p| p.split(['*', '?']).next().unwrap_or("").to_string()),
-                    ),
-                    // Any other shape: every account is a candidate.
-                    _ => prefixes.push(String::new()),
+                match subjects(statement, issuer) {
+                    Subjects::Exact(values) => exact.extend(values),
+                    Subjects::Prefixes(values) => prefixes.extend(values),
+                    Subjects::Any => prefixes.push(String::new()),
                 }
             }
-            for subject in subjects {
+            exact.sort_unstable();
+            exact.dedup();
+            for subject in exact {
                 index.exact.entry(subject).or_default().push(i);
             }
             if !prefixes.is_empty() {
@@ -316,15 +303,14 @@ pub fn exchanges(
     for index in trust {
         for i in index.candidates(&sub) {
             let role = &cloud.aws.roles[i];
-            if let Some(condition) =
-                web_identity_trusts(&role.trust, index.issuer, namespace, account)
+            if let Some(trust) = web_identity_trusts(&role.trust, index.issuer, namespace, account)
             {
                 found.push(Exchange {
                     audience: AWS_AUDIENCE.into(),
                     identity: CloudIdentity::new("aws", &role.arn, role.admin),
                     kind: EdgeKind::IrsaAssume,
                     file: Some(role.file.clone()),
-                    detail: format!("the trust policy of {} allows it ({condition})", role.arn),
+                    detail: format!("the trust policy of {} {}", role.arn, trust.describe()),
                 });
             }
         }
@@ -384,19 +370,27 @@ pub fn exchanges(
     }
     // AKS Workload Identity: the federated credentials decide.
     for cluster in &cloud.azure.clusters {
-        for (identity, credential) in
+        for (identity, credential, unsure) in
             cloud
                 .azure
                 .exchanges(cluster, namespace, account, azure::AUDIENCE)
         {
+            let verb = if unsure.is_some() {
+                "may trust"
+            } else {
+                "trusts"
+            };
             found.push(Exchange {
                 audience: azure::AUDIENCE.into(),
                 identity,
                 kind: EdgeKind::AksWorkloadIdentity,
                 file: Some(credential.file.clone()),
                 detail: format!(
-                    "federated credential {} trusts {} from {}",
-                    credential.name, credential.subject, credential.issuer
+                    "federated credential {} {verb} {} from {}{}",
+                    credential.name,
+                    credential.trusts(),
+                    credential.issuer,
+                    unsure.map(|why| format!(": {why}")).unwrap_or_default()
                 ),
             });
         }

@@ -4,7 +4,6 @@
 //! file, line and object. They need the cloud's files (`corral scan
 //! --cloud`, `corral drift --cloud`); without them nothing fires.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use corral_core::model::{Model, Resource};
@@ -35,39 +34,6 @@ const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 const GKE_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
 const AKS_ANNOTATION: &str = "azure.workload.identity/client-id";
 const SUBJECT_PREFIX: &str = "system:serviceaccount:";
-
-/// The first line and column in a cloud file where one of `needles`
-/// appears (each as a JSON string), in order of preference; the file's
-/// start when none does. Files are read once per scan.
-struct Places {
-    texts: RefCell<HashMap<String, Option<String>>>,
-}
-
-impl Places {
-    fn new() -> Places {
-        Places {
-            texts: RefCell::new(HashMap::new()),
-        }
-    }
-
-    fn of(&self, file: &str, needles: &[&str]) -> (u32, u32) {
-        let mut texts = self.texts.borrow_mut();
-        let text = texts
-            .entry(file.to_string())
-            .or_insert_with(|| std::fs::read_to_string(file).ok());
-        let Some(text) = text else { return (1, 1) };
-        for needle in needles {
-            let quoted = serde_json::to_string(needle).unwrap_or_default();
-            if let Some(at) = text.find(&quoted) {
-                let before = &text[..at];
-                let line = before.matches('\n').count() + 1;
-                let column = at - before.rfind('\n').map_or(0, |n| n + 1) + 1;
-                return (line as u32, column as u32);
-            }
-        }
-        (1, 1)
-    }
-}
 
 /// `file:line` of a manifest field, for the other side's evidence.
 fn at(object: &Object, field: &str) -> String {
@@ -164,6 +130,39 @@ fn condition_values(statement: &Value, key: &str) -> Vec<(String, Vec<String>)> 
         .collect()
 }
 
+/// A condition operator without its `ForAnyValue:`/`ForAllValues:`
+/// prefix and `IfExists` suffix (the token always carries `sub` and `aud`,
+/// one value each, so neither changes what the operator allows).
+fn base_operator(operator: &str) -> &str {
+    let operator = operator
+        .strip_prefix("ForAnyValue:")
+        .or_else(|| operator.strip_prefix("ForAllValues:"))
+        .unwrap_or(operator);
+    operator.strip_suffix("IfExists").unwrap_or(operator)
+}
+
+/// Does the operator allow the values it lists (and only those), rather
+/// than exclude them or compare otherwise?
+fn lists_allowed(operator: &str) -> bool {
+    matches!(
+        base_operator(operator),
+        "StringEquals" | "StringEqualsIgnoreCase" | "StringLike"
+    )
+}
+
+/// A value that stands for itself: no wildcard, no policy variable.
+fn literal(value: &str) -> bool {
+    !value.contains(['*', '?']) && !value.contains("${")
+}
+
+/// Does one of the statement's conditions limit `key` to values it lists
+/// literally? Conditions all must hold, so one such is enough.
+fn limited_to_literals(conditions: &[(String, Vec<String>)]) -> bool {
+    conditions.iter().any(|(operator, values)| {
+        lists_allowed(operator) && !values.is_empty() && values.iter().all(|v| literal(v))
+    })
+}
+
 /// Each federating statement of each role, with the cluster's issuer it
 /// trusts: (role, issuer, statement).
 fn trust_statements(cloud: &Cloud) -> Vec<(&corral_paths::cloud::aws::Role, &str, &Value)> {
@@ -224,13 +223,17 @@ impl Rule for IrsaAnnotationNotTrusted {
         if cloud.aws.iam_files.is_empty() || cloud.aws.issuers.is_empty() {
             return;
         }
-        let places = Places::new();
         let field = "metadata.annotations[\"eks.amazonaws.com/role-arn\"]";
+        // Roles by ARN, the first of each (one lookup per account).
+        let mut roles: HashMap<&str, &corral_paths::cloud::aws::Role> = HashMap::new();
+        for role in &cloud.aws.roles {
+            roles.entry(role.arn.as_str()).or_insert(role);
+        }
         for (object, namespace, name, annotations) in Accounts::of(context.model).objects {
             let Some(arn) = annotations.get(IRSA_ANNOTATION) else {
                 continue;
             };
-            let (message, fix) = match cloud.aws.roles.iter().find(|r| &r.arn == arn) {
+            let (message, fix) = match roles.get(arn.as_str()) {
                 None => (
                     format!(
                         "service account {namespace}/{name} is annotated with {arn}, which the account's IAM details ({}) do not have",
@@ -247,7 +250,7 @@ impl Rule for IrsaAnnotationNotTrusted {
                     if trusted {
                         continue;
                     }
-                    let place = places.of(&role.file, &[&role.arn]);
+                    let place = cloud.place(&role.file, &[&role.arn]);
                     (
                         format!(
                             "service account {namespace}/{name} is annotated with {arn}, but the role's trust policy ({}, role {}) does not let system:serviceaccount:{namespace}:{name} assume it from the cluster's issuer",
@@ -303,11 +306,10 @@ impl Rule for TrustsMissingServiceAccount {
             return;
         }
         let accounts = Accounts::of(context.model);
-        let places = Places::new();
         let fix = "remove the grant, or narrow it to a service account that exists".to_string();
         let mut finding =
             |file: &str, needles: &[&str], kind: &str, name: &str, message: String| {
-                let place = places.of(file, needles);
+                let place = cloud.place(file, needles);
                 out.push(Finding::in_cloud_file(
                     &Self::META,
                     file,
@@ -322,10 +324,10 @@ impl Rule for TrustsMissingServiceAccount {
         // AWS: exact subjects in trust policies, Pod Identity associations.
         for (role, issuer, statement) in trust_statements(cloud) {
             for (operator, values) in condition_values(statement, &format!("{issuer}:sub")) {
-                if !operator.starts_with("StringEquals") && !operator.starts_with("StringLike") {
+                if !lists_allowed(&operator) {
                     continue;
                 }
-                for subject in values.iter().filter(|v| !v.contains(['*', '?'])) {
+                for subject in values.iter().filter(|v| literal(v)) {
                     let Some((namespace, name)) = subject_account(subject) else {
                         continue;
                     };
@@ -436,7 +438,10 @@ declare_rule! {
     /// Flags an AWS role trust policy that lets the cluster's OIDC tokens
     /// assume it for a pattern of service accounts (`StringLike` on `sub`
     /// with `*` or `?`, such as `system:serviceaccount:NS:*`) or for any
-    /// of them (no condition on `sub`).
+    /// of them (no condition on `sub`, or only conditions that name no
+    /// account it allows, such as `StringNotEquals` or `Null`). The
+    /// `ForAnyValue:`/`ForAllValues:` and `IfExists` forms count as the
+    /// operator itself (the token carries one `sub`).
     ///
     /// ## Why it matters
     /// Every service account the pattern matches gets the role, including
@@ -456,13 +461,17 @@ declare_rule! {
 
 impl Rule for IrsaTrustWildcardSubject {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
-        for (role, issuer, statement) in trust_statements(&context.settings.cloud) {
+        let cloud = &context.settings.cloud;
+        for (role, issuer, statement) in trust_statements(cloud) {
             let subjects = condition_values(statement, &format!("{issuer}:sub"));
+            if limited_to_literals(&subjects) {
+                continue;
+            }
             let patterns: Vec<String> = subjects
                 .iter()
+                .filter(|(operator, _)| lists_allowed(operator))
                 .flat_map(|(_, values)| values.iter())
-                .filter(|v| v.contains(['*', '?']))
+                .filter(|v| !literal(v))
                 .cloned()
                 .collect();
             let message = if subjects.is_empty() {
@@ -477,14 +486,19 @@ impl Rule for IrsaTrustWildcardSubject {
                     patterns.join(", ")
                 )
             } else {
-                continue;
+                let operators: Vec<&str> = subjects.iter().map(|(o, _)| o.as_str()).collect();
+                format!(
+                    "the trust policy of {} lets every service account of the cluster assume it that its conditions on {issuer}:sub ({}) do not exclude: none limits it to named accounts",
+                    role.name,
+                    operators.join(", ")
+                )
             };
             let needles: Vec<&str> = patterns
                 .iter()
                 .map(String::as_str)
                 .chain([role.arn.as_str()])
                 .collect();
-            let place = places.of(&role.file, &needles);
+            let place = cloud.place(&role.file, &needles);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
@@ -505,7 +519,9 @@ impl Rule for IrsaTrustWildcardSubject {
 declare_rule! {
     /// ## What it does
     /// Flags an AWS role trust policy for the cluster's OIDC issuer with
-    /// no condition on `aud`.
+    /// no condition on `aud` that limits it to audiences it names
+    /// (`StringEquals`, `StringEqualsIgnoreCase`, or `StringLike` without
+    /// wildcards, in any of their set or `IfExists` forms).
     ///
     /// ## Why it matters
     /// Without `aud`, a token the API server issued for another audience
@@ -524,12 +540,22 @@ declare_rule! {
 
 impl Rule for IrsaTrustWithoutAudience {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
-        for (role, issuer, statement) in trust_statements(&context.settings.cloud) {
-            if !condition_values(statement, &format!("{issuer}:aud")).is_empty() {
+        let cloud = &context.settings.cloud;
+        for (role, issuer, statement) in trust_statements(cloud) {
+            let audiences = condition_values(statement, &format!("{issuer}:aud"));
+            if limited_to_literals(&audiences) {
                 continue;
             }
-            let place = places.of(&role.file, &[&role.arn]);
+            let why = if audiences.is_empty() {
+                format!("no condition on {issuer}:aud")
+            } else {
+                let operators: Vec<&str> = audiences.iter().map(|(o, _)| o.as_str()).collect();
+                format!(
+                    "its conditions on {issuer}:aud ({}) do not limit it to named audiences",
+                    operators.join(", ")
+                )
+            };
+            let place = cloud.place(&role.file, &[&role.arn]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
@@ -538,7 +564,7 @@ impl Rule for IrsaTrustWithoutAudience {
                 &role.arn,
                 "AssumeRolePolicyDocument.Condition",
                 format!(
-                    "the trust policy of {} accepts the cluster's tokens whatever their audience: no condition on {issuer}:aud",
+                    "the trust policy of {} accepts the cluster's tokens whatever their audience: {why}",
                     role.name
                 ),
                 format!("add StringEquals {issuer}:aud: sts.amazonaws.com to {}'s trust policy", role.name),
@@ -598,7 +624,7 @@ impl SignIn<'_> {
     fn finding(
         &self,
         rule: &'static RuleMeta,
-        places: &Places,
+        cloud: &Cloud,
         message: String,
         fix: String,
     ) -> Finding {
@@ -613,7 +639,7 @@ impl SignIn<'_> {
                 fix,
             ),
             SignIn::AccessEntry(entry) => {
-                let place = places.of(&entry.file, &[&entry.principal]);
+                let place = cloud.place(&entry.file, &[&entry.principal]);
                 Finding::in_cloud_file(
                     rule,
                     &entry.file,
@@ -644,7 +670,6 @@ impl Rule for SignInUnknownPrincipal {
             .filter_map(|(arn, role)| account_and_name(arn).map(|(a, n)| (a, n, role)))
             .collect();
         let accounts: BTreeSet<&str> = known.iter().map(|(a, _, _)| *a).collect();
-        let places = Places::new();
         for sign_in in sign_ins(context.model, cloud) {
             let principal = sign_in.principal();
             let Some((account, name)) = account_and_name(principal) else {
@@ -656,7 +681,7 @@ impl Rule for SignInUnknownPrincipal {
             }
             out.push(sign_in.finding(
                 &Self::META,
-                &places,
+                cloud,
                 format!(
                     "{principal} signs in to the cluster, but account {account}'s IAM details ({}) have no such {}",
                     cloud.aws.iam_files.join(", "),
@@ -692,7 +717,6 @@ declare_rule! {
 
 impl Rule for SignInSystemMasters {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for sign_in in sign_ins(context.model, &context.settings.cloud) {
             let masters = match &sign_in {
                 SignIn::AwsAuth(entry) => entry.groups.iter().any(|g| g == "system:masters"),
@@ -706,7 +730,7 @@ impl Rule for SignInSystemMasters {
             let principal = sign_in.principal().to_string();
             out.push(sign_in.finding(
                 &Self::META,
-                &places,
+                &context.settings.cloud,
                 format!("{principal} signs in to the cluster as system:masters (cluster-admin, past RBAC)"),
                 "map it to a group bound to the ClusterRole it needs, or give the access entry a narrower policy".into(),
             ));
@@ -807,7 +831,6 @@ impl Rule for ImdsOpenToPods {
                 })
                 .collect()
         };
-        let places = Places::new();
         for instance in weak {
             let node = nodes.get(&instance.id).map(String::as_str);
             if !nodes.is_empty() && node.is_none() {
@@ -822,7 +845,7 @@ impl Rule for ImdsOpenToPods {
             } else {
                 "IMDSv1 (HttpTokens optional)".to_string()
             };
-            let place = places.of(&instance.file, &[&instance.id]);
+            let place = cloud.place(&instance.file, &[&instance.id]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &instance.file,
@@ -948,12 +971,11 @@ declare_rule! {
 
 impl Rule for GkeLegacyMetadata {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for (cluster, pool) in node_pools(&context.settings.cloud) {
             if pool.gke_metadata {
                 continue;
             }
-            let place = places.of(&cluster.file, &[&pool.name]);
+            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,
@@ -994,12 +1016,11 @@ declare_rule! {
 
 impl Rule for GkeDefaultComputeFullScope {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
-        let places = Places::new();
         for (cluster, pool) in node_pools(&context.settings.cloud) {
             if pool.service_account != "default" || !pool.full_scope {
                 continue;
             }
-            let place = places.of(&cluster.file, &[&pool.name]);
+            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,
@@ -1052,6 +1073,13 @@ impl Rule for AksLabelWithoutIdentity {
             return;
         }
         let accounts = Accounts::of(context.model);
+        // Each account object by namespace and name, the first of each.
+        let mut by_name: HashMap<(&str, &str), (&Object, _)> = HashMap::new();
+        for (account, namespace, name, annotations) in &accounts.objects {
+            by_name
+                .entry((namespace.as_str(), name.as_str()))
+                .or_insert((*account, *annotations));
+        }
         for (object, template) in context.model.top_workloads() {
             let labelled = template
                 .metadata
@@ -1064,13 +1092,12 @@ impl Rule for AksLabelWithoutIdentity {
             }
             let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
             let name = template.service_account();
-            let annotated = accounts
-                .objects
-                .iter()
-                .find(|(_, ns, n, _)| *ns == namespace && n == name)
-                .and_then(|(account, _, _, annotations)| {
-                    annotations.get(AKS_ANNOTATION).map(|_| *account)
-                });
+            let annotated =
+                by_name
+                    .get(&(namespace.as_str(), name))
+                    .and_then(|(account, annotations)| {
+                        annotations.get(AKS_ANNOTATION).map(|_| *account)
+                    });
             let federated = clusters.iter().any(|c| {
                 !azure_cloud
                     .exchanges(c, &namespace, name, azure::AUDIENCE)
@@ -1094,5 +1121,151 @@ impl Rule for AksLabelWithoutIdentity {
                 ),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use corral_core::model::{Model, TemplatePaths};
+    use corral_core::{load_bytes, Limits};
+    use serde_json::{json, Value};
+
+    use crate::{scan, Family, Settings};
+
+    const ISSUER: &str = "oidc.eks.eu-west-1.amazonaws.com/id/DRIFT";
+
+    /// The drift findings for a cluster of `shop/web` and roles trusting
+    /// the cluster's tokens under these conditions: (rule, message).
+    fn drift(conditions: &[Value]) -> Vec<(String, String)> {
+        let name: Arc<str> = Arc::from("cluster.yaml");
+        let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n";
+        let (objects, _) = load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+        let (model, _) = Model::build(objects, &TemplatePaths::default());
+        let roles: Vec<Value> = conditions
+            .iter()
+            .enumerate()
+            .map(|(i, condition)| {
+                json!({"RoleName": format!("r{i}"), "Arn": format!("arn:aws:iam::1:role/r{i}"),
+                    "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow",
+                        "Principal": {"Federated": format!("arn:aws:iam::1:oidc-provider/{ISSUER}")},
+                        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition}]}})
+            })
+            .collect();
+        let iam = serde_json::to_string_pretty(&json!({"RoleDetailList": roles})).unwrap();
+        let cluster =
+            json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{ISSUER}")}}}});
+        let settings = Settings {
+            cloud: corral_paths::cloud::Cloud::load(&[
+                ("iam.json".into(), iam),
+                ("cluster.json".into(), cluster.to_string()),
+            ])
+            .unwrap(),
+            ..Settings::default()
+        };
+        scan(&model, &settings)
+            .into_iter()
+            .filter(|f| f.rule.family == Family::CloudDrift)
+            .map(|f| (f.rule.id.to_string(), f.message))
+            .collect()
+    }
+
+    fn sub() -> String {
+        format!("{ISSUER}:sub")
+    }
+
+    fn aud() -> String {
+        format!("{ISSUER}:aud")
+    }
+
+    /// A trust in a missing account is found whatever variant of an
+    /// allowing operator names it.
+    #[test]
+    fn stale_trust_under_every_allowing_operator() {
+        for operator in [
+            "StringEquals",
+            "ForAnyValue:StringEquals",
+            "ForAllValues:StringEqualsIgnoreCase",
+            "StringEqualsIfExists",
+            "StringLike",
+        ] {
+            let mut condition = json!({});
+            condition[operator][sub()] = json!("system:serviceaccount:gone:app");
+            condition["StringEquals"][aud()] = json!("sts.amazonaws.com");
+            let found = drift(&[condition]);
+            assert!(
+                found
+                    .iter()
+                    .any(|(r, m)| r == "CRL-D002" && m.contains("gone/app")),
+                "{operator}: {found:?}"
+            );
+        }
+        // Excluding an account is no grant to it.
+        let found = drift(&[json!({
+            "StringNotEquals": {sub(): "system:serviceaccount:gone:app"},
+            "StringEquals": {aud(): "sts.amazonaws.com"}
+        })]);
+        assert!(!found.iter().any(|(r, _)| r == "CRL-D002"), "{found:?}");
+    }
+
+    /// Conditions on sub that do not name accounts (an exclusion, a
+    /// Null check) leave the role open to every account, and say so.
+    #[test]
+    fn a_sub_condition_that_names_no_account_is_a_wide_trust() {
+        let found = drift(&[
+            json!({"StringNotEquals": {sub(): "system:serviceaccount:kube-system:default"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"Null": {sub(): "false"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"ForAnyValue:StringLike": {sub(): "system:serviceaccount:shop:*"}, "StringEquals": {aud(): "sts.amazonaws.com"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web", aud(): "sts.amazonaws.com"}}),
+            // Exact and a pattern: both must hold, so the exact one bounds it.
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web", aud(): "sts.amazonaws.com"}, "StringLike": {sub(): "*"}}),
+        ]);
+        let wide: Vec<&String> = found
+            .iter()
+            .filter(|(r, _)| r == "CRL-D003")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(wide.len(), 3, "{found:?}");
+        assert!(
+            wide[0].contains("r0") && wide[0].contains("(StringNotEquals)"),
+            "{}",
+            wide[0]
+        );
+        assert!(
+            wide[1].contains("r1") && wide[1].contains("(Null)"),
+            "{}",
+            wide[1]
+        );
+        assert!(
+            wide[2].contains("r2") && wide[2].contains("matching system:serviceaccount:shop:*"),
+            "{}",
+            wide[2]
+        );
+    }
+
+    #[test]
+    fn an_aud_condition_that_names_no_audience_is_no_limit() {
+        let found = drift(&[
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "Null": {aud(): "false"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "StringLike": {aud(): "*"}}),
+            json!({"StringEquals": {sub(): "system:serviceaccount:shop:web"}, "ForAnyValue:StringEquals": {aud(): "sts.amazonaws.com"}}),
+        ]);
+        let open: Vec<&String> = found
+            .iter()
+            .filter(|(r, _)| r == "CRL-D004")
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(open.len(), 2, "{found:?}");
+        assert!(
+            open[0].contains("r0") && open[0].contains("(Null)"),
+            "{}",
+            open[0]
+        );
+        assert!(
+            open[1].contains("r1") && open[1].contains("(StringLike)"),
+            "{}",
+            open[1]
+        );
     }
 }

@@ -67,7 +67,10 @@ fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> 
     };
     let (model, diagnostics) = load_model(&paths);
     let mut settings = Settings {
-        cloud: output::read_cloud(&args.cloud)?,
+        cloud: output::read_cloud(
+            &args.cloud,
+            corral_core::Limits::default().max_document_size,
+        )?,
         ..Settings::default()
     };
     settings.disabled = rules::all()

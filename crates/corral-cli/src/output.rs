@@ -278,11 +278,14 @@ pub fn sarif_root() -> (String, String) {
     (root, prefix)
 }
 
-/// Read the `--cloud` files: what the clouds' CLIs wrote. Each is read up to the manifest loader's
-/// default limit on a document (a larger one is an error, never read
-/// whole), a UTF-8 byte order mark skipped.
-pub fn read_cloud(files: &[std::path::PathBuf]) -> Result<corral_paths::cloud::Cloud, String> {
-    corral_paths::cloud::Cloud::read(files, corral_core::Limits::default().max_document_size)
+/// Read the `--cloud` files: what the clouds' CLIs wrote. Each is read up
+/// to `limit` bytes (`--max-document-size`: a larger one is an error, never
+/// read whole), a UTF-8 byte order mark skipped.
+pub fn read_cloud(
+    files: &[std::path::PathBuf],
+    limit: usize,
+) -> Result<corral_paths::cloud::Cloud, String> {
+    corral_paths::cloud::Cloud::read(files, limit)
 }
 
 /// This machine's host name (uname's node name).

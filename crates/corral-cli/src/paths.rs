@@ -74,7 +74,7 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     diagnostics.extend(errors);
     let loaded_at = started.elapsed();
     let loaded_rss = resident_mb();
-    let cloud = output::read_cloud(&args.cloud)?;
+    let cloud = output::read_cloud(&args.cloud, args.load.max_document_size)?;
     let graph = corral_paths::build_with(&model, &cloud);
     let built_at = started.elapsed();
     let built_rss = resident_mb();

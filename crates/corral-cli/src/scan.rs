@@ -133,7 +133,7 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
         .settings
         .disabled
         .extend(args.disable.iter().cloned());
-    config.settings.cloud = output::read_cloud(&args.cloud)?;
+    config.settings.cloud = output::read_cloud(&args.cloud, args.load.max_document_size)?;
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
 
     let loaded = output::load(&args.load, common, &crate::snapshot::SCAN)?;

@@ -176,7 +176,7 @@ fn a_cloud_file_over_the_limit_is_an_error() {
         let (code, _, stderr) = corral(&command, std::slice::from_ref(&big));
         assert_eq!(code, Some(2), "{command:?}: {stderr}");
         assert!(
-            stderr.contains("huge.json: file is over the 67108864 byte limit"),
+            stderr.contains("huge.json: larger than 67108864 bytes (--max-document-size)"),
             "{command:?}: {stderr}"
         );
     }

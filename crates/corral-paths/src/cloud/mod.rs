@@ -8,7 +8,6 @@ pub mod gcp;
 pub mod reach;
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
@@ -140,26 +139,11 @@ pub fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-/// Read one cloud file: at most `limit` bytes (a larger file is an error,
-/// read no further than the limit), UTF-8.
+/// Read one cloud file as every single-file input is read
+/// ([`corral_core::read_bounded_text`]): at most `limit` bytes (a larger
+/// file is an error, read no further than the limit), UTF-8.
 pub fn read_file(path: &Path, limit: usize) -> Result<String, String> {
-    let name = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{name}: cannot read: {e}"))?;
-    if bytes.len() > limit {
-        return Err(format!(
-            "{name}: file is over the {limit} byte limit on a document (--max-document-size)"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{name}: not UTF-8 (byte {} is not part of a UTF-8 character)",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    corral_core::read_bounded_text(path, limit)
 }
 
 impl Cloud {
@@ -270,13 +254,13 @@ mod tests {
         );
         let e = Cloud::read(&[&bom], 20).unwrap_err();
         assert!(
-            e.contains("bom.json: file is over the 20 byte limit"),
+            e.contains("bom.json: larger than 20 bytes (--max-document-size)"),
             "{e}"
         );
         let latin = dir.join("latin1.json");
         std::fs::write(&latin, b"{\"a\": \"\xe9\"}").unwrap();
         let e = read_file(&latin, 1 << 20).unwrap_err();
-        assert!(e.contains("latin1.json: not UTF-8 (byte 7"), "{e}");
+        assert!(e.contains("latin1.json:1:8: invalid UTF-8"), "{e}");
         let e = read_file(&dir.join("missing.json"), 1 << 20).unwrap_err();
         assert!(e.contains("missing.json: cannot read"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();

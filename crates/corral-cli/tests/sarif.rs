@@ -3,7 +3,6 @@
 //! `SARIF_MULTITOOL`; CI must have it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use assert_cmd::Command;
 
@@ -21,27 +20,7 @@ fn multitool() -> Option<std::ffi::OsString> {
     installed::tool("SARIF_MULTITOOL")
 }
 
-/// Validate `sarif` with the Multitool (and `rules`, e.g. GitHub's):
-/// no error and no warning.
-fn assert_valid(multitool: &std::ffi::OsStr, sarif: &Path, rules: &[&str]) {
-    // The target first: --rule-kind takes a list and would swallow it.
-    let validation = Process::new(multitool)
-        .arg("validate")
-        .arg(sarif)
-        .args(rules)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&validation.stdout);
-    assert!(
-        report.contains("Analysis completed successfully."),
-        "{report}"
-    );
-    let problems: Vec<&str> = report
-        .lines()
-        .filter(|l| l.contains(": error ") || l.contains(": warning "))
-        .collect();
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
+use installed::assert_sarif_valid as assert_valid;
 
 #[test]
 fn pss_sarif_validates() {

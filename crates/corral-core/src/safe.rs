@@ -151,6 +151,18 @@ pub fn xml(text: &str) -> Cow<'_, str> {
 /// line, HTML markup and `|` escaped, so input cannot end the cell, the
 /// table or a `<details>` block, nor add links, images or mentions' markup.
 pub fn markdown_cell(text: &str) -> String {
+    markdown(text, true)
+}
+
+/// `text` as inline code in a Markdown table cell: `<code>`, whose content
+/// is escaped as HTML (so a backtick in a file name cannot end it).
+pub fn markdown_code(text: &str) -> String {
+    format!("<code>{}</code>", markdown(text, false))
+}
+
+/// One line of `text` for a table cell: HTML's markup characters as
+/// entities, `|` escaped, and, outside code, Markdown's own markup too.
+fn markdown(text: &str, markup: bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in one_line(text).chars() {
         match c {
@@ -158,30 +170,13 @@ pub fn markdown_cell(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '#' | '~' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '#' | '~' if markup => {
                 out.push('\\');
                 out.push(c);
             }
             c => out.push(c),
         }
     }
-    out
-}
-
-/// `text` as inline code in a Markdown table cell: `<code>`, whose content
-/// is escaped as HTML (so a backtick in a file name cannot end it).
-pub fn markdown_code(text: &str) -> String {
-    let mut out = String::from("<code>");
-    for c in one_line(text).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            c => out.push(c),
-        }
-    }
-    out.push_str("</code>");
     out
 }
 

@@ -16,3 +16,26 @@ pub fn tool(var: &str) -> Option<OsString> {
     }
     tool
 }
+
+/// Validate `sarif` with the SARIF Multitool (and `rules`, e.g. GitHub's):
+/// no error and no warning.
+#[allow(dead_code)] // not every test file that names a tool checks SARIF
+pub fn assert_sarif_valid(multitool: &std::ffi::OsStr, sarif: &std::path::Path, rules: &[&str]) {
+    // The target first: --rule-kind takes a list and would swallow it.
+    let validation = std::process::Command::new(multitool)
+        .arg("validate")
+        .arg(sarif)
+        .args(rules)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&validation.stdout);
+    assert!(
+        report.contains("Analysis completed successfully."),
+        "{report}"
+    );
+    let problems: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(": error ") || l.contains(": warning "))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

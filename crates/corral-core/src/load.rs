@@ -450,6 +450,9 @@ fn last_marker(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Documents parsed in parallel at a time.
+const WINDOW: usize = 4096;
+
 /// What one input has yielded so far.
 struct Stream<'a> {
     name: &'a Arc<str>,
@@ -518,19 +521,35 @@ impl Stream<'_> {
             Diagnostic::error(self.name, Some(pos), message)
         })?;
         let line_offset = self.next_line - 1;
-        let chunks = split_documents(text);
-        let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = chunks
-            .par_iter()
-            .map(|chunk| {
-                let chunk = Chunk {
-                    first_line: chunk.first_line + line_offset,
-                    ..*chunk
-                };
-                let result = load_chunk(self.name, &chunk, self.limits);
-                progress(chunk.text.len() as u64);
-                result
-            })
-            .collect();
+        // Documents are parsed in parallel a window at a time, so what a
+        // batch of many small documents holds besides its objects (chunks,
+        // notes) stays bounded.
+        let mut chunks = document_chunks(text);
+        loop {
+            let window: Vec<Chunk<'_>> = chunks.by_ref().take(WINDOW).collect();
+            if window.is_empty() {
+                break;
+            }
+            let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = window
+                .par_iter()
+                .map(|chunk| {
+                    let chunk = Chunk {
+                        first_line: chunk.first_line + line_offset,
+                        ..*chunk
+                    };
+                    let result = load_chunk(self.name, &chunk, self.limits);
+                    progress(chunk.text.len() as u64);
+                    result
+                })
+                .collect();
+            self.merge(parsed);
+        }
+        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        Ok(())
+    }
+
+    /// Take in the documents of a window, in order.
+    fn merge(&mut self, parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)>) {
         for (mut objects, diagnostics, documents) in parsed {
             for object in &mut objects {
                 object.document += self.documents;
@@ -551,8 +570,6 @@ impl Stream<'_> {
                 self.diagnostics.push(diagnostic);
             }
         }
-        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
-        Ok(())
     }
 }
 
@@ -608,36 +625,49 @@ struct Chunk<'a> {
 /// Cut a stream at its `---` document markers. Directives and comments before
 /// a marker stay with the document the marker opens.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
+    document_chunks(text).collect()
+}
+
+/// [`split_documents`], one chunk at a time.
+fn document_chunks(text: &str) -> impl Iterator<Item = Chunk<'_>> {
+    let mut lines = (1u32..).zip(text.split_inclusive('\n'));
     let mut start = 0;
     let mut start_line = 1u32;
     let mut only_preamble = true;
     let mut offset = 0;
-    for (line, raw) in (1u32..).zip(text.split_inclusive('\n')) {
-        let content = raw.trim_end_matches(['\n', '\r']);
-        let is_marker = content.starts_with("---")
-            && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
-        if is_marker && !only_preamble {
-            chunks.push(Chunk {
-                text: &text[start..offset],
-                first_line: start_line,
-            });
-            start = offset;
-            start_line = line;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-        if is_marker {
-            only_preamble = false;
-        } else if only_preamble {
-            let trimmed = content.trim_start();
-            only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
+        for (line, raw) in lines.by_ref() {
+            let content = raw.trim_end_matches(['\n', '\r']);
+            let is_marker = content.starts_with("---")
+                && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
+            let at = offset;
+            offset += raw.len();
+            if is_marker && !only_preamble {
+                let chunk = Chunk {
+                    text: &text[start..at],
+                    first_line: start_line,
+                };
+                start = at;
+                start_line = line;
+                return Some(chunk);
+            }
+            if is_marker {
+                only_preamble = false;
+            } else if only_preamble {
+                let trimmed = content.trim_start();
+                only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
+            }
         }
-        offset += raw.len();
-    }
-    chunks.push(Chunk {
-        text: &text[start..],
-        first_line: start_line,
-    });
-    chunks
+        done = true;
+        Some(Chunk {
+            text: &text[start..],
+            first_line: start_line,
+        })
+    })
 }
 
 /// Parse one chunk: its objects (document indexes relative to the chunk), its

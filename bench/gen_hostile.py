@@ -19,8 +19,11 @@ def write(name, text):
 write("merge-100k.yaml", head + "data:\n  <<:\n" + "".join(f"  - {{k{i}: v}}\n" for i in range(100_000)))
 # A block mapping with 200k keys.
 write("block-map-200k.yaml", head + "data:\n" + "".join(f"  k{i}: v\n" for i in range(200_000)))
+# The same with a duplicate key, which the fast parser leaves to saphyr.
+write("block-map-200k-dup.yaml", head + "data:\n" + "".join(f"  k{i}: v\n" for i in range(200_000)) + "  k0: again\n")
 # One-line flow collections with 200k entries (ASCII, and not).
 write("flow-map-200k.yaml", head + "data: {" + ", ".join(f"k{i}: v" for i in range(200_000)) + "}\n")
+write("flow-map-200k-dup.yaml", head + "data: {" + ", ".join(f"k{i}: v" for i in range(200_000)) + ", k0: again}\n")
 write("flow-seq-200k.yaml", head + "data:\n  l: [" + ", ".join(f"v{i}" for i in range(200_000)) + "]\n")
 write("flow-map-200k-utf8.yaml", head + "data: {" + ", ".join(f"é{i}: v" for i in range(200_000)) + "}\n")
 # 1,000,000 tiny documents without kind.

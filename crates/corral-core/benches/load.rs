@@ -81,6 +81,22 @@ fn hostile() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "block-map-200k-dup",
+            format!(
+                "{HEAD}data:\n{}  k0: again\n",
+                (0..200_000)
+                    .map(|i| format!("  k{i}: v\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "flow-map-200k-dup",
+            format!(
+                "{HEAD}data: {{{}, k0: again}}\n",
+                join((0..200_000).map(|i| format!("k{i}: v")).collect())
+            ),
+        ),
+        (
             "flow-seq-200k",
             format!(
                 "{HEAD}data:\n  l: [{}]\n",

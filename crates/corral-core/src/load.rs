@@ -406,7 +406,7 @@ fn load_stream(
             name,
             None,
             format!(
-                "{} more notes like the {} above on this file not listed",
+                "{} more notes not listed: documents or items skipped as not Kubernetes objects ({} are listed)",
                 stream.notes_dropped, stream.notes_kept
             ),
         ));
@@ -759,7 +759,7 @@ fn load_chunk(
             name,
             chunk_start,
             format!(
-                "and {} more items of this document skipped as not Kubernetes objects",
+                "{} more items of this document skipped as not Kubernetes objects, not listed",
                 notes - MAX_NOTES
             ),
         ));

@@ -563,7 +563,7 @@ fn notes_are_bounded() {
     assert_eq!(diagnostics[0].location(), "bad.yaml:1:1");
     assert_eq!(
         diagnostics[100].message,
-        "9903 more notes like the 100 above on this file not listed"
+        "9903 more notes not listed: documents or items skipped as not Kubernetes objects (100 are listed)"
     );
     // Items of one document that are not objects, likewise.
     let items = "- 1\n".repeat(5_000);
@@ -571,7 +571,7 @@ fn notes_are_bounded() {
     assert_eq!(diagnostics.len(), 101);
     assert_eq!(
         diagnostics[100].message,
-        "and 4900 more items of this document skipped as not Kubernetes objects"
+        "4900 more items of this document skipped as not Kubernetes objects, not listed"
     );
 }
 

@@ -1,5 +1,7 @@
 //! Loading throughput: plain block YAML (the fast path), YAML that needs the
-//! full parser (block scalars and anchors), and the shared corpus if present.
+//! full parser (block scalars and anchors), and the shared corpus if present;
+//! and hostile shapes that were quadratic (group `hostile`, the inputs of
+//! `bench/gen_hostile.py`): each should take well under a second.
 //! Run with `cargo bench -p corral-core`; `bench/run.sh` times the whole binary
 //! against the targets.
 
@@ -47,5 +49,95 @@ fn bench_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_load);
+const HEAD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n";
+
+/// The hostile inputs, as `bench/gen_hostile.py` writes them.
+fn hostile() -> Vec<(&'static str, String)> {
+    let join = |items: Vec<String>| items.join(", ");
+    vec![
+        (
+            "merge-100k",
+            format!(
+                "{HEAD}data:\n  <<:\n{}",
+                (0..100_000)
+                    .map(|i| format!("  - {{k{i}: v}}\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "block-map-200k",
+            format!(
+                "{HEAD}data:\n{}",
+                (0..200_000)
+                    .map(|i| format!("  k{i}: v\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "flow-map-200k",
+            format!(
+                "{HEAD}data: {{{}}}\n",
+                join((0..200_000).map(|i| format!("k{i}: v")).collect())
+            ),
+        ),
+        (
+            "block-map-200k-dup",
+            format!(
+                "{HEAD}data:\n{}  k0: again\n",
+                (0..200_000)
+                    .map(|i| format!("  k{i}: v\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "flow-map-200k-dup",
+            format!(
+                "{HEAD}data: {{{}, k0: again}}\n",
+                join((0..200_000).map(|i| format!("k{i}: v")).collect())
+            ),
+        ),
+        (
+            "flow-seq-200k",
+            format!(
+                "{HEAD}data:\n  l: [{}]\n",
+                join((0..200_000).map(|i| format!("v{i}")).collect())
+            ),
+        ),
+        (
+            "flow-map-200k-utf8",
+            format!(
+                "{HEAD}data: {{{}}}\n",
+                join((0..200_000).map(|i| format!("é{i}: v")).collect())
+            ),
+        ),
+        ("kindless-1m", "a: 1\n---\n".repeat(1_000_000)),
+        (
+            "nested-anchors",
+            format!(
+                "{HEAD}data:\n{}{}leaf: \"{}\"\n",
+                (0..200)
+                    .map(|i| format!("{}k{i}: &a{i}\n", "  ".repeat(i + 1)))
+                    .collect::<String>(),
+                "  ".repeat(201),
+                "x".repeat(8 << 20)
+            ),
+        ),
+    ]
+}
+
+fn bench_hostile(c: &mut Criterion) {
+    let name: Arc<str> = Arc::from("hostile.yaml");
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("hostile");
+    group.sample_size(10);
+    for (label, text) in hostile() {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| load_bytes(&name, text.as_bytes(), &limits, &|_| {}))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_load, bench_hostile);
 criterion_main!(benches);

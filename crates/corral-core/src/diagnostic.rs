@@ -50,6 +50,10 @@ impl Diagnostic {
         Self::new(Severity::Error, file, pos, message)
     }
 
+    pub fn warning(file: &Arc<str>, pos: Option<Pos>, message: String) -> Self {
+        Self::new(Severity::Warning, file, pos, message)
+    }
+
     pub fn note(file: &Arc<str>, pos: Option<Pos>, message: String) -> Self {
         Self::new(Severity::Note, file, pos, message)
     }

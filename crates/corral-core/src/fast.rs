@@ -9,6 +9,9 @@
 //! this parser answers, its tree must equal saphyr's, positions included
 //! (checked on the shared corpus and by the loader fuzz target).
 
+use std::cell::Cell;
+use std::collections::HashSet;
+
 use compact_str::CompactString;
 
 use crate::node::{Entry, Node, Pos, Scalar, ScalarKind, Value};
@@ -61,6 +64,7 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
             number,
             text: raw,
             start: indent,
+            ascii: raw.is_ascii(),
         });
     }
     if lines.is_empty() {
@@ -122,6 +126,9 @@ struct Line<'a> {
     number: u32,
     text: &'a str,
     start: usize,
+    /// Whether the line is ASCII, so columns are byte offsets (found once
+    /// per line, not per node: a long line holds many nodes).
+    ascii: bool,
 }
 
 impl<'a> Line<'a> {
@@ -130,7 +137,7 @@ impl<'a> Line<'a> {
     }
 
     fn pos(&self, byte: usize) -> Pos {
-        let col = if self.text.is_ascii() {
+        let col = if self.ascii {
             byte
         } else {
             self.text[..byte].chars().count()
@@ -237,6 +244,7 @@ impl<'a> FastParser<'a> {
         let first = self.current()?;
         let pos = first.pos(indent);
         let base = self.entries.len();
+        let mut keys = KeySet::default();
         while let Some(line) = self.current() {
             if line.start != indent {
                 if line.start > indent {
@@ -254,7 +262,7 @@ impl<'a> FastParser<'a> {
             if key == "<<" {
                 return None;
             }
-            if self.entries[base..].iter().any(|e| e.key == key) {
+            if !keys.insert(&self.entries[base..], &key) {
                 return None;
             }
             let key_pos = line.pos(indent);
@@ -531,6 +539,36 @@ impl<'a> FastParser<'a> {
     }
 }
 
+/// The keys of a mapping being parsed, to refuse duplicates (left to saphyr,
+/// which warns): a small mapping is searched, a large one hashed, so a
+/// mapping of many keys costs linear time.
+#[derive(Default)]
+struct KeySet {
+    large: Option<HashSet<CompactString>>,
+}
+
+/// Mappings up to this many entries are searched for a duplicate key.
+const SEARCHED_KEYS: usize = 16;
+
+impl KeySet {
+    /// Add `key` to the keys of `entries` (the mapping so far); false if it
+    /// is there already.
+    fn insert(&mut self, entries: &[Entry], key: &str) -> bool {
+        if let Some(set) = &mut self.large {
+            return set.insert(key.into());
+        }
+        if entries.iter().any(|e| e.key == key) {
+            return false;
+        }
+        if entries.len() >= SEARCHED_KEYS {
+            let mut set: HashSet<CompactString> = entries.iter().map(|e| e.key.clone()).collect();
+            set.insert(key.into());
+            self.large = Some(set);
+        }
+        true
+    }
+}
+
 /// How a block scalar treats its final line breaks.
 enum Chomp {
     Strip,
@@ -639,7 +677,11 @@ fn inline_value(line: &Line<'_>, start: usize, depth: usize, max_depth: usize) -
     let text = &line.text[start..];
     let (node, used) = match text.as_bytes()[0] {
         b'[' | b'{' => {
-            let mut flow = Flow { line, max_depth };
+            let mut flow = Flow {
+                line,
+                max_depth,
+                cursor: Cell::new((0, 0)),
+            };
             let (node, end) = flow.value(start, depth)?;
             (node, end - start)
         }
@@ -761,9 +803,28 @@ fn single_quoted(text: &str) -> Option<(CompactString, usize)> {
 struct Flow<'l, 'a> {
     line: &'l Line<'a>,
     max_depth: usize,
+    /// A byte offset in a non-ASCII line and its character column: nodes
+    /// are met left to right, so columns are counted on from the last.
+    cursor: Cell<(usize, usize)>,
 }
 
 impl Flow<'_, '_> {
+    fn pos(&self, byte: usize) -> Pos {
+        if self.line.ascii {
+            return self.line.pos(byte);
+        }
+        let (from, chars) = match self.cursor.get() {
+            (at, chars) if at <= byte => (at, chars),
+            _ => (0, 0),
+        };
+        let chars = chars + self.line.text[from..byte].chars().count();
+        self.cursor.set((byte, chars));
+        Pos {
+            line: self.line.number,
+            col: chars as u32 + 1,
+        }
+    }
+
     fn skip_spaces(&self, mut at: usize) -> usize {
         let bytes = self.line.text.as_bytes();
         while bytes.get(at) == Some(&b' ') {
@@ -778,7 +839,7 @@ impl Flow<'_, '_> {
             return None;
         }
         let text = self.line.text;
-        let pos = self.line.pos(at);
+        let pos = self.pos(at);
         match text.as_bytes().get(at)? {
             b'[' => {
                 let mut items = Vec::new();
@@ -802,12 +863,13 @@ impl Flow<'_, '_> {
             }
             b'{' => {
                 let mut entries: Vec<Entry> = Vec::new();
+                let mut keys = KeySet::default();
                 let mut at = self.skip_spaces(at + 1);
                 if text.as_bytes().get(at) == Some(&b'}') {
                     return Some((Node::map(pos, entries), at + 1));
                 }
                 loop {
-                    let key_pos = self.line.pos(at);
+                    let key_pos = self.pos(at);
                     let (key, end) = self.scalar(at)?;
                     if end - at > MAX_KEY_BYTES {
                         return None;
@@ -818,7 +880,7 @@ impl Flow<'_, '_> {
                     if key.text == "<<" {
                         return None;
                     }
-                    if entries.iter().any(|e| e.key == key.text) {
+                    if !keys.insert(&entries, &key.text) {
                         return None;
                     }
                     if text.as_bytes().get(end) != Some(&b':')
@@ -850,7 +912,7 @@ impl Flow<'_, '_> {
     /// A scalar inside a flow collection.
     fn scalar(&self, at: usize) -> Option<(Node, usize)> {
         let text = &self.line.text[at..];
-        let pos = self.line.pos(at);
+        let pos = self.pos(at);
         match text.as_bytes().first()? {
             b'"' | b'\'' => {
                 let (scalar, used) = quoted(text)?;

@@ -42,9 +42,12 @@ pub mod fuzzing {
 pub struct Limits {
     /// Largest file read, in bytes.
     pub max_file_size: u64,
-    /// Largest single YAML document, in bytes.
+    /// Largest single YAML document, in bytes (a larger one is refused as it
+    /// is read, not held). Also the most bytes (of keys and scalars) that
+    /// alias expansion may add to one document.
     pub max_document_size: usize,
-    /// Deepest nesting of mappings and sequences.
+    /// Deepest nesting of mappings and sequences, aliases expanded.
+    /// (saphyr-parser bounds flow collections at 255 levels whatever this is.)
     pub max_depth: usize,
     /// Most nodes that alias expansion may create in one document.
     pub max_alias_nodes: usize,

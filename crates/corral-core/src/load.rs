@@ -75,6 +75,10 @@ const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 /// Expand inputs into the files to read. Directories are walked recursively
 /// in sorted order, hidden directories included and `.git` skipped; symbolic
 /// links are followed, each directory and file read once, so link loops end.
+/// In a directory only regular files are read: a device, FIFO or socket (or
+/// a link to one) named like a manifest is skipped with a warning, as is a
+/// dangling link so named. A file named as an input is read whatever it is,
+/// within the size limits ([`Limits`]).
 pub fn discover(inputs: &[Input]) -> (Vec<Source>, Vec<Diagnostic>) {
     let mut sources = Vec::new();
     let mut diagnostics = Vec::new();
@@ -148,14 +152,25 @@ fn walk(
         };
         let mut subdirs = Vec::new();
         for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-            // fs::metadata follows links; a dangling link is reported.
+            // fs::metadata follows links.
             let meta = match fs::metadata(&path) {
                 Ok(meta) => meta,
                 Err(e) => {
-                    diagnostics.push(Diagnostic::file_error(
-                        &path.to_string_lossy(),
-                        format!("cannot read: {}", io_reason(&e)),
-                    ));
+                    let dangling = e.kind() == std::io::ErrorKind::NotFound
+                        && fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+                    if !dangling {
+                        diagnostics.push(Diagnostic::file_error(
+                            &path.to_string_lossy(),
+                            format!("cannot read: {}", io_reason(&e)),
+                        ));
+                    } else if has_manifest_extension(&path) {
+                        // A link to a file that is gone: nothing to read.
+                        diagnostics.push(Diagnostic::warning(
+                            &Arc::from(path.to_string_lossy()),
+                            None,
+                            "skipped: a symbolic link to a missing file".into(),
+                        ));
+                    }
                     continue;
                 }
             };
@@ -164,10 +179,37 @@ fn walk(
                     subdirs.push((path, identity(&meta)));
                 }
             } else if has_manifest_extension(&path) {
-                found.push((path, meta.len(), identity(&meta)));
+                if meta.is_file() {
+                    found.push((path, meta.len(), identity(&meta)));
+                } else {
+                    // A device, FIFO or socket (or a link to one) may never
+                    // end or may block: only named ones are read.
+                    diagnostics.push(Diagnostic::warning(
+                        &Arc::from(path.to_string_lossy()),
+                        None,
+                        format!("skipped: not a regular file ({})", file_type(&meta)),
+                    ));
+                }
             }
         }
         pending.extend(subdirs);
+    }
+}
+
+/// What a file that is not regular is, in a few words.
+fn file_type(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -284,10 +326,15 @@ fn load_stream(
         diagnostics: Vec::new(),
         documents: 0,
         next_line: 1,
+        notes_kept: 0,
+        notes_dropped: 0,
     };
     let mut buffer = Vec::new();
     let mut total = 0u64;
     let mut file_start = true;
+    // Set while the rest of a document over --max-document-size is read
+    // past: the buffer never holds much more than one document's limit.
+    let mut skipping = false;
     loop {
         let before = buffer.len();
         if let Err(e) = reader.by_ref().take(BATCH as u64).read_to_end(&mut buffer) {
@@ -304,13 +351,42 @@ fn load_stream(
             break;
         }
         let end = read < BATCH;
+        if let Some(encoding) = file_start.then(|| other_encoding(&buffer)).flatten() {
+            stream.diagnostics.push(Diagnostic::error(
+                name,
+                Some(Pos { line: 1, col: 1 }),
+                format!(
+                    "file is {encoding}; Kubernetes manifests must be UTF-8 (convert with iconv)"
+                ),
+            ));
+            break;
+        }
+        if skipping {
+            match first_marker(&buffer) {
+                Some(cut) => {
+                    stream.skip(&buffer[..cut], progress);
+                    buffer.drain(..cut);
+                    file_start = false;
+                    // `skipping` is set anew below, for what follows.
+                }
+                None if end => break,
+                None => {
+                    stream.skip_all_but_a_marker(&mut buffer, progress);
+                    continue;
+                }
+            }
+        }
         let cut = if end {
             buffer.len()
         } else {
             match last_marker(&buffer) {
                 Some(cut) => cut,
-                // One document larger than a batch: read on.
-                None => continue,
+                // One document larger than a batch: read on, unless it is
+                // over the limit already; then read past it.
+                None => {
+                    skipping = stream.refuse_oversized(&mut buffer, progress);
+                    continue;
+                }
             }
         };
         if let Err(diagnostic) = stream.batch(&buffer[..cut], file_start, progress) {
@@ -322,8 +398,41 @@ fn load_stream(
         if end {
             break;
         }
+        // What is left is the start of a document.
+        skipping = stream.refuse_oversized(&mut buffer, progress);
+    }
+    if stream.notes_dropped > 0 {
+        stream.diagnostics.push(Diagnostic::note(
+            name,
+            None,
+            format!(
+                "{} more notes not listed: documents or items skipped as not Kubernetes objects ({} are listed)",
+                stream.notes_dropped, stream.notes_kept
+            ),
+        ));
     }
     (stream.objects, stream.diagnostics)
+}
+
+/// Notes (documents skipped as not Kubernetes objects) kept per document,
+/// and per file (then with those of the document that reaches it); the rest
+/// are counted. Notes are printed only with `--verbose`,
+/// and a stream of a million kindless documents must not hold a million.
+const MAX_NOTES: usize = 100;
+
+/// The start of the first `---` marker line in `bytes` past its start.
+fn first_marker(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(newline) = bytes[from..].iter().position(|&b| b == b'\n') {
+        let start = from + newline + 1;
+        if bytes[start..].starts_with(b"---")
+            && matches!(bytes.get(start + 3), Some(b'\n' | b'\r' | b' ' | b'\t'))
+        {
+            return Some(start);
+        }
+        from = start;
+    }
+    None
 }
 
 /// The start of the last `---` marker line in `bytes`, if past the start.
@@ -341,6 +450,9 @@ fn last_marker(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Documents parsed in parallel at a time.
+const WINDOW: usize = 4096;
+
 /// What one input has yielded so far.
 struct Stream<'a> {
     name: &'a Arc<str>,
@@ -349,9 +461,54 @@ struct Stream<'a> {
     diagnostics: Vec<Diagnostic>,
     documents: u32,
     next_line: u32,
+    /// Notes kept, and notes met past those.
+    notes_kept: usize,
+    notes_dropped: usize,
 }
 
 impl Stream<'_> {
+    /// A document found over the size limit while it is read.
+    fn oversized(&mut self, size: usize) {
+        self.diagnostics.push(Diagnostic::error(
+            self.name,
+            Some(Pos {
+                line: self.next_line,
+                col: 1,
+            }),
+            format!(
+                "document is more than {size} bytes, over the {} byte limit (--max-document-size)",
+                self.limits.max_document_size
+            ),
+        ));
+        self.documents += 1;
+    }
+
+    /// If `buffer`, the start of a document with no marker after it, is over
+    /// the size limit already, report it and pass over what is read of it:
+    /// returns whether the rest is to be passed over.
+    fn refuse_oversized(&mut self, buffer: &mut Vec<u8>, progress: &(dyn Fn(u64) + Sync)) -> bool {
+        if buffer.len() <= self.limits.max_document_size || first_marker(buffer).is_some() {
+            return false;
+        }
+        self.oversized(buffer.len());
+        self.skip_all_but_a_marker(buffer, progress);
+        true
+    }
+
+    /// Pass over the bytes of a document over the size limit that hold no
+    /// marker, but for the last few, where a marker may begin.
+    fn skip_all_but_a_marker(&mut self, buffer: &mut Vec<u8>, progress: &(dyn Fn(u64) + Sync)) {
+        let keep = buffer.len().saturating_sub(4);
+        self.skip(&buffer[..keep], progress);
+        buffer.drain(..keep);
+    }
+
+    /// Pass over bytes of a document over the size limit.
+    fn skip(&mut self, bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) {
+        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        progress(bytes.len() as u64);
+    }
+
     /// Parse a batch of whole documents; an error stops the input.
     fn batch(
         &mut self,
@@ -364,41 +521,62 @@ impl Stream<'_> {
             Diagnostic::error(self.name, Some(pos), message)
         })?;
         let line_offset = self.next_line - 1;
-        let chunks = split_documents(text);
-        let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = chunks
-            .par_iter()
-            .map(|chunk| {
-                let chunk = Chunk {
-                    first_line: chunk.first_line + line_offset,
-                    ..*chunk
-                };
-                let result = load_chunk(self.name, &chunk, self.limits);
-                progress(chunk.text.len() as u64);
-                result
-            })
-            .collect();
+        // Documents are parsed in parallel a window at a time, so what a
+        // batch of many small documents holds besides its objects (chunks,
+        // notes) stays bounded.
+        let mut chunks = document_chunks(text);
+        loop {
+            let window: Vec<Chunk<'_>> = chunks.by_ref().take(WINDOW).collect();
+            if window.is_empty() {
+                break;
+            }
+            let parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)> = window
+                .par_iter()
+                .map(|chunk| {
+                    let chunk = Chunk {
+                        first_line: chunk.first_line + line_offset,
+                        ..*chunk
+                    };
+                    let result = load_chunk(self.name, &chunk, self.limits);
+                    progress(chunk.text.len() as u64);
+                    result
+                })
+                .collect();
+            self.merge(parsed);
+        }
+        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        Ok(())
+    }
+
+    /// Take in the documents of a window, in order.
+    fn merge(&mut self, parsed: Vec<(Vec<Object>, Vec<Diagnostic>, usize)>) {
         for (mut objects, diagnostics, documents) in parsed {
             for object in &mut objects {
                 object.document += self.documents;
             }
             self.documents += documents as u32;
             self.objects.append(&mut objects);
-            self.diagnostics.extend(diagnostics);
+            // A document's notes are kept whole (it bounds them itself) or
+            // not at all, once this file has kept its share.
+            let keep = self.notes_kept < MAX_NOTES;
+            for diagnostic in diagnostics {
+                if diagnostic.severity == Severity::Note {
+                    if !keep {
+                        self.notes_dropped += 1;
+                        continue;
+                    }
+                    self.notes_kept += 1;
+                }
+                self.diagnostics.push(diagnostic);
+            }
         }
-        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
-        Ok(())
     }
 }
 
 /// UTF-8 text without its byte-order mark (at the start of a file), or
 /// where the first invalid byte is.
+/// (A file in UTF-16 or UTF-32 is refused before, by [`other_encoding`].)
 fn decode_text(bytes: &[u8], file_start: bool) -> Result<&str, (Pos, String)> {
-    if file_start && (bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
-        return Err((
-            Pos { line: 1, col: 1 },
-            "file is UTF-16; Kubernetes manifests must be UTF-8 (convert with iconv)".into(),
-        ));
-    }
     let bytes = match file_start {
         true => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
         false => bytes,
@@ -413,6 +591,19 @@ fn decode_text(bytes: &[u8], file_start: bool) -> Result<&str, (Pos, String)> {
             ),
         )
     })
+}
+
+/// The encoding that a file's byte-order mark names, other than UTF-8.
+fn other_encoding(start: &[u8]) -> Option<&'static str> {
+    // UTF-32's little-endian mark begins with UTF-16's: it is tested first.
+    if start.starts_with(&[0x00, 0x00, 0xFE, 0xFF]) || start.starts_with(&[0xFF, 0xFE, 0x00, 0x00])
+    {
+        Some("UTF-32")
+    } else if start.starts_with(&[0xFF, 0xFE]) || start.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
+    }
 }
 
 /// The 1-based line and character column of byte `offset` in `text`.
@@ -434,36 +625,49 @@ struct Chunk<'a> {
 /// Cut a stream at its `---` document markers. Directives and comments before
 /// a marker stay with the document the marker opens.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
+    document_chunks(text).collect()
+}
+
+/// [`split_documents`], one chunk at a time.
+fn document_chunks(text: &str) -> impl Iterator<Item = Chunk<'_>> {
+    let mut lines = (1u32..).zip(text.split_inclusive('\n'));
     let mut start = 0;
     let mut start_line = 1u32;
     let mut only_preamble = true;
     let mut offset = 0;
-    for (line, raw) in (1u32..).zip(text.split_inclusive('\n')) {
-        let content = raw.trim_end_matches(['\n', '\r']);
-        let is_marker = content.starts_with("---")
-            && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
-        if is_marker && !only_preamble {
-            chunks.push(Chunk {
-                text: &text[start..offset],
-                first_line: start_line,
-            });
-            start = offset;
-            start_line = line;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-        if is_marker {
-            only_preamble = false;
-        } else if only_preamble {
-            let trimmed = content.trim_start();
-            only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
+        for (line, raw) in lines.by_ref() {
+            let content = raw.trim_end_matches(['\n', '\r']);
+            let is_marker = content.starts_with("---")
+                && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
+            let at = offset;
+            offset += raw.len();
+            if is_marker && !only_preamble {
+                let chunk = Chunk {
+                    text: &text[start..at],
+                    first_line: start_line,
+                };
+                start = at;
+                start_line = line;
+                return Some(chunk);
+            }
+            if is_marker {
+                only_preamble = false;
+            } else if only_preamble {
+                let trimmed = content.trim_start();
+                only_preamble = trimmed.is_empty() || trimmed.starts_with(['#', '%']);
+            }
         }
-        offset += raw.len();
-    }
-    chunks.push(Chunk {
-        text: &text[start..],
-        first_line: start_line,
-    });
-    chunks
+        done = true;
+        Some(Chunk {
+            text: &text[start..],
+            first_line: start_line,
+        })
+    })
 }
 
 /// Parse one chunk: its objects (document indexes relative to the chunk), its
@@ -529,16 +733,30 @@ fn load_chunk(
     let count = documents.len() + usize::from(failed && documents.is_empty());
 
     let mut objects = Vec::new();
+    let mut notes = 0;
     for (index, document) in documents.into_iter().enumerate() {
         let Some(root) = document.root else { continue };
-        collect_objects(
+        collect_objects_noting(
             name,
             index as u32,
             root,
             None,
             &mut objects,
-            &mut diagnostics,
+            &mut Notes {
+                diagnostics: &mut diagnostics,
+                count: &mut notes,
+            },
         );
+    }
+    if notes > MAX_NOTES {
+        diagnostics.push(Diagnostic::note(
+            name,
+            chunk_start,
+            format!(
+                "{} more items of this document skipped as not Kubernetes objects, not listed",
+                notes - MAX_NOTES
+            ),
+        ));
     }
     (objects, diagnostics, count)
 }
@@ -550,6 +768,23 @@ struct ItemType<'a> {
     kind: &'a str,
 }
 
+/// Notes of one chunk: the first [`MAX_NOTES`] are kept, the rest counted.
+struct Notes<'a> {
+    diagnostics: &'a mut Vec<Diagnostic>,
+    count: &'a mut usize,
+}
+
+impl Notes<'_> {
+    fn push(&mut self, note: impl FnOnce() -> Diagnostic) {
+        *self.count += 1;
+        if *self.count <= MAX_NOTES {
+            self.diagnostics.push(note());
+        }
+    }
+}
+
+/// [`collect_objects_noting`] for a document alone.
+#[cfg(test)]
 fn collect_objects(
     name: &Arc<str>,
     document: u32,
@@ -558,21 +793,39 @@ fn collect_objects(
     objects: &mut Vec<Object>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let mut count = 0;
+    let mut notes = Notes {
+        diagnostics,
+        count: &mut count,
+    };
+    collect_objects_noting(name, document, root, implied, objects, &mut notes);
+}
+
+fn collect_objects_noting(
+    name: &Arc<str>,
+    document: u32,
+    root: Node,
+    implied: Option<&ItemType<'_>>,
+    objects: &mut Vec<Object>,
+    notes: &mut Notes<'_>,
+) {
     if root.is_null() {
         return;
     }
     if let Value::Seq(items) = root.value {
         for item in items {
-            collect_objects(name, document, item, implied, objects, diagnostics);
+            collect_objects_noting(name, document, item, implied, objects, notes);
         }
         return;
     }
     if root.entries().is_none() {
-        diagnostics.push(Diagnostic::note(
-            name,
-            Some(root.pos),
-            "skipped: the document is not a mapping, so not a Kubernetes object".into(),
-        ));
+        notes.push(|| {
+            Diagnostic::note(
+                name,
+                Some(root.pos),
+                "skipped: the document is not a mapping, so not a Kubernetes object".into(),
+            )
+        });
         return;
     }
     let kind = root.get("kind").and_then(Node::as_str).map(str::to_string);
@@ -592,11 +845,15 @@ fn collect_objects(
                 (None, _) => "kind",
                 _ => "apiVersion",
             };
-            diagnostics.push(Diagnostic::note(
-                name,
-                Some(root.pos),
-                format!("skipped: the document has no {missing}, so is not a Kubernetes object"),
-            ));
+            notes.push(|| {
+                Diagnostic::note(
+                    name,
+                    Some(root.pos),
+                    format!(
+                        "skipped: the document has no {missing}, so is not a Kubernetes object"
+                    ),
+                )
+            });
             return;
         }
     };
@@ -614,7 +871,7 @@ fn collect_objects(
         };
         for entry in entries {
             if &*entry.key == "items" {
-                collect_objects(name, document, entry.value, implied, objects, diagnostics);
+                collect_objects_noting(name, document, entry.value, implied, objects, notes);
             }
         }
         return;
@@ -904,6 +1161,21 @@ mod tests {
             "---\nlist:\n  - name: a\n    image: b\n  -   name: c\n\n# comment\n  - plain text here\nafter: [ a , b ]\n".into(),
             "x:\n  a:\n\n  # c\nb:\nc: ~\n\"q\":\n- k:\n  l: 1\n".into(),
         ];
+        // Wide collections (which were quadratic): the fast parser's keys
+        // are hashed past 16 and its columns counted on along a line.
+        let wide: Vec<String> = (0..2000).map(|i| format!("é{i}: \"ü{i}\"")).collect();
+        texts.push(format!(
+            "a: {{{}}}\nb: [{}]\n",
+            wide.join(", "),
+            wide.join(", ").replace(": ", "-")
+        ));
+        let block: String = (0..40).map(|i| format!("k{i}: v\n")).collect();
+        texts.push(block.clone());
+        texts.push(format!("{block}k39: again\n"));
+        texts.push(format!(
+            "{{{}, k39: again}}\n",
+            block.trim_end().replace('\n', ", ")
+        ));
         texts.extend(corpus_texts());
         let (mut fast_count, mut total) = (0, 0);
         for text in &texts {

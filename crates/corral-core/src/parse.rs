@@ -4,7 +4,8 @@
 //! The builder is iterative (an explicit stack), so nesting depth is limited
 //! by [`Limits::max_depth`] and never by the thread's stack.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
@@ -40,6 +41,7 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
+        alias_bytes: 0,
         documents: Vec::new(),
         issues: Vec::new(),
         root: None,
@@ -61,18 +63,111 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
     }
 }
 
+/// A node being built. Anchored subtrees are shared, not copied: an anchor
+/// and each of its aliases hold one [`Arc`], and the tree is expanded into
+/// plain [`Node`]s once, when its document ends (see [`Built::finish`]). So a
+/// chain of nested anchors costs its own size, and aliases cost what they
+/// expand to, which the alias budget bounds.
+#[derive(Clone)]
+struct Built {
+    pos: Pos,
+    value: BuiltValue,
+}
+
+#[derive(Clone)]
+enum BuiltValue {
+    Scalar(Scalar),
+    Seq(Vec<Built>),
+    Map(Vec<BuiltEntry>),
+    /// An anchored node (where it is written, or where an alias repeats it).
+    Shared(Arc<Built>),
+}
+
+#[derive(Clone)]
+struct BuiltEntry {
+    key: CompactString,
+    key_pos: Pos,
+    value: Built,
+}
+
+/// What a subtree expands to: nodes, bytes of keys and scalars, and how
+/// many collections deep it nests (0 for a scalar).
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+impl Size {
+    fn add(&mut self, child: Size) {
+        self.nodes = self.nodes.saturating_add(child.nodes);
+        self.bytes = self.bytes.saturating_add(child.bytes);
+        self.height = self.height.max(child.height + 1);
+    }
+}
+
+impl Built {
+    /// The plain tree: shared subtrees are moved where this is their last
+    /// holder, copied where not.
+    fn finish(self) -> Node {
+        let value = match self.value {
+            BuiltValue::Scalar(scalar) => Value::Scalar(scalar),
+            BuiltValue::Seq(items) => {
+                return Node::seq(self.pos, items.into_iter().map(Built::finish).collect())
+            }
+            BuiltValue::Map(entries) => {
+                return Node::map(
+                    self.pos,
+                    entries
+                        .into_iter()
+                        .map(|e| Entry {
+                            key: e.key,
+                            key_pos: e.key_pos,
+                            value: e.value.finish(),
+                        })
+                        .collect(),
+                )
+            }
+            BuiltValue::Shared(shared) => {
+                let inner = Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone());
+                // The copy's root is where it is written (the alias); its
+                // fields keep the anchor's positions, where they are written.
+                let mut node = inner.finish();
+                node.pos = self.pos;
+                return node;
+            }
+        };
+        Node {
+            pos: self.pos,
+            value,
+        }
+    }
+
+    /// The node itself, looking through sharing.
+    fn resolved(&self) -> &Built {
+        let mut node = self;
+        while let BuiltValue::Shared(inner) = &node.value {
+            node = inner;
+        }
+        node
+    }
+}
+
 enum Frame {
     Seq {
         pos: Pos,
         anchor: usize,
-        items: Vec<Node>,
+        items: Vec<Built>,
+        size: Size,
     },
     Map {
         pos: Pos,
         anchor: usize,
-        entries: Vec<Entry>,
+        entries: Vec<BuiltEntry>,
         key: Option<(CompactString, Pos)>,
-        merges: Vec<Node>,
+        merges: Vec<Built>,
+        size: Size,
     },
 }
 
@@ -80,12 +175,17 @@ struct Builder<'a> {
     limits: &'a Limits,
     line_offset: u32,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Arc<Built>, Size)>,
+    /// Nodes and bytes that aliases have added to this document.
     alias_nodes: usize,
+    alias_bytes: usize,
     documents: Vec<Document>,
     issues: Vec<ParseIssue>,
-    root: Option<Node>,
+    root: Option<Built>,
 }
+
+/// saphyr-parser's own bound on flow nesting (a `u8` level).
+const SAPHYR_FLOW_LEVELS: usize = 255;
 
 impl Builder<'_> {
     fn pos(&self, span: &Span) -> Pos {
@@ -97,12 +197,30 @@ impl Builder<'_> {
 
     fn scan_error(&self, e: &ScanError) -> ParseIssue {
         let mark = e.marker();
+        let pos = Pos {
+            line: mark.line() as u32 + self.line_offset,
+            col: mark.col() as u32 + 1,
+        };
+        let message = if e.info() == "recursion limit exceeded"
+            && self.limits.max_depth < SAPHYR_FLOW_LEVELS
+        {
+            // saphyr's scanner reads a run of brackets ahead of the events
+            // that --max-depth is checked on: where it stops, nesting is
+            // deeper than --max-depth too.
+            self.too_deep(pos).message
+        } else if e.info() == "recursion limit exceeded" {
+            // Flow collections nested past saphyr's bound, which --max-depth
+            // (when higher) cannot raise.
+            format!(
+                "nesting deeper than {SAPHYR_FLOW_LEVELS} levels of flow collections ([...] or {{...}}), the parser's own bound (--max-depth is {}, and cannot raise it for flow collections)",
+                self.limits.max_depth
+            )
+        } else {
+            e.info().to_string()
+        };
         ParseIssue {
-            pos: Pos {
-                line: mark.line() as u32 + self.line_offset,
-                col: mark.col() as u32 + 1,
-            },
-            message: e.info().to_string(),
+            pos,
+            message,
             fatal: true,
         }
     }
@@ -115,6 +233,16 @@ impl Builder<'_> {
         }
     }
 
+    fn too_deep(&self, pos: Pos) -> ParseIssue {
+        Self::fatal(
+            pos,
+            format!(
+                "nesting deeper than {} levels; raise --max-depth if it is genuine",
+                self.limits.max_depth
+            ),
+        )
+    }
+
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseIssue> {
         let pos = self.pos(&span);
         match event {
@@ -122,10 +250,14 @@ impl Builder<'_> {
                 self.root = None;
                 self.anchors.clear();
                 self.alias_nodes = 0;
+                self.alias_bytes = 0;
             }
             Event::DocumentEnd => {
+                // Dropped first, so anchored subtrees that no alias repeats
+                // are moved into the tree, not copied.
+                self.anchors.clear();
                 self.documents.push(Document {
-                    root: self.root.take(),
+                    root: self.root.take().map(Built::finish),
                 });
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -136,11 +268,16 @@ impl Builder<'_> {
                     (ScalarStyle::Plain, _) => Scalar::plain(&text),
                     _ => Scalar::string(&text),
                 };
-                let node = Node {
-                    pos,
-                    value: Value::Scalar(scalar),
+                let size = Size {
+                    nodes: 1,
+                    bytes: scalar.text.len(),
+                    height: 0,
                 };
-                self.complete(node, anchor)?;
+                let node = Built {
+                    pos,
+                    value: BuiltValue::Scalar(scalar),
+                };
+                self.complete(node, size, anchor)?;
             }
             Event::SequenceStart(anchor, _) => {
                 self.push(
@@ -148,6 +285,11 @@ impl Builder<'_> {
                         pos,
                         anchor,
                         items: Vec::new(),
+                        size: Size {
+                            nodes: 1,
+                            bytes: 0,
+                            height: 1,
+                        },
                     },
                     pos,
                 )?;
@@ -160,36 +302,62 @@ impl Builder<'_> {
                         entries: Vec::new(),
                         key: None,
                         merges: Vec::new(),
+                        size: Size {
+                            nodes: 1,
+                            bytes: 0,
+                            height: 1,
+                        },
                     },
                     pos,
                 )?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { pos, anchor, items }) => (Node::seq(pos, items), anchor),
+                let (node, size, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        pos,
+                        anchor,
+                        items,
+                        size,
+                    }) => (
+                        Built {
+                            pos,
+                            value: BuiltValue::Seq(items),
+                        },
+                        size,
+                        anchor,
+                    ),
                     Some(Frame::Map {
                         pos,
                         anchor,
                         mut entries,
                         merges,
+                        size,
                         ..
                     }) => {
                         if self.warn_duplicates(&entries) {
                             dedupe_last_wins(&mut entries);
                         }
                         apply_merges(&mut entries, merges);
-                        (Node::map(pos, entries), anchor)
+                        (
+                            Built {
+                                pos,
+                                value: BuiltValue::Map(entries),
+                            },
+                            size,
+                            anchor,
+                        )
                     }
                     None => return Err(Self::fatal(pos, "unbalanced collection end".into())),
                 };
-                self.complete(node, anchor)?;
+                self.complete(node, size, anchor)?;
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some((target, size)) = self.anchors.get(&id) else {
                     return Err(Self::fatal(pos, "alias to an unknown anchor".into()));
                 };
-                let budget = self.limits.max_alias_nodes.saturating_sub(self.alias_nodes);
-                let Some(size) = target.count_within(budget) else {
+                let (target, size) = (target.clone(), *size);
+                let nodes = self.alias_nodes.saturating_add(size.nodes);
+                if nodes > self.limits.max_alias_nodes {
                     return Err(Self::fatal(
                         pos,
                         format!(
@@ -197,13 +365,27 @@ impl Builder<'_> {
                             self.limits.max_alias_nodes
                         ),
                     ));
+                }
+                let bytes = self.alias_bytes.saturating_add(size.bytes);
+                if bytes > self.limits.max_document_size {
+                    return Err(Self::fatal(
+                        pos,
+                        format!(
+                            "alias expansion exceeds {} bytes in this document (the document size limit; a \"billion laughs\" document?); raise --max-document-size if it is genuine",
+                            self.limits.max_document_size
+                        ),
+                    ));
+                }
+                if self.stack.len() + size.height > self.limits.max_depth {
+                    return Err(self.too_deep(pos));
+                }
+                self.alias_nodes = nodes;
+                self.alias_bytes = bytes;
+                let copy = Built {
+                    pos,
+                    value: BuiltValue::Shared(target),
                 };
-                self.alias_nodes += size;
-                // The copy's root points at the alias; its fields keep the
-                // anchor's positions, where they are written.
-                let mut copy = target.clone();
-                copy.pos = pos;
-                self.complete(copy, 0)?;
+                self.complete(copy, size, 0)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
@@ -212,47 +394,57 @@ impl Builder<'_> {
 
     fn push(&mut self, frame: Frame, pos: Pos) -> Result<(), ParseIssue> {
         if self.stack.len() >= self.limits.max_depth {
-            return Err(Self::fatal(
-                pos,
-                format!(
-                    "nesting deeper than {} levels; raise --max-depth if it is genuine",
-                    self.limits.max_depth
-                ),
-            ));
+            return Err(self.too_deep(pos));
         }
         self.stack.push(frame);
         Ok(())
     }
 
     /// Attach a finished node to its parent (or make it the document root).
-    fn complete(&mut self, node: Node, anchor: usize) -> Result<(), ParseIssue> {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
+    fn complete(&mut self, node: Built, size: Size, anchor: usize) -> Result<(), ParseIssue> {
+        let node = if anchor != 0 {
+            let shared = Arc::new(node);
+            self.anchors.insert(anchor, (shared.clone(), size));
+            Built {
+                pos: shared.pos,
+                value: BuiltValue::Shared(shared),
+            }
+        } else {
+            node
+        };
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq {
+                items, size: total, ..
+            }) => {
+                total.add(size);
+                items.push(node);
+            }
             Some(Frame::Map {
                 entries,
                 key,
                 merges,
+                size: total,
                 ..
             }) => match key.take() {
                 None => {
-                    let Value::Scalar(scalar) = node.value else {
+                    let BuiltValue::Scalar(scalar) = &node.resolved().value else {
                         return Err(Self::fatal(
                             node.pos,
                             "a mapping key must be a scalar (Kubernetes objects have string keys)"
                                 .into(),
                         ));
                     };
-                    *key = Some((scalar.text, node.pos));
+                    // A key is no node of the tree; its bytes are counted.
+                    total.bytes = total.bytes.saturating_add(scalar.text.len());
+                    *key = Some((scalar.text.clone(), node.pos));
                 }
                 Some((name, key_pos)) => {
+                    total.add(size);
                     if &*name == "<<" {
                         merges.push(node);
                     } else {
-                        entries.push(Entry {
+                        entries.push(BuiltEntry {
                             key: name,
                             key_pos,
                             value: node,
@@ -267,9 +459,9 @@ impl Builder<'_> {
     /// Kubernetes' strict decoding reports duplicate fields; so do we, as a
     /// warning. The last occurrence wins, as in its lenient decoding.
     /// Returns whether there were duplicates.
-    fn warn_duplicates(&mut self, entries: &[Entry]) -> bool {
+    fn warn_duplicates(&mut self, entries: &[BuiltEntry]) -> bool {
         let mut found = false;
-        let mut warn = |first: &Entry, dup: &Entry| {
+        let mut warn = |first: &BuiltEntry, dup: &BuiltEntry| {
             found = true;
             self.issues.push(ParseIssue {
                 pos: dup.key_pos,
@@ -304,28 +496,57 @@ impl Builder<'_> {
 
 /// Apply YAML merge keys (`<<: *base` or `<<: [*a, *b]`): merged entries fill
 /// in keys the mapping does not set itself; earlier sources win.
-fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
-    for merge in merges {
-        let sources = match merge.value {
-            Value::Seq(items) => items,
-            other => vec![Node {
-                pos: merge.pos,
-                value: other,
-            }],
-        };
-        for source in sources {
-            if let Value::Map(extra) = source.value {
+fn apply_merges(entries: &mut Vec<BuiltEntry>, merges: Vec<Built>) {
+    if merges.is_empty() {
+        return;
+    }
+    let mut keys: HashSet<CompactString> = entries.iter().map(|e| e.key.clone()).collect();
+    let mut merge_map = |entries: &mut Vec<BuiltEntry>, source: Built| match source.value {
+        BuiltValue::Map(extra) => {
+            for entry in extra {
+                if keys.insert(entry.key.clone()) {
+                    entries.push(entry);
+                }
+            }
+        }
+        // An alias: its entries are copied (the alias budget has counted them).
+        BuiltValue::Shared(shared) => {
+            if let BuiltValue::Map(extra) = &shared.resolved().value {
                 for entry in extra {
-                    if !entries.iter().any(|e| e.key == entry.key) {
-                        entries.push(entry);
+                    if keys.insert(entry.key.clone()) {
+                        entries.push(entry.clone());
                     }
                 }
             }
         }
+        _ => {}
+    };
+    for merge in merges {
+        match merge.value {
+            BuiltValue::Seq(items) => {
+                for source in items {
+                    merge_map(entries, source);
+                }
+            }
+            BuiltValue::Shared(shared) if matches!(shared.resolved().value, BuiltValue::Seq(_)) => {
+                if let BuiltValue::Seq(items) = &shared.resolved().value {
+                    for source in items {
+                        merge_map(entries, source.clone());
+                    }
+                }
+            }
+            value => merge_map(
+                entries,
+                Built {
+                    pos: merge.pos,
+                    value,
+                },
+            ),
+        }
     }
 }
 
-fn dedupe_last_wins(entries: &mut Vec<Entry>) {
+fn dedupe_last_wins(entries: &mut Vec<BuiltEntry>) {
     if entries.len() < 2 {
         return;
     }

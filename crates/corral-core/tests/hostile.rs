@@ -5,7 +5,7 @@
 use std::fs;
 use std::sync::Arc;
 
-use corral_core::{load, load_bytes, Diagnostic, Input, Limits, Object, Severity};
+use corral_core::{load, load_bytes, Diagnostic, Input, Limits, Object, Pos, Severity};
 
 fn load_text(bytes: &[u8], limits: &Limits) -> (Vec<Object>, Vec<Diagnostic>) {
     load_bytes(&Arc::from("bad.yaml"), bytes, limits, &|_| {})
@@ -65,13 +65,43 @@ fn deep_flow_nesting_is_bounded() {
     let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
     assert!(objects.is_empty());
     let error = only_error(&diagnostics);
-    // saphyr's own flow-nesting bound may trip before ours.
+    // saphyr's own flow-nesting bound (255) trips before ours (256): the
+    // message names both, at the bracket past the bound.
     assert!(
-        error.message.contains("nesting deeper than 256 levels")
-            || error.message.contains("recursion limit exceeded"),
+        error.message.starts_with("nesting deeper than 255 levels")
+            && error.message.contains("--max-depth is 256"),
         "{}",
         error.message
     );
+    assert_eq!(error.pos.map(|p| p.col), Some(7 + 255));
+    // Under saphyr's bound, --max-depth is what is named (at the bracket
+    // where saphyr stopped, past the limit).
+    let limits = Limits {
+        max_depth: 10,
+        ..Limits::default()
+    };
+    let (_, diagnostics) = load_text(text.as_bytes(), &limits);
+    let error = only_error(&diagnostics);
+    assert!(
+        error
+            .message
+            .contains("nesting deeper than 10 levels; raise --max-depth"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.pos.map(|p| p.col), Some(7 + 255));
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\ndata: {}{}\n",
+        "[".repeat(20),
+        "]".repeat(20)
+    );
+    let (_, diagnostics) = load_text(text.as_bytes(), &limits);
+    let error = only_error(&diagnostics);
+    assert!(error
+        .message
+        .contains("nesting deeper than 10 levels; raise --max-depth"));
+    // The root mapping is the first level.
+    assert_eq!(error.pos.map(|p| p.col), Some(7 + 9));
     assert_eq!(error.pos.map(|p| p.line), Some(3));
 }
 
@@ -155,6 +185,21 @@ fn invalid_utf8_points_at_the_byte() {
 fn utf16_is_named() {
     let (_, diagnostics) = load_text(b"\xFF\xFEa\x00", &Limits::default());
     assert!(only_error(&diagnostics).message.contains("UTF-16"));
+    let (_, diagnostics) = load_text(b"\xFE\xFF\x00a", &Limits::default());
+    assert!(only_error(&diagnostics).message.contains("UTF-16"));
+}
+
+#[test]
+fn utf32_is_named() {
+    for bytes in [
+        &b"\xFF\xFE\x00\x00a\x00\x00\x00"[..],
+        &b"\x00\x00\xFE\xFF\x00\x00\x00a"[..],
+    ] {
+        let (_, diagnostics) = load_text(bytes, &Limits::default());
+        let error = only_error(&diagnostics);
+        assert!(error.message.starts_with("file is UTF-32;"), "{error:?}");
+        assert_eq!(error.location(), "bad.yaml:1:1");
+    }
 }
 
 #[test]
@@ -276,4 +321,295 @@ fn positions_stay_exact_across_read_batches() {
         only_error(&diagnostics).pos.map(|p| p.line as usize),
         Some(7 * count + 4)
     );
+}
+
+/// A 1 MiB scalar aliased 10,000 times would expand to 10 GiB: the bytes
+/// aliases add are bounded by the document size limit.
+#[test]
+fn alias_bytes_are_bounded() {
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: &a \"{}\"\n  l: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*a"; 10_000].join(", ")
+    );
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(objects.is_empty());
+    let error = only_error(&diagnostics);
+    assert!(
+        error
+            .message
+            .starts_with("alias expansion exceeds 67108864 bytes in this document")
+            && error.message.contains("raise --max-document-size"),
+        "{}",
+        error.message
+    );
+    // At the 65th alias: 64 MiB of copies fit the limit.
+    assert_eq!(
+        error.pos,
+        Some(Pos {
+            line: 5,
+            col: 7 + 64 * 4
+        })
+    );
+    // What fits is kept, copied.
+    let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: &a {k: [v, w]}\n  l: [*a, *a]\n";
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let root = &objects[0].root;
+    assert_eq!(
+        root.at("data.l[1].k[1]").and_then(|n| n.as_str()),
+        Some("w")
+    );
+    // The copy is where the alias is; its fields where the anchor's are.
+    assert_eq!(
+        root.at("data.l[1]").map(|n| n.pos),
+        Some(Pos { line: 5, col: 11 })
+    );
+    assert_eq!(
+        root.at("data.l[1].k").map(|n| n.pos),
+        Some(Pos { line: 4, col: 13 })
+    );
+    assert_eq!(
+        root.at("data.a").map(|n| n.pos),
+        Some(Pos { line: 4, col: 6 })
+    );
+}
+
+/// Anchors nested in anchors share their subtrees: a chain of 200 of them
+/// over a large value loads whole, and aliases to them copy it.
+#[test]
+fn nested_anchors_are_shared() {
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\ndata:\n");
+    for level in 0..200 {
+        text.push_str(&format!("{}k{level}: &a{level}\n", "  ".repeat(level + 1)));
+    }
+    text.push_str(&format!(
+        "{}leaf: \"{}\"\n",
+        "  ".repeat(201),
+        "x".repeat(1 << 20)
+    ));
+    text.push_str("copy: *a150\n");
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let root = &objects[0].root;
+    let mut path = String::from("data");
+    for level in 0..200 {
+        path.push_str(&format!(".k{level}"));
+    }
+    let leaf = root.at(&format!("{path}.leaf")).unwrap();
+    assert_eq!(leaf.as_str().map(str::len), Some(1 << 20));
+    assert_eq!(
+        leaf.pos,
+        Pos {
+            line: 204,
+            col: 409
+        }
+    );
+    let mut copy = String::from("copy");
+    for level in 151..200 {
+        copy.push_str(&format!(".k{level}"));
+    }
+    assert_eq!(root.at(&format!("{copy}.leaf")), Some(leaf));
+    assert_eq!(
+        root.at("copy").map(|n| n.pos),
+        Some(Pos { line: 205, col: 7 })
+    );
+}
+
+/// An alias may not nest a tree deeper than --max-depth by repeating an
+/// anchor deep down.
+#[test]
+fn aliases_do_not_nest_past_the_depth_limit() {
+    let limits = Limits {
+        max_depth: 8,
+        ..Limits::default()
+    };
+    let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: &a [[[[x]]]]\n  b: [[[*a]]]\n";
+    let (objects, diagnostics) = load_text(text.as_bytes(), &limits);
+    assert!(objects.is_empty());
+    let error = only_error(&diagnostics);
+    assert!(
+        error
+            .message
+            .contains("nesting deeper than 8 levels; raise --max-depth"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.pos, Some(Pos { line: 5, col: 9 }));
+    let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: &a [[[[x]]]]\n  b: [[*a]]\n";
+    let (objects, diagnostics) = load_text(text.as_bytes(), &limits);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(
+        objects[0]
+            .root
+            .at("data.b[0][0][0][0][0][0]")
+            .and_then(|n| n.as_str()),
+        Some("x")
+    );
+}
+
+/// Merge keys: the mapping's own keys win, then earlier sources over later
+/// ones; many sources merge in linear time.
+#[test]
+fn merge_keys_keep_the_first_value() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nbase: &b {x: base, y: base}\ndata:\n  x: own\n  <<: [{x: first, z: first}, *b, {z: last, w: last}]\n  x: own-last\n";
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    // One warning: the duplicate x.
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let data = objects[0].root.get("data").unwrap();
+    let get = |k| data.get(k).and_then(|n| n.as_str());
+    assert_eq!(
+        [get("x"), get("y"), get("z"), get("w")],
+        [Some("own-last"), Some("base"), Some("first"), Some("last")]
+    );
+    assert_eq!(data.entries().unwrap().len(), 4);
+
+    let count = 20_000;
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\ndata:\n  k7: own\n  <<:\n");
+    for i in 0..count {
+        text.push_str(&format!("  - {{k{i}: v{i}, x{}: s{i}}}\n", i % 100));
+    }
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let data = objects[0].root.get("data").unwrap();
+    assert_eq!(data.entries().unwrap().len(), count + 100);
+    assert_eq!(data.get("k7").and_then(|n| n.as_str()), Some("own"));
+    assert_eq!(data.get("x50").and_then(|n| n.as_str()), Some("s50"));
+    assert_eq!(data.get("k150").and_then(|n| n.as_str()), Some("v150"));
+}
+
+/// Duplicate keys in large mappings, block or flow, on either parser: the
+/// last value is what is analysed (kind detection included), with a warning.
+#[test]
+fn large_mappings_with_duplicates_use_the_last_value() {
+    let keys: Vec<String> = (0..50).map(|i| format!("k{i}: v")).collect();
+    let block = format!(
+        "kind: Secret\napiVersion: v1\n{}\nkind: ConfigMap\n",
+        keys.join("\n")
+    );
+    let flow = format!(
+        "{{kind: Secret, apiVersion: v1, {}, kind: ConfigMap}}\n",
+        keys.join(", ")
+    );
+    for text in [block, flow] {
+        let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+        assert_eq!(objects[0].kind, "ConfigMap", "{text}");
+        assert_eq!(objects[0].root.entries().unwrap().len(), 52);
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0]
+            .message
+            .starts_with("duplicate key \"kind\" (first at line 1)"));
+    }
+}
+
+/// Large mappings and one-line flow collections load with exact positions
+/// (the cases that were quadratic: see benches/load.rs).
+#[test]
+fn wide_collections_keep_positions() {
+    let count = 20_000;
+    let head = "apiVersion: v1\nkind: ConfigMap\n";
+    let block: String = (0..count).map(|i| format!("  k{i}: v\n")).collect();
+    let flow_map: Vec<String> = (0..count).map(|i| format!("é{i}: v")).collect();
+    let flow_seq: Vec<String> = (0..count).map(|i| format!("v{i}")).collect();
+    let text = format!(
+        "{head}block:\n{block}flow: {{{}}}\nseq: [{}]\n",
+        flow_map.join(", "),
+        flow_seq.join(", ")
+    );
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let root = &objects[0].root;
+    let last = count - 1;
+    assert_eq!(root.get("block").unwrap().entries().unwrap().len(), count);
+    assert_eq!(
+        root.pos_of(&format!("block.k{last}")),
+        Some(Pos {
+            line: 3 + count as u32,
+            col: 3
+        })
+    );
+    let flow_line = 4 + count as u32;
+    let before: usize = flow_map[..last].iter().map(|e| e.chars().count() + 2).sum();
+    assert_eq!(
+        root.pos_of(&format!("flow[\"é{last}\"]")),
+        Some(Pos {
+            line: flow_line,
+            col: 8 + before as u32
+        })
+    );
+    let before: usize = flow_seq[..last].iter().map(|e| e.len() + 2).sum();
+    assert_eq!(
+        root.at(&format!("seq[{last}]")).map(|n| n.pos),
+        Some(Pos {
+            line: flow_line + 1,
+            col: 7 + before as u32
+        })
+    );
+}
+
+/// A million documents without `kind` keep a bounded number of notes
+/// (printed only with --verbose), and a count of the rest.
+#[test]
+fn notes_are_bounded() {
+    let text = "a: 1\n---\n".repeat(10_000)
+        + "--- [1, 2, 3]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: last}\n";
+    let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+    // Parsed a window of documents at a time, in order.
+    let last: Vec<_> = objects.iter().map(|o| (o.document, o.pos.line)).collect();
+    assert_eq!(last, [(10_002, 20_004)]);
+    assert!(diagnostics.iter().all(|d| d.severity == Severity::Note));
+    assert_eq!(diagnostics.len(), 101);
+    assert!(diagnostics[0].message.contains("no apiVersion and kind"));
+    assert_eq!(diagnostics[0].location(), "bad.yaml:1:1");
+    assert_eq!(
+        diagnostics[100].message,
+        "9903 more notes not listed: documents or items skipped as not Kubernetes objects (100 are listed)"
+    );
+    // Items of one document that are not objects, likewise.
+    let items = "- 1\n".repeat(5_000);
+    let (_, diagnostics) = load_text(items.as_bytes(), &Limits::default());
+    assert_eq!(diagnostics.len(), 101);
+    assert_eq!(
+        diagnostics[100].message,
+        "4900 more items of this document skipped as not Kubernetes objects, not listed"
+    );
+}
+
+/// A document over --max-document-size is refused as it is read, without
+/// holding it (a read batch past the limit at most); later documents load.
+#[test]
+fn oversized_document_is_refused_while_streaming() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.yaml");
+    let line = format!("  k: \"{}\"\n", "x".repeat(100));
+    let mut text =
+        String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\ndata:\n");
+    let lines = 200_000; // 21 MB, more than a read batch
+    text.push_str(&line.repeat(lines));
+    text.push_str("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n");
+    fs::write(&path, &text).unwrap();
+    let limits = Limits {
+        max_document_size: 1 << 20,
+        ..Limits::default()
+    };
+    let loaded = load(&[Input::Path(path)], &limits);
+    let names: Vec<_> = loaded
+        .objects
+        .iter()
+        .map(|o| (o.name.as_deref().unwrap(), o.document, o.pos.line))
+        .collect();
+    assert_eq!(names, [("a", 0, 2), ("b", 2, 8 + lines as u32)]);
+    let error = only_error(&loaded.diagnostics);
+    assert_eq!(error.pos, Some(Pos { line: 4, col: 1 }));
+    let size: usize = error
+        .message
+        .strip_prefix("document is more than ")
+        .and_then(|m| m.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", error.message));
+    // Refused after the first 16 MiB batch, not at the end of the document.
+    assert!(size <= (1 << 20) + (16 << 20), "{size}");
+    assert!(error
+        .message
+        .ends_with("over the 1048576 byte limit (--max-document-size)"));
 }

@@ -783,8 +783,8 @@ impl Notes<'_> {
     }
 }
 
-/// [`collect_objects_noting`] for a document alone.
-#[cfg(test)]
+/// [`collect_objects_noting`] for a document alone (tests and the
+/// blanking check).
 fn collect_objects(
     name: &Arc<str>,
     document: u32,

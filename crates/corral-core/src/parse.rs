@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 
 use crate::node::{Entry, Node, Pos, Scalar, Value};
 use crate::Limits;
@@ -38,6 +38,8 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
     let mut builder = Builder {
         limits,
         line_offset: first_line - 1,
+        line_starts: line_starts(text),
+        end: end_of(text, first_line),
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -60,6 +62,41 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
     ParseOutput {
         documents: builder.documents,
         issues: builder.issues,
+    }
+}
+
+/// YAML also ends a line at a lone carriage return, and saphyr-parser
+/// counts lines so; Corral's one definition of a line ends it at `\n`
+/// alone, as editors, `git` and every other position Corral reports do.
+/// For a text with a lone `\r`, the character index of each line's start,
+/// to place saphyr's positions by; `None` when the two counts agree.
+fn line_starts(text: &str) -> Option<Vec<usize>> {
+    let bytes = text.as_bytes();
+    let lone_cr = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+    if !lone_cr {
+        return None;
+    }
+    let mut starts = vec![0];
+    starts.extend(
+        text.chars()
+            .enumerate()
+            .filter(|(_, c)| *c == '\n')
+            .map(|(i, _)| i + 1),
+    );
+    Some(starts)
+}
+
+/// Where `text` (whose first line is `first_line`) ends: past its last
+/// character, on its last line.
+fn end_of(text: &str, first_line: u32) -> Pos {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count() as u32;
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    Pos {
+        line: first_line + newlines,
+        col: last.chars().count() as u32 + 1,
     }
 }
 
@@ -174,6 +211,10 @@ enum Frame {
 struct Builder<'a> {
     limits: &'a Limits,
     line_offset: u32,
+    /// See [`line_starts`].
+    line_starts: Option<Vec<usize>>,
+    /// Just past the text's last character.
+    end: Pos,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Arc<Built>, Size)>,
     /// Nodes and bytes that aliases have added to this document.
@@ -189,18 +230,33 @@ const SAPHYR_FLOW_LEVELS: usize = 255;
 
 impl Builder<'_> {
     fn pos(&self, span: &Span) -> Pos {
-        Pos {
-            line: span.start.line() as u32 + self.line_offset,
-            col: span.start.col() as u32 + 1,
+        self.at(&span.start)
+    }
+
+    /// Where `mark` is, in lines as Corral counts them (ended by `\n`).
+    fn at(&self, mark: &Marker) -> Pos {
+        match &self.line_starts {
+            None => Pos {
+                line: mark.line() as u32 + self.line_offset,
+                col: mark.col() as u32 + 1,
+            },
+            Some(starts) => {
+                let line = starts.partition_point(|&start| start <= mark.index());
+                Pos {
+                    line: line as u32 + self.line_offset,
+                    col: (mark.index() - starts[line - 1]) as u32 + 1,
+                }
+            }
         }
     }
 
     fn scan_error(&self, e: &ScanError) -> ParseIssue {
-        let mark = e.marker();
-        let pos = Pos {
-            line: mark.line() as u32 + self.line_offset,
-            col: mark.col() as u32 + 1,
-        };
+        // At the end of the text, saphyr's marker may stand on a line
+        // after the last: the error is at the end of the last line.
+        let mut pos = self.at(e.marker());
+        if pos.line > self.end.line {
+            pos = self.end;
+        }
         let message = if e.info() == "recursion limit exceeded"
             && self.limits.max_depth < SAPHYR_FLOW_LEVELS
         {

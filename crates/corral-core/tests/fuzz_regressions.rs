@@ -12,13 +12,36 @@ fn past_fuzz_failures_stay_fixed() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
     let mut count = 0;
     for entry in fs::read_dir(dir).unwrap() {
-        let bytes = fs::read(entry.unwrap().path()).unwrap();
-        let _ = load_bytes(
+        let path = entry.unwrap().path();
+        let bytes = fs::read(&path).unwrap();
+        let (objects, diagnostics) = load_bytes(
             &Arc::from("regression.yaml"),
             &bytes,
             &Limits::default(),
             &|_| {},
         );
+        // Every position is on a line of the file, as `\n` ends lines.
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        let mut positions: Vec<corral_core::Pos> =
+            diagnostics.iter().filter_map(|d| d.pos).collect();
+        for object in &objects {
+            let mut stack = vec![&object.root];
+            while let Some(node) = stack.pop() {
+                positions.push(node.pos);
+                stack.extend(node.items().unwrap_or_default());
+                for entry in node.entries().unwrap_or_default() {
+                    positions.push(entry.key_pos);
+                    stack.push(&entry.value);
+                }
+            }
+        }
+        for pos in positions {
+            assert!(
+                pos.line >= 1 && pos.line <= lines,
+                "{}: {pos:?} of {lines} lines",
+                path.display()
+            );
+        }
         if let Ok(text) = std::str::from_utf8(&bytes) {
             corral_core::fuzzing::check_fast_path(text);
             corral_core::fuzzing::check_crd_blanking(text);

@@ -291,3 +291,19 @@ fn json_objects_and_lists() {
     assert_eq!(objects[0].pos_of("spec.template.spec.hostNetwork").line, 9);
     insta::assert_snapshot!(render(&objects));
 }
+
+/// YAML ends a line at a lone carriage return too, and saphyr-parser counts
+/// lines so; Corral's lines end at `\n` alone, as an editor's and git's do.
+/// A lone `\r` (in a flow collection, where the fast path declines it) moves
+/// no position to another line.
+#[test]
+fn lone_carriage_returns_do_not_move_positions() {
+    let objects = load(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {a: x\r\r\r\r, b: y}}\nspec:\n  hostPID: true\n",
+    );
+    let root = &objects[0].root;
+    let b = root.at("metadata.labels").unwrap().entry("b").unwrap();
+    assert_eq!(b.key_pos.to_string(), "3:40");
+    let host_pid = root.at("spec").unwrap().entry("hostPID").unwrap();
+    assert_eq!(host_pid.key_pos.to_string(), "5:3");
+}

@@ -443,3 +443,62 @@ fn pss_label_commands_run_nothing_from_input() {
     let calls = std::fs::read_to_string(&log).unwrap();
     assert!(calls.lines().any(|a| a == "fine"), "{calls}");
 }
+
+/// A recording whose namespace, pod and container names an attacker chose
+/// (a compromised node publishes recordings): `advise seccomp` and `advise
+/// all` write every file inside their output folder, named file-safe.
+#[test]
+fn advised_files_stay_in_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = workspace().join(
+        "examples/advise-demo/recordings/shop_frontend-6d4b9c8f6d-x2x9q_frontend_frontend-1.json",
+    );
+    let mut recording: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    recording["container"]["namespace"] = "../../outside".into();
+    recording["container"]["pod"] = "x$(touch canary)-6d4b9c8f6d-x2x9q".into();
+    recording["container"]["name"] = "../../../../tmp/evil\n\u{1b}[2J".into();
+    let recordings = dir.path().join("recordings");
+    std::fs::create_dir(&recordings).unwrap();
+    std::fs::write(
+        recordings.join("r.json"),
+        serde_json::to_string(&recording).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    for args in [&["advise", "seccomp"][..], &["advise", "all"]] {
+        let output = Command::cargo_bin("corral")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(args)
+            .arg("--recording")
+            .arg(&recordings)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_inert(&args.join(" "), &String::from_utf8(output.stderr).unwrap());
+    }
+    let mut beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["out", "recordings"]);
+    let written = files_under(&out);
+    assert!(
+        written.iter().any(|p| p
+            .to_string_lossy()
+            .starts_with("seccomp/..%2F..%2Foutside-")),
+        "{written:?}"
+    );
+    for path in &written {
+        let name = path.to_string_lossy();
+        assert!(!name.contains(['\n', '\u{1b}', '$']), "{name:?}");
+    }
+}

@@ -21,6 +21,10 @@ fn disguises() -> Vec<(&'static str, String)> {
             "a flow mapping reopened on a blanked line",
             "{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, spec: {\n  validation:\n     }, apiVersion: v1, kind: Pod, metadata: {name: hidden, namespace: shop}, spec: {containers: [{name: c, image: nginx, securityContext: {privileged: true}}]\n  }}\n".into(),
         ),
+        (
+            "a pod after lone carriage returns, which end YAML lines too",
+            format!("{CRD}spec:\n  versions:\n  - name: v1\n    schema:\n\r---\rapiVersion: v1\rkind: Pod\r{}", POD.replace('\n', "\r")),
+        ),
     ]
 }
 

@@ -950,6 +950,16 @@ fn blank_crd_schemas(text: &str, first_line: u32) -> Option<(String, Vec<Pos>)> 
     {
         return None;
     }
+    // YAML ends a line at a lone carriage return too: the line scan below,
+    // which ends lines at `\n`, would take such lines for one.
+    let bytes = text.as_bytes();
+    if bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    {
+        return None;
+    }
     let mut out = String::with_capacity(text.len());
     let mut keys = Vec::new();
     let mut inside: Option<usize> = None; // the indentation of the key whose block is blanked

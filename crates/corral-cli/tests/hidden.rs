@@ -62,3 +62,48 @@ fn a_privileged_pod_behind_a_crd_is_still_found() {
         );
     }
 }
+
+/// `# corral:ignore` suppresses only as a YAML comment: inside a quoted
+/// string, a multi-line string or a block scalar it is text.
+#[test]
+fn suppression_markers_in_strings_suppress_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |extra: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: evil\n  namespace: shop\n{extra}spec:\n  containers:\n  - name: c\n    image: busybox\n    env:\n    - {{name: X, value: \"a # corral:ignore all quoted\"}}\n    args:\n    - |\n      # corral:ignore all block\n    securityContext: {{privileged: true}}\n")
+    };
+    for text in [
+        pod(""),
+        pod("  annotations:\n    note: \"x\n      # corral:ignore all multi-line\"\n"),
+    ] {
+        let file = dir.path().join("pod.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let scan = Command::cargo_bin("corral")
+            .unwrap()
+            .args(["scan", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+        let suppressed = report["summary"]["suppressed"].as_u64().unwrap();
+        assert_eq!(suppressed, 0, "{text}\n{report:#}");
+        assert_eq!(scan.status.code(), Some(1));
+    }
+    // A real comment still suppresses.
+    let file = dir.path().join("pod.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    securityContext:\n      privileged: true # corral:ignore all needs /dev/kvm\n",
+    )
+    .unwrap();
+    let scan = Command::cargo_bin("corral")
+        .unwrap()
+        .args(["scan", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert!(
+        report["summary"]["suppressed"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+}

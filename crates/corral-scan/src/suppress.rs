@@ -103,6 +103,9 @@ fn comment_lines(text: &str) -> BTreeSet<usize> {
         .collect()
 }
 
+/// A file's lines whose marker is a comment, and its lines.
+type Commented = (BTreeSet<usize>, Lines);
+
 /// Mark the findings with a `# corral:ignore` comment on their line or the
 /// line above. `source` gives a file's text (None when unreadable).
 pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> Option<Arc<str>>) {
@@ -112,7 +115,7 @@ pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> 
         .filter(|&i| findings[i].suppressed.is_none())
         .collect();
     order.sort_by(|&a, &b| findings[a].file.cmp(&findings[b].file));
-    let mut current: Option<(Arc<str>, Option<(BTreeSet<usize>, Lines)>)> = None;
+    let mut current: Option<(Arc<str>, Option<Commented>)> = None;
     for i in order {
         if current
             .as_ref()

@@ -8,6 +8,7 @@ use corral_core::safe;
 use libfuzzer_sys::fuzz_target;
 
 fn no_command_line(text: &str) {
+    assert!(!text.contains("##["), "{text:?}");
     for line in text.split('\n') {
         assert!(
             !line.trim_start_matches([' ', '\t']).starts_with("::"),

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use corral_core::model::Model;
-use corral_core::safe::file_name;
+use corral_core::safe::{file_name, one_line};
 use k8s_openapi::api::core::v1::SecurityContext;
 use serde_json::Value;
 
@@ -209,10 +209,14 @@ pub fn bundle(
 
     let mut summary = String::from("# What the advised policies take away\n");
     for w in &workload_patches {
-        summary.push_str(&format!("\n## {}/{}\n\n", w.namespace, w.workload));
+        summary.push_str(&format!(
+            "\n## {}\n\n",
+            one_line(&format!("{}/{}", w.namespace, w.workload))
+        ));
         if let Some(file) = &w.patch.file {
             summary.push_str(&format!(
-                "Manifest: `{file}:{}`.\n\n",
+                "Manifest: `{}:{}`.\n\n",
+                one_line(file),
                 w.patch.line.unwrap_or(0)
             ));
         }
@@ -222,8 +226,8 @@ pub fn bundle(
         {
             summary.push_str(&format!(
                 "- container `{}`: {}\n",
-                p.key.container,
-                container_summary(p, manifests).join("; ")
+                one_line(&p.key.container),
+                one_line(&container_summary(p, manifests).join("; "))
             ));
         }
         match network.and_then(|n| {
@@ -237,6 +241,8 @@ pub fn bundle(
             None => {}
         }
     }
+    // Names from recordings, on their lines and unable to add markup.
+    let summary = corral_core::safe::terminal(&summary).replace('<', "&lt;");
     files.push(("SUMMARY.md".into(), summary.clone()));
     files.sort();
     Bundle { files, summary }

@@ -2,6 +2,7 @@
 //! advice, the seccomp profile it goes with (for its noNewPrivileges
 //! setting), and the patches that carry them into the manifests.
 
+use corral_core::safe::one_line;
 use std::collections::BTreeMap;
 
 use corral_core::model::Model;
@@ -92,17 +93,20 @@ pub fn patches(policies: &[ContainerPolicies], model: Option<&Model>) -> Vec<Wor
         .into_iter()
         .map(|((namespace, workload), advice)| {
             let patch = workload_patch(model, namespace, workload, &advice);
+            // Comments hold names and paths from the recordings: on one line
+            // each, so none can end its comment and add YAML.
+            let comment = |text: String| format!("# {}\n", one_line(&text));
             let mut text = match (&patch.file, patch.line) {
                 (Some(file), Some(line)) => {
-                    format!("# {namespace}/{workload}: edit {file}:{line}\n")
+                    comment(format!("{namespace}/{workload}: edit {file}:{line}"))
                 }
-                _ => format!(
-                    "# {namespace}/{workload}: not in the manifests given; check its kind\n"
-                ),
+                _ => comment(format!(
+                    "{namespace}/{workload}: not in the manifests given; check its kind"
+                )),
             };
             for c in &advice {
                 for (field, why) in &c.advice.evidence {
-                    text.push_str(&format!("# {}: {field}: {why}\n", c.name));
+                    text.push_str(&comment(format!("{}: {field}: {why}", c.name)));
                 }
             }
             text.push_str(&patch.yaml);

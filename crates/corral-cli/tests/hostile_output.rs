@@ -177,7 +177,7 @@ fn psp_plan_files_execute_nothing_and_stay_in_their_folder() {
 /// A privileged pod whose name and file carry terminal escapes, a fake
 /// workflow command on a line of its own, markup and quotes.
 fn hostile_pod(dir: &Path) -> PathBuf {
-    let name = "web\u{1b}]0;pwned\u{7}\r\n::set-output name=x::y\n<x>|`\"'&\u{202e}";
+    let name = "web\u{1b}]0;pwned\u{7}\r\n::set-output name=x::y\n<x>|`\"'&\u{202e} ##[error]x";
     let pod = serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "shop"},
@@ -198,6 +198,7 @@ fn assert_inert(what: &str, text: &str) {
     }
     for line in text.lines() {
         assert!(!line.trim_start().starts_with("::"), "{what}: {line}");
+        assert!(!line.contains("##["), "{what}: {line}");
     }
 }
 
@@ -501,4 +502,51 @@ fn advised_files_stay_in_their_folder() {
         let name = path.to_string_lossy();
         assert!(!name.contains(['\n', '\u{1b}', '$']), "{name:?}");
     }
+}
+
+/// Names from a recording cannot end the comments of advised YAML and add
+/// objects of their own.
+#[test]
+fn advised_yaml_comments_hold_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = workspace().join(
+        "examples/advise-demo/recordings/shop_frontend-6d4b9c8f6d-x2x9q_frontend_frontend-1.json",
+    );
+    let mut recording: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    recording["container"]["pod"] =
+        "web\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: evil}\nspec: {hostPID: true}\n#-6d4b9c8f6d-x2x9q"
+            .into();
+    let recordings = dir.path().join("recordings");
+    std::fs::create_dir(&recordings).unwrap();
+    std::fs::write(recordings.join("r.json"), recording.to_string()).unwrap();
+    let advised = Command::cargo_bin("corral")
+        .unwrap()
+        .args(["advise", "securitycontext", "--recording"])
+        .arg(&recordings)
+        .output()
+        .unwrap();
+    assert!(
+        advised.status.success(),
+        "{}",
+        String::from_utf8_lossy(&advised.stderr)
+    );
+    let inventory = Command::cargo_bin("corral")
+        .unwrap()
+        .args(["inventory", "--format", "json", "-"])
+        .write_stdin(advised.stdout.clone())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).unwrap();
+    let kinds: Vec<&str> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["kind"].as_str())
+        .collect();
+    assert!(
+        !kinds.contains(&"Pod"),
+        "{}",
+        String::from_utf8_lossy(&advised.stdout)
+    );
 }

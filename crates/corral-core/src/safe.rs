@@ -72,7 +72,8 @@ fn deceptive(c: char) -> bool {
 /// `\u{1b}`, CR as `\r`), so input cannot move the cursor, rewrite earlier
 /// lines, retitle the window or hide text; and a line that GitHub Actions
 /// would read as a workflow command (`::` after leading blanks) has its first
-/// colon escaped (`\u{3a}`), so input cannot set outputs, masks or
+/// colon escaped (`\u{3a}`), as is the second `#` of the older `##[` form
+/// (`#\u{23}[`) wherever it stands, so input cannot set outputs, masks or
 /// environment variables of the job that runs Corral.
 pub fn terminal(text: &str) -> Cow<'_, str> {
     escape(text, false)
@@ -84,11 +85,16 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// GitHub Actions' older command syntax, `##[command]`, which its runner
+/// still reads anywhere in a line.
+const LEGACY_COMMAND: &str = "##[";
+
 fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
     let kept = |c: char| !one_line && (c == '\n' || c == '\t');
     let command_line = |line: &str| line.trim_start_matches([' ', '\t']).starts_with("::");
     let clean = !text.chars().any(|c| deceptive(c) && !kept(c))
-        && (one_line && !command_line(text) || !one_line && !text.split('\n').any(command_line));
+        && (one_line && !command_line(text) || !one_line && !text.split('\n').any(command_line))
+        && !text.contains(LEGACY_COMMAND);
     if clean {
         return Cow::Borrowed(text);
     }
@@ -109,7 +115,7 @@ fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
         }
         blanks_only = (c == '\n' && !one_line) || (blanks_only && (c == ' ' || c == '\t'));
     }
-    Cow::Owned(out)
+    Cow::Owned(out.replace(LEGACY_COMMAND, "#\\u{23}["))
 }
 
 /// Text for XML character data or a double- or single-quoted attribute
@@ -318,6 +324,7 @@ mod tests {
             "name\n\\u{3a}:set-output name=x::1"
         );
         assert_eq!(terminal("  ::add-mask::x"), "  \\u{3a}:add-mask::x");
+        assert_eq!(terminal("a ##[error]x"), "a #\\u{23}[error]x");
         // Only at the start of a line.
         assert_eq!(terminal("a::b"), "a::b");
         assert_eq!(one_line("a\nb\tc"), "a\\nb\\tc");

@@ -517,15 +517,18 @@ pub fn advise_workloads(
 /// A policy as YAML, after a comment on what it was made from.
 pub fn policy_yaml(a: &Advised) -> String {
     format!(
-        "# {}/{}: {} recorded flow(s){}\n{}",
-        a.namespace,
-        a.workload,
-        a.flows.len(),
-        if a.skipped.is_empty() {
-            String::new()
-        } else {
-            format!("; left out: {}", a.skipped.join("; "))
-        },
+        "# {}\n{}",
+        corral_core::safe::one_line(&format!(
+            "{}/{}: {} recorded flow(s){}",
+            a.namespace,
+            a.workload,
+            a.flows.len(),
+            if a.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; left out: {}", a.skipped.join("; "))
+            }
+        )),
         corral_core::emit::document(&corral_core::emit::from_json(&a.policy))
     )
 }

@@ -160,6 +160,13 @@ fn psp_plan_files_execute_nothing_and_stay_in_their_folder() {
         .map(|block| block.split("```").next().unwrap())
         .collect();
     assert!(commands.contains("kubectl label"));
+    // Commands in the text too: none for a name a cluster cannot hold.
+    for line in markdown.lines().filter(|l| l.contains("kubectl ")) {
+        assert!(
+            !line.contains("$(") && !line.contains("`touch") && !line.contains("--server"),
+            "{line}"
+        );
+    }
     let run = Process::new("sh")
         .arg("-c")
         .arg(&commands)

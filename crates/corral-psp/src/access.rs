@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use corral_core::model::{Model, Resource};
-use corral_core::safe::shell_word;
+use corral_core::safe::{is_dns1123_label, shell_word};
 use k8s_openapi::api::rbac::v1 as rbac;
 use serde::Serialize;
 
@@ -299,7 +299,9 @@ pub fn psp_only_rbac(model: &Model) -> Vec<String> {
         }
     }
     let mut found = BTreeSet::new();
-    for (scope, name) in &roles {
+    // A namespace no cluster can hold (`--server=...`) gets no command.
+    let namespaced = |ns: &Option<String>| ns.as_deref().is_none_or(is_dns1123_label);
+    for (scope, name) in roles.iter().filter(|(scope, _)| namespaced(scope)) {
         found.insert(match scope {
             Some(ns) => format!(
                 "-n {} {}",
@@ -320,7 +322,7 @@ pub fn psp_only_rbac(model: &Model) -> Vec<String> {
             "Role" => (namespace.clone(), role_ref.name.clone()),
             _ => (None, role_ref.name.clone()),
         };
-        if roles.contains(&key) {
+        if roles.contains(&key) && namespaced(&namespace) {
             found.insert(match namespace {
                 Some(ns) => format!(
                     "-n {} {}",

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use corral_core::emit::{self, string, YamlMapping as Mapping, YamlNode as Yaml};
-use corral_core::safe::{file_name, is_dns1123_label, one_line, shell_word};
+use corral_core::safe::{
+    file_name, is_dns1123_label, is_dns1123_subdomain, markdown_cell, one_line, shell_word,
+};
 
 use crate::map::PspMapping;
 use crate::plan::{NamespacePlan, Plan, Workload, LABEL_PREFIX};
@@ -60,6 +62,25 @@ fn for_namespace(ns: &str, command: impl FnOnce(&str) -> String) -> String {
             one_line(ns)
         )
     }
+}
+
+/// `kubectl patch` for workload `w` with the patch in `file`, each value a
+/// quoted shell word; `None` when its kind, name or namespace is not one a
+/// cluster can hold (a name such as `--kubeconfig=...` would be an option).
+fn kubectl_patch(w: &Workload, file: &str) -> Option<String> {
+    let valid = !w.kind.is_empty()
+        && w.kind.bytes().all(|b| b.is_ascii_alphanumeric())
+        && is_dns1123_subdomain(&w.name)
+        && is_dns1123_label(&w.namespace);
+    valid.then(|| {
+        format!(
+            "kubectl patch {} {} -n {} --type strategic --patch-file {}",
+            w.kind.to_lowercase(),
+            w.name,
+            w.namespace,
+            shell_word(file)
+        )
+    })
 }
 
 fn workload_line(w: &Workload) -> String {
@@ -288,8 +309,8 @@ pub fn runbook(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            ns.name,
-            join(&ns.current_psps),
+            markdown_cell(&ns.name),
+            markdown_cell(&join(&ns.current_psps)),
             ns.level_as_written.as_str(),
             ns.level_after_patches.as_str(),
             label("enforce"),
@@ -377,11 +398,10 @@ pub fn runbook(plan: &Plan) -> String {
         let Some(patch) = &w.patch else { continue };
         let _ = writeln!(
             out,
-            "- **{} `{}/{}`**, admitted by `{}`{}: edit `{}:{}`, or apply with `kubectl patch {} {} -n {} --type strategic --patch-file PATCH`.\n",
-            w.kind,
-            w.namespace,
-            w.name,
-            w.psp.as_deref().unwrap_or(""),
+            "- **{} `{}`**, admitted by `{}`{}: edit `{}:{}`{}.\n",
+            one_line(&w.kind),
+            one_line(&format!("{}/{}", w.namespace, w.name)),
+            one_line(w.psp.as_deref().unwrap_or("")),
             if w.relies_on_mutation {
                 format!(
                     ", **relies on its mutations** ({} as written, {} with them)",
@@ -391,11 +411,11 @@ pub fn runbook(plan: &Plan) -> String {
             } else {
                 String::new()
             },
-            patch.file,
+            one_line(&patch.file),
             patch.line,
-            w.kind.to_lowercase(),
-            w.name,
-            w.namespace
+            kubectl_patch(w, "PATCH").map_or(String::new(), |command| format!(
+                ", or apply with `{command}`"
+            )),
         );
         let _ = writeln!(out, "  ```yaml\n{}  ```\n", indent(&patch.yaml, "  "));
     }
@@ -581,13 +601,9 @@ pub fn patch_files(plan: &Plan) -> Vec<(String, String)> {
                 one_line(w.psp.as_deref().unwrap_or("")),
                 one_line(&patch.file),
                 patch.line,
-                one_line(&format!(
-                    "kubectl patch {} {} -n {} --type strategic --patch-file {}",
-                    shell_word(&w.kind.to_lowercase()),
-                    shell_word(&w.name),
-                    shell_word(&w.namespace),
-                    shell_word(&path)
-                )),
+                kubectl_patch(w, &path).unwrap_or_else(|| {
+                    "(no command: its kind, name or namespace is not valid)".into()
+                }),
                 patch.yaml
             );
             Some((path, text))

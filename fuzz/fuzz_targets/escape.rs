@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-.%_".contains(&b)));
+    assert!(name.len() <= safe::MAX_FILE_NAME);
 
     // Plain, or one single-quoted word whose quotes are all `'\''`.
     let word = safe::shell_word(&text);

@@ -70,6 +70,8 @@ fn hostile_psp_inputs(dir: &Path, canary: &Path) -> PathBuf {
         deployment("--server=https://127.0.0.1:1", "web"),
         deployment("web", &format!("x`touch {}`", canary.display())),
         deployment("fine", "web"),
+        // Valid, and too long for a file name as it is.
+        deployment("fine", &"a".repeat(253)),
     ]});
     let path = dir.join("hostile.json");
     std::fs::write(&path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
@@ -109,6 +111,12 @@ fn psp_plan_files_execute_nothing_and_stay_in_their_folder() {
         "{written:?}"
     );
     assert!(written.iter().any(|p| p.starts_with("patches/fine")));
+    assert!(
+        written.iter().any(|p| p
+            .to_string_lossy()
+            .starts_with("patches/fine/deployment-aaaa")),
+        "{written:?}"
+    );
 
     // The script runs every stage, with kubectl seeing each value as one
     // literal argument, and the namespaces no cluster can hold skipped.

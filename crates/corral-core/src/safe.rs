@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
 
 /// Is `name` a DNS-1123 label (`[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63
 /// characters), as namespace names and most other Kubernetes names must be?
@@ -38,17 +39,37 @@ pub fn is_dns1123_subdomain(name: &str) -> bool {
 /// `_` is `%5F`) and an all-dots name has its dots encoded. So no name can
 /// leave the directory it is written in, none holds a control character or
 /// NUL, and different names give different components (`_` stays free to
-/// separate them). The empty name is `_`.
+/// separate them). The empty name is `_`. A component longer than
+/// [`MAX_FILE_NAME`] bytes (a valid 253-character name, or one encoded
+/// threefold) keeps its start and ends in `-` and a hash of the whole name
+/// (SHA-256's first 8 bytes), so it can be written on any file system,
+/// stays distinct, and a valid Kubernetes name stays one.
 pub fn file_name(name: &str) -> Cow<'_, str> {
     const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.');
     if name.is_empty() {
         return Cow::Borrowed("_");
     }
-    if name.bytes().all(|b| b == b'.') {
-        return Cow::Owned("%2E".repeat(name.len()));
+    let encoded: Cow<'_, str> = if name.bytes().all(|b| b == b'.') {
+        Cow::Owned("%2E".repeat(name.len()))
+    } else {
+        utf8_percent_encode(name, KEEP).into()
+    };
+    if encoded.len() <= MAX_FILE_NAME {
+        return encoded;
     }
-    utf8_percent_encode(name, KEEP).into()
+    let digest = Sha256::digest(name.as_bytes());
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    // The encoding is ASCII: any byte index is a character boundary.
+    Cow::Owned(format!(
+        "{}-{hash}",
+        &encoded[..MAX_FILE_NAME - hash.len() - 1]
+    ))
 }
+
+/// The longest component [`file_name`] makes, in bytes: three of them
+/// joined, with an extension (`ns-workload-container.coverage.json`), stay
+/// under the 255 bytes that Linux file systems allow in a name.
+pub const MAX_FILE_NAME: usize = 75;
 
 /// `word` as one POSIX shell word: itself when it holds only characters no
 /// shell gives a meaning to, else single-quoted (a `'` inside becomes `'\''`).
@@ -272,6 +293,17 @@ mod tests {
         // Different names, different files.
         assert_ne!(file_name("a/b"), file_name("a%2Fb"));
         assert_ne!(file_name("a_b"), file_name("a%5Fb"));
+        // Long names fit, and stay apart.
+        let long = "a".repeat(253);
+        let other = format!("{}b", "a".repeat(252));
+        assert_eq!(file_name(&long).len(), MAX_FILE_NAME);
+        assert!(file_name(&long).starts_with("aaaa"));
+        assert_ne!(file_name(&long), file_name(&other));
+        assert_eq!(file_name(&"/".repeat(100)).len(), MAX_FILE_NAME);
+        assert_eq!(
+            file_name(&"a".repeat(MAX_FILE_NAME)),
+            "a".repeat(MAX_FILE_NAME)
+        );
     }
 
     /// Runs `sh -c 'printf "%s\n" WORD'` and returns what the shell made of it.

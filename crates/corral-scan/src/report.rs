@@ -202,15 +202,23 @@ pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>)
             Status::New => String::new(),
             other => format!(" ({})", other.as_str()),
         };
+        // Names and file names from input stay on their line: none can
+        // forge a finding's or the summary's line.
         let _ = writeln!(
             out,
             "{}[{}] {}: {}{tag}",
             f.severity.as_str(),
             f.rule.id,
             f.rule.name,
-            f.message
+            safe::one_line(&f.message)
         );
-        let _ = writeln!(out, "  --> {}:{}:{}", relative(&f.file), f.line, f.column);
+        let _ = writeln!(
+            out,
+            "  --> {}:{}:{}",
+            safe::one_line(relative(&f.file)),
+            f.line,
+            f.column
+        );
         let line = text.as_ref().and_then(|t| t.line(f.line as usize));
         let pad = " ".repeat(f.line.to_string().len());
         if let Some((line, column)) = line.map(|l| window(l, f.column)) {
@@ -228,8 +236,8 @@ pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>)
                 "^".repeat(token_width(line, f.column))
             );
         }
-        let _ = writeln!(out, "{pad} = {}", f.object_label());
-        let _ = writeln!(out, "{pad} = fix: {}", f.fix);
+        let _ = writeln!(out, "{pad} = {}", safe::one_line(&f.object_label()));
+        let _ = writeln!(out, "{pad} = fix: {}", safe::one_line(&f.fix));
         if let Some(reason) = &f.suppressed {
             let _ = writeln!(out, "{pad} = suppressed by {reason}");
         }
@@ -238,8 +246,11 @@ pub fn text(outcome: &Outcome, source: &mut dyn FnMut(&str) -> Option<Arc<str>>)
     for stale in &outcome.stale {
         let _ = writeln!(
             out,
-            "stale baseline entry: {} on {} in {} ({}) no longer occurs",
-            stale.rule, stale.object, stale.file, stale.field
+            "{}",
+            safe::one_line(&format!(
+                "stale baseline entry: {} on {} in {} ({}) no longer occurs",
+                stale.rule, stale.object, stale.file, stale.field
+            ))
         );
     }
     let _ = writeln!(out, "{}", outcome.summary());

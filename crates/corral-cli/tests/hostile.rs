@@ -51,9 +51,10 @@ fn list(kind: &str, items: Vec<Value>, next: Option<&str>) -> Answer {
     )
 }
 
-/// An empty list of the kind the path names.
-fn empty(path: &str) -> Answer {
-    list(path.rsplit('/').next().unwrap_or(""), Vec::new(), None)
+/// An empty list, of any kind (`List`): the paths name resources, not
+/// kinds.
+fn empty(_path: &str) -> Answer {
+    list("", Vec::new(), None)
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Answer {
@@ -747,4 +748,24 @@ fn a_certificate_from_another_ca_is_named() {
         "{stderr}"
     );
     assert_eq!(server.seen("/api/v1/pods"), 0);
+}
+
+/// A list of another kind (or a Status carrying items) is not taken for the
+/// kind asked for: pods read as "none" would be a clean report on nothing.
+#[test]
+fn a_list_of_another_kind_is_not_taken_for_the_one_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    for body in [
+        json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": []}),
+        json!({"kind": "Status", "status": "Success", "items": [{"kind": "ConfigMap"}]}),
+    ] {
+        let server = Server::http(move |_, _| json_answer(200, &body));
+        let kubeconfig = server.kubeconfig(dir.path(), None);
+        let (code, stdout, stderr, _) = corral(&["scan", "--cluster"], &kubeconfig);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+        assert!(
+            stderr.contains(" where a ") && stderr.contains("List was asked for"),
+            "{stderr}"
+        );
+    }
 }

@@ -111,7 +111,8 @@ fn answer(store: &Mutex<Store>, request: &replay::Request) -> Answer {
                 .map(|(_, o)| o.clone())
                 .filter(|o| selects(&selector, &o["metadata"]["labels"]))
                 .collect();
-            list(path.rsplit('/').next().unwrap_or(""), found, None)
+            // Of any kind: the path names a resource, not its kind.
+            list("", found, None)
         }
         "GET" => match store.objects.get(&path) {
             Some(object) => (200, object.clone(), None),

@@ -153,10 +153,9 @@ impl Replay {
             "/api/v1/namespaces/kube-system/configmaps/aws-auth" => {
                 status(404, "NotFound", "configmaps \"aws-auth\" not found")
             }
-            other => {
-                let kind = other.rsplit('/').next().unwrap_or("");
-                list(kind, Vec::new(), None)
-            }
+            // Every other kind: an empty `List` (the path names a resource,
+            // not its kind).
+            _ => list("", Vec::new(), None),
         }
     }
 }

@@ -508,6 +508,9 @@ fn is_html(content_type: &str, body: &[u8]) -> bool {
 /// again first), and `items` must be there (`null` is an empty list).
 #[derive(serde::Deserialize)]
 struct Page {
+    /// `PodList` for pods, and so on (`List` is taken too).
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     metadata: PageMeta,
     #[serde(deserialize_with = "null_as_empty")]
@@ -775,6 +778,26 @@ impl Reader<'_> {
                 left = left.saturating_sub(body.len() as u64);
                 let page = self.page(&body, html)?;
                 drop(body);
+                // Another kind's list taken for this one would be a lie
+                // (pods read as none): the list, and each item that says
+                // its kind, must be of the kind asked for.
+                let list_kind = format!("{}List", resource.kind);
+                let other_list = page
+                    .kind
+                    .as_deref()
+                    .filter(|kind| *kind != list_kind && *kind != "List");
+                let other_item = page.items.iter().find_map(|item| {
+                    item.types
+                        .as_ref()
+                        .map(|t| t.kind.as_str())
+                        .filter(|kind| !kind.is_empty() && *kind != resource.kind)
+                });
+                if let Some(kind) = other_list.or(other_item) {
+                    return Err(Failure::Untrue(format!(
+                        "{} answered a {kind} where a {list_kind} was asked for",
+                        self.server
+                    )));
+                }
                 items.extend(page.items);
                 match page.metadata.next.filter(|c| !c.is_empty()) {
                     Some(token) if !tokens.insert(token.clone()) => {

@@ -116,9 +116,15 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     let limits = args.load.limits();
     let mut config = match &args.config {
         Some(path) => read_config(path, &limits)?,
-        // Whatever is there is read: a directory, FIFO or device (or a
-        // symbolic link to one) named so is an error, not left unread.
+        // Whatever is there is read, if it is a file: a directory, FIFO or
+        // device (or a symbolic link to one, `/dev/stdin` in a pull
+        // request) named so is an error, never left unread nor waited on.
         None if Path::new(".corral.yaml").symlink_metadata().is_ok() => {
+            if !Path::new(".corral.yaml").is_file() {
+                return Err(
+                    ".corral.yaml: not a regular file (a directory, FIFO, device or a link to one); remove it or give --config".into(),
+                );
+            }
             read_config(Path::new(".corral.yaml"), &limits)?
         }
         None => Config::default(),

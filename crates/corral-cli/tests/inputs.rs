@@ -277,23 +277,20 @@ fn configurations_check_their_version_and_size() {
         &corral(dir.path(), &["scan", ".", "--max-document-size", "100"]),
         &[".corral.yaml: larger than 100 bytes (--max-document-size); not read"],
     );
-    // Something named .corral.yaml that is not a file is not left unread:
-    // an endless device is bounded, a directory is an error.
+    // Something named .corral.yaml that is not a file is not left unread,
+    // nor waited on: an endless device, a FIFO (that no one writes) and a
+    // directory are errors.
     fs::remove_file(&config).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
-    refused(
-        &corral(
-            dir.path(),
-            &["scan", "web.yaml", "--max-document-size", "4096"],
-        ),
-        &[".corral.yaml: larger than 4096 bytes (--max-document-size); not read"],
-    );
+    let not_a_file = ".corral.yaml: not a regular file";
+    refused(&corral(dir.path(), &["scan", "web.yaml"]), &[not_a_file]);
+    fs::remove_file(&config).unwrap();
+    let fifo = Command::new("mkfifo").arg(&config).output().unwrap();
+    assert!(fifo.status.success());
+    refused(&corral(dir.path(), &["scan", "web.yaml"]), &[not_a_file]);
     fs::remove_file(&config).unwrap();
     fs::create_dir(&config).unwrap();
-    refused(
-        &corral(dir.path(), &["scan", "web.yaml"]),
-        &[".corral.yaml: cannot read: "],
-    );
+    refused(&corral(dir.path(), &["scan", "web.yaml"]), &[not_a_file]);
 }
 
 /// `--diff-base` lists the base revision's files with `git ls-tree -z`:

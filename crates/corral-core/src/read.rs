@@ -9,7 +9,9 @@ use std::io::Read;
 use std::path::Path;
 
 /// The bytes of the file at `path`, or `path: message` when it cannot be
-/// read or holds more than `limit` bytes.
+/// read or holds more than `limit` bytes. Every such file is text (JSON or
+/// YAML): a UTF-8 byte order mark is dropped, and UTF-16 or UTF-32 (by
+/// their marks) is an error that names the encoding.
 ///
 /// At most `limit + 1` bytes are ever read, whatever the file claims to
 /// be (a FIFO, `/dev/zero` or a file growing while it is read are bounded
@@ -28,6 +30,19 @@ pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
         return Err(format!(
             "{name}: larger than {limit} bytes (--max-document-size); not read"
         ));
+    }
+    let encoding = match bytes.as_slice() {
+        [0x00, 0x00, 0xFE, 0xFF, ..] | [0xFF, 0xFE, 0x00, 0x00, ..] => Some("UTF-32"),
+        [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..] => Some("UTF-16"),
+        _ => None,
+    };
+    if let Some(encoding) = encoding {
+        return Err(format!(
+            "{name}: file is {encoding}; Corral reads UTF-8 (convert with iconv)"
+        ));
+    }
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
     Ok(bytes)
 }
@@ -51,6 +66,24 @@ pub fn read_bounded_text(path: &Path, limit: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodings_are_named_and_a_utf8_mark_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, b"\xEF\xBB\xBF{}").unwrap();
+        assert_eq!(read_bounded(&path, 100).unwrap(), b"{}");
+        for (bytes, encoding) in [
+            (&b"\xFF\xFE{\x00}\x00"[..], "UTF-16"),
+            (b"\xFE\xFF\x00{\x00}", "UTF-16"),
+            (b"\xFF\xFE\x00\x00{\x00\x00\x00", "UTF-32"),
+            (b"\x00\x00\xFE\xFF\x00\x00\x00{", "UTF-32"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let error = read_bounded(&path, 100).unwrap_err();
+            assert!(error.contains(&format!("file is {encoding}")), "{error}");
+        }
+    }
 
     #[test]
     fn files_up_to_the_limit_are_read_and_larger_ones_refused() {

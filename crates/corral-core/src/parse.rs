@@ -40,6 +40,7 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
         line_offset: first_line - 1,
         line_starts: line_starts(text),
         end: end_of(text, first_line),
+        unlisted_duplicates: 0,
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -215,6 +216,8 @@ struct Builder<'a> {
     line_starts: Option<Vec<usize>>,
     /// Just past the text's last character.
     end: Pos,
+    /// Duplicate keys past [`MAX_DUPLICATE_WARNINGS`] in this document.
+    unlisted_duplicates: usize,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Arc<Built>, Size)>,
     /// Nodes and bytes that aliases have added to this document.
@@ -224,6 +227,10 @@ struct Builder<'a> {
     issues: Vec<ParseIssue>,
     root: Option<Built>,
 }
+
+/// Duplicate-key warnings listed from one parse; the rest are counted in
+/// one warning (200,000 duplicates do not print 200,000 lines).
+const MAX_DUPLICATE_WARNINGS: usize = 100;
 
 /// saphyr-parser's own bound on flow nesting (a `u8` level).
 const SAPHYR_FLOW_LEVELS: usize = 255;
@@ -309,6 +316,17 @@ impl Builder<'_> {
                 self.alias_bytes = 0;
             }
             Event::DocumentEnd => {
+                if self.unlisted_duplicates > 0 {
+                    self.issues.push(ParseIssue {
+                        pos,
+                        message: format!(
+                            "{} more duplicate keys in this document (the last value of each is used)",
+                            self.unlisted_duplicates
+                        ),
+                        fatal: false,
+                    });
+                    self.unlisted_duplicates = 0;
+                }
                 // Dropped first, so anchored subtrees that no alias repeats
                 // are moved into the tree, not copied.
                 self.anchors.clear();
@@ -517,9 +535,16 @@ impl Builder<'_> {
     /// Returns whether there were duplicates.
     fn warn_duplicates(&mut self, entries: &[BuiltEntry]) -> bool {
         let mut found = false;
+        let issues = &mut self.issues;
+        let unlisted = &mut self.unlisted_duplicates;
         let mut warn = |first: &BuiltEntry, dup: &BuiltEntry| {
             found = true;
-            self.issues.push(ParseIssue {
+            // Each is listed up to a bound; past it, they are counted.
+            if issues.len() >= MAX_DUPLICATE_WARNINGS {
+                *unlisted += 1;
+                return;
+            }
+            issues.push(ParseIssue {
                 pos: dup.key_pos,
                 message: format!(
                     "duplicate key \"{}\" (first at line {}); the last value is used",

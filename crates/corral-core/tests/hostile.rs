@@ -613,3 +613,29 @@ fn oversized_document_is_refused_while_streaming() {
         .message
         .ends_with("over the 1048576 byte limit (--max-document-size)"));
 }
+
+/// Duplicate keys are listed up to a bound, then counted in one warning.
+#[test]
+fn duplicate_key_warnings_are_bounded() {
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n");
+    for i in 0..1000 {
+        text.push_str(&format!("  k{}: v{i}\n", i % 2));
+    }
+    let (objects, diagnostics) = corral_core::load_bytes(
+        &std::sync::Arc::from("dup.yaml"),
+        text.as_bytes(),
+        &corral_core::Limits::default(),
+        &|_| {},
+    );
+    assert_eq!(objects.len(), 1);
+    assert_eq!(
+        objects[0]
+            .root
+            .at("data.k1")
+            .and_then(corral_core::Node::as_str),
+        Some("v999")
+    );
+    assert_eq!(diagnostics.len(), 101, "{diagnostics:?}");
+    assert!(diagnostics.iter().any(|d| d.message
+        == "898 more duplicate keys in this document (the last value of each is used)"));
+}

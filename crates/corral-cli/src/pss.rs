@@ -117,14 +117,18 @@ fn json_string(value: &serde_json::Value) -> String {
 }
 
 fn render_text(report: &Report, level_given: bool) -> String {
+    use corral_core::safe::one_line;
     let mut out = String::new();
+    // Names, files and messages from input stay on their line: none can
+    // forge a verdict's line.
     for r in &report.results {
-        let who = match (&r.namespace, &r.name) {
+        let who = one_line(&match (&r.namespace, &r.name) {
             (Some(ns), Some(name)) => format!("{} {ns}/{name}", r.kind),
             (None, Some(name)) => format!("{} {name}", r.kind),
             _ => r.kind.clone(),
-        };
-        let location = format!("{}:{}:{}", r.file, r.line, r.column);
+        })
+        .into_owned();
+        let location = one_line(&format!("{}:{}:{}", r.file, r.line, r.column)).into_owned();
         if let Some(exempt) = &r.exempt {
             let _ = writeln!(out, "{location}: {who}: exempt ({exempt})");
             continue;
@@ -143,7 +147,7 @@ fn render_text(report: &Report, level_given: bool) -> String {
                 } else {
                     format!(" [strictest: {}]", r.strictest)
                 };
-                let _ = writeln!(out, "{location}: {who}: {message}{strictest}");
+                let _ = writeln!(out, "{location}: {who}: {}{strictest}", one_line(message));
                 for v in &r.violations {
                     let detail = if v.detail.is_empty() {
                         v.reason.clone()
@@ -152,8 +156,11 @@ fn render_text(report: &Report, level_given: bool) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "  {}:{}:{}: {} ({})",
-                        v.file, v.line, v.column, detail, v.check
+                        "  {}",
+                        one_line(&format!(
+                            "{}:{}:{}: {} ({})",
+                            v.file, v.line, v.column, detail, v.check
+                        ))
                     );
                 }
             }
@@ -165,7 +172,12 @@ fn render_text(report: &Report, level_given: bool) -> String {
                 ("warn", &ns.warn),
             ] {
                 if let Some(message) = &verdict.message {
-                    let _ = writeln!(out, "  namespace {mode} ({}): {message}", verdict.policy);
+                    let _ = writeln!(
+                        out,
+                        "  namespace {mode} ({}): {}",
+                        verdict.policy,
+                        one_line(message)
+                    );
                 }
             }
         }
@@ -177,7 +189,7 @@ fn render_text(report: &Report, level_given: bool) -> String {
         let _ = writeln!(
             out,
             "namespace {}: the strictest level its {} {} is {}{}",
-            ns.name,
+            one_line(&ns.name),
             ns.workloads,
             if ns.workloads == 1 {
                 "workload satisfies"

@@ -91,7 +91,7 @@ pub fn document(value: &Value) -> Result<Value, String> {
                     e.utf8_error().valid_up_to()
                 )
             })?;
-            match serde_json::from_str(&decoded) {
+            match super::strict_json(&decoded) {
                 Ok(value @ Value::Object(_)) => Ok(value),
                 Ok(_) => Err("the URL-encoded policy document is not a JSON object".into()),
                 Err(e) => Err(format!(

@@ -178,7 +178,7 @@ impl Cloud {
         let mut cloud = Cloud::default();
         for (name, text) in files {
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            let value: Value = serde_json::from_str(text)
+            let value: Value = strict_json(text)
                 .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
             if !(cloud.aws.absorb(name, &value)?
                 || cloud.gcp.absorb(name, &value)
@@ -196,9 +196,83 @@ impl Cloud {
     }
 }
 
+/// JSON as the clouds' CLIs write it, where no object holds a key twice.
+/// Such a file is refused: which of the values counts is up to each reader
+/// (serde keeps the last, another parser the first), and a trust policy
+/// read with the other one could show no path where there is one.
+pub fn strict_json(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str::<UniqueKeys>(text)?;
+    serde_json::from_str(text)
+}
+
+/// A JSON value whose objects have no duplicate keys (checked, not kept).
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} twice in one object (which one counts is a guess)"
+                )));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_twice_in_an_object_is_refused() {
+        assert!(strict_json(r#"{"a": [{"b": 1, "c": {"b": 2}}], "b": 3}"#).is_ok());
+        let e = strict_json(r#"{"Condition": {"StringEquals": {"x": 1}, "StringEquals": {}}}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("the key \"StringEquals\" twice"),
+            "{e}"
+        );
+        assert!(strict_json(&format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000))).is_err());
+    }
 
     #[test]
     fn wildcards_match_without_blowing_up() {

@@ -309,24 +309,6 @@ impl Node {
         }
         pos
     }
-
-    /// Number of nodes in this subtree, or `None` as soon as it exceeds `limit`.
-    pub fn count_within(&self, limit: usize) -> Option<usize> {
-        let mut count = 0usize;
-        let mut stack = vec![self];
-        while let Some(node) = stack.pop() {
-            count += 1;
-            if count > limit {
-                return None;
-            }
-            match &node.value {
-                Value::Scalar(_) => {}
-                Value::Seq(items) => stack.extend(items.iter()),
-                Value::Map(entries) => stack.extend(entries.iter().map(|e| &e.value)),
-            }
-        }
-        Some(count)
-    }
 }
 
 /// A parsed field path such as `spec.containers[0].image`.

@@ -139,23 +139,17 @@ pub fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-/// Read one cloud file as every single-file input is read
-/// ([`corral_core::read_bounded_text`]): at most `limit` bytes (a larger
-/// file is an error, read no further than the limit), UTF-8.
-pub fn read_file(path: &Path, limit: usize) -> Result<String, String> {
-    corral_core::read_bounded_text(path, limit)
-}
-
 impl Cloud {
     /// Read the cloud files at `paths`, each at most `limit` bytes (see
-    /// [`read_file`]), and load them.
+    /// [`corral_core::read_bounded_text`], as every single-file input is
+    /// read), and load them.
     pub fn read(paths: &[impl AsRef<Path>], limit: usize) -> Result<Cloud, String> {
         let files = paths
             .iter()
             .map(|p| {
                 Ok((
                     p.as_ref().display().to_string(),
-                    read_file(p.as_ref(), limit)?,
+                    corral_core::read_bounded_text(p.as_ref(), limit)?,
                 ))
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -333,9 +327,9 @@ mod tests {
         );
         let latin = dir.join("latin1.json");
         std::fs::write(&latin, b"{\"a\": \"\xe9\"}").unwrap();
-        let e = read_file(&latin, 1 << 20).unwrap_err();
+        let e = corral_core::read_bounded_text(&latin, 1 << 20).unwrap_err();
         assert!(e.contains("latin1.json:1:8: invalid UTF-8"), "{e}");
-        let e = read_file(&dir.join("missing.json"), 1 << 20).unwrap_err();
+        let e = corral_core::read_bounded_text(&dir.join("missing.json"), 1 << 20).unwrap_err();
         assert!(e.contains("missing.json: cannot read"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

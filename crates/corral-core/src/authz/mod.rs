@@ -283,31 +283,13 @@ impl<'m> Authz<'m> {
         resource: &str,
         verb: &str,
     ) -> Option<Grant<'m>> {
-        if binding.namespace.is_some() && cluster_scoped(group, resource) {
-            return None;
-        }
-        let mut first = None;
-        let mut names: Option<Vec<String>> = Some(Vec::new());
-        for rule in self.rules_of(binding) {
-            let Some(limited) = allows_names(rule.rule, group, resource, verb) else {
-                continue;
-            };
-            first.get_or_insert(*rule);
-            match (limited, names.as_mut()) {
-                (None, _) => names = None,
-                (Some(limited), Some(all)) => all.extend(limited),
-                (Some(_), None) => {}
-            }
-        }
-        let rule = first?;
-        Some(Grant {
-            rule,
-            names: names.map(|mut n| {
-                n.sort();
-                n.dedup();
-                n
-            }),
-        })
+        grant(
+            self.rules_of(binding),
+            binding.namespace.as_deref(),
+            group,
+            resource,
+            verb,
+        )
     }
 
     /// The rule of `binding` that allows `request`, if the binding applies
@@ -315,7 +297,7 @@ impl<'m> Authz<'m> {
     pub fn binding_allows(&self, binding: &Binding<'m>, request: &Request) -> Option<RuleRef<'m>> {
         if let Some(ns) = &binding.namespace {
             if request.namespace != Some(ns.as_str())
-                || cluster_scoped(request.group, request.resource)
+                || !checked_in_namespace(request.group, request.resource, request.verb)
             {
                 return None;
             }
@@ -386,6 +368,52 @@ impl<'m> Authz<'m> {
     pub fn is_cluster_admin(&self, binding: &Binding<'m>) -> bool {
         binding.namespace.is_none() && self.grants_everything(binding)
     }
+}
+
+/// Can a request for `verb` on `resource` carry a namespace, so that a
+/// RoleBinding may allow it? Not for a cluster-scoped resource, except
+/// `bind` on a ClusterRole, which the API server checks in the namespace
+/// of the RoleBinding being made.
+fn checked_in_namespace(group: &str, resource: &str, verb: &str) -> bool {
+    !cluster_scoped(group, resource)
+        || (group == RBAC_GROUP && resource == "clusterroles" && verb == "bind")
+}
+
+/// What `rules`, bound in `namespace` (`None`: cluster-wide), grant of
+/// `verb` on `resource` of `group`: the first rule that grants it, and the
+/// names all of them limit it to (`None`: every object).
+pub fn grant<'m>(
+    rules: &[RuleRef<'m>],
+    namespace: Option<&str>,
+    group: &str,
+    resource: &str,
+    verb: &str,
+) -> Option<Grant<'m>> {
+    if namespace.is_some() && !checked_in_namespace(group, resource, verb) {
+        return None;
+    }
+    let mut first = None;
+    let mut names: Option<Vec<String>> = Some(Vec::new());
+    for rule in rules {
+        let Some(limited) = allows_names(rule.rule, group, resource, verb) else {
+            continue;
+        };
+        first.get_or_insert(*rule);
+        match (limited, names.as_mut()) {
+            (None, _) => names = None,
+            (Some(limited), Some(all)) => all.extend(limited),
+            (Some(_), None) => {}
+        }
+    }
+    let rule = first?;
+    Some(Grant {
+        rule,
+        names: names.map(|mut n| {
+            n.sort();
+            n.dedup();
+            n
+        }),
+    })
 }
 
 /// Every role's effective rules: its own, or for an aggregated ClusterRole

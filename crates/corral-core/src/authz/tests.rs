@@ -94,6 +94,16 @@ subjects: [{kind: ServiceAccount, name: ops}]
     assert!(!authz.is_cluster_admin(binding));
     assert!(authz.grant(binding, "", "nodes/proxy", "get").is_none());
     assert!(authz.grant(binding, "", "pods/exec", "create").is_some());
+    // `bind` on a ClusterRole is checked in the namespace of the
+    // RoleBinding being made: a RoleBinding can grant it.
+    let bind = Request::new("bind", RBAC_GROUP, "clusterroles").named("view");
+    assert!(may(&authz, &ops, bind.in_namespace("shop")));
+    assert!(!may(&authz, &ops, bind));
+    assert!(!may(
+        &authz,
+        &ops,
+        Request::new("escalate", RBAC_GROUP, "clusterroles").in_namespace("shop")
+    ));
     // The account named without a namespace in a ClusterRoleBinding is no
     // account at all.
     let m = model(

@@ -275,7 +275,9 @@ fn each_target(
         let mut queue = VecDeque::from([source]);
         while let Some(vertex) = queue.pop_front() {
             let d = depth[&vertex];
-            if d >= max_hops {
+            // A target is where the attacker has won: what lies beyond it
+            // is no new path.
+            if d >= max_hops || (vertex != source && to.matches(&graph.graph[vertex])) {
                 continue;
             }
             let mut next: Vec<_> = graph

@@ -156,7 +156,7 @@ mod tests {
         let named = rule(&[""], &["secrets"], &["get"], &["tls"]);
         assert!(covered(
             &[rule(&[""], &["secrets"], &["get"], &[])],
-            &[named.clone()]
+            std::slice::from_ref(&named)
         ));
         assert!(!covered(
             &[named],

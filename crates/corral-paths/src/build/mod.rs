@@ -336,7 +336,10 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
 
     // RBAC: one permission set per binding, identities from subjects.
     let authz = Authz::new(model);
-    let sets = rbac::permission_sets(&mut g, &authz);
+    let mut sets = rbac::permission_sets(&mut g, &authz);
+    let new_bindings = rbac::new_bindings(&authz, &sets);
+    let new_sets = rbac::new_permission_sets(&mut g, &authz, &new_bindings);
+    sets.extend(new_sets);
 
     // Every service account's token, for each cloud audience, and the
     // cloud identities it is exchanged for.

@@ -197,6 +197,135 @@ pub(super) fn permission_sets<'a, 'm>(
     sets
 }
 
+/// A binding an attacker holding a permission set could make: a
+/// RoleBinding (in its namespace) or ClusterRoleBinding of a role it may
+/// bind, or of `cluster-admin` in its namespace when it may escalate its own
+/// Role there. Granted as if it existed.
+pub(super) struct NewBinding<'m> {
+    pub by: NodeIndex,
+    pub binding: Binding<'m>,
+    pub evidence: Evidence,
+}
+
+/// What binding a role (`bind` on it, or on every role) and escalating
+/// one's own Role let each permission set become. Without these only
+/// bindings that already exist would be reachable, and binding `admin` or
+/// `cluster-admin` in one's namespace would be missed.
+pub(super) fn new_bindings<'m>(
+    authz: &Authz<'m>,
+    sets: &[PermissionSet<'_, 'm>],
+) -> Vec<NewBinding<'m>> {
+    let mut made = Vec::new();
+    let everything = "cluster-admin";
+    for set in sets {
+        let binding = set.binding;
+        let scope = binding.namespace.as_deref();
+        let grant = |resource: &str, verb: &str| authz.grant(binding, RBAC_GROUP, resource, verb);
+        let mut make = |namespace: Option<&str>,
+                        role: &str,
+                        rule: &RuleRef<'m>,
+                        verb: &str,
+                        resource: &str| {
+            let key = authz::RoleKey {
+                namespace: None,
+                name: role.to_string(),
+            };
+            if authz.role(&key).is_none() {
+                return;
+            }
+            made.push(NewBinding {
+                by: set.vertex,
+                binding: Binding {
+                    object: binding.object,
+                    namespace: namespace.map(str::to_string),
+                    name: "(new)".into(),
+                    role: key,
+                    subjects: Vec::new(),
+                },
+                evidence: rule_evidence(rule, verb, resource, "may bind it"),
+            });
+        };
+        // The cluster roles it may bind: any (then cluster-admin is the one
+        // to pick) or those named.
+        let bindable: Vec<String> = match grant("clusterroles", "bind") {
+            Some(Grant { names: None, .. }) => vec![everything.to_string()],
+            Some(Grant {
+                names: Some(names), ..
+            }) => names,
+            None => Vec::new(),
+        };
+        if let (Some(create), Some(namespace)) = (grant("rolebindings", "create"), scope) {
+            for role in &bindable {
+                make(
+                    Some(namespace),
+                    role,
+                    &create.rule,
+                    "create",
+                    "rolebindings",
+                );
+            }
+        }
+        if let (Some(create), None) = (grant("clusterrolebindings", "create"), scope) {
+            for role in &bindable {
+                make(None, role, &create.rule, "create", "clusterrolebindings");
+            }
+        }
+        // Escalating its own Role: any rule in its namespace.
+        if let (Some(namespace), Some(_)) = (scope, &binding.role.namespace) {
+            let own = binding.role.name.as_str();
+            let allows_own = |verb: &str| {
+                authz.grant(binding, RBAC_GROUP, "roles", verb).filter(|g| {
+                    g.names
+                        .as_ref()
+                        .is_none_or(|names| names.iter().any(|n| n == own))
+                })
+            };
+            if let (Some(escalate), true) = (
+                allows_own("escalate"),
+                allows_own("update").is_some() || allows_own("patch").is_some(),
+            ) {
+                make(
+                    Some(namespace),
+                    everything,
+                    &escalate.rule,
+                    "escalate",
+                    "roles",
+                );
+            }
+        }
+    }
+    made
+}
+
+/// A permission set for each binding an attacker could make (one per
+/// namespace and role), with the edge from each set that could make it.
+pub(super) fn new_permission_sets<'a, 'm>(
+    g: &mut Graph,
+    authz: &Authz<'m>,
+    made: &'a [NewBinding<'m>],
+) -> Vec<PermissionSet<'a, 'm>> {
+    let mut sets: Vec<PermissionSet<'a, 'm>> = Vec::new();
+    for new in made {
+        let binding = &new.binding;
+        let vertex = Vertex::PermissionSet {
+            namespace: binding.namespace.as_deref().map(Into::into),
+            name: format!("{}::(new)", binding.role.name).into(),
+            critical: authz.is_cluster_admin(binding),
+        };
+        let known = g.find(&vertex).is_some();
+        let vertex = g.vertex(vertex);
+        g.edge(new.by, vertex, EdgeKind::RoleBind, new.evidence.clone());
+        if !known {
+            sets.push(PermissionSet {
+                vertex,
+                binding,
+                cluster_role: true,
+            });
+        }
+    }
+    sets
+}
+
 /// The group vertices, by name.
 pub(super) fn groups(g: &Graph) -> FxHashMap<CompactString, NodeIndex> {
     g.graph

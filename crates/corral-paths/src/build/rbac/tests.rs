@@ -520,3 +520,74 @@ metadata: {name: db, namespace: shop}
     let g = graph(&yaml.replace("aggregate-to-view", "aggregate-to-nothing"));
     assert!(edges(&g, EdgeKind::TokenList).is_empty());
 }
+
+#[test]
+fn binding_or_escalating_in_a_namespace_makes_a_new_permission_set() {
+    let role = |name: &str, rules: &str| {
+        format!(
+            "---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {name}, namespace: shop}}
+rules:
+{rules}
+"
+        )
+    };
+    let yaml = [
+        role(
+            "binder",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}",
+        ),
+        role(
+            "view-binder",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [view]}",
+        ),
+        role(
+            "no-bind",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}",
+        ),
+        role(
+            "self-escalator",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [escalate, update], resourceNames: [self-escalator]}",
+        ),
+        role(
+            "other-escalator",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [escalate, update], resourceNames: [binder]}",
+        ),
+        binding("RoleBinding", Some("shop"), "Role", "binder", "{kind: ServiceAccount, name: a}"),
+        binding("RoleBinding", Some("shop"), "Role", "view-binder", "{kind: ServiceAccount, name: b}"),
+        binding("RoleBinding", Some("shop"), "Role", "no-bind", "{kind: ServiceAccount, name: c}"),
+        binding("RoleBinding", Some("shop"), "Role", "self-escalator", "{kind: ServiceAccount, name: d}"),
+        binding("RoleBinding", Some("shop"), "Role", "other-escalator", "{kind: ServiceAccount, name: e}"),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    assert_eq!(
+        reach(&g, account("shop", "a"), To::Nodes),
+        [[
+            "PERMISSION_DISCOVER",
+            "ROLE_BIND",
+            "POD_CREATE",
+            "POD_CREATE"
+        ]]
+    );
+    assert_eq!(
+        reach(&g, account("shop", "d"), To::Nodes),
+        [[
+            "PERMISSION_DISCOVER",
+            "ROLE_BIND",
+            "POD_CREATE",
+            "POD_CREATE"
+        ]]
+    );
+    // view creates no pods; nor does binding only what it already holds.
+    assert!(reach(&g, account("shop", "b"), To::Nodes).is_empty());
+    assert!(reach(&g, account("shop", "c"), To::Nodes).is_empty());
+    // Escalating another's role gives that role's holders the rules.
+    assert!(reach(&g, account("shop", "e"), To::Nodes).is_empty());
+    // Still one namespace: not cluster-admin.
+    assert!(reach(&g, account("shop", "a"), To::ClusterAdmin).is_empty());
+}

@@ -1066,6 +1066,26 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
             })
             .collect(),
         tokens: &tokens,
+        token_secrets: model
+            .iter()
+            .filter_map(|(object, resource)| match resource {
+                Resource::Secret(secret)
+                    if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") =>
+                {
+                    let account = secret
+                        .metadata
+                        .annotations
+                        .as_ref()?
+                        .get("kubernetes.io/service-account.name")?;
+                    Some((
+                        object.namespace.as_deref().unwrap_or("default"),
+                        object.name.as_deref()?,
+                        account.as_str(),
+                    ))
+                }
+                _ => None,
+            })
+            .collect(),
         admits_escape: &admits_escape,
         exec_verbs: options.exec_verbs(),
     };

@@ -393,6 +393,8 @@ pub(super) struct Targets<'x> {
     pub pods: Vec<(NodeIndex, &'x str, &'x str, &'static str)>,
     /// Cloud tokens: (namespace, account, audience) → vertex.
     pub tokens: &'x BTreeMap<(String, String, String), NodeIndex>,
+    /// Service account token Secrets: (namespace, secret name, account).
+    pub token_secrets: Vec<(&'x str, &'x str, &'x str)>,
     /// Whether a created pod may escape to its node, per namespace.
     pub admits_escape: Admits<'x>,
     /// The verbs on `pods/exec` that run a command: `create`, and before
@@ -494,6 +496,30 @@ pub(super) fn grants(
             add(kind, "serviceaccounts", Some(namespace), *identity, name);
         }
     }
+    // A grant of named Secrets reaches the accounts whose token Secrets
+    // they are, by the Secret's name.
+    for (namespace, secret, account) in &targets.token_secrets {
+        let vertex = g.find(&identity(&Subject::ServiceAccount {
+            namespace: namespace.to_string(),
+            name: account.to_string(),
+        }));
+        if let Some(vertex) = vertex {
+            add(
+                EdgeKind::TokenList,
+                "secrets",
+                Some(namespace),
+                vertex,
+                secret,
+            );
+            add(
+                EdgeKind::TokenBruteforce,
+                "secrets",
+                Some(namespace),
+                vertex,
+                secret,
+            );
+        }
+    }
     for ((namespace, account, _), token) in targets.tokens {
         for kind in TOKEN_GRANTS {
             add(kind, "serviceaccounts", Some(namespace), *token, account);
@@ -548,7 +574,13 @@ pub(super) fn grants(
                 // (`create` names no object: resourceNames never allow it.)
                 Some(_) if verb == "create" && kind == EdgeKind::PodCreate => {}
                 Some(named) => {
-                    let Some(by_ns) = found.get(&(kind, hub_resource)) else {
+                    // Secrets are named as Secrets, not as their accounts.
+                    let named_as = if resource == "secrets" {
+                        "secrets"
+                    } else {
+                        hub_resource
+                    };
+                    let Some(by_ns) = found.get(&(kind, named_as)) else {
                         return;
                     };
                     let in_scope = by_ns

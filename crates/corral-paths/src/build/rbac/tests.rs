@@ -591,3 +591,67 @@ rules:
     // Still one namespace: not cluster-admin.
     assert!(reach(&g, account("shop", "a"), To::ClusterAdmin).is_empty());
 }
+
+#[test]
+fn named_secrets_reach_the_accounts_whose_tokens_they_hold() {
+    let secrets = "
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata:
+  name: deployer-token
+  namespace: ci
+  annotations: {kubernetes.io/service-account.name: deployer}
+";
+    let reader = cluster_role(
+        "token-reader",
+        "- {apiGroups: [''], resources: [secrets], verbs: [get], resourceNames: [deployer-token]}",
+    );
+    // Decoy: a Secret named as the account is not its token.
+    let decoy = cluster_role(
+        "name-reader",
+        "- {apiGroups: [''], resources: [secrets], verbs: [get], resourceNames: [deployer]}",
+    );
+    let yaml = [
+        secrets.to_string(),
+        reader,
+        decoy,
+        cluster_role(
+            "platform",
+            "- {apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+        ),
+        binding(
+            "ClusterRoleBinding",
+            None,
+            "ClusterRole",
+            "platform",
+            "{kind: ServiceAccount, name: deployer, namespace: ci}",
+        ),
+        binding(
+            "RoleBinding",
+            Some("ci"),
+            "ClusterRole",
+            "token-reader",
+            "{kind: ServiceAccount, name: a}",
+        ),
+        binding(
+            "RoleBinding",
+            Some("ci"),
+            "ClusterRole",
+            "name-reader",
+            "{kind: ServiceAccount, name: b}",
+        ),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    assert_eq!(
+        reach(&g, account("ci", "a"), To::ClusterAdmin),
+        [[
+            "PERMISSION_DISCOVER",
+            "TOKEN_BRUTEFORCE",
+            "PERMISSION_DISCOVER"
+        ]]
+    );
+    assert!(reach(&g, account("ci", "b"), To::ClusterAdmin).is_empty());
+}

@@ -452,6 +452,12 @@ fn changeable(graph: &Graph, edge: EdgeIndex) -> bool {
     ) {
         return false;
     }
+    // A binding the attacker would make: the change is the grant that lets
+    // them make it, not the role it would bind.
+    if matches!(&graph.graph[source], Vertex::PermissionSet { name, .. } if name.ends_with("::(new)"))
+    {
+        return false;
+    }
     !matches!(
         graph.graph[edge].kind,
         ContainerAttach | PodAttach | VolumeDiscover | VolumeAccess | GroupMember

@@ -1086,6 +1086,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                 _ => None,
             })
             .collect(),
+        legacy_token_secrets: options.kubernetes_minor < 24,
         admits_escape: &admits_escape,
         exec_verbs: options.exec_verbs(),
     };

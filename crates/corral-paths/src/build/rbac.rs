@@ -395,6 +395,8 @@ pub(super) struct Targets<'x> {
     pub tokens: &'x BTreeMap<(String, String, String), NodeIndex>,
     /// Service account token Secrets: (namespace, secret name, account).
     pub token_secrets: Vec<(&'x str, &'x str, &'x str)>,
+    /// Every account has a token Secret (Kubernetes before 1.24).
+    pub legacy_token_secrets: bool,
     /// Whether a created pod may escape to its node, per namespace.
     pub admits_escape: Admits<'x>,
     /// The verbs on `pods/exec` that run a command: `create`, and before
@@ -483,16 +485,24 @@ pub(super) fn grants(
     // cloud's too; so does a created pod: the webhooks project the token
     // its account's annotation asks for, and the pod's own projected
     // volume may name any audience. No pod of the account need exist.
+    // Reading Secrets gives the tokens of every account only where the
+    // API server still makes a token Secret for each (before 1.24); since,
+    // only the accounts whose token Secrets the input holds.
     const ACCOUNT_GRANTS: [EdgeKind; 5] = [
-        EdgeKind::TokenList,
-        EdgeKind::TokenBruteforce,
         EdgeKind::TokenRequest,
         EdgeKind::IdentityImpersonate,
         EdgeKind::PodCreate,
+        EdgeKind::TokenList,
+        EdgeKind::TokenBruteforce,
     ];
+    let account_grants = if targets.legacy_token_secrets {
+        &ACCOUNT_GRANTS[..]
+    } else {
+        &ACCOUNT_GRANTS[..3]
+    };
     const TOKEN_GRANTS: [EdgeKind; 2] = [EdgeKind::TokenRequest, EdgeKind::PodCreate];
     for (identity, namespace, name) in &service_accounts {
-        for kind in ACCOUNT_GRANTS {
+        for &kind in account_grants {
             add(kind, "serviceaccounts", Some(namespace), *identity, name);
         }
     }

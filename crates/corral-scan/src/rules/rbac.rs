@@ -505,8 +505,8 @@ impl Rule for GrantsToEveryone {
             (everyone && !public_role(context, role)).then(|| {
                 (
                     format!(
-                        "{} `{}` is bound to everyone in `{}`",
-                        role.kind, role.name, subject.name
+                        "{} `{}` is bound to everyone, as {} `{}`",
+                        role.kind, role.name, subject.kind, subject.name
                     ),
                     "bind the role to the subjects that need it".into(),
                 )

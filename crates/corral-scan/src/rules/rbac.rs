@@ -8,11 +8,12 @@
 //! any resource's exec, `pods/*` is no subresource at all. A namespaced
 //! Role never grants a cluster-scoped resource (nodes, CSRs, webhooks,
 //! ClusterRoles, users and groups), so those rules fire on ClusterRoles
-//! only. Bindings are judged by what their role grants once the bootstrap
+//! only; the exception is `bind` on ClusterRoles, which the API server
+//! checks in the namespace of the RoleBinding being made. Bindings are judged by what their role grants once the bootstrap
 //! roles and aggregation are resolved, never by the role's name; findings
 //! are at the input's objects only.
 
-use corral_core::authz::{self, bootstrap, cluster_scoped, RoleKey, MASTERS, SERVICE_ACCOUNTS};
+use corral_core::authz::{self, bootstrap, RoleKey, MASTERS, SERVICE_ACCOUNTS};
 use corral_core::model::Resource;
 use corral_core::Object;
 use k8s_openapi::api::rbac::v1 as rbac;
@@ -37,11 +38,18 @@ pub static RULES: &[&dyn Rule] = &[
     &GrantsToEveryone,
 ];
 
-/// A role's rules, and whether it is a namespaced Role.
-fn role_rules(resource: &Resource) -> Option<(&[rbac::PolicyRule], bool)> {
+/// A role's rules, and its namespace: `Some` for a Role, `None` for a
+/// ClusterRole.
+fn role_rules<'r>(
+    object: &Object,
+    resource: &'r Resource,
+) -> Option<(&'r [rbac::PolicyRule], Option<String>)> {
     match resource {
-        Resource::Role(r) => Some((r.rules.as_deref().unwrap_or_default(), true)),
-        Resource::ClusterRole(r) => Some((r.rules.as_deref().unwrap_or_default(), false)),
+        Resource::Role(r) => Some((
+            r.rules.as_deref().unwrap_or_default(),
+            Some(object.namespace.clone().unwrap_or_else(|| "default".into())),
+        )),
+        Resource::ClusterRole(r) => Some((r.rules.as_deref().unwrap_or_default(), None)),
         _ => None,
     }
 }
@@ -53,28 +61,39 @@ struct Access {
     verbs: &'static [&'static str],
 }
 
-/// Does `policy` allow one of `wanted` on some object? In a namespaced
-/// Role, cluster-scoped resources are granted to no one.
-fn grants_any(policy: &rbac::PolicyRule, namespaced_role: bool, wanted: &[Access]) -> bool {
+/// Does `policy`, rule `index` of `object` (a Role in `namespace`, or a
+/// ClusterRole), allow one of `wanted` on some object? A Role grants
+/// within its namespace only: no cluster-scoped resource, except `bind`
+/// on ClusterRoles, which the API server checks in the namespace of the
+/// RoleBinding being made.
+fn grants_any(
+    object: &Object,
+    policy: &rbac::PolicyRule,
+    index: usize,
+    namespace: Option<&str>,
+    wanted: &[Access],
+) -> bool {
+    let rule = [authz::RuleRef {
+        rule: policy,
+        object,
+        index,
+    }];
     wanted.iter().any(|access| {
-        access
-            .resources
-            .iter()
-            .filter(|resource| !(namespaced_role && cluster_scoped(access.group, resource)))
-            .any(|resource| {
-                access
-                    .verbs
-                    .iter()
-                    .any(|verb| authz::allows_some(policy, access.group, resource, verb))
-            })
+        access.resources.iter().any(|resource| {
+            access
+                .verbs
+                .iter()
+                .any(|verb| authz::grant(&rule, namespace, access.group, resource, verb).is_some())
+        })
     })
 }
 
 /// Implement `Rule` for a rule over each policy rule of Roles and
-/// ClusterRoles: `$body` (given the rule and whether the role is a
-/// namespaced Role) returns the field, message and fix when it fires.
+/// ClusterRoles: `$body` (given the object, the rule, its index and the
+/// role's namespace, `None` for a ClusterRole) returns the field, message
+/// and fix when it fires.
 macro_rules! role_rule {
-    ($rule:ident, |$policy:ident, $namespaced:ident| $body:expr) => {
+    ($rule:ident, |$object:ident, $policy:ident, $index:ident, $namespace:ident| $body:expr) => {
         impl Rule for $rule {
             fn check_object(
                 &self,
@@ -83,10 +102,13 @@ macro_rules! role_rule {
                 resource: &Resource,
                 out: &mut Vec<Finding>,
             ) {
-                let Some((rules, $namespaced)) = role_rules(resource) else {
+                let Some((rules, namespace)) = role_rules(object, resource) else {
                     return;
                 };
+                let $object = object;
+                let $namespace = namespace.as_deref();
                 for (i, $policy) in rules.iter().enumerate() {
+                    let $index = i;
                     let fired: Option<(&str, String, String)> = $body;
                     if let Some((field, message, fix)) = fired {
                         out.push(Finding::new(
@@ -124,7 +146,7 @@ declare_rule! {
     "Role grants with a wildcard"
 }
 
-role_rule!(Wildcards, |policy, _namespaced| {
+role_rule!(Wildcards, |_object, policy, _index, _namespace| {
     let star = |l: Option<&Vec<String>>| l.is_some_and(|l| l.iter().any(|x| x == "*"));
     if policy.verbs.iter().any(|v| v == "*") {
         Some((
@@ -290,8 +312,8 @@ macro_rules! grant_rule {
             $rule, $id, $kebab, Rbac, $severity, $summary
         }
 
-        role_rule!($rule, |policy, namespaced| {
-            grants_any(policy, namespaced, &[$($access),+])
+        role_rule!($rule, |object, policy, index, namespace| {
+            grants_any(object, policy, index, namespace, &[$($access),+])
                 .then(|| ("verbs", $message.to_string(), $fix.to_string()))
         });
     };
@@ -323,7 +345,7 @@ grant_rule!(BindEscalate, "CRL-R006", "bind-escalate", Critical, "Role can bind 
     access: [Access { group: "rbac.authorization.k8s.io", resources: &["roles", "clusterroles"], verbs: &["bind", "escalate"] }],
     message: "the role can bind or escalate roles, beyond its own permissions",
     fix: "remove `bind` and `escalate`",
-    what: "Flags a role rule that grants `bind` or `escalate` on roles or cluster roles (a namespaced Role: on roles only, as it cannot grant on ClusterRoles).",
+    what: "Flags a role rule that grants `bind` or `escalate` on roles or cluster roles. In a namespaced Role, `escalate` on ClusterRoles grants nothing (they are cluster-scoped), but `bind` on them does: the API server checks it in the namespace of the RoleBinding being made, so the holder can bind any ClusterRole there.",
     why: "These verbs lift RBAC's own guard against granting more than one has: the holder can make itself cluster-admin.");
 grant_rule!(Impersonate, "CRL-R007", "impersonate", Critical, "Role can impersonate",
     access: [
@@ -393,10 +415,10 @@ impl Rule for AwsAuth {
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        let Some((rules, namespaced)) = role_rules(resource) else {
+        let Some((rules, namespace)) = role_rules(object, resource) else {
             return;
         };
-        if namespaced && object.namespace.as_deref() != Some("kube-system") {
+        if namespace.is_some_and(|ns| ns != "kube-system") {
             return;
         }
         for (i, policy) in rules.iter().enumerate() {

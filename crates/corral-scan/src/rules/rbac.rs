@@ -9,9 +9,10 @@
 //! Role never grants a cluster-scoped resource (nodes, CSRs, webhooks,
 //! ClusterRoles, users and groups), so those rules fire on ClusterRoles
 //! only; the exception is `bind` on ClusterRoles, which the API server
-//! checks in the namespace of the RoleBinding being made. Bindings are judged by what their role grants once the bootstrap
-//! roles and aggregation are resolved, never by the role's name; findings
-//! are at the input's objects only.
+//! checks in the namespace of the RoleBinding being made. Bindings are
+//! judged by what their role grants once the bootstrap roles and
+//! aggregation are resolved, never by the role's name; findings are at
+//! the input's objects only.
 
 use corral_core::authz::{self, bootstrap, RoleKey, MASTERS, SERVICE_ACCOUNTS};
 use corral_core::model::Resource;

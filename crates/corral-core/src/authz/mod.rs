@@ -66,6 +66,18 @@ impl Role<'_> {
     pub fn policy_rules(&self) -> Vec<&PolicyRule> {
         self.rules.iter().map(|r| r.rule).collect()
     }
+
+    /// Does the role allow every verb on every resource of every API
+    /// group? Decided by the rules, never the role's name.
+    pub fn grants_everything(&self) -> bool {
+        let everything = PolicyRule {
+            api_groups: Some(vec!["*".into()]),
+            resources: Some(vec!["*".into()]),
+            verbs: vec!["*".into()],
+            ..PolicyRule::default()
+        };
+        covers(&self.policy_rules(), &[&everything])
+    }
 }
 
 /// A RoleBinding (`namespace` set) or ClusterRoleBinding whose role exists.
@@ -354,14 +366,9 @@ impl<'m> Authz<'m> {
     /// namespace through a RoleBinding? Decided by the rules, never the
     /// role's name.
     pub fn grants_everything(&self, binding: &Binding<'m>) -> bool {
-        let everything = PolicyRule {
-            api_groups: Some(vec!["*".into()]),
-            resources: Some(vec!["*".into()]),
-            verbs: vec!["*".into()],
-            ..PolicyRule::default()
-        };
-        let rules: Vec<&PolicyRule> = self.rules_of(binding).iter().map(|r| r.rule).collect();
-        covers(&rules, &[&everything])
+        self.roles
+            .get(&binding.role)
+            .is_some_and(Role::grants_everything)
     }
 
     /// Is the binding cluster-admin: everything, cluster-wide?

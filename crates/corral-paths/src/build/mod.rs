@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
-use corral_core::model::selector::Labels;
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Node, SecurityContext};
@@ -20,44 +19,7 @@ use rustc_hash::FxHashMap;
 use crate::cloud::reach::{self, NodeCredential, TokenSource};
 use crate::cloud::Cloud;
 use crate::edge::EdgeKind;
-use crate::graph::{Evidence, Graph, Vertex, Volume};
-
-const READ_PATHS: [&str; 7] = [
-    "/",
-    "/home",
-    "/root",
-    "/root/.ssh",
-    "/proc",
-    "/etc",
-    "/var/run/secrets",
-];
-const CORE_PATTERN_PATHS: [&str; 4] = ["/", "/proc", "/proc/sys", "/proc/sys/kernel"];
-const LOG_PATHS: [&str; 3] = ["/", "/var", "/var/log"];
-const TRAVERSE_PATHS: [&str; 5] = [
-    "/",
-    "/var",
-    "/var/lib",
-    "/var/lib/kubelet",
-    "/var/lib/kubelet/pods",
-];
-
-fn normalise(path: &str) -> String {
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".into()
-    } else {
-        trimmed.into()
-    }
-}
-
-/// A writable host path that gives the host away (not a socket directory,
-/// /tmp or a mount point).
-fn writable_dangerous(path: &str) -> bool {
-    let safe = ["/var/run/", "/run/", "/tmp", "/mnt/", "/dev/", "/var/tmp"];
-    !safe
-        .iter()
-        .any(|s| path.starts_with(s) || path == s.trim_end_matches('/'))
-}
+use crate::graph::{Evidence, Graph, Vertex};
 
 thread_local! {
     /// Field paths, shared: thousands of pods have the same few.
@@ -115,13 +77,6 @@ fn effective<'a>(
         .and_then(|c| c.run_as_user)
         .or(pod.security_context.as_ref().and_then(|c| c.run_as_user));
     (context, user)
-}
-
-fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
-    context
-        .and_then(|c| c.capabilities.as_ref())
-        .and_then(|c| c.add.as_ref())
-        .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
 }
 
 /// A service account's annotations, and its manifest when the input has
@@ -233,7 +188,10 @@ pub fn aws_auth(model: &Model) -> Vec<AwsAuthEntry<'_>> {
 
 /// The graph of the cluster alone.
 mod admission;
+mod endpoints;
+mod escapes;
 mod rbac;
+mod volumes;
 
 use admission::Admission;
 
@@ -691,8 +649,6 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
         }
         for (vertex, container, path) in &entry.containers {
             let (context, user) = effective(container, spec);
-            let privileged = context.and_then(|c| c.privileged) == Some(true);
-            let host_pid = spec.host_pid == Some(true);
             for node in &entry.nodes {
                 for (identity, credential, ev) in metadata.get(node).into_iter().flatten() {
                     let ev = if host_network {
@@ -723,274 +679,33 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                     ),
                 );
             }
-            let escapes = [
-                (
-                    privileged || added(context, "SYS_MODULE"),
-                    EdgeKind::CeModuleLoad,
-                    "securityContext",
-                    "privileged, or adds SYS_MODULE",
-                ),
-                (
-                    privileged && host_pid,
-                    EdgeKind::CeNsenter,
-                    "securityContext.privileged",
-                    "privileged with hostPID",
-                ),
-                (
-                    privileged,
-                    EdgeKind::CePrivMount,
-                    "securityContext.privileged",
-                    "privileged",
-                ),
-                (
-                    host_pid
-                        && added(context, "SYS_PTRACE")
-                        && added(context, "SYS_ADMIN")
-                        && context
-                            .and_then(|c| c.app_armor_profile.as_ref())
-                            .is_some_and(|a| a.type_ == "Unconfined"),
-                    EdgeKind::CeSysPtrace,
-                    "securityContext.capabilities.add",
-                    "hostPID with SYS_PTRACE and SYS_ADMIN, AppArmor unconfined",
-                ),
-            ];
-            for (fires, kind, field, detail) in escapes {
-                if fires {
-                    for node in &entry.nodes {
-                        g.edge(
-                            *vertex,
-                            *node,
-                            kind,
-                            evidence(object, &format!("{path}.{field}"), detail),
-                        );
-                    }
-                }
-            }
-            // Mounted volumes.
-            for (m, mount) in container.volume_mounts.iter().flatten().enumerate() {
-                let Some(volume) = spec.volumes.iter().flatten().find(|v| v.name == mount.name)
-                else {
-                    continue;
-                };
-                let Some(host) = &volume.host_path else {
-                    continue;
-                };
-                let source = normalise(&host.path);
-                let read_only = mount.read_only == Some(true);
-                let v = g.vertex(Vertex::Volume(Box::new(Volume {
-                    namespace: entry.namespace.as_str().into(),
-                    pod: entry.name.as_str().into(),
-                    container: container.name.as_str().into(),
-                    name: mount.name.as_str().into(),
-                    source: source.as_str().into(),
-                    read_only,
-                })));
-                let mount_path = format!("{path}.volumeMounts[{m}]");
-                g.edge(
-                    *vertex,
-                    v,
-                    EdgeKind::VolumeDiscover,
-                    evidence(object, &mount_path, format!("mounts host path {source}")),
-                );
-                for node in &entry.nodes {
-                    g.edge(
-                        *node,
-                        v,
-                        EdgeKind::VolumeAccess,
-                        evidence(object, &mount_path, "on the node"),
-                    );
-                    if read_only
-                        && (READ_PATHS.contains(&source.as_str()) || source.ends_with("/.ssh"))
-                    {
-                        g.edge(
-                            v,
-                            *node,
-                            EdgeKind::ExploitHostRead,
-                            evidence(object, &mount_path, format!("reads host path {source}")),
-                        );
-                    }
-                    if !read_only && writable_dangerous(&source) {
-                        g.edge(
-                            v,
-                            *node,
-                            EdgeKind::ExploitHostWrite,
-                            evidence(object, &mount_path, format!("writes host path {source}")),
-                        );
-                    }
-                }
-                if user == Some(0) && CORE_PATTERN_PATHS.contains(&source.as_str()) {
-                    for node in &entry.nodes {
-                        g.edge(
-                            *vertex,
-                            *node,
-                            EdgeKind::CeUmhCorePattern,
-                            evidence(object, &mount_path, format!("root with host path {source}")),
-                        );
-                    }
-                }
-                if TRAVERSE_PATHS.contains(&source.as_str()) {
-                    traversals.push((v, entry.nodes.clone()));
-                }
-                if LOG_PATHS.contains(&source.as_str()) {
-                    log_mounts.push((p, *vertex, mount_path));
-                }
-            }
-            // The projected service account token.
-            if automount && identity.is_some() {
-                let v = g.vertex(Vertex::Volume(Box::new(Volume {
-                    namespace: entry.namespace.as_str().into(),
-                    pod: entry.name.as_str().into(),
-                    container: container.name.as_str().into(),
-                    name: "kube-api-access".into(),
-                    source: "projected service account token".into(),
-                    read_only: true,
-                })));
-                g.edge(
-                    *vertex,
-                    v,
-                    EdgeKind::VolumeDiscover,
-                    evidence(object, path, "mounts its service account token"),
-                );
-                for node in &entry.nodes {
-                    g.edge(
-                        *node,
-                        v,
-                        EdgeKind::VolumeAccess,
-                        evidence(object, path, "on the node"),
-                    );
-                }
-                if let Some(identity) = identity {
-                    g.edge(
-                        v,
-                        identity,
-                        EdgeKind::TokenSteal,
-                        evidence(object, path, "its service account's token"),
-                    );
-                }
-                token_volumes.push((v, entry.nodes.clone()));
-            }
-            // Exposed ports.
-            for (n, port) in container.ports.iter().flatten().enumerate() {
-                let exposure = if port.host_port.is_some() {
-                    "NodeIP"
-                } else {
-                    "ClusterIP"
-                };
-                let e = g.vertex(Vertex::Endpoint {
-                    namespace: entry.namespace.as_str().into(),
-                    name: match &port.name {
-                        Some(name) => name.as_str().into(),
-                        None => {
-                            compact_str::format_compact!("{}-{}", entry.name, port.container_port)
-                        }
-                    },
-                    port: port.host_port.unwrap_or(port.container_port),
-                    exposure: exposure.into(),
-                });
-                g.edge(
-                    e,
-                    *vertex,
-                    EdgeKind::EndpointExploit,
-                    evidence(object, &format!("{path}.ports[{n}]"), "an exposed port"),
-                );
-            }
-        }
-        if spec.share_process_namespace == Some(true) {
-            for (a, _, _) in &entry.containers {
-                for (b, _, _) in &entry.containers {
-                    g.edge(
-                        *a,
-                        *b,
-                        EdgeKind::SharePsNamespace,
-                        evidence(
-                            object,
-                            &entry.template.spec_path("shareProcessNamespace"),
-                            "shared process namespace",
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    // A host path over the kubelet's pods directory reads the tokens of
-    // every pod on the same node.
-    // Token volumes by node, as positions in `token_volumes`, so each
-    // traversal looks only at its nodes' tokens, in the same order.
-    let mut tokens_on: FxHashMap<NodeIndex, Vec<usize>> = FxHashMap::default();
-    if !traversals.is_empty() {
-        for (t, (_, token_nodes)) in token_volumes.iter().enumerate() {
-            for node in token_nodes {
-                tokens_on.entry(*node).or_default().push(t);
-            }
-        }
-    }
-    for (volume, on) in &traversals {
-        let mut reached: Vec<usize> = on
-            .iter()
-            .flat_map(|n| tokens_on.get(n).into_iter().flatten().copied())
-            .collect();
-        reached.sort_unstable();
-        reached.dedup();
-        for t in reached {
-            let ev = Evidence {
-                file: None,
-                line: None,
-                field: None,
-                detail: "token files under /var/lib/kubelet/pods".into(),
-            };
-            g.edge(
-                *volume,
-                token_volumes[t].0,
-                EdgeKind::ExploitHostTraverse,
-                ev,
+            escapes::container(&mut g, entry, *vertex, path, context);
+            volumes::host_paths(
+                &mut g,
+                (p, entry),
+                (*vertex, container, path),
+                user,
+                &mut traversals,
+                &mut log_mounts,
             );
-        }
-    }
-
-    // Services expose their pods' ports: each looks only at its
-    // namespace's pods.
-    let mut pods_in: FxHashMap<&str, Vec<&PodEntry>> = FxHashMap::default();
-    for entry in &pods {
-        pods_in
-            .entry(entry.namespace.as_str())
-            .or_default()
-            .push(entry);
-    }
-    for (object, resource) in model.iter() {
-        let Resource::Service(service) = resource else {
-            continue;
-        };
-        let Some(spec) = &service.spec else { continue };
-        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
-            continue;
-        };
-        let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-        for entry in pods_in.get(namespace.as_str()).into_iter().flatten() {
-            let labels = entry.labels();
-            if !selector
-                .iter()
-                .all(|(k, v)| labels.label(k) == Some(v.as_str()))
-            {
-                continue;
-            }
-            for (n, port) in spec.ports.iter().flatten().enumerate() {
-                let e = g.vertex(Vertex::Endpoint {
-                    namespace: namespace.as_str().into(),
-                    name: object.name.as_deref().unwrap_or_default().into(),
-                    port: port.port,
-                    exposure: spec.type_.as_deref().unwrap_or("ClusterIP").into(),
-                });
-                for (vertex, _, _) in &entry.containers {
-                    g.edge(
-                        e,
-                        *vertex,
-                        EdgeKind::EndpointExploit,
-                        evidence(object, &format!("spec.ports[{n}]"), "a Service port"),
+            if automount {
+                if let Some(identity) = identity {
+                    let volume = volumes::service_account_token(
+                        &mut g,
+                        entry,
+                        (*vertex, container, path),
+                        identity,
                     );
+                    token_volumes.push((volume, entry.nodes.clone()));
                 }
             }
+            endpoints::container_ports(&mut g, entry, (*vertex, container, path));
         }
+        escapes::shared_process_namespace(&mut g, entry);
     }
+    volumes::traverse_to_tokens(&mut g, &traversals, &token_volumes);
+
+    endpoints::services(&mut g, model, &pods);
 
     // Nodes act as their user and system:nodes.
     for (name, node) in &nodes {

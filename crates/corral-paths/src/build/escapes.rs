@@ -1,0 +1,95 @@
+//! Container escapes to the node (`CE_*`), and containers that share a
+//! process namespace: each edge at the security context field that makes
+//! it possible.
+
+use k8s_openapi::api::core::v1::SecurityContext;
+use petgraph::graph::NodeIndex;
+
+use super::{evidence, PodEntry};
+use crate::edge::EdgeKind;
+use crate::graph::Graph;
+
+/// Does the container add the capability (named with or without `CAP_`)?
+fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
+    context
+        .and_then(|c| c.capabilities.as_ref())
+        .and_then(|c| c.add.as_ref())
+        .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
+}
+
+/// The escapes from one container (`vertex`, at field `path`) to each node
+/// its pod may run on.
+pub(super) fn container(
+    g: &mut Graph,
+    entry: &PodEntry,
+    vertex: NodeIndex,
+    path: &str,
+    context: Option<&SecurityContext>,
+) {
+    let privileged = context.and_then(|c| c.privileged) == Some(true);
+    let host_pid = entry.template.spec.host_pid == Some(true);
+    let escapes = [
+        (
+            privileged || added(context, "SYS_MODULE"),
+            EdgeKind::CeModuleLoad,
+            "securityContext",
+            "privileged, or adds SYS_MODULE",
+        ),
+        (
+            privileged && host_pid,
+            EdgeKind::CeNsenter,
+            "securityContext.privileged",
+            "privileged with hostPID",
+        ),
+        (
+            privileged,
+            EdgeKind::CePrivMount,
+            "securityContext.privileged",
+            "privileged",
+        ),
+        (
+            host_pid
+                && added(context, "SYS_PTRACE")
+                && added(context, "SYS_ADMIN")
+                && context
+                    .and_then(|c| c.app_armor_profile.as_ref())
+                    .is_some_and(|a| a.type_ == "Unconfined"),
+            EdgeKind::CeSysPtrace,
+            "securityContext.capabilities.add",
+            "hostPID with SYS_PTRACE and SYS_ADMIN, AppArmor unconfined",
+        ),
+    ];
+    for (fires, kind, field, detail) in escapes {
+        if fires {
+            for node in &entry.nodes {
+                g.edge(
+                    vertex,
+                    *node,
+                    kind,
+                    evidence(entry.object, &format!("{path}.{field}"), detail),
+                );
+            }
+        }
+    }
+}
+
+/// Containers of a pod that shares its process namespace reach each other.
+pub(super) fn shared_process_namespace(g: &mut Graph, entry: &PodEntry) {
+    let spec = &entry.template.spec;
+    if spec.share_process_namespace == Some(true) {
+        for (a, _, _) in &entry.containers {
+            for (b, _, _) in &entry.containers {
+                g.edge(
+                    *a,
+                    *b,
+                    EdgeKind::SharePsNamespace,
+                    evidence(
+                        entry.object,
+                        &entry.template.spec_path("shareProcessNamespace"),
+                        "shared process namespace",
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Host-path volumes (`VOLUME_*`, `EXPLOIT_HOST_*`, `CE_UMH_CORE_PATTERN`)
+//! and the projected service account token (`TOKEN_STEAL`), and host paths
+//! over the kubelet's pods directory that read other pods' tokens
+//! (`EXPLOIT_HOST_TRAVERSE`).
+
+use petgraph::graph::NodeIndex;
+use rustc_hash::FxHashMap;
+
+use corral_core::model::lean::LeanContainer;
+
+use super::{evidence, PodEntry};
+use crate::edge::EdgeKind;
+use crate::graph::{Evidence, Graph, Vertex, Volume};
+
+const READ_PATHS: [&str; 7] = [
+    "/",
+    "/home",
+    "/root",
+    "/root/.ssh",
+    "/proc",
+    "/etc",
+    "/var/run/secrets",
+];
+const CORE_PATTERN_PATHS: [&str; 4] = ["/", "/proc", "/proc/sys", "/proc/sys/kernel"];
+const LOG_PATHS: [&str; 3] = ["/", "/var", "/var/log"];
+const TRAVERSE_PATHS: [&str; 5] = [
+    "/",
+    "/var",
+    "/var/lib",
+    "/var/lib/kubelet",
+    "/var/lib/kubelet/pods",
+];
+
+fn normalise(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+/// A writable host path that gives the host away (not a socket directory,
+/// /tmp or a mount point).
+fn writable_dangerous(path: &str) -> bool {
+    let safe = ["/var/run/", "/run/", "/tmp", "/mnt/", "/dev/", "/var/tmp"];
+    !safe
+        .iter()
+        .any(|s| path.starts_with(s) || path == s.trim_end_matches('/'))
+}
+
+/// The host paths one container mounts: each a volume vertex, with what it
+/// exposes of the node. Host paths over the kubelet's pods directory are
+/// kept in `traversals`, over `/var/log` in `log_mounts` (pod, container,
+/// field), for the edges that need the whole graph.
+pub(super) fn host_paths(
+    g: &mut Graph,
+    (p, entry): (usize, &PodEntry),
+    (vertex, container, path): (NodeIndex, &LeanContainer, &str),
+    user: Option<i64>,
+    traversals: &mut Vec<(NodeIndex, Vec<NodeIndex>)>,
+    log_mounts: &mut Vec<(usize, NodeIndex, String)>,
+) {
+    let spec = &entry.template.spec;
+    // Mounted volumes.
+    for (m, mount) in container.volume_mounts.iter().flatten().enumerate() {
+        let Some(volume) = spec.volumes.iter().flatten().find(|v| v.name == mount.name) else {
+            continue;
+        };
+        let Some(host) = &volume.host_path else {
+            continue;
+        };
+        let source = normalise(&host.path);
+        let read_only = mount.read_only == Some(true);
+        let v = g.vertex(Vertex::Volume(Box::new(Volume {
+            namespace: entry.namespace.as_str().into(),
+            pod: entry.name.as_str().into(),
+            container: container.name.as_str().into(),
+            name: mount.name.as_str().into(),
+            source: source.as_str().into(),
+            read_only,
+        })));
+        let mount_path = format!("{path}.volumeMounts[{m}]");
+        g.edge(
+            vertex,
+            v,
+            EdgeKind::VolumeDiscover,
+            evidence(
+                entry.object,
+                &mount_path,
+                format!("mounts host path {source}"),
+            ),
+        );
+        for node in &entry.nodes {
+            g.edge(
+                *node,
+                v,
+                EdgeKind::VolumeAccess,
+                evidence(entry.object, &mount_path, "on the node"),
+            );
+            if read_only && (READ_PATHS.contains(&source.as_str()) || source.ends_with("/.ssh")) {
+                g.edge(
+                    v,
+                    *node,
+                    EdgeKind::ExploitHostRead,
+                    evidence(
+                        entry.object,
+                        &mount_path,
+                        format!("reads host path {source}"),
+                    ),
+                );
+            }
+            if !read_only && writable_dangerous(&source) {
+                g.edge(
+                    v,
+                    *node,
+                    EdgeKind::ExploitHostWrite,
+                    evidence(
+                        entry.object,
+                        &mount_path,
+                        format!("writes host path {source}"),
+                    ),
+                );
+            }
+        }
+        if user == Some(0) && CORE_PATTERN_PATHS.contains(&source.as_str()) {
+            for node in &entry.nodes {
+                g.edge(
+                    vertex,
+                    *node,
+                    EdgeKind::CeUmhCorePattern,
+                    evidence(
+                        entry.object,
+                        &mount_path,
+                        format!("root with host path {source}"),
+                    ),
+                );
+            }
+        }
+        if TRAVERSE_PATHS.contains(&source.as_str()) {
+            traversals.push((v, entry.nodes.clone()));
+        }
+        if LOG_PATHS.contains(&source.as_str()) {
+            log_mounts.push((p, vertex, mount_path));
+        }
+    }
+}
+
+/// The container's projected service account token: a volume the node can
+/// read, which is the account's identity.
+pub(super) fn service_account_token(
+    g: &mut Graph,
+    entry: &PodEntry,
+    (vertex, container, path): (NodeIndex, &LeanContainer, &str),
+    identity: NodeIndex,
+) -> NodeIndex {
+    let v = g.vertex(Vertex::Volume(Box::new(Volume {
+        namespace: entry.namespace.as_str().into(),
+        pod: entry.name.as_str().into(),
+        container: container.name.as_str().into(),
+        name: "kube-api-access".into(),
+        source: "projected service account token".into(),
+        read_only: true,
+    })));
+    g.edge(
+        vertex,
+        v,
+        EdgeKind::VolumeDiscover,
+        evidence(entry.object, path, "mounts its service account token"),
+    );
+    for node in &entry.nodes {
+        g.edge(
+            *node,
+            v,
+            EdgeKind::VolumeAccess,
+            evidence(entry.object, path, "on the node"),
+        );
+    }
+    g.edge(
+        v,
+        identity,
+        EdgeKind::TokenSteal,
+        evidence(entry.object, path, "its service account's token"),
+    );
+    v
+}
+
+/// Host paths over the kubelet's pods directory read the token volumes of
+/// every pod on the same nodes.
+pub(super) fn traverse_to_tokens(
+    g: &mut Graph,
+    traversals: &[(NodeIndex, Vec<NodeIndex>)],
+    token_volumes: &[(NodeIndex, Vec<NodeIndex>)],
+) {
+    // A host path over the kubelet's pods directory reads the tokens of
+    // every pod on the same node.
+    // Token volumes by node, as positions in `token_volumes`, so each
+    // traversal looks only at its nodes' tokens, in the same order.
+    let mut tokens_on: FxHashMap<NodeIndex, Vec<usize>> = FxHashMap::default();
+    if !traversals.is_empty() {
+        for (t, (_, token_nodes)) in token_volumes.iter().enumerate() {
+            for node in token_nodes {
+                tokens_on.entry(*node).or_default().push(t);
+            }
+        }
+    }
+    for (volume, on) in traversals {
+        let mut reached: Vec<usize> = on
+            .iter()
+            .flat_map(|n| tokens_on.get(n).into_iter().flatten().copied())
+            .collect();
+        reached.sort_unstable();
+        reached.dedup();
+        for t in reached {
+            let ev = Evidence {
+                file: None,
+                line: None,
+                field: None,
+                detail: "token files under /var/lib/kubelet/pods".into(),
+            };
+            g.edge(
+                *volume,
+                token_volumes[t].0,
+                EdgeKind::ExploitHostTraverse,
+                ev,
+            );
+        }
+    }
+}

@@ -94,3 +94,37 @@ pub(super) fn services(g: &mut Graph, model: &Model, pods: &[PodEntry]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::build::small::{edges, graph};
+    use crate::EdgeKind;
+
+    #[test]
+    fn services_reach_the_pods_they_select_in_their_namespace() {
+        let g = graph(
+            "apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: other, labels: {app: web}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443}]}
+",
+        );
+        assert_eq!(
+            edges(&g, EdgeKind::EndpointExploit),
+            [(
+                "endpoint/shop/web:443".to_string(),
+                "container/shop/web/c".to_string()
+            )]
+        );
+    }
+}

@@ -93,3 +93,55 @@ pub(super) fn shared_process_namespace(g: &mut Graph, entry: &PodEntry) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::build::small::{edges, graph};
+    use crate::EdgeKind;
+
+    fn pod(context: &str, host_pid: bool) -> String {
+        format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  hostPID: {host_pid}
+  nodeName: n1
+  containers: [{{name: c, image: x, securityContext: {context}}}]
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n1}}
+"
+        )
+    }
+
+    #[test]
+    fn privilege_and_host_pid_decide_each_escape() {
+        let g = graph(&pod("{privileged: true}", true));
+        let to_node = |kind| edges(&g, kind);
+        let expected = vec![("container/ns/p/c".to_string(), "node/n1".to_string())];
+        assert_eq!(to_node(EdgeKind::CeNsenter), expected);
+        assert_eq!(to_node(EdgeKind::CePrivMount), expected);
+        assert_eq!(to_node(EdgeKind::CeModuleLoad), expected);
+        // Without hostPID, no nsenter; a capability alone loads modules.
+        let g = graph(&pod("{privileged: true}", false));
+        assert!(edges(&g, EdgeKind::CeNsenter).is_empty());
+        let g = graph(&pod("{capabilities: {add: [CAP_SYS_MODULE]}}", false));
+        assert_eq!(edges(&g, EdgeKind::CeModuleLoad), expected);
+        assert!(edges(&g, EdgeKind::CePrivMount).is_empty());
+        // Decoy: dropping capabilities or running unprivileged escapes nothing.
+        let g = graph(&pod(
+            "{privileged: false, capabilities: {drop: [ALL]}}",
+            true,
+        ));
+        for kind in [
+            EdgeKind::CeModuleLoad,
+            EdgeKind::CePrivMount,
+            EdgeKind::CeNsenter,
+            EdgeKind::CeSysPtrace,
+        ] {
+            assert!(edges(&g, kind).is_empty(), "{kind:?}");
+        }
+    }
+}

@@ -191,6 +191,8 @@ mod admission;
 mod endpoints;
 mod escapes;
 mod rbac;
+#[cfg(test)]
+mod small;
 mod volumes;
 
 use admission::Admission;

@@ -227,3 +227,52 @@ pub(super) fn traverse_to_tokens(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::build::small::{edges, graph};
+    use crate::EdgeKind;
+
+    fn pod(path: &str, read_only: bool) -> String {
+        format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  nodeName: n1
+  volumes: [{{name: h, hostPath: {{path: '{path}'}}}}]
+  containers:
+  - {{name: c, image: x, volumeMounts: [{{name: h, mountPath: /h, readOnly: {read_only}}}]}}
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n1}}
+"
+        )
+    }
+
+    #[test]
+    fn host_paths_expose_what_they_are_over() {
+        let volume = "volume/ns/p/c/h".to_string();
+        let node = "node/n1".to_string();
+        let g = graph(&pod("/etc/", true));
+        assert_eq!(
+            edges(&g, EdgeKind::ExploitHostRead),
+            [(volume.clone(), node.clone())]
+        );
+        assert!(edges(&g, EdgeKind::ExploitHostWrite).is_empty());
+        let g = graph(&pod("/", false));
+        assert_eq!(
+            edges(&g, EdgeKind::ExploitHostWrite),
+            [(volume.clone(), node.clone())]
+        );
+        // Decoy: a harmless host directory, read-only.
+        let g = graph(&pod("/opt/data", true));
+        assert!(edges(&g, EdgeKind::ExploitHostRead).is_empty());
+        assert!(edges(&g, EdgeKind::ExploitHostWrite).is_empty());
+        assert_eq!(
+            edges(&g, EdgeKind::VolumeDiscover),
+            [("container/ns/p/c".to_string(), volume)]
+        );
+    }
+}

@@ -35,6 +35,8 @@ pub enum Command {
     Drift(crate::drift::DriftArgs),
     /// Attack paths from pods, exposed endpoints or identities to cluster-admin, nodes, tokens or cloud administrators (`--cloud`).
     Paths(crate::paths::PathsArgs),
+    /// Ask the authorization model: may a subject do this (`--as sa/NS/NAME`), or who may, with the binding and rule at their lines.
+    Access(crate::access::AccessArgs),
     /// Evaluate NetworkPolicies with Kubernetes semantics: `corral netpol check`.
     Netpol(crate::netpol::NetpolArgs),
     /// Scan manifests for CI: every rule, at the field's line, as text, JSON, SARIF, GitHub annotations, JUnit or Markdown.

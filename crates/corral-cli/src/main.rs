@@ -3,6 +3,7 @@
 #[global_allocator]
 static ALLOCATOR: allocator::ByCommand = allocator::ByCommand;
 
+mod access;
 mod advise;
 mod allocator;
 mod cli;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Netpol(args) => netpol::run(args, &cli.common),
         Command::Drift(args) => drift::run(args, &cli.common),
         Command::Paths(args) => paths::run(args, &cli.common),
+        Command::Access(args) => access::run(args, &cli.common),
         Command::Scan(args) => scan::run(args, &cli.common),
         Command::Rules(args) => scan::run_rules(args, &cli.common),
     };

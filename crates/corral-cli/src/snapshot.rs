@@ -42,6 +42,10 @@ pub const PATHS: Needs = Needs {
     command: "corral paths",
     kinds: &[PODS_OR_WORKLOADS, RBAC_ROLES, RBAC_BINDINGS],
 };
+pub const ACCESS: Needs = Needs {
+    command: "corral access",
+    kinds: &[RBAC_ROLES, RBAC_BINDINGS],
+};
 pub const PSP_MAP: Needs = Needs {
     command: "corral psp map",
     kinds: &[PSPS_OR_PODS],

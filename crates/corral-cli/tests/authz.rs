@@ -167,3 +167,89 @@ subjects: [{kind: User, name: dev, apiGroup: rbac.authorization.k8s.io}]
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn access_answers_can_i_and_who_can_with_the_rule() {
+    let dir = cluster(&[("rbac.yaml", &everyone_admin("system:serviceaccounts"))]);
+    let can = |subject: &str| {
+        corral(
+            dir.path(),
+            &[
+                "access",
+                ".",
+                "--verb",
+                "get",
+                "--resource",
+                "nodes/proxy",
+                "--as",
+                subject,
+            ],
+        )
+    };
+    let yes = can("sa/shop/web");
+    let text = String::from_utf8_lossy(&yes.stdout);
+    assert_eq!(yes.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("yes: ServiceAccount shop/web may get nodes/proxy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ClusterRoleBinding all-accounts-admin (./rbac.yaml:4)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule: (built-in) k8s-bootstrap-rbac/cluster-roles.yaml:"),
+        "{text}"
+    );
+    let no = can("user/alice");
+    assert_eq!(no.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no.stdout).starts_with("no: User alice may not get"));
+    // Who may: the input's binding and the built-in system:masters one.
+    let who = corral(
+        dir.path(),
+        &[
+            "access",
+            ".",
+            "--verb",
+            "create",
+            "--resource",
+            "pods/exec",
+            "-n",
+            "shop",
+            "--json",
+        ],
+    );
+    let value: Value = serde_json::from_slice(&who.stdout).unwrap();
+    let bindings: Vec<(&str, bool)> = value["by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["binding"].as_str().unwrap(),
+                b["built_in"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bindings,
+        [
+            ("ClusterRoleBinding all-accounts-admin", false),
+            ("ClusterRoleBinding cluster-admin", true)
+        ]
+    );
+    let bad = corral(
+        dir.path(),
+        &[
+            "access",
+            ".",
+            "--verb",
+            "get",
+            "--resource",
+            "pods",
+            "--as",
+            "robot/r2",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}

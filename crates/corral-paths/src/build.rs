@@ -19,10 +19,10 @@ use petgraph::graph::NodeIndex;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::cloud::reach::{self, NodeCredential, TokenSource};
-use crate::cloud::Cloud;
+use crate::cloud_edges::{self as reach, identity_vertex, NodeCredential, TokenSource};
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex, Volume};
+use corral_cloud::Cloud;
 
 /// Roles whose holders control the cluster (KubeHound's list, and the
 /// system roles that imply it).
@@ -294,7 +294,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     // `None`: the node that stands for every node.
     let mut through_metadata = |g: &mut Graph, index: NodeIndex, node: Option<&Node>| {
         for credential in reach::node_credentials(cloud, node) {
-            let vertex = g.vertex(credential.identity.vertex());
+            let vertex = g.vertex(identity_vertex(&credential.identity));
             let ev = cloud_evidence(&credential.file, &credential.detail);
             g.edge(index, vertex, EdgeKind::ImdsCredentials, ev.clone());
             metadata
@@ -479,7 +479,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
                         audience: exchange.audience.as_str().into(),
                     })
                 });
-            let identity = g.vertex(exchange.identity.vertex());
+            let identity = g.vertex(identity_vertex(&exchange.identity));
             let evidence = match &exchange.file {
                 Some(file) => cloud_evidence(file, &exchange.detail),
                 None => match object {
@@ -580,7 +580,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         admins.extend(cloud.azure.cluster_admins(cluster));
     }
     for (identity, role, file) in admins {
-        let from = g.vertex(identity.vertex());
+        let from = g.vertex(identity_vertex(&identity));
         let masters = g.vertex(Vertex::Identity {
             kind: "Group".into(),
             namespace: None,

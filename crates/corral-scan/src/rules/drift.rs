@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use corral_cloud::aws::{federating, web_identity_trusts};
+use corral_cloud::{azure, strings, Cloud};
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
-use corral_paths::cloud::aws::{federating, web_identity_trusts};
-use corral_paths::cloud::{azure, reach, strings, Cloud};
+use corral_paths::cloud_edges as reach;
 use serde_json::Value;
 
 use crate::declare_rule;
@@ -165,7 +166,7 @@ fn limited_to_literals(conditions: &[(String, Vec<String>)]) -> bool {
 
 /// Each federating statement of each role, with the cluster's issuer it
 /// trusts: (role, issuer, statement).
-fn trust_statements(cloud: &Cloud) -> Vec<(&corral_paths::cloud::aws::Role, &str, &Value)> {
+fn trust_statements(cloud: &Cloud) -> Vec<(&corral_cloud::aws::Role, &str, &Value)> {
     let mut found = Vec::new();
     for role in &cloud.aws.roles {
         for issuer in &cloud.aws.issuers {
@@ -225,7 +226,7 @@ impl Rule for IrsaAnnotationNotTrusted {
         }
         let field = "metadata.annotations[\"eks.amazonaws.com/role-arn\"]";
         // Roles by ARN, the first of each (one lookup per account).
-        let mut roles: HashMap<&str, &corral_paths::cloud::aws::Role> = HashMap::new();
+        let mut roles: HashMap<&str, &corral_cloud::aws::Role> = HashMap::new();
         for role in &cloud.aws.roles {
             roles.entry(role.arn.as_str()).or_insert(role);
         }
@@ -599,7 +600,7 @@ declare_rule! {
 /// manifest) and access entries (in a cloud file).
 enum SignIn<'a> {
     AwsAuth(corral_paths::AwsAuthEntry<'a>),
-    AccessEntry(&'a corral_paths::cloud::aws::AccessEntry),
+    AccessEntry(&'a corral_cloud::aws::AccessEntry),
 }
 
 fn sign_ins<'a>(model: &'a Model, cloud: &'a Cloud) -> Vec<SignIn<'a>> {
@@ -768,7 +769,7 @@ declare_rule! {
 impl Rule for ImdsOpenToPods {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let cloud = &context.settings.cloud;
-        let weak: Vec<&corral_paths::cloud::aws::Instance> = cloud
+        let weak: Vec<&corral_cloud::aws::Instance> = cloud
             .aws
             .instances
             .iter()
@@ -902,7 +903,7 @@ impl Rule for GkeAnnotationNotBound {
                 continue;
             };
             let policy = gcp.policies.iter().find(|p| {
-                matches!(&p.resource, corral_paths::cloud::gcp::Resource::ServiceAccount(e) if e == email)
+                matches!(&p.resource, corral_cloud::gcp::Resource::ServiceAccount(e) if e == email)
             });
             let Some(policy) = policy else { continue };
             let Some(cluster) = gcp.clusters.iter().find(|c| c.workload_pool.is_some()) else {
@@ -933,12 +934,7 @@ impl Rule for GkeAnnotationNotBound {
 }
 
 /// Every node pool of every GKE cluster, with its cluster's file.
-fn node_pools(
-    cloud: &Cloud,
-) -> Vec<(
-    &corral_paths::cloud::gcp::Cluster,
-    &corral_paths::cloud::gcp::NodePool,
-)> {
+fn node_pools(cloud: &Cloud) -> Vec<(&corral_cloud::gcp::Cluster, &corral_cloud::gcp::NodePool)> {
     cloud
         .gcp
         .clusters
@@ -1157,7 +1153,7 @@ mod tests {
         let cluster =
             json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{ISSUER}")}}}});
         let settings = Settings {
-            cloud: corral_paths::cloud::Cloud::load(&[
+            cloud: corral_cloud::Cloud::load(&[
                 ("iam.json".into(), iam),
                 ("cluster.json".into(), cluster.to_string()),
             ])

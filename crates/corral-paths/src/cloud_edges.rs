@@ -11,9 +11,10 @@ use corral_core::model::selector::{allows_port, cidr_contains, policy_types, sel
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use super::aws::web_identity_trusts;
-use super::{azure, Cloud, CloudIdentity};
 use crate::edge::EdgeKind;
+use crate::graph::Vertex;
+use corral_cloud::aws::web_identity_trusts;
+use corral_cloud::{azure, Cloud, CloudIdentity};
 
 pub const AWS_AUDIENCE: &str = "sts.amazonaws.com";
 /// The audience of the token the EKS Pod Identity agent takes.
@@ -23,6 +24,15 @@ const GKE_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
 const AKS_ANNOTATION: &str = "azure.workload.identity/client-id";
 pub const AKS_POD_LABEL: &str = "azure.workload.identity/use";
 const METADATA_ADDRESS: [u8; 4] = [169, 254, 169, 254];
+
+/// The graph's vertex for a cloud identity.
+pub fn identity_vertex(identity: &CloudIdentity) -> Vertex {
+    Vertex::CloudIdentity {
+        provider: identity.provider.into(),
+        name: identity.name.as_str().into(),
+        admin: identity.admin,
+    }
+}
 
 /// A cloud identity a node's metadata service hands out.
 #[derive(Clone, Debug)]
@@ -235,7 +245,7 @@ pub fn projected_tokens(
 /// must never leave out a role whose trust may hold: it narrows by one
 /// condition that decides alone, and all conditions must hold.
 ///
-/// [`aws::subjects`]: super::aws::subjects
+/// [`aws::subjects`]: corral_cloud::aws::subjects
 pub struct TrustIndex<'a> {
     issuer: &'a str,
     exact: HashMap<String, Vec<usize>>,
@@ -244,7 +254,7 @@ pub struct TrustIndex<'a> {
 
 impl<'a> TrustIndex<'a> {
     pub fn new(cloud: &'a Cloud, issuer: &'a str) -> TrustIndex<'a> {
-        use super::aws::{federating, subjects, Subjects};
+        use corral_cloud::aws::{federating, subjects, Subjects};
         let mut index = TrustIndex {
             issuer,
             exact: HashMap::new(),
@@ -346,16 +356,17 @@ pub fn exchanges(
         }
     }
     if let Some(email) = annotations.get(GKE_ANNOTATION) {
-        let judged =
-            cloud.gcp.policies.iter().any(
-                |p| matches!(&p.resource, super::gcp::Resource::ServiceAccount(e) if e == email),
-            );
+        let judged = cloud.gcp.policies.iter().any(
+            |p| matches!(&p.resource, corral_cloud::gcp::Resource::ServiceAccount(e) if e == email),
+        );
         let pool = cloud
             .gcp
             .clusters
             .iter()
             .find_map(|c| c.workload_pool.clone())
-            .or_else(|| super::gcp::email_project(email).map(|p| format!("{p}.svc.id.goog")));
+            .or_else(|| {
+                corral_cloud::gcp::email_project(email).map(|p| format!("{p}.svc.id.goog"))
+            });
         if let (false, Some(pool)) = (judged, pool) {
             found.push(Exchange {
                 audience: pool,

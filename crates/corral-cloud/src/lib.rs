@@ -1,18 +1,18 @@
-//! Cloud inputs, from the files the clouds' own CLIs write: what each file
-//! is is told from its shape.
+//! The clouds' identity data, read from the files their own CLIs write
+//! (what each file is is told from its shape), and one trust evaluator per
+//! cloud: which AWS role trust policy, GCP IAM binding or Azure federated
+//! credential lets whom in. Both the attack-path graph (`corral-paths`)
+//! and the drift rules (`corral-scan`) ask this one model.
 
 pub mod aws;
 pub mod azure;
 pub mod condition;
 pub mod gcp;
-pub mod reach;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
-
-use crate::graph::Vertex;
 
 /// Everything the cloud files say.
 #[derive(Clone, Debug, Default)]
@@ -101,14 +101,6 @@ impl CloudIdentity {
             provider,
             name: name.to_string(),
             admin,
-        }
-    }
-
-    pub fn vertex(&self) -> Vertex {
-        Vertex::CloudIdentity {
-            provider: self.provider.into(),
-            name: self.name.as_str().into(),
-            admin: self.admin,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod gcp;
 use std::collections::HashMap;
 use std::path::Path;
 
+use corral_core::{Node, Pos};
 use serde_json::Value;
 
 /// Everything the cloud files say.
@@ -20,70 +21,10 @@ pub struct Cloud {
     pub aws: aws::Aws,
     pub gcp: gcp::Gcp,
     pub azure: azure::Azure,
-    /// Where each string first appears in each file, by file name.
-    positions: HashMap<String, Positions>,
-}
-
-/// The line and column (1-based, in bytes) where each distinct JSON string
-/// of a file, key or value, first appears: recorded in one pass as the file
-/// is read, so a finding's place costs a lookup.
-#[derive(Clone, Debug, Default)]
-pub struct Positions {
-    first: HashMap<Box<str>, (u32, u32)>,
-}
-
-impl Positions {
-    /// Index the strings of `text`, which is valid JSON.
-    pub fn of(text: &str) -> Positions {
-        let bytes = text.as_bytes();
-        let mut first: HashMap<Box<str>, (u32, u32)> = HashMap::new();
-        let (mut line, mut line_start) = (1u32, 0usize);
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => {
-                    line += 1;
-                    line_start = i + 1;
-                    i += 1;
-                }
-                b'"' => {
-                    let start = i;
-                    let mut escaped = false;
-                    let mut end = i + 1;
-                    while end < bytes.len() && bytes[end] != b'"' {
-                        if bytes[end] == b'\\' {
-                            escaped = true;
-                            end += 1;
-                        }
-                        end += 1;
-                    }
-                    if end >= bytes.len() {
-                        // Unterminated (never so in JSON that parsed).
-                        break;
-                    }
-                    let place = (line, (start - line_start + 1) as u32);
-                    if escaped {
-                        if let Ok(value) = serde_json::from_str::<String>(&text[start..=end]) {
-                            first.entry(value.into()).or_insert(place);
-                        }
-                    } else if end > start {
-                        let value = &text[start + 1..end];
-                        if !first.contains_key(value) {
-                            first.insert(value.into(), place);
-                        }
-                    }
-                    i = end + 1;
-                }
-                _ => i += 1,
-            }
-        }
-        Positions { first }
-    }
-
-    /// Where `value` first appears as a JSON string.
-    pub fn find(&self, value: &str) -> Option<(u32, u32)> {
-        self.first.get(value).copied()
-    }
+    /// Each file's JSON as a positioned tree, by file name: every record
+    /// keeps its path in its file, and its place is looked up here, never
+    /// searched for in the text.
+    trees: HashMap<String, Node>,
 }
 
 /// An AWS IAM role, GCP service account or principal, or Azure managed
@@ -103,6 +44,16 @@ impl CloudIdentity {
             admin,
         }
     }
+}
+
+/// A cloud identity that administers the cluster's Kubernetes API, with
+/// the grant that makes it so: its role, file and path in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterAdmin {
+    pub identity: CloudIdentity,
+    pub role: String,
+    pub file: String,
+    pub path: String,
 }
 
 /// IAM's wildcard match: `*` any run of characters, `?` one, everything
@@ -148,14 +99,15 @@ impl Cloud {
         Cloud::load(&files)
     }
 
-    /// Where one of `needles` first appears (as a JSON string) in the cloud
-    /// file `file`, in order of preference; the file's start when none
-    /// does.
-    pub fn place(&self, file: &str, needles: &[&str]) -> (u32, u32) {
-        self.positions
+    /// Where the value at `path` (`RoleDetailList[3].RoleName`, as the
+    /// records keep it) is in the cloud file `file`: its key, or the item
+    /// for an index; the nearest enclosing value when the path goes into
+    /// what is not a tree (a URL-encoded policy document is one string).
+    pub fn pos(&self, file: &str, path: &str) -> Pos {
+        self.trees
             .get(file)
-            .and_then(|p| needles.iter().find_map(|n| p.find(n)))
-            .unwrap_or((1, 1))
+            .map(|tree| tree.pos_nearest(path))
+            .unwrap_or(Pos { line: 1, col: 1 })
     }
 
     /// Read `(name, text)` files; each must be one the CLIs write. A UTF-8
@@ -174,7 +126,14 @@ impl Cloud {
                     "{name}: not a file Corral reads. It reads the JSON of: aws iam get-account-authorization-details, aws eks describe-cluster, aws eks describe-pod-identity-association, aws eks describe-access-entry, aws eks list-associated-access-policies, aws ec2 describe-instances; gcloud container clusters describe, gcloud projects get-iam-policy, gcloud iam service-accounts get-iam-policy; az aks show, az identity federated-credential list, az identity show/list, az role assignment list"
                 ));
             }
-            cloud.positions.insert(name.clone(), Positions::of(text));
+            // JSON is YAML: the loader every manifest goes through gives
+            // each value its line, with the same bounds on depth.
+            let tree = corral_core::parse_config(name, text, &corral_core::Limits::default())?
+                .unwrap_or(Node {
+                    pos: Pos { line: 1, col: 1 },
+                    value: corral_core::Value::Map(Vec::new()),
+                });
+            cloud.trees.insert(name.clone(), tree);
         }
         cloud.aws.settle();
         cloud.gcp.settle();
@@ -281,22 +240,6 @@ mod tests {
     }
 
     #[test]
-    fn positions_are_recorded_in_one_pass() {
-        let text = "{\n  \"a\": \"x\",\n  \"b\": [\"y\", \"x\", \"esc\\\"aped\", \"\\u00e9t\\u00e9\"],\n\t\"\": \"\"\n}";
-        let p = Positions::of(text);
-        assert_eq!(p.find("a"), Some((2, 3)));
-        assert_eq!(p.find("x"), Some((2, 8)));
-        assert_eq!(p.find("y"), Some((3, 9)));
-        assert_eq!(p.find("esc\"aped"), Some((3, 19)));
-        assert_eq!(p.find("été"), Some((3, 32)));
-        assert_eq!(p.find("z"), None);
-        // Unterminated text (never valid JSON) does not panic.
-        for text in ["\"", "\"abc", "\"a\\", "\\\"", "\"é"] {
-            let _ = Positions::of(text);
-        }
-    }
-
-    #[test]
     fn files_are_read_bounded_and_a_bom_is_skipped() {
         let dir = std::env::temp_dir().join(format!("corral-cloud-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -309,8 +252,8 @@ mod tests {
         let cloud = Cloud::read(&[&bom], 1 << 20).unwrap();
         assert_eq!(cloud.aws.issuers, ["oidc.example/id/A"]);
         assert_eq!(
-            cloud.place(&bom.display().to_string(), &["issuer"]),
-            (1, 36)
+            cloud.pos(&bom.display().to_string(), "cluster.identity.oidc.issuer"),
+            Pos { line: 1, col: 36 }
         );
         let e = Cloud::read(&[&bom], 20).unwrap_err();
         assert!(

@@ -639,6 +639,11 @@ pub fn pod_identity_edges(
     }
 }
 
+/// An IAM principal that signs in to the cluster: its ARN, user name,
+/// groups (each with the evidence that puts it there), and the evidence
+/// of the mapping.
+type SignIn = (String, Option<String>, Vec<(String, Evidence)>, Evidence);
+
 /// Back into the cluster from AWS: aws-auth mappings and access entries,
 /// as the cluster's authentication mode lets them count (`CONFIG_MAP`:
 /// aws-auth alone; `API`: access entries alone; `API_AND_CONFIG_MAP`:
@@ -646,8 +651,7 @@ pub fn pod_identity_edges(
 /// principal; not known: both). An access entry's cluster admin cites
 /// the access policy that makes it so.
 pub fn aws_sign_in_edges(g: &mut Graph, model: &Model, cloud: &Cloud) {
-    // (principal, username, groups with the evidence of each).
-    let mut sign_ins: Vec<(String, Option<String>, Vec<(String, Evidence)>, Evidence)> = Vec::new();
+    let mut sign_ins: Vec<SignIn> = Vec::new();
     for entry in aws_auth(model) {
         if !cloud.aws.aws_auth_counts_for(&entry.arn) {
             continue;

@@ -843,6 +843,25 @@ mod tests {
         }
     }
 
+    /// RFC 3986: `+` is a plus. Read as a space (a form's encoding), the
+    /// condition below would compare `a b`, and a request with `a+b`
+    /// would seem refused.
+    #[test]
+    fn a_plus_in_an_encoded_policy_stays_a_plus() {
+        let encoded =
+            json!("%7B%22Condition%22%3A%7B%22StringEquals%22%3A%7B%22k%22%3A%22a+b%22%7D%7D%7D");
+        let decoded = document(&encoded).unwrap();
+        assert_eq!(
+            decoded,
+            json!({"Condition": {"StringEquals": {"k": "a+b"}}})
+        );
+        let verdict = |v: &str| {
+            condition::evaluate(&decoded["Condition"], &Request::new().with("k", Some(v)))
+        };
+        assert_eq!(verdict("a+b"), Verdict::Holds);
+        assert_eq!(verdict("a b"), Verdict::Never);
+    }
+
     #[test]
     fn documents_that_do_not_decode_are_errors() {
         let error = |v: Value| document(&v).unwrap_err();
@@ -1054,6 +1073,100 @@ mod tests {
             .unsure
             .unwrap();
         assert!(unsure.starts_with("a Deny may apply"), "{unsure}");
+    }
+
+    /// An operator IAM does not document never hides a path: in an Allow
+    /// it may hold, in a Deny it may apply, and either way the trust
+    /// stays, unsure and saying why.
+    #[test]
+    fn an_unknown_operator_fails_towards_the_path() {
+        let mut policy = trust(json!({"StringLike": {format!("{ISSUER}:sub"): "*"}}));
+        policy["Statement"].as_array_mut().unwrap().push(json!({
+            "Effect": "Deny",
+            "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{ISSUER}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEqualsMaybe": {format!("{ISSUER}:sub"): "system:serviceaccount:shop:web"}},
+        }));
+        let found = web_identity_trusts(&policy, ISSUER, "shop", "web").unwrap();
+        assert!(
+            found.unsure.as_ref().unwrap().contains("StringEqualsMaybe"),
+            "{found:?}"
+        );
+        let allow = trust(json!({"StringEqualsMaybe": {format!("{ISSUER}:sub"): "x"}}));
+        assert!(web_identity_trusts(&allow, ISSUER, "shop", "web")
+            .unwrap()
+            .unsure
+            .is_some());
+    }
+
+    /// Pod Identity's agent needs both actions; the target names the entry
+    /// role.
+    #[test]
+    fn tagged_sessions_need_both_actions() {
+        let agent = Principal::Service(POD_IDENTITY_SERVICE);
+        let policy = |action: Value| {
+            json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_SERVICE}, "Action": action}]})
+        };
+        assert!(admits_tagged_session(
+            &policy(json!(["sts:AssumeRole", "sts:TagSession"])),
+            &agent
+        )
+        .is_some());
+        assert!(admits_tagged_session(&policy(json!("sts:*")), &agent).is_some());
+        assert!(admits_tagged_session(&policy(json!("sts:AssumeRole")), &agent).is_none());
+        assert!(admits_tagged_session(&policy(json!("sts:TagSession")), &agent).is_none());
+        let other = Principal::Service("ec2.amazonaws.com");
+        assert!(admits_tagged_session(&policy(json!("sts:*")), &other).is_none());
+        let entry = "arn:aws:iam::111122223333:role/entry";
+        let by_role = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": entry},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}});
+        assert!(admits_tagged_session(&by_role, &Principal::Aws(entry)).is_some());
+        assert!(admits_tagged_session(
+            &by_role,
+            &Principal::Aws("arn:aws:iam::111122223333:role/other")
+        )
+        .is_none());
+        // The account's root delegates to its IAM policies: unsure.
+        let by_account = json!({"Statement": {"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:*"}});
+        assert!(admits_tagged_session(&by_account, &Principal::Aws(entry))
+            .unwrap()
+            .unsure
+            .is_some());
+    }
+
+    #[test]
+    fn the_authentication_mode_is_read_and_checked() {
+        let mut aws = Aws::default();
+        assert!(aws
+            .absorb(
+                "cluster.json",
+                &json!({"cluster": {"accessConfig": {"authenticationMode": "API"}}})
+            )
+            .unwrap());
+        assert_eq!(
+            aws.authentication_mode,
+            Some((AuthenticationMode::Api, "cluster.json".to_string()))
+        );
+        let e = aws
+            .absorb(
+                "cluster.json",
+                &json!({"cluster": {"accessConfig": {"authenticationMode": "api"}}}),
+            )
+            .unwrap_err();
+        assert!(
+            e.contains("none of CONFIG_MAP, API, API_AND_CONFIG_MAP"),
+            "{e}"
+        );
+        assert!(same_principal(
+            "arn:aws:iam::1:role/team/deployer",
+            "arn:aws:iam::1:role/deployer"
+        ));
+        assert!(!same_principal(
+            "arn:aws:iam::1:role/deployer",
+            "arn:aws:iam::2:role/deployer"
+        ));
     }
 
     #[test]

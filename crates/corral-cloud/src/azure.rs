@@ -381,6 +381,33 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Entra ID compares the issuer exactly: a trailing `/` and case
+    /// count.
+    #[test]
+    fn issuers_are_compared_exactly() {
+        let mut azure = Azure::default();
+        let issuer = "https://oidc.example/t/c/";
+        assert!(azure.absorb(
+            "aks.json",
+            &json!({"agentPoolProfiles": [], "id": "/x", "oidcIssuerProfile": {"issuerUrl": issuer}})
+        ));
+        let credential = |issuer: &str| {
+            json!({"id": "/i/federatedIdentityCredentials/f", "name": "f", "issuer": issuer,
+                "subject": "system:serviceaccount:shop:web", "audiences": [AUDIENCE]})
+        };
+        for other in [
+            issuer,
+            "https://oidc.example/t/c",
+            "HTTPS://OIDC.EXAMPLE/t/c/",
+        ] {
+            assert!(azure.absorb("fic.json", &credential(other)));
+        }
+        let cluster = azure.clusters[0].clone();
+        let found = azure.exchanges(&cluster, "shop", "web", AUDIENCE);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.issuer, issuer);
+    }
+
     #[test]
     fn reads_the_cli_outputs() {
         let mut azure = Azure::default();

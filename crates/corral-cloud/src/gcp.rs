@@ -608,6 +608,44 @@ mod tests {
         gcp
     }
 
+    /// A policy that grants nothing is valid `get-iam-policy` output.
+    #[test]
+    fn policies_without_bindings_are_read() {
+        let mut gcp = Gcp::default();
+        assert!(gcp.absorb("a@p.iam.gserviceaccount.com.json", &json!({"etag": "ACAB"})));
+        assert!(gcp.absorb("p.json", &json!({"version": 1, "etag": "BwX="})));
+        assert_eq!(gcp.policies.len(), 2);
+        assert!(gcp.policies.iter().all(|p| p.bindings.is_empty()));
+        // Not a policy: another object with an etag.
+        assert!(!gcp.absorb("x.json", &json!({"etag": "x", "name": "y"})));
+        assert!(!gcp.absorb("x.json", &json!({"etag": 5})));
+    }
+
+    #[test]
+    fn impersonating_roles_are_the_documented_ones() {
+        for (role, permission) in [
+            (
+                "roles/iam.serviceAccountTokenCreator",
+                "iam.serviceAccounts.getAccessToken",
+            ),
+            (
+                "roles/iam.workloadIdentityUser",
+                "iam.serviceAccounts.getAccessToken",
+            ),
+            ("roles/iam.serviceAccountUser", "iam.serviceAccounts.actAs"),
+            ("roles/owner", "iam.serviceAccounts.actAs"),
+        ] {
+            assert_eq!(impersonation_permission(role), Some(permission), "{role}");
+        }
+        for role in [
+            "roles/viewer",
+            "roles/iam.serviceAccountViewer",
+            "roles/container.admin",
+        ] {
+            assert_eq!(impersonation_permission(role), None, "{role}");
+        }
+    }
+
     #[test]
     fn service_account_policies_are_named_by_their_file() {
         let gcp = gcp();

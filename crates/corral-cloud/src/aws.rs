@@ -123,10 +123,10 @@ impl AuthenticationMode {
 pub struct Aws {
     /// OIDC issuers, without `https://`.
     pub issuers: Vec<String>,
-    /// The cluster's authentication mode, with its file; `None` when no
+    /// The cluster's authentication mode; `None` when no
     /// `describe-cluster` output says (then both aws-auth and access
     /// entries count: leaving either out could hide a way in).
-    pub authentication_mode: Option<(AuthenticationMode, String)>,
+    pub authentication_mode: Option<AuthenticationMode>,
     pub roles: Vec<Role>,
     /// IAM users' ARNs, and the files their account details came from
     /// (`get-account-authorization-details` was read).
@@ -629,7 +629,7 @@ impl Aws {
                         "{file}: cluster.accessConfig.authenticationMode {text:?} is none of CONFIG_MAP, API, API_AND_CONFIG_MAP"
                     )
                 })?;
-                self.authentication_mode = Some((mode, file.to_string()));
+                self.authentication_mode = Some(mode);
             }
             return Ok(true);
         }
@@ -773,8 +773,7 @@ impl Aws {
     pub fn counted_access_entries(&self) -> impl Iterator<Item = &AccessEntry> {
         let counts = self
             .authentication_mode
-            .as_ref()
-            .is_none_or(|(mode, _)| mode.access_entries_count());
+            .is_none_or(AuthenticationMode::access_entries_count);
         self.access_entries.iter().filter(move |_| counts)
     }
 
@@ -784,8 +783,7 @@ impl Aws {
     pub fn aws_auth_counts_for(&self, arn: &str) -> bool {
         let counts = self
             .authentication_mode
-            .as_ref()
-            .is_none_or(|(mode, _)| mode.aws_auth_counts());
+            .is_none_or(AuthenticationMode::aws_auth_counts);
         counts
             && !self
                 .counted_access_entries()
@@ -1145,10 +1143,7 @@ mod tests {
                 &json!({"cluster": {"accessConfig": {"authenticationMode": "API"}}})
             )
             .unwrap());
-        assert_eq!(
-            aws.authentication_mode,
-            Some((AuthenticationMode::Api, "cluster.json".to_string()))
-        );
+        assert_eq!(aws.authentication_mode, Some(AuthenticationMode::Api));
         let e = aws
             .absorb(
                 "cluster.json",

@@ -129,17 +129,53 @@ impl Cloud {
             }
             // JSON is YAML: the loader every manifest goes through gives
             // each value its line, with the same bounds on depth.
-            let tree = corral_core::parse_config(name, text, &corral_core::Limits::default())?
-                .unwrap_or(Node {
-                    pos: Pos { line: 1, col: 1 },
-                    value: corral_core::Value::Map(Vec::new()),
-                });
+            let tree =
+                corral_core::parse_config(name, &placeable(text), &corral_core::Limits::default())?
+                    .unwrap_or(Node {
+                        pos: Pos { line: 1, col: 1 },
+                        value: corral_core::Value::Map(Vec::new()),
+                    });
             cloud.trees.insert(name.clone(), tree);
         }
         cloud.aws.settle();
         cloud.gcp.settle();
         Ok(cloud)
     }
+}
+
+/// The text the positioned loader reads: each surrogate escape of JSON
+/// (`\ud83d\ude00`, which YAML does not take) becomes `\u0020`, of the
+/// same length, so every line and column stays. Only places are read
+/// from that tree; values are serde's.
+fn placeable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\u") {
+        return text.into();
+    }
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let surrogate = |hex: &[u8]| {
+        hex.len() == 4
+            && hex.iter().all(u8::is_ascii_hexdigit)
+            && hex[0].eq_ignore_ascii_case(&b'd')
+            && matches!(hex[1].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        // In JSON a backslash is only ever in a string, escaping the next.
+        if bytes.get(i + 1) == Some(&b'u') && surrogate(&bytes[i + 2..bytes.len().min(i + 6)]) {
+            out[i + 2..i + 6].copy_from_slice(b"0020");
+            i += 6;
+        } else {
+            i += 2;
+        }
+    }
+    String::from_utf8(out)
+        .expect("ASCII replaced by ASCII")
+        .into()
 }
 
 /// JSON as the clouds' CLIs write it, where no object holds a key twice.
@@ -255,6 +291,34 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// JSON is read twice, by serde (values) and by the positioned
+    /// loader (lines): whatever JSON serde takes, the loader must place.
+    #[test]
+    fn every_json_form_is_placed() {
+        for text in [
+            "{\"etag\":\"a\",\t\"bindings\":[]}",
+            "{\r\n\"etag\" : \"a\\/b\\u00e9\\ud83d\\ude00\\u0000\",\n\"version\":1e10}",
+            "{\"etag\":\"x\",\"bindings\":[{\"role\":\"r\",\"members\":[],\"condition\":null}]}",
+            "  {\"etag\": \"#not a comment\", \"bindings\": [{\"role\": \"- x: y\", \"members\": [\"&a *b !c\"]}]}",
+            "[]",
+            "{\"etag\": \"\\\\ud83d \\ud83d\\udE00\"}",
+        ] {
+            let cloud = Cloud::load(&[("x.json".into(), text.into())]);
+            assert!(cloud.is_ok(), "{text}: {:?}", cloud.err());
+        }
+        let long = format!(
+            "{{\"etag\": \"x\", \"auditConfigs\": {{\"{}\": 1}}}}",
+            "k".repeat(5000)
+        );
+        assert!(Cloud::load(&[("x.json".into(), long)]).is_ok());
+        let deep = format!(
+            "{{\"etag\": \"x\", \"auditConfigs\": {}1{}}}",
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        assert!(Cloud::load(&[("x.json".into(), deep)]).is_ok());
     }
 
     #[test]

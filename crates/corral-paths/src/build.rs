@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use compact_str::CompactString;
+use corral_cloud::Cloud;
 use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
 use corral_core::model::selector::Labels;
@@ -24,7 +25,6 @@ use crate::cloud_edges::{
 };
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex, Volume};
-use corral_cloud::Cloud;
 
 /// Roles whose holders control the cluster (KubeHound's list, and the
 /// system roles that imply it).

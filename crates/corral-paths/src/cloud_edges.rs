@@ -1,22 +1,23 @@
-//! How a cluster reaches its clouds, decided from the cloud files: what a
+//! The graph's cloud edges, decided by corral-cloud's model: what a
 //! node's metadata service hands out and to which pods, which cloud tokens
-//! a pod is given, and which cloud identities a service account's token is
+//! a pod is given, which cloud identities a service account's token is
 //! exchanged for (the annotation selects; the trust policy, IAM binding or
-//! federated credential decides).
+//! federated credential decides), EKS Pod Identity, GCP impersonation, and
+//! the ways back into the cluster. Each edge cites the line of what
+//! decides it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects, Labels};
-use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-
 use corral_cloud::aws::{
     admits_tagged_session, web_identity_trusts, Principal, POD_IDENTITY_SERVICE,
 };
 use corral_cloud::{azure, Cloud, CloudIdentity};
+use corral_core::model::selector::{allows_port, cidr_contains, policy_types, selects, Labels};
 use corral_core::model::Model;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use petgraph::graph::NodeIndex;
 
 use crate::build::aws_auth;

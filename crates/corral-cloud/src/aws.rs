@@ -235,18 +235,14 @@ impl Principal<'_> {
         };
         let everyone = ["Federated", "AWS", "Service"]
             .iter()
-            .any(|field| strings(&principal[*field]).iter().any(|p| p == "*"));
+            .any(|field| any_string(&principal[*field], |p| p == "*"));
         let named = match self {
-            Principal::Federated(issuer) => {
-                let provider = format!(":oidc-provider/{issuer}");
-                strings(&principal["Federated"])
-                    .iter()
-                    .any(|p| p.ends_with(&provider))
-            }
-            Principal::Service(service) => {
-                strings(&principal["Service"]).iter().any(|p| p == service)
-            }
-            Principal::Aws(arn) => strings(&principal["AWS"]).iter().any(|p| p == arn),
+            Principal::Federated(issuer) => any_string(&principal["Federated"], |p| {
+                p.strip_suffix(issuer)
+                    .is_some_and(|head| head.ends_with(":oidc-provider/"))
+            }),
+            Principal::Service(service) => any_string(&principal["Service"], |p| p == *service),
+            Principal::Aws(arn) => any_string(&principal["AWS"], |p| p == *arn),
         };
         (named, everyone)
     }
@@ -270,13 +266,24 @@ impl Principal<'_> {
     }
 }
 
+/// Does a field that is a string or a list of strings hold one that
+/// `test` takes? (Read in place: trust policies are read once a service
+/// account and role.)
+fn any_string(value: &Value, test: impl Fn(&str) -> bool) -> bool {
+    match value {
+        Value::String(s) => test(s),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).any(test),
+        _ => false,
+    }
+}
+
 /// Does the statement's `Action` (or `NotAction`) cover `action`? Action
 /// names ignore case.
 fn covers(statement: &Value, action: &str) -> Verdict {
     let matches = |field: &str| {
-        strings(&statement[field])
-            .iter()
-            .any(|a| super::like_ignore_case(a, action))
+        any_string(&statement[field], |a| {
+            a.eq_ignore_ascii_case(action) || super::like_ignore_case(a, action)
+        })
     };
     match (statement.get("Action"), statement.get("NotAction")) {
         (Some(_), None) => verdict(matches("Action")),
@@ -312,9 +319,7 @@ fn names(statement: &Value, principal: &Principal, deny: bool) -> Verdict {
     let by_account = |value: &Value| {
         let account = principal.account()?;
         let root = format!("arn:aws:iam::{account}:root");
-        strings(&value["AWS"])
-            .iter()
-            .any(|p| p == account || *p == root)
+        any_string(&value["AWS"], |p| p == account || p == root)
             .then(|| {
                 Verdict::May(format!(
                     "the trust policy names account {account}, which lets in {} if the account's IAM policies allow it",

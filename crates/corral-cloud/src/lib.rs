@@ -63,12 +63,12 @@ pub struct ClusterAdmin {
 /// each character of the text is read once per `*`-free segment, with no
 /// backtracking ([`wildcard`]).
 pub fn like(pattern: &str, text: &str) -> bool {
-    wildcard::matches(pattern, text, |c| c)
+    wildcard::matches(pattern, text, false)
 }
 
 /// [`like`], ignoring case.
 pub fn like_ignore_case(pattern: &str, text: &str) -> bool {
-    wildcard::matches(pattern, text, |c| c.to_lowercase().next().unwrap_or(c))
+    wildcard::matches(pattern, text, true)
 }
 
 /// A field that is a string or a list of strings, as a list.

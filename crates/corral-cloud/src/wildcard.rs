@@ -17,9 +17,19 @@ use std::collections::HashMap;
 /// One character of a segment: `None` for `?`.
 type Symbol = Option<char>;
 
-/// Does `text` match `pattern`, each character first mapped by `fold`
-/// (the identity, or lower case)?
-pub fn matches(pattern: &str, text: &str, fold: fn(char) -> char) -> bool {
+/// Does `text` match `pattern`, case ignored or not?
+pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    match (pattern.contains('?'), ignore_case) {
+        (false, false) => without_single(pattern, text),
+        (false, true) => without_single(&pattern.to_lowercase(), &text.to_lowercase()),
+        (true, false) => with_single(pattern, text, |c| c),
+        (true, true) => with_single(pattern, text, |c| c.to_lowercase().next().unwrap_or(c)),
+    }
+}
+
+/// [`matches`] for a pattern with `?`: each character is first mapped by
+/// `fold` (the identity, or lower case), so that `?` stays one character.
+fn with_single(pattern: &str, text: &str, fold: fn(char) -> char) -> bool {
     let text: Vec<char> = text.chars().map(fold).collect();
     let segments: Vec<Vec<Symbol>> = pattern
         .split('*')
@@ -40,6 +50,33 @@ pub fn matches(pattern: &str, text: &str, fold: fn(char) -> char) -> bool {
     for segment in &segments[1..segments.len() - 1] {
         match find(segment, &text[from..end]) {
             Some(start) => from += start + segment.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// [`matches`] for a pattern of literals and `*` only, on the text as it
+/// is: the standard library's substring search (two-way: linear, no
+/// allocation) finds each segment.
+fn without_single(pattern: &str, text: &str) -> bool {
+    let mut segments = pattern.split('*');
+    let first = segments.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut middle: Vec<&str> = segments.collect();
+    let Some(last) = middle.pop() else {
+        return rest.is_empty();
+    };
+    let Some(body) = rest.strip_suffix(last) else {
+        return false;
+    };
+    // The last segment is matched after the first, never overlapping it.
+    rest = body;
+    for segment in middle {
+        match rest.find(segment) {
+            Some(at) => rest = &rest[at + segment.len()..],
             None => return false,
         }
     }
@@ -116,7 +153,7 @@ mod tests {
     use super::*;
 
     fn like(pattern: &str, text: &str) -> bool {
-        matches(pattern, text, |c| c)
+        matches(pattern, text, false)
     }
 
     /// The same answers as trying every split, on small cases.

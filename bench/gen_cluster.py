@@ -70,6 +70,10 @@ def cloud(directory, nodes, pods, namespaces):
         json.dump({"Reservations": [{"Instances": instances}]}, f)
 
 
+SUBJECTS = os.environ.get("SUBJECTS", "sa")
+GROUPS = int(os.environ.get("GROUPS", "12500"))
+
+
 def main():
     out, nodes, pods, bindings = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     rng = random.Random(42)
@@ -121,6 +125,13 @@ def main():
             # An account of the binding's own namespace (pod p lives in p % namespaces).
             account = ns + namespaces * rng.randrange(max(1, (pods - ns + namespaces - 1) // namespaces))
             subject = f"{{kind: ServiceAccount, name: sa-{account}, namespace: ns-{ns}}}"
+            # SUBJECTS=group: the first GROUPS bindings bind groups (every
+            # account of the namespace, or a team); SUBJECTS=user the same
+            # names as users, to compare.
+            if SUBJECTS != "sa" and b < GROUPS:
+                kind = "Group" if SUBJECTS == "group" else "User"
+                name = f"system:serviceaccounts:ns-{ns}" if b % 25 == 1 else f"team-{b}"
+                subject = f"{{kind: {kind}, name: '{name}', apiGroup: rbac.authorization.k8s.io}}"
             w(f"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: rb-{b}, namespace: ns-{ns}}}\n"
               f"roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}\nsubjects: [{subject}]\n")
 

@@ -52,6 +52,11 @@ pub struct PathsArgs {
     /// Longest path to follow.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
+    /// The Kubernetes version whose API server decides where it changed
+    /// what a grant allows (`1.34`, `v1.34` or `latest`). Before 1.35 `get`
+    /// on pods/exec runs commands (websocket upgrades).
+    #[arg(long, default_value = "latest", value_name = "VERSION", value_parser = kubernetes_minor)]
+    pub kubernetes_version: u32,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Instead of the paths, the fewest changes that cut them all, the
@@ -61,6 +66,18 @@ pub struct PathsArgs {
     /// Print the graph's size and the time each phase took on standard error.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// `latest`, `1.NN` or `v1.NN` as the minor version.
+fn kubernetes_minor(s: &str) -> Result<u32, String> {
+    if s == "latest" {
+        return Ok(corral_paths::build::LATEST_KUBERNETES_MINOR);
+    }
+    s.strip_prefix('v')
+        .unwrap_or(s)
+        .strip_prefix("1.")
+        .and_then(|minor| minor.parse::<u32>().ok())
+        .ok_or_else(|| format!("expected `latest` or a version such as `1.34`, got `{s}`"))
 }
 
 pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
@@ -75,7 +92,10 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     let loaded_at = started.elapsed();
     let loaded_rss = resident_mb();
     let cloud = output::read_cloud(&args.cloud, args.load.max_document_size)?;
-    let graph = corral_paths::build_with(&model, &cloud);
+    let options = corral_paths::Options {
+        kubernetes_minor: args.kubernetes_version,
+    };
+    let graph = corral_paths::build_with_options(&model, &cloud, &options);
     let built_at = started.elapsed();
     let built_rss = resident_mb();
     // The graph holds all the query needs. The model is freed on another

@@ -1,6 +1,7 @@
 //! Corral's core: loading Kubernetes manifests with exact source positions,
 //! and the typed model the analyses work on.
 
+pub mod authz;
 pub mod de;
 pub mod diagnostic;
 pub mod emit;

@@ -2,7 +2,6 @@
 //! our own where they do not (PodSecurityPolicy, removed in v1.25), and every
 //! pod-bearing kind resolved to its pod template.
 
-pub mod access;
 pub mod lean;
 pub mod psp;
 pub mod selector;

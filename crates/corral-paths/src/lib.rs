@@ -8,6 +8,6 @@ pub mod edge;
 pub mod graph;
 pub mod query;
 
-pub use build::{aws_auth, build, build_with, pod_name, AwsAuthEntry};
+pub use build::{aws_auth, build, build_with, build_with_options, pod_name, AwsAuthEntry, Options};
 pub use edge::EdgeKind;
 pub use graph::{Edge, Evidence, EvidenceRef, Graph, Vertex, Volume};

@@ -275,7 +275,9 @@ fn each_target(
         let mut queue = VecDeque::from([source]);
         while let Some(vertex) = queue.pop_front() {
             let d = depth[&vertex];
-            if d >= max_hops {
+            // A target is where the attacker has won: what lies beyond it
+            // is no new path.
+            if d >= max_hops || (vertex != source && to.matches(&graph.graph[vertex])) {
                 continue;
             }
             let mut next: Vec<_> = graph
@@ -448,6 +450,12 @@ fn changeable(graph: &Graph, edge: EdgeIndex) -> bool {
         graph.graph[source],
         Vertex::Scope { .. } | Vertex::Node { .. }
     ) {
+        return false;
+    }
+    // A binding the attacker would make: the change is the grant that lets
+    // them make it, not the role it would bind.
+    if matches!(&graph.graph[source], Vertex::PermissionSet { name, .. } if name.ends_with("::(new)"))
+    {
         return false;
     }
     !matches!(

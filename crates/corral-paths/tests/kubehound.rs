@@ -7,9 +7,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use corral_cloud::Cloud;
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{load, Input, Limits};
-use corral_paths::{build, EdgeKind, Graph, Vertex};
+use corral_paths::{build_with_options, EdgeKind, Graph, Options, Vertex};
 
 fn fixture() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,7 +45,12 @@ fn graph(attacks: &Path) -> Graph {
     );
     let (model, errors) = Model::build(loaded.objects, &TemplatePaths::default());
     assert!(errors.is_empty(), "{errors:?}");
-    build(&model)
+    // KubeHound takes every service account to have a token Secret, as
+    // the API server made them before 1.24.
+    let options = Options {
+        kubernetes_minor: 23,
+    };
+    build_with_options(&model, &Cloud::default(), &options)
 }
 
 fn labels(edges: Vec<(&Vertex, &Vertex)>) -> BTreeSet<(String, String)> {

@@ -1,18 +1,29 @@
-//! Who may use which PodSecurityPolicy: RBAC `use` grants on
-//! `podsecuritypolicies` (by `resourceNames`, or all), through RoleBindings
-//! (in their namespace) and ClusterRoleBindings, to a pod's service
-//! account: by name, as the user `system:serviceaccount:<ns>:<name>`, or
-//! through the groups `system:serviceaccounts`,
-//! `system:serviceaccounts:<ns>` and `system:authenticated`. And the one
-//! the admission controller picked among them: non-mutating first, then by
-//! name.
+//! Who may use which PodSecurityPolicy, and who may relabel Namespaces,
+//! decided by `corral_core::authz`: the input's RBAC over the API server's
+//! bootstrap policy, with aggregated ClusterRoles and the built-in roles
+//! (`edit`, `admin`, `cluster-admin`) whether or not the input defines
+//! them.
+//!
+//! Admission checks `use` on `podsecuritypolicies` (API group `policy` or
+//! `extensions`, the PSP's name as the object name) in the pod's
+//! namespace, for the pod's service account: by name, as the user
+//! `system:serviceaccount:<ns>:<name>`, or through its implicit groups
+//! `system:serviceaccounts`, `system:serviceaccounts:<ns>` and
+//! `system:authenticated`. So a RoleBinding grants it in its own namespace
+//! only. Among the PSPs that admit a pod, the admission controller picks a
+//! non-mutating one first, then by name.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use corral_core::model::{Model, Resource};
+use corral_core::authz::{self, bootstrap, Authz, Binding, Request, RoleKey, Subject};
+use corral_core::model::Model;
 use corral_core::safe::{is_dns1123_label, shell_word};
 use k8s_openapi::api::rbac::v1 as rbac;
 use serde::Serialize;
+
+/// The API groups admission asks about PSP `use` in.
+const PSP_GROUPS: [&str; 2] = ["policy", "extensions"];
+const PSP_RESOURCE: &str = "podsecuritypolicies";
 
 /// One path by which a service account may use PSPs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -23,189 +34,72 @@ pub struct Grant {
     pub binding: String,
     /// `Role ns/name` or `ClusterRole name`.
     pub role: String,
-    /// The subject that matched: `ServiceAccount ns/name`, `Group ...`,
-    /// `User ...`.
+    /// The subject that matched: `ServiceAccount ns/name` (also when the
+    /// binding names it as a User), `Group ...`.
     pub subject: String,
 }
 
-/// The PSPs one role rule grants `use` of: `None` for every PSP.
-type PspNames = Option<Vec<String>>;
-
-/// A Role (its namespace) or ClusterRole (`None`), by name.
-type RoleKey = (Option<String>, String);
-
-/// The PSP names a role rule grants `use` of: `None` for every PSP.
-fn psp_use(rule: &rbac::PolicyRule) -> Option<PspNames> {
-    let any = |list: Option<&Vec<String>>, wanted: &[&str]| {
-        list.is_some_and(|l| l.iter().any(|x| x == "*" || wanted.contains(&x.as_str())))
-    };
-    let granted = any(rule.api_groups.as_ref(), &["policy", "extensions"])
-        && any(rule.resources.as_ref(), &["podsecuritypolicies"])
-        && rule.verbs.iter().any(|v| v == "use" || v == "*");
-    granted.then(|| {
-        rule.resource_names
-            .clone()
-            .filter(|names| !names.is_empty())
-    })
-}
-
-/// Does `subject` of a binding in `binding_namespace` (None for a
-/// ClusterRoleBinding) name the service account `namespace/name`?
-fn names_service_account(
-    subject: &rbac::Subject,
-    binding_namespace: Option<&str>,
-    namespace: &str,
-    name: &str,
-) -> bool {
-    match subject.kind.as_str() {
-        "ServiceAccount" => {
-            let subject_namespace = subject.namespace.as_deref().or(binding_namespace);
-            subject.name == name && subject_namespace == Some(namespace)
-        }
-        "User" => subject.name == format!("system:serviceaccount:{namespace}:{name}"),
-        "Group" => {
-            subject.name == "system:serviceaccounts"
-                || subject.name == format!("system:serviceaccounts:{namespace}")
-                || subject.name == "system:authenticated"
-        }
-        _ => false,
-    }
-}
-
-/// One binding's grant of what a role rule gives (`T`) to a subject.
-struct Bound<'a, T> {
-    /// The RoleBinding's namespace, `None` for a ClusterRoleBinding.
-    namespace: Option<&'a str>,
-    binding: String,
-    role: String,
-    subject: &'a rbac::Subject,
-    granted: T,
-}
-
-/// Every binding of a role whose rules give something `wanted` extracts,
-/// to each of its subjects.
-fn bound<T: Clone>(
-    model: &Model,
-    wanted: impl Fn(&rbac::PolicyRule) -> Option<T>,
-) -> Vec<Bound<'_, T>> {
-    let mut roles: BTreeMap<RoleKey, Vec<T>> = BTreeMap::new();
-    for (object, resource) in model.iter() {
-        let (scope, rules) = match resource {
-            Resource::Role(r) => (object.namespace.clone(), r.rules.as_deref()),
-            Resource::ClusterRole(r) => (None, r.rules.as_deref()),
-            _ => continue,
-        };
-        let gives: Vec<T> = rules
-            .unwrap_or_default()
-            .iter()
-            .filter_map(&wanted)
-            .collect();
-        if !gives.is_empty() {
-            let role_name = object.name.clone().unwrap_or_default();
-            roles.entry((scope, role_name)).or_default().extend(gives);
+/// The PSPs a binding grants `use` of, wherever it applies: `[None]` for
+/// every PSP, or their names.
+fn psp_use(authz: &Authz, binding: &Binding) -> Vec<Option<String>> {
+    let mut names = BTreeSet::new();
+    for group in PSP_GROUPS {
+        match authz.grant(binding, group, PSP_RESOURCE, "use") {
+            Some(grant) => match grant.names {
+                None => return vec![None],
+                Some(limited) => names.extend(limited.into_iter().map(Some)),
+            },
+            None => continue,
         }
     }
-    let mut found = Vec::new();
-    for (object, resource) in model.iter() {
-        let (namespace, role_ref, subjects, binding) = match resource {
-            Resource::RoleBinding(b) => {
-                let ns = object.namespace.as_deref().unwrap_or("default");
-                (
-                    Some(ns),
-                    &b.role_ref,
-                    b.subjects.as_deref().unwrap_or_default(),
-                    format!("RoleBinding {ns}/{}", object.name.as_deref().unwrap_or("")),
-                )
-            }
-            Resource::ClusterRoleBinding(b) => (
-                None,
-                &b.role_ref,
-                b.subjects.as_deref().unwrap_or_default(),
-                format!(
-                    "ClusterRoleBinding {}",
-                    object.name.as_deref().unwrap_or("")
-                ),
-            ),
-            _ => continue,
-        };
-        let (key, role) = match role_ref.kind.as_str() {
-            "Role" => (
-                (namespace.map(str::to_string), role_ref.name.clone()),
-                format!("Role {}/{}", namespace.unwrap_or(""), role_ref.name),
-            ),
-            _ => (
-                (None, role_ref.name.clone()),
-                format!("ClusterRole {}", role_ref.name),
-            ),
-        };
-        let Some(gives) = roles.get(&key) else {
-            continue;
-        };
-        for subject in subjects {
-            for granted in gives {
-                found.push(Bound {
-                    namespace,
-                    binding: binding.clone(),
-                    role: role.clone(),
-                    subject,
-                    granted: granted.clone(),
-                });
-            }
-        }
-    }
-    found
+    names.into_iter().collect()
 }
 
-/// `ServiceAccount ns/name`, `Group name`, `User name`.
-fn subject_label(subject: &rbac::Subject, binding_namespace: Option<&str>) -> String {
-    match subject.kind.as_str() {
-        "ServiceAccount" => format!(
-            "ServiceAccount {}/{}",
-            subject
-                .namespace
-                .as_deref()
-                .or(binding_namespace)
-                .unwrap_or(""),
-            subject.name
-        ),
-        kind => format!("{kind} {}", subject.name),
-    }
-}
-
-/// The PSP `use` grants of a model, resolved once, to look up per service
+/// The cluster's RBAC, built once, to look up PSP `use` per service
 /// account.
 pub struct PspGrants<'a> {
-    bound: Vec<Bound<'a, PspNames>>,
+    authz: Authz<'a>,
 }
 
 impl<'a> PspGrants<'a> {
     pub fn new(model: &'a Model) -> Self {
         PspGrants {
-            bound: bound(model, psp_use),
+            authz: Authz::new(model),
         }
     }
 
-    /// Every `use` grant of PSPs to service account `namespace/name`.
+    /// Every `use` grant of PSPs to service account `namespace/name`, for
+    /// a pod in `namespace`.
     pub fn of(&self, namespace: &str, name: &str) -> Vec<Grant> {
+        let account = Subject::ServiceAccount {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        let groups = account.implicit_groups();
+        let is_account = |subject: &Subject| {
+            *subject == account
+                || matches!(subject, Subject::Group(group) if groups.contains(group))
+        };
         let mut found = BTreeSet::new();
-        for b in &self.bound {
-            // A RoleBinding grants in its own namespace only.
-            if b.namespace.is_some_and(|ns| ns != namespace)
-                || !names_service_account(b.subject, b.namespace, namespace, name)
+        for binding in self.authz.bindings_of(&account) {
+            // Admission asks in the pod's namespace.
+            if binding
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != namespace)
             {
                 continue;
             }
-            let psps: Vec<Option<String>> = match &b.granted {
-                None => vec![None],
-                Some(names) => names.iter().cloned().map(Some).collect(),
-            };
-            for psp in psps {
-                found.insert(Grant {
-                    psp,
-                    binding: b.binding.clone(),
-                    role: b.role.clone(),
-                    subject: subject_label(b.subject, b.namespace),
-                });
+            let psps = psp_use(&self.authz, binding);
+            for (_, subject) in binding.subjects.iter().filter(|(_, s)| is_account(s)) {
+                for psp in &psps {
+                    found.insert(Grant {
+                        psp: psp.clone(),
+                        binding: binding.label(),
+                        role: binding.role_label(),
+                        subject: subject.label(),
+                    });
+                }
             }
         }
         found.into_iter().collect()
@@ -229,109 +123,152 @@ pub struct NamespaceEditor {
     pub role: String,
 }
 
-/// The verbs on Namespaces (core group) that relabel them, that a rule
-/// grants.
-fn namespace_edit(rule: &rbac::PolicyRule) -> Option<Vec<String>> {
-    let any = |list: Option<&Vec<String>>, wanted: &str| {
-        list.is_some_and(|l| l.iter().any(|x| x == "*" || x == wanted))
-    };
-    if !any(rule.api_groups.as_ref(), "") || !any(rule.resources.as_ref(), "namespaces") {
-        return None;
+/// The verbs on Namespaces (core group) that set their labels.
+const RELABEL_VERBS: [&str; 3] = ["create", "patch", "update"];
+
+/// The namespaces `binding` lets its subjects relabel (`None`: every
+/// one), with the verbs. A RoleBinding reaches the Namespace of its own
+/// name only (a request on a Namespace is authorized in it), and never
+/// `create`, which is asked outside any namespace.
+fn relabels(authz: &Authz, binding: &Binding) -> BTreeMap<Option<String>, Vec<String>> {
+    let mut found: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    for verb in RELABEL_VERBS {
+        let targets: Vec<Option<String>> = match &binding.namespace {
+            Some(ns) => {
+                let request = Request::new(verb, "", "namespaces")
+                    .named(ns)
+                    .in_namespace(ns);
+                let allowed = verb != "create" && authz.binding_allows(binding, &request).is_some();
+                if allowed {
+                    vec![Some(ns.clone())]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => match authz.grant(binding, "", "namespaces", verb) {
+                None => Vec::new(),
+                Some(grant) => match grant.names {
+                    None => vec![None],
+                    Some(names) => names.into_iter().map(Some).collect(),
+                },
+            },
+        };
+        for target in targets {
+            found.entry(target).or_default().push(verb.to_string());
+        }
     }
-    let verbs: Vec<String> = ["create", "patch", "update"]
-        .into_iter()
-        .filter(|v| rule.verbs.iter().any(|x| x == "*" || x == v))
-        .map(str::to_string)
-        .collect();
-    (!verbs.is_empty()).then_some(verbs)
+    found
 }
 
-/// Everyone RBAC lets relabel Namespaces. A RoleBinding's grant on
-/// `namespaces` reaches the Namespace of its own name.
+/// Everyone the input's bindings let relabel Namespaces. The bootstrap
+/// policy's own bindings (`system:masters`, the controllers) are the same
+/// in every cluster and left out.
 pub fn namespace_editors(model: &Model) -> Vec<NamespaceEditor> {
+    let authz = Authz::new(model);
     let mut found = BTreeSet::new();
-    for b in bound(model, namespace_edit) {
-        found.insert(NamespaceEditor {
-            subject: subject_label(b.subject, b.namespace),
-            namespace: b.namespace.map(str::to_string),
-            verbs: b.granted,
-            binding: b.binding,
-            role: b.role,
-        });
+    for binding in authz.bindings() {
+        if bootstrap::is_builtin(&binding.object.file) {
+            continue;
+        }
+        for (namespace, verbs) in relabels(&authz, binding) {
+            for (_, subject) in &binding.subjects {
+                found.insert(NamespaceEditor {
+                    subject: subject.label(),
+                    namespace: namespace.clone(),
+                    verbs: verbs.clone(),
+                    binding: binding.label(),
+                    role: binding.role_label(),
+                });
+            }
+        }
     }
     found.into_iter().collect()
 }
 
-/// The ClusterRoles that grant `use` of the PSP `psp` (by name or all).
-pub fn cluster_roles_granting(model: &Model, psp: &str) -> Vec<String> {
-    model
-        .iter()
-        .filter_map(|(object, resource)| match resource {
-            Resource::ClusterRole(r) => {
-                let grants = r
-                    .rules
-                    .iter()
-                    .flatten()
-                    .filter_map(psp_use)
-                    .any(|names| names.is_none_or(|names| names.iter().any(|n| n == psp)));
-                grants.then(|| object.name.clone().unwrap_or_default())
-            }
-            _ => None,
+/// Does `rule` grant `use` of PSPs and nothing else?
+fn only_psp_use(rule: &rbac::PolicyRule) -> bool {
+    let within = |list: Option<&Vec<String>>, allowed: &[&str]| {
+        list.is_some_and(|l| !l.is_empty() && l.iter().all(|x| allowed.contains(&x.as_str())))
+    };
+    within(rule.api_groups.as_ref(), &PSP_GROUPS)
+        && within(rule.resources.as_ref(), &[PSP_RESOURCE])
+        && within(Some(&rule.verbs), &["use"])
+        && rule
+            .non_resource_urls
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty()
+}
+
+/// The input's roles whose effective rules (aggregated ones included) all
+/// grant `use` of PSPs and nothing else.
+fn psp_only_roles<'a>(authz: &'a Authz) -> BTreeMap<&'a RoleKey, &'a authz::Role<'a>> {
+    authz
+        .roles()
+        .filter(|(_, role)| {
+            !bootstrap::is_builtin(&role.object.file)
+                && !role.rules.is_empty()
+                && role.rules.iter().all(|r| only_psp_use(r.rule))
         })
         .collect()
 }
 
-/// The Roles and ClusterRoles whose every rule grants `use` of PSPs, and
-/// the bindings to them, as `kubectl delete` arguments (shell words)
-/// (`-n ns role/name`, `clusterrole/name`): they serve nothing once PSP
-/// is gone.
+/// The ClusterRoles that grant `use` of the PSP `psp` (by name or all) and
+/// nothing else: binding one grants no more than that PSP.
+pub fn cluster_roles_granting(model: &Model, psp: &str) -> Vec<String> {
+    let authz = Authz::new(model);
+    psp_only_roles(&authz)
+        .into_iter()
+        .filter(|(key, role)| {
+            key.namespace.is_none()
+                && role.rules.iter().any(|r| {
+                    PSP_GROUPS
+                        .iter()
+                        .any(|group| authz::allows(r.rule, group, PSP_RESOURCE, "use", Some(psp)))
+                })
+        })
+        .map(|(key, _)| key.name.clone())
+        .collect()
+}
+
+/// The input's Roles and ClusterRoles that grant `use` of PSPs and nothing
+/// else, and the input's bindings to them, as `kubectl delete` arguments
+/// (shell words) (`-n ns role/name`, `clusterrole/name`): they serve
+/// nothing once PSP is gone.
 pub fn psp_only_rbac(model: &Model) -> Vec<String> {
-    let mut roles = BTreeSet::new();
-    for (object, resource) in model.iter() {
-        let (scope, rules) = match resource {
-            Resource::Role(r) => (object.namespace.clone(), r.rules.as_deref()),
-            Resource::ClusterRole(r) => (None, r.rules.as_deref()),
-            _ => continue,
-        };
-        let rules = rules.unwrap_or_default();
-        if !rules.is_empty() && rules.iter().all(|r| psp_use(r).is_some()) {
-            roles.insert((scope, object.name.clone().unwrap_or_default()));
-        }
-    }
-    let mut found = BTreeSet::new();
+    let authz = Authz::new(model);
+    let roles = psp_only_roles(&authz);
     // A namespace no cluster can hold (`--server=...`) gets no command.
-    let namespaced = |ns: &Option<String>| ns.as_deref().is_none_or(is_dns1123_label);
-    for (scope, name) in roles.iter().filter(|(scope, _)| namespaced(scope)) {
-        found.insert(match scope {
-            Some(ns) => format!(
-                "-n {} {}",
-                shell_word(ns),
-                shell_word(&format!("role/{name}"))
-            ),
-            None => shell_word(&format!("clusterrole/{name}")).into_owned(),
-        });
+    let command = |namespace: Option<&str>, object: String| match namespace {
+        Some(ns) if !is_dns1123_label(ns) => None,
+        Some(ns) => Some(format!("-n {} {}", shell_word(ns), shell_word(&object))),
+        None => Some(shell_word(&object).into_owned()),
+    };
+    let mut found = BTreeSet::new();
+    for key in roles.keys() {
+        let kind = if key.namespace.is_some() {
+            "role"
+        } else {
+            "clusterrole"
+        };
+        found.extend(command(
+            key.namespace.as_deref(),
+            format!("{kind}/{}", key.name),
+        ));
     }
-    for (object, resource) in model.iter() {
-        let name = object.name.clone().unwrap_or_default();
-        let (namespace, role_ref, kind) = match resource {
-            Resource::RoleBinding(b) => (object.namespace.clone(), &b.role_ref, "rolebinding"),
-            Resource::ClusterRoleBinding(b) => (None, &b.role_ref, "clusterrolebinding"),
-            _ => continue,
-        };
-        let key = match role_ref.kind.as_str() {
-            "Role" => (namespace.clone(), role_ref.name.clone()),
-            _ => (None, role_ref.name.clone()),
-        };
-        if roles.contains(&key) && namespaced(&namespace) {
-            found.insert(match namespace {
-                Some(ns) => format!(
-                    "-n {} {}",
-                    shell_word(&ns),
-                    shell_word(&format!("{kind}/{name}"))
-                ),
-                None => shell_word(&format!("{kind}/{name}")).into_owned(),
-            });
+    for binding in authz.bindings() {
+        if bootstrap::is_builtin(&binding.object.file) || !roles.contains_key(&binding.role) {
+            continue;
         }
+        let kind = if binding.namespace.is_some() {
+            "rolebinding"
+        } else {
+            "clusterrolebinding"
+        };
+        found.extend(command(
+            binding.namespace.as_deref(),
+            format!("{kind}/{}", binding.name),
+        ));
     }
     found.into_iter().collect()
 }
@@ -603,5 +540,217 @@ subjects: [{{kind: Group, name: 'system:serviceaccounts:shop'}}]
             ]
         );
         assert_eq!(cluster_roles_granting(&model, "baseline"), ["psp-all"]);
+    }
+
+    const BINDING_HEADER: &str = "---\napiVersion: rbac.authorization.k8s.io/v1\n";
+
+    fn binding(kind: &str, meta: &str, role: &str, subjects: &str) -> String {
+        let role_kind = if role.starts_with("Role ") {
+            "Role"
+        } else {
+            "ClusterRole"
+        };
+        let role = role.trim_start_matches("Role ");
+        format!("{BINDING_HEADER}kind: {kind}\nmetadata: {meta}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {role_kind}, name: {role}}}\nsubjects: {subjects}\n")
+    }
+
+    #[test]
+    fn aggregated_roles_grant_through_the_built_in_edit_and_admin() {
+        // Neither `edit` nor `admin` is in the input: the bootstrap policy
+        // has them, and aggregation adds the labelled role's rule to both.
+        let yaml = format!(
+            "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: psp-web
+  labels: {{rbac.authorization.k8s.io/aggregate-to-edit: 'true'}}
+rules: [{{apiGroups: [policy], resources: [podsecuritypolicies], resourceNames: [web], verbs: [use]}}]
+{}{}",
+            binding(
+                "RoleBinding",
+                "{name: devs, namespace: shop}",
+                "edit",
+                "[{kind: ServiceAccount, name: deployer}]"
+            ),
+            binding(
+                "RoleBinding",
+                "{name: owners, namespace: shop}",
+                "admin",
+                "[{kind: ServiceAccount, name: owner}]"
+            ),
+        );
+        let model = model(&yaml);
+        let found = grants(&model, "shop", "deployer");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].psp.as_deref(), Some("web"));
+        assert_eq!(found[0].role, "ClusterRole edit");
+        assert_eq!(psps(&model, "shop", "owner"), [Some("web".to_string())]);
+        // The RoleBinding grants in shop only.
+        assert!(psps(&model, "other", "deployer").is_empty());
+        // The aggregated role is the input's, and only serves PSP.
+        assert_eq!(cluster_roles_granting(&model, "web"), ["psp-web"]);
+        assert_eq!(psp_only_rbac(&model), ["clusterrole/psp-web"]);
+    }
+
+    #[test]
+    fn built_in_cluster_admin_grants_every_psp() {
+        let yaml = binding(
+            "ClusterRoleBinding",
+            "{name: ops-root}",
+            "cluster-admin",
+            "[{kind: ServiceAccount, name: root, namespace: ops}]",
+        );
+        let model = model(&yaml);
+        let found = grants(&model, "ops", "root");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].psp.as_ref(), found[0].role.as_str()),
+            (None, "ClusterRole cluster-admin")
+        );
+        // It is no role to bind for the bypass: it grants everything else.
+        assert!(cluster_roles_granting(&model, "privileged").is_empty());
+        assert!(psp_only_rbac(&model).is_empty());
+        // And it lets the account relabel every namespace.
+        let editors: Vec<(String, Option<String>)> = namespace_editors(&model)
+            .into_iter()
+            .map(|e| (e.subject, e.namespace))
+            .collect();
+        assert_eq!(editors, [("ServiceAccount ops/root".to_string(), None)]);
+    }
+
+    #[test]
+    fn a_service_account_named_as_a_user_is_that_account() {
+        let yaml = format!(
+            "{ROLES}{}",
+            binding(
+                "RoleBinding",
+                "{name: web, namespace: shop}",
+                "psp-restricted",
+                "[{kind: User, name: 'system:serviceaccount:shop:web'}]"
+            )
+        );
+        let model = model(&yaml);
+        let found = grants(&model, "shop", "web");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].subject, "ServiceAccount shop/web");
+        assert_eq!(found[0].psp.as_deref(), Some("restricted"));
+        assert!(psps(&model, "shop", "other").is_empty());
+        assert!(psps(&model, "other", "web").is_empty());
+    }
+
+    #[test]
+    fn decoys_grant_nothing() {
+        let yaml = format!(
+            "{ROLES}{}{}{}",
+            // In another namespace than the pod's.
+            binding(
+                "RoleBinding",
+                "{name: elsewhere, namespace: other}",
+                "psp-all",
+                "[{kind: ServiceAccount, name: web, namespace: shop}]"
+            ),
+            // A ServiceAccount without namespace in a ClusterRoleBinding
+            // names nobody.
+            binding(
+                "ClusterRoleBinding",
+                "{name: nobody}",
+                "psp-all",
+                "[{kind: ServiceAccount, name: web}]"
+            ),
+            // Use of another PSP than `baseline`.
+            binding(
+                "RoleBinding",
+                "{name: restricted, namespace: shop}",
+                "psp-restricted",
+                "[{kind: ServiceAccount, name: web}]"
+            ),
+        );
+        let model = model(&yaml);
+        assert_eq!(
+            psps(&model, "shop", "web"),
+            [Some("restricted".to_string())]
+        );
+        let all = ["baseline".to_string(), "privileged".to_string()];
+        assert!(usable(&grants(&model, "shop", "web"), &all).is_empty());
+        // A ClusterRoleBinding's ServiceAccount without namespace is no one
+        // in `default` either.
+        assert!(psps(&model, "default", "web").is_empty());
+    }
+
+    #[test]
+    fn psp_only_means_nothing_but_psp_use() {
+        let yaml = "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: everything}
+rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: psp-and-pods}
+rules:
+- {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}
+- {apiGroups: [''], resources: [pods], verbs: [get]}
+";
+        let model = model(yaml);
+        assert!(psp_only_rbac(&model).is_empty());
+        assert!(cluster_roles_granting(&model, "privileged").is_empty());
+    }
+
+    #[test]
+    fn a_role_binding_relabels_its_own_namespace_but_creates_none() {
+        let yaml = format!(
+            "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: ns-writer}}
+rules: [{{apiGroups: [''], resources: [namespaces], verbs: [create, update]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: ns-named}}
+rules: [{{apiGroups: [''], resources: [namespaces], resourceNames: [shop], verbs: [patch]}}]
+{}{}{}",
+            binding(
+                "RoleBinding",
+                "{name: w, namespace: shop}",
+                "ns-writer",
+                "[{kind: Group, name: shop-devs}]"
+            ),
+            binding(
+                "ClusterRoleBinding",
+                "{name: n}",
+                "ns-named",
+                "[{kind: Group, name: shop-ops}]"
+            ),
+            // resourceNames of another namespace reach nothing in `other`.
+            binding(
+                "RoleBinding",
+                "{name: n, namespace: other}",
+                "ns-named",
+                "[{kind: Group, name: other-ops}]"
+            ),
+        );
+        let model = model(&yaml);
+        let editors: Vec<(String, Option<String>, Vec<String>)> = namespace_editors(&model)
+            .into_iter()
+            .map(|e| (e.subject, e.namespace, e.verbs))
+            .collect();
+        assert_eq!(
+            editors,
+            [
+                (
+                    "Group shop-devs".to_string(),
+                    Some("shop".to_string()),
+                    vec!["update".to_string()]
+                ),
+                (
+                    "Group shop-ops".to_string(),
+                    Some("shop".to_string()),
+                    vec!["patch".to_string()]
+                ),
+            ]
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use corral_core::authz::Authz;
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
 use serde::Serialize;
@@ -102,6 +103,9 @@ pub struct Context<'a> {
     /// level and version, by the object's address in the model: made once
     /// for all the PSS rules, by the first that asks.
     pub pss: std::sync::OnceLock<HashMap<usize, corral_pss::Evaluation>>,
+    /// The cluster's RBAC (the input over the bootstrap policy), built
+    /// once, by the first rule that asks.
+    pub authz: std::sync::OnceLock<Authz<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -111,7 +115,12 @@ impl<'a> Context<'a> {
             settings,
             graph: std::sync::OnceLock::new(),
             pss: std::sync::OnceLock::new(),
+            authz: std::sync::OnceLock::new(),
         }
+    }
+
+    pub fn authz(&self) -> &Authz<'a> {
+        self.authz.get_or_init(|| Authz::new(self.model))
     }
 
     pub fn graph(&self) -> &corral_paths::Graph {

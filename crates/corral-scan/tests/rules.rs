@@ -70,6 +70,8 @@ fn workload_rules_fire_on_the_exact_field_line() {
 #[test]
 fn rbac_rules_fire_on_the_exact_field_line() {
     check("rbac.yaml");
+    // Roles named like the built-in ones, granting something else.
+    check("rbac-redefined.yaml");
 }
 
 #[test]

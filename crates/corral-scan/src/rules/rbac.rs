@@ -2,7 +2,19 @@
 //! secrets, exec, workload creation, escalation, impersonation, tokens,
 //! node proxy, certificate approval, webhooks, `aws-auth`), and bindings of
 //! cluster-admin or to everyone.
+//!
+//! Rules are matched as the API server matches them
+//! (`corral_core::authz`): `*` is any verb, group or resource, `*/exec` is
+//! any resource's exec, `pods/*` is no subresource at all. A namespaced
+//! Role never grants a cluster-scoped resource (nodes, CSRs, webhooks,
+//! ClusterRoles, users and groups), so those rules fire on ClusterRoles
+//! only; the exception is `bind` on ClusterRoles, which the API server
+//! checks in the namespace of the RoleBinding being made. Bindings are
+//! judged by what their role grants once the bootstrap roles and
+//! aggregation are resolved, never by the role's name; findings are at
+//! the input's objects only.
 
+use corral_core::authz::{self, bootstrap, RoleKey, MASTERS, SERVICE_ACCOUNTS};
 use corral_core::model::Resource;
 use corral_core::Object;
 use k8s_openapi::api::rbac::v1 as rbac;
@@ -27,33 +39,62 @@ pub static RULES: &[&dyn Rule] = &[
     &GrantsToEveryone,
 ];
 
-fn role_rules(resource: &Resource) -> Option<&[rbac::PolicyRule]> {
+/// A role's rules, and its namespace: `Some` for a Role, `None` for a
+/// ClusterRole.
+fn role_rules<'r>(
+    object: &Object,
+    resource: &'r Resource,
+) -> Option<(&'r [rbac::PolicyRule], Option<String>)> {
     match resource {
-        Resource::Role(r) => r.rules.as_deref(),
-        Resource::ClusterRole(r) => r.rules.as_deref(),
+        Resource::Role(r) => Some((
+            r.rules.as_deref().unwrap_or_default(),
+            Some(object.namespace.clone().unwrap_or_else(|| "default".into())),
+        )),
+        Resource::ClusterRole(r) => Some((r.rules.as_deref().unwrap_or_default(), None)),
         _ => None,
     }
 }
 
-fn has(list: Option<&Vec<String>>, wanted: &[&str]) -> bool {
-    list.is_some_and(|l| l.iter().any(|x| x == "*" || wanted.contains(&x.as_str())))
+/// Some verbs on some resources of one API group.
+struct Access {
+    group: &'static str,
+    resources: &'static [&'static str],
+    verbs: &'static [&'static str],
 }
 
-/// Does `rule` grant one of `verbs` on one of `resources` of one of
-/// `groups` (with `*` matching anything)?
-fn grants(rule: &rbac::PolicyRule, groups: &[&str], resources: &[&str], verbs: &[&str]) -> bool {
-    has(rule.api_groups.as_ref(), groups)
-        && has(rule.resources.as_ref(), resources)
-        && rule
-            .verbs
-            .iter()
-            .any(|v| v == "*" || verbs.contains(&v.as_str()))
+/// Does `policy`, rule `index` of `object` (a Role in `namespace`, or a
+/// ClusterRole), allow one of `wanted` on some object? A Role grants
+/// within its namespace only: no cluster-scoped resource, except `bind`
+/// on ClusterRoles, which the API server checks in the namespace of the
+/// RoleBinding being made.
+fn grants_any(
+    object: &Object,
+    policy: &rbac::PolicyRule,
+    index: usize,
+    namespace: Option<&str>,
+    wanted: &[Access],
+) -> bool {
+    let rule = [authz::RuleRef {
+        rule: policy,
+        object,
+        index,
+    }];
+    wanted.iter().any(|access| {
+        access.resources.iter().any(|resource| {
+            access
+                .verbs
+                .iter()
+                .any(|verb| authz::grant(&rule, namespace, access.group, resource, verb).is_some())
+        })
+    })
 }
 
 /// Implement `Rule` for a rule over each policy rule of Roles and
-/// ClusterRoles: `$body` returns the message and fix when it fires.
+/// ClusterRoles: `$body` (given the object, the rule, its index and the
+/// role's namespace, `None` for a ClusterRole) returns the field, message
+/// and fix when it fires.
 macro_rules! role_rule {
-    ($rule:ident, |$policy:ident| $body:expr) => {
+    ($rule:ident, |$object:ident, $policy:ident, $index:ident, $namespace:ident| $body:expr) => {
         impl Rule for $rule {
             fn check_object(
                 &self,
@@ -62,10 +103,13 @@ macro_rules! role_rule {
                 resource: &Resource,
                 out: &mut Vec<Finding>,
             ) {
-                let Some(rules) = role_rules(resource) else {
+                let Some((rules, namespace)) = role_rules(object, resource) else {
                     return;
                 };
+                let $object = object;
+                let $namespace = namespace.as_deref();
                 for (i, $policy) in rules.iter().enumerate() {
+                    let $index = i;
                     let fired: Option<(&str, String, String)> = $body;
                     if let Some((field, message, fix)) = fired {
                         out.push(Finding::new(
@@ -103,7 +147,7 @@ declare_rule! {
     "Role grants with a wildcard"
 }
 
-role_rule!(Wildcards, |policy| {
+role_rule!(Wildcards, |_object, policy, _index, _namespace| {
     let star = |l: Option<&Vec<String>>| l.is_some_and(|l| l.iter().any(|x| x == "*"));
     if policy.verbs.iter().any(|v| v == "*") {
         Some((
@@ -128,16 +172,38 @@ role_rule!(Wildcards, |policy| {
     }
 });
 
-fn system_subject(subject: &rbac::Subject) -> bool {
-    subject.name.starts_with("system:")
+/// A binding's role reference and subjects, and its namespace (`None` for
+/// a ClusterRoleBinding).
+fn binding_parts<'r>(
+    object: &Object,
+    resource: &'r Resource,
+) -> Option<(&'r rbac::RoleRef, &'r [rbac::Subject], Option<String>)> {
+    let namespace = || object.namespace.clone().unwrap_or_else(|| "default".into());
+    match resource {
+        Resource::RoleBinding(b) => Some((
+            &b.role_ref,
+            b.subjects.as_deref().unwrap_or_default(),
+            Some(namespace()),
+        )),
+        Resource::ClusterRoleBinding(b) => {
+            Some((&b.role_ref, b.subjects.as_deref().unwrap_or_default(), None))
+        }
+        _ => None,
+    }
 }
 
-fn bindings(resource: &Resource) -> Option<(&rbac::RoleRef, &[rbac::Subject])> {
-    match resource {
-        Resource::RoleBinding(b) => Some((&b.role_ref, b.subjects.as_deref().unwrap_or_default())),
-        Resource::ClusterRoleBinding(b) => {
-            Some((&b.role_ref, b.subjects.as_deref().unwrap_or_default()))
-        }
+/// The role a binding references, as the authorizer resolves it (a
+/// ClusterRoleBinding cannot reference a Role).
+fn role_key(role: &rbac::RoleRef, namespace: Option<&str>) -> Option<RoleKey> {
+    match (role.kind.as_str(), namespace) {
+        ("ClusterRole", _) => Some(RoleKey {
+            namespace: None,
+            name: role.name.clone(),
+        }),
+        ("Role", Some(ns)) => Some(RoleKey {
+            namespace: Some(ns.to_string()),
+            name: role.name.clone(),
+        }),
         _ => None,
     }
 }
@@ -147,15 +213,12 @@ fn bindings(resource: &Resource) -> Option<(&rbac::RoleRef, &[rbac::Subject])> {
 fn flag_subjects(
     rule: &'static crate::rule::RuleMeta,
     object: &Object,
-    resource: &Resource,
+    subjects: &[rbac::Subject],
     out: &mut Vec<Finding>,
-    fires: impl Fn(&rbac::RoleRef, &rbac::Subject) -> Option<(String, String)>,
+    fires: impl Fn(&rbac::Subject) -> Option<(String, String)>,
 ) {
-    let Some((role, subjects)) = bindings(resource) else {
-        return;
-    };
     for (i, subject) in subjects.iter().enumerate() {
-        if let Some((message, fix)) = fires(role, subject) {
+        if let Some((message, fix)) = fires(subject) {
             out.push(Finding::new(
                 rule,
                 object,
@@ -169,13 +232,21 @@ fn flag_subjects(
 
 declare_rule! {
     /// ## What it does
-    /// Flags a RoleBinding or ClusterRoleBinding of the `cluster-admin`
-    /// ClusterRole to a subject that is not a built-in `system:` one.
+    /// Flags each subject of a ClusterRoleBinding or RoleBinding whose role
+    /// grants every verb on every resource of every API group: the
+    /// built-in `cluster-admin` (known whether or not the input defines
+    /// it), or any role, aggregated ones included, that amounts to it. It is
+    /// decided by the role's rules, never by its name: an input ClusterRole
+    /// named `cluster-admin` that only reads ConfigMaps is not flagged. The
+    /// group `system:masters` is exempt (it holds every permission
+    /// anyway); every other subject is flagged, `system:` ones included
+    /// (`system:serviceaccounts` is every pod's token).
     ///
     /// ## Why it matters
-    /// `cluster-admin` is every permission on every resource: whoever holds
-    /// the subject's credentials owns the cluster (and, through a
-    /// RoleBinding, the namespace with all its secrets).
+    /// Through a ClusterRoleBinding it is cluster-admin: whoever holds the
+    /// subject's credentials owns the cluster. Through a RoleBinding it is
+    /// admin of the namespace: every permission in it, all its secrets
+    /// included.
     ///
     /// ## How to fix
     /// Bind a role with the permissions the subject needs.
@@ -189,18 +260,39 @@ declare_rule! {
 impl Rule for ClusterAdminBinding {
     fn check_object(
         &self,
-        _: &Context,
+        context: &Context,
         object: &Object,
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        flag_subjects(&Self::META, object, resource, out, |role, subject| {
-            let admin = role.kind == "ClusterRole" && role.name == "cluster-admin";
-            (admin && !system_subject(subject)).then(|| {
+        let Some((role_ref, subjects, namespace)) = binding_parts(object, resource) else {
+            return;
+        };
+        let everything = role_key(role_ref, namespace.as_deref())
+            .and_then(|key| {
+                context
+                    .authz()
+                    .role(&key)
+                    .map(|role| role.grants_everything())
+            })
+            .unwrap_or(false);
+        if !everything {
+            return;
+        }
+        let held = match &namespace {
+            None => "cluster-admin".to_string(),
+            Some(ns) => format!("admin of namespace `{ns}` (every permission in it)"),
+        };
+        flag_subjects(&Self::META, object, subjects, out, |subject| {
+            // A subject the authorizer cannot match (a ServiceAccount
+            // without namespace in a ClusterRoleBinding) is granted nothing.
+            let named = authz::Subject::of_binding(subject, namespace.as_deref())?;
+            let masters = matches!(&named, authz::Subject::Group(g) if g == MASTERS);
+            (!masters).then(|| {
                 (
                     format!(
-                        "{} `{}` is bound to cluster-admin",
-                        subject.kind, subject.name
+                        "{} `{}` is {held} through {} `{}`",
+                        subject.kind, subject.name, role_ref.kind, role_ref.name
                     ),
                     "bind a role with only the permissions it needs".into(),
                 )
@@ -211,77 +303,90 @@ impl Rule for ClusterAdminBinding {
 
 macro_rules! grant_rule {
     ($rule:ident, $id:literal, $kebab:literal, $severity:ident, $summary:literal,
-     groups: $groups:expr, resources: $resources:expr, verbs: $verbs:expr,
+     access: [$($access:expr),+ $(,)?],
      message: $message:literal, fix: $fix:literal, what: $what:literal, why: $why:literal) => {
         declare_rule! {
-            #[doc = concat!("## What it does\n", $what, "\n\n## Why it matters\n", $why,
+            #[doc = concat!("## What it does\n", $what,
+                " Rules match as the API server matches them: `*` is any verb, group or resource, `*/exec` any resource's exec, `pods/*` no subresource.",
+                "\n\n## Why it matters\n", $why,
                 "\n\n## How to fix\n", $fix, ".\n\n## References\n- https://kubernetes.io/docs/concepts/security/rbac-good-practices/")]
             $rule, $id, $kebab, Rbac, $severity, $summary
         }
 
-        role_rule!($rule, |policy| {
-            grants(policy, &$groups, &$resources, &$verbs)
+        role_rule!($rule, |object, policy, index, namespace| {
+            grants_any(object, policy, index, namespace, &[$($access),+])
                 .then(|| ("verbs", $message.to_string(), $fix.to_string()))
         });
     };
 }
 
 grant_rule!(ReadSecrets, "CRL-R003", "read-secrets", High, "Role reads Secrets",
-    groups: [CORE], resources: ["secrets"], verbs: ["get", "list", "watch"],
+    access: [Access { group: CORE, resources: &["secrets"], verbs: &["get", "list", "watch"] }],
     message: "the role can read Secrets",
     fix: "grant `get` on the named Secrets needed (`resourceNames`), never `list` or `watch`",
     what: "Flags a role rule that grants `get`, `list` or `watch` on Secrets.",
     why: "Secrets hold every credential of the namespace, service account tokens included: `list` returns them all at once.");
 grant_rule!(ExecAttach, "CRL-R004", "pods-exec-attach", High, "Role can exec into pods",
-    groups: [CORE], resources: ["pods/exec", "pods/attach"], verbs: ["create", "get"],
+    access: [Access { group: CORE, resources: &["pods/exec", "pods/attach"], verbs: &["create", "get"] }],
     message: "the role can run commands in pods (pods/exec or pods/attach)",
     fix: "remove pods/exec and pods/attach; use an audited break-glass role",
-    what: "Flags a role rule that grants `create` (or `get`, which websockets use) on `pods/exec` or `pods/attach`.",
+    what: "Flags a role rule that grants `create` (or `get`, which websockets use) on `pods/exec` or `pods/attach` (`*/exec` and `*/attach` included).",
     why: "Running a command in a pod is having its identity: its service account token, its secrets and its network position.");
 grant_rule!(CreateWorkloads, "CRL-R005", "create-workloads", High, "Role can create or change workloads",
-    groups: [CORE, "apps", "batch"],
-    resources: ["pods", "deployments", "daemonsets", "statefulsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"],
-    verbs: ["create", "update", "patch"],
+    access: [
+        Access { group: CORE, resources: &["pods", "replicationcontrollers"], verbs: &["create", "update", "patch"] },
+        Access { group: "apps", resources: &["deployments", "daemonsets", "statefulsets", "replicasets"], verbs: &["create", "update", "patch"] },
+        Access { group: "batch", resources: &["jobs", "cronjobs"], verbs: &["create", "update", "patch"] },
+    ],
     message: "the role can create or change workloads",
     fix: "leave workload changes to the deployment pipeline's identity",
-    what: "Flags a role rule that grants `create`, `update` or `patch` on pods or workload controllers.",
+    what: "Flags a role rule that grants `create`, `update` or `patch` on pods or workload controllers, each in its own API group.",
     why: "Whoever creates a pod chooses its service account, its host mounts and its node: every secret and identity of the namespace, and the node if admission lets privileged pods through.");
 grant_rule!(BindEscalate, "CRL-R006", "bind-escalate", Critical, "Role can bind or escalate roles",
-    groups: ["rbac.authorization.k8s.io"], resources: ["roles", "clusterroles"], verbs: ["bind", "escalate"],
+    access: [Access { group: "rbac.authorization.k8s.io", resources: &["roles", "clusterroles"], verbs: &["bind", "escalate"] }],
     message: "the role can bind or escalate roles, beyond its own permissions",
     fix: "remove `bind` and `escalate`",
-    what: "Flags a role rule that grants `bind` or `escalate` on roles or cluster roles.",
+    what: "Flags a role rule that grants `bind` or `escalate` on roles or cluster roles. In a namespaced Role, `escalate` on ClusterRoles grants nothing (they are cluster-scoped), but `bind` on them does: the API server checks it in the namespace of the RoleBinding being made, so the holder can bind any ClusterRole there.",
     why: "These verbs lift RBAC's own guard against granting more than one has: the holder can make itself cluster-admin.");
 grant_rule!(Impersonate, "CRL-R007", "impersonate", Critical, "Role can impersonate",
-    groups: [CORE, "authentication.k8s.io"], resources: ["users", "groups", "serviceaccounts", "userextras/scopes", "uids"], verbs: ["impersonate"],
+    access: [
+        Access { group: CORE, resources: &["users", "groups", "serviceaccounts"], verbs: &["impersonate"] },
+        Access { group: "authentication.k8s.io", resources: &["userextras/scopes", "uids"], verbs: &["impersonate"] },
+    ],
     message: "the role can impersonate users, groups or service accounts",
     fix: "remove `impersonate`, or restrict it with `resourceNames`",
-    what: "Flags a role rule that grants `impersonate`.",
+    what: "Flags a role rule that grants `impersonate` (a namespaced Role: of service accounts only, as users, groups, UIDs and extras are cluster-scoped).",
     why: "Impersonation acts as another subject, `system:masters` included: any permission of anyone.");
 grant_rule!(ServiceAccountTokens, "CRL-R008", "serviceaccount-token", High, "Role can mint service account tokens",
-    groups: [CORE], resources: ["serviceaccounts/token"], verbs: ["create"],
+    access: [Access { group: CORE, resources: &["serviceaccounts/token"], verbs: &["create"] }],
     message: "the role can mint tokens for service accounts",
     fix: "remove `create` on serviceaccounts/token",
     what: "Flags a role rule that grants `create` on `serviceaccounts/token` (the TokenRequest API).",
     why: "A minted token is the service account's identity, for as long as the holder asks, including any cloud role bound to it.");
 grant_rule!(NodesProxy, "CRL-R009", "nodes-proxy", High, "Role can reach kubelets through nodes/proxy",
-    groups: [CORE], resources: ["nodes/proxy"], verbs: ["get", "create", "update", "patch"],
+    access: [Access { group: CORE, resources: &["nodes/proxy"], verbs: &["get", "create", "update", "patch"] }],
     message: "the role can reach every kubelet's API through nodes/proxy",
     fix: "remove nodes/proxy; read metrics through the metrics API",
-    what: "Flags a role rule that grants access to `nodes/proxy`.",
+    what: "Flags a ClusterRole rule that grants access to `nodes/proxy` (nodes are cluster-scoped: a namespaced Role cannot grant it).",
     why: "The kubelet API runs commands in any pod on the node, bypassing the API server's authorization and audit of pods/exec.");
 grant_rule!(ApproveCsr, "CRL-R010", "approve-csr", High, "Role can approve certificate requests",
-    groups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/approval", "signers"], verbs: ["update", "patch", "approve"],
+    access: [
+        Access { group: "certificates.k8s.io", resources: &["certificatesigningrequests/approval"], verbs: &["update", "patch"] },
+        Access { group: "certificates.k8s.io", resources: &["signers"], verbs: &["approve"] },
+    ],
     message: "the role can approve certificate signing requests",
     fix: "leave approval to the controller manager",
-    what: "Flags a role rule that grants approval of CertificateSigningRequests (`update` on `certificatesigningrequests/approval`, `approve` on signers).",
+    what: "Flags a ClusterRole rule that grants approval of CertificateSigningRequests (`update` or `patch` on `certificatesigningrequests/approval`, `approve` on signers); both are cluster-scoped, so a namespaced Role cannot grant it.",
     why: "Approving one's own request for a client certificate with the `system:masters` group is cluster-admin.");
 grant_rule!(AdmissionWebhooks, "CRL-R011", "admission-webhooks", High, "Role can change admission webhooks",
-    groups: ["admissionregistration.k8s.io"], resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings"],
-    verbs: ["create", "update", "patch", "delete"],
+    access: [Access {
+        group: "admissionregistration.k8s.io",
+        resources: &["validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"],
+        verbs: &["create", "update", "patch", "delete"],
+    }],
     message: "the role can change admission webhooks and policies",
     fix: "restrict it to the operator that owns them, with `resourceNames`",
-    what: "Flags a role rule that grants changes to admission webhooks or admission policies.",
+    what: "Flags a ClusterRole rule that grants changes to admission webhooks or admission policies (cluster-scoped: a namespaced Role cannot grant them).",
     why: "A mutating webhook sees and rewrites every object created, secrets included; deleting a validating one removes the cluster's guard rails.");
 
 declare_rule! {
@@ -311,24 +416,17 @@ impl Rule for AwsAuth {
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        let Some(rules) = role_rules(resource) else {
+        let Some((rules, namespace)) = role_rules(object, resource) else {
             return;
         };
-        let cluster_wide = matches!(resource, Resource::ClusterRole(_));
-        if !cluster_wide && object.namespace.as_deref() != Some("kube-system") {
+        if namespace.is_some_and(|ns| ns != "kube-system") {
             return;
         }
         for (i, policy) in rules.iter().enumerate() {
-            let names = policy.resource_names.as_deref().unwrap_or_default();
-            let named = names.is_empty() || names.iter().any(|n| n == "aws-auth");
-            if named
-                && grants(
-                    policy,
-                    &[CORE],
-                    &["configmaps"],
-                    &["update", "patch", "delete"],
-                )
-            {
+            let rewrites = ["update", "patch", "delete"]
+                .iter()
+                .any(|verb| authz::allows(policy, CORE, "configmaps", verb, Some("aws-auth")));
+            if rewrites {
                 out.push(Finding::new(
                     &Self::META,
                     object,
@@ -341,12 +439,15 @@ impl Rule for AwsAuth {
     }
 }
 
-/// Groups that hold everyone, or everyone who authenticated.
+/// Groups that hold everyone who can reach the API server, everyone who
+/// authenticated, or every pod's service account token.
 const EVERYONE: [&str; 3] = [
-    "system:anonymous",
     "system:unauthenticated",
     "system:authenticated",
+    SERVICE_ACCOUNTS,
 ];
+/// The user of a request without credentials.
+const ANONYMOUS: &str = "system:anonymous";
 
 /// Roles every cluster binds to everyone, by design.
 const PUBLIC_ROLES: [&str; 4] = [
@@ -356,16 +457,47 @@ const PUBLIC_ROLES: [&str; 4] = [
     "system:service-account-issuer-discovery",
 ];
 
+/// Is `role` one of the public built-in ClusterRoles, granting no more
+/// than the bootstrap policy's own (an input copy of it is, an input
+/// redefinition that grants more is not)?
+fn public_role(context: &Context, role: &rbac::RoleRef) -> bool {
+    if role.kind != "ClusterRole" || !PUBLIC_ROLES.contains(&role.name.as_str()) {
+        return false;
+    }
+    let key = RoleKey {
+        namespace: None,
+        name: role.name.clone(),
+    };
+    let Some(effective) = context.authz().role(&key) else {
+        return false;
+    };
+    let builtin: Vec<&rbac::PolicyRule> = bootstrap::model()
+        .iter()
+        .filter_map(|(object, resource)| match resource {
+            Resource::ClusterRole(r) if object.name.as_deref() == Some(role.name.as_str()) => {
+                r.rules.as_ref()
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    authz::covers(&builtin, &effective.policy_rules())
+}
+
 declare_rule! {
     /// ## What it does
-    /// Flags a binding to `system:anonymous`, `system:unauthenticated` or
-    /// `system:authenticated`, except of the roles Kubernetes itself binds
-    /// to them (discovery, basic user, public info).
+    /// Flags a binding to everyone: the groups `system:unauthenticated`,
+    /// `system:authenticated` or `system:serviceaccounts`, or the user
+    /// `system:anonymous`, except of the roles Kubernetes itself binds to
+    /// them (discovery, basic user, public info, service account issuer
+    /// discovery) as long as they grant no more than the built-in ones.
     ///
     /// ## Why it matters
     /// `system:authenticated` is every user and every service account of
-    /// every pod (and, on managed clusters, any cloud account); the other
-    /// two are anyone who can reach the API server.
+    /// every pod (and, on managed clusters, any cloud account);
+    /// `system:serviceaccounts` is every pod's token, so one compromised
+    /// pod holds the grant; the anonymous user and unauthenticated group
+    /// are anyone who can reach the API server.
     ///
     /// ## How to fix
     /// Bind the role to the groups or service accounts that need it.
@@ -373,24 +505,31 @@ declare_rule! {
     /// ## References
     /// - https://kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings
     GrantsToEveryone, "CRL-R013", "grants-to-everyone", Rbac, Critical,
-    "Role bound to anonymous or all users"
+    "Role bound to anonymous, all users or all service accounts"
 }
 
 impl Rule for GrantsToEveryone {
     fn check_object(
         &self,
-        _: &Context,
+        context: &Context,
         object: &Object,
         resource: &Resource,
         out: &mut Vec<Finding>,
     ) {
-        flag_subjects(&Self::META, object, resource, out, |role, subject| {
-            let everyone = EVERYONE.contains(&subject.name.as_str());
-            (everyone && !PUBLIC_ROLES.contains(&role.name.as_str())).then(|| {
+        let Some((role, subjects, _)) = binding_parts(object, resource) else {
+            return;
+        };
+        flag_subjects(&Self::META, object, subjects, out, |subject| {
+            let everyone = match subject.kind.as_str() {
+                "Group" => EVERYONE.contains(&subject.name.as_str()),
+                "User" => subject.name == ANONYMOUS,
+                _ => false,
+            };
+            (everyone && !public_role(context, role)).then(|| {
                 (
                     format!(
-                        "{} `{}` is bound to everyone in `{}`",
-                        role.kind, role.name, subject.name
+                        "{} `{}` is bound to everyone, as {} `{}`",
+                        role.kind, role.name, subject.kind, subject.name
                     ),
                     "bind the role to the subjects that need it".into(),
                 )

@@ -6,16 +6,14 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use compact_str::CompactString;
 use corral_cloud::Cloud;
-use corral_core::model::access::{allows, allows_names, bindings, covers, role_rules, RoleKey};
+use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
 use corral_core::model::selector::Labels;
 use corral_core::model::{Model, Resource};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Node, SecurityContext};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -25,21 +23,6 @@ use crate::cloud_edges::{
 };
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex, Volume};
-
-/// Roles whose holders control the cluster (KubeHound's list, and the
-/// system roles that imply it).
-fn critical_role(name: &str) -> bool {
-    matches!(
-        name,
-        "cluster-admin"
-            | "admin"
-            | "edit"
-            | "system:node-bootstrapper"
-            | "system:kube-scheduler"
-            | "system:kube-controller-manager"
-            | "system:masters"
-    ) || name.starts_with("system:controller:")
-}
 
 const READ_PATHS: [&str; 7] = [
     "/",
@@ -147,31 +130,6 @@ fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
 /// it.
 type Account<'a> = (Option<&'a BTreeMap<String, String>>, Option<&'a Object>);
 
-/// The targets of each kind of grant (edge, resource): by namespace
-/// (`None`: cluster-wide), each with the name a `resourceNames` list would
-/// give.
-type Targets = FxHashMap<
-    (EdgeKind, &'static str),
-    BTreeMap<Option<CompactString>, Vec<(NodeIndex, CompactString)>>,
->;
-
-/// The targets of grants as they are found: one list per (edge, resource,
-/// namespace), each in the order found; [`arranged`] sorts them by
-/// namespace once.
-type FoundTargets =
-    FxHashMap<(EdgeKind, &'static str, Option<CompactString>), Vec<(NodeIndex, CompactString)>>;
-
-fn arranged(found: FoundTargets) -> Targets {
-    let mut targets = Targets::default();
-    for ((kind, resource, namespace), members) in found {
-        targets
-            .entry((kind, resource))
-            .or_default()
-            .insert(namespace, members);
-    }
-    targets
-}
-
 /// The resources whose creation or change runs pods, by API group.
 const WORKLOAD_RESOURCES: [(&str, &str); 8] = [
     ("", "pods"),
@@ -266,12 +224,52 @@ pub fn aws_auth(model: &Model) -> Vec<AwsAuthEntry<'_>> {
 }
 
 /// The graph of the cluster alone.
+mod admission;
+mod rbac;
+
+use admission::Admission;
+
+/// What the graph depends on besides the input.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The Kubernetes minor version whose API server decides (`1.NN`).
+    pub kubernetes_minor: u32,
+}
+
+/// The newest Kubernetes minor version whose behaviour Corral knows.
+pub const LATEST_KUBERNETES_MINOR: u32 = 35;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            kubernetes_minor: LATEST_KUBERNETES_MINOR,
+        }
+    }
+}
+
+impl Options {
+    /// The verbs on `pods/exec` that run a command. Before 1.35 the API
+    /// server authorized a websocket upgrade (what kubectl uses) as `get`.
+    fn exec_verbs(&self) -> &'static [&'static str] {
+        if self.kubernetes_minor < 35 {
+            &["create", "get"]
+        } else {
+            &["create"]
+        }
+    }
+}
+
 pub fn build(model: &Model) -> Graph {
     build_with(model, &Cloud::default())
 }
 
 /// The graph of the cluster and what the cloud files say.
 pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
+    build_with_options(model, cloud, &Options::default())
+}
+
+/// The graph, for the Kubernetes version `options` name.
+pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Graph {
     let mut g = Graph::default();
 
     // Nodes; unscheduled pods may land on any node without a NoSchedule
@@ -329,93 +327,11 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         nodes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
 
     // RBAC: one permission set per binding, identities from subjects.
-    let rules = role_rules(model);
-    let mut permission_sets: Vec<(NodeIndex, Option<String>, &Vec<PolicyRule>, &Object)> =
-        Vec::new();
-    // Each role's manifest and how many rules it writes itself (the rest
-    // come from aggregation): a grant's evidence is the rule's line.
-    let role_objects: FxHashMap<RoleKey, (&Object, usize)> = model
-        .iter()
-        .filter_map(|(object, resource)| {
-            let (namespace, written) = match resource {
-                Resource::Role(r) => (
-                    Some(object.namespace.clone().unwrap_or_else(|| "default".into())),
-                    r.rules.as_ref().map_or(0, Vec::len),
-                ),
-                Resource::ClusterRole(r) => (None, r.rules.as_ref().map_or(0, Vec::len)),
-                _ => return None,
-            };
-            let key = RoleKey {
-                namespace,
-                name: object.name.clone().unwrap_or_default(),
-            };
-            Some((key, (object, written)))
-        })
-        .collect();
-    let mut role_of: FxHashMap<NodeIndex, (&Object, usize)> = FxHashMap::default();
-    for binding in bindings(model, &rules) {
-        let role_rules = &rules[&binding.role];
-        let ps = g.vertex(Vertex::PermissionSet {
-            namespace: binding.namespace.as_deref().map(Into::into),
-            name: format!("{}::{}", binding.role.name, binding.name).into(),
-            critical: critical_role(&binding.role.name),
-        });
-        permission_sets.push((ps, binding.namespace.clone(), role_rules, binding.object));
-        if let Some(role) = role_objects.get(&binding.role) {
-            role_of.insert(ps, *role);
-        }
-        for subject in &binding.subjects {
-            let namespace = match subject.kind.as_str() {
-                "ServiceAccount" => Some(
-                    subject
-                        .namespace
-                        .clone()
-                        .or(binding.namespace.clone())
-                        .unwrap_or_else(|| "default".into()),
-                ),
-                _ => None,
-            };
-            let identity = g.vertex(Vertex::Identity {
-                kind: subject.kind.as_str().into(),
-                namespace: namespace.map(Into::into),
-                name: subject.name.as_str().into(),
-            });
-            g.edge(
-                identity,
-                ps,
-                EdgeKind::PermissionDiscover,
-                evidence(
-                    binding.object,
-                    "subjects",
-                    format!("bound to {}", binding.role.name),
-                ),
-            );
-        }
-    }
-
-    // Service accounts are in their groups: a token of any of them holds
-    // what the groups are bound to.
-    let groups: Vec<(NodeIndex, CompactString)> = g
-        .graph
-        .node_indices()
-        .filter_map(|i| match &g.graph[i] {
-            Vertex::Identity { kind, name, .. } if kind == "Group" => Some((i, name.clone())),
-            _ => None,
-        })
-        .collect();
-    let member_of = |namespace: &str| -> Vec<NodeIndex> {
-        groups
-            .iter()
-            .filter(|(_, name)| {
-                name == "system:serviceaccounts"
-                    || name == "system:authenticated"
-                    || name
-                        .strip_prefix("system:serviceaccounts:")
-                        .is_some_and(|ns| ns == namespace)
-            })
-            .map(|(i, _)| *i)
-            .collect()
-    };
+    let authz = Authz::new(model);
+    let mut sets = rbac::permission_sets(&mut g, &authz);
+    let new_bindings = rbac::new_bindings(&authz, &sets);
+    let new_sets = rbac::new_permission_sets(&mut g, &authz, &new_bindings);
+    sets.extend(new_sets);
 
     // Every service account's token, for each cloud audience, and the
     // cloud identities it is exchanged for.
@@ -572,6 +488,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
     let mut token_volumes: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new(); // (volume, nodes)
     let mut traversals: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new();
     let mut log_mounts: Vec<(usize, NodeIndex, String)> = Vec::new(); // (pod, container, path)
+    let groups = rbac::groups(&g);
     for (p, entry) in pods.iter().enumerate() {
         let spec = &entry.template.spec;
         let object = entry.object;
@@ -581,25 +498,13 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
             name: entry.account.as_str().into(),
         };
         // The account is a vertex when it is bound, or its groups are.
-        let groups = member_of(&entry.namespace);
-        let identity = g
-            .find(&account)
-            .or_else(|| (!groups.is_empty()).then(|| g.vertex(account.clone())));
-        if let Some(identity) = identity {
-            for group in &groups {
-                g.edge(
-                    identity,
-                    *group,
-                    EdgeKind::GroupMember,
-                    Evidence {
-                        file: None,
-                        line: None,
-                        field: None,
-                        detail: "service accounts are in their groups".into(),
-                    },
-                );
-            }
-        }
+        let identity = g.find(&account).or_else(|| {
+            let subject = Subject::ServiceAccount {
+                namespace: entry.namespace.clone(),
+                name: entry.account.clone(),
+            };
+            rbac::in_known_group(&groups, &subject).then(|| g.vertex(account.clone()))
+        });
         let automount = spec.automount_service_account_token != Some(false);
         // Cloud credentials: the node's metadata service, unless a
         // NetworkPolicy keeps the pod from it, and the tokens the pod is
@@ -988,501 +893,79 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }
     }
 
-    // What each permission set allows.
-    let service_accounts: Vec<(NodeIndex, CompactString, CompactString)> = g
-        .graph
-        .node_indices()
-        .filter_map(|i| match &g.graph[i] {
-            Vertex::Identity {
-                kind,
-                namespace: Some(ns),
-                name,
-            } if kind == "ServiceAccount" => Some((i, ns.clone(), name.clone())),
-            _ => None,
-        })
-        .collect();
-    // Users and groups, which `impersonate` names by resource.
-    let people: Vec<(NodeIndex, &'static str, CompactString)> = g
-        .graph
-        .node_indices()
-        .filter_map(|i| match &g.graph[i] {
-            Vertex::Identity { kind, name, .. } if kind == "User" => {
-                Some((i, "users", name.clone()))
-            }
-            Vertex::Identity { kind, name, .. } if kind == "Group" => {
-                Some((i, "groups", name.clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    let masters = g.vertex(Vertex::Identity {
-        kind: "Group".into(),
-        namespace: None,
-        name: "system:masters".into(),
-    });
-    let all_sets: Vec<(NodeIndex, Option<String>, bool)> = permission_sets
+    // Service accounts no pod runs as, when a group they are in is bound:
+    // each namespace's `default` and every ServiceAccount object. A token
+    // minted or a pod created for them holds what their groups hold.
+    let mut namespaces: BTreeSet<&str> =
+        ["default", "kube-system", "kube-public", "kube-node-lease"]
+            .into_iter()
+            .collect();
+    for (object, resource) in model.iter() {
+        if let Resource::Namespace(_) = resource {
+            namespaces.extend(object.name.as_deref());
+        }
+        namespaces.extend(object.namespace.as_deref());
+    }
+    let mut idle_accounts: Vec<(&str, &str)> = namespaces
         .iter()
-        .map(|(ps, ns, _, _)| {
-            let cluster_role = match &g.graph[*ps] {
-                Vertex::PermissionSet { name, .. } => {
-                    let role = name.split("::").next().unwrap_or("");
-                    rules.contains_key(&RoleKey {
-                        namespace: None,
-                        name: role.to_string(),
-                    }) && ns.as_ref().is_none_or(|ns| {
-                        !rules.contains_key(&RoleKey {
-                            namespace: Some(ns.clone()),
-                            name: role.to_string(),
-                        })
-                    })
-                }
-                _ => false,
-            };
-            (*ps, ns.clone(), cluster_role)
-        })
+        .map(|ns| (*ns, "default"))
+        .chain(accounts.keys().copied())
         .collect();
-    // The targets of grants, by (edge, resource) and namespace: hubs join
-    // a grant to them.
-    let mut found = FoundTargets::default();
-    for (_, node) in &nodes {
-        for kind in [EdgeKind::PodCreate, EdgeKind::NodesProxy] {
-            found
-                .entry((kind, "nodes", None))
-                .or_default()
-                .push((*node, CompactString::default()));
-        }
-    }
-    for entry in &pods {
-        let resource = workload_resource(&entry.object.kind).1;
-        let name = CompactString::from(entry.object.name.as_deref().unwrap_or_default());
-        let ns = Some(CompactString::from(entry.namespace.as_str()));
-        for (kind, resource) in [
-            (EdgeKind::PodExec, "pods"),
-            (EdgeKind::EphemeralContainer, "pods"),
-            (EdgeKind::PodPatch, resource),
-        ] {
-            found
-                .entry((kind, resource, ns.clone()))
-                .or_default()
-                .push((entry.pod, name.clone()));
-        }
-    }
-    // A service account, and each of its cloud tokens, by the grants that
-    // reach them in its namespace. A pod created there may run as any of
-    // its accounts: it mounts that account's API token (POD_CREATE, as
-    // well as TOKEN_*). A TokenRequest mints a token for any audience, the
-    // cloud's too; so does a created pod: the webhooks project the token
-    // its account's annotation asks for, and the pod's own projected
-    // volume may name any audience. No pod of the account need exist.
-    const ACCOUNT_GRANTS: [EdgeKind; 5] = [
-        EdgeKind::TokenList,
-        EdgeKind::TokenBruteforce,
-        EdgeKind::TokenRequest,
-        EdgeKind::IdentityImpersonate,
-        EdgeKind::PodCreate,
-    ];
-    const TOKEN_GRANTS: [EdgeKind; 2] = [EdgeKind::TokenRequest, EdgeKind::PodCreate];
-    let account_targets = service_accounts
-        .iter()
-        .map(|(identity, namespace, name)| {
-            (
-                *identity,
-                namespace.as_str(),
-                name.as_str(),
-                &ACCOUNT_GRANTS[..],
-            )
-        })
-        .chain(tokens.iter().map(|((namespace, account, _), token)| {
-            (
-                *token,
-                namespace.as_str(),
-                account.as_str(),
-                &TOKEN_GRANTS[..],
-            )
-        }));
-    for (target, namespace, name, kinds) in account_targets {
-        for kind in kinds {
-            found
-                .entry((*kind, "serviceaccounts", Some(namespace.into())))
-                .or_default()
-                .push((target, name.into()));
-        }
-    }
-    for (ps, scope, from_cluster_role) in &all_sets {
-        let role = match &g.graph[*ps] {
-            Vertex::PermissionSet { name, .. } => {
-                CompactString::from(name.split("::").next().unwrap_or(""))
-            }
-            _ => continue,
+    idle_accounts.sort_unstable();
+    idle_accounts.dedup();
+    for (namespace, name) in idle_accounts {
+        let subject = Subject::ServiceAccount {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
         };
-        let resource = match (scope, from_cluster_role) {
-            (None, _) => "clusterrolebindings",
-            (Some(_), true) => "rolebindings-clusterroles",
-            (Some(_), false) => "rolebindings-roles",
-        };
-        found
-            .entry((
-                EdgeKind::RoleBind,
-                resource,
-                scope.as_deref().map(Into::into),
-            ))
-            .or_default()
-            .push((*ps, role));
-    }
-    let targets = arranged(found);
-    let mut hubs: BTreeSet<(EdgeKind, &str, Option<String>)> = BTreeSet::new();
-    for (ps, scope, role_rules, object) in &permission_sets {
-        let ev = |detail: &str| evidence(object, "roleRef", detail.to_string());
-        // A grant of `verb` on `resource`: to its hub when it names no
-        // object, else to the objects it names.
-        let mut grant = |g: &mut Graph,
-                         kind: EdgeKind,
-                         group: &str,
-                         resource: &str,
-                         verb: &str,
-                         hub_resource: &'static str,
-                         detail: &str| {
-            // One pass: which rules grant it, for which names.
-            let granting: Vec<(usize, Option<Vec<String>>)> = role_rules
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| allows_names(r, group, resource, verb).map(|n| (i, n)))
-                .collect();
-            let Some(rule) = granting.first().map(|(i, _)| *i) else {
-                return;
-            };
-            let unrestricted = granting.iter().any(|(_, names)| names.is_none());
-            let named: Vec<String> = granting
-                .into_iter()
-                .filter_map(|(_, names)| names)
-                .flatten()
-                .collect();
-            // At the role's rule that grants it, when the role writes it.
-            let ev = |detail: &str| match role_of.get(ps) {
-                Some((role, written)) if rule < *written => {
-                    evidence(role, &format!("rules[{rule}]"), detail.to_string())
-                }
-                _ => ev(detail),
-            };
-            let scope = if hub_resource == "nodes" {
-                None
-            } else {
-                scope.clone()
-            };
-            if unrestricted {
-                let hub = g.vertex(Vertex::Scope {
-                    edge: kind.id().into(),
-                    resource: hub_resource.into(),
-                    namespace: scope.as_deref().map(Into::into),
-                });
-                g.edge(*ps, hub, kind, ev(detail));
-                hubs.insert((kind, hub_resource, scope));
-            } else if !named.is_empty() && kind != EdgeKind::PodCreate {
-                // (`create` names no object: resourceNames never allow it.)
-                let in_scope = targets
-                    .get(&(kind, hub_resource))
-                    .into_iter()
-                    .flat_map(|by_ns| {
-                        by_ns
-                            .iter()
-                            .filter(|(ns, _)| scope.is_none() || ns.as_deref() == scope.as_deref())
-                            .flat_map(|(_, t)| t.iter())
-                    });
-                let chosen: Vec<NodeIndex> = in_scope
-                    .filter(|(_, n)| named.iter().any(|m| m == n))
-                    .map(|(i, _)| *i)
-                    .collect();
-                for target in chosen {
-                    g.edge(*ps, target, kind, ev(detail));
-                }
-            }
-        };
-        // A created pod may be privileged on a node, or run as any
-        // service account of its namespace.
-        let created = [
-            ("nodes", "may create pods or workload controllers"),
-            (
-                "serviceaccounts",
-                "may create pods or workload controllers, which run as any service account of the namespace",
-            ),
-        ];
-        for (group, resource) in WORKLOAD_RESOURCES {
-            for (hub, detail) in created {
-                grant(
-                    &mut g,
-                    EdgeKind::PodCreate,
-                    group,
-                    resource,
-                    "create",
-                    hub,
-                    detail,
-                );
-            }
-        }
-        for verb in ["create", "get"] {
-            grant(
-                &mut g,
-                EdgeKind::NodesProxy,
-                "",
-                "nodes/proxy",
-                verb,
-                "nodes",
-                "may use nodes/proxy",
-            );
-        }
-        grant(
-            &mut g,
-            EdgeKind::PodExec,
-            "",
-            "pods/exec",
-            "create",
-            "pods",
-            "may create pods/exec",
-        );
-        for verb in ["update", "patch"] {
-            grant(
-                &mut g,
-                EdgeKind::EphemeralContainer,
-                "",
-                "pods/ephemeralcontainers",
-                verb,
-                "pods",
-                "may add ephemeral containers",
-            );
-            for (group, resource) in WORKLOAD_RESOURCES {
-                let hub_resource: &'static str = resource;
-                grant(
-                    &mut g,
-                    EdgeKind::PodPatch,
-                    group,
-                    resource,
-                    verb,
-                    hub_resource,
-                    "may patch or update it",
-                );
-            }
-        }
-        grant(
-            &mut g,
-            EdgeKind::TokenList,
-            "",
-            "secrets",
-            "list",
-            "serviceaccounts",
-            "may list secrets",
-        );
-        grant(
-            &mut g,
-            EdgeKind::TokenBruteforce,
-            "",
-            "secrets",
-            "get",
-            "serviceaccounts",
-            "may get secrets",
-        );
-        grant(
-            &mut g,
-            EdgeKind::TokenRequest,
-            "",
-            "serviceaccounts/token",
-            "create",
-            "serviceaccounts",
-            "may create serviceaccounts/token",
-        );
-        grant(
-            &mut g,
-            EdgeKind::IdentityImpersonate,
-            "",
-            "serviceaccounts",
-            "impersonate",
-            "serviceaccounts",
-            "may impersonate service accounts",
-        );
-        let any = |group: &str, resource: &str, verb: &str, name: Option<&str>| {
-            role_rules
-                .iter()
-                .any(|r| allows(r, group, resource, verb, name))
-        };
-        if scope.is_none() {
-            for (identity, resource, name) in &people {
-                if any("", resource, "impersonate", Some(name)) {
-                    g.edge(
-                        *ps,
-                        *identity,
-                        EdgeKind::IdentityImpersonate,
-                        ev("may impersonate"),
-                    );
-                }
-            }
-            if any(
-                "certificates.k8s.io",
-                "certificatesigningrequests/approval",
-                "update",
-                None,
-            ) && any(
-                "certificates.k8s.io",
-                "signers",
-                "approve",
-                Some("kubernetes.io/kube-apiserver-client"),
-            ) {
-                g.edge(
-                    *ps,
-                    masters,
-                    EdgeKind::CsrApprove,
-                    ev("may approve client certificates"),
-                );
-            }
-            let webhooks = [
-                "mutatingwebhookconfigurations",
-                "validatingwebhookconfigurations",
-            ];
-            if webhooks.iter().any(|w| {
-                any("admissionregistration.k8s.io", w, "create", None)
-                    || any("admissionregistration.k8s.io", w, "update", None)
-                    || any("admissionregistration.k8s.io", w, "patch", None)
-            }) {
-                g.edge(
-                    *ps,
-                    masters,
-                    EdgeKind::WebhookControl,
-                    ev("may change admission webhooks"),
-                );
-            }
-            if any(
-                "rbac.authorization.k8s.io",
-                "clusterroles",
-                "escalate",
-                None,
-            ) && (any("rbac.authorization.k8s.io", "clusterroles", "update", None)
-                || any("rbac.authorization.k8s.io", "clusterroles", "patch", None))
-            {
-                g.edge(
-                    *ps,
-                    masters,
-                    EdgeKind::RoleEscalate,
-                    ev("may escalate cluster roles"),
-                );
-            }
-        }
-        // Binding roles: a new binding gives any permission set this one
-        // could create; ClusterRoleBindings need a cluster scope. `bind`
-        // limited to some roles reaches only those.
-        let rbac_group = "rbac.authorization.k8s.io";
-        if scope.is_none() && any(rbac_group, "clusterrolebindings", "create", None) {
-            grant(
-                &mut g,
-                EdgeKind::RoleBind,
-                rbac_group,
-                "clusterroles",
-                "bind",
-                "clusterrolebindings",
-                "may bind cluster roles cluster-wide",
-            );
-        }
-        if any(rbac_group, "rolebindings", "create", None) {
-            grant(
-                &mut g,
-                EdgeKind::RoleBind,
-                rbac_group,
-                "clusterroles",
-                "bind",
-                "rolebindings-clusterroles",
-                "may bind cluster roles in a namespace",
-            );
-            grant(
-                &mut g,
-                EdgeKind::RoleBind,
-                rbac_group,
-                "roles",
-                "bind",
-                "rolebindings-roles",
-                "may bind roles",
-            );
+        if rbac::in_known_group(&groups, &subject) {
+            g.vertex(rbac::identity(&subject));
         }
     }
+    rbac::join_groups(&mut g);
 
-    // Binding a role without `bind` on it: the API server allows it when
-    // the binder already holds every permission of the role.
-    let rbac_group = "rbac.authorization.k8s.io";
-    let from_cluster_role: FxHashMap<NodeIndex, bool> =
-        all_sets.iter().map(|(ps, _, cr)| (*ps, *cr)).collect();
-    for (binder, scope, binder_rules, object) in &permission_sets {
-        let creates = |resource: &str| {
-            binder_rules
-                .iter()
-                .any(|r| allows(r, rbac_group, resource, "create", None))
-        };
-        let binds_all = |resource: &str| {
-            binder_rules
-                .iter()
-                .any(|r| allows_names(r, rbac_group, resource, "bind") == Some(None))
-        };
-        let rolebindings = creates("rolebindings");
-        let clusterrolebindings = scope.is_none() && creates("clusterrolebindings");
-        let (roles, clusterroles) = (binds_all("roles"), binds_all("clusterroles"));
-        if !(rolebindings || clusterrolebindings) || (roles && clusterroles) {
-            continue;
-        }
-        for (target, target_scope, target_rules, _) in &permission_sets {
-            let cluster_role = from_cluster_role.get(target).copied().unwrap_or(false);
-            let bindable = match target_scope {
-                None => clusterrolebindings && cluster_role && !clusterroles,
-                Some(ns) => {
-                    rolebindings
-                        && scope.as_ref().is_none_or(|s| s == ns)
-                        && !(if cluster_role { clusterroles } else { roles })
+    // What each permission set grants.
+    let admission = Admission::of(model, &namespaces);
+    let admits_escape = |namespace: Option<&str>| admission.admits_escape(namespace);
+    let targets = rbac::Targets {
+        nodes: &nodes,
+        pods: pods
+            .iter()
+            .map(|entry| {
+                (
+                    entry.pod,
+                    entry.namespace.as_str(),
+                    entry.object.name.as_deref().unwrap_or_default(),
+                    workload_resource(&entry.object.kind).1,
+                )
+            })
+            .collect(),
+        tokens: &tokens,
+        token_secrets: model
+            .iter()
+            .filter_map(|(object, resource)| match resource {
+                Resource::Secret(secret)
+                    if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") =>
+                {
+                    let account = secret
+                        .metadata
+                        .annotations
+                        .as_ref()?
+                        .get("kubernetes.io/service-account.name")?;
+                    Some((
+                        object.namespace.as_deref().unwrap_or("default"),
+                        object.name.as_deref()?,
+                        account.as_str(),
+                    ))
                 }
-            };
-            if target != binder && bindable && covers(binder_rules, target_rules) {
-                g.edge(
-                    *binder,
-                    *target,
-                    EdgeKind::RoleBind,
-                    evidence(
-                        object,
-                        "roleRef",
-                        "holds every permission of the role, so it may bind it",
-                    ),
-                );
-            }
-        }
-    }
-
-    // Hubs to their targets; a cluster-wide hub through each namespace's.
-    for (kind, resource, scope) in hubs {
-        let Some(by_ns) = targets.get(&(kind, resource)) else {
-            continue;
-        };
-        let hub = g.vertex(Vertex::Scope {
-            edge: kind.id().into(),
-            resource: resource.into(),
-            namespace: scope.as_deref().map(Into::into),
-        });
-        let detail = Evidence {
-            file: None,
-            line: None,
-            field: None,
-            detail: "any of the hub's members".into(),
-        };
-        for (ns, members) in by_ns {
-            let within = match (&scope, ns) {
-                (None, Some(_)) => {
-                    let ns_hub = g.vertex(Vertex::Scope {
-                        edge: kind.id().into(),
-                        resource: resource.into(),
-                        namespace: ns.as_deref().map(Into::into),
-                    });
-                    g.edge(hub, ns_hub, kind, detail.clone());
-                    ns_hub
-                }
-                (Some(s), Some(n)) if s != n.as_str() => continue,
-                _ => hub,
-            };
-            for (target, _) in members {
-                g.edge(within, *target, kind, detail.clone());
-            }
-        }
-    }
+                _ => None,
+            })
+            .collect(),
+        legacy_token_secrets: options.kubernetes_minor < 24,
+        admits_escape: &admits_escape,
+        exec_verbs: options.exec_verbs(),
+    };
+    rbac::grants(&mut g, &authz, &sets, &targets);
 
     // Graph-dependent: /var/log with a service account that reads pod logs.
     for (p, container, path) in log_mounts {
@@ -1494,12 +977,7 @@ pub fn build_with(model: &Model, cloud: &Cloud) -> Graph {
         }) else {
             continue;
         };
-        let reads_logs = permission_sets.iter().any(|(ps, _, role_rules, _)| {
-            g.graph.contains_edge(identity, *ps)
-                && role_rules
-                    .iter()
-                    .any(|r| allows(r, "", "pods/log", "get", None))
-        });
+        let reads_logs = rbac::holds(&g, &authz, &sets, identity, "pods/log", "get");
         if reads_logs {
             for node in entry.nodes.clone() {
                 g.edge(

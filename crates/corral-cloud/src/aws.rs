@@ -481,11 +481,10 @@ pub fn admits(
                 if allowed.as_ref().is_none_or(|a| a.unsure.is_some()) {
                     allowed = Some(Trust {
                         statement: index,
-                        condition: statement["Condition"]
-                            .to_string()
-                            .chars()
-                            .take(200)
-                            .collect(),
+                        condition: match &statement["Condition"] {
+                            Value::Null => "no condition".into(),
+                            condition => condition.to_string().chars().take(200).collect(),
+                        },
                         unsure,
                     });
                 }

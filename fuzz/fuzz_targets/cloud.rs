@@ -8,8 +8,8 @@
 
 mod common;
 
+use corral_cloud::Cloud;
 use corral_paths::build_with;
-use corral_paths::cloud::Cloud;
 use corral_scan::{scan, Settings};
 use libfuzzer_sys::fuzz_target;
 

@@ -284,8 +284,8 @@ pub fn sarif_root() -> (String, String) {
 pub fn read_cloud(
     files: &[std::path::PathBuf],
     limit: usize,
-) -> Result<corral_paths::cloud::Cloud, String> {
-    corral_paths::cloud::Cloud::read(files, limit)
+) -> Result<corral_cloud::Cloud, String> {
+    corral_cloud::Cloud::read(files, limit)
 }
 
 /// This machine's host name (uname's node name).

@@ -48,6 +48,7 @@ pub enum EdgeKind {
     ImdsCredentials,
     PodIdentity,
     RoleChain,
+    ServiceAccountImpersonate,
     // Cloud to cluster.
     CloudSignIn,
 }
@@ -94,6 +95,7 @@ impl EdgeKind {
             EdgeKind::ImdsCredentials => "IMDS_CREDENTIALS",
             EdgeKind::PodIdentity => "POD_IDENTITY",
             EdgeKind::RoleChain => "ROLE_CHAIN",
+            EdgeKind::ServiceAccountImpersonate => "SA_IMPERSONATE",
             EdgeKind::CloudSignIn => "CLOUD_SIGN_IN",
         }
     }
@@ -263,8 +265,13 @@ impl EdgeKind {
                 "T1552.005",
                 "remove the pod identity association, or narrow the role",
             ),
+            EdgeKind::ServiceAccountImpersonate => (
+                "act as the other Google service account: mint its tokens, sign as it, or attach it to a resource",
+                "T1548.005",
+                "remove the binding that lets one service account impersonate the other, or grant it on the one account needed",
+            ),
             EdgeKind::RoleChain => (
-                "assume the target role with the first role's credentials",
+                "take the target role's credentials, which EKS assumes with the association's role",
                 "T1550.001",
                 "remove targetRoleArn, or narrow the target role's trust",
             ),

@@ -389,6 +389,22 @@ impl Graph {
         }
     }
 
+    /// Every edge of `kind`, with its evidence.
+    pub fn edges_with_evidence(&self, kind: EdgeKind) -> Vec<(&Vertex, &Vertex, EvidenceRef<'_>)> {
+        use petgraph::visit::EdgeRef;
+        self.graph
+            .edge_references()
+            .filter(|e| e.weight().kind == kind)
+            .map(|e| {
+                (
+                    &self.graph[e.source()],
+                    &self.graph[e.target()],
+                    self.evidence(e.weight()),
+                )
+            })
+            .collect()
+    }
+
     /// Every edge of `kind`, as (source, destination) vertices.
     pub fn edges_of(&self, kind: EdgeKind) -> Vec<(&Vertex, &Vertex)> {
         use petgraph::visit::EdgeRef;

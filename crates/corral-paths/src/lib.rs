@@ -3,7 +3,7 @@
 //! edge catalogue and what it lacks).
 
 pub mod build;
-pub mod cloud;
+pub mod cloud_edges;
 pub mod edge;
 pub mod graph;
 pub mod query;

@@ -49,7 +49,7 @@ fn workload_identity_needs_the_credential_and_the_pod_label() {
 #[test]
 fn the_kubelet_identity_as_pod_link_local_access_allows() {
     let (model, mut cloud) = common::scenario("azure", &FILES);
-    let reached = |cloud: &corral_paths::cloud::Cloud| -> BTreeSet<String> {
+    let reached = |cloud: &corral_cloud::Cloud| -> BTreeSet<String> {
         edges(&build_with(&model, cloud), EdgeKind::ImdsCredentials)
             .into_iter()
             .inspect(|(_, to)| assert_eq!(to, KUBELET))

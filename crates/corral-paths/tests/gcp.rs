@@ -41,6 +41,13 @@ fn workload_identity_follows_iam_not_the_annotation() {
         edges(&g, EdgeKind::GkeWorkloadIdentity),
         BTreeSet::from([
             pair(token("ci", "release"), PRINCIPAL),
+            // roles/owner on the project holds iam.serviceAccounts.actAs
+            // on each of its service accounts.
+            pair(token("ci", "release"), DEPLOYER),
+            pair(
+                token("ci", "release"),
+                "gcp/nodes@shop-prod.iam.gserviceaccount.com"
+            ),
             pair(token("shop", "api"), SHOP_SET),
             pair(token("shop", "default"), SHOP_SET),
             pair(token("shop", "web"), DEPLOYER),
@@ -65,9 +72,14 @@ fn workload_identity_follows_iam_not_the_annotation() {
         hops(&g, "pod/shop/web", CloudAdmin),
         [["PROJECTED_TOKEN", "GKE_WORKLOAD_IDENTITY"]]
     );
+    // Two admins, each one exchange away: the principal itself (owner)
+    // and deployer, which owner may act as.
     assert_eq!(
         hops(&g, "pod/ci/release", CloudAdmin),
-        [["PROJECTED_TOKEN", "GKE_WORKLOAD_IDENTITY"]]
+        [
+            ["PROJECTED_TOKEN", "GKE_WORKLOAD_IDENTITY"],
+            ["PROJECTED_TOKEN", "GKE_WORKLOAD_IDENTITY"]
+        ]
     );
     // Annotated with deployer, but deployer's policy does not bind it.
     assert!(hops(&g, "pod/shop/api", CloudAdmin).is_empty());

@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use corral_cloud::Cloud;
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{load, Input, Limits};
-use corral_paths::cloud::Cloud;
 use corral_paths::{build_with_options, EdgeKind, Graph, Options, Vertex};
 
 fn fixture() -> Option<PathBuf> {

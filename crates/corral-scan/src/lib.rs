@@ -41,7 +41,7 @@ pub struct Settings {
     /// Namespaces whose objects are not scanned.
     pub excluded_namespaces: BTreeSet<String>,
     /// What the cloud files say, for the attack path rules.
-    pub cloud: corral_paths::cloud::Cloud,
+    pub cloud: corral_cloud::Cloud,
 }
 
 impl Default for Settings {
@@ -54,7 +54,7 @@ impl Default for Settings {
             disabled: BTreeSet::new(),
             severities: BTreeMap::new(),
             excluded_namespaces: BTreeSet::new(),
-            cloud: corral_paths::cloud::Cloud::default(),
+            cloud: corral_cloud::Cloud::default(),
         }
     }
 }

@@ -104,7 +104,7 @@ fn attack_path_rules_fire_at_the_workload() {
     }], "Policies": []});
     let cluster = serde_json::json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{issuer}")}}}});
     let settings = Settings {
-        cloud: corral_paths::cloud::Cloud::load(&[
+        cloud: corral_cloud::Cloud::load(&[
             ("iam.json".into(), details.to_string()),
             ("cluster.json".into(), cluster.to_string()),
         ])
@@ -143,7 +143,7 @@ fn cloud_drift_rules_fire_on_both_sides_and_not_on_a_consistent_account() {
                 .collect();
             files.sort();
             let settings = Settings {
-                cloud: corral_paths::cloud::Cloud::load(&files).unwrap(),
+                cloud: corral_cloud::Cloud::load(&files).unwrap(),
                 ..Settings::default()
             };
             let found: BTreeSet<(String, String, u32)> = scan(&model, &settings)

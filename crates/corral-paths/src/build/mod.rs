@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use corral_cloud::Cloud;
 use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
 use corral_core::model::{Model, Resource};
@@ -16,8 +17,9 @@ use petgraph::graph::NodeIndex;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::cloud::reach::{self, NodeCredential, TokenSource};
-use crate::cloud::Cloud;
+use crate::cloud_edges::{
+    self as reach, cloud_evidence, identity_vertex, NodeCredential, TokenSource,
+};
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex};
 
@@ -82,16 +84,6 @@ fn effective<'a>(
 /// A service account's annotations, and its manifest when the input has
 /// it.
 type Account<'a> = (Option<&'a BTreeMap<String, String>>, Option<&'a Object>);
-
-/// Evidence from a cloud file (none: the input does not say).
-fn cloud_evidence(file: &str, detail: &str) -> Evidence {
-    Evidence {
-        file: (!file.is_empty()).then(|| std::sync::Arc::from(file)),
-        line: None,
-        field: None,
-        detail: detail.to_string().into(),
-    }
-}
 
 /// The resources whose creation or change runs pods, by API group.
 const WORKLOAD_RESOURCES: [(&str, &str); 8] = [
@@ -248,12 +240,12 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     // the GKE workload pool whose metadata server answers its pods.
     let mut metadata: FxHashMap<NodeIndex, Vec<(NodeIndex, NodeCredential, Evidence)>> =
         FxHashMap::default();
-    let mut gke_pools: FxHashMap<NodeIndex, (String, String, String)> = FxHashMap::default();
+    let mut gke_pools: FxHashMap<NodeIndex, (String, TokenSource)> = FxHashMap::default();
     // `None`: the node that stands for every node.
     let mut through_metadata = |g: &mut Graph, index: NodeIndex, node: Option<&Node>| {
         for credential in reach::node_credentials(cloud, node) {
-            let vertex = g.vertex(credential.identity.vertex());
-            let ev = cloud_evidence(&credential.file, &credential.detail);
+            let vertex = g.vertex(identity_vertex(&credential.identity));
+            let ev = cloud_evidence(&credential.file, credential.line, &credential.detail);
             g.edge(index, vertex, EdgeKind::ImdsCredentials, ev.clone());
             metadata
                 .entry(index)
@@ -355,142 +347,26 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                         audience: exchange.audience.as_str().into(),
                     })
                 });
-            let identity = g.vertex(exchange.identity.vertex());
+            let identity = g.vertex(identity_vertex(&exchange.identity));
             let evidence = match &exchange.file {
-                Some(file) => cloud_evidence(file, &exchange.detail),
+                Some(file) => cloud_evidence(file, exchange.line, &exchange.detail),
                 None => match object {
                     Some(object) => {
                         evidence(object, "metadata.annotations", exchange.detail.clone())
                     }
-                    None => cloud_evidence("", &exchange.detail),
+                    None => cloud_evidence("", None, &exchange.detail),
                 },
             };
             g.edge(token, identity, exchange.kind, evidence);
         }
     }
 
-    // EKS Pod Identity associations, and role chaining through them.
-    let aws_role = |g: &mut Graph, arn: &str| {
-        let admin = cloud.aws.role_admin(arn).unwrap_or(false);
-        g.vertex(Vertex::CloudIdentity {
-            provider: "aws".into(),
-            name: arn.into(),
-            admin,
-        })
-    };
-    // The agent trusts a token of the associated account with its audience:
-    // the account's pods are given one, and a TokenRequest mints one.
-    for association in &cloud.aws.pod_identities {
-        let key = (
-            association.namespace.clone(),
-            association.service_account.clone(),
-            reach::POD_IDENTITY_AUDIENCE.to_string(),
-        );
-        let account = *tokens.entry(key).or_insert_with(|| {
-            g.vertex(Vertex::Token {
-                namespace: association.namespace.as_str().into(),
-                account: association.service_account.as_str().into(),
-                audience: reach::POD_IDENTITY_AUDIENCE.into(),
-            })
-        });
-        let role = aws_role(&mut g, &association.role);
-        let file = Some(std::sync::Arc::from(association.file.as_str()));
-        let detail = format!(
-            "pod identity association of {}/{}",
-            association.namespace, association.service_account
-        );
-        g.edge(
-            account,
-            role,
-            EdgeKind::PodIdentity,
-            Evidence {
-                file: file.clone(),
-                line: None,
-                field: None,
-                detail: detail.clone().into(),
-            },
-        );
-        if let Some(target) = &association.target_role {
-            let target = aws_role(&mut g, target);
-            g.edge(
-                role,
-                target,
-                EdgeKind::RoleChain,
-                Evidence {
-                    file,
-                    line: None,
-                    field: None,
-                    detail: format!("targetRoleArn of the {detail}").into(),
-                },
-            );
-        }
-    }
-    // Back into the cluster: aws-auth and access entries.
-    let mut sign_ins: Vec<(String, Option<String>, Vec<String>, Evidence)> = aws_auth(model)
-        .into_iter()
-        .map(|entry| {
-            let ev = evidence(
-                entry.object,
-                &format!("data.{}", entry.key),
-                format!("aws-auth {}", entry.key),
-            );
-            (entry.arn, entry.username, entry.groups, ev)
-        })
-        .collect();
-    for entry in &cloud.aws.access_entries {
-        let mut groups = entry.groups.clone();
-        if entry.cluster_admin {
-            groups.push("system:masters".into());
-        }
-        let ev = Evidence {
-            file: Some(std::sync::Arc::from(entry.file.as_str())),
-            line: None,
-            field: None,
-            detail: "EKS access entry".into(),
-        };
-        sign_ins.push((entry.principal.clone(), entry.username.clone(), groups, ev));
-    }
-    // GKE and AKS: cloud roles that administer the cluster's API.
-    let mut admins = cloud.gcp.cluster_admins();
-    for cluster in &cloud.azure.clusters {
-        admins.extend(cloud.azure.cluster_admins(cluster));
-    }
-    for (identity, role, file) in admins {
-        let from = g.vertex(identity.vertex());
-        let masters = g.vertex(Vertex::Identity {
-            kind: "Group".into(),
-            namespace: None,
-            name: "system:masters".into(),
-        });
-        g.edge(
-            from,
-            masters,
-            EdgeKind::CloudSignIn,
-            cloud_evidence(&file, &format!("{role} administers the cluster")),
-        );
-    }
-    for (arn, username, groups, ev) in sign_ins {
-        let role = aws_role(&mut g, &arn);
-        // A role's session name is chosen by whoever assumes it.
-        let user = username
-            .unwrap_or_else(|| arn.clone())
-            .replace("{{SessionName}}", "*");
-        let mut identities = vec![g.vertex(Vertex::Identity {
-            kind: "User".into(),
-            namespace: None,
-            name: user.into(),
-        })];
-        identities.extend(groups.iter().map(|group| {
-            g.vertex(Vertex::Identity {
-                kind: "Group".into(),
-                namespace: None,
-                name: group.as_str().into(),
-            })
-        }));
-        for identity in identities {
-            g.edge(role, identity, EdgeKind::CloudSignIn, ev.clone());
-        }
-    }
+    // EKS Pod Identity associations, aws-auth and access entries, GKE
+    // and AKS cluster admins, GCP impersonation: cloud_edges decides.
+    reach::pod_identity_edges(&mut g, cloud, &mut tokens);
+    reach::aws_sign_in_edges(&mut g, model, cloud);
+    reach::cluster_admin_edges(&mut g, cloud);
+    reach::gcp_impersonation_edges(&mut g, cloud);
 
     // Pods and their containers.
     let templates = model.top_lean_workloads();
@@ -609,14 +485,8 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
         let mut sources =
             reach::projected_tokens(cloud, &entry.namespace, &entry.account, annotations, labels);
         if !host_network && blocked.is_none() {
-            if let Some((pool, file, detail)) = entry.nodes.iter().find_map(|n| gke_pools.get(n)) {
-                sources.push((
-                    pool.clone(),
-                    TokenSource::Cloud {
-                        file: file.clone(),
-                        detail: detail.clone(),
-                    },
-                ));
+            if let Some((pool, source)) = entry.nodes.iter().find_map(|n| gke_pools.get(n)) {
+                sources.push((pool.clone(), source.clone()));
             }
         }
         let mut pod_tokens: Vec<(NodeIndex, Evidence)> = Vec::new();
@@ -637,15 +507,19 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                         entry.account
                     ),
                 ),
-                (TokenSource::Annotation(key), None) => {
-                    cloud_evidence("", &format!("{key} on service account {}", entry.account))
-                }
+                (TokenSource::Annotation(key), None) => cloud_evidence(
+                    "",
+                    None,
+                    &format!("{key} on service account {}", entry.account),
+                ),
                 (TokenSource::PodLabel(key), _) => evidence(
                     object,
                     &entry.template.metadata_path("labels"),
                     format!("{key}: \"true\": the webhook projects a token for {audience}"),
                 ),
-                (TokenSource::Cloud { file, detail }, _) => cloud_evidence(&file, &detail),
+                (TokenSource::Cloud { file, line, detail }, _) => {
+                    cloud_evidence(&file, line, &detail)
+                }
             };
             pod_tokens.push((*token, ev));
         }
@@ -656,6 +530,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                     let ev = if host_network {
                         cloud_evidence(
                             &credential.file,
+                            credential.line,
                             &format!("on the host's network: {}", credential.detail),
                         )
                     } else if credential.pods_reach && blocked.is_none() {

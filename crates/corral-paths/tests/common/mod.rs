@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use corral_cloud::Cloud;
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{load, Input, Limits};
-use corral_paths::cloud::Cloud;
 use corral_paths::query::To;
 use corral_paths::{build_with, EdgeKind, Graph};
 

@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use corral_cloud::aws::{federating, web_identity_trusts};
+use corral_cloud::{azure, strings, Cloud};
 use corral_core::model::{Model, Resource};
-use corral_core::Object;
-use corral_paths::cloud::aws::{federating, web_identity_trusts};
-use corral_paths::cloud::{azure, reach, strings, Cloud};
+use corral_core::{Object, Pos};
+use corral_paths::cloud_edges as reach;
 use serde_json::Value;
 
 use crate::declare_rule;
@@ -41,8 +42,26 @@ fn at(object: &Object, field: &str) -> String {
     format!("{}:{}", object.file.trim_start_matches("./"), pos.line)
 }
 
-fn cloud_at(file: &str, place: (u32, u32)) -> String {
-    format!("{}:{}", file.trim_start_matches("./"), place.0)
+fn cloud_at(file: &str, pos: Pos) -> String {
+    format!("{}:{}", file.trim_start_matches("./"), pos.line)
+}
+
+/// A cloud record's place, as `Finding::in_cloud_file` takes it.
+fn place(pos: Pos) -> (u32, u32) {
+    (pos.line, pos.col)
+}
+
+/// `path.key` (`key` alone at the root), quoting a key that holds dots
+/// or brackets (condition keys name an issuer's host).
+fn child(path: &str, key: &str) -> String {
+    let step = if key.contains(['.', '[', ']']) {
+        format!("[\"{key}\"]")
+    } else if path.is_empty() {
+        key.to_string()
+    } else {
+        format!(".{key}")
+    };
+    format!("{path}{step}")
 }
 
 /// The service accounts the manifests show to exist: their objects, the
@@ -113,19 +132,21 @@ fn subject_account(subject: &str) -> Option<(&str, &str)> {
 }
 
 /// The values a statement's Condition gives `key` (case-insensitive), by
-/// operator.
-fn condition_values(statement: &Value, key: &str) -> Vec<(String, Vec<String>)> {
+/// operator, with the path of the key's values under the statement
+/// (`Condition.StringEquals["ISSUER:sub"]`).
+fn condition_values(statement: &Value, key: &str) -> Vec<(String, Vec<String>, String)> {
     let key = key.to_ascii_lowercase();
     statement["Condition"]
         .as_object()
         .into_iter()
         .flatten()
         .filter_map(|(operator, keys)| {
-            let (_, values) = keys
+            let (written, values) = keys
                 .as_object()?
                 .iter()
                 .find(|(k, _)| k.to_ascii_lowercase() == key)?;
-            Some((operator.clone(), strings(values)))
+            let path = child(&child("Condition", operator), written);
+            Some((operator.clone(), strings(values), path))
         })
         .collect()
 }
@@ -157,20 +178,21 @@ fn literal(value: &str) -> bool {
 
 /// Does one of the statement's conditions limit `key` to values it lists
 /// literally? Conditions all must hold, so one such is enough.
-fn limited_to_literals(conditions: &[(String, Vec<String>)]) -> bool {
-    conditions.iter().any(|(operator, values)| {
+fn limited_to_literals(conditions: &[(String, Vec<String>, String)]) -> bool {
+    conditions.iter().any(|(operator, values, _)| {
         lists_allowed(operator) && !values.is_empty() && values.iter().all(|v| literal(v))
     })
 }
 
 /// Each federating statement of each role, with the cluster's issuer it
-/// trusts: (role, issuer, statement).
-fn trust_statements(cloud: &Cloud) -> Vec<(&corral_paths::cloud::aws::Role, &str, &Value)> {
+/// trusts: (role, issuer, statement, the statement's path in the role's
+/// file).
+fn trust_statements(cloud: &Cloud) -> Vec<(&corral_cloud::aws::Role, &str, &Value, String)> {
     let mut found = Vec::new();
     for role in &cloud.aws.roles {
         for issuer in &cloud.aws.issuers {
-            for statement in federating(&role.trust, issuer).unwrap_or_default() {
-                found.push((role, issuer.as_str(), statement));
+            for (index, statement) in federating(&role.trust, issuer).unwrap_or_default() {
+                found.push((role, issuer.as_str(), statement, role.statement_path(index)));
             }
         }
     }
@@ -225,7 +247,7 @@ impl Rule for IrsaAnnotationNotTrusted {
         }
         let field = "metadata.annotations[\"eks.amazonaws.com/role-arn\"]";
         // Roles by ARN, the first of each (one lookup per account).
-        let mut roles: HashMap<&str, &corral_paths::cloud::aws::Role> = HashMap::new();
+        let mut roles: HashMap<&str, &corral_cloud::aws::Role> = HashMap::new();
         for role in &cloud.aws.roles {
             roles.entry(role.arn.as_str()).or_insert(role);
         }
@@ -250,11 +272,11 @@ impl Rule for IrsaAnnotationNotTrusted {
                     if trusted {
                         continue;
                     }
-                    let place = cloud.place(&role.file, &[&role.arn]);
+                    let trust = cloud.pos(&role.file, &format!("{}.AssumeRolePolicyDocument", role.path));
                     (
                         format!(
                             "service account {namespace}/{name} is annotated with {arn}, but the role's trust policy ({}, role {}) does not let system:serviceaccount:{namespace}:{name} assume it from the cluster's issuer",
-                            cloud_at(&role.file, place),
+                            cloud_at(&role.file, trust),
                             role.name
                         ),
                         format!(
@@ -307,23 +329,24 @@ impl Rule for TrustsMissingServiceAccount {
         }
         let accounts = Accounts::of(context.model);
         let fix = "remove the grant, or narrow it to a service account that exists".to_string();
+        // `field` names what is stale (the finding's identity); `path` is
+        // where it is in the file.
         let mut finding =
-            |file: &str, needles: &[&str], kind: &str, name: &str, message: String| {
-                let place = cloud.place(file, needles);
+            |file: &str, path: &str, field: &str, kind: &str, name: &str, message: String| {
                 out.push(Finding::in_cloud_file(
                     &Self::META,
                     file,
-                    place,
+                    place(cloud.pos(file, path)),
                     kind,
                     name,
-                    needles.first().copied().unwrap_or(""),
+                    field,
                     message,
                     fix.clone(),
                 ));
             };
         // AWS: exact subjects in trust policies, Pod Identity associations.
-        for (role, issuer, statement) in trust_statements(cloud) {
-            for (operator, values) in condition_values(statement, &format!("{issuer}:sub")) {
+        for (role, issuer, statement, at) in trust_statements(cloud) {
+            for (operator, values, key) in condition_values(statement, &format!("{issuer}:sub")) {
                 if !lists_allowed(&operator) {
                     continue;
                 }
@@ -334,7 +357,8 @@ impl Rule for TrustsMissingServiceAccount {
                     if !accounts.exists(namespace, name) {
                         finding(
                             &role.file,
-                            &[subject, &role.arn],
+                            &format!("{at}.{key}"),
+                            subject,
                             "AWS IAM role",
                             &role.arn,
                             format!(
@@ -351,7 +375,8 @@ impl Rule for TrustsMissingServiceAccount {
             if !accounts.exists(namespace, name) {
                 finding(
                     &association.file,
-                    &[name, namespace],
+                    &format!("{}.serviceAccount", association.path),
+                    name,
                     "EKS Pod Identity association",
                     &format!("{namespace}/{name}"),
                     format!(
@@ -370,14 +395,15 @@ impl Rule for TrustsMissingServiceAccount {
             .collect();
         for policy in &cloud.gcp.policies {
             for binding in &policy.bindings {
-                for member in &binding.members {
+                for (index, member) in binding.members.iter().enumerate() {
                     let Some((pool, namespace, name)) = workload_identity_member(member) else {
                         continue;
                     };
                     if pools.contains(pool) && !accounts.exists(namespace, name) {
                         finding(
                             &policy.file,
-                            &[member],
+                            &format!("{}.members[{index}]", binding.path),
+                            member,
                             "GCP IAM binding",
                             member,
                             format!(
@@ -403,7 +429,8 @@ impl Rule for TrustsMissingServiceAccount {
             if issuers.contains(credential.issuer.as_str()) && !accounts.exists(namespace, name) {
                 finding(
                     &credential.file,
-                    &[&credential.subject, &credential.name],
+                    &child(&credential.path, "subject"),
+                    &credential.subject,
                     "Azure federated identity credential",
                     &credential.name,
                     format!(
@@ -462,15 +489,15 @@ declare_rule! {
 impl Rule for IrsaTrustWildcardSubject {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let cloud = &context.settings.cloud;
-        for (role, issuer, statement) in trust_statements(cloud) {
+        for (role, issuer, statement, at) in trust_statements(cloud) {
             let subjects = condition_values(statement, &format!("{issuer}:sub"));
             if limited_to_literals(&subjects) {
                 continue;
             }
             let patterns: Vec<String> = subjects
                 .iter()
-                .filter(|(operator, _)| lists_allowed(operator))
-                .flat_map(|(_, values)| values.iter())
+                .filter(|(operator, _, _)| lists_allowed(operator))
+                .flat_map(|(_, values, _)| values.iter())
                 .filter(|v| !literal(v))
                 .cloned()
                 .collect();
@@ -486,23 +513,22 @@ impl Rule for IrsaTrustWildcardSubject {
                     patterns.join(", ")
                 )
             } else {
-                let operators: Vec<&str> = subjects.iter().map(|(o, _)| o.as_str()).collect();
+                let operators: Vec<&str> = subjects.iter().map(|(o, _, _)| o.as_str()).collect();
                 format!(
                     "the trust policy of {} lets every service account of the cluster assume it that its conditions on {issuer}:sub ({}) do not exclude: none limits it to named accounts",
                     role.name,
                     operators.join(", ")
                 )
             };
-            let needles: Vec<&str> = patterns
-                .iter()
-                .map(String::as_str)
-                .chain([role.arn.as_str()])
-                .collect();
-            let place = cloud.place(&role.file, &needles);
+            // The pattern's key when there is one, else the statement.
+            let path = match subjects.first() {
+                Some((_, _, key)) => format!("{at}.{key}"),
+                None => at.clone(),
+            };
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
-                place,
+                place(cloud.pos(&role.file, &path)),
                 "AWS IAM role",
                 &role.arn,
                 "AssumeRolePolicyDocument.Condition",
@@ -541,7 +567,7 @@ declare_rule! {
 impl Rule for IrsaTrustWithoutAudience {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let cloud = &context.settings.cloud;
-        for (role, issuer, statement) in trust_statements(cloud) {
+        for (role, issuer, statement, at) in trust_statements(cloud) {
             let audiences = condition_values(statement, &format!("{issuer}:aud"));
             if limited_to_literals(&audiences) {
                 continue;
@@ -549,17 +575,16 @@ impl Rule for IrsaTrustWithoutAudience {
             let why = if audiences.is_empty() {
                 format!("no condition on {issuer}:aud")
             } else {
-                let operators: Vec<&str> = audiences.iter().map(|(o, _)| o.as_str()).collect();
+                let operators: Vec<&str> = audiences.iter().map(|(o, _, _)| o.as_str()).collect();
                 format!(
                     "its conditions on {issuer}:aud ({}) do not limit it to named audiences",
                     operators.join(", ")
                 )
             };
-            let place = cloud.place(&role.file, &[&role.arn]);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &role.file,
-                place,
+                place(cloud.pos(&role.file, &at)),
                 "AWS IAM role",
                 &role.arn,
                 "AssumeRolePolicyDocument.Condition",
@@ -599,7 +624,7 @@ declare_rule! {
 /// manifest) and access entries (in a cloud file).
 enum SignIn<'a> {
     AwsAuth(corral_paths::AwsAuthEntry<'a>),
-    AccessEntry(&'a corral_paths::cloud::aws::AccessEntry),
+    AccessEntry(&'a corral_cloud::aws::AccessEntry),
 }
 
 fn sign_ins<'a>(model: &'a Model, cloud: &'a Cloud) -> Vec<SignIn<'a>> {
@@ -607,7 +632,12 @@ fn sign_ins<'a>(model: &'a Model, cloud: &'a Cloud) -> Vec<SignIn<'a>> {
         .into_iter()
         .map(SignIn::AwsAuth)
         .collect();
-    all.extend(cloud.aws.access_entries.iter().map(SignIn::AccessEntry));
+    // As the cluster's authentication mode lets them count.
+    all.retain(|entry| match entry {
+        SignIn::AwsAuth(entry) => cloud.aws.aws_auth_counts_for(&entry.arn),
+        SignIn::AccessEntry(_) => true,
+    });
+    all.extend(cloud.aws.counted_access_entries().map(SignIn::AccessEntry));
     all
 }
 
@@ -638,19 +668,16 @@ impl SignIn<'_> {
                 format!("aws-auth {}: {message}", entry.key),
                 fix,
             ),
-            SignIn::AccessEntry(entry) => {
-                let place = cloud.place(&entry.file, &[&entry.principal]);
-                Finding::in_cloud_file(
-                    rule,
-                    &entry.file,
-                    place,
-                    "EKS access entry",
-                    &entry.principal,
-                    "accessEntry.principalArn",
-                    format!("access entry: {message}"),
-                    fix,
-                )
-            }
+            SignIn::AccessEntry(entry) => Finding::in_cloud_file(
+                rule,
+                &entry.file,
+                place(cloud.pos(&entry.file, &entry.path)),
+                "EKS access entry",
+                &entry.principal,
+                "accessEntry.principalArn",
+                format!("access entry: {message}"),
+                fix,
+            ),
         }
     }
 }
@@ -768,7 +795,7 @@ declare_rule! {
 impl Rule for ImdsOpenToPods {
     fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
         let cloud = &context.settings.cloud;
-        let weak: Vec<&corral_paths::cloud::aws::Instance> = cloud
+        let weak: Vec<&corral_cloud::aws::Instance> = cloud
             .aws
             .instances
             .iter()
@@ -845,11 +872,11 @@ impl Rule for ImdsOpenToPods {
             } else {
                 "IMDSv1 (HttpTokens optional)".to_string()
             };
-            let place = cloud.place(&instance.file, &[&instance.id]);
+            let options = format!("{}.MetadataOptions", instance.path);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &instance.file,
-                place,
+                place(cloud.pos(&instance.file, &options)),
                 "EC2 instance",
                 &instance.id,
                 "MetadataOptions",
@@ -902,7 +929,7 @@ impl Rule for GkeAnnotationNotBound {
                 continue;
             };
             let policy = gcp.policies.iter().find(|p| {
-                matches!(&p.resource, corral_paths::cloud::gcp::Resource::ServiceAccount(e) if e == email)
+                matches!(&p.resource, corral_cloud::gcp::Resource::ServiceAccount(e) if e == email)
             });
             let Some(policy) = policy else { continue };
             let Some(cluster) = gcp.clusters.iter().find(|c| c.workload_pool.is_some()) else {
@@ -911,7 +938,7 @@ impl Rule for GkeAnnotationNotBound {
             let bound = gcp
                 .exchanges(cluster, &namespace, &name)
                 .iter()
-                .any(|(identity, _, _)| &identity.name == email);
+                .any(|grant| &grant.identity.name == email);
             if bound {
                 continue;
             }
@@ -933,12 +960,7 @@ impl Rule for GkeAnnotationNotBound {
 }
 
 /// Every node pool of every GKE cluster, with its cluster's file.
-fn node_pools(
-    cloud: &Cloud,
-) -> Vec<(
-    &corral_paths::cloud::gcp::Cluster,
-    &corral_paths::cloud::gcp::NodePool,
-)> {
+fn node_pools(cloud: &Cloud) -> Vec<(&corral_cloud::gcp::Cluster, &corral_cloud::gcp::NodePool)> {
     cloud
         .gcp
         .clusters
@@ -975,11 +997,11 @@ impl Rule for GkeLegacyMetadata {
             if pool.gke_metadata {
                 continue;
             }
-            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
+            let mode = format!("{}.config.workloadMetadataConfig.mode", pool.path);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,
-                place,
+                place(context.settings.cloud.pos(&cluster.file, &mode)),
                 "GKE node pool",
                 &format!("{}/{}", cluster.name, pool.name),
                 "config.workloadMetadataConfig.mode",
@@ -1020,11 +1042,11 @@ impl Rule for GkeDefaultComputeFullScope {
             if pool.service_account != "default" || !pool.full_scope {
                 continue;
             }
-            let place = context.settings.cloud.place(&cluster.file, &[&pool.name]);
+            let account = format!("{}.config.serviceAccount", pool.path);
             out.push(Finding::in_cloud_file(
                 &Self::META,
                 &cluster.file,
-                place,
+                place(context.settings.cloud.pos(&cluster.file, &account)),
                 "GKE node pool",
                 &format!("{}/{}", cluster.name, pool.name),
                 "config.serviceAccount",
@@ -1157,7 +1179,7 @@ mod tests {
         let cluster =
             json!({"cluster": {"identity": {"oidc": {"issuer": format!("https://{ISSUER}")}}}});
         let settings = Settings {
-            cloud: corral_paths::cloud::Cloud::load(&[
+            cloud: corral_cloud::Cloud::load(&[
                 ("iam.json".into(), iam),
                 ("cluster.json".into(), cluster.to_string()),
             ])

@@ -9,9 +9,9 @@ use corral_core::model::{Model, TemplatePaths};
 use corral_core::{load_bytes, Limits};
 
 use crate::build::{build_with_options, Options};
-use crate::cloud::Cloud;
 use crate::query::{paths, From, To};
 use crate::{EdgeKind, Graph};
+use corral_cloud::Cloud;
 
 fn graph_at(yaml: &str, kubernetes_minor: u32) -> Graph {
     let name: Arc<str> = Arc::from("cluster.yaml");

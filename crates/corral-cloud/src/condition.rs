@@ -569,6 +569,47 @@ mod tests {
         );
     }
 
+    /// A key the request lacks, as AWS documents it: `...IfExists` holds,
+    /// `ForAllValues:` holds on the empty set, `ForAnyValue:` does not,
+    /// a negated operator holds, any other does not.
+    #[test]
+    fn absent_keys_under_every_form() {
+        for op in [
+            "StringLikeIfExists",
+            "StringNotEqualsIfExists",
+            "NumericLessThanIfExists",
+            "DateEqualsIfExists",
+            "BoolIfExists",
+            "IpAddressIfExists",
+            "ArnLikeIfExists",
+            "BinaryEqualsIfExists",
+            "ForAllValues:StringLike",
+            "ForAllValues:StringEqualsIgnoreCase",
+            "StringNotLike",
+            "ArnNotEquals",
+            "NotIpAddress",
+        ] {
+            assert_eq!(
+                eval(json!({op: {"idp:absent": "x"}})),
+                Verdict::Holds,
+                "{op}"
+            );
+        }
+        for op in [
+            "StringLike",
+            "NumericEquals",
+            "ArnLike",
+            "ForAnyValue:StringLike",
+            "ForAnyValue:StringNotEquals",
+        ] {
+            assert_eq!(
+                eval(json!({op: {"idp:absent": "x"}})),
+                Verdict::Never,
+                "{op}"
+            );
+        }
+    }
+
     #[test]
     fn null_checks() {
         assert_eq!(eval(json!({"Null": {"idp:sub": "false"}})), Verdict::Holds);

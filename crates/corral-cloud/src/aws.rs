@@ -14,8 +14,12 @@ use super::strings;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Role {
-    /// The file it was read from.
+    /// The file it was read from, and the role's path in it
+    /// (`RoleDetailList[3]`).
     pub file: String,
+    pub path: String,
+    /// The trust policy came URL-encoded: one string in the file.
+    pub trust_encoded: bool,
     pub name: String,
     pub arn: String,
     pub trust: Value,
@@ -23,9 +27,27 @@ pub struct Role {
     pub instance_profiles: Vec<String>,
 }
 
+impl Role {
+    /// The path of the trust policy's statement `index` in the role's
+    /// file; the document's own when IAM gave it URL-encoded (one string,
+    /// one place).
+    pub fn statement_path(&self, index: usize) -> String {
+        let document = format!("{}.AssumeRolePolicyDocument", self.path);
+        if self.trust_encoded {
+            document
+        } else if self.trust["Statement"].is_array() {
+            format!("{document}.Statement[{index}]")
+        } else {
+            format!("{document}.Statement")
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Instance {
     pub file: String,
+    /// `Reservations[R].Instances[I]`.
+    pub path: String,
     pub id: String,
     /// `HttpTokens: required`: IMDSv2 only.
     pub tokens_required: bool,
@@ -35,10 +57,14 @@ pub struct Instance {
 }
 
 /// An EKS Pod Identity association: the service account's pods get the
-/// role (and, through it, `target_role`).
+/// role, or with `target_role` that role, which EKS assumes with the
+/// first one's credentials. Each association is its own: its target is
+/// for its service account alone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodIdentity {
+    /// The file, and `association` (the object's path in it).
     pub file: String,
+    pub path: String,
     pub namespace: String,
     pub service_account: String,
     pub role: String,
@@ -50,17 +76,57 @@ pub struct PodIdentity {
 /// `AmazonEKSClusterAdminPolicy` cluster-wide.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessEntry {
+    /// The file and path of its principal's ARN (`accessEntry.principalArn`,
+    /// or the access policies' file's `principalArn` when only that file
+    /// names the principal).
     pub file: String,
+    pub path: String,
     pub principal: String,
     pub username: Option<String>,
     pub groups: Vec<String>,
     pub cluster_admin: bool,
+    /// The access policy that makes it cluster admin: its file and path
+    /// (`associatedAccessPolicies[2]`).
+    pub admin_policy: Option<(String, String)>,
+}
+
+/// How an EKS cluster authenticates IAM principals
+/// (`accessConfig.authenticationMode` of `aws eks describe-cluster`):
+/// which of aws-auth and access entries count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthenticationMode {
+    ConfigMap,
+    Api,
+    ApiAndConfigMap,
+}
+
+impl AuthenticationMode {
+    fn parse(text: &str) -> Option<AuthenticationMode> {
+        match text {
+            "CONFIG_MAP" => Some(AuthenticationMode::ConfigMap),
+            "API" => Some(AuthenticationMode::Api),
+            "API_AND_CONFIG_MAP" => Some(AuthenticationMode::ApiAndConfigMap),
+            _ => None,
+        }
+    }
+
+    pub fn aws_auth_counts(self) -> bool {
+        self != AuthenticationMode::Api
+    }
+
+    pub fn access_entries_count(self) -> bool {
+        self != AuthenticationMode::ConfigMap
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Aws {
     /// OIDC issuers, without `https://`.
     pub issuers: Vec<String>,
+    /// The cluster's authentication mode; `None` when no
+    /// `describe-cluster` output says (then both aws-auth and access
+    /// entries count: leaving either out could hide a way in).
+    pub authentication_mode: Option<AuthenticationMode>,
     pub roles: Vec<Role>,
     /// IAM users' ARNs, and the files their account details came from
     /// (`get-account-authorization-details` was read).
@@ -112,35 +178,23 @@ pub fn document(value: &Value) -> Result<Value, String> {
     }
 }
 
-/// Undo URL encoding: `%XX` is a byte, `+` a space. A `%` not followed by
-/// two hexadecimal digits is an error naming its byte offset.
+/// Undo IAM's URL encoding, which is RFC 3986 percent-encoding: `%XX`
+/// is a byte and every other character itself, `+` included (a form's
+/// `+`-for-space does not apply: IAM encodes a space as `%20`, and a `+`
+/// read as a space would change a condition's value). A `%` not followed
+/// by two hexadecimal digits is an error naming its byte offset.
 fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
-                    return Err(format!(
-                        "the URL-encoded policy document has a bad percent-encoding at byte {i}: % must be followed by two hexadecimal digits"
-                    ));
-                };
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    if let Some(at) = bytes.iter().enumerate().position(|(i, b)| {
+        *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    }) {
+        return Err(format!(
+            "the URL-encoded policy document has a bad percent-encoding at byte {at}: % must be followed by two hexadecimal digits"
+        ));
     }
-    Ok(out)
+    Ok(percent_encoding::percent_decode(bytes).collect())
 }
 
 fn statements(policy: &Value) -> Vec<&Value> {
@@ -155,14 +209,81 @@ fn statements(policy: &Value) -> Vec<&Value> {
 pub use super::like;
 
 const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
+const ASSUME_ROLE: &str = "sts:AssumeRole";
+const TAG_SESSION: &str = "sts:TagSession";
+/// The service principal of the EKS Pod Identity agent.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
 
-/// Does the statement's `Action` (or `NotAction`) cover
-/// `sts:AssumeRoleWithWebIdentity`? Action names ignore case.
-fn covers_web_identity(statement: &Value) -> Verdict {
-    let matches = |field: &str| {
-        strings(&statement[field])
+/// Who asks to assume a role, as a trust policy's `Principal` names it.
+#[derive(Clone, Copy, Debug)]
+pub enum Principal<'a> {
+    /// Web identity tokens of an OIDC provider (its URL without
+    /// `https://`).
+    Federated(&'a str),
+    /// An AWS service (`pods.eks.amazonaws.com`).
+    Service(&'a str),
+    /// An IAM role or user, by ARN.
+    Aws(&'a str),
+}
+
+impl Principal<'_> {
+    /// Does a `Principal` element's value name this principal, or every
+    /// principal? `(names it, names everyone)`.
+    fn named_in(&self, principal: &Value) -> (bool, bool) {
+        let Value::Object(_) = principal else {
+            return (false, principal.as_str() == Some("*"));
+        };
+        let everyone = ["Federated", "AWS", "Service"]
             .iter()
-            .any(|a| super::like_ignore_case(a, WEB_IDENTITY))
+            .any(|field| any_string(&principal[*field], |p| p == "*"));
+        let named = match self {
+            Principal::Federated(issuer) => any_string(&principal["Federated"], |p| {
+                p.strip_suffix(issuer)
+                    .is_some_and(|head| head.ends_with(":oidc-provider/"))
+            }),
+            Principal::Service(service) => any_string(&principal["Service"], |p| p == *service),
+            Principal::Aws(arn) => any_string(&principal["AWS"], |p| p == *arn),
+        };
+        (named, everyone)
+    }
+
+    /// The account a role or user belongs to: naming the account (its ID
+    /// or root) delegates to the account's own IAM policies, which Corral
+    /// does not evaluate.
+    fn account(&self) -> Option<&str> {
+        match self {
+            Principal::Aws(arn) => arn.split(':').nth(4).filter(|a| !a.is_empty()),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Principal::Federated(issuer) => format!("{issuer}'s tokens"),
+            Principal::Service(service) => service.to_string(),
+            Principal::Aws(arn) => arn.to_string(),
+        }
+    }
+}
+
+/// Does a field that is a string or a list of strings hold one that
+/// `test` takes? (Read in place: trust policies are read once a service
+/// account and role.)
+fn any_string(value: &Value, test: impl Fn(&str) -> bool) -> bool {
+    match value {
+        Value::String(s) => test(s),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).any(test),
+        _ => false,
+    }
+}
+
+/// Does the statement's `Action` (or `NotAction`) cover `action`? Action
+/// names ignore case.
+fn covers(statement: &Value, action: &str) -> Verdict {
+    let matches = |field: &str| {
+        any_string(&statement[field], |a| {
+            a.eq_ignore_ascii_case(action) || super::like_ignore_case(a, action)
+        })
     };
     match (statement.get("Action"), statement.get("NotAction")) {
         (Some(_), None) => verdict(matches("Action")),
@@ -182,45 +303,41 @@ fn verdict(holds: bool) -> Verdict {
     }
 }
 
-/// Does the statement's `Principal` (or `NotPrincipal`) take tokens of
-/// `issuer`'s OIDC provider? Principal `*` takes every principal: for a
-/// Deny that is certain; for an Allow it holds only if the account has
-/// an OIDC provider for the issuer, which the input does not say.
-fn names_provider(statement: &Value, issuer: &str, deny: bool) -> Verdict {
-    let provider = format!(":oidc-provider/{issuer}");
-    let everyone = || {
-        if deny {
-            Verdict::Holds
-        } else {
-            Verdict::May(format!(
-                "Principal * takes web identity tokens if the account has an OIDC provider for {issuer}"
-            ))
-        }
+/// Does the statement's `Principal` (or `NotPrincipal`) take `principal`?
+/// Principal `*` takes every principal: for a Deny that is certain; for
+/// an Allow of web identity it holds only if the account has an OIDC
+/// provider for the issuer, which the input does not say. An account
+/// named as principal lets in whomever the account's IAM policies allow.
+fn names(statement: &Value, principal: &Principal, deny: bool) -> Verdict {
+    let everyone = || match (deny, principal) {
+        (true, _) => Verdict::Holds,
+        (false, Principal::Federated(issuer)) => Verdict::May(format!(
+            "Principal * takes web identity tokens if the account has an OIDC provider for {issuer}"
+        )),
+        (false, _) => Verdict::Holds,
     };
-    let lists = |principal: &Value| -> (bool, bool) {
-        // (names the provider, names everyone)
-        match principal {
-            Value::String(s) => (false, s == "*"),
-            Value::Object(_) => {
-                let federated = strings(&principal["Federated"]);
-                let named = federated.iter().any(|p| p.ends_with(&provider));
-                let all = federated.iter().any(|p| p == "*")
-                    || strings(&principal["AWS"]).iter().any(|p| p == "*");
-                (named, all)
-            }
-            _ => (false, false),
-        }
+    let by_account = |value: &Value| {
+        let account = principal.account()?;
+        let root = format!("arn:aws:iam::{account}:root");
+        any_string(&value["AWS"], |p| p == account || p == root)
+            .then(|| {
+                Verdict::May(format!(
+                    "the trust policy names account {account}, which lets in {} if the account's IAM policies allow it",
+                    principal.describe()
+                ))
+            })
     };
     match (statement.get("Principal"), statement.get("NotPrincipal")) {
-        (Some(principal), None) => match lists(principal) {
+        (Some(value), None) => match principal.named_in(value) {
             (true, _) => Verdict::Holds,
             (false, true) => everyone(),
-            (false, false) => Verdict::Never,
+            (false, false) => by_account(value).unwrap_or(Verdict::Never),
         },
-        (None, Some(not)) => match lists(not) {
+        (None, Some(not)) => match principal.named_in(not) {
             (true, _) => Verdict::Never,
             (false, _) => Verdict::May(format!(
-                "NotPrincipal leaves out other principals, so it may take {issuer}'s tokens"
+                "NotPrincipal leaves out other principals, so it may take {}",
+                principal.describe()
             )),
         },
         (Some(_), Some(_)) => Verdict::May(
@@ -230,11 +347,11 @@ fn names_provider(statement: &Value, issuer: &str, deny: bool) -> Verdict {
     }
 }
 
-/// Does the statement (of either effect) apply to `issuer`'s
-/// `sts:AssumeRoleWithWebIdentity`, conditions aside?
-fn federates(statement: &Value, issuer: &str) -> Verdict {
+/// Does the statement (of either effect) apply to `principal` doing
+/// `action`, conditions aside?
+fn applies(statement: &Value, principal: &Principal, action: &str) -> Verdict {
     let deny = statement["Effect"] == "Deny";
-    covers_web_identity(statement).and(names_provider(statement, issuer, deny))
+    covers(statement, action).and(names(statement, principal, deny))
 }
 
 /// The request a pod's web identity token makes: its `sub` and `aud` are
@@ -248,11 +365,14 @@ pub fn web_identity_request(issuer: &str, sub: &str, aud: &str) -> Request {
 
 /// The Allow statements of a trust policy that may let tokens from
 /// `issuer` assume the role with `sts:AssumeRoleWithWebIdentity`,
-/// whatever their conditions; `None` when there are none.
-pub fn federating<'a>(trust: &'a Value, issuer: &str) -> Option<Vec<&'a Value>> {
-    let found: Vec<&Value> = statements(trust)
+/// whatever their conditions, each with its index in the policy; `None`
+/// when there are none.
+pub fn federating<'a>(trust: &'a Value, issuer: &str) -> Option<Vec<(usize, &'a Value)>> {
+    let principal = Principal::Federated(issuer);
+    let found: Vec<(usize, &Value)> = statements(trust)
         .into_iter()
-        .filter(|s| s["Effect"] == "Allow" && !federates(s, issuer).is_never())
+        .enumerate()
+        .filter(|(_, s)| s["Effect"] == "Allow" && !applies(s, &principal, WEB_IDENTITY).is_never())
         .collect();
     (!found.is_empty()).then_some(found)
 }
@@ -300,9 +420,12 @@ pub fn subjects(statement: &Value, issuer: &str) -> Subjects {
     Subjects::Any
 }
 
-/// A trust policy's answer for one service account.
+/// A trust policy's answer for one principal and action.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trust {
+    /// The allowing statement's index in the policy (its place in the
+    /// file is [`Role::statement_path`]).
+    pub statement: usize,
     /// The allowing statement's condition, as evidence (200 characters at
     /// most).
     pub condition: String,
@@ -321,31 +444,28 @@ impl Trust {
     }
 }
 
-/// Does the trust policy let a token of service account `namespace/name`,
-/// issued by `issuer`, assume the role with `sts:AssumeRoleWithWebIdentity`?
-/// A Deny that certainly applies wins; one that may apply leaves the
-/// answer unsure, as does an Allow whose condition may hold. `None` only
-/// when no Allow can hold.
-pub fn web_identity_trusts(
+/// Does the trust policy let `principal` do `action` in `request`? A Deny
+/// that certainly applies wins; one that may apply leaves the answer
+/// unsure, as does an Allow whose condition may hold. `None` only when no
+/// Allow can hold.
+pub fn admits(
     trust: &Value,
-    issuer: &str,
-    namespace: &str,
-    name: &str,
+    principal: &Principal,
+    action: &str,
+    request: &Request,
 ) -> Option<Trust> {
-    let sub = format!("system:serviceaccount:{namespace}:{name}");
-    let request = web_identity_request(issuer, &sub, AUDIENCE);
     let mut allowed: Option<Trust> = None;
     let mut denied: Option<String> = None;
-    for statement in statements(trust) {
+    for (index, statement) in statements(trust).into_iter().enumerate() {
         let effect = statement["Effect"].as_str();
         if !matches!(effect, Some("Allow" | "Deny")) {
             continue;
         }
-        let applies = federates(statement, issuer);
+        let applies = applies(statement, principal, action);
         if applies.is_never() {
             continue;
         }
-        let applies = applies.and(condition::evaluate(&statement["Condition"], &request));
+        let applies = applies.and(condition::evaluate(&statement["Condition"], request));
         match (effect, applies) {
             (_, Verdict::Never) => {}
             (Some("Deny"), Verdict::Holds) => return None,
@@ -360,11 +480,11 @@ pub fn web_identity_trusts(
                 // A certain Allow is the better evidence.
                 if allowed.as_ref().is_none_or(|a| a.unsure.is_some()) {
                     allowed = Some(Trust {
-                        condition: statement["Condition"]
-                            .to_string()
-                            .chars()
-                            .take(200)
-                            .collect(),
+                        statement: index,
+                        condition: match &statement["Condition"] {
+                            Value::Null => "no condition".into(),
+                            condition => condition.to_string().chars().take(200).collect(),
+                        },
                         unsure,
                     });
                 }
@@ -379,6 +499,37 @@ pub fn web_identity_trusts(
         });
     }
     Some(allowed)
+}
+
+/// Does the trust policy let a token of service account `namespace/name`,
+/// issued by `issuer`, assume the role with `sts:AssumeRoleWithWebIdentity`?
+pub fn web_identity_trusts(
+    trust: &Value,
+    issuer: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<Trust> {
+    let sub = format!("system:serviceaccount:{namespace}:{name}");
+    let request = web_identity_request(issuer, &sub, AUDIENCE);
+    admits(trust, &Principal::Federated(issuer), WEB_IDENTITY, &request)
+}
+
+/// Does the trust policy let `principal` assume the role and tag the
+/// session, as EKS Pod Identity does (both `sts:AssumeRole` and
+/// `sts:TagSession` must be allowed)? The evidence is the statement that
+/// allows `sts:AssumeRole`; unsure when either is.
+pub fn admits_tagged_session(trust: &Value, principal: &Principal) -> Option<Trust> {
+    // The session's tags and source are the agent's: unknown here.
+    let request = Request::new();
+    let mut assume = admits(trust, principal, ASSUME_ROLE, &request)?;
+    let tag = admits(trust, principal, TAG_SESSION, &request)?;
+    if let Some(why) = tag.unsure {
+        assume.unsure = Some(match assume.unsure {
+            Some(first) => format!("{first}; {why}"),
+            None => why,
+        });
+    }
+    Some(assume)
 }
 
 /// The audience of the token the EKS webhook projects for IRSA.
@@ -415,7 +566,7 @@ impl Aws {
                 })?;
                 *managed.entry(arn).or_default() |= grants_everything(&doc);
             }
-            for role in roles {
+            for (index, role) in roles.iter().enumerate() {
                 let name = role["RoleName"].as_str().unwrap_or("");
                 let arn = role["Arn"].as_str().unwrap_or("");
                 let what = if name.is_empty() { arn } else { name };
@@ -444,6 +595,8 @@ impl Aws {
                     .map_err(|e| format!("{file}: role {what}: AssumeRolePolicyDocument: {e}"))?;
                 self.roles.push(Role {
                     file: file.to_string(),
+                    path: format!("RoleDetailList[{index}]"),
+                    trust_encoded: role["AssumeRolePolicyDocument"].is_string(),
                     name: name.into(),
                     arn: arn.into(),
                     trust,
@@ -466,9 +619,22 @@ impl Aws {
             self.iam_files.push(file.to_string());
             return Ok(true);
         }
-        if let Some(issuer) = value["cluster"]["identity"]["oidc"]["issuer"].as_str() {
-            self.issuers
-                .push(issuer.trim_start_matches("https://").to_string());
+        let cluster = &value["cluster"];
+        let issuer = cluster["identity"]["oidc"]["issuer"].as_str();
+        let mode = cluster["accessConfig"]["authenticationMode"].as_str();
+        if issuer.is_some() || mode.is_some() {
+            if let Some(issuer) = issuer {
+                self.issuers
+                    .push(issuer.trim_start_matches("https://").to_string());
+            }
+            if let Some(text) = mode {
+                let mode = AuthenticationMode::parse(text).ok_or_else(|| {
+                    format!(
+                        "{file}: cluster.accessConfig.authenticationMode {text:?} is none of CONFIG_MAP, API, API_AND_CONFIG_MAP"
+                    )
+                })?;
+                self.authentication_mode = Some(mode);
+            }
             return Ok(true);
         }
         if let Some(association) = value["association"].as_object() {
@@ -480,6 +646,7 @@ impl Aws {
             };
             self.pod_identities.push(PodIdentity {
                 file: file.to_string(),
+                path: "association".into(),
                 namespace: field("namespace").unwrap_or_default(),
                 service_account: field("serviceAccount").unwrap_or_default(),
                 role: field("roleArn").unwrap_or_default(),
@@ -488,64 +655,97 @@ impl Aws {
             return Ok(true);
         }
         if let Some(entry) = value["accessEntry"].as_object() {
-            self.access_entries.push(AccessEntry {
-                file: file.to_string(),
-                principal: entry
-                    .get("principalArn")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .into(),
-                username: entry
-                    .get("username")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                groups: entry
-                    .get("kubernetesGroups")
-                    .map(strings)
-                    .unwrap_or_default(),
-                cluster_admin: false,
-            });
-            return Ok(true);
-        }
-        if let Some(policies) = value["associatedAccessPolicies"].as_array() {
-            let principal = value["principalArn"].as_str().unwrap_or("").to_string();
-            let admin = policies.iter().any(|p| {
-                p["policyArn"]
-                    .as_str()
-                    .is_some_and(|a| a.ends_with("/AmazonEKSClusterAdminPolicy"))
-                    && p["accessScope"]["type"] == "cluster"
-            });
+            let principal: String = entry
+                .get("principalArn")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .into();
+            let username = entry
+                .get("username")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let groups = entry
+                .get("kubernetesGroups")
+                .map(strings)
+                .unwrap_or_default();
+            // The access policies' file may have come first.
             match self
                 .access_entries
                 .iter_mut()
                 .find(|e| e.principal == principal)
             {
-                Some(entry) => entry.cluster_admin |= admin,
+                Some(known) => {
+                    known.file = file.to_string();
+                    known.path = "accessEntry.principalArn".into();
+                    known.username = username;
+                    known.groups = groups;
+                }
                 None => self.access_entries.push(AccessEntry {
                     file: file.to_string(),
+                    path: "accessEntry.principalArn".into(),
                     principal,
-                    cluster_admin: admin,
+                    username,
+                    groups,
+                    ..AccessEntry::default()
+                }),
+            }
+            return Ok(true);
+        }
+        if let Some(policies) = value["associatedAccessPolicies"].as_array() {
+            let principal = value["principalArn"].as_str().unwrap_or("").to_string();
+            // The policy that decides: cluster admin at cluster scope.
+            let admin_policy = policies
+                .iter()
+                .position(|p| {
+                    p["policyArn"]
+                        .as_str()
+                        .is_some_and(|a| a.ends_with("/AmazonEKSClusterAdminPolicy"))
+                        && p["accessScope"]["type"] == "cluster"
+                })
+                .map(|i| (file.to_string(), format!("associatedAccessPolicies[{i}]")));
+            match self
+                .access_entries
+                .iter_mut()
+                .find(|e| e.principal == principal)
+            {
+                Some(entry) => {
+                    entry.cluster_admin |= admin_policy.is_some();
+                    if entry.admin_policy.is_none() {
+                        entry.admin_policy = admin_policy;
+                    }
+                }
+                None => self.access_entries.push(AccessEntry {
+                    file: file.to_string(),
+                    path: "principalArn".into(),
+                    principal,
+                    cluster_admin: admin_policy.is_some(),
+                    admin_policy,
                     ..AccessEntry::default()
                 }),
             }
             return Ok(true);
         }
         if let Some(reservations) = value["Reservations"].as_array() {
-            for instance in reservations
-                .iter()
-                .flat_map(|r| r["Instances"].as_array().into_iter().flatten())
-            {
-                let options = &instance["MetadataOptions"];
-                self.instances.push(Instance {
-                    file: file.to_string(),
-                    id: instance["InstanceId"].as_str().unwrap_or("").into(),
-                    tokens_required: options["HttpTokens"] == "required",
-                    hop_limit: options["HttpPutResponseHopLimit"].as_i64().unwrap_or(1),
-                    endpoint_enabled: options["HttpEndpoint"] != "disabled",
-                    profile: instance["IamInstanceProfile"]["Arn"]
-                        .as_str()
-                        .map(str::to_string),
-                });
+            for (r, reservation) in reservations.iter().enumerate() {
+                for (i, instance) in reservation["Instances"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let options = &instance["MetadataOptions"];
+                    self.instances.push(Instance {
+                        file: file.to_string(),
+                        path: format!("Reservations[{r}].Instances[{i}]"),
+                        id: instance["InstanceId"].as_str().unwrap_or("").into(),
+                        tokens_required: options["HttpTokens"] == "required",
+                        hop_limit: options["HttpPutResponseHopLimit"].as_i64().unwrap_or(1),
+                        endpoint_enabled: options["HttpEndpoint"] != "disabled",
+                        profile: instance["IamInstanceProfile"]["Arn"]
+                            .as_str()
+                            .map(str::to_string),
+                    });
+                }
             }
             return Ok(true);
         }
@@ -572,6 +772,28 @@ impl Aws {
         }
     }
 
+    /// The access entries that count: all of them unless the cluster's
+    /// authentication mode is `CONFIG_MAP` (not known: all).
+    pub fn counted_access_entries(&self) -> impl Iterator<Item = &AccessEntry> {
+        let counts = self
+            .authentication_mode
+            .is_none_or(AuthenticationMode::access_entries_count);
+        self.access_entries.iter().filter(move |_| counts)
+    }
+
+    /// Does an aws-auth mapping of principal `arn` count? Not when the
+    /// mode is `API`, nor when a counted access entry is for the same
+    /// principal (the entry wins).
+    pub fn aws_auth_counts_for(&self, arn: &str) -> bool {
+        let counts = self
+            .authentication_mode
+            .is_none_or(AuthenticationMode::aws_auth_counts);
+        counts
+            && !self
+                .counted_access_entries()
+                .any(|e| same_principal(&e.principal, arn))
+    }
+
     /// Whether the role `arn` is an administrator; `None` when the input
     /// does not hold it.
     pub fn role_admin(&self, arn: &str) -> Option<bool> {
@@ -589,6 +811,17 @@ impl Aws {
     }
 }
 
+/// The same IAM principal: equal ARNs, or a role's ARN with and without
+/// its path (aws-auth takes role ARNs without their path).
+pub fn same_principal(a: &str, b: &str) -> bool {
+    let without_path = |arn: &str| -> Option<(String, String)> {
+        let (head, resource) = arn.rsplit_once(':')?;
+        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+        Some((head.to_string(), name.to_string()))
+    };
+    a == b || without_path(a).is_some_and(|a| without_path(b) == Some(a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,14 +835,33 @@ mod tests {
     #[test]
     fn percent_decoding_takes_any_text() {
         assert_eq!(
-            percent_decode("%7B%22a%22%3A1%7D+x").unwrap(),
-            b"{\"a\":1} x"
+            percent_decode("%7B%22a%22%3A1%7D+x%20y").unwrap(),
+            b"{\"a\":1}+x y"
         );
         assert_eq!(percent_decode("%e2%82%ac").unwrap(), "€".as_bytes());
         for bad in ["%\u{390}F%e2F2%", "%4", "%", "abc%zz", "%%41"] {
             let e = percent_decode(bad).unwrap_err();
             assert!(e.contains("bad percent-encoding at byte"), "{bad}: {e}");
         }
+    }
+
+    /// RFC 3986: `+` is a plus. Read as a space (a form's encoding), the
+    /// condition below would compare `a b`, and a request with `a+b`
+    /// would seem refused.
+    #[test]
+    fn a_plus_in_an_encoded_policy_stays_a_plus() {
+        let encoded =
+            json!("%7B%22Condition%22%3A%7B%22StringEquals%22%3A%7B%22k%22%3A%22a+b%22%7D%7D%7D");
+        let decoded = document(&encoded).unwrap();
+        assert_eq!(
+            decoded,
+            json!({"Condition": {"StringEquals": {"k": "a+b"}}})
+        );
+        let verdict = |v: &str| {
+            condition::evaluate(&decoded["Condition"], &Request::new().with("k", Some(v)))
+        };
+        assert_eq!(verdict("a+b"), Verdict::Holds);
+        assert_eq!(verdict("a b"), Verdict::Never);
     }
 
     #[test]
@@ -823,6 +1075,97 @@ mod tests {
             .unsure
             .unwrap();
         assert!(unsure.starts_with("a Deny may apply"), "{unsure}");
+    }
+
+    /// An operator IAM does not document never hides a path: in an Allow
+    /// it may hold, in a Deny it may apply, and either way the trust
+    /// stays, unsure and saying why.
+    #[test]
+    fn an_unknown_operator_fails_towards_the_path() {
+        let mut policy = trust(json!({"StringLike": {format!("{ISSUER}:sub"): "*"}}));
+        policy["Statement"].as_array_mut().unwrap().push(json!({
+            "Effect": "Deny",
+            "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{ISSUER}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEqualsMaybe": {format!("{ISSUER}:sub"): "system:serviceaccount:shop:web"}},
+        }));
+        let found = web_identity_trusts(&policy, ISSUER, "shop", "web").unwrap();
+        assert!(
+            found.unsure.as_ref().unwrap().contains("StringEqualsMaybe"),
+            "{found:?}"
+        );
+        let allow = trust(json!({"StringEqualsMaybe": {format!("{ISSUER}:sub"): "x"}}));
+        assert!(web_identity_trusts(&allow, ISSUER, "shop", "web")
+            .unwrap()
+            .unsure
+            .is_some());
+    }
+
+    /// Pod Identity's agent needs both actions; the target names the entry
+    /// role.
+    #[test]
+    fn tagged_sessions_need_both_actions() {
+        let agent = Principal::Service(POD_IDENTITY_SERVICE);
+        let policy = |action: Value| {
+            json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_SERVICE}, "Action": action}]})
+        };
+        assert!(admits_tagged_session(
+            &policy(json!(["sts:AssumeRole", "sts:TagSession"])),
+            &agent
+        )
+        .is_some());
+        assert!(admits_tagged_session(&policy(json!("sts:*")), &agent).is_some());
+        assert!(admits_tagged_session(&policy(json!("sts:AssumeRole")), &agent).is_none());
+        assert!(admits_tagged_session(&policy(json!("sts:TagSession")), &agent).is_none());
+        let other = Principal::Service("ec2.amazonaws.com");
+        assert!(admits_tagged_session(&policy(json!("sts:*")), &other).is_none());
+        let entry = "arn:aws:iam::111122223333:role/entry";
+        let by_role = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": entry},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}});
+        assert!(admits_tagged_session(&by_role, &Principal::Aws(entry)).is_some());
+        assert!(admits_tagged_session(
+            &by_role,
+            &Principal::Aws("arn:aws:iam::111122223333:role/other")
+        )
+        .is_none());
+        // The account's root delegates to its IAM policies: unsure.
+        let by_account = json!({"Statement": {"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:*"}});
+        assert!(admits_tagged_session(&by_account, &Principal::Aws(entry))
+            .unwrap()
+            .unsure
+            .is_some());
+    }
+
+    #[test]
+    fn the_authentication_mode_is_read_and_checked() {
+        let mut aws = Aws::default();
+        assert!(aws
+            .absorb(
+                "cluster.json",
+                &json!({"cluster": {"accessConfig": {"authenticationMode": "API"}}})
+            )
+            .unwrap());
+        assert_eq!(aws.authentication_mode, Some(AuthenticationMode::Api));
+        let e = aws
+            .absorb(
+                "cluster.json",
+                &json!({"cluster": {"accessConfig": {"authenticationMode": "api"}}}),
+            )
+            .unwrap_err();
+        assert!(
+            e.contains("none of CONFIG_MAP, API, API_AND_CONFIG_MAP"),
+            "{e}"
+        );
+        assert!(same_principal(
+            "arn:aws:iam::1:role/team/deployer",
+            "arn:aws:iam::1:role/deployer"
+        ));
+        assert!(!same_principal(
+            "arn:aws:iam::1:role/deployer",
+            "arn:aws:iam::2:role/deployer"
+        ));
     }
 
     #[test]

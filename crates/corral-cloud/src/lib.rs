@@ -1,18 +1,20 @@
-//! Cloud inputs, from the files the clouds' own CLIs write: what each file
-//! is is told from its shape.
+//! The clouds' identity data, read from the files their own CLIs write
+//! (what each file is is told from its shape), and one trust evaluator per
+//! cloud: which AWS role trust policy, GCP IAM binding or Azure federated
+//! credential lets whom in. Both the attack-path graph (`corral-paths`)
+//! and the drift rules (`corral-scan`) ask this one model.
 
 pub mod aws;
 pub mod azure;
 pub mod condition;
 pub mod gcp;
-pub mod reach;
+pub mod wildcard;
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use corral_core::{Node, Pos};
 use serde_json::Value;
-
-use crate::graph::Vertex;
 
 /// Everything the cloud files say.
 #[derive(Clone, Debug, Default)]
@@ -20,70 +22,10 @@ pub struct Cloud {
     pub aws: aws::Aws,
     pub gcp: gcp::Gcp,
     pub azure: azure::Azure,
-    /// Where each string first appears in each file, by file name.
-    positions: HashMap<String, Positions>,
-}
-
-/// The line and column (1-based, in bytes) where each distinct JSON string
-/// of a file, key or value, first appears: recorded in one pass as the file
-/// is read, so a finding's place costs a lookup.
-#[derive(Clone, Debug, Default)]
-pub struct Positions {
-    first: HashMap<Box<str>, (u32, u32)>,
-}
-
-impl Positions {
-    /// Index the strings of `text`, which is valid JSON.
-    pub fn of(text: &str) -> Positions {
-        let bytes = text.as_bytes();
-        let mut first: HashMap<Box<str>, (u32, u32)> = HashMap::new();
-        let (mut line, mut line_start) = (1u32, 0usize);
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => {
-                    line += 1;
-                    line_start = i + 1;
-                    i += 1;
-                }
-                b'"' => {
-                    let start = i;
-                    let mut escaped = false;
-                    let mut end = i + 1;
-                    while end < bytes.len() && bytes[end] != b'"' {
-                        if bytes[end] == b'\\' {
-                            escaped = true;
-                            end += 1;
-                        }
-                        end += 1;
-                    }
-                    if end >= bytes.len() {
-                        // Unterminated (never so in JSON that parsed).
-                        break;
-                    }
-                    let place = (line, (start - line_start + 1) as u32);
-                    if escaped {
-                        if let Ok(value) = serde_json::from_str::<String>(&text[start..=end]) {
-                            first.entry(value.into()).or_insert(place);
-                        }
-                    } else if end > start {
-                        let value = &text[start + 1..end];
-                        if !first.contains_key(value) {
-                            first.insert(value.into(), place);
-                        }
-                    }
-                    i = end + 1;
-                }
-                _ => i += 1,
-            }
-        }
-        Positions { first }
-    }
-
-    /// Where `value` first appears as a JSON string.
-    pub fn find(&self, value: &str) -> Option<(u32, u32)> {
-        self.first.get(value).copied()
-    }
+    /// Each file's JSON as a positioned tree, by file name: every record
+    /// keeps its path in its file, and its place is looked up here, never
+    /// searched for in the text.
+    trees: HashMap<String, Node>,
 }
 
 /// An AWS IAM role, GCP service account or principal, or Azure managed
@@ -103,28 +45,30 @@ impl CloudIdentity {
             admin,
         }
     }
-
-    pub fn vertex(&self) -> Vertex {
-        Vertex::CloudIdentity {
-            provider: self.provider.into(),
-            name: self.name.as_str().into(),
-            admin: self.admin,
-        }
-    }
 }
 
-/// IAM's wildcard match: `*` any run of characters, `?` one, everything
-/// else itself. Every wildcard match in Corral's cloud code (actions,
-/// ARNs, `StringLike` and `ArnLike` values) goes through here: linear in
-/// memory, at worst pattern × text in time, with no recursion and no
-/// backtracking beyond the last `*` (the `wildmatch` crate).
+/// A cloud identity that administers the cluster's Kubernetes API, with
+/// the grant that makes it so: its role, file and path in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterAdmin {
+    pub identity: CloudIdentity,
+    pub role: String,
+    pub file: String,
+    pub path: String,
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` exactly one,
+/// everything else itself. Every wildcard match in Corral's cloud code
+/// (actions, ARNs, `StringLike` and `ArnLike` values) goes through here:
+/// each character of the text is read once per `*`-free segment, with no
+/// backtracking ([`wildcard`]).
 pub fn like(pattern: &str, text: &str) -> bool {
-    wildmatch::WildMatch::new(pattern).matches(text)
+    wildcard::matches(pattern, text, false)
 }
 
 /// [`like`], ignoring case.
 pub fn like_ignore_case(pattern: &str, text: &str) -> bool {
-    wildmatch::WildMatch::new_case_insensitive(pattern).matches(text)
+    wildcard::matches(pattern, text, true)
 }
 
 /// A field that is a string or a list of strings, as a list.
@@ -156,14 +100,15 @@ impl Cloud {
         Cloud::load(&files)
     }
 
-    /// Where one of `needles` first appears (as a JSON string) in the cloud
-    /// file `file`, in order of preference; the file's start when none
-    /// does.
-    pub fn place(&self, file: &str, needles: &[&str]) -> (u32, u32) {
-        self.positions
+    /// Where the value at `path` (`RoleDetailList[3].RoleName`, as the
+    /// records keep it) is in the cloud file `file`: its key, or the item
+    /// for an index; the nearest enclosing value when the path goes into
+    /// what is not a tree (a URL-encoded policy document is one string).
+    pub fn pos(&self, file: &str, path: &str) -> Pos {
+        self.trees
             .get(file)
-            .and_then(|p| needles.iter().find_map(|n| p.find(n)))
-            .unwrap_or((1, 1))
+            .map(|tree| tree.pos_nearest(path))
+            .unwrap_or(Pos { line: 1, col: 1 })
     }
 
     /// Read `(name, text)` files; each must be one the CLIs write. A UTF-8
@@ -182,12 +127,55 @@ impl Cloud {
                     "{name}: not a file Corral reads. It reads the JSON of: aws iam get-account-authorization-details, aws eks describe-cluster, aws eks describe-pod-identity-association, aws eks describe-access-entry, aws eks list-associated-access-policies, aws ec2 describe-instances; gcloud container clusters describe, gcloud projects get-iam-policy, gcloud iam service-accounts get-iam-policy; az aks show, az identity federated-credential list, az identity show/list, az role assignment list"
                 ));
             }
-            cloud.positions.insert(name.clone(), Positions::of(text));
+            // JSON is YAML: the loader every manifest goes through gives
+            // each value its line, with the same bounds on depth.
+            let tree =
+                corral_core::parse_config(name, &placeable(text), &corral_core::Limits::default())?
+                    .unwrap_or(Node {
+                        pos: Pos { line: 1, col: 1 },
+                        value: corral_core::Value::Map(Vec::new()),
+                    });
+            cloud.trees.insert(name.clone(), tree);
         }
         cloud.aws.settle();
         cloud.gcp.settle();
         Ok(cloud)
     }
+}
+
+/// The text the positioned loader reads: each surrogate escape of JSON
+/// (`\ud83d\ude00`, which YAML does not take) becomes `\u0020`, of the
+/// same length, so every line and column stays. Only places are read
+/// from that tree; values are serde's.
+fn placeable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\u") {
+        return text.into();
+    }
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let surrogate = |hex: &[u8]| {
+        hex.len() == 4
+            && hex.iter().all(u8::is_ascii_hexdigit)
+            && hex[0].eq_ignore_ascii_case(&b'd')
+            && matches!(hex[1].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        // In JSON a backslash is only ever in a string, escaping the next.
+        if bytes.get(i + 1) == Some(&b'u') && surrogate(&bytes[i + 2..bytes.len().min(i + 6)]) {
+            out[i + 2..i + 6].copy_from_slice(b"0020");
+            i += 6;
+        } else {
+            i += 2;
+        }
+    }
+    String::from_utf8(out)
+        .expect("ASCII replaced by ASCII")
+        .into()
 }
 
 /// JSON as the clouds' CLIs write it, where no object holds a key twice.
@@ -286,22 +274,51 @@ mod tests {
         assert!(!like(&pattern, &text));
         assert!(!like(&format!("sts:{}z", "*".repeat(16)), &text));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // A star before a long segment that almost matches everywhere:
+        // retried from each position of a 100,000-character text, and
+        // each `?` one character exactly.
+        let started = std::time::Instant::now();
+        let segment = format!("{}b", "?".repeat(2_000));
+        let text = "a".repeat(100_000);
+        assert!(!like(&format!("*{segment}"), &text));
+        assert!(like(&format!("*{segment}"), &format!("{text}b")));
+        assert!(!like(
+            &format!("*{segment}"),
+            &format!("{}b", "a".repeat(1_999))
+        ));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
+    /// JSON is read twice, by serde (values) and by the positioned
+    /// loader (lines): whatever JSON serde takes, the loader must place.
     #[test]
-    fn positions_are_recorded_in_one_pass() {
-        let text = "{\n  \"a\": \"x\",\n  \"b\": [\"y\", \"x\", \"esc\\\"aped\", \"\\u00e9t\\u00e9\"],\n\t\"\": \"\"\n}";
-        let p = Positions::of(text);
-        assert_eq!(p.find("a"), Some((2, 3)));
-        assert_eq!(p.find("x"), Some((2, 8)));
-        assert_eq!(p.find("y"), Some((3, 9)));
-        assert_eq!(p.find("esc\"aped"), Some((3, 19)));
-        assert_eq!(p.find("été"), Some((3, 32)));
-        assert_eq!(p.find("z"), None);
-        // Unterminated text (never valid JSON) does not panic.
-        for text in ["\"", "\"abc", "\"a\\", "\\\"", "\"é"] {
-            let _ = Positions::of(text);
+    fn every_json_form_is_placed() {
+        for text in [
+            "{\"etag\":\"a\",\t\"bindings\":[]}",
+            "{\r\n\"etag\" : \"a\\/b\\u00e9\\ud83d\\ude00\\u0000\",\n\"version\":1e10}",
+            "{\"etag\":\"x\",\"bindings\":[{\"role\":\"r\",\"members\":[],\"condition\":null}]}",
+            "  {\"etag\": \"#not a comment\", \"bindings\": [{\"role\": \"- x: y\", \"members\": [\"&a *b !c\"]}]}",
+            "[]",
+            "{\"etag\": \"\\\\ud83d \\ud83d\\udE00\"}",
+        ] {
+            let cloud = Cloud::load(&[("x.json".into(), text.into())]);
+            assert!(cloud.is_ok(), "{text}: {:?}", cloud.err());
         }
+        let long = format!(
+            "{{\"etag\": \"x\", \"auditConfigs\": {{\"{}\": 1}}}}",
+            "k".repeat(5000)
+        );
+        assert!(Cloud::load(&[("x.json".into(), long)]).is_ok());
+        let deep = format!(
+            "{{\"etag\": \"x\", \"auditConfigs\": {}1{}}}",
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        assert!(Cloud::load(&[("x.json".into(), deep)]).is_ok());
     }
 
     #[test]
@@ -317,8 +334,8 @@ mod tests {
         let cloud = Cloud::read(&[&bom], 1 << 20).unwrap();
         assert_eq!(cloud.aws.issuers, ["oidc.example/id/A"]);
         assert_eq!(
-            cloud.place(&bom.display().to_string(), &["issuer"]),
-            (1, 36)
+            cloud.pos(&bom.display().to_string(), "cluster.identity.oidc.issuer"),
+            Pos { line: 1, col: 36 }
         );
         let e = Cloud::read(&[&bom], 20).unwrap_err();
         assert!(

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::{strings, CloudIdentity};
+use super::{strings, CloudIdentity, ClusterAdmin};
 
 /// GSA roles that amount to administrator of the project.
 const ADMIN_ROLES: [&str; 4] = [
@@ -21,17 +21,52 @@ const ADMIN_ROLES: [&str; 4] = [
     "roles/resourcemanager.projectIamAdmin",
     "roles/iam.securityAdmin",
 ];
-/// Roles on a GSA that let a principal get its access tokens.
-const IMPERSONATION_ROLES: [&str; 2] = [
-    "roles/iam.workloadIdentityUser",
-    "roles/iam.serviceAccountTokenCreator",
+/// Predefined roles that let a member act as a service account, each with
+/// the permission that does it: getting its access or ID tokens, signing
+/// JWTs or blobs as it, delegating to it (`implicitDelegation`), or
+/// attaching it to a resource that then runs as it (`actAs`). Granted on
+/// the account's own policy, or on its project's (then on every account
+/// of the project). From Google Cloud's IAM documentation: "Service
+/// account permissions" (cloud.google.com/iam/docs/service-account-permissions),
+/// the IAM roles reference (cloud.google.com/iam/docs/roles-permissions/iam)
+/// and the basic roles (cloud.google.com/iam/docs/roles-overview#basic:
+/// Editor holds `actAs`; Owner holds all of Editor's).
+const IMPERSONATION_ROLES: &[(&str, &str)] = &[
+    // getAccessToken, getOpenIdToken, implicitDelegation, signBlob, signJwt.
+    (
+        "roles/iam.serviceAccountTokenCreator",
+        "iam.serviceAccounts.getAccessToken",
+    ),
+    // getAccessToken and getOpenIdToken, for Workload Identity.
+    (
+        "roles/iam.workloadIdentityUser",
+        "iam.serviceAccounts.getAccessToken",
+    ),
+    (
+        "roles/iam.serviceAccountOpenIdTokenCreator",
+        "iam.serviceAccounts.getOpenIdToken",
+    ),
+    ("roles/iam.serviceAccountUser", "iam.serviceAccounts.actAs"),
+    ("roles/editor", "iam.serviceAccounts.actAs"),
+    ("roles/owner", "iam.serviceAccounts.actAs"),
 ];
+
+/// The permission by which `role` lets its members act as a service
+/// account; `None` when it does not.
+pub fn impersonation_permission(role: &str) -> Option<&'static str> {
+    IMPERSONATION_ROLES
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, permission)| *permission)
+}
 /// Project roles that administer the cluster's Kubernetes API.
 const CLUSTER_ADMIN_ROLES: [&str; 2] = ["roles/owner", "roles/container.admin"];
 const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodePool {
+    /// `nodePools[i]` in the cluster's file.
+    pub path: String,
     pub name: String,
     /// The node service account's email, or `default` (the project's
     /// Compute Engine default service account).
@@ -55,6 +90,8 @@ pub struct Cluster {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Binding {
+    /// `bindings[i]` in the policy's file.
+    pub path: String,
     pub role: String,
     pub members: Vec<String>,
     /// An IAM condition (CEL), as its title and expression: the binding
@@ -108,6 +145,10 @@ pub struct Policy {
 pub struct Gcp {
     pub clusters: Vec<Cluster>,
     pub policies: Vec<Policy>,
+    /// Every service account the input names (`settle`): the owners of
+    /// policies, members of bindings, node pools' accounts. A project-wide
+    /// grant is on each of its project.
+    accounts: Vec<String>,
 }
 
 /// The GSA email a file name carries.
@@ -116,6 +157,20 @@ fn email_in(file: &str) -> Option<String> {
     let at = base.find('@')?;
     let end = base.find(".gserviceaccount.com")? + ".gserviceaccount.com".len();
     (at < end).then(|| base[..end].to_string())
+}
+
+/// `get-iam-policy` output: an `etag`, and `bindings` unless the policy
+/// grants nothing (`{"etag": "ACAB"}`, `{"version": 1, "etag": "..."}`
+/// are valid policies with no bindings), and nothing else.
+fn is_iam_policy(value: &Value) -> bool {
+    let Value::Object(fields) = value else {
+        return false;
+    };
+    value["etag"].is_string()
+        && (value["bindings"].is_array() || value.get("bindings").is_none())
+        && fields
+            .keys()
+            .all(|k| matches!(k.as_str(), "etag" | "version" | "bindings" | "auditConfigs"))
 }
 
 /// A GSA email's project: `app@PROJECT.iam.gserviceaccount.com`.
@@ -155,12 +210,14 @@ impl Gcp {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|pool| {
+                .enumerate()
+                .map(|(i, pool)| {
                     let config = &pool["config"];
                     let mode = config["workloadMetadataConfig"]["mode"]
                         .as_str()
                         .or(config["workloadMetadataConfig"]["nodeMetadata"].as_str());
                     NodePool {
+                        path: format!("nodePools[{i}]"),
                         name: pool["name"].as_str().unwrap_or("").into(),
                         service_account: config["serviceAccount"]
                             .as_str()
@@ -182,13 +239,15 @@ impl Gcp {
             });
             return true;
         }
-        if value["bindings"].is_array() && value.get("etag").is_some() {
+        if is_iam_policy(value) {
             let bindings = value["bindings"]
                 .as_array()
                 .into_iter()
                 .flatten()
+                .enumerate()
                 // A conditional binding holds only sometimes: it may hold.
-                .map(|b| Binding {
+                .map(|(i, b)| Binding {
+                    path: format!("bindings[{i}]"),
                     role: b["role"].as_str().unwrap_or("").into(),
                     members: strings(&b["members"]),
                     condition: b
@@ -211,8 +270,34 @@ impl Gcp {
         false
     }
 
-    /// Name the projects of project policies, once every file is read.
+    /// Name the projects of project policies, and list the service
+    /// accounts, once every file is read.
     pub fn settle(&mut self) {
+        let mut accounts: Vec<String> = Vec::new();
+        for policy in &self.policies {
+            if let Resource::ServiceAccount(email) = &policy.resource {
+                accounts.push(email.clone());
+            }
+            for binding in &policy.bindings {
+                accounts.extend(binding.members.iter().filter_map(|m| {
+                    m.strip_prefix("serviceAccount:")
+                        .filter(|e| !e.contains('['))
+                        .map(str::to_string)
+                }));
+            }
+        }
+        for cluster in &self.clusters {
+            accounts.extend(
+                cluster
+                    .node_pools
+                    .iter()
+                    .filter(|p| p.service_account != "default")
+                    .map(|p| p.service_account.clone()),
+            );
+        }
+        accounts.sort();
+        accounts.dedup();
+        self.accounts = accounts;
         let mut known: Vec<String> = self.clusters.iter().map(|c| c.project.clone()).collect();
         for policy in &self.policies {
             if let Resource::ServiceAccount(email) = &policy.resource {
@@ -289,12 +374,7 @@ impl Gcp {
     /// cluster's workload pool, gets: GSAs whose policy (or the project's)
     /// lets it impersonate them, and the roles granted to it directly as a
     /// `principal://` or `principalSet://`. Each with the file and binding.
-    pub fn exchanges(
-        &self,
-        cluster: &Cluster,
-        namespace: &str,
-        account: &str,
-    ) -> Vec<(CloudIdentity, String, String)> {
+    pub fn exchanges(&self, cluster: &Cluster, namespace: &str, account: &str) -> Vec<Grant> {
         let Some(pool) = &cluster.workload_pool else {
             return Vec::new();
         };
@@ -338,22 +418,12 @@ impl Gcp {
         };
         let mut found = Vec::new();
         // Impersonation of GSAs: on the GSA's own policy, or project-wide
-        // for every GSA of that project Corral knows.
-        let mut known_accounts: Vec<String> = self
-            .policies
-            .iter()
-            .filter_map(|p| match &p.resource {
-                Resource::ServiceAccount(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        known_accounts.sort();
-        known_accounts.dedup();
+        // for every GSA of that project.
         for policy in &self.policies {
             for binding in &policy.bindings {
-                if !IMPERSONATION_ROLES.contains(&binding.role.as_str()) {
+                let Some(permission) = impersonation_permission(&binding.role) else {
                     continue;
-                }
+                };
                 let Some(member) = binding
                     .members
                     .iter()
@@ -361,24 +431,18 @@ impl Gcp {
                 else {
                     continue;
                 };
-                let targets: Vec<&String> = match &policy.resource {
-                    Resource::ServiceAccount(email) => vec![email],
-                    Resource::Project(project) => known_accounts
-                        .iter()
-                        .filter(|e| email_project(e) == Some(project.as_str()))
-                        .collect(),
-                };
-                for email in targets {
-                    found.push((
-                        self.service_account(email),
-                        policy.file.clone(),
-                        format!(
-                            "{} grants {} to {member}{}",
+                for email in self.targets(policy) {
+                    found.push(Grant {
+                        identity: self.service_account(email),
+                        file: policy.file.clone(),
+                        path: binding.path.clone(),
+                        detail: format!(
+                            "{} grants {} ({permission}) to {member}{}",
                             policy.file,
                             binding.describe_role(),
                             why(member)
                         ),
-                    ));
+                    });
                 }
             }
         }
@@ -391,16 +455,70 @@ impl Gcp {
                     .filter(|m| is_this_account(m) || is_principal_set(m))
                 {
                     let admin = ADMIN_ROLES.contains(&binding.role.as_str());
-                    found.push((
-                        CloudIdentity::new("gcp", member, admin),
-                        policy.file.clone(),
-                        format!(
+                    found.push(Grant {
+                        identity: CloudIdentity::new("gcp", member, admin),
+                        file: policy.file.clone(),
+                        path: binding.path.clone(),
+                        detail: format!(
                             "{} grants {} to {member}{}",
                             policy.file,
                             binding.describe_role(),
                             why(member)
                         ),
-                    ));
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// The service accounts a binding of `policy` is on: the account whose
+    /// policy it is, or every account of the project Corral knows of.
+    fn targets<'a>(&'a self, policy: &'a Policy) -> Vec<&'a str> {
+        match &policy.resource {
+            Resource::ServiceAccount(email) => vec![email.as_str()],
+            Resource::Project(project) => self
+                .accounts
+                .iter()
+                .filter(|e| email_project(e) == Some(project.as_str()))
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+
+    /// Service accounts that may act as other service accounts: each
+    /// `serviceAccount:` member of a binding whose role lets it
+    /// impersonate (on the target's policy, or its project's), as many
+    /// hops as the policies chain.
+    pub fn impersonations(&self) -> Vec<Impersonation> {
+        let mut found = Vec::new();
+        for policy in &self.policies {
+            for binding in &policy.bindings {
+                let Some(permission) = impersonation_permission(&binding.role) else {
+                    continue;
+                };
+                let members = binding.members.iter().filter_map(|m| {
+                    // `serviceAccount:POOL[NS/KSA]` is a Kubernetes account.
+                    m.strip_prefix("serviceAccount:")
+                        .filter(|e| !e.contains('['))
+                });
+                for from in members {
+                    for to in self.targets(policy) {
+                        if from == to {
+                            continue;
+                        }
+                        found.push(Impersonation {
+                            from: self.service_account(from),
+                            to: self.service_account(to),
+                            file: policy.file.clone(),
+                            path: binding.path.clone(),
+                            detail: format!(
+                                "{} grants {} ({permission}) to serviceAccount:{from}",
+                                policy.file,
+                                binding.describe_role()
+                            ),
+                        });
+                    }
                 }
             }
         }
@@ -408,8 +526,8 @@ impl Gcp {
     }
 
     /// GCP principals a project policy lets administer the cluster's
-    /// Kubernetes API: (identity, role, file).
-    pub fn cluster_admins(&self) -> Vec<(CloudIdentity, String, String)> {
+    /// Kubernetes API.
+    pub fn cluster_admins(&self) -> Vec<ClusterAdmin> {
         let mut admins = Vec::new();
         for (policy, _) in self.project_policies() {
             for binding in &policy.bindings {
@@ -418,17 +536,39 @@ impl Gcp {
                 }
                 for member in &binding.members {
                     if let Some(email) = member.strip_prefix("serviceAccount:") {
-                        admins.push((
-                            self.service_account(email),
-                            binding.describe_role(),
-                            policy.file.clone(),
-                        ));
+                        admins.push(ClusterAdmin {
+                            identity: self.service_account(email),
+                            role: binding.describe_role(),
+                            file: policy.file.clone(),
+                            path: binding.path.clone(),
+                        });
                     }
                 }
             }
         }
         admins
     }
+}
+
+/// A Google identity a Kubernetes service account's token gets, and the
+/// binding that grants it: its file and path there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub identity: CloudIdentity,
+    pub file: String,
+    pub path: String,
+    pub detail: String,
+}
+
+/// One hop of service account impersonation: `from` may act as `to`, by
+/// the binding at `path` of `file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Impersonation {
+    pub from: CloudIdentity,
+    pub to: CloudIdentity,
+    pub file: String,
+    pub path: String,
+    pub detail: String,
 }
 
 #[cfg(test)]
@@ -468,6 +608,44 @@ mod tests {
         gcp
     }
 
+    /// A policy that grants nothing is valid `get-iam-policy` output.
+    #[test]
+    fn policies_without_bindings_are_read() {
+        let mut gcp = Gcp::default();
+        assert!(gcp.absorb("a@p.iam.gserviceaccount.com.json", &json!({"etag": "ACAB"})));
+        assert!(gcp.absorb("p.json", &json!({"version": 1, "etag": "BwX="})));
+        assert_eq!(gcp.policies.len(), 2);
+        assert!(gcp.policies.iter().all(|p| p.bindings.is_empty()));
+        // Not a policy: another object with an etag.
+        assert!(!gcp.absorb("x.json", &json!({"etag": "x", "name": "y"})));
+        assert!(!gcp.absorb("x.json", &json!({"etag": 5})));
+    }
+
+    #[test]
+    fn impersonating_roles_are_the_documented_ones() {
+        for (role, permission) in [
+            (
+                "roles/iam.serviceAccountTokenCreator",
+                "iam.serviceAccounts.getAccessToken",
+            ),
+            (
+                "roles/iam.workloadIdentityUser",
+                "iam.serviceAccounts.getAccessToken",
+            ),
+            ("roles/iam.serviceAccountUser", "iam.serviceAccounts.actAs"),
+            ("roles/owner", "iam.serviceAccounts.actAs"),
+        ] {
+            assert_eq!(impersonation_permission(role), Some(permission), "{role}");
+        }
+        for role in [
+            "roles/viewer",
+            "roles/iam.serviceAccountViewer",
+            "roles/container.admin",
+        ] {
+            assert_eq!(impersonation_permission(role), None, "{role}");
+        }
+    }
+
     #[test]
     fn service_account_policies_are_named_by_their_file() {
         let gcp = gcp();
@@ -495,7 +673,7 @@ mod tests {
         let names = |ns: &str, sa: &str| -> Vec<(String, bool)> {
             gcp.exchanges(cluster, ns, sa)
                 .into_iter()
-                .map(|(i, _, _)| (i.name, i.admin))
+                .map(|g| (g.identity.name, g.identity.admin))
                 .collect()
         };
         assert_eq!(
@@ -505,9 +683,14 @@ mod tests {
                 ("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/namespace/shop".to_string(), false),
             ]
         );
+        // roles/owner on the project holds iam.serviceAccounts.actAs on
+        // every account of it: app's too.
         assert_eq!(
             names("ci", "deployer"),
-            [("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/subject/ns/ci/sa/deployer".to_string(), true)]
+            [
+                ("app@shop-prod.iam.gserviceaccount.com".to_string(), true),
+                ("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/shop-prod.svc.id.goog/subject/ns/ci/sa/deployer".to_string(), true),
+            ]
         );
         assert!(names("ci", "other").is_empty());
     }
@@ -539,8 +722,8 @@ mod tests {
         let found = gcp.exchanges(cluster, "ops", "runner");
         let to_ops: Vec<&String> = found
             .iter()
-            .filter(|(i, _, _)| i.name == "ops@shop-prod.iam.gserviceaccount.com")
-            .map(|(_, _, detail)| detail)
+            .filter(|g| g.identity.name == "ops@shop-prod.iam.gserviceaccount.com")
+            .map(|g| &g.detail)
             .collect();
         assert_eq!(to_ops.len(), 3, "{found:?}");
         assert!(
@@ -556,19 +739,19 @@ mod tests {
             to_ops[2]
         );
         // The conditional project grant still makes it an administrator.
-        assert!(found[0].0.admin);
+        assert!(found[0].identity.admin);
         // Every account of the cluster, through the cluster-wide set.
         assert!(gcp
             .exchanges(cluster, "any", "one")
             .iter()
-            .any(|(i, _, _)| i.name == "ops@shop-prod.iam.gserviceaccount.com"));
+            .any(|g| g.identity.name == "ops@shop-prod.iam.gserviceaccount.com"));
         // Not another cluster's.
         let mut other = cluster.clone();
         other.name = "c2".into();
         assert_eq!(
             gcp.exchanges(&other, "any", "one")
                 .iter()
-                .filter(|(_, _, d)| d.contains("kubernetes.cluster/"))
+                .filter(|g| g.detail.contains("kubernetes.cluster/"))
                 .count(),
             0
         );

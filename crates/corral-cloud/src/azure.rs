@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::condition::Verdict;
-use super::{like, strings, CloudIdentity};
+use super::{like, strings, CloudIdentity, ClusterAdmin};
 
 /// Roles that amount to administrator at a subscription or above.
 const ADMIN_ROLES: [&str; 4] = [
@@ -23,6 +23,8 @@ pub const AUDIENCE: &str = "api://AzureADTokenExchange";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cluster {
     pub file: String,
+    /// `oidcIssuerProfile.issuerUrl`, or the root when it has none.
+    pub path: String,
     /// The cluster's resource ID, lower-cased.
     pub id: String,
     pub issuer: Option<String>,
@@ -37,7 +39,9 @@ pub struct Cluster {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FederatedCredential {
+    /// The file and the credential's path in it (`[2]`, or the root).
     pub file: String,
+    pub path: String,
     /// The managed identity's resource ID, lower-cased.
     pub identity: String,
     pub name: String,
@@ -125,7 +129,9 @@ pub struct Identity {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Assignment {
+    /// The file and the assignment's path in it (`[4]`).
     pub file: String,
+    pub path: String,
     pub principal_id: String,
     pub principal_name: String,
     pub role: String,
@@ -140,8 +146,10 @@ pub struct Azure {
     pub assignments: Vec<Assignment>,
 }
 
+/// An issuer URL as Entra ID compares it with a token's `iss`: exactly,
+/// case and trailing `/` included (`https://x/` is not `https://x`).
 fn issuer(url: &str) -> String {
-    url.trim_end_matches('/').to_string()
+    url.to_string()
 }
 
 /// `/subscriptions/S`, a management group, or the root.
@@ -160,10 +168,16 @@ impl Azure {
             let kubelet = &value["identityProfile"]["kubeletidentity"];
             let field = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
             let restricted = |v: &Value| v["podLinkLocalAccess"] == "None";
+            let issuer_url = value["oidcIssuerProfile"]["issuerUrl"].as_str();
             self.clusters.push(Cluster {
                 file: file.into(),
+                path: if issuer_url.is_some() {
+                    "oidcIssuerProfile.issuerUrl".into()
+                } else {
+                    String::new()
+                },
                 id: field(value, "id").to_ascii_lowercase(),
-                issuer: value["oidcIssuerProfile"]["issuerUrl"].as_str().map(issuer),
+                issuer: issuer_url.map(issuer),
                 kubelet: kubelet.is_object().then(|| {
                     (
                         field(kubelet, "clientId"),
@@ -180,6 +194,15 @@ impl Azure {
             });
             return true;
         }
+        // Each item with its path: `[i]` in a list, the root alone.
+        let listed = value.is_array();
+        let path = |i: usize| {
+            if listed {
+                format!("[{i}]")
+            } else {
+                String::new()
+            }
+        };
         let items: Vec<&Value> = match value {
             Value::Array(items) => items.iter().collect(),
             one => vec![one],
@@ -188,7 +211,7 @@ impl Azure {
             |test: &dyn Fn(&Value) -> bool| !items.is_empty() && items.iter().all(|i| test(i));
         let flexible = |i: &Value| i["claimsMatchingExpression"]["value"].is_string();
         if all(&|i| (i["subject"].is_string() || flexible(i)) && i["issuer"].is_string()) {
-            for item in items {
+            for (i, item) in items.into_iter().enumerate() {
                 let id = item["id"].as_str().unwrap_or("").to_ascii_lowercase();
                 let identity = id
                     .split("/federatedidentitycredentials/")
@@ -197,6 +220,7 @@ impl Azure {
                     .to_string();
                 self.federated.push(FederatedCredential {
                     file: file.into(),
+                    path: path(i),
                     identity,
                     name: item["name"].as_str().unwrap_or("").into(),
                     issuer: issuer(item["issuer"].as_str().unwrap_or("")),
@@ -223,10 +247,11 @@ impl Azure {
         if matches!(value, Value::Array(a) if a.is_empty())
             || all(&|i| i["roleDefinitionName"].is_string() && i["principalId"].is_string())
         {
-            for item in items {
+            for (i, item) in items.into_iter().enumerate() {
                 let field = |k: &str| item[k].as_str().unwrap_or("").to_string();
                 self.assignments.push(Assignment {
                     file: file.into(),
+                    path: path(i),
                     principal_id: field("principalId"),
                     principal_name: field("principalName"),
                     role: field("roleDefinitionName"),
@@ -311,8 +336,8 @@ impl Azure {
     }
 
     /// Principals whose role assignments give them the cluster's API as
-    /// an administrator: (identity, role, file).
-    pub fn cluster_admins(&self, cluster: &Cluster) -> Vec<(CloudIdentity, String, String)> {
+    /// an administrator.
+    pub fn cluster_admins(&self, cluster: &Cluster) -> Vec<ClusterAdmin> {
         self.assignments
             .iter()
             .filter(|a| {
@@ -340,7 +365,12 @@ impl Azure {
                         self.admin_assignment(&a.principal_id, "").is_some(),
                     ),
                 };
-                (identity, a.role.clone(), a.file.clone())
+                ClusterAdmin {
+                    identity,
+                    role: a.role.clone(),
+                    file: a.file.clone(),
+                    path: a.path.clone(),
+                }
             })
             .collect()
     }
@@ -350,6 +380,33 @@ impl Azure {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Entra ID compares the issuer exactly: a trailing `/` and case
+    /// count.
+    #[test]
+    fn issuers_are_compared_exactly() {
+        let mut azure = Azure::default();
+        let issuer = "https://oidc.example/t/c/";
+        assert!(azure.absorb(
+            "aks.json",
+            &json!({"agentPoolProfiles": [], "id": "/x", "oidcIssuerProfile": {"issuerUrl": issuer}})
+        ));
+        let credential = |issuer: &str| {
+            json!({"id": "/i/federatedIdentityCredentials/f", "name": "f", "issuer": issuer,
+                "subject": "system:serviceaccount:shop:web", "audiences": [AUDIENCE]})
+        };
+        for other in [
+            issuer,
+            "https://oidc.example/t/c",
+            "HTTPS://OIDC.EXAMPLE/t/c/",
+        ] {
+            assert!(azure.absorb("fic.json", &credential(other)));
+        }
+        let cluster = azure.clusters[0].clone();
+        let found = azure.exchanges(&cluster, "shop", "web", AUDIENCE);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.issuer, issuer);
+    }
 
     #[test]
     fn reads_the_cli_outputs() {

@@ -460,60 +460,65 @@ fn effective_roles<'m>(
             );
         }
     }
-    // Resolved in dependency order; a cycle of aggregations contributes
-    // what its members write themselves.
-    fn resolve<'m>(
-        i: usize,
-        cluster_roles: &[(&RoleKey, &'m Object, &'m ClusterRole)],
-        own: &dyn Fn(&'m Object, Option<&'m Vec<PolicyRule>>) -> Vec<RuleRef<'m>>,
-        done: &mut Vec<Option<Vec<RuleRef<'m>>>>,
-        visiting: &mut Vec<bool>,
-    ) -> Vec<RuleRef<'m>> {
-        if let Some(rules) = &done[i] {
-            return rules.clone();
-        }
-        let (_, object, role) = cluster_roles[i];
-        let Some(aggregation) = &role.aggregation_rule else {
-            let rules = own(object, role.rules.as_ref());
-            done[i] = Some(rules.clone());
-            return rules;
-        };
-        if visiting[i] {
-            return Vec::new();
-        }
-        visiting[i] = true;
-        let mut rules: Vec<RuleRef<'m>> = Vec::new();
-        let mut seen: BTreeSet<(usize, usize)> = BTreeSet::new();
-        let no_labels = BTreeMap::new();
-        for selector in aggregation.cluster_role_selectors.iter().flatten() {
-            for (j, (_, _, other)) in cluster_roles.iter().enumerate() {
-                let labels = other.metadata.labels.as_ref().unwrap_or(&no_labels);
-                if j == i || !selector::selects(selector, labels) {
-                    continue;
-                }
-                for rule in resolve(j, cluster_roles, own, done, visiting) {
-                    let id = (rule.object as *const Object as usize, rule.index);
-                    if seen.insert(id) {
-                        rules.push(rule);
+    // The aggregation controller's fixed point: each aggregated role holds
+    // the rules of every role it selects, which may be aggregated too (even
+    // in a cycle); rules only grow, so it ends.
+    let no_labels = BTreeMap::new();
+    let mut rules: Vec<Vec<RuleRef<'m>>> = cluster_roles
+        .iter()
+        .map(|(_, object, role)| match role.aggregation_rule {
+            None => own(object, role.rules.as_ref()),
+            Some(_) => Vec::new(),
+        })
+        .collect();
+    let selected: Vec<(usize, Vec<usize>)> = cluster_roles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, _, role))| {
+            let selectors = role
+                .aggregation_rule
+                .as_ref()?
+                .cluster_role_selectors
+                .as_ref();
+            let picks = (0..cluster_roles.len())
+                .filter(|&j| {
+                    let labels = cluster_roles[j]
+                        .2
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .unwrap_or(&no_labels);
+                    j != i
+                        && selectors
+                            .into_iter()
+                            .flatten()
+                            .any(|selector| selector::selects(selector, labels))
+                })
+                .collect();
+            Some((i, picks))
+        })
+        .collect();
+    let id = |rule: &RuleRef| (rule.object as *const Object as usize, rule.index);
+    let mut held: Vec<BTreeSet<(usize, usize)>> = vec![BTreeSet::new(); cluster_roles.len()];
+    loop {
+        let mut grew = false;
+        for (i, picks) in &selected {
+            for &j in picks {
+                for k in 0..rules[j].len() {
+                    let rule = rules[j][k];
+                    if held[*i].insert(id(&rule)) {
+                        rules[*i].push(rule);
+                        grew = true;
                     }
                 }
             }
         }
-        visiting[i] = false;
-        done[i] = Some(rules.clone());
-        rules
+        if !grew {
+            break;
+        }
     }
-    let mut done = vec![None; cluster_roles.len()];
-    let mut visiting = vec![false; cluster_roles.len()];
-    for i in 0..cluster_roles.len() {
-        let rules = resolve(i, &cluster_roles, &own, &mut done, &mut visiting);
-        roles.insert(
-            cluster_roles[i].0.clone(),
-            Role {
-                object: cluster_roles[i].1,
-                rules,
-            },
-        );
+    for ((key, object, _), rules) in cluster_roles.iter().zip(rules) {
+        roles.insert((*key).clone(), Role { object, rules });
     }
     roles
 }

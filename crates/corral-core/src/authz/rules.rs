@@ -46,7 +46,19 @@ pub fn allows(
     verb: &str,
     name: Option<&str>,
 ) -> bool {
+    let name = if names_nothing(resource, verb) {
+        None
+    } else {
+        name
+    };
     allows_some(rule, group, resource, verb) && name_matches(rule, name)
+}
+
+/// Creating a resource names no object (the name is in the body, not the
+/// URL), so `resourceNames` can never allow it; creating a subresource
+/// (`pods/exec`, `serviceaccounts/token`) names its object.
+fn names_nothing(resource: &str, verb: &str) -> bool {
+    verb == "create" && !resource.contains('/')
 }
 
 /// Does `rule` allow `verb` on `resource` for at least one name?
@@ -62,11 +74,14 @@ pub fn allows_names(
     resource: &str,
     verb: &str,
 ) -> Option<Option<Vec<String>>> {
-    allows_some(rule, group, resource, verb).then(|| {
-        rule.resource_names
-            .clone()
-            .filter(|names| !names.is_empty())
-    })
+    let names = rule
+        .resource_names
+        .clone()
+        .filter(|names| !names.is_empty());
+    if names.is_some() && names_nothing(resource, verb) {
+        return None;
+    }
+    allows_some(rule, group, resource, verb).then_some(names)
 }
 
 /// Does `rule` allow `verb` on the non-resource URL `path` (`/metrics`)?
@@ -188,6 +203,42 @@ mod tests {
         assert!(!allows(&named, "", "secrets", "get", Some("other")));
         assert!(!allows(&named, "", "secrets", "get", None));
         assert!(!allows(&named, "", "secrets", "get", Some("")));
+        // `create` names nothing: a named rule never allows it, but a
+        // subresource's create names its object.
+        let create = rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterrolebindings"],
+            &["create"],
+            &["x"],
+        );
+        assert!(!allows(
+            &create,
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            "create",
+            Some("x")
+        ));
+        assert_eq!(
+            allows_names(
+                &create,
+                "rbac.authorization.k8s.io",
+                "clusterrolebindings",
+                "create"
+            ),
+            None
+        );
+        let token = rule(&[""], &["serviceaccounts/token"], &["create"], &["ci"]);
+        assert!(allows(
+            &token,
+            "",
+            "serviceaccounts/token",
+            "create",
+            Some("ci")
+        ));
+        assert_eq!(
+            allows_names(&token, "", "serviceaccounts/token", "create"),
+            Some(Some(vec!["ci".to_string()]))
+        );
         assert_eq!(
             allows_names(&named, "", "secrets", "get"),
             Some(Some(vec!["db".to_string()]))

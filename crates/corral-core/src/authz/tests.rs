@@ -243,3 +243,38 @@ subjects: [{kind: User, name: 'system:serviceaccount:mon:agent', apiGroup: rbac.
         .all(|(b, _)| bootstrap::is_builtin(&b.object.file)));
     assert!(!may(&authz, &sa("mon", "other"), proxy.named("n1")));
 }
+
+#[test]
+fn aggregation_cycles_reach_their_fixed_point() {
+    let m = model(
+        "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: leaf, labels: {to-a: 'true'}}
+rules: [{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: agg-a, labels: {to-b: 'true'}}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {to-a: 'true'}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: agg-b, labels: {to-a: 'true'}}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {to-b: 'true'}}]
+",
+    );
+    let authz = Authz::new(&m);
+    for name in ["agg-a", "agg-b"] {
+        let role = authz
+            .role(&RoleKey {
+                namespace: None,
+                name: name.into(),
+            })
+            .unwrap();
+        assert_eq!(role.rules.len(), 1, "{name}");
+        assert_eq!(role.rules[0].object.name.as_deref(), Some("leaf"));
+    }
+}

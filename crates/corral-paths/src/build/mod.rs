@@ -182,6 +182,7 @@ pub fn aws_auth(model: &Model) -> Vec<AwsAuthEntry<'_>> {
 mod admission;
 mod endpoints;
 mod escapes;
+mod holders;
 mod rbac;
 #[cfg(test)]
 mod small;
@@ -289,7 +290,25 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     // RBAC: one permission set per binding, identities from subjects.
     let authz = Authz::new(model);
     let mut sets = rbac::permission_sets(&mut g, &authz);
-    let new_bindings = rbac::new_bindings(&authz, &sets);
+    // Every namespace the cluster has: the API server's own, those of the
+    // input's objects, and those a group of their accounts is bound in.
+    let mut namespaces: BTreeSet<&str> =
+        ["default", "kube-system", "kube-public", "kube-node-lease"]
+            .into_iter()
+            .collect();
+    for (object, resource) in model.iter() {
+        if let Resource::Namespace(_) = resource {
+            namespaces.extend(object.name.as_deref());
+        }
+        namespaces.extend(object.namespace.as_deref());
+    }
+    namespaces.extend(authz.bindings().iter().flat_map(|b| {
+        b.subjects.iter().filter_map(|(_, subject)| match subject {
+            Subject::Group(group) => group.strip_prefix("system:serviceaccounts:"),
+            _ => None,
+        })
+    }));
+    let new_bindings = rbac::new_bindings(&mut g, &authz, &sets, &namespaces);
     let new_sets = rbac::new_permission_sets(&mut g, &authz, &new_bindings);
     sets.extend(new_sets);
 
@@ -613,16 +632,6 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     // Service accounts no pod runs as, when a group they are in is bound:
     // each namespace's `default` and every ServiceAccount object. A token
     // minted or a pod created for them holds what their groups hold.
-    let mut namespaces: BTreeSet<&str> =
-        ["default", "kube-system", "kube-public", "kube-node-lease"]
-            .into_iter()
-            .collect();
-    for (object, resource) in model.iter() {
-        if let Resource::Namespace(_) = resource {
-            namespaces.extend(object.name.as_deref());
-        }
-        namespaces.extend(object.namespace.as_deref());
-    }
     let mut idle_accounts: Vec<(&str, &str)> = namespaces
         .iter()
         .map(|ns| (*ns, "default"))

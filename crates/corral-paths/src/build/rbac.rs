@@ -10,15 +10,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use compact_str::CompactString;
 use corral_core::authz::{
-    self, bootstrap, Authz, Binding, Grant, Request, RuleRef, Subject, RBAC_GROUP,
+    self, bootstrap, Authz, Binding, Grant, RoleKey, RuleRef, Subject, RBAC_GROUP,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use petgraph::graph::NodeIndex;
 use rustc_hash::FxHashMap;
 
+use super::holders::{Ask, Holder, Makes};
 use super::{evidence, WORKLOAD_RESOURCES};
 use crate::edge::EdgeKind;
 use crate::graph::{Evidence, Graph, Vertex};
+use corral_core::Object;
 
 /// The vertex of a subject: a service account's user name is the account.
 pub(super) fn identity(subject: &Subject) -> Vertex {
@@ -207,94 +209,87 @@ pub(super) struct NewBinding<'m> {
     pub evidence: Evidence,
 }
 
-/// What binding a role (`bind` on it, or on every role) and escalating
-/// one's own Role let each permission set become. Without these only
-/// bindings that already exist would be reachable, and binding `admin` or
+/// The bindings each permission set could make, and each subject with
+/// its bindings together where no one of them could (`create` on bindings
+/// from one, `bind` from another). Without these only bindings that
+/// already exist would be reachable, and binding `admin` or
 /// `cluster-admin` in one's namespace would be missed.
 pub(super) fn new_bindings<'m>(
+    g: &mut Graph,
     authz: &Authz<'m>,
     sets: &[PermissionSet<'_, 'm>],
+    namespaces: &BTreeSet<&str>,
 ) -> Vec<NewBinding<'m>> {
     let mut made = Vec::new();
-    let everything = "cluster-admin";
+    let mut by_binding: FxHashMap<*const Object, Vec<(Option<String>, RoleKey)>> =
+        FxHashMap::default();
+    let push = |made: &mut Vec<NewBinding<'m>>, by: NodeIndex, object: &'m Object, m: Makes<'m>| {
+        made.push(NewBinding {
+            by,
+            binding: Binding {
+                object,
+                namespace: m.namespace,
+                name: "(new)".into(),
+                role: m.role,
+                subjects: Vec::new(),
+            },
+            evidence: rule_evidence(&m.rule, m.verb, m.resource, "may bind it"),
+        });
+    };
     for set in sets {
-        let binding = set.binding;
-        let scope = binding.namespace.as_deref();
-        let grant = |resource: &str, verb: &str| authz.grant(binding, RBAC_GROUP, resource, verb);
-        let mut make = |namespace: Option<&str>,
-                        role: &str,
-                        rule: &RuleRef<'m>,
-                        verb: &str,
-                        resource: &str| {
-            let key = authz::RoleKey {
-                namespace: None,
-                name: role.to_string(),
-            };
-            if authz.role(&key).is_none() {
-                return;
-            }
-            made.push(NewBinding {
-                by: set.vertex,
-                binding: Binding {
-                    object: binding.object,
-                    namespace: namespace.map(str::to_string),
-                    name: "(new)".into(),
-                    role: key,
-                    subjects: Vec::new(),
-                },
-                evidence: rule_evidence(rule, verb, resource, "may bind it"),
-            });
+        let ask = Ask {
+            authz,
+            holder: Holder::Binding(set.binding),
         };
-        // The cluster roles it may bind: any (then cluster-admin is the one
-        // to pick) or those named.
-        let bindable: Vec<String> = match grant("clusterroles", "bind") {
-            Some(Grant { names: None, .. }) => vec![everything.to_string()],
-            Some(Grant {
-                names: Some(names), ..
-            }) => names,
-            None => Vec::new(),
+        for m in ask.makes(namespaces) {
+            by_binding
+                .entry(set.binding.object as *const Object)
+                .or_default()
+                .push((m.namespace.clone(), m.role.clone()));
+            push(&mut made, set.vertex, set.binding.object, m);
+        }
+    }
+    for subject in subjects_with_several_bindings(authz) {
+        let ask = Ask {
+            authz,
+            holder: Holder::Subject(&subject),
         };
-        if let (Some(create), Some(namespace)) = (grant("rolebindings", "create"), scope) {
-            for role in &bindable {
-                make(
-                    Some(namespace),
-                    role,
-                    &create.rule,
-                    "create",
-                    "rolebindings",
-                );
+        let bindings = ask.bindings();
+        let alone: BTreeSet<(Option<String>, RoleKey)> = bindings
+            .iter()
+            .flat_map(|b| {
+                by_binding
+                    .get(&(b.object as *const Object))
+                    .into_iter()
+                    .flatten()
+            })
+            .cloned()
+            .collect();
+        let object = bindings[0].object;
+        for m in ask.makes(namespaces) {
+            if alone.contains(&(m.namespace.clone(), m.role.clone())) {
+                continue;
             }
-        }
-        if let (Some(create), None) = (grant("clusterrolebindings", "create"), scope) {
-            for role in &bindable {
-                make(None, role, &create.rule, "create", "clusterrolebindings");
-            }
-        }
-        // Escalating its own Role: any rule in its namespace.
-        if let (Some(namespace), Some(_)) = (scope, &binding.role.namespace) {
-            let own = binding.role.name.as_str();
-            let allows_own = |verb: &str| {
-                authz.grant(binding, RBAC_GROUP, "roles", verb).filter(|g| {
-                    g.names
-                        .as_ref()
-                        .is_none_or(|names| names.iter().any(|n| n == own))
-                })
-            };
-            if let (Some(escalate), true) = (
-                allows_own("escalate"),
-                allows_own("update").is_some() || allows_own("patch").is_some(),
-            ) {
-                make(
-                    Some(namespace),
-                    everything,
-                    &escalate.rule,
-                    "escalate",
-                    "roles",
-                );
-            }
+            let from = g.vertex(identity(&subject));
+            push(&mut made, from, object, m);
         }
     }
     made
+}
+
+/// Every subject some binding names that holds several bindings (its own
+/// or its groups'): what they allow together may exceed each one.
+fn subjects_with_several_bindings(authz: &Authz<'_>) -> Vec<Subject> {
+    let subjects: BTreeSet<&Subject> = authz
+        .bindings()
+        .iter()
+        .flat_map(|b| b.subjects.iter().map(|(_, s)| s))
+        .collect();
+    subjects
+        .into_iter()
+        .filter(|s| authz.bindings_of(s).len() > 1)
+        .cloned()
+        .collect()
 }
 
 /// A permission set for each binding an attacker could make (one per
@@ -428,6 +423,11 @@ pub(super) fn grants(
             _ => None,
         })
         .collect();
+    let masters = g.vertex(Vertex::Identity {
+        kind: "Group".into(),
+        namespace: None,
+        name: authz::MASTERS.into(),
+    });
     // Users and groups, which `impersonate` names by resource.
     let people: Vec<(NodeIndex, &'static str, CompactString)> = g
         .graph
@@ -442,11 +442,6 @@ pub(super) fn grants(
             _ => None,
         })
         .collect();
-    let masters = g.vertex(Vertex::Identity {
-        kind: "Group".into(),
-        namespace: None,
-        name: authz::MASTERS.into(),
-    });
 
     // The targets of grants, by (edge, resource) and namespace: hubs join
     // a grant to them.
@@ -727,59 +722,11 @@ pub(super) fn grants(
             scope,
             "may impersonate service accounts",
         );
-        // Users and groups are impersonated cluster-wide only (the model
-        // refuses them to a RoleBinding); a group only along with a user
-        // or service account, as the API server requires.
-        let impersonates_someone = grant("", "users", "impersonate").is_some()
-            || grant("", "serviceaccounts", "impersonate").is_some();
-        for (person, resource, name) in &people {
-            if *resource == "groups" && !impersonates_someone {
-                continue;
-            }
-            let request = Request::new("impersonate", "", resource).named(name);
-            if let Some(rule) = authz.binding_allows(binding, &request) {
-                g.edge(
-                    set.vertex,
-                    *person,
-                    EdgeKind::IdentityImpersonate,
-                    rule_evidence(&rule, "impersonate", resource, "may impersonate"),
-                );
-            }
-        }
-        // A client certificate for system:masters: create a CSR, approve it
-        // (`update` on its approval and `approve` on the signer, by name
-        // or `<domain>/*`).
-        let certificates = "certificates.k8s.io";
-        let signer = "kubernetes.io/kube-apiserver-client";
-        let approves = ["kubernetes.io/kube-apiserver-client", "kubernetes.io/*"]
-            .iter()
-            .find_map(|name| {
-                authz.binding_allows(
-                    binding,
-                    &Request::new("approve", certificates, "signers").named(name),
-                )
-            });
-        if let (Some(_), Some(approval), Some(_)) = (
-            grant(certificates, "certificatesigningrequests", "create"),
-            grant(
-                certificates,
-                "certificatesigningrequests/approval",
-                "update",
-            ),
-            approves,
-        ) {
-            g.edge(
-                set.vertex,
-                masters,
-                EdgeKind::CsrApprove,
-                rule_evidence(
-                    &approval.rule,
-                    "update",
-                    "certificatesigningrequests/approval",
-                    &format!("may create and approve client certificates of {signer}"),
-                ),
-            );
-        }
+        let ask = Ask {
+            authz,
+            holder: Holder::Binding(binding),
+        };
+        one_step(g, &ask, set.vertex, masters, &people);
         let webhooks = [
             "mutatingwebhookconfigurations",
             "validatingwebhookconfigurations",
@@ -801,31 +748,6 @@ pub(super) fn grants(
                     "may change admission webhooks",
                 ),
             );
-        }
-        // Escalating a ClusterRole: adding any rule to it. Cluster-admin for
-        // the holder when the role may be any, or is the holder's own.
-        let own = set.cluster_role.then_some(binding.role.name.as_str());
-        let escalates = |names: &Option<Vec<String>>| match names {
-            None => true,
-            Some(names) => own.is_some_and(|own| names.iter().any(|n| n == own)),
-        };
-        if let Some(escalate) = grant(RBAC_GROUP, "clusterroles", "escalate") {
-            let changes = ["update", "patch"].iter().any(|verb| {
-                grant(RBAC_GROUP, "clusterroles", verb).is_some_and(|u| escalates(&u.names))
-            });
-            if escalates(&escalate.names) && changes {
-                g.edge(
-                    set.vertex,
-                    masters,
-                    EdgeKind::RoleEscalate,
-                    rule_evidence(
-                        &escalate.rule,
-                        "escalate",
-                        "clusterroles",
-                        "may escalate a cluster role it holds",
-                    ),
-                );
-            }
         }
         // Binding roles: a new binding gives any permission set this one
         // could create; ClusterRoleBindings need a cluster scope. `bind`
@@ -866,6 +788,36 @@ pub(super) fn grants(
         }
     }
 
+    // What a subject's bindings give together that no one of them does.
+    let set_of: FxHashMap<*const Object, NodeIndex> = sets
+        .iter()
+        .map(|set| (set.binding.object as *const Object, set.vertex))
+        .collect();
+    for subject in subjects_with_several_bindings(authz) {
+        let ask = Ask {
+            authz,
+            holder: Holder::Subject(&subject),
+        };
+        let held: Vec<NodeIndex> = ask
+            .bindings()
+            .iter()
+            .filter_map(|b| set_of.get(&(b.object as *const Object)).copied())
+            .collect();
+        let from = g.vertex(identity(&subject));
+        let mut reached = Vec::new();
+        one_step_targets(&ask, masters, &people, &mut reached);
+        for (target, kind, evidence) in reached {
+            let alone = held.iter().any(|set| {
+                g.graph
+                    .edges_connecting(*set, target)
+                    .any(|e| e.weight().kind == kind)
+            });
+            if !alone {
+                g.edge(from, target, kind, evidence);
+            }
+        }
+    }
+
     bind_what_it_holds(g, authz, sets);
 
     // Hubs to their targets; a cluster-wide hub through each namespace's.
@@ -901,6 +853,43 @@ pub(super) fn grants(
             for (target, _) in members {
                 g.edge(within, *target, kind, detail.clone());
             }
+        }
+    }
+}
+
+/// Cluster-admin in one step (escalating a ClusterRole it holds, a client
+/// certificate) and the users and groups it may impersonate: the edges
+/// from `from`, the holder's vertex.
+fn one_step(
+    g: &mut Graph,
+    ask: &Ask<'_, '_>,
+    from: NodeIndex,
+    masters: NodeIndex,
+    people: &[(NodeIndex, &'static str, CompactString)],
+) {
+    let mut reached = Vec::new();
+    one_step_targets(ask, masters, people, &mut reached);
+    for (target, kind, evidence) in reached {
+        g.edge(from, target, kind, evidence);
+    }
+}
+
+fn one_step_targets(
+    ask: &Ask<'_, '_>,
+    masters: NodeIndex,
+    people: &[(NodeIndex, &'static str, CompactString)],
+    reached: &mut Vec<(NodeIndex, EdgeKind, Evidence)>,
+) {
+    for admin in ask.admin() {
+        let evidence = rule_evidence(&admin.rule, admin.verb, admin.resource, admin.detail);
+        reached.push((masters, admin.kind, evidence));
+    }
+    // Users and groups are impersonated cluster-wide only (the model
+    // refuses them to a RoleBinding).
+    for (person, resource, name) in people {
+        if let Some(rule) = ask.impersonates(resource, name) {
+            let evidence = rule_evidence(&rule, "impersonate", resource, "may impersonate");
+            reached.push((*person, EdgeKind::IdentityImpersonate, evidence));
         }
     }
 }

@@ -358,8 +358,8 @@ fn find(
 }
 
 /// From each source, a 0-1 breadth-first search (free hops at the front of
-/// the queue): the first time a vertex leaves the queue it
-/// is by a shortest path, and `previous` keeps the edge it came by.
+/// the queue): the first time a vertex leaves the queue it is by a
+/// shortest path, and `previous` keeps the edge it came by.
 fn each_target(
     graph: &Graph,
     starts: &[NodeIndex],
@@ -409,7 +409,8 @@ fn each_target(
             .collect();
         beyond += reached.iter().filter(|(_, c)| *c > max_hops).count();
         reached.retain(|(_, c)| *c <= max_hops);
-        reached.sort_by_key(|(v, _)| graph.graph[*v].label());
+        // The index breaks ties: the search's map has no order.
+        reached.sort_by_key(|(v, _)| (graph.graph[*v].label(), *v));
         for (target, counted_hops) in reached {
             let mut hops = Vec::new();
             let mut edges = Vec::new();

@@ -383,7 +383,12 @@ fn each_target(
                 .edges(vertex)
                 .filter(|e| !cut.contains(&e.id()))
                 .collect();
-            next.sort_by_key(|e| (graph.graph[e.target()].label(), e.weight().kind));
+            // The order picks among equally short paths, which only
+            // matters for those printed: past the limit (while counting
+            // what lies beyond), no labels are built to sort by.
+            if d <= max_hops {
+                next.sort_by_key(|e| (graph.graph[e.target()].label(), e.weight().kind));
+            }
             for edge in next {
                 let after = edge.target();
                 let step = hop_cost(edge.weight().kind, &graph.graph[after], to);

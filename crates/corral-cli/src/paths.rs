@@ -49,7 +49,9 @@ pub struct PathsArgs {
     /// show`/`list`, `az role assignment list --all`.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub cloud: Vec<std::path::PathBuf>,
-    /// Longest path to follow.
+    /// Longest path to follow, in hops. A hop into a hub (any pod of a
+    /// namespace, a group) or from an identity to a binding's permissions
+    /// is not counted where the path goes on: the action after it is.
     #[arg(long, default_value_t = 8)]
     pub max_hops: usize,
     /// The Kubernetes version whose API server decides where it changed
@@ -122,7 +124,8 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         output::print_diagnostics(&diagnostics, common);
         return Ok(output::input_status(&diagnostics));
     }
-    let paths = query::paths(&graph, &args.from, to, args.max_hops);
+    let found = query::search(&graph, &args.from, to, args.max_hops);
+    let paths = &found.paths;
     if args.stats {
         eprintln!(
             "graph: {} vertices, {} edges; load {:.2} s ({loaded_rss} MB resident), build {:.2} s ({built_rss} MB), query {:.2} s; {} paths; {}",
@@ -136,18 +139,25 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         );
     }
     match args.format {
-        Format::Text => output::write_text_report(common, &query::text(&paths))?,
+        Format::Text => output::write_text_report(common, &query::text(&found))?,
         // Streamed: a large cluster's paths are tens of megabytes of JSON.
         Format::Json => output::stream_report(common, &mut |out| {
-            serde_json::to_writer_pretty(&mut *out, &paths)?;
+            serde_json::to_writer_pretty(&mut *out, &found)?;
             out.write_all(b"\n")
         })?,
-        Format::Dot => output::write_report(common, &query::dot(&paths))?,
-        Format::Mermaid => output::write_report(common, &query::mermaid(&paths))?,
+        Format::Dot => output::write_report(common, &query::dot(paths))?,
+        Format::Mermaid => output::write_report(common, &query::mermaid(paths))?,
         Format::Sarif => {
             let (root, prefix) = output::sarif_root();
-            let sarif = corral_scan::report::sarif_paths(&graph, &paths, &root, &prefix);
+            let sarif = corral_scan::report::sarif_paths(&graph, paths, &root, &prefix);
             output::write_report(common, &sarif)?
+        }
+    }
+    // Text and JSON say it in the report; the other formats have no room
+    // for it that every reader accepts.
+    if matches!(args.format, Format::Dot | Format::Mermaid | Format::Sarif) && !common.quiet {
+        if let Some(note) = query::beyond_note(&found) {
+            eprintln!("{note}");
         }
     }
     output::print_diagnostics(&diagnostics, common);

@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use petgraph::graph::EdgeIndex;
-
-use petgraph::graph::NodeIndex;
+use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::graph::{Evidence, Graph, Vertex};
+use crate::EdgeKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum From {
@@ -91,6 +91,10 @@ pub struct Hop {
 pub struct Path {
     pub source: String,
     pub target: String,
+    /// Its length as `--max-hops` counts it: the hops, but not those into
+    /// a hub or to a binding's permissions that it goes on from (see
+    /// [`hop_cost`]).
+    pub counted_hops: usize,
     pub hops: Vec<Hop>,
     /// The graph's edges, hop by hop.
     #[serde(skip)]
@@ -164,21 +168,62 @@ fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: N
     }
 }
 
-/// For many sources (every pod, every exposed endpoint): one breadth-first
-/// search backwards from all the targets at once gives each vertex its next
-/// hop towards the nearest target, so each source gets its shortest path in
-/// time linear in the graph.
+/// The hops `--max-hops` counts for `edge` into `head`: 0 for an edge the
+/// attacker does nothing for, on a path that goes on after it, so that the
+/// limit counts what the attacker does rather than how the graph is drawn:
+///
+/// - into a hub (a `Scope`, "any pod of a namespace"; a `Group`, whose
+///   members hold what it is bound to): the hop out of it counts, as the
+///   grant's action ("exec into the pod" into the hub, then out of it);
+/// - `PERMISSION_DISCOVER`, an identity to the permissions a binding gives
+///   it: the grant used next counts, so "service account → bound role →
+///   grant" is one step of privilege. `text` prints that edge as "use the
+///   permissions bound to the identity", no action or fix of its own, like
+///   a group's membership; binding itself another role (`ROLE_BIND` into
+///   permissions) is an action and counts.
+///
+/// An edge into a target always counts, even where the path goes on past
+/// it: every path is at least a hop, and a path counts each target it
+/// reaches.
+fn hop_cost(kind: EdgeKind, head: &Vertex, to: To) -> usize {
+    let joins = kind == EdgeKind::PermissionDiscover
+        || match head {
+            Vertex::Scope { .. } => true,
+            Vertex::Identity { kind, .. } => kind == "Group",
+            _ => false,
+        };
+    usize::from(!joins || to.matches(head))
+}
+
+/// How far a search goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extent {
+    /// Up to `max_hops`: paths only.
+    WithinMaxHops,
+    /// On through the whole graph, to count the paths beyond `max_hops`
+    /// (still linear: the same search, not stopped).
+    Whole,
+}
+
+/// For many sources (every pod, every exposed endpoint): one 0-1
+/// breadth-first search backwards from all the targets at once (a free hop,
+/// see [`hop_cost`], goes to the front of the queue) gives each vertex
+/// its next hop towards the nearest target, so each source gets its
+/// shortest path in time linear in the graph. Also returns how many sources
+/// reach a target only beyond `max_hops`.
 fn nearest(
     graph: &Graph,
     sources: &[NodeIndex],
     to: To,
     max_hops: usize,
     cut: &HashSet<EdgeIndex>,
-) -> Vec<Path> {
+    extent: Extent,
+) -> (Vec<Path>, usize) {
     use petgraph::Direction;
-    let mut next: Vec<Option<(petgraph::graph::EdgeIndex, NodeIndex)>> =
-        vec![None; graph.graph.node_count()];
-    let mut depth: Vec<usize> = vec![usize::MAX; graph.graph.node_count()];
+    let mut next: Vec<Option<(EdgeIndex, NodeIndex)>> = vec![None; graph.graph.node_count()];
+    // Hops to the nearest target; 0 for the targets only, as any path
+    // ends with a hop that counts.
+    let mut cost: Vec<usize> = vec![usize::MAX; graph.graph.node_count()];
     let mut queue = VecDeque::new();
     let mut targets: Vec<NodeIndex> = graph
         .graph
@@ -187,30 +232,43 @@ fn nearest(
         .collect();
     targets.sort_by_key(|v| graph.graph[*v].label());
     for t in targets {
-        depth[t.index()] = 0;
-        queue.push_back(t);
+        cost[t.index()] = 0;
+        queue.push_back((t, 0));
     }
-    while let Some(vertex) = queue.pop_front() {
-        let d = depth[vertex.index()];
-        if d >= max_hops {
-            continue;
+    while let Some((vertex, d)) = queue.pop_front() {
+        if d > cost[vertex.index()] {
+            continue; // reached for less since it was queued
         }
         for edge in graph.graph.edges_directed(vertex, Direction::Incoming) {
             if cut.contains(&edge.id()) {
                 continue;
             }
+            let step = hop_cost(edge.weight().kind, &graph.graph[vertex], to);
+            let reached = d + step;
             let before = edge.source();
-            if depth[before.index()] != usize::MAX {
+            if extent == Extent::WithinMaxHops && reached > max_hops
+                || reached >= cost[before.index()]
+            {
                 continue;
             }
-            depth[before.index()] = d + 1;
+            cost[before.index()] = reached;
             next[before.index()] = Some((edge.id(), vertex));
-            queue.push_back(before);
+            if step == 0 {
+                queue.push_front((before, reached));
+            } else {
+                queue.push_back((before, reached));
+            }
         }
     }
     let mut found = Vec::new();
+    let mut beyond = 0;
     for source in sources {
-        if depth[source.index()] == usize::MAX || depth[source.index()] == 0 {
+        let counted_hops = cost[source.index()];
+        if counted_hops == usize::MAX || counted_hops == 0 {
+            continue;
+        }
+        if counted_hops > max_hops {
+            beyond += 1;
             continue;
         }
         let mut hops = Vec::new();
@@ -224,60 +282,105 @@ fn nearest(
         found.push(Path {
             source: graph.graph[*source].label(),
             target: graph.graph[at].label(),
+            counted_hops,
             hops,
             edges,
         });
     }
-    found
+    (found, beyond)
+}
+
+/// The paths of a query within `max_hops`, and how many more it finds
+/// beyond it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    pub paths: Vec<Path>,
+    pub max_hops: usize,
+    /// The paths the same query finds only beyond `max_hops`: sources
+    /// whose nearest target is farther (from every pod or exposed
+    /// endpoint), or targets farther from a source (from one pod or
+    /// identity).
+    pub beyond_max_hops: usize,
 }
 
 /// Paths to `to` within `max_hops`, sorted by length. From every pod or
 /// exposed endpoint: each one's shortest path to its nearest target. From
 /// one pod or identity: its shortest path to each target it reaches.
+/// Hops into hubs and to a binding's permissions are not counted where
+/// the path goes on (see [`hop_cost`]).
 pub fn paths(graph: &Graph, from: &From, to: To, max_hops: usize) -> Vec<Path> {
-    paths_without(graph, from, to, max_hops, &HashSet::new())
+    find(
+        graph,
+        from,
+        to,
+        max_hops,
+        &HashSet::new(),
+        Extent::WithinMaxHops,
+    )
+    .0
 }
 
-/// The same, with the edges of `cut` removed.
-fn paths_without(
+/// The same, and how many paths lie beyond `max_hops`.
+pub fn search(graph: &Graph, from: &From, to: To, max_hops: usize) -> Found {
+    let (paths, beyond_max_hops) = find(graph, from, to, max_hops, &HashSet::new(), Extent::Whole);
+    Found {
+        paths,
+        max_hops,
+        beyond_max_hops,
+    }
+}
+
+/// The paths within `max_hops` with the edges of `cut` removed, sorted,
+/// and how many lie beyond (0 unless `extent` is `Whole`).
+fn find(
     graph: &Graph,
     from: &From,
     to: To,
     max_hops: usize,
     cut: &HashSet<EdgeIndex>,
-) -> Vec<Path> {
+    extent: Extent,
+) -> (Vec<Path>, usize) {
     let starts = sources(graph, from);
-    let mut found = if matches!(from, From::AllPods | From::Exposed) {
-        nearest(graph, &starts, to, max_hops, cut)
+    let (mut found, beyond) = if matches!(from, From::AllPods | From::Exposed) {
+        nearest(graph, &starts, to, max_hops, cut, extent)
     } else {
-        each_target(graph, &starts, to, max_hops, cut)
+        each_target(graph, &starts, to, max_hops, cut, extent)
     };
     found.sort_by(|a, b| {
-        (a.hops.len(), &a.source, &a.target).cmp(&(b.hops.len(), &b.source, &b.target))
+        (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
+            b.counted_hops,
+            b.hops.len(),
+            &b.source,
+            &b.target,
+        ))
     });
-    found
+    (found, beyond)
 }
 
+/// From each source, a 0-1 breadth-first search (free hops at the front of
+/// the queue): the first time a vertex leaves the queue it is by a
+/// shortest path, and `previous` keeps the edge it came by.
 fn each_target(
     graph: &Graph,
     starts: &[NodeIndex],
     to: To,
     max_hops: usize,
     cut: &HashSet<EdgeIndex>,
-) -> Vec<Path> {
+    extent: Extent,
+) -> (Vec<Path>, usize) {
     let mut found = Vec::new();
+    let mut beyond = 0;
     for &source in starts {
-        // Breadth-first: the first time a vertex is reached is by a
-        // shortest path; `previous` keeps the edge it came by.
-        let mut previous: BTreeMap<NodeIndex, (NodeIndex, petgraph::graph::EdgeIndex)> =
-            BTreeMap::new();
-        let mut depth: BTreeMap<NodeIndex, usize> = BTreeMap::from([(source, 0)]);
-        let mut queue = VecDeque::from([source]);
-        while let Some(vertex) = queue.pop_front() {
-            let d = depth[&vertex];
+        let mut previous: FxHashMap<NodeIndex, (NodeIndex, EdgeIndex)> = FxHashMap::default();
+        let mut cost: FxHashMap<NodeIndex, usize> = FxHashMap::from_iter([(source, 0)]);
+        let mut queue = VecDeque::from([(source, 0)]);
+        while let Some((vertex, d)) = queue.pop_front() {
+            if d > cost[&vertex] {
+                continue; // reached for less since it was queued
+            }
             // A target is where the attacker has won: what lies beyond it
             // is no new path.
-            if d >= max_hops || (vertex != source && to.matches(&graph.graph[vertex])) {
+            if vertex != source && to.matches(&graph.graph[vertex]) {
                 continue;
             }
             let mut next: Vec<_> = graph
@@ -285,24 +388,40 @@ fn each_target(
                 .edges(vertex)
                 .filter(|e| !cut.contains(&e.id()))
                 .collect();
-            next.sort_by_key(|e| (graph.graph[e.target()].label(), e.weight().kind));
+            // The order picks among equally short paths, which only
+            // matters for those printed: past the limit (while counting
+            // what lies beyond), no labels are built to sort by.
+            if d <= max_hops {
+                next.sort_by_key(|e| (graph.graph[e.target()].label(), e.weight().kind));
+            }
             for edge in next {
-                let target = edge.target();
-                if depth.contains_key(&target) {
+                let after = edge.target();
+                let step = hop_cost(edge.weight().kind, &graph.graph[after], to);
+                let reached = d + step;
+                if extent == Extent::WithinMaxHops && reached > max_hops
+                    || cost.get(&after).is_some_and(|c| *c <= reached)
+                {
                     continue;
                 }
-                depth.insert(target, d + 1);
-                previous.insert(target, (vertex, edge.id()));
-                queue.push_back(target);
+                cost.insert(after, reached);
+                previous.insert(after, (vertex, edge.id()));
+                if step == 0 {
+                    queue.push_front((after, reached));
+                } else {
+                    queue.push_back((after, reached));
+                }
             }
         }
-        let mut reached: Vec<NodeIndex> = depth
-            .keys()
-            .copied()
-            .filter(|v| *v != source && to.matches(&graph.graph[*v]))
+        let mut reached: Vec<(NodeIndex, usize)> = cost
+            .iter()
+            .filter(|(v, _)| **v != source && to.matches(&graph.graph[**v]))
+            .map(|(v, c)| (*v, *c))
             .collect();
-        reached.sort_by_key(|v| graph.graph[*v].label());
-        for target in reached {
+        beyond += reached.iter().filter(|(_, c)| *c > max_hops).count();
+        reached.retain(|(_, c)| *c <= max_hops);
+        // The index breaks ties: the search's map has no order.
+        reached.sort_by_key(|(v, _)| (graph.graph[*v].label(), *v));
+        for (target, counted_hops) in reached {
             let mut hops = Vec::new();
             let mut edges = Vec::new();
             let mut at = target;
@@ -316,26 +435,28 @@ fn each_target(
             found.push(Path {
                 source: graph.graph[source].label(),
                 target: graph.graph[target].label(),
+                counted_hops,
                 hops,
                 edges,
             });
         }
     }
-    found.sort_by(|a, b| {
-        (a.hops.len(), &a.source, &a.target).cmp(&(b.hops.len(), &b.source, &b.target))
-    });
-    found
+    (found, beyond)
 }
 
-pub fn text(paths: &[Path]) -> String {
+/// The paths, each hop on a line, then how many there are and how many
+/// lie beyond `--max-hops`.
+pub fn text(found: &Found) -> String {
     let mut out = String::new();
-    for p in paths {
-        out.push_str(&format!(
-            "{} → {} ({} hops)\n",
-            p.source,
-            p.target,
-            p.hops.len()
-        ));
+    for p in &found.paths {
+        // Hops into hubs and to a binding's permissions are printed but
+        // not counted.
+        let length = if p.counted_hops == p.hops.len() {
+            format!("{} hops", p.counted_hops)
+        } else {
+            format!("{} hops, {} edges", p.counted_hops, p.hops.len())
+        };
+        out.push_str(&format!("{} → {} ({length})\n", p.source, p.target));
         for h in &p.hops {
             let at = h
                 .evidence
@@ -351,12 +472,27 @@ pub fn text(paths: &[Path]) -> String {
             }
         }
     }
-    if paths.is_empty() {
+    if found.paths.is_empty() {
         out.push_str("no path\n");
     } else {
-        out.push_str(&format!("{} path(s)\n", paths.len()));
+        out.push_str(&format!("{} path(s)\n", found.paths.len()));
+    }
+    if let Some(note) = beyond_note(found) {
+        out.push_str(&note);
+        out.push('\n');
     }
     out
+}
+
+/// `N more path(s) lie beyond --max-hops M; raise it to see them`, when
+/// some do.
+pub fn beyond_note(found: &Found) -> Option<String> {
+    (found.beyond_max_hops > 0).then(|| {
+        format!(
+            "{} more path(s) lie beyond --max-hops {}; raise it to see them",
+            found.beyond_max_hops, found.max_hops
+        )
+    })
 }
 
 /// A Mermaid flowchart of the paths' hops.
@@ -477,7 +613,7 @@ pub struct CutPlan {
 pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) -> CutPlan {
     let mut removed: HashSet<EdgeIndex> = HashSet::new();
     let mut cuts = Vec::new();
-    let mut left = paths_without(graph, from, to, max_hops, &removed);
+    let mut left = find(graph, from, to, max_hops, &removed, Extent::WithinMaxHops).0;
     let paths_before = left.len();
     // One change removes every edge its evidence stands for: dropping
     // `privileged` at one line cuts the escapes to every node.
@@ -540,7 +676,7 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
             paths_left: left.len(),
         });
         removed.extend(members.get(&key).into_iter().flatten().copied());
-        left = paths_without(graph, from, to, max_hops, &removed);
+        left = find(graph, from, to, max_hops, &removed, Extent::WithinMaxHops).0;
     }
     CutPlan {
         cuts,
@@ -580,4 +716,213 @@ pub fn cut_text(plan: &CutPlan) -> String {
         plan.paths_before
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(pod: &str) -> Vertex {
+        Vertex::Container {
+            namespace: "shop".into(),
+            pod: pod.into(),
+            name: pod.into(),
+        }
+    }
+
+    fn identity(kind: &str, name: &str) -> Vertex {
+        Vertex::Identity {
+            kind: kind.into(),
+            namespace: (kind == "ServiceAccount").then(|| "shop".into()),
+            name: name.into(),
+        }
+    }
+
+    fn node() -> Vertex {
+        Vertex::Node { name: "n1".into() }
+    }
+
+    /// A graph of the chains given, vertex to vertex.
+    fn graph(chains: &[&[(Vertex, EdgeKind)]]) -> Graph {
+        let mut g = Graph::default();
+        for chain in chains {
+            for pair in chain.windows(2) {
+                let (from, to) = (g.vertex(pair[0].0.clone()), g.vertex(pair[1].0.clone()));
+                let evidence = Evidence {
+                    file: None,
+                    line: None,
+                    field: None,
+                    detail: "test".into(),
+                };
+                g.edge(from, to, pair[1].1, evidence);
+            }
+        }
+        g
+    }
+
+    /// web → group/devs → sa/shop/admin → any/nodes → node/n1: 4 edges,
+    /// through two hubs.
+    fn through_two_hubs() -> Graph {
+        let any_node = Vertex::Scope {
+            edge: "POD_CREATE".into(),
+            resource: "nodes".into(),
+            namespace: None,
+        };
+        graph(&[&[
+            (container("web"), EdgeKind::ContainerAttach),
+            (identity("Group", "devs"), EdgeKind::GroupMember),
+            (
+                identity("ServiceAccount", "admin"),
+                EdgeKind::IdentityImpersonate,
+            ),
+            (any_node, EdgeKind::PodCreate),
+            (node(), EdgeKind::PodCreate),
+        ]])
+    }
+
+    #[test]
+    fn hubs_do_not_count_against_max_hops() {
+        let g = through_two_hubs();
+        for from in ["all-pods", "pod/shop/web"] {
+            let found = search(&g, &from.parse().unwrap(), To::Nodes, 2);
+            assert_eq!(found.paths.len(), 1, "{from}");
+            assert_eq!(found.paths[0].counted_hops, 2, "{from}");
+            assert_eq!(found.paths[0].hops.len(), 4, "{from}");
+            assert_eq!(found.paths[0].hops[1].to, "sa/shop/admin", "{from}");
+            assert_eq!(found.beyond_max_hops, 0, "{from}");
+            // With one hop fewer, it lies beyond.
+            let found = search(&g, &from.parse().unwrap(), To::Nodes, 1);
+            assert!(found.paths.is_empty(), "{from}");
+            assert_eq!(found.beyond_max_hops, 1, "{from}");
+        }
+        let text = text(&search(&g, &From::AllPods, To::Nodes, 2));
+        assert!(
+            text.starts_with("container/shop/web/web → node/n1 (2 hops, 4 edges)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_target_three_hops_away_lies_beyond_two() {
+        // web → sa/shop/web → container/shop/db → node/n1; db is a source
+        // one hop from the node.
+        let g = graph(&[&[
+            (container("web"), EdgeKind::ContainerAttach),
+            (identity("ServiceAccount", "web"), EdgeKind::IdentityAssume),
+            (container("db"), EdgeKind::PodExec),
+            (node(), EdgeKind::CeNsenter),
+        ]]);
+        let found = search(&g, &From::AllPods, To::Nodes, 2);
+        let sources: Vec<&str> = found.paths.iter().map(|p| p.source.as_str()).collect();
+        assert_eq!(sources, ["container/shop/db/db"]);
+        assert_eq!(found.beyond_max_hops, 1);
+        assert!(text(&found).ends_with(
+            "1 path(s)\n1 more path(s) lie beyond --max-hops 2; raise it to see them\n"
+        ));
+        assert_eq!(paths(&g, &From::AllPods, To::Nodes, 2).len(), 1);
+        let found = search(&g, &"pod/shop/web".parse().unwrap(), To::Nodes, 2);
+        assert!(found.paths.is_empty());
+        assert_eq!(found.beyond_max_hops, 1);
+        assert_eq!(
+            text(&found),
+            "no path\n1 more path(s) lie beyond --max-hops 2; raise it to see them\n"
+        );
+        // Without the limit in the way, nothing is said.
+        let found = search(&g, &"pod/shop/web".parse().unwrap(), To::Nodes, 3);
+        assert_eq!((found.paths.len(), found.beyond_max_hops), (1, 0));
+    }
+
+    #[test]
+    fn a_hop_into_a_target_counts() {
+        // web → sa/shop/web → group/system:masters → cluster-admin's
+        // permissions: both critical, the hop into the group counts, and
+        // the search stops there: the attacker has won, and what lies past
+        // a target is no new path.
+        let g = graph(&[&[
+            (container("web"), EdgeKind::ContainerAttach),
+            (identity("ServiceAccount", "web"), EdgeKind::IdentityAssume),
+            (identity("Group", "system:masters"), EdgeKind::GroupMember),
+            (
+                Vertex::PermissionSet {
+                    namespace: None,
+                    name: "cluster-admin::masters".into(),
+                    critical: true,
+                },
+                EdgeKind::PermissionDiscover,
+            ),
+        ]]);
+        let found = search(&g, &"pod/shop/web".parse().unwrap(), To::ClusterAdmin, 2);
+        let reached: Vec<(&str, usize)> = found
+            .paths
+            .iter()
+            .map(|p| (p.target.as_str(), p.counted_hops))
+            .collect();
+        assert_eq!(reached, [("group/system:masters", 2)]);
+        assert_eq!(found.beyond_max_hops, 0);
+        let found = search(&g, &"pod/shop/web".parse().unwrap(), To::ClusterAdmin, 3);
+        assert_eq!(found.paths.len(), 1);
+        let nearest = search(&g, &From::AllPods, To::ClusterAdmin, 1);
+        assert!(nearest.paths.is_empty());
+        assert_eq!(nearest.beyond_max_hops, 1);
+        let nearest = paths(&g, &From::AllPods, To::ClusterAdmin, 2);
+        assert_eq!(nearest.len(), 1);
+        assert_eq!(nearest[0].target, "group/system:masters");
+        assert_eq!(nearest[0].counted_hops, 2);
+    }
+
+    #[test]
+    fn a_binding_and_its_grant_are_one_hop_and_binding_another_role_one_more() {
+        // sa/shop/ci → its permissions → any/rolebindings → permissions of
+        // admin → any/pods → pod: two actions, bind and exec.
+        let permissions = |name: &str| Vertex::PermissionSet {
+            namespace: Some("shop".into()),
+            name: name.into(),
+            critical: false,
+        };
+        let any = |resource: &str| Vertex::Scope {
+            edge: "ANY".into(),
+            resource: resource.into(),
+            namespace: Some("shop".into()),
+        };
+        let pod = Vertex::Pod {
+            namespace: "shop".into(),
+            name: "db".into(),
+        };
+        let g = graph(&[&[
+            (identity("ServiceAccount", "ci"), EdgeKind::IdentityAssume),
+            (permissions("binder::ci"), EdgeKind::PermissionDiscover),
+            (any("rolebindings"), EdgeKind::RoleBind),
+            (permissions("admin::ops"), EdgeKind::RoleBind),
+            (any("pods"), EdgeKind::PodExec),
+            (pod, EdgeKind::PodExec),
+            (container("db"), EdgeKind::ContainerAttach),
+            (node(), EdgeKind::CeNsenter),
+        ]]);
+        let found = search(&g, &"sa/shop/ci".parse().unwrap(), To::Nodes, 4);
+        assert_eq!(found.paths.len(), 1);
+        assert_eq!(
+            (found.paths[0].counted_hops, found.paths[0].hops.len()),
+            (4, 7)
+        );
+        assert_eq!(
+            search(&g, &"sa/shop/ci".parse().unwrap(), To::Nodes, 3).beyond_max_hops,
+            1
+        );
+    }
+
+    #[test]
+    fn the_cut_plan_counts_hops_as_the_paths_do() {
+        let g = through_two_hubs();
+        let plan = cut(&g, &From::AllPods, To::Nodes, 2, 10);
+        assert_eq!((plan.paths_before, plan.paths_left), (1, 0));
+        assert_eq!(plan.cuts.len(), 1);
+        // Group membership and a hub's members follow from other changes.
+        assert!(
+            ["IDENTITY_IMPERSONATE", "POD_CREATE"].contains(&plan.cuts[0].edge),
+            "{plan:?}"
+        );
+        assert_ne!(plan.cuts[0].from, "any/nodes");
+        let plan = cut(&g, &From::AllPods, To::Nodes, 1, 10);
+        assert_eq!((plan.paths_before, plan.cuts.len()), (0, 0));
+    }
 }

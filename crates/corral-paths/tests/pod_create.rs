@@ -71,16 +71,33 @@ fn eks_pod_creation_reaches_the_role_of_an_account_with_no_pods() {
         BTreeSet::from([role("batch-jobs"), role("deployer")])
     );
     // builder: its role lets it create pods, one of which runs as
-    // deployer and is given deployer's STS token by the webhook.
+    // deployer and is given deployer's STS token by the webhook. A
+    // privileged one on scheduler's node takes scheduler's token too, and
+    // with it batch-jobs (6 hops: those into hubs and permission sets are
+    // not counted).
     assert_eq!(
         hops(&g, "pod/shop/Deployment/builder", To::CloudAdmin),
-        [[
-            "IDENTITY_ASSUME",
-            "PERMISSION_DISCOVER",
-            "POD_CREATE",
-            "POD_CREATE",
-            "IRSA_ASSUME"
-        ]]
+        [
+            &[
+                "IDENTITY_ASSUME",
+                "PERMISSION_DISCOVER",
+                "POD_CREATE",
+                "POD_CREATE",
+                "IRSA_ASSUME"
+            ][..],
+            &[
+                "IDENTITY_ASSUME",
+                "PERMISSION_DISCOVER",
+                "POD_CREATE",
+                "POD_CREATE",
+                "VOLUME_ACCESS",
+                "TOKEN_STEAL",
+                "PERMISSION_DISCOVER",
+                "POD_CREATE",
+                "POD_CREATE",
+                "IRSA_ASSUME"
+            ][..]
+        ]
     );
     // The CronJob's account may create Jobs in batch, whose role trusts
     // every account of batch.
@@ -89,17 +106,31 @@ fn eks_pod_creation_reaches_the_role_of_an_account_with_no_pods() {
         scheduler.iter().all(|p| p.contains(&"POD_CREATE")) && !scheduler.is_empty(),
         "{scheduler:?}"
     );
-    // TokenRequest mints deployer's token.
+    // TokenRequest mints deployer's token; builder's too, and as builder
+    // it goes on as builder does to batch-jobs (8 hops).
+    let minter = hops(&g, "pod/shop/minter", To::CloudAdmin);
     assert_eq!(
-        hops(&g, "pod/shop/minter", To::CloudAdmin),
-        [[
+        minter[0],
+        [
             "IDENTITY_ASSUME",
             "PERMISSION_DISCOVER",
             "TOKEN_REQUEST",
             "TOKEN_REQUEST",
             "IRSA_ASSUME"
-        ]]
+        ]
     );
+    assert_eq!(minter.len(), 2, "{minter:?}");
+    assert!(minter[1].starts_with(&[
+        "IDENTITY_ASSUME",
+        "PERMISSION_DISCOVER",
+        "TOKEN_REQUEST",
+        "TOKEN_REQUEST",
+        "PERMISSION_DISCOVER",
+        "POD_CREATE",
+        "POD_CREATE",
+        "VOLUME_ACCESS",
+        "TOKEN_STEAL"
+    ]));
     // Created pods reach every account of their namespace, and no other.
     let created: BTreeSet<String> = edges(&g, EdgeKind::PodCreate)
         .into_iter()
@@ -129,14 +160,32 @@ fn gke_pod_creation_reaches_the_gsa_bound_to_an_account_with_no_pods() {
     );
     let (sources, targets) = reaching_admins(&g);
     // batch/worker's annotation names the owner GSA, but its IAM policy
-    // binds only shop/deployer: creating Jobs in batch reaches nothing.
+    // binds only shop/deployer: creating Jobs in batch reaches no one by
+    // itself. scheduler gets there through a privileged Job on builder's
+    // node, builder's token and its create right in shop.
     assert_eq!(
         sources,
         BTreeSet::from([
+            "pod/batch/CronJob/scheduler".to_string(),
             "pod/shop/Deployment/builder".to_string(),
             "pod/shop/minter".to_string()
         ]),
         "{targets:?}"
+    );
+    assert_eq!(
+        hops(&g, "pod/batch/CronJob/scheduler", To::CloudAdmin),
+        [[
+            "IDENTITY_ASSUME",
+            "PERMISSION_DISCOVER",
+            "POD_CREATE",
+            "POD_CREATE",
+            "VOLUME_ACCESS",
+            "TOKEN_STEAL",
+            "PERMISSION_DISCOVER",
+            "POD_CREATE",
+            "POD_CREATE",
+            "GKE_WORKLOAD_IDENTITY"
+        ]]
     );
     assert_eq!(
         targets,
@@ -167,14 +216,21 @@ fn aks_pod_creation_reaches_the_identity_federated_with_an_account_with_no_pods(
         ],
     );
     let (sources, targets) = reaching_admins(&g);
-    // No federated credential trusts batch/worker, whatever its annotation.
+    // No federated credential trusts batch/worker, whatever its
+    // annotation; scheduler gets there as on GKE, through builder's node.
     assert_eq!(
         sources,
         BTreeSet::from([
+            "pod/batch/CronJob/scheduler".to_string(),
             "pod/shop/Deployment/builder".to_string(),
             "pod/shop/minter".to_string()
         ]),
         "{targets:?}"
+    );
+    let scheduler = hops(&g, "pod/batch/CronJob/scheduler", To::CloudAdmin);
+    assert!(
+        scheduler.len() == 1 && scheduler[0].contains(&"TOKEN_STEAL"),
+        "{scheduler:?}"
     );
     assert_eq!(targets.len(), 1, "{targets:?}");
     assert!(

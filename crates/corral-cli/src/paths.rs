@@ -33,7 +33,9 @@ pub struct PathsArgs {
     #[command(flatten)]
     pub load: LoadArgs,
     /// Where the attacker starts: all-pods, exposed, pod/NS/NAME (a Pod),
-    /// pod/NS/KIND/NAME (a workload's pods), sa/NS/NAME or user/NAME.
+    /// pod/NS/KIND/NAME (a workload's pods; pod/NS/NAME finds them too),
+    /// sa/NS/NAME, user/NAME or group/NAME. An identity nothing names
+    /// starts from the groups it is in.
     #[arg(long, default_value = "all-pods", value_parser = |s: &str| s.parse::<From>())]
     pub from: From,
     #[arg(long, value_enum, default_value_t = Target::AnyCritical)]

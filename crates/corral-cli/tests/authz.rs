@@ -253,3 +253,27 @@ fn access_answers_can_i_and_who_can_with_the_rule() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn the_fix_of_a_path_through_a_built_in_role_is_in_the_users_file() {
+    let binding = "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: web-edit, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
+";
+    let dir = cluster(&[("web.yaml", WEB), ("rbac.yaml", binding)]);
+    let output = corral(dir.path(), &["scan", ".", "--format", "json"]);
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let a002: Vec<&Value> = value["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "CRL-A002")
+        .collect();
+    assert_eq!(a002.len(), 1, "{value}");
+    let fix = a002[0]["fix"].as_str().unwrap();
+    assert!(!fix.contains("k8s-bootstrap-rbac"), "{fix}");
+    assert!(fix.contains("change the binding at ./rbac.yaml:5"), "{fix}");
+}

@@ -10,6 +10,8 @@ use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use corral_core::authz::Subject;
+
 use crate::graph::{Evidence, Graph, Vertex};
 use crate::EdgeKind;
 
@@ -20,6 +22,7 @@ pub enum From {
     Pod { namespace: String, name: String },
     ServiceAccount { namespace: String, name: String },
     User(String),
+    Group(String),
 }
 
 impl std::str::FromStr for From {
@@ -42,9 +45,16 @@ impl std::str::FromStr for From {
                 namespace: ns.to_string(),
                 name: name.to_string(),
             }),
-            ["user", name] => Ok(From::User(name.to_string())),
+            // A service account's user name is that account.
+            ["user", name] => Ok(match Subject::user(name) {
+                Subject::ServiceAccount { namespace, name } => {
+                    From::ServiceAccount { namespace, name }
+                }
+                _ => From::User(name.to_string()),
+            }),
+            ["group", name] => Ok(From::Group(name.to_string())),
             _ => Err(format!(
-                "{s:?}: expected all-pods, exposed, pod/NS/NAME, pod/NS/KIND/NAME, sa/NS/NAME or user/NAME"
+                "{s:?}: expected all-pods, exposed, pod/NS/NAME, pod/NS/KIND/NAME, sa/NS/NAME, user/NAME or group/NAME"
             )),
         }
     }
@@ -102,19 +112,25 @@ pub struct Path {
 }
 
 fn sources(graph: &Graph, from: &From) -> Vec<NodeIndex> {
-    graph
+    let found: Vec<NodeIndex> = graph
         .graph
         .node_indices()
         .filter(|i| match (&graph.graph[*i], from) {
             (Vertex::Container { .. }, From::AllPods) => true,
             (Vertex::Endpoint { .. }, From::Exposed) => true,
+            // A Pod by its name, or a workload's pods by the workload's.
             (
                 Vertex::Container { namespace, pod, .. },
                 From::Pod {
                     namespace: ns,
                     name,
                 },
-            ) => namespace == ns && pod == name,
+            ) => {
+                namespace == ns
+                    && (pod == name
+                        || (!name.contains('/')
+                            && pod.split_once('/').is_some_and(|(_, n)| n == name)))
+            }
             (
                 Vertex::Identity {
                     kind,
@@ -129,7 +145,32 @@ fn sources(graph: &Graph, from: &From) -> Vec<NodeIndex> {
             (Vertex::Identity { kind, name, .. }, From::User(user)) => {
                 kind == "User" && name == user
             }
+            (Vertex::Identity { kind, name, .. }, From::Group(group)) => {
+                kind == "Group" && name == group
+            }
             _ => false,
+        })
+        .collect();
+    if !found.is_empty() {
+        return found;
+    }
+    // An identity nothing names holds what the groups the authenticator
+    // puts it in hold.
+    let subject = match from {
+        From::ServiceAccount { namespace, name } => Subject::ServiceAccount {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        },
+        From::User(user) => Subject::user(user),
+        _ => return found,
+    };
+    let groups = subject.implicit_groups();
+    graph
+        .graph
+        .node_indices()
+        .filter(|i| {
+            matches!(&graph.graph[*i], Vertex::Identity { kind, name, .. }
+                if kind == "Group" && groups.iter().any(|g| g == name.as_str()))
         })
         .collect()
 }

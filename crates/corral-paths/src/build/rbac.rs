@@ -502,27 +502,21 @@ pub(super) fn grants(
         }
     }
     // A grant of named Secrets reaches the accounts whose token Secrets
-    // they are, by the Secret's name.
+    // they are, by the Secret's name; since 1.24 a grant of all of them
+    // reaches those accounts only.
     for (namespace, secret, account) in &targets.token_secrets {
         let vertex = g.find(&identity(&Subject::ServiceAccount {
             namespace: namespace.to_string(),
             name: account.to_string(),
         }));
         if let Some(vertex) = vertex {
-            add(
-                EdgeKind::TokenList,
-                "secrets",
-                Some(namespace),
-                vertex,
-                secret,
-            );
-            add(
-                EdgeKind::TokenBruteforce,
-                "secrets",
-                Some(namespace),
-                vertex,
-                secret,
-            );
+            for kind in [EdgeKind::TokenList, EdgeKind::TokenBruteforce] {
+                add(kind, "secrets", Some(namespace), vertex, secret);
+                // Reading every Secret reads this one.
+                if !targets.legacy_token_secrets {
+                    add(kind, "serviceaccounts", Some(namespace), vertex, account);
+                }
+            }
         }
     }
     for ((namespace, account, _), token) in targets.tokens {

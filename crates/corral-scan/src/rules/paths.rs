@@ -67,13 +67,39 @@ fn reach(
         let message = format!(
             "an attacker in this workload reaches {target} ({}) in {} hop(s): {}",
             path.target,
-            path.hops.len(),
+            path.counted_hops,
             steps.join(" → ")
         );
-        // The first hop a manifest or cloud setting can change.
-        let first_fix = path.hops.iter().find(|h| !h.remediation.is_empty());
+        // The first hop a manifest or cloud setting can change (not a
+        // binding the attacker would make). A grant of the cluster's
+        // built-in policy is changed where the user's binding grants it.
+        let builtin = |hop: &query::Hop| {
+            hop.evidence
+                .file
+                .as_deref()
+                .is_some_and(corral_core::authz::bootstrap::is_builtin)
+        };
+        let first_fix = path
+            .hops
+            .iter()
+            .position(|h| !h.remediation.is_empty() && !h.from.ends_with("::(new)"));
         let mut fix = match first_fix {
-            Some(hop) => {
+            Some(i) if builtin(&path.hops[i]) => {
+                let hop = &path.hops[i];
+                let binding = path.hops[..i]
+                    .iter()
+                    .rev()
+                    .find(|h| h.edge == "PERMISSION_DISCOVER" && !builtin(h))
+                    .and_then(|h| h.evidence.place())
+                    .map(|p| format!(": change the binding at {p}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}, granted by a built-in role{binding})",
+                    hop.remediation, hop.edge
+                )
+            }
+            Some(i) => {
+                let hop = &path.hops[i];
                 let at = hop
                     .evidence
                     .place()

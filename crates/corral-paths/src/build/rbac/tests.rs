@@ -655,3 +655,85 @@ metadata:
     );
     assert!(reach(&g, account("ci", "b"), To::ClusterAdmin).is_empty());
 }
+
+#[test]
+fn reading_every_secret_reaches_the_token_secrets_the_input_holds() {
+    let secret = "
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata:
+  name: powerful-token
+  namespace: ns1
+  annotations: {kubernetes.io/service-account.name: powerful}
+";
+    let yaml = [
+        secret.to_string(),
+        cluster_role(
+            "platform",
+            "- {apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+        ),
+        cluster_role(
+            "lister",
+            "- {apiGroups: [''], resources: [secrets], verbs: [list]}",
+        ),
+        binding(
+            "ClusterRoleBinding",
+            None,
+            "ClusterRole",
+            "platform",
+            "{kind: ServiceAccount, name: powerful, namespace: ns1}",
+        ),
+        binding(
+            "RoleBinding",
+            Some("ns1"),
+            "ClusterRole",
+            "lister",
+            "{kind: ServiceAccount, name: a}",
+        ),
+        binding(
+            "RoleBinding",
+            Some("ns2"),
+            "ClusterRole",
+            "lister",
+            "{kind: ServiceAccount, name: b}",
+        ),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    assert_eq!(
+        reach(&g, account("ns1", "a"), To::ClusterAdmin),
+        [[
+            "PERMISSION_DISCOVER",
+            "TOKEN_LIST",
+            "TOKEN_LIST",
+            "PERMISSION_DISCOVER"
+        ]]
+    );
+    // Decoy: another namespace's Secrets.
+    assert!(reach(&g, account("ns2", "b"), To::ClusterAdmin).is_empty());
+}
+
+#[test]
+fn identities_nothing_names_start_from_their_groups() {
+    let yaml = [
+        cluster_role("proxy", "- {apiGroups: [''], resources: [nodes/proxy], verbs: [get]}"),
+        binding("ClusterRoleBinding", None, "ClusterRole", "proxy", "{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}"),
+        binding("ClusterRoleBinding", None, "ClusterRole", "cluster-admin", "{kind: Group, name: 'system:serviceaccounts:ns2', apiGroup: rbac.authorization.k8s.io}"),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    // No pod, object or binding names them.
+    assert_eq!(reach(&g, From::User("alice".into()), To::Nodes).len(), 1);
+    assert_eq!(
+        reach(&g, account("ns2", "ghost"), To::ClusterAdmin),
+        [["PERMISSION_DISCOVER"]]
+    );
+    // Decoys: another namespace's account; the anonymous user.
+    assert!(reach(&g, account("ns3", "ghost"), To::ClusterAdmin).is_empty());
+    assert!(reach(&g, From::User("system:anonymous".into()), To::Nodes).is_empty());
+    // The user name of an account is the account.
+    let from: From = "user/system:serviceaccount:ns2:bot".parse().unwrap();
+    assert_eq!(reach(&g, from, To::ClusterAdmin).len(), 1);
+}

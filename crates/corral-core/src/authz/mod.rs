@@ -89,6 +89,8 @@ pub struct Binding<'m> {
     pub role: RoleKey,
     /// Each subject the binding names, with its index in `subjects`.
     pub subjects: Vec<(usize, Subject)>,
+    /// The role's effective rules, resolved once.
+    pub rules: Vec<RuleRef<'m>>,
 }
 
 impl Binding<'_> {
@@ -234,9 +236,9 @@ impl<'m> Authz<'m> {
                 },
                 _ => continue,
             };
-            if !roles.contains_key(&role) {
+            let Some(rules) = roles.get(&role).map(|r| r.rules.clone()) else {
                 continue;
-            }
+            };
             let subjects: Vec<(usize, Subject)> = subjects
                 .unwrap_or_default()
                 .iter()
@@ -256,6 +258,7 @@ impl<'m> Authz<'m> {
                 name,
                 role,
                 subjects,
+                rules,
             });
         }
         Authz {
@@ -279,10 +282,28 @@ impl<'m> Authz<'m> {
     }
 
     /// The effective rules of a binding's role.
-    pub fn rules_of(&self, binding: &Binding<'m>) -> &[RuleRef<'m>] {
-        self.roles
-            .get(&binding.role)
-            .map_or(&[][..], |role| role.rules.as_slice())
+    pub fn rules_of<'b>(&self, binding: &'b Binding<'m>) -> &'b [RuleRef<'m>] {
+        &binding.rules
+    }
+
+    /// A binding the input does not hold, of the role `role`, in
+    /// `namespace` (`None`: cluster-wide), written at `object`: what
+    /// making it would grant. `None` when the role does not exist.
+    pub fn hypothetical(
+        &self,
+        object: &'m Object,
+        namespace: Option<String>,
+        role: RoleKey,
+    ) -> Option<Binding<'m>> {
+        let rules = self.roles.get(&role)?.rules.clone();
+        Some(Binding {
+            object,
+            namespace,
+            name: "(new)".into(),
+            role,
+            subjects: Vec::new(),
+            rules,
+        })
     }
 
     /// What `binding` grants of `verb` on `resource` of `group`, in its own

@@ -39,29 +39,43 @@ pub(super) struct Admin<'m> {
 pub(super) struct Ask<'a, 'm> {
     pub authz: &'a Authz<'m>,
     pub holder: Holder<'a, 'm>,
+    /// The holder's bindings, its groups' included.
+    bindings: Vec<&'a Binding<'m>>,
 }
 
 const EVERYTHING: &str = "cluster-admin";
 
 impl<'a, 'm> Ask<'a, 'm> {
+    pub fn new(authz: &'a Authz<'m>, holder: Holder<'a, 'm>) -> Self {
+        let bindings = match holder {
+            Holder::Binding(binding) => vec![binding],
+            Holder::Subject(subject) => authz.bindings_of(subject),
+        };
+        Ask {
+            authz,
+            holder,
+            bindings,
+        }
+    }
+
     /// The rule that allows `request`, from any of the holder's bindings.
     pub fn may(&self, request: &Request) -> Option<RuleRef<'m>> {
         match self.holder {
             Holder::Binding(binding) => self.authz.binding_allows(binding, request),
-            Holder::Subject(subject) => self.authz.allows(subject, request).map(|(_, rule)| rule),
+            Holder::Subject(_) => self
+                .bindings
+                .iter()
+                .find_map(|b| self.authz.binding_allows(b, request)),
         }
     }
 
-    pub fn bindings(&self) -> Vec<&'a Binding<'m>> {
-        match self.holder {
-            Holder::Binding(binding) => vec![binding],
-            Holder::Subject(subject) => self.authz.bindings_of(subject),
-        }
+    pub fn bindings(&self) -> &[&'a Binding<'m>] {
+        &self.bindings
     }
 
     /// Does some binding grant `verb` on `resource` for some name?
     fn grants_any(&self, group: &str, resource: &str, verb: &str) -> bool {
-        self.bindings()
+        self.bindings
             .iter()
             .any(|b| self.authz.grant(b, group, resource, verb).is_some())
     }
@@ -72,6 +86,10 @@ impl<'a, 'm> Ask<'a, 'm> {
     /// namespace where it may escalate a role it holds there.
     pub fn makes(&self, namespaces: &BTreeSet<&str>) -> Vec<Makes<'m>> {
         let bindings = self.bindings();
+        // Cluster-admin already: a binding it makes gives it nothing more.
+        if bindings.iter().any(|b| self.authz.is_cluster_admin(b)) {
+            return Vec::new();
+        }
         let escalates = self.grants_any(RBAC_GROUP, "roles", "escalate")
             || self.grants_any(RBAC_GROUP, "clusterroles", "escalate");
         let creates = self.grants_any(RBAC_GROUP, "rolebindings", "create")
@@ -96,7 +114,7 @@ impl<'a, 'm> Ask<'a, 'm> {
         let mut cluster_roles: BTreeSet<String> = BTreeSet::from([EVERYTHING.to_string()]);
         let mut roles: BTreeSet<String> = BTreeSet::new();
         let mut any_role = false;
-        for binding in &bindings {
+        for binding in bindings {
             for rule in self.authz.rules_of(binding) {
                 for (resource, into) in
                     [("clusterroles", &mut cluster_roles), ("roles", &mut roles)]
@@ -149,6 +167,13 @@ impl<'a, 'm> Ask<'a, 'm> {
             let Some(create) = create_in(Some(ns), "rolebindings") else {
                 continue;
             };
+            // Everything there already: nothing to gain there.
+            let everything_here = bindings
+                .iter()
+                .any(|b| b.namespace.as_deref() == Some(*ns) && self.authz.grants_everything(b));
+            if everything_here {
+                continue;
+            }
             for role in &cluster_roles {
                 if binds(Some(ns), "clusterroles", role) {
                     make(
@@ -180,7 +205,7 @@ impl<'a, 'm> Ask<'a, 'm> {
             }
         }
         // Escalating a role it holds: any rule, where that role is bound.
-        for binding in &bindings {
+        for binding in bindings {
             let (resource, ns) = match &binding.role.namespace {
                 Some(ns) => ("roles", Some(ns.as_str())),
                 None => ("clusterroles", None),
@@ -217,7 +242,8 @@ impl<'a, 'm> Ask<'a, 'm> {
     /// cluster-wide, or approving a client certificate of its own.
     pub fn admin(&self) -> Vec<Admin<'m>> {
         let mut found = Vec::new();
-        for binding in self.bindings() {
+        let escalates = self.grants_any(RBAC_GROUP, "clusterroles", "escalate");
+        for binding in self.bindings().into_iter().filter(|_| escalates) {
             if binding.namespace.is_some() || binding.role.namespace.is_some() {
                 continue;
             }
@@ -239,6 +265,9 @@ impl<'a, 'm> Ask<'a, 'm> {
             }
         }
         let certificates = "certificates.k8s.io";
+        if !self.grants_any(certificates, "signers", "approve") {
+            return found;
+        }
         let approval = |verb| {
             self.may(&Request::new(
                 verb,
@@ -278,6 +307,12 @@ impl<'a, 'm> Ask<'a, 'm> {
     /// May it impersonate the user or group `name` (`resource`: `users` or
     /// `groups`)? A group only along with some user or service account, as
     /// the API server requires.
+    /// May it impersonate some user or group at all? (Most holders may
+    /// not: no need to ask for each one.)
+    pub fn impersonates_any(&self) -> bool {
+        self.grants_any("", "users", "impersonate") || self.grants_any("", "groups", "impersonate")
+    }
+
     pub fn impersonates(&self, resource: &str, name: &str) -> Option<RuleRef<'m>> {
         if resource == "groups"
             && !self.grants_any("", "users", "impersonate")

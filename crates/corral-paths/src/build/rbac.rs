@@ -224,23 +224,17 @@ pub(super) fn new_bindings<'m>(
     let mut by_binding: FxHashMap<*const Object, Vec<(Option<String>, RoleKey)>> =
         FxHashMap::default();
     let push = |made: &mut Vec<NewBinding<'m>>, by: NodeIndex, object: &'m Object, m: Makes<'m>| {
-        made.push(NewBinding {
-            by,
-            binding: Binding {
-                object,
-                namespace: m.namespace,
-                name: "(new)".into(),
-                role: m.role,
-                subjects: Vec::new(),
-            },
-            evidence: rule_evidence(&m.rule, m.verb, m.resource, "may bind it"),
-        });
+        let evidence = rule_evidence(&m.rule, m.verb, m.resource, "may bind it");
+        if let Some(binding) = authz.hypothetical(object, m.namespace, m.role) {
+            made.push(NewBinding {
+                by,
+                binding,
+                evidence,
+            });
+        }
     };
     for set in sets {
-        let ask = Ask {
-            authz,
-            holder: Holder::Binding(set.binding),
-        };
+        let ask = Ask::new(authz, Holder::Binding(set.binding));
         for m in ask.makes(namespaces) {
             by_binding
                 .entry(set.binding.object as *const Object)
@@ -250,10 +244,7 @@ pub(super) fn new_bindings<'m>(
         }
     }
     for subject in subjects_with_several_bindings(authz) {
-        let ask = Ask {
-            authz,
-            holder: Holder::Subject(&subject),
-        };
+        let ask = Ask::new(authz, Holder::Subject(&subject));
         let bindings = ask.bindings();
         let alone: BTreeSet<(Option<String>, RoleKey)> = bindings
             .iter()
@@ -277,9 +268,56 @@ pub(super) fn new_bindings<'m>(
     made
 }
 
-/// Every subject some binding names that holds several bindings (its own
-/// or its groups'): what they allow together may exceed each one.
+/// The grants that add up across bindings (binding, escalating, approving
+/// certificates, impersonating): a subject needs asking as a whole only
+/// when one of its bindings grants one of them.
+const COMBINED_GRANTS: &[(&str, &str, &str)] = &[
+    (RBAC_GROUP, "rolebindings", "create"),
+    (RBAC_GROUP, "clusterrolebindings", "create"),
+    (RBAC_GROUP, "roles", "bind"),
+    (RBAC_GROUP, "clusterroles", "bind"),
+    (RBAC_GROUP, "roles", "escalate"),
+    (RBAC_GROUP, "clusterroles", "escalate"),
+    (
+        "certificates.k8s.io",
+        "certificatesigningrequests",
+        "create",
+    ),
+    (
+        "certificates.k8s.io",
+        "certificatesigningrequests/approval",
+        "update",
+    ),
+    (
+        "certificates.k8s.io",
+        "certificatesigningrequests/approval",
+        "patch",
+    ),
+    ("certificates.k8s.io", "signers", "approve"),
+    ("", "users", "impersonate"),
+    ("", "groups", "impersonate"),
+    ("", "serviceaccounts", "impersonate"),
+];
+
+/// Every subject some binding names whose bindings (its own and its
+/// groups') may give together what no one of them gives: several that
+/// lead somewhere, one of which grants a piece of a combination. The
+/// built-in bindings that lead nowhere (discovery, public info, which
+/// every account holds through its groups) do not count.
 fn subjects_with_several_bindings(authz: &Authz<'_>) -> Vec<Subject> {
+    let mut counts: FxHashMap<usize, (bool, bool)> = FxHashMap::default();
+    let mut kind_of = |binding: &Binding| -> (bool, bool) {
+        *counts
+            .entry(binding as *const Binding as usize)
+            .or_insert_with(|| {
+                let kept =
+                    !bootstrap::is_builtin(&binding.object.file) || leads_somewhere(authz, binding);
+                let combined = COMBINED_GRANTS.iter().any(|(group, resource, verb)| {
+                    authz.grant(binding, group, resource, verb).is_some()
+                });
+                (kept, combined)
+            })
+    };
     let subjects: BTreeSet<&Subject> = authz
         .bindings()
         .iter()
@@ -287,7 +325,12 @@ fn subjects_with_several_bindings(authz: &Authz<'_>) -> Vec<Subject> {
         .collect();
     subjects
         .into_iter()
-        .filter(|s| authz.bindings_of(s).len() > 1)
+        .filter(|s| {
+            let kinds: Vec<(bool, bool)> =
+                authz.bindings_of(s).into_iter().map(&mut kind_of).collect();
+            kinds.iter().filter(|(kept, _)| *kept).count() > 1
+                && kinds.iter().any(|(kept, combined)| *kept && *combined)
+        })
         .cloned()
         .collect()
 }
@@ -716,10 +759,7 @@ pub(super) fn grants(
             scope,
             "may impersonate service accounts",
         );
-        let ask = Ask {
-            authz,
-            holder: Holder::Binding(binding),
-        };
+        let ask = Ask::new(authz, Holder::Binding(binding));
         one_step(g, &ask, set.vertex, masters, &people);
         let webhooks = [
             "mutatingwebhookconfigurations",
@@ -788,10 +828,7 @@ pub(super) fn grants(
         .map(|set| (set.binding.object as *const Object, set.vertex))
         .collect();
     for subject in subjects_with_several_bindings(authz) {
-        let ask = Ask {
-            authz,
-            holder: Holder::Subject(&subject),
-        };
+        let ask = Ask::new(authz, Holder::Subject(&subject));
         let held: Vec<NodeIndex> = ask
             .bindings()
             .iter()
@@ -880,6 +917,9 @@ fn one_step_targets(
     }
     // Users and groups are impersonated cluster-wide only (the model
     // refuses them to a RoleBinding).
+    if !ask.impersonates_any() {
+        return;
+    }
     for (person, resource, name) in people {
         if let Some(rule) = ask.impersonates(resource, name) {
             let evidence = rule_evidence(&rule, "impersonate", resource, "may impersonate");

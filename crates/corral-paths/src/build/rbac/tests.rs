@@ -737,3 +737,69 @@ fn identities_nothing_names_start_from_their_groups() {
     let from: From = "user/system:serviceaccount:ns2:bot".parse().unwrap();
     assert_eq!(reach(&g, from, To::ClusterAdmin).len(), 1);
 }
+
+#[test]
+fn grants_add_up_across_a_subjects_bindings() {
+    let sa = "{kind: ServiceAccount, name: a, namespace: x}";
+    let yaml = [
+        cluster_role("mine", "- {apiGroups: [''], resources: [configmaps], verbs: [get]}"),
+        cluster_role(
+            "edit-mine",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [escalate, update], resourceNames: [mine]}",
+        ),
+        binding("ClusterRoleBinding", None, "ClusterRole", "mine", sa),
+        binding("ClusterRoleBinding", None, "ClusterRole", "edit-mine", sa),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    assert_eq!(
+        reach(&g, account("x", "a"), To::ClusterAdmin),
+        [["ROLE_ESCALATE"]]
+    );
+    // The CSR grants and bind + create, each split over two bindings.
+    let sb = "{kind: ServiceAccount, name: b, namespace: x}";
+    let sc = "{kind: ServiceAccount, name: c, namespace: x}";
+    let yaml = [
+        cluster_role(
+            "csr-create",
+            "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create]}",
+        ),
+        cluster_role(
+            "csr-approve",
+            "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [patch]}
+- {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: ['kubernetes.io/*']}",
+        ),
+        cluster_role(
+            "crb-create",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [create]}",
+        ),
+        cluster_role(
+            "bind-any",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}",
+        ),
+        binding("ClusterRoleBinding", None, "ClusterRole", "csr-create", sb),
+        binding("ClusterRoleBinding", None, "ClusterRole", "csr-approve", sb),
+        binding("ClusterRoleBinding", None, "ClusterRole", "crb-create", sc),
+        binding("ClusterRoleBinding", None, "ClusterRole", "bind-any", sc),
+    ]
+    .concat();
+    let g = graph(&yaml);
+    assert_eq!(
+        reach(&g, account("x", "b"), To::ClusterAdmin),
+        [["CSR_APPROVE"]]
+    );
+    assert_eq!(
+        reach(&g, account("x", "c"), To::ClusterAdmin),
+        [["ROLE_BIND"]]
+    );
+    // Decoy: one half alone.
+    let half = [
+        cluster_role(
+            "crb-create",
+            "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [create]}",
+        ),
+        binding("ClusterRoleBinding", None, "ClusterRole", "crb-create", sc),
+    ]
+    .concat();
+    assert!(reach(&graph(&half), account("x", "c"), To::ClusterAdmin).is_empty());
+}

@@ -243,7 +243,7 @@ impl<'a, 'm> Ask<'a, 'm> {
     pub fn admin(&self) -> Vec<Admin<'m>> {
         let mut found = Vec::new();
         let escalates = self.grants_any(RBAC_GROUP, "clusterroles", "escalate");
-        for binding in self.bindings().into_iter().filter(|_| escalates) {
+        for binding in self.bindings().iter().filter(|_| escalates) {
             if binding.namespace.is_some() || binding.role.namespace.is_some() {
                 continue;
             }

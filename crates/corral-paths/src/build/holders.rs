@@ -313,6 +313,20 @@ impl<'a, 'm> Ask<'a, 'm> {
         self.grants_any("", "users", "impersonate") || self.grants_any("", "groups", "impersonate")
     }
 
+    /// May it impersonate every user (or group), whatever the name?
+    pub fn impersonates_every(&self, resource: &str) -> Option<RuleRef<'m>> {
+        self.impersonates_ready(resource)?;
+        self.may(&Request::new("impersonate", "", resource))
+    }
+
+    /// Impersonating a group needs impersonating someone too.
+    fn impersonates_ready(&self, resource: &str) -> Option<()> {
+        (resource != "groups"
+            || self.grants_any("", "users", "impersonate")
+            || self.grants_any("", "serviceaccounts", "impersonate"))
+        .then_some(())
+    }
+
     pub fn impersonates(&self, resource: &str, name: &str) -> Option<RuleRef<'m>> {
         if resource == "groups"
             && !self.grants_any("", "users", "impersonate")

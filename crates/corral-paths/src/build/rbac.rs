@@ -485,6 +485,20 @@ pub(super) fn grants(
             _ => None,
         })
         .collect();
+    let people_hub = |g: &mut Graph, resource: &str| {
+        g.vertex(Vertex::Scope {
+            edge: EdgeKind::IdentityImpersonate.id().into(),
+            resource: resource.into(),
+            namespace: None,
+        })
+    };
+    let people = People {
+        members: &people,
+        hubs: [
+            ("users", people_hub(g, "users")),
+            ("groups", people_hub(g, "groups")),
+        ],
+    };
 
     // The targets of grants, by (edge, resource) and namespace: hubs join
     // a grant to them.
@@ -849,6 +863,30 @@ pub(super) fn grants(
         }
     }
 
+    // The impersonation hubs to their members, when some grant uses them.
+    for (resource, hub) in people.hubs {
+        let used = g
+            .graph
+            .neighbors_directed(hub, petgraph::Direction::Incoming)
+            .next()
+            .is_some();
+        for (person, of, _) in people.members.iter().filter(|_| used) {
+            if *of == resource {
+                g.edge(
+                    hub,
+                    *person,
+                    EdgeKind::IdentityImpersonate,
+                    Evidence {
+                        file: None,
+                        line: None,
+                        field: None,
+                        detail: "any of the hub's members".into(),
+                    },
+                );
+            }
+        }
+    }
+
     bind_what_it_holds(g, authz, sets);
 
     // Hubs to their targets; a cluster-wide hub through each namespace's.
@@ -896,7 +934,7 @@ fn one_step(
     ask: &Ask<'_, '_>,
     from: NodeIndex,
     masters: NodeIndex,
-    people: &[(NodeIndex, &'static str, CompactString)],
+    people: &People<'_>,
 ) {
     let mut reached = Vec::new();
     one_step_targets(ask, masters, people, &mut reached);
@@ -908,24 +946,46 @@ fn one_step(
 fn one_step_targets(
     ask: &Ask<'_, '_>,
     masters: NodeIndex,
-    people: &[(NodeIndex, &'static str, CompactString)],
+    people: &People<'_>,
     reached: &mut Vec<(NodeIndex, EdgeKind, Evidence)>,
 ) {
+    // Cluster-admin already: nothing more to reach in one step.
+    if ask.bindings().iter().any(|b| ask.authz.is_cluster_admin(b)) {
+        return;
+    }
     for admin in ask.admin() {
         let evidence = rule_evidence(&admin.rule, admin.verb, admin.resource, admin.detail);
         reached.push((masters, admin.kind, evidence));
     }
     // Users and groups are impersonated cluster-wide only (the model
-    // refuses them to a RoleBinding).
+    // refuses them to a RoleBinding): any of them through their hub, or
+    // those named.
     if !ask.impersonates_any() {
         return;
     }
-    for (person, resource, name) in people {
-        if let Some(rule) = ask.impersonates(resource, name) {
-            let evidence = rule_evidence(&rule, "impersonate", resource, "may impersonate");
-            reached.push((*person, EdgeKind::IdentityImpersonate, evidence));
+    for (resource, hub) in people.hubs {
+        if let Some(rule) = ask.impersonates_every(resource) {
+            let evidence = rule_evidence(&rule, "impersonate", resource, "may impersonate any");
+            reached.push((hub, EdgeKind::IdentityImpersonate, evidence));
+            continue;
+        }
+        for (person, of, name) in people.members {
+            if *of != resource {
+                continue;
+            }
+            if let Some(rule) = ask.impersonates(resource, name) {
+                let evidence = rule_evidence(&rule, "impersonate", resource, "may impersonate");
+                reached.push((*person, EdgeKind::IdentityImpersonate, evidence));
+            }
         }
     }
+}
+
+/// Users and groups, which `impersonate` names by resource, and the hub of
+/// each resource for a grant of all of them.
+struct People<'x> {
+    members: &'x [(NodeIndex, &'static str, CompactString)],
+    hubs: [(&'static str, NodeIndex); 2],
 }
 
 /// Binding a role without `bind` on it: the API server allows it when the

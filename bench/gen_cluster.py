@@ -9,6 +9,10 @@ privileged with hostPID, one in 100 mounts a host path. Bindings: RoleBindings
 of a few roles per namespace (exec, read secrets, create pods, harmless
 reads) to service accounts and groups, plus one ClusterRoleBinding in 50.
 
+SUBJECTS=group (or user) in the environment: the first GROUPS (12,500)
+bindings bind a group (every account of the namespace one in 25, a team
+otherwise), or users of the same names, instead of service accounts.
+
 With CLOUD_DIR, the AWS account around it, as the CLIs print it:
 `iam.json` (get-account-authorization-details: each annotated account's
 role, trusting exactly it, one in 10 an administrator; a role per 10

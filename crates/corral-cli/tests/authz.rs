@@ -161,6 +161,12 @@ subjects: [{kind: User, name: dev, apiGroup: rbac.authorization.k8s.io}]
     // The rule's own line is the evidence, with the verb it grants.
     assert!(text.contains("rbac.yaml:5"), "{text}");
     assert!(text.contains("`get` on pods/exec"), "{text}");
+    // The fix names that verb; the hub's own hop has none.
+    assert!(
+        text.contains("fix: drop `get` on pods/exec from rules[0]"),
+        "{text}"
+    );
+    assert!(!text.contains("fix: drop create on pods/exec"), "{text}");
     let bad = corral(
         dir.path(),
         &[&args[..], &["--kubernetes-version", "2.0"]].concat(),

@@ -3,6 +3,7 @@
 //! tokens, anything critical), by the shortest paths, each hop with what the
 //! attacker does and the evidence.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
@@ -93,7 +94,7 @@ pub struct Hop {
     pub to: String,
     pub action: &'static str,
     pub mitre: &'static str,
-    pub remediation: &'static str,
+    pub remediation: Cow<'static, str>,
     pub evidence: Evidence,
 }
 
@@ -197,15 +198,42 @@ pub fn source_evidence(graph: &Graph, path: &Path) -> Option<Evidence> {
 /// The path that edge `edge` and `previous` hops spell, from `source`.
 fn hop(graph: &Graph, before: NodeIndex, edge: petgraph::graph::EdgeIndex, at: NodeIndex) -> Hop {
     let weight = &graph.graph[edge];
-    let (action, mitre, remediation) = weight.kind.describe();
+    let (action, mitre, _) = weight.kind.describe();
+    let evidence = graph.evidence(weight).owned();
     Hop {
         from: graph.graph[before].label(),
         edge: weight.kind.id(),
         to: graph.graph[at].label(),
         action,
         mitre,
-        remediation,
-        evidence: graph.evidence(weight).owned(),
+        // Out of a hub the grant into it is what to change.
+        remediation: if matches!(graph.graph[before], Vertex::Scope { .. }) {
+            Cow::Borrowed("")
+        } else {
+            remediation(weight.kind, &evidence)
+        },
+        evidence,
+    }
+}
+
+/// The fix of an edge. For a grant, the verb the rule actually grants
+/// (its evidence says "rules[N] grants `VERB` on RESOURCE"), which the
+/// edge kind's own fix can only guess (`get` on pods/exec before 1.35, not
+/// `create`; `patch` on a CSR's approval, not `update`).
+fn remediation(kind: EdgeKind, evidence: &Evidence) -> Cow<'static, str> {
+    let granted = evidence
+        .detail
+        .split_once(" grants `")
+        .and_then(|(before, after)| {
+            let rule = before.rsplit(": ").next()?;
+            let (verb, rest) = after.split_once("` on ")?;
+            Some((rule, verb, rest))
+        });
+    match granted {
+        Some((rule, verb, resource)) if rule.starts_with("rules[") => {
+            Cow::Owned(format!("drop `{verb}` on {resource} from {rule}"))
+        }
+        _ => Cow::Borrowed(kind.describe().2),
     }
 }
 
@@ -609,7 +637,7 @@ pub struct Cut {
     pub from: String,
     pub edge: &'static str,
     pub to: String,
-    pub remediation: &'static str,
+    pub remediation: Cow<'static, str>,
     pub evidence: Evidence,
     pub on_paths: usize,
     pub paths_left: usize,
@@ -711,7 +739,7 @@ pub fn cut(graph: &Graph, from: &From, to: To, max_hops: usize, limit: usize) ->
             from: graph.graph[source].label(),
             edge: weight.kind.id(),
             to: graph.graph[target].label(),
-            remediation: weight.kind.describe().2,
+            remediation: remediation(weight.kind, &graph.evidence(weight).owned()),
             evidence: graph.evidence(weight).owned(),
             on_paths: count,
             paths_left: left.len(),
@@ -745,7 +773,7 @@ pub fn cut_text(plan: &CutPlan) -> String {
             if c.remediation.is_empty() {
                 "remove it"
             } else {
-                c.remediation
+                &c.remediation
             },
             c.evidence.detail
         ));

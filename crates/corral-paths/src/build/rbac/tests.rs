@@ -324,7 +324,11 @@ fn impersonating_a_group_needs_a_user_too() {
     // Any group: through the hub of groups.
     assert_eq!(
         reach(&g, account("x", "b"), To::ClusterAdmin),
-        [["PERMISSION_DISCOVER", "IDENTITY_IMPERSONATE", "IDENTITY_IMPERSONATE"]]
+        [[
+            "PERMISSION_DISCOVER",
+            "IDENTITY_IMPERSONATE",
+            "IDENTITY_IMPERSONATE"
+        ]]
     );
 }
 

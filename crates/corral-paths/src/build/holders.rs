@@ -328,12 +328,7 @@ impl<'a, 'm> Ask<'a, 'm> {
     }
 
     pub fn impersonates(&self, resource: &str, name: &str) -> Option<RuleRef<'m>> {
-        if resource == "groups"
-            && !self.grants_any("", "users", "impersonate")
-            && !self.grants_any("", "serviceaccounts", "impersonate")
-        {
-            return None;
-        }
+        self.impersonates_ready(resource)?;
         self.may(&Request::new("impersonate", "", resource).named(name))
     }
 }

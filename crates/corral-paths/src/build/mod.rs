@@ -308,7 +308,10 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
             _ => None,
         })
     }));
-    let new_bindings = rbac::new_bindings(&mut g, &authz, &sets, &namespaces);
+    // Subjects whose bindings may give together what no one of them does:
+    // found once, for the bindings they could make and their other grants.
+    let combined = rbac::subjects_with_several_bindings(&authz);
+    let new_bindings = rbac::new_bindings(&mut g, &authz, &sets, &namespaces, &combined);
     let new_sets = rbac::new_permission_sets(&mut g, &authz, &new_bindings);
     sets.extend(new_sets);
 
@@ -691,7 +694,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
         admits_escape: &admits_escape,
         exec_verbs: options.exec_verbs(),
     };
-    rbac::grants(&mut g, &authz, &sets, &targets);
+    rbac::grants(&mut g, &authz, &sets, &targets, &combined);
 
     // Graph-dependent: /var/log with a service account that reads pod logs.
     for (p, container, path) in log_mounts {

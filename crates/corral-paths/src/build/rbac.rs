@@ -219,6 +219,7 @@ pub(super) fn new_bindings<'m>(
     authz: &Authz<'m>,
     sets: &[PermissionSet<'_, 'm>],
     namespaces: &BTreeSet<&str>,
+    combined: &[Subject],
 ) -> Vec<NewBinding<'m>> {
     let mut made = Vec::new();
     let mut by_binding: FxHashMap<*const Object, Vec<(Option<String>, RoleKey)>> =
@@ -243,8 +244,8 @@ pub(super) fn new_bindings<'m>(
             push(&mut made, set.vertex, set.binding.object, m);
         }
     }
-    for subject in subjects_with_several_bindings(authz) {
-        let ask = Ask::new(authz, Holder::Subject(&subject));
+    for subject in combined {
+        let ask = Ask::new(authz, Holder::Subject(subject));
         let bindings = ask.bindings();
         let alone: BTreeSet<(Option<String>, RoleKey)> = bindings
             .iter()
@@ -261,7 +262,7 @@ pub(super) fn new_bindings<'m>(
             if alone.contains(&(m.namespace.clone(), m.role.clone())) {
                 continue;
             }
-            let from = g.vertex(identity(&subject));
+            let from = g.vertex(identity(subject));
             push(&mut made, from, object, m);
         }
     }
@@ -304,7 +305,7 @@ const COMBINED_GRANTS: &[(&str, &str, &str)] = &[
 /// lead somewhere, one of which grants a piece of a combination. The
 /// built-in bindings that lead nowhere (discovery, public info, which
 /// every account holds through its groups) do not count.
-fn subjects_with_several_bindings(authz: &Authz<'_>) -> Vec<Subject> {
+pub(super) fn subjects_with_several_bindings(authz: &Authz<'_>) -> Vec<Subject> {
     let mut counts: FxHashMap<usize, (bool, bool)> = FxHashMap::default();
     let mut kind_of = |binding: &Binding| -> (bool, bool) {
         *counts
@@ -453,6 +454,7 @@ pub(super) fn grants(
     authz: &Authz<'_>,
     sets: &[PermissionSet<'_, '_>],
     targets: &Targets<'_>,
+    combined: &[Subject],
 ) {
     let service_accounts: Vec<(NodeIndex, CompactString, CompactString)> = g
         .graph
@@ -841,14 +843,14 @@ pub(super) fn grants(
         .iter()
         .map(|set| (set.binding.object as *const Object, set.vertex))
         .collect();
-    for subject in subjects_with_several_bindings(authz) {
-        let ask = Ask::new(authz, Holder::Subject(&subject));
+    for subject in combined {
+        let ask = Ask::new(authz, Holder::Subject(subject));
         let held: Vec<NodeIndex> = ask
             .bindings()
             .iter()
             .filter_map(|b| set_of.get(&(b.object as *const Object)).copied())
             .collect();
-        let from = g.vertex(identity(&subject));
+        let from = g.vertex(identity(subject));
         let mut reached = Vec::new();
         one_step_targets(&ask, masters, &people, &mut reached);
         for (target, kind, evidence) in reached {

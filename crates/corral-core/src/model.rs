@@ -2,8 +2,10 @@
 //! our own where they do not (PodSecurityPolicy, removed in v1.25), and every
 //! pod-bearing kind resolved to its pod template.
 
+pub mod defaults;
 pub mod lean;
 pub mod psp;
+pub mod runtime;
 pub mod selector;
 
 use k8s_openapi::api::core::v1 as core;
@@ -240,11 +242,13 @@ impl Resource {
                     spec: core::PodSpec::default(),
                 },
             };
-            let template = PodTemplate {
+            let mut template = PodTemplate {
                 path,
                 metadata: shape.metadata,
                 spec: shape.spec,
             };
+            // Every analysis judges the pod the API server stores.
+            defaults::apply(&mut template.spec);
             return Ok(match templates {
                 Templates::Full => Resource::Workload(Box::new(template)),
                 Templates::Lean => Resource::LeanWorkload(Box::new((&template).into())),
@@ -396,6 +400,45 @@ impl Model {
                     })
             })
             .collect()
+    }
+}
+
+/// Which pods are given their service account's token: the pod's
+/// `automountServiceAccountToken` when it sets one, else its account's,
+/// else they are.
+pub struct TokenMounts(std::collections::HashSet<(String, String)>);
+
+impl TokenMounts {
+    /// The accounts of `model` that opt out (by namespace and name).
+    pub fn of(model: &Model) -> TokenMounts {
+        TokenMounts(
+            model
+                .iter()
+                .filter_map(|(object, resource)| match resource {
+                    Resource::ServiceAccount(account)
+                        if account.automount_service_account_token == Some(false) =>
+                    {
+                        Some((
+                            object.namespace.clone().unwrap_or_else(|| "default".into()),
+                            object.name.clone()?,
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// Does a pod of `namespace` running as `account`, whose spec sets
+    /// `pod` (its `automountServiceAccountToken`), get the token?
+    pub fn mounted(&self, namespace: &str, account: &str, pod: Option<bool>) -> bool {
+        pod.unwrap_or_else(|| !self.opts_out(namespace, account))
+    }
+
+    /// Does the ServiceAccount say `automountServiceAccountToken: false`?
+    pub fn opts_out(&self, namespace: &str, account: &str) -> bool {
+        self.0
+            .contains(&(namespace.to_string(), account.to_string()))
     }
 }
 

@@ -7,7 +7,6 @@
 //! line, where `latest` means policy version v1.37.
 
 mod checks;
-mod defaults;
 pub mod namespace;
 mod registry;
 pub mod report;
@@ -93,7 +92,7 @@ impl Evaluation {
 /// Evaluate a pod's metadata and spec (for a template, the template's own)
 /// at `policy`. The API server's defaults are applied first.
 pub fn evaluate(metadata: &ObjectMeta, spec: &PodSpec, policy: &LevelVersion) -> Evaluation {
-    let spec = defaults::apply(spec);
+    let spec = corral_core::model::defaults::defaulted(spec);
     let pod = visit::Pod::new(metadata, &spec);
     let violations = registry::active_checks(policy.level, policy.version.minor())
         .iter()

@@ -2,20 +2,13 @@
 //! process namespace: each edge at the security context field that makes
 //! it possible.
 
+use corral_core::model::runtime::adds;
 use k8s_openapi::api::core::v1::SecurityContext;
 use petgraph::graph::NodeIndex;
 
 use super::{evidence, PodEntry};
 use crate::edge::EdgeKind;
 use crate::graph::Graph;
-
-/// Does the container add the capability (named with or without `CAP_`)?
-fn added(context: Option<&SecurityContext>, cap: &str) -> bool {
-    context
-        .and_then(|c| c.capabilities.as_ref())
-        .and_then(|c| c.add.as_ref())
-        .is_some_and(|a| a.iter().any(|c| c.trim_start_matches("CAP_") == cap))
-}
 
 /// The escapes from one container (`vertex`, at field `path`) to each node
 /// its pod may run on.
@@ -30,7 +23,7 @@ pub(super) fn container(
     let host_pid = entry.template.spec.host_pid == Some(true);
     let escapes = [
         (
-            privileged || added(context, "SYS_MODULE"),
+            privileged || adds(context, "SYS_MODULE"),
             EdgeKind::CeModuleLoad,
             "securityContext",
             "privileged, or adds SYS_MODULE",
@@ -49,8 +42,8 @@ pub(super) fn container(
         ),
         (
             host_pid
-                && added(context, "SYS_PTRACE")
-                && added(context, "SYS_ADMIN")
+                && adds(context, "SYS_PTRACE")
+                && adds(context, "SYS_ADMIN")
                 && context
                     .and_then(|c| c.app_armor_profile.as_ref())
                     .is_some_and(|a| a.type_ == "Unconfined"),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use corral_cloud::Cloud;
 use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
-use corral_core::model::{Model, Resource};
+use corral_core::model::{Model, Resource, TokenMounts};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Node, SecurityContext};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -471,6 +471,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     let mut traversals: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new();
     let mut log_mounts: Vec<(usize, NodeIndex, String)> = Vec::new(); // (pod, container, path)
     let groups = rbac::groups(&g);
+    let token_mounts = TokenMounts::of(model);
     for (p, entry) in pods.iter().enumerate() {
         let spec = &entry.template.spec;
         let object = entry.object;
@@ -487,7 +488,11 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
             };
             rbac::in_known_group(&groups, &subject).then(|| g.vertex(account.clone()))
         });
-        let automount = spec.automount_service_account_token != Some(false);
+        let automount = token_mounts.mounted(
+            &entry.namespace,
+            &entry.account,
+            spec.automount_service_account_token,
+        );
         // Cloud credentials: the node's metadata service, unless a
         // NetworkPolicy keeps the pod from it, and the tokens the pod is
         // given for its service account.

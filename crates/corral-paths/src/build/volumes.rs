@@ -7,6 +7,7 @@ use petgraph::graph::NodeIndex;
 use rustc_hash::FxHashMap;
 
 use corral_core::model::lean::LeanContainer;
+use corral_core::model::runtime::host_path;
 
 use super::{evidence, PodEntry};
 use crate::edge::EdgeKind;
@@ -30,15 +31,6 @@ const TRAVERSE_PATHS: [&str; 5] = [
     "/var/lib/kubelet",
     "/var/lib/kubelet/pods",
 ];
-
-fn normalise(path: &str) -> String {
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".into()
-    } else {
-        trimmed.into()
-    }
-}
 
 /// A writable host path that gives the host away (not a socket directory,
 /// /tmp or a mount point).
@@ -70,7 +62,7 @@ pub(super) fn host_paths(
         let Some(host) = &volume.host_path else {
             continue;
         };
-        let source = normalise(&host.path);
+        let source = host_path(&host.path);
         let read_only = mount.read_only == Some(true);
         let v = g.vertex(Vertex::Volume(Box::new(Volume {
             namespace: entry.namespace.as_str().into(),

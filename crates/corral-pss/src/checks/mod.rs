@@ -24,8 +24,6 @@ mod seccomp_profile_restricted;
 mod sysctls;
 mod windows_host_process;
 
-pub(crate) use restricted_volumes::volume_source;
-
 /// A failed check: upstream's reason and detail, and the fields to point at.
 pub(crate) struct Forbidden {
     pub reason: String,

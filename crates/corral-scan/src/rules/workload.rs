@@ -2,7 +2,7 @@
 //! more, over every pod template (Pods, the built-in controllers, and
 //! custom resources with a pod template, such as Argo Rollouts).
 
-use corral_core::model::{PodTemplate, Resource};
+use corral_core::model::{runtime, PodTemplate, Resource, TokenMounts};
 use corral_core::Object;
 use k8s_openapi::api::core::v1 as core;
 
@@ -273,7 +273,8 @@ container_rule!(RunAsNonRoot, |template, spec, c| {
 declare_rule! {
     /// ## What it does
     /// Flags a container without `securityContext.readOnlyRootFilesystem:
-    /// true`.
+    /// true`. Windows pods, where validation forbids the field, are not
+    /// flagged.
     ///
     /// ## Why it matters
     /// A writable root filesystem lets an intruder drop tools and modify
@@ -292,7 +293,7 @@ declare_rule! {
 }
 
 container_rule!(NoReadOnlyRootFs, |template, spec, c| {
-    (c.security.and_then(|s| s.read_only_root_filesystem) != Some(true)).then(|| {
+    (!runtime::windows(spec) && c.security.and_then(|s| s.read_only_root_filesystem) != Some(true)).then(|| {
         (
             ".securityContext.readOnlyRootFilesystem".into(),
             format!("container `{}` can write its root filesystem", c.name),
@@ -301,19 +302,11 @@ container_rule!(NoReadOnlyRootFs, |template, spec, c| {
     })
 });
 
-fn drops(c: &ContainerView, capability: &str) -> bool {
-    c.security
-        .and_then(|s| s.capabilities.as_ref())
-        .and_then(|caps| caps.drop.as_ref())
-        .is_some_and(|drop| {
-            drop.iter()
-                .any(|d| d == "ALL" || d.trim_start_matches("CAP_") == capability)
-        })
-}
-
 declare_rule! {
     /// ## What it does
-    /// Flags a container that does not drop `NET_RAW` (or `ALL`).
+    /// Flags a container that does not drop `NET_RAW` (or `ALL`), named in
+    /// any case, with or without `CAP_`, as the runtimes read it. Windows
+    /// pods have no Linux capabilities and are not flagged.
     ///
     /// ## Why it matters
     /// `NET_RAW` is in the default set of most runtimes; it lets a process
@@ -331,7 +324,7 @@ declare_rule! {
 }
 
 container_rule!(DropNetRaw, |template, spec, c| {
-    (!drops(&c, "NET_RAW")).then(|| {
+    (!runtime::windows(spec) && !runtime::drops(c.security, "NET_RAW")).then(|| {
         (
             ".securityContext.capabilities.drop".into(),
             format!("container `{}` does not drop NET_RAW", c.name),
@@ -357,7 +350,9 @@ declare_rule! {
     /// ## What it does
     /// Flags a container that adds a capability amounting to control of
     /// the node: `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`,
-    /// `SYS_MODULE`, `SYS_RAWIO`, `DAC_READ_SEARCH`, `BPF` or `PERFMON`.
+    /// `SYS_MODULE`, `SYS_RAWIO`, `DAC_READ_SEARCH`, `BPF` or `PERFMON`,
+    /// named in any case, with or without `CAP_`, as the runtimes read
+    /// them. (On a Windows pod capabilities are invalid: nothing runs.)
     ///
     /// ## Why it matters
     /// Each is a known container escape or a way to read other processes'
@@ -380,9 +375,9 @@ container_rule!(DangerousCapabilities, |template, spec, c| {
         .and_then(|caps| caps.add.as_ref())
         .into_iter()
         .flatten()
-        .filter(|a| DANGEROUS.contains(&a.trim_start_matches("CAP_")))
+        .filter(|a| DANGEROUS.contains(&runtime::capability(a).as_str()))
         .collect();
-    (!added.is_empty()).then(|| {
+    (!runtime::windows(spec) && !added.is_empty()).then(|| {
         let names: Vec<&str> = added.iter().map(|a| a.as_str()).collect();
         (
             ".securityContext.capabilities.add".into(),
@@ -433,18 +428,6 @@ host_namespace_rule!(
     "The pod can read and write the shared memory of every process on the node."
 );
 
-/// Container runtime sockets: control of one is control of every container
-/// on the node.
-const RUNTIME_SOCKETS: [&str; 7] = [
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/var/run/containerd/containerd.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/run/crio/crio.sock",
-    "/var/run/cri-dockerd.sock",
-];
-
 fn host_paths(spec: &core::PodSpec) -> impl Iterator<Item = (usize, &core::Volume, &str)> {
     spec.volumes
         .iter()
@@ -453,18 +436,25 @@ fn host_paths(spec: &core::PodSpec) -> impl Iterator<Item = (usize, &core::Volum
         .filter_map(|(i, v)| v.host_path.as_ref().map(|h| (i, v, h.path.as_str())))
 }
 
-fn normalized(path: &str) -> &str {
-    match path.trim_end_matches('/') {
-        "" => "/",
-        p => p,
+/// A host path as the kubelet reads it, and as the user wrote it when that
+/// differs by more than a trailing `/`: "`/etc` (written `//etc`)".
+fn written(path: &str) -> String {
+    let clean = runtime::host_path(path);
+    if clean == path.trim_end_matches('/') || clean == path {
+        format!("`{path}`")
+    } else {
+        format!("`{clean}` (written `{path}`)")
     }
 }
 
 declare_rule! {
     /// ## What it does
-    /// Flags a `hostPath` volume of a container runtime's socket (Docker,
-    /// containerd, CRI-O) or of the directory that holds it (`/var/run`,
-    /// `/run`).
+    /// Flags a `hostPath` volume that reaches a container runtime's socket
+    /// (Docker, containerd, CRI-O, cri-dockerd, k3s, k0s, Podman): the
+    /// socket itself or a directory that holds it (`/run/containerd`,
+    /// `/var/run`, `/run`, `/`), as the kubelet resolves the path (`//`,
+    /// `.`, a trailing `/`, and `/var/run` read as `/run`), and the
+    /// runtimes' named pipes on Windows nodes.
     ///
     /// ## Why it matters
     /// Whoever reaches the runtime socket can start a privileged container
@@ -482,47 +472,39 @@ declare_rule! {
 
 pod_rule!(RuntimeSocket, |template, spec| {
     host_paths(spec)
-        .filter(|(_, _, path)| {
-            let path = normalized(path);
-            RUNTIME_SOCKETS.contains(&path) || path == "/var/run" || path == "/run"
-        })
-        .map(|(i, v, path)| {
-            (
-                format!("volumes[{i}].hostPath.path"),
+        .filter_map(|(i, v, path)| {
+            let socket = runtime::runtime_socket(path)?;
+            let clean = runtime::host_path(path);
+            let message = if clean.ends_with(socket) {
                 format!(
-                    "volume `{}` mounts the runtime socket path `{path}`",
-                    v.name
-                ),
+                    "volume `{}` mounts the runtime socket {}",
+                    v.name,
+                    written(path)
+                )
+            } else {
+                format!(
+                    "volume `{}` mounts {}, which holds the runtime socket `{socket}`",
+                    v.name,
+                    written(path)
+                )
+            };
+            Some((
+                format!("volumes[{i}].hostPath.path"),
+                message,
                 "remove the volume".into(),
-            )
+            ))
         })
         .collect()
 });
 
-/// Host paths that expose the node itself.
-const SENSITIVE: [&str; 14] = [
-    "/",
-    "/boot",
-    "/dev",
-    "/etc",
-    "/lib",
-    "/proc",
-    "/sys",
-    "/usr",
-    "/root",
-    "/home",
-    "/var/lib/kubelet",
-    "/var/lib/docker",
-    "/var/lib/containerd",
-    "/etc/kubernetes",
-];
-
 declare_rule! {
     /// ## What it does
-    /// Flags a `hostPath` volume of a sensitive node directory: `/`,
-    /// `/boot`, `/dev`, `/etc`, `/lib`, `/proc`, `/sys`, `/usr`, `/root`,
-    /// `/home`, the kubelet's and the runtimes' state, or anything under
-    /// them.
+    /// Flags a `hostPath` volume that exposes a sensitive node directory:
+    /// `/`, `/boot`, `/dev`, `/etc`, `/lib`, `/proc`, `/sys`, `/usr`,
+    /// `/root`, `/home`, the kubelet's, the runtimes' and etcd's state, a
+    /// directory under one of them, or a directory that holds one (`/var`
+    /// and `/var/lib` hold the kubelet's state), as the kubelet resolves
+    /// the path (`//`, `.`, a trailing `/`).
     ///
     /// ## Why it matters
     /// These hold the node's credentials (kubelet certificates, service
@@ -539,21 +521,23 @@ declare_rule! {
 
 pod_rule!(SensitiveHostMount, |template, spec| {
     host_paths(spec)
-        .filter(|(_, _, path)| {
-            let path = normalized(path);
-            !RUNTIME_SOCKETS.contains(&path)
-                && path != "/var/run"
-                && path != "/run"
-                && SENSITIVE
-                    .iter()
-                    .any(|s| path == *s || (*s != "/" && path.starts_with(&format!("{s}/"))))
-        })
-        .map(|(i, v, path)| {
-            (
+        .filter_map(|(i, v, path)| {
+            let exposed = runtime::sensitive_path(path)?;
+            let clean = runtime::host_path(path);
+            let holds = if clean == exposed || clean.starts_with(&format!("{exposed}/")) {
+                String::new()
+            } else {
+                format!(", which holds `{exposed}`")
+            };
+            Some((
                 format!("volumes[{i}].hostPath.path"),
-                format!("volume `{}` mounts the node's `{path}`", v.name),
+                format!(
+                    "volume `{}` mounts the node's {}{holds}",
+                    v.name,
+                    written(path)
+                ),
                 "remove the volume or mount only the file needed, read-only".into(),
-            )
+            ))
         })
         .collect()
 });
@@ -734,7 +718,9 @@ container_rule!(UnsetMemory, |template, spec, c| {
 declare_rule! {
     /// ## What it does
     /// Flags a pod that runs as its namespace's `default` service account
-    /// (explicitly, or by not naming one).
+    /// (explicitly, or by not naming one). The deprecated `serviceAccount`
+    /// names the account when `serviceAccountName` does not, as the API
+    /// server converts it.
     ///
     /// ## Why it matters
     /// Every pod of the namespace shares that identity: a role bound to it
@@ -751,25 +737,56 @@ declare_rule! {
     "Pod uses the default service account"
 }
 
-pod_rule!(DefaultServiceAccount, |template, spec| {
-    match spec.service_account_name.as_deref() {
-        None | Some("") => vec![(
-            "serviceAccountName".into(),
-            "the pod runs as the namespace's `default` service account".into(),
-            "set `serviceAccountName` to an account of its own".into(),
-        )],
-        Some("default") => vec![(
-            "serviceAccountName".into(),
-            "the pod runs as the `default` service account".into(),
-            "set `serviceAccountName` to an account of its own".into(),
-        )],
-        Some(_) => Vec::new(),
+/// Where the pod names its account: `serviceAccountName`, or the
+/// deprecated alias `serviceAccount` when only that is written (the model
+/// holds the name the API server converts it to).
+fn account_field(object: &Object, template: &PodTemplate) -> &'static str {
+    let written = |field: &str| {
+        object
+            .root
+            .at(&template.spec_path(field))
+            .and_then(|n| n.as_str())
+            .is_some_and(|name| !name.is_empty())
+    };
+    if !written("serviceAccountName") && written("serviceAccount") {
+        "serviceAccount"
+    } else {
+        "serviceAccountName"
     }
-});
+}
+
+impl Rule for DefaultServiceAccount {
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        let message = match template.spec.service_account_name.as_deref() {
+            None | Some("") => "the pod runs as the namespace's `default` service account",
+            Some("default") => "the pod runs as the `default` service account",
+            Some(_) => return,
+        };
+        out.push(Finding::new(
+            &Self::META,
+            object,
+            &template.spec_path(account_field(object, template)),
+            message.into(),
+            "set `serviceAccountName` to an account of its own".into(),
+        ));
+    }
+}
 
 declare_rule! {
     /// ## What it does
-    /// Flags a pod that does not set `automountServiceAccountToken: false`.
+    /// Flags a pod that is given its service account's token: it does not
+    /// set `automountServiceAccountToken: false`, and neither does its
+    /// ServiceAccount (among the scanned objects) unless the pod sets it
+    /// back to `true`.
     ///
     /// ## Why it matters
     /// Most applications never call the Kubernetes API, yet each gets a
@@ -786,17 +803,31 @@ declare_rule! {
     "Pod mounts a service account token"
 }
 
-pod_rule!(AutomountToken, |template, spec| {
-    if spec.automount_service_account_token == Some(false) {
-        Vec::new()
-    } else {
-        vec![(
-            "automountServiceAccountToken".into(),
-            "the pod mounts an API token".into(),
-            "set `automountServiceAccountToken: false` unless it calls the Kubernetes API".into(),
-        )]
+impl Rule for AutomountToken {
+    fn check_model(&self, context: &Context, out: &mut Vec<Finding>) {
+        let mounts = TokenMounts::of(context.model);
+        for (object, template) in context.model.workloads() {
+            let namespace = object.namespace.as_deref().unwrap_or("default");
+            let account = template.service_account();
+            let pod = template.spec.automount_service_account_token;
+            if !mounts.mounted(namespace, account, pod) {
+                continue;
+            }
+            let message = if pod == Some(true) && mounts.opts_out(namespace, account) {
+                format!("the pod mounts an API token (it overrides ServiceAccount `{account}`)")
+            } else {
+                "the pod mounts an API token".into()
+            };
+            out.push(Finding::new(
+                &Self::META,
+                object,
+                &template.spec_path("automountServiceAccountToken"),
+                message,
+                "set `automountServiceAccountToken: false` (on the pod or its ServiceAccount) unless it calls the Kubernetes API".into(),
+            ));
+        }
     }
-});
+}
 
 /// Does `value` look like a credential by its shape?
 fn credential_shape(value: &str) -> Option<&'static str> {

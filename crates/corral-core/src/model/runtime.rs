@@ -1,0 +1,247 @@
+//! What the node makes of a pod spec. Container runtimes (containerd,
+//! CRI-O) upper-case capability names, take them with or without `CAP_`,
+//! and read `ALL` in any case; the kubelet mounts a host path as the node's
+//! filesystem resolves it. Every analysis asks here, so that the scanner
+//! and the attack graph agree on what a container holds.
+
+use k8s_openapi::api::core::v1::{PodSpec, SecurityContext};
+
+/// A capability as the runtime names it: `sys_admin`, `CAP_SYS_ADMIN` and
+/// `SYS_ADMIN` are `SYS_ADMIN`.
+pub fn capability(name: &str) -> String {
+    let upper = name.trim().to_ascii_uppercase();
+    match upper.strip_prefix("CAP_") {
+        Some(rest) => rest.to_string(),
+        None => upper,
+    }
+}
+
+fn listed(list: Option<&Vec<String>>, wanted: &str) -> bool {
+    list.into_iter()
+        .flatten()
+        .map(|c| capability(c))
+        .any(|c| c == "ALL" || c == wanted)
+}
+
+/// Does the container add `wanted` (named as [`capability`] names it), by
+/// name or through `ALL`?
+pub fn adds(context: Option<&SecurityContext>, wanted: &str) -> bool {
+    listed(
+        context
+            .and_then(|c| c.capabilities.as_ref())
+            .and_then(|c| c.add.as_ref()),
+        wanted,
+    )
+}
+
+/// Does the container drop `wanted`, by name or through `ALL`?
+pub fn drops(context: Option<&SecurityContext>, wanted: &str) -> bool {
+    listed(
+        context
+            .and_then(|c| c.capabilities.as_ref())
+            .and_then(|c| c.drop.as_ref()),
+        wanted,
+    )
+}
+
+/// Is it a Windows pod (`spec.os.name: windows`)? Validation forbids the
+/// Linux-only fields there (`allowPrivilegeEscalation`,
+/// `readOnlyRootFilesystem`, capabilities, `procMount`, sysctls, SELinux,
+/// seccomp, `runAsUser`...), so they are never a fix.
+pub fn windows(spec: &PodSpec) -> bool {
+    spec.os.as_ref().is_some_and(|os| os.name == "windows")
+}
+
+/// A host path as the kubelet mounts it: `//etc/`, `/etc/.` and `/etc` are
+/// one directory. `..` is resolved too (validation rejects it, but a
+/// verdict must not depend on it). Windows paths (with `\` or a drive) are
+/// returned as written.
+pub fn host_path(path: &str) -> String {
+    if !path.starts_with('/') || path.starts_with("//./") {
+        return path.to_string();
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Container runtime sockets, as the node resolves them (`/var/run` is a
+/// link to `/run` on every current distribution): whoever reaches one
+/// controls every container of the node.
+pub const RUNTIME_SOCKETS: [&str; 7] = [
+    "/run/containerd/containerd.sock",
+    "/run/crio/crio.sock",
+    "/run/docker.sock",
+    "/run/cri-dockerd.sock",
+    "/run/k3s/containerd/containerd.sock",
+    "/run/k0s/containerd.sock",
+    "/run/podman/podman.sock",
+];
+
+/// The runtimes' named pipes on Windows nodes.
+const RUNTIME_PIPES: [&str; 2] = ["docker_engine", "containerd-containerd"];
+
+/// Node directories whose files are the node's credentials, configuration
+/// or devices, or every pod's tokens.
+pub const SENSITIVE_PATHS: [&str; 15] = [
+    "/",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/proc",
+    "/sys",
+    "/usr",
+    "/root",
+    "/home",
+    "/var/lib/kubelet",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/var/lib/etcd",
+    "/etc/kubernetes",
+];
+
+/// `path` with `/var/run` read as `/run`, as the node resolves it.
+fn resolved(path: &str) -> String {
+    let path = host_path(path);
+    match path.strip_prefix("/var/run") {
+        Some("") => "/run".into(),
+        Some(rest) if rest.starts_with('/') => format!("/run{rest}"),
+        _ => path,
+    }
+}
+
+/// Is `inner` strictly under `outer` (both clean)?
+fn under(inner: &str, outer: &str) -> bool {
+    inner != outer
+        && (outer == "/"
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// The runtime socket a host path volume of `path` reaches: the socket
+/// itself, or a directory that holds it (`/run/containerd`, `/var/run`,
+/// `/`). Windows named pipes (`\\.\pipe\docker_engine`) count too.
+pub fn runtime_socket(path: &str) -> Option<&'static str> {
+    let pipe = path
+        .replace('/', "\\")
+        .to_ascii_lowercase()
+        .strip_prefix("\\\\.\\pipe\\")
+        .map(str::to_string);
+    if let Some(pipe) = pipe {
+        return RUNTIME_PIPES.into_iter().find(|p| *p == pipe);
+    }
+    let path = resolved(path);
+    RUNTIME_SOCKETS
+        .into_iter()
+        .find(|s| *s == path || under(s, &path))
+}
+
+/// The sensitive node directory a host path volume of `path` exposes: one
+/// of [`SENSITIVE_PATHS`], a directory under one, or a directory that holds
+/// one (`/var` and `/var/lib` hold the kubelet's state): the deepest
+/// directory it is in, else the first it holds.
+pub fn sensitive_path(path: &str) -> Option<&'static str> {
+    let path = resolved(path);
+    let inside = |s: &&str| path == *s || (*s != "/" && under(&path, s));
+    SENSITIVE_PATHS
+        .into_iter()
+        .filter(inside)
+        .max_by_key(|s| s.len())
+        .or_else(|| SENSITIVE_PATHS.into_iter().find(|s| under(s, &path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_compare_as_the_runtimes_do() {
+        assert_eq!(capability("sys_admin"), "SYS_ADMIN");
+        assert_eq!(capability("Cap_Net_Raw"), "NET_RAW");
+        let context: SecurityContext =
+            serde_json::from_str(r#"{"capabilities": {"add": ["all"], "drop": ["all"]}}"#).unwrap();
+        assert!(adds(Some(&context), "SYS_ADMIN"));
+        assert!(drops(Some(&context), "NET_RAW"));
+        let context: SecurityContext =
+            serde_json::from_str(r#"{"capabilities": {"drop": ["net_raw"]}}"#).unwrap();
+        assert!(drops(Some(&context), "NET_RAW"));
+        assert!(!drops(Some(&context), "SYS_ADMIN"));
+        assert!(!adds(None, "SYS_ADMIN"));
+    }
+
+    #[test]
+    fn host_paths_resolve_as_the_kubelet_mounts_them() {
+        for (written, clean) in [
+            ("//etc", "/etc"),
+            ("/var//run/docker.sock", "/var/run/docker.sock"),
+            ("/etc/", "/etc"),
+            ("/etc/./kubernetes/.", "/etc/kubernetes"),
+            ("/tmp/../etc", "/etc"),
+            ("/", "/"),
+            ("///", "/"),
+            ("/..", "/"),
+        ] {
+            assert_eq!(host_path(written), clean, "{written}");
+        }
+    }
+
+    #[test]
+    fn a_directory_holding_a_socket_exposes_it() {
+        for path in [
+            "/var/run/docker.sock",
+            "/var//run/docker.sock",
+            "/run/containerd",
+            "/var/run/containerd/",
+            "/var/run",
+            "/run",
+            "/",
+            "\\\\.\\pipe\\docker_engine",
+            "//./pipe/containerd-containerd",
+        ] {
+            assert!(runtime_socket(path).is_some(), "{path}");
+        }
+        for path in [
+            "/var",
+            "/var/lib",
+            "/run/containerd/io.containerd",
+            "/tmp",
+            "/var/run-x",
+        ] {
+            assert_eq!(runtime_socket(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn parents_and_children_of_sensitive_paths_expose_them() {
+        for (path, exposed) in [
+            ("/var", "/var/lib/kubelet"),
+            ("/var/lib", "/var/lib/kubelet"),
+            ("/var/lib/kubelet/pods", "/var/lib/kubelet"),
+            ("//etc/kubernetes/", "/etc/kubernetes"),
+            ("/etc/ssl", "/etc"),
+            ("/", "/"),
+        ] {
+            assert_eq!(sensitive_path(path), Some(exposed), "{path}");
+        }
+        for path in [
+            "/tmp",
+            "/var/log",
+            "/run",
+            "/data",
+            "/var/lib/app",
+            "/mnt/disks",
+        ] {
+            assert_eq!(sensitive_path(path), None, "{path}");
+        }
+    }
+}

@@ -60,11 +60,32 @@ fn check_with(fixture: &str, settings: &Settings, only: Option<Family>) {
         "{fixture}:\n  missing {missing:?}\n  unexpected:\n    {}",
         extra.join("\n    ")
     );
+    // What each finding says and asks for, so that no message or fix
+    // changes unnoticed.
+    let said: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {} {}\n  {}\n  fix: {}",
+                f.line, f.column, f.rule.id, f.field, f.message, f.fix
+            )
+        })
+        .collect();
+    let name = fixture.trim_end_matches(".yaml").replace('/', "-");
+    insta::assert_snapshot!(name, said.join("\n"));
 }
 
 #[test]
 fn workload_rules_fire_on_the_exact_field_line() {
     check("workload.yaml");
+}
+
+/// Issue #26's classes: capabilities as the runtimes read them, the API
+/// server's defaults and aliases, tokens by ServiceAccount, Windows pods,
+/// host paths as the kubelet resolves them.
+#[test]
+fn findings_follow_what_actually_runs() {
+    check("semantics.yaml");
 }
 
 #[test]

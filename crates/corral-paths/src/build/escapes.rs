@@ -123,6 +123,11 @@ metadata: {{name: n1}}
         let g = graph(&pod("{capabilities: {add: [CAP_SYS_MODULE]}}", false));
         assert_eq!(edges(&g, EdgeKind::CeModuleLoad), expected);
         assert!(edges(&g, EdgeKind::CePrivMount).is_empty());
+        // As the runtimes read them: any case, and `ALL` adds every one.
+        for added in ["[sys_module]", "[all]", "[All]"] {
+            let g = graph(&pod(&format!("{{capabilities: {{add: {added}}}}}"), false));
+            assert_eq!(edges(&g, EdgeKind::CeModuleLoad), expected, "{added}");
+        }
         // Decoy: dropping capabilities or running unprivileged escapes nothing.
         let g = graph(&pod(
             "{privileged: false, capabilities: {drop: [ALL]}}",

@@ -258,6 +258,12 @@ metadata: {{name: n1}}
             edges(&g, EdgeKind::ExploitHostWrite),
             [(volume.clone(), node.clone())]
         );
+        // As the kubelet resolves it.
+        let g = graph(&pod("//etc/./", true));
+        assert_eq!(
+            edges(&g, EdgeKind::ExploitHostRead),
+            [(volume.clone(), node.clone())]
+        );
         // Decoy: a harmless host directory, read-only.
         let g = graph(&pod("/opt/data", true));
         assert!(edges(&g, EdgeKind::ExploitHostRead).is_empty());
@@ -266,5 +272,50 @@ metadata: {{name: n1}}
             edges(&g, EdgeKind::VolumeDiscover),
             [("container/ns/p/c".to_string(), volume)]
         );
+    }
+
+    fn account_pod(spec: &str, account: &str) -> String {
+        format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  nodeName: n1
+{spec}  containers: [{{name: c, image: x}}]
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n1}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: builder, namespace: ns}}
+{account}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: b, namespace: ns}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}}
+subjects: [{{kind: ServiceAccount, name: builder, namespace: ns}}]
+"
+        )
+    }
+
+    #[test]
+    fn the_token_is_the_named_accounts_unless_the_account_opts_out() {
+        let steal = |yaml: &str| edges(&graph(yaml), EdgeKind::TokenSteal);
+        let stolen = vec![(
+            "volume/ns/p/c/kube-api-access".to_string(),
+            "sa/ns/builder".to_string(),
+        )];
+        // `serviceAccount`, the deprecated alias, names the account.
+        assert_eq!(
+            steal(&account_pod("  serviceAccount: builder\n", "")),
+            stolen
+        );
+        // The account says no token, and the pod does not say otherwise.
+        let quiet = "automountServiceAccountToken: false\n";
+        assert!(steal(&account_pod("  serviceAccountName: builder\n", quiet)).is_empty());
+        let back = "  serviceAccountName: builder\n  automountServiceAccountToken: true\n";
+        assert_eq!(steal(&account_pod(back, quiet)), stolen);
     }
 }

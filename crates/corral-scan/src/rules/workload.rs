@@ -650,18 +650,26 @@ container_rule!(UndigestedImage, |template, spec, c| {
         })
 });
 
-fn resource_set(c: &ContainerView, which: &str, resource: &str) -> bool {
-    let r = c.resources;
-    let map = match which {
-        "requests" => r.and_then(|r| r.requests.as_ref()),
-        _ => r.and_then(|r| r.limits.as_ref()),
+/// Is `resource` set in the container's `which` (`requests` or `limits`),
+/// or in the pod's (pod-level resources bound the containers together)?
+/// The model's spec is defaulted: a limit is also the request.
+fn resource_set(spec: &core::PodSpec, c: &ContainerView, which: &str, resource: &str) -> bool {
+    let set = |r: Option<&core::ResourceRequirements>| {
+        let map = match which {
+            "requests" => r.and_then(|r| r.requests.as_ref()),
+            _ => r.and_then(|r| r.limits.as_ref()),
+        };
+        map.is_some_and(|m| m.contains_key(resource))
     };
-    map.is_some_and(|m| m.contains_key(resource))
+    set(c.resources) || set(spec.resources.as_ref())
 }
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container (not an init container) without a CPU request.
+    /// Flags a container (not an init container) without a CPU request,
+    /// as the API server stores it: a CPU limit is also the request
+    /// (`SetDefaults_Pod`), and a pod-level request covers every
+    /// container.
     ///
     /// ## Why it matters
     /// Without a request, the scheduler cannot place the pod sensibly, and
@@ -678,7 +686,7 @@ declare_rule! {
 }
 
 container_rule!(UnsetCpu, |template, spec, c| {
-    (c.list == "containers" && !resource_set(&c, "requests", "cpu")).then(|| {
+    (c.list == "containers" && !resource_set(spec, &c, "requests", "cpu")).then(|| {
         (
             ".resources.requests.cpu".into(),
             format!("container `{}` has no CPU request", c.name),
@@ -689,7 +697,8 @@ container_rule!(UnsetCpu, |template, spec, c| {
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container (not an init container) without a memory limit.
+    /// Flags a container (not an init container) without a memory limit,
+    /// its own or the pod's (pod-level resources).
     ///
     /// ## Why it matters
     /// A container without a memory limit can exhaust the node's memory:
@@ -706,7 +715,7 @@ declare_rule! {
 }
 
 container_rule!(UnsetMemory, |template, spec, c| {
-    (c.list == "containers" && !resource_set(&c, "limits", "memory")).then(|| {
+    (c.list == "containers" && !resource_set(spec, &c, "limits", "memory")).then(|| {
         (
             ".resources.limits.memory".into(),
             format!("container `{}` has no memory limit", c.name),

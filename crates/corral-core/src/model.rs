@@ -323,7 +323,7 @@ impl Model {
             })
             .collect();
         let mut diagnostics = Vec::new();
-        let resources = decoded
+        let mut resources: Vec<Resource> = decoded
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|d| {
@@ -332,6 +332,7 @@ impl Model {
                 })
             })
             .collect();
+        defaults::apply_limit_ranges(&objects, &mut resources);
         (Model { objects, resources }, diagnostics)
     }
 

@@ -2,15 +2,23 @@
 //! admitted: the v1 conversion (`serviceAccount`, the deprecated alias of
 //! `serviceAccountName`) and the defaults that change a verdict
 //! (`SetDefaults_Pod`, `SetDefaults_PodSpec`, `SetDefaults_Volume`). The
-//! model applies them once, when it decodes a pod template, so that every
-//! analysis judges the pod that runs; `defaulted` serves callers holding a
-//! spec of their own (the PSS engine's fixtures).
+//! model applies them once, when it decodes a pod template, with the
+//! defaults of the namespace's LimitRanges (the LimitRanger admission
+//! plugin), so that every analysis judges the pod that runs; `defaulted`
+//! serves callers holding a spec of their own (the PSS engine's fixtures).
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, PodSpec, ResourceRequirements, Volume,
+    Container, EmptyDirVolumeSource, LimitRange, LimitRangeItem, PodSpec, ResourceRequirements,
+    Volume,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::Resource;
+use crate::de::decode;
+use crate::object::Object;
 
 /// `spec` as the API server stores it.
 pub fn defaulted(spec: &PodSpec) -> Cow<'_, PodSpec> {
@@ -62,6 +70,87 @@ pub fn apply(spec: &mut PodSpec) {
     }
     if let Some(resources) = spec.resources.as_mut() {
         request_limits(resources);
+    }
+}
+
+/// The LimitRanger admission plugin: in a namespace with a LimitRange, a
+/// container without a limit or request of a resource gets the range's
+/// `default` or `defaultRequest` (itself defaulted as the API server
+/// does: from `max` and `default`, and from `min`). Only full templates
+/// are changed: the attack graph reads no resources.
+pub fn apply_limit_ranges(objects: &[Object], resources: &mut [Resource]) {
+    let mut ranges: HashMap<&str, Vec<ContainerDefaults>> = HashMap::new();
+    for object in objects {
+        if object.kind != "LimitRange" || object.group() != "" {
+            continue;
+        }
+        // One that does not decode is not applied: its findings stay.
+        let Ok(range) = decode::<LimitRange>(&object.root) else {
+            continue;
+        };
+        let namespace = object.namespace.as_deref().unwrap_or("default");
+        for item in range.spec.into_iter().flat_map(|s| s.limits) {
+            if item.type_ == "Container" {
+                ranges
+                    .entry(namespace)
+                    .or_default()
+                    .push(ContainerDefaults::of(item));
+            }
+        }
+    }
+    if ranges.is_empty() {
+        return;
+    }
+    for (object, resource) in objects.iter().zip(resources) {
+        let (Resource::Workload(template), Some(defaults)) = (
+            resource,
+            ranges.get(object.namespace.as_deref().unwrap_or("default")),
+        ) else {
+            continue;
+        };
+        let spec = &mut template.spec;
+        let containers = spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten());
+        for container in containers {
+            let resources = container.resources.get_or_insert_with(Default::default);
+            for range in defaults {
+                fill(&mut resources.limits, &range.limits);
+                fill(&mut resources.requests, &range.requests);
+            }
+        }
+    }
+}
+
+/// A LimitRange item of type Container, defaulted.
+struct ContainerDefaults {
+    limits: BTreeMap<String, Quantity>,
+    requests: BTreeMap<String, Quantity>,
+}
+
+impl ContainerDefaults {
+    /// `SetDefaults_LimitRangeItem`: `max` is the default limit, the
+    /// default limit the default request, and `min` the default request.
+    fn of(item: LimitRangeItem) -> ContainerDefaults {
+        let mut limits = item.default.unwrap_or_default();
+        fill_map(&mut limits, item.max.as_ref());
+        let mut requests = item.default_request.unwrap_or_default();
+        fill_map(&mut requests, Some(&limits));
+        fill_map(&mut requests, item.min.as_ref());
+        ContainerDefaults { limits, requests }
+    }
+}
+
+fn fill_map(into: &mut BTreeMap<String, Quantity>, from: Option<&BTreeMap<String, Quantity>>) {
+    for (name, quantity) in from.into_iter().flatten() {
+        into.entry(name.clone()).or_insert_with(|| quantity.clone());
+    }
+}
+
+fn fill(into: &mut Option<BTreeMap<String, Quantity>>, from: &BTreeMap<String, Quantity>) {
+    if !from.is_empty() {
+        fill_map(into.get_or_insert_with(Default::default), Some(from));
     }
 }
 

@@ -13,6 +13,13 @@
 //! judged by what their role grants once the bootstrap roles and
 //! aggregation are resolved, never by the role's name; findings are at
 //! the input's objects only.
+//!
+//! A rule judges what the role grants: a grant restricted by
+//! `resourceNames` is spared where that restriction is the rule's own fix
+//! (reading Secrets, impersonating, changing admission webhooks), and CSR
+//! approval takes both halves the API server checks, in one role. What
+//! several roles of one subject grant together is the attack-path rules'
+//! (`corral_paths`, over the same authorization model).
 
 use corral_core::authz::{self, bootstrap, RoleKey, MASTERS, SERVICE_ACCOUNTS};
 use corral_core::model::Resource;

@@ -365,6 +365,21 @@ pub fn rule_docs() -> BTreeMap<String, String> {
         ));
         docs.insert(format!("{}.md", m.name), report::rule_doc(m));
     }
+    // Rules merged into another: their old IDs and names still mean it.
+    index.push_str(
+        "\n## Redirected rules\n\nMerged into the rule that reports the same defect; the old ID and name stay accepted wherever a rule is named, with a warning.\n\n| old ID | old name | now |\n| --- | --- | --- |\n",
+    );
+    for redirect in corral_scan::rule_redirects::REDIRECTS {
+        let to = rules::all()
+            .iter()
+            .map(|r| r.meta())
+            .find(|m| m.id == redirect.to);
+        let name = to.map_or("", |m| m.name);
+        index.push_str(&format!(
+            "| {} | {} | {} [{name}]({name}.md) |\n",
+            redirect.id, redirect.name, redirect.to
+        ));
+    }
     docs.insert("README.md".into(), index);
     docs
 }

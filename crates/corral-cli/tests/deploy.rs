@@ -136,7 +136,7 @@ fn the_manifests_pass_corrals_own_checks() {
     for (workload, listed) in [
         (
             "corral-recorder",
-            "CRL-P004,CRL-P005,CRL-P012,CRL-P013,CRL-P014,CRL-W003,CRL-W006,CRL-W008,CRL-W011,CRL-W018",
+            "CRL-P004,CRL-P005,CRL-P012,CRL-P013,CRL-P014,CRL-W006,CRL-W011,CRL-W018",
         ),
         ("corral-operator", "CRL-W018"),
     ] {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod shared;
+
 fn corral() -> Command {
     let mut cmd = Command::cargo_bin("corral").unwrap();
     cmd.env_remove("NO_COLOR");
@@ -185,9 +187,7 @@ fn missing_path_is_an_input_error() {
 /// line and column are those of its `kind:` key in the file.
 #[test]
 fn shared_corpus_every_object_at_its_kind_line() {
-    let corpus = workspace().join("../shared/corpus");
-    if !corpus.exists() {
-        eprintln!("skipped: ../shared/corpus is not present (CI has it)");
+    if shared::shared("corpus").is_none() {
         return;
     }
     let output = corral()

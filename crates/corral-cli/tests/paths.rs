@@ -6,14 +6,11 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod shared;
+
 fn inputs() -> Option<[PathBuf; 3]> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let attacks = workspace.join("../shared/fixtures/kubehound/test/setup/test-cluster/attacks");
-    if !attacks.is_dir() {
-        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
-        eprintln!("skipped: ../shared/fixtures/kubehound is not present");
-        return None;
-    }
+    let attacks = shared::shared("fixtures/kubehound/test/setup/test-cluster/attacks")?;
     let data = workspace.join("crates/corral-paths/tests/data");
     Some([
         attacks,

@@ -62,9 +62,6 @@ fn the_hook_fails_a_commit_that_adds_a_privileged_container() {
         text.contains("corral scan") && text.contains("Failed"),
         "{text}"
     );
-    assert!(
-        text.contains("critical[CRL-W001] privileged-container"),
-        "{text}"
-    );
+    assert!(text.contains("critical[CRL-P009] pss-privileged"), "{text}");
     assert!(text.contains("--> web.yaml:9:9"), "{text}");
 }

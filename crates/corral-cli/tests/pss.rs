@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod shared;
+
 fn corral() -> Command {
     Command::cargo_bin("corral").unwrap()
 }
@@ -222,9 +224,7 @@ fn sarif_points_at_fields() {
 
 #[test]
 fn shared_corpus_is_evaluated() {
-    let corpus = workspace().join("../shared/corpus");
-    if !corpus.exists() {
-        eprintln!("skipped: ../shared/corpus is not present (CI has it)");
+    if shared::shared("corpus").is_none() {
         return;
     }
     let (code, report) = run_json(&["pss", "../shared/corpus", "--quiet"]);

@@ -8,6 +8,8 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod shared;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -77,11 +79,15 @@ fn text_points_at_the_field_with_a_caret_and_fails_on_high() {
     let text = stdout(&output);
     assert!(
         text.contains(
-            "critical[CRL-W001] privileged-container: container `web` runs privileged\n  --> web.yaml:15:13\n   |\n15 |             privileged: true\n   |             ^^^^^^^^^^\n   = Deployment shop/web\n"
+            "critical[CRL-P009] pss-privileged: privileged (container \"web\" must not set securityContext.privileged=true) [restricted:latest]\n  --> web.yaml:15:13\n   |\n15 |             privileged: true\n   |             ^^^^^^^^^^\n   = Deployment shop/web\n"
         ),
         "{text}"
     );
-    // Nothing at or above critical other than privileged: --fail-on works.
+    // One defect, one finding: the privileged container is reported once.
+    assert_eq!(text.matches("privileged: true\n").count(), 1, "{text}");
+    // Nothing at or above critical other than privileged: --fail-on works,
+    // and the workload rule's old ID disables the rule that took it over,
+    // with a warning, once.
     let output = corral(
         dir.path(),
         &[
@@ -92,12 +98,14 @@ fn text_points_at_the_field_with_a_caret_and_fails_on_high() {
             "--disable",
             "CRL-W001",
             "--disable",
-            "pss-privileged",
-            "--disable",
             "pss-host-namespaces",
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("CRL-P009"), "{}", stdout(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warning = "warning: rule `CRL-W001` has been merged into `CRL-P009` (pss-privileged), which reports the same defect; name that instead\n";
+    assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
 }
 
 #[test]
@@ -105,21 +113,23 @@ fn annotations_and_comments_suppress_with_their_reason() {
     let dir = tempfile::tempdir().unwrap();
     let annotated = DEPLOYMENT.replace(
         "  namespace: shop\n",
-        "  namespace: shop\n  annotations:\n    corral.dev/ignore: latest-tag,CRL-W014\n    corral.dev/ignore-reason: pinned by the release job\n",
+        "  namespace: shop\n  annotations:\n    corral.dev/ignore: latest-tag,CRL-W014,CRL-W002\n    corral.dev/ignore-reason: pinned by the release job\n",
     );
+    // Old IDs and names (rule_redirects) suppress the rule that took them
+    // over: privileged-container is pss-privileged, CRL-W002 CRL-P001.
     let commented = annotated.replace(
         "            privileged: true\n",
-        "            # corral:ignore privileged-container,pss-privileged needs /dev/kvm\n            privileged: true\n",
+        "            # corral:ignore privileged-container needs /dev/kvm\n            privileged: true\n",
     );
     std::fs::write(dir.path().join("web.yaml"), commented).unwrap();
     let (_, shown, summary) = scan_json(dir.path(), &[]);
     let rules = rules_of(&shown);
-    for gone in ["CRL-W001@", "CRL-P009@", "CRL-W014@"] {
+    for gone in ["CRL-P009@", "CRL-W014@", "CRL-P001@"] {
         assert!(!rules.iter().any(|r| r.starts_with(gone)), "{rules:?}");
     }
     assert_eq!(summary["suppressed"], 3, "{summary}");
     let (_, all, _) = scan_json(dir.path(), &["--show-suppressed"]);
-    let privileged = all.iter().find(|f| f["rule"] == "CRL-W001").unwrap();
+    let privileged = all.iter().find(|f| f["rule"] == "CRL-P009").unwrap();
     assert_eq!(privileged["status"], "suppressed");
     assert_eq!(privileged["suppressed"], "# corral:ignore: needs /dev/kvm");
     let digest = all.iter().find(|f| f["rule"] == "CRL-W014").unwrap();
@@ -178,10 +188,68 @@ fn baselines_survive_edits_and_list_stale_entries() {
         .iter()
         .map(|s| s["rule"].as_str().unwrap())
         .collect();
-    assert!(
-        stale.contains(&"CRL-W001") && stale.contains(&"CRL-P009"),
-        "{stale:?}"
+    assert!(stale.contains(&"CRL-P009"), "{stale:?}");
+}
+
+/// A baseline written when CRL-W001 reported privileged containers: its
+/// entry matches the finding of CRL-P009, which took the defect over
+/// (same object, same field), and is not stale.
+#[test]
+fn baseline_entries_of_a_merged_rule_match_its_owner() {
+    static OLD: corral_scan::RuleMeta = corral_scan::RuleMeta {
+        id: "CRL-W001",
+        name: "privileged-container",
+        family: corral_scan::Family::Workload,
+        severity: corral_scan::Severity::Critical,
+        summary: "Container runs privileged",
+        doc: "",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), DEPLOYMENT).unwrap();
+    let output = corral(
+        dir.path(),
+        &["scan", ".", "-q", "--write-baseline", "baseline.json"],
     );
+    assert_eq!(output.status.code(), Some(1));
+    let name: std::sync::Arc<str> = std::sync::Arc::from("./web.yaml");
+    let (objects, _) = corral_core::load_bytes(
+        &name,
+        DEPLOYMENT.as_bytes(),
+        &corral_core::Limits::default(),
+        &|_| {},
+    );
+    let field = "spec.template.spec.containers[0].securityContext.privileged";
+    let old = corral_scan::Finding::new(&OLD, &objects[0], field, "m".into(), "f".into());
+    let path = dir.path().join("baseline.json");
+    let mut baseline: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let entries = baseline["findings"].as_array_mut().unwrap();
+    let entry = entries
+        .iter_mut()
+        .find(|e| e["rule"] == "CRL-P009")
+        .expect("a CRL-P009 entry");
+    assert_eq!(entry["field"], field);
+    assert_ne!(entry["fingerprint"], old.fingerprint.as_str());
+    entry["fingerprint"] = old.fingerprint.clone().into();
+    entry["rule"] = "CRL-W001".into();
+    std::fs::write(&path, serde_json::to_vec(&baseline).unwrap()).unwrap();
+    let output = corral(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--baseline",
+            "baseline.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        rules_of(value["findings"].as_array().unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(value["staleBaselineEntries"], serde_json::json!([]));
 }
 
 #[test]
@@ -307,12 +375,9 @@ fn rule_docs_are_generated_from_the_code() {
 
 #[test]
 fn the_real_world_corpus_scans_without_a_panic_in_every_format() {
-    let corpus = workspace().join("../shared/corpus");
-    if !corpus.is_dir() {
-        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
-        eprintln!("skipped: ../shared/corpus is not present");
+    let Some(corpus) = shared::shared("corpus") else {
         return;
-    }
+    };
     for format in ["text", "json", "sarif", "github", "junit", "markdown"] {
         let output = corral(
             &workspace(),
@@ -366,11 +431,12 @@ fn corral_yaml_configures_rules_paths_namespaces_and_templates() {
     );
     // Baseline level: no restricted-only check fires.
     assert!(!rules.contains(&"CRL-P013"), "{rules:?}");
-    let privileged = findings.iter().find(|f| f["rule"] == "CRL-W001").unwrap();
+    // The old name of the workload rule sets the severity of the rule that
+    // took it over (rule_redirects): nothing critical is left to fail on.
+    let privileged = findings.iter().find(|f| f["rule"] == "CRL-P009").unwrap();
     assert_eq!(privileged["severity"], "low");
     assert_eq!(privileged["line"], 12);
-    // pss-privileged is still critical: failOn critical fails.
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(0));
     // A broken configuration names its line.
     std::fs::write(
         dir.path().join(".corral.yaml"),

@@ -16,17 +16,11 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 
 mod replay;
+mod shared;
 use replay::{list, status, Answer};
 
 fn testdata() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/kubehound/pkg/collector/testdata/test-cluster");
-    if !dir.is_dir() {
-        assert!(std::env::var_os("CI").is_none(), "CI has ../shared");
-        eprintln!("skipped: ../shared/fixtures/kubehound is not present");
-        return None;
-    }
-    Some(dir)
+    shared::shared("fixtures/kubehound/pkg/collector/testdata/test-cluster")
 }
 
 fn items(dir: &Path, file: &str) -> Vec<Value> {

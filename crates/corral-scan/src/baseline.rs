@@ -114,17 +114,20 @@ impl Baseline {
     }
 
     /// Split `findings` into new ones (returned) and baselined ones; the
-    /// entries that matched nothing are stale (also returned).
+    /// entries that matched nothing are stale (also returned). An entry
+    /// recorded under the old ID of a rule that another took over
+    /// (`rule_redirects`) matches the owner's finding at the same object
+    /// and field.
     pub fn apply<'a>(&'a self, findings: &[Finding]) -> (Vec<bool>, Vec<&'a Accepted>) {
         let known: BTreeSet<&str> = self
             .findings
             .iter()
             .map(|a| a.fingerprint.as_str())
             .collect();
-        let seen: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        let seen: BTreeSet<&str> = findings.iter().flat_map(Finding::fingerprints).collect();
         let baselined = findings
             .iter()
-            .map(|f| known.contains(f.fingerprint.as_str()))
+            .map(|f| f.fingerprints().any(|print| known.contains(print)))
             .collect();
         let stale = self
             .findings
@@ -148,6 +151,43 @@ mod tests {
         assert_eq!(baseline.findings[0].fingerprint, "abc");
         let again = serde_json::to_vec(&baseline).unwrap();
         assert_eq!(Baseline::from_json("b.json", &again).unwrap(), baseline);
+    }
+
+    /// An entry written when CRL-W001 reported privileged containers
+    /// matches the finding of CRL-P009, which took it over, at the same
+    /// object and field; at another field it is stale.
+    #[test]
+    fn an_entry_under_an_old_rule_id_matches_its_owner() {
+        static OLD: crate::RuleMeta = crate::RuleMeta {
+            id: "CRL-W001",
+            name: "privileged-container",
+            family: crate::Family::Workload,
+            severity: crate::Severity::Critical,
+            summary: "Container runs privileged",
+            doc: "",
+        };
+        let name: std::sync::Arc<str> = std::sync::Arc::from("web.yaml");
+        let (objects, _) = corral_core::load_bytes(
+            &name,
+            b"apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - {name: a, image: x, securityContext: {privileged: true}}\n  - {name: b, image: x, securityContext: {privileged: true}}\n",
+            &corral_core::Limits::default(),
+            &|_| {},
+        );
+        let field = |i: usize| format!("spec.containers[{i}].securityContext.privileged");
+        let owner = &crate::rules::pss::Privileged::META;
+        let old = Finding::new(&OLD, &objects[0], &field(0), "m".into(), "f".into());
+        let baseline = Baseline::of(&[old]);
+        assert_eq!(baseline.findings[0].rule, "CRL-W001");
+        let now: Vec<Finding> = (0..2)
+            .map(|i| Finding::new(owner, &objects[0], &field(i), "m".into(), "f".into()))
+            .collect();
+        assert_ne!(now[0].fingerprint, baseline.findings[0].fingerprint);
+        let (baselined, stale) = baseline.apply(&now);
+        assert_eq!(baselined, [true, false]);
+        assert!(stale.is_empty());
+        let (baselined, stale) = baseline.apply(&now[1..]);
+        assert_eq!(baselined, [false]);
+        assert_eq!(stale.len(), 1);
     }
 
     #[test]

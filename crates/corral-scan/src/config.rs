@@ -4,7 +4,7 @@
 //! version: 1                                  # the format (1 when absent)
 //! pss: {level: restricted, version: latest}   # the PSS rules' policy
 //! rules:
-//!   disable: [latest-tag, CRL-W015]           # by name or ID
+//!   disable: [latest-tag, CRL-W015]           # by name or ID (old ones: rule_redirects)
 //!   severity: {unset-cpu-requirements: medium}
 //! exclude:
 //!   paths: ["vendor/**", "charts/*/tests/**"]

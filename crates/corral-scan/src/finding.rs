@@ -36,6 +36,11 @@ pub struct Finding {
     /// Hex SHA-256 of the rule, file, object identity and field (elements
     /// of lists named by their `name`, not their index).
     pub fingerprint: String,
+    /// The fingerprints the same finding had under the old IDs of the
+    /// rules its rule took over (`rule_redirects`): a baseline written
+    /// then still knows it.
+    #[serde(skip)]
+    pub former_fingerprints: Vec<String>,
     /// Why it is suppressed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
@@ -74,6 +79,9 @@ impl Finding {
             namespace: object.namespace.clone(),
             name: object.name.clone(),
             fingerprint: fingerprint(rule.id, object, field),
+            former_fingerprints: crate::rule_redirects::old_ids(rule.id)
+                .map(|old| fingerprint(old, object, field))
+                .collect(),
             field: field.to_string(),
             suppressed: None,
         }
@@ -112,8 +120,15 @@ impl Finding {
             name: Some(name.to_string()),
             field: field.to_string(),
             fingerprint: hex(&hash.finalize()[..16]),
+            former_fingerprints: Vec::new(),
             suppressed: None,
         }
+    }
+
+    /// Its fingerprint, then its former ones.
+    pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.fingerprint.as_str())
+            .chain(self.former_fingerprints.iter().map(String::as_str))
     }
 
     /// `Kind namespace/name`, for messages.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod finding;
 pub mod report;
 pub mod rule;
+pub mod rule_redirects;
 pub mod rules;
 pub mod suppress;
 
@@ -34,9 +35,10 @@ pub const IGNORE_REASON_ANNOTATION: &str = "corral.dev/ignore-reason";
 pub struct Settings {
     /// The Pod Security Standards level and version the PSS rules check.
     pub pss: LevelVersion,
-    /// Rules turned off, by ID or name.
+    /// Rules turned off, by ID or name (an old one of `rule_redirects`
+    /// means the rule that owns its defect now).
     pub disabled: BTreeSet<String>,
-    /// Severities changed, by rule ID or name.
+    /// Severities changed, by rule ID or name (old ones too).
     pub severities: BTreeMap<String, Severity>,
     /// Namespaces whose objects are not scanned.
     pub excluded_namespaces: BTreeSet<String>,
@@ -60,18 +62,25 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn names(&self, rule: &RuleMeta, set: &BTreeSet<String>) -> bool {
-        set.contains(rule.id) || set.contains(rule.name)
-    }
-
     pub fn enabled(&self, rule: &RuleMeta) -> bool {
-        !self.names(rule, &self.disabled)
+        !self
+            .disabled
+            .iter()
+            .any(|name| rule_redirects::names(rule, name))
     }
 
+    /// The severity set for the rule: by its ID, by its name, or by an old
+    /// ID or name of a rule it took over, in that order.
     pub fn severity(&self, rule: &RuleMeta) -> Severity {
         self.severities
             .get(rule.id)
             .or_else(|| self.severities.get(rule.name))
+            .or_else(|| {
+                self.severities
+                    .iter()
+                    .find(|(name, _)| rule_redirects::names(rule, name))
+                    .map(|(_, severity)| severity)
+            })
             .copied()
             .unwrap_or(rule.severity)
     }
@@ -142,7 +151,7 @@ fn suppress_by_annotation(model: &Model, findings: &mut [Finding]) {
     }
     for finding in findings {
         if let Some((rules, reason)) = ignored.get(&(&*finding.file, finding.document)) {
-            let named = |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
+            let named = |r: &&str| *r == "all" || rule_redirects::names(finding.rule, r);
             if rules.iter().any(named) {
                 finding.suppressed = Some(format!("{IGNORE_ANNOTATION}: {reason}"));
             }

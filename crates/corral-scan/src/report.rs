@@ -805,7 +805,7 @@ mod tests {
             &corral_core::Limits::default(),
             &|_| {},
         );
-        let rule = &crate::rules::workload::PrivilegedContainer::META;
+        let rule = &crate::rules::pss::Privileged::META;
         let findings: Vec<Finding> = (0..SARIF_RESULT_LIMIT + 10)
             .map(|i| {
                 let mut f = Finding::new(rule, &objects[0], "spec", "m".into(), "f".into());

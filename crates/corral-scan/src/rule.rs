@@ -80,7 +80,8 @@ impl Family {
 /// A rule's fixed facts.
 #[derive(Debug, Serialize)]
 pub struct RuleMeta {
-    /// Stable, never reused: `CRL-W001`.
+    /// Stable, never reused (a rule merged into another keeps its ID in
+    /// `rule_redirects`): `CRL-W004`.
     pub id: &'static str,
     /// kebab-case: `no-read-only-root-fs`.
     pub name: &'static str,
@@ -174,7 +175,7 @@ pub trait Rule: Described + Sync {
 /// ```text
 /// declare_rule! {
 ///     /// ## What it does ...
-///     NoReadOnlyRootFs, "CRL-W001", "no-read-only-root-fs", Workload, Medium,
+///     NoReadOnlyRootFs, "CRL-W004", "no-read-only-root-fs", Workload, Medium,
 ///     "Container root filesystem is writable"
 /// }
 /// ```

@@ -1,6 +1,7 @@
 //! Suppression by comment: `# corral:ignore <rule>[,<rule>] <reason>` on
 //! the offending line or the line above it (the object annotation
-//! `corral.dev/ignore` is applied by `scan`).
+//! `corral.dev/ignore` is applied by `scan`). A rule is named by its ID or
+//! name, or an old one of `rule_redirects`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,8 +137,7 @@ pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> 
             [line.saturating_sub(1), line].map(|n| text.line(n).filter(|_| comments.contains(&n)));
         for candidate in lines.into_iter().flatten() {
             if let Some((rules, reason)) = ignore_comment(candidate) {
-                let named =
-                    |r: &&str| *r == "all" || *r == finding.rule.id || *r == finding.rule.name;
+                let named = |r: &&str| *r == "all" || crate::rule_redirects::names(finding.rule, r);
                 if rules.iter().any(named) {
                     let reason = if reason.is_empty() {
                         "no reason given"

@@ -113,13 +113,26 @@ impl std::ops::Index<&str> for Fixes {
 
 static FIX: Fixes = Fixes;
 
+/// What a rule that took over a workload rule's defect (`rule_redirects`)
+/// says of it.
+macro_rules! took_over {
+    ($old:literal) => {
+        concat!(
+            "\n\nIt is the one rule for this defect: it also reports what ",
+            $old,
+            " reported (merged into it: the old IDs and names stay accepted wherever a rule is named: \
+             configuration, `--disable`, suppressions, baselines)."
+        )
+    };
+}
+
 macro_rules! pss_check {
-    ($rule:ident, $id:literal, $kebab:literal, $check:literal, $severity:ident, $level:literal, $summary:literal, $why:literal) => {
+    ($rule:ident, $id:literal, $kebab:literal, $check:literal, $severity:ident, $level:literal, $summary:literal, $why:literal $(, $covers:expr)?) => {
         declare_rule! {
             #[doc = concat!(
                 "## What it does\nThe Pod Security Standards check `", $check, "` (", $level,
                 " level), exactly as the API server's Pod Security Admission evaluates it, at the",
-                " configured level and version.\n\n## Why it matters\n", $why,
+                " configured level and version.", $($covers,)? "\n\n## Why it matters\n", $why,
                 "\n\n## How to fix\nSee the finding's fix; the rule's check is documented upstream.",
                 "\n\n## References\n- https://kubernetes.io/docs/concepts/security/pod-security-standards/\n",
                 "- https://github.com/kubernetes/pod-security-admission (check `", $check, "`)"
@@ -130,9 +143,11 @@ macro_rules! pss_check {
     };
 }
 
-pss_check!(AllowPrivilegeEscalation, "CRL-P001", "pss-allow-privilege-escalation", "allowPrivilegeEscalation", Medium, "restricted",
+// High: the severity of CRL-W002, which it took over.
+pss_check!(AllowPrivilegeEscalation, "CRL-P001", "pss-allow-privilege-escalation", "allowPrivilegeEscalation", High, "restricted",
     "Pod Security Standards: privilege escalation allowed",
-    "Processes could gain privileges beyond their parent's through set-user-ID binaries or file capabilities.");
+    "Processes could gain privileges beyond their parent's through set-user-ID binaries or file capabilities: a foothold as an unprivileged user becomes root.",
+    took_over!("`CRL-W002` (`privilege-escalation-container`)"));
 pss_check!(
     AppArmorProfile,
     "CRL-P002",
@@ -158,7 +173,8 @@ pss_check!(CapabilitiesRestricted, "CRL-P004", "pss-capabilities-restricted", "c
     "The runtime's default capabilities include ones most workloads never use (NET_RAW, SETUID...).");
 pss_check!(HostNamespaces, "CRL-P005", "pss-host-namespaces", "hostNamespaces", Critical, "baseline",
     "Pod Security Standards: host namespaces",
-    "Sharing the node's network, process or IPC namespace removes the pod's isolation from the node.");
+    "Sharing the node's network, process or IPC namespace removes the pod's isolation from the node: with the network, every interface of the node, its ports and its loopback services, past NetworkPolicies; with the processes, their environments and command lines; with IPC, the shared memory of every process on the node.",
+    took_over!("`CRL-W007` (`host-network`), `CRL-W008` (`host-pid`) and `CRL-W009` (`host-ipc`)"));
 pss_check!(HostPathVolumes, "CRL-P006", "pss-host-path-volumes", "hostPathVolumes", High, "baseline",
     "Pod Security Standards: hostPath volume",
     "A hostPath volume reaches the node's filesystem: its credentials, its configuration, its runtime.");
@@ -183,7 +199,8 @@ pss_check!(
     Critical,
     "baseline",
     "Pod Security Standards: privileged container",
-    "A privileged container has every capability and device of the node."
+    "A privileged container has every capability and device of the node, and no seccomp or AppArmor confinement: escaping to the node is one `mount` away.",
+    took_over!("`CRL-W001` (`privileged-container`)")
 );
 pss_check!(
     ProcMount,
@@ -216,7 +233,8 @@ pss_check!(
     Medium,
     "restricted",
     "Pod Security Standards: may run as root",
-    "Root in a container is root on the node's kernel."
+    "Root in a container is root on the node's kernel.",
+    took_over!("`CRL-W003` (`run-as-non-root`)")
 );
 pss_check!(
     RunAsUser,

@@ -13,6 +13,13 @@
 //! judged by what their role grants once the bootstrap roles and
 //! aggregation are resolved, never by the role's name; findings are at
 //! the input's objects only.
+//!
+//! A rule judges what the role grants: a grant restricted by
+//! `resourceNames` is spared where that restriction is the rule's own fix
+//! (reading Secrets, impersonating, changing admission webhooks), and CSR
+//! approval takes both halves the API server checks, in one role. What
+//! several roles of one subject grant together is the attack-path rules'
+//! (`corral_paths`, over the same authorization model).
 
 use corral_core::authz::{self, bootstrap, RoleKey, MASTERS, SERVICE_ACCOUNTS};
 use corral_core::model::Resource;
@@ -62,29 +69,57 @@ struct Access {
     verbs: &'static [&'static str],
 }
 
+/// What a grant rule makes of a grant that `resourceNames` restricts to
+/// some objects.
+enum Named {
+    /// It fires all the same: the named objects are the danger.
+    Fires,
+    /// It is the fix the rule recommends and does not fire, unless it names
+    /// one of these objects: `(group, resource, verb, name)`.
+    Spared(&'static [(&'static str, &'static str, &'static str, &'static str)]),
+}
+
 /// Does `policy`, rule `index` of `object` (a Role in `namespace`, or a
-/// ClusterRole), allow one of `wanted` on some object? A Role grants
-/// within its namespace only: no cluster-scoped resource, except `bind`
-/// on ClusterRoles, which the API server checks in the namespace of the
-/// RoleBinding being made.
+/// ClusterRole), allow one of `wanted` on some object (`Named::Fires`), or
+/// on every object or one of the exceptions (`Named::Spared`)? A Role
+/// grants within its namespace only: no cluster-scoped resource, except
+/// `bind` on ClusterRoles, which the API server checks in the namespace of
+/// the RoleBinding being made. The names a grant is restricted to are the
+/// authorization model's: `list` and `watch` name an object too (the API
+/// server takes the name from a `metadata.name` field selector), `create`
+/// of a resource never does.
 fn grants_any(
     object: &Object,
     policy: &rbac::PolicyRule,
     index: usize,
     namespace: Option<&str>,
     wanted: &[Access],
+    named: &Named,
 ) -> bool {
     let rule = [authz::RuleRef {
         rule: policy,
         object,
         index,
     }];
+    let fires = |group: &str, resource: &str, verb: &str| {
+        let Some(grant) = authz::grant(&rule, namespace, group, resource, verb) else {
+            return false;
+        };
+        match (named, &grant.names) {
+            (Named::Fires, _) | (Named::Spared(_), None) => true,
+            (Named::Spared(exceptions), Some(names)) => {
+                exceptions.iter().any(|&(g, r, v, name)| {
+                    (g, r, v) == (group, resource, verb) && names.iter().any(|n| n == name)
+                })
+            }
+        }
+    };
     wanted.iter().any(|access| {
         access.resources.iter().any(|resource| {
             access
                 .verbs
                 .iter()
-                .any(|verb| authz::grant(&rule, namespace, access.group, resource, verb).is_some())
+                .any(|verb| fires(access.group, resource, verb))
         })
     })
 }
@@ -303,7 +338,7 @@ impl Rule for ClusterAdminBinding {
 
 macro_rules! grant_rule {
     ($rule:ident, $id:literal, $kebab:literal, $severity:ident, $summary:literal,
-     access: [$($access:expr),+ $(,)?],
+     access: [$($access:expr),+ $(,)?], named: $named:expr,
      message: $message:literal, fix: $fix:literal, what: $what:literal, why: $why:literal) => {
         declare_rule! {
             #[doc = concat!("## What it does\n", $what,
@@ -314,7 +349,7 @@ macro_rules! grant_rule {
         }
 
         role_rule!($rule, |object, policy, index, namespace| {
-            grants_any(object, policy, index, namespace, &[$($access),+])
+            grants_any(object, policy, index, namespace, &[$($access),+], &$named)
                 .then(|| ("verbs", $message.to_string(), $fix.to_string()))
         });
     };
@@ -322,12 +357,14 @@ macro_rules! grant_rule {
 
 grant_rule!(ReadSecrets, "CRL-R003", "read-secrets", High, "Role reads Secrets",
     access: [Access { group: CORE, resources: &["secrets"], verbs: &["get", "list", "watch"] }],
-    message: "the role can read Secrets",
-    fix: "grant `get` on the named Secrets needed (`resourceNames`), never `list` or `watch`",
-    what: "Flags a role rule that grants `get`, `list` or `watch` on Secrets.",
+    named: Named::Spared(&[]),
+    message: "the role can read every Secret",
+    fix: "grant `get` on the named Secrets needed (`resourceNames`), never `list` or `watch` on all of them",
+    what: "Flags a role rule that grants `get`, `list` or `watch` on every Secret. A rule restricted by `resourceNames` reads only the Secrets it names and is not flagged: that is the fix. The API server allows `list` and `watch` by such a rule only with the field selector `metadata.name` of one of its names (it takes the request's name from it), and `get` only of them.",
     why: "Secrets hold every credential of the namespace, service account tokens included: `list` returns them all at once.");
 grant_rule!(ExecAttach, "CRL-R004", "pods-exec-attach", High, "Role can exec into pods",
     access: [Access { group: CORE, resources: &["pods/exec", "pods/attach"], verbs: &["create", "get"] }],
+    named: Named::Fires,
     message: "the role can run commands in pods (pods/exec or pods/attach)",
     fix: "remove pods/exec and pods/attach; use an audited break-glass role",
     what: "Flags a role rule that grants `create` (or `get`, which websockets use) on `pods/exec` or `pods/attach` (`*/exec` and `*/attach` included).",
@@ -338,12 +375,14 @@ grant_rule!(CreateWorkloads, "CRL-R005", "create-workloads", High, "Role can cre
         Access { group: "apps", resources: &["deployments", "daemonsets", "statefulsets", "replicasets"], verbs: &["create", "update", "patch"] },
         Access { group: "batch", resources: &["jobs", "cronjobs"], verbs: &["create", "update", "patch"] },
     ],
+    named: Named::Fires,
     message: "the role can create or change workloads",
     fix: "leave workload changes to the deployment pipeline's identity",
     what: "Flags a role rule that grants `create`, `update` or `patch` on pods or workload controllers, each in its own API group.",
     why: "Whoever creates a pod chooses its service account, its host mounts and its node: every secret and identity of the namespace, and the node if admission lets privileged pods through.");
 grant_rule!(BindEscalate, "CRL-R006", "bind-escalate", Critical, "Role can bind or escalate roles",
     access: [Access { group: "rbac.authorization.k8s.io", resources: &["roles", "clusterroles"], verbs: &["bind", "escalate"] }],
+    named: Named::Fires,
     message: "the role can bind or escalate roles, beyond its own permissions",
     fix: "remove `bind` and `escalate`",
     what: "Flags a role rule that grants `bind` or `escalate` on roles or cluster roles. In a namespaced Role, `escalate` on ClusterRoles grants nothing (they are cluster-scoped), but `bind` on them does: the API server checks it in the namespace of the RoleBinding being made, so the holder can bind any ClusterRole there.",
@@ -353,40 +392,162 @@ grant_rule!(Impersonate, "CRL-R007", "impersonate", Critical, "Role can imperson
         Access { group: CORE, resources: &["users", "groups", "serviceaccounts"], verbs: &["impersonate"] },
         Access { group: "authentication.k8s.io", resources: &["userextras/scopes", "uids"], verbs: &["impersonate"] },
     ],
-    message: "the role can impersonate users, groups or service accounts",
+    named: Named::Spared(&[(CORE, "groups", "impersonate", MASTERS)]),
+    message: "the role can impersonate any user, group or service account, or the group `system:masters`",
     fix: "remove `impersonate`, or restrict it with `resourceNames`",
-    what: "Flags a role rule that grants `impersonate` (a namespaced Role: of service accounts only, as users, groups, UIDs and extras are cluster-scoped).",
+    what: "Flags a role rule that grants `impersonate` of every user, group, service account, UID or extra (a namespaced Role: of service accounts only, as users, groups, UIDs and extras are cluster-scoped). A rule restricted by `resourceNames` is the fix and is not flagged, unless it names the group `system:masters`, which holds every permission whatever the bindings; whether impersonating a named subject leads further is the attack-path rules' question.",
     why: "Impersonation acts as another subject, `system:masters` included: any permission of anyone.");
 grant_rule!(ServiceAccountTokens, "CRL-R008", "serviceaccount-token", High, "Role can mint service account tokens",
     access: [Access { group: CORE, resources: &["serviceaccounts/token"], verbs: &["create"] }],
+    named: Named::Fires,
     message: "the role can mint tokens for service accounts",
     fix: "remove `create` on serviceaccounts/token",
     what: "Flags a role rule that grants `create` on `serviceaccounts/token` (the TokenRequest API).",
     why: "A minted token is the service account's identity, for as long as the holder asks, including any cloud role bound to it.");
 grant_rule!(NodesProxy, "CRL-R009", "nodes-proxy", High, "Role can reach kubelets through nodes/proxy",
     access: [Access { group: CORE, resources: &["nodes/proxy"], verbs: &["get", "create", "update", "patch"] }],
+    named: Named::Fires,
     message: "the role can reach every kubelet's API through nodes/proxy",
     fix: "remove nodes/proxy; read metrics through the metrics API",
     what: "Flags a ClusterRole rule that grants access to `nodes/proxy` (nodes are cluster-scoped: a namespaced Role cannot grant it).",
     why: "The kubelet API runs commands in any pod on the node, bypassing the API server's authorization and audit of pods/exec.");
-grant_rule!(ApproveCsr, "CRL-R010", "approve-csr", High, "Role can approve certificate requests",
-    access: [
-        Access { group: "certificates.k8s.io", resources: &["certificatesigningrequests/approval"], verbs: &["update", "patch"] },
-        Access { group: "certificates.k8s.io", resources: &["signers"], verbs: &["approve"] },
-    ],
-    message: "the role can approve certificate signing requests",
-    fix: "leave approval to the controller manager",
-    what: "Flags a ClusterRole rule that grants approval of CertificateSigningRequests (`update` or `patch` on `certificatesigningrequests/approval`, `approve` on signers); both are cluster-scoped, so a namespaced Role cannot grant it.",
-    why: "Approving one's own request for a client certificate with the `system:masters` group is cluster-admin.");
+declare_rule! {
+    /// ## What it does
+    /// Flags a ClusterRole that can approve CertificateSigningRequests for
+    /// a signer whose certificates the API server accepts as client
+    /// credentials (`kubernetes.io/kube-apiserver-client`, and
+    /// `kubernetes.io/kube-apiserver-client-kubelet` for node identities).
+    /// Approving takes both halves the API server checks: `update` or
+    /// `patch` on `certificatesigningrequests/approval`, and `approve` on
+    /// `signers` in `certificates.k8s.io`, named by the signer or by its
+    /// domain's wildcard (`kubernetes.io/*`), or unrestricted. The halves
+    /// may be in different rules of the role; the finding is at each rule
+    /// that grants the approval, and names the rule that grants the signer.
+    /// Either half alone approves nothing and is not flagged, nor is
+    /// approving for another signer (`example.com/...`), which the
+    /// controller manager does not sign. Both resources are cluster-scoped,
+    /// so a namespaced Role cannot grant it.
+    ///
+    /// The rule judges one role. A subject that holds the two halves
+    /// through two roles (two bindings, or an aggregated ClusterRole) can
+    /// approve too: the attack-path rules combine every binding of a
+    /// subject through the authorization model, and report the subject
+    /// that can create and approve such a request (cluster-admin).
+    ///
+    /// ## Why it matters
+    /// Approving one's own request for a client certificate with the
+    /// `system:masters` group is cluster-admin; a kubelet client
+    /// certificate is a node's identity.
+    ///
+    /// ## How to fix
+    /// Leave approval to the controller manager, or restrict `approve` on
+    /// `signers` (`resourceNames`) to the signers the approver handles.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#authorization
+    /// - https://kubernetes.io/docs/concepts/security/rbac-good-practices/
+    ApproveCsr, "CRL-R010", "approve-csr", Rbac, High,
+    "Role can approve certificate requests"
+}
+
+const CERTIFICATES: &str = "certificates.k8s.io";
+
+/// The signers whose certificates the API server accepts as client
+/// credentials.
+const CLIENT_SIGNERS: [&str; 2] = [
+    "kubernetes.io/kube-apiserver-client",
+    "kubernetes.io/kube-apiserver-client-kubelet",
+];
+
+/// The client signer that `rule` (in `namespace`, `None` for a
+/// ClusterRole) allows approving, as the API server asks it: `approve` on
+/// `signers` named by the signer, or by its domain's wildcard.
+fn approved_signer(rule: &authz::RuleRef, namespace: Option<&str>) -> Option<&'static str> {
+    let grant = authz::grant(
+        std::slice::from_ref(rule),
+        namespace,
+        CERTIFICATES,
+        "signers",
+        "approve",
+    )?;
+    CLIENT_SIGNERS
+        .into_iter()
+        .find(|signer| match &grant.names {
+            None => true,
+            Some(names) => names.iter().any(|n| n == signer || n == "kubernetes.io/*"),
+        })
+}
+
+impl Rule for ApproveCsr {
+    fn check_object(
+        &self,
+        _: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some((rules, namespace)) = role_rules(object, resource) else {
+            return;
+        };
+        let namespace = namespace.as_deref();
+        let rules: Vec<authz::RuleRef> = rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| authz::RuleRef {
+                rule,
+                object,
+                index,
+            })
+            .collect();
+        let Some((signers, signer)) = rules
+            .iter()
+            .find_map(|r| Some((r, approved_signer(r, namespace)?)))
+        else {
+            return;
+        };
+        for rule in &rules {
+            // Whoever may create a request names it: `resourceNames` on
+            // the approval bounds nothing.
+            let verb = ["update", "patch"].into_iter().find(|verb| {
+                authz::grant(
+                    std::slice::from_ref(rule),
+                    namespace,
+                    CERTIFICATES,
+                    "certificatesigningrequests/approval",
+                    verb,
+                )
+                .is_some()
+            });
+            let Some(verb) = verb else {
+                continue;
+            };
+            let with = if signers.index == rule.index {
+                "the same rule".to_string()
+            } else {
+                signers.path()
+            };
+            out.push(Finding::new(
+                &Self::META,
+                object,
+                &format!("{}.verbs", rule.path()),
+                format!(
+                    "the role can approve certificate signing requests of `{signer}` (`{verb}` on certificatesigningrequests/approval, `approve` on signers in {with})"
+                ),
+                "leave approval to the controller manager, or restrict `approve` on signers to the signers it handles".into(),
+            ));
+        }
+    }
+}
 grant_rule!(AdmissionWebhooks, "CRL-R011", "admission-webhooks", High, "Role can change admission webhooks",
     access: [Access {
         group: "admissionregistration.k8s.io",
         resources: &["validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"],
         verbs: &["create", "update", "patch", "delete"],
     }],
-    message: "the role can change admission webhooks and policies",
+    named: Named::Spared(&[]),
+    message: "the role can change any admission webhook or policy",
     fix: "restrict it to the operator that owns them, with `resourceNames`",
-    what: "Flags a ClusterRole rule that grants changes to admission webhooks or admission policies (cluster-scoped: a namespaced Role cannot grant them).",
+    what: "Flags a ClusterRole rule that grants changes to every admission webhook or admission policy (cluster-scoped: a namespaced Role cannot grant them). A rule restricted by `resourceNames` changes only the configurations it names (and cannot create any): that is the fix, and it is not flagged.",
     why: "A mutating webhook sees and rewrites every object created, secrets included; deleting a validating one removes the cluster's guard rails.");
 
 declare_rule! {

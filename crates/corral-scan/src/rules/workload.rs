@@ -11,15 +11,9 @@ use crate::finding::Finding;
 use crate::rule::{Context, Rule};
 
 pub static RULES: &[&dyn Rule] = &[
-    &PrivilegedContainer,
-    &PrivilegeEscalation,
-    &RunAsNonRoot,
     &NoReadOnlyRootFs,
     &DropNetRaw,
     &DangerousCapabilities,
-    &HostNetwork,
-    &HostPid,
-    &HostIpc,
     &RuntimeSocket,
     &SensitiveHostMount,
     &WritableHostMount,
@@ -167,111 +161,6 @@ macro_rules! pod_rule {
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container with `securityContext.privileged: true`.
-    ///
-    /// ## Why it matters
-    /// A privileged container has every capability and every device of the
-    /// node, and no seccomp or AppArmor confinement: escaping to the node is
-    /// one `mount` away, and from the node, every pod on it and its cloud
-    /// identity.
-    ///
-    /// ## How to fix
-    /// Remove `privileged: true`. Grant the one capability the container
-    /// needs instead (`capabilities.add`), or move the node-level work to
-    /// a dedicated, audited DaemonSet.
-    ///
-    /// ## References
-    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
-    /// - kube-linter `privileged-container`
-    PrivilegedContainer, "CRL-W001", "privileged-container", Workload, Critical,
-    "Container runs privileged"
-}
-
-container_rule!(PrivilegedContainer, |template, spec, c| {
-    (c.security.and_then(|s| s.privileged) == Some(true)).then(|| {
-        (
-            ".securityContext.privileged".into(),
-            format!("container `{}` runs privileged", c.name),
-            "set `securityContext.privileged: false` and add only the capabilities it needs".into(),
-        )
-    })
-});
-
-declare_rule! {
-    /// ## What it does
-    /// Flags a container that does not set
-    /// `securityContext.allowPrivilegeEscalation: false`.
-    ///
-    /// ## Why it matters
-    /// Unless it is false, a process in the container can gain more
-    /// privileges than its parent, through set-user-ID binaries or file
-    /// capabilities: a foothold as an unprivileged user becomes root.
-    ///
-    /// ## How to fix
-    /// Set `securityContext.allowPrivilegeEscalation: false` on the
-    /// container.
-    ///
-    /// ## References
-    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
-    /// - kube-linter `privilege-escalation-container`
-    PrivilegeEscalation, "CRL-W002", "privilege-escalation-container", Workload, High,
-    "Container allows privilege escalation"
-}
-
-container_rule!(PrivilegeEscalation, |template, spec, c| {
-    (c.security.and_then(|s| s.allow_privilege_escalation) != Some(false)).then(|| {
-        (
-            ".securityContext.allowPrivilegeEscalation".into(),
-            format!(
-                "container `{}` does not set allowPrivilegeEscalation to false",
-                c.name
-            ),
-            "set `securityContext.allowPrivilegeEscalation: false`".into(),
-        )
-    })
-});
-
-declare_rule! {
-    /// ## What it does
-    /// Flags a container that may run as root: neither it nor its pod sets
-    /// `runAsNonRoot: true`, and its user is not a non-zero `runAsUser`.
-    ///
-    /// ## Why it matters
-    /// Root in a container is root on the node's kernel: a kernel bug or a
-    /// mounted host path turns it into root on the node.
-    ///
-    /// ## How to fix
-    /// Set `securityContext.runAsNonRoot: true` (on the pod or the
-    /// container) and `runAsUser` to a non-zero uid the image supports.
-    ///
-    /// ## References
-    /// - https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
-    /// - kube-linter `run-as-non-root`
-    RunAsNonRoot, "CRL-W003", "run-as-non-root", Workload, Medium,
-    "Container may run as root"
-}
-
-container_rule!(RunAsNonRoot, |template, spec, c| {
-    let pod = spec.security_context.as_ref();
-    let non_root = c
-        .security
-        .and_then(|s| s.run_as_non_root)
-        .or_else(|| pod.and_then(|p| p.run_as_non_root));
-    let user = c
-        .security
-        .and_then(|s| s.run_as_user)
-        .or_else(|| pod.and_then(|p| p.run_as_user));
-    (non_root != Some(true) && user.is_none_or(|u| u <= 0)).then(|| {
-        (
-            ".securityContext.runAsNonRoot".into(),
-            format!("container `{}` may run as root", c.name),
-            "set `securityContext.runAsNonRoot: true` and a non-zero `runAsUser`".into(),
-        )
-    })
-});
-
-declare_rule! {
-    /// ## What it does
     /// Flags a container without `securityContext.readOnlyRootFilesystem:
     /// true`. Windows pods, where validation forbids the field, are not
     /// flagged.
@@ -386,47 +275,6 @@ container_rule!(DangerousCapabilities, |template, spec, c| {
         )
     })
 });
-
-macro_rules! host_namespace_rule {
-    ($rule:ident, $id:literal, $kebab:literal, $field:ident, $key:literal, $what:literal, $doc:literal) => {
-        declare_rule! {
-            #[doc = concat!("## What it does\nFlags a pod spec with `", $key, ": true`.\n\n## Why it matters\n", $doc, "\n\n## How to fix\nRemove `", $key, "` (it defaults to false).\n\n## References\n- https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline\n- kube-linter `", $kebab, "`")]
-            $rule, $id, $kebab, Workload, High, $what
-        }
-
-        pod_rule!($rule, |template, spec| {
-            if spec.$field == Some(true) {
-                vec![(
-                    $key.into(),
-                    format!("the pod shares the node's {}", &$key[4..].to_lowercase()),
-                    format!("remove `{}: true`", $key),
-                )]
-            } else {
-                Vec::new()
-            }
-        });
-    };
-}
-
-host_namespace_rule!(
-    HostNetwork, "CRL-W007", "host-network", host_network, "hostNetwork",
-    "Pod uses the node's network namespace",
-    "The pod sees every interface of the node, can bind its ports and reach services bound to the node's loopback, and bypasses NetworkPolicies."
-);
-host_namespace_rule!(
-    HostPid, "CRL-W008", "host-pid", host_pid, "hostPID",
-    "Pod uses the node's process namespace",
-    "The pod sees every process of the node, their environments and command lines, and with ptrace rights can enter them."
-);
-host_namespace_rule!(
-    HostIpc,
-    "CRL-W009",
-    "host-ipc",
-    host_ipc,
-    "hostIPC",
-    "Pod uses the node's IPC namespace",
-    "The pod can read and write the shared memory of every process on the node."
-);
 
 fn host_paths(spec: &core::PodSpec) -> impl Iterator<Item = (usize, &core::Volume, &str)> {
     spec.volumes

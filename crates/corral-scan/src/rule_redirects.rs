@@ -1,0 +1,167 @@
+//! Rules merged into another, as ruff keeps its renamed rules
+//! (`rule_redirects.rs`): one defect has one owner, and the rule that used
+//! to report it too is gone, but its ID and its name stay accepted
+//! wherever a rule is named (`.corral.yaml`'s `rules.disable` and
+//! `rules.severity`, `--disable`, `# corral:ignore` comments, the
+//! `corral.dev/ignore` annotation) and mean its owner; a baseline entry
+//! recorded under the old ID matches the owner's finding at the same
+//! object and field. The first use of each old ID or name warns (stderr).
+//! IDs are never reused.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crate::rule::RuleMeta;
+
+/// A rule that is gone, and the rule that owns its defect now.
+#[derive(Debug)]
+pub struct Redirect {
+    pub id: &'static str,
+    pub name: &'static str,
+    /// The owner's ID.
+    pub to: &'static str,
+}
+
+/// The workload rules that duplicated a Pod Security Standards rule (the
+/// PSS rules are upstream's checks, exactly: they own the defect).
+pub static REDIRECTS: &[Redirect] = &[
+    Redirect {
+        id: "CRL-W001",
+        name: "privileged-container",
+        to: "CRL-P009",
+    },
+    Redirect {
+        id: "CRL-W002",
+        name: "privilege-escalation-container",
+        to: "CRL-P001",
+    },
+    Redirect {
+        id: "CRL-W003",
+        name: "run-as-non-root",
+        to: "CRL-P013",
+    },
+    Redirect {
+        id: "CRL-W007",
+        name: "host-network",
+        to: "CRL-P005",
+    },
+    Redirect {
+        id: "CRL-W008",
+        name: "host-pid",
+        to: "CRL-P005",
+    },
+    Redirect {
+        id: "CRL-W009",
+        name: "host-ipc",
+        to: "CRL-P005",
+    },
+];
+
+/// The redirect of `name`, an old rule ID or name.
+pub fn redirect(name: &str) -> Option<&'static Redirect> {
+    REDIRECTS.iter().find(|r| r.id == name || r.name == name)
+}
+
+/// The old IDs whose defect the rule `id` owns now.
+pub fn old_ids(id: &str) -> impl Iterator<Item = &'static str> + '_ {
+    REDIRECTS.iter().filter(move |r| r.to == id).map(|r| r.id)
+}
+
+/// Does `name`, as a user wrote it, name `rule`: its ID, its name, or an
+/// old ID or name redirected to it? The first time an old one is used,
+/// a warning says what it is now.
+pub fn names(rule: &RuleMeta, name: &str) -> bool {
+    if name == rule.id || name == rule.name {
+        return true;
+    }
+    match redirect(name) {
+        Some(r) if r.to == rule.id => {
+            if first_use(name) {
+                eprintln!("{}", warning(name, rule));
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The warning for the old `name` of `rule`.
+pub fn warning(name: &str, rule: &RuleMeta) -> String {
+    format!(
+        "warning: rule `{name}` has been merged into `{}` ({}), which reports the same defect; name that instead",
+        rule.id, rule.name
+    )
+}
+
+/// Is this the first use of `name` in this process?
+fn first_use(name: &str) -> bool {
+    static USED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+    used.insert(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    #[test]
+    fn redirects_point_at_rules_and_take_no_live_name() {
+        let all = rules::all();
+        let meta = |id: &str| all.iter().map(|r| r.meta()).find(|m| m.id == id);
+        let mut seen = BTreeSet::new();
+        for r in REDIRECTS {
+            assert!(meta(r.to).is_some(), "{} redirects to no rule", r.id);
+            assert!(meta(r.id).is_none(), "{} is a live rule", r.id);
+            assert!(
+                all.iter().all(|rule| rule.meta().name != r.name),
+                "{} is a live rule's name",
+                r.name
+            );
+            assert!(seen.insert(r.id) && seen.insert(r.name), "{} twice", r.id);
+            // The owner's documentation says it took the old rule over.
+            let doc = meta(r.to).unwrap().doc;
+            assert!(
+                doc.contains(r.id) && doc.contains(r.name),
+                "{}'s doc does not name {} ({})",
+                r.to,
+                r.id,
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn old_names_mean_their_owner_only() {
+        let all = rules::all();
+        let meta = |id: &str| all.iter().map(|r| r.meta()).find(|m| m.id == id).unwrap();
+        let privileged = meta("CRL-P009");
+        assert!(names(privileged, "CRL-P009") && names(privileged, "pss-privileged"));
+        assert!(names(privileged, "CRL-W001") && names(privileged, "privileged-container"));
+        assert!(!names(privileged, "CRL-W002") && !names(privileged, "host-pid"));
+        let namespaces = meta("CRL-P005");
+        for old in [
+            "CRL-W007",
+            "host-network",
+            "CRL-W008",
+            "host-pid",
+            "CRL-W009",
+            "host-ipc",
+        ] {
+            assert!(names(namespaces, old), "{old}");
+        }
+        assert!(!names(meta("CRL-W004"), "CRL-W001"));
+        assert_eq!(
+            old_ids("CRL-P005").collect::<Vec<_>>(),
+            ["CRL-W007", "CRL-W008", "CRL-W009"]
+        );
+        assert_eq!(old_ids("CRL-W004").count(), 0);
+    }
+
+    #[test]
+    fn each_old_name_warns_once() {
+        // A name no other test uses: the record is the process's.
+        assert!(first_use("test-only-name"));
+        assert!(!first_use("test-only-name"));
+    }
+}

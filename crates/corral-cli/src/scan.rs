@@ -370,14 +370,23 @@ pub fn rule_docs() -> BTreeMap<String, String> {
         "\n## Redirected rules\n\nMerged into the rule that reports the same defect; the old ID and name stay accepted wherever a rule is named, with a warning.\n\n| old ID | old name | now |\n| --- | --- | --- |\n",
     );
     for redirect in corral_scan::rule_redirects::REDIRECTS {
-        let to = rules::all()
+        let owners: Vec<String> = redirect
+            .to
             .iter()
-            .map(|r| r.meta())
-            .find(|m| m.id == redirect.to);
-        let name = to.map_or("", |m| m.name);
+            .map(|id| {
+                let name = rules::all()
+                    .iter()
+                    .map(|r| r.meta())
+                    .find(|m| m.id == *id)
+                    .map_or("", |m| m.name);
+                format!("{id} [{name}]({name}.md)")
+            })
+            .collect();
         index.push_str(&format!(
-            "| {} | {} | {} [{name}]({name}.md) |\n",
-            redirect.id, redirect.name, redirect.to
+            "| {} | {} | {} |\n",
+            redirect.id,
+            redirect.name,
+            owners.join(", ")
         ));
     }
     docs.insert("README.md".into(), index);

@@ -18,42 +18,55 @@ use crate::rule::RuleMeta;
 pub struct Redirect {
     pub id: &'static str,
     pub name: &'static str,
-    /// The owner's ID.
-    pub to: &'static str,
+    /// The owners' IDs: one, or one per Pod Security Standards level when
+    /// the standard checks the defect at both (`procMount`).
+    pub to: &'static [&'static str],
 }
 
 /// The workload rules that duplicated a Pod Security Standards rule (the
-/// PSS rules are upstream's checks, exactly: they own the defect).
+/// PSS rules are upstream's checks, exactly: they own the defect). An
+/// unmasked `/proc` is `procMount` at baseline and `procMount_restricted`
+/// at restricted (which overrides it): the old rule means both.
 pub static REDIRECTS: &[Redirect] = &[
     Redirect {
         id: "CRL-W001",
         name: "privileged-container",
-        to: "CRL-P009",
+        to: &["CRL-P009"],
     },
     Redirect {
         id: "CRL-W002",
         name: "privilege-escalation-container",
-        to: "CRL-P001",
+        to: &["CRL-P001"],
     },
     Redirect {
         id: "CRL-W003",
         name: "run-as-non-root",
-        to: "CRL-P013",
+        to: &["CRL-P013"],
     },
     Redirect {
         id: "CRL-W007",
         name: "host-network",
-        to: "CRL-P005",
+        to: &["CRL-P005"],
     },
     Redirect {
         id: "CRL-W008",
         name: "host-pid",
-        to: "CRL-P005",
+        to: &["CRL-P005"],
     },
     Redirect {
         id: "CRL-W009",
         name: "host-ipc",
-        to: "CRL-P005",
+        to: &["CRL-P005"],
+    },
+    Redirect {
+        id: "CRL-W021",
+        name: "unsafe-sysctls",
+        to: &["CRL-P018"],
+    },
+    Redirect {
+        id: "CRL-W022",
+        name: "unsafe-proc-mount",
+        to: &["CRL-P010", "CRL-P011"],
     },
 ];
 
@@ -64,7 +77,10 @@ pub fn redirect(name: &str) -> Option<&'static Redirect> {
 
 /// The old IDs whose defect the rule `id` owns now.
 pub fn old_ids(id: &str) -> impl Iterator<Item = &'static str> + '_ {
-    REDIRECTS.iter().filter(move |r| r.to == id).map(|r| r.id)
+    REDIRECTS
+        .iter()
+        .filter(move |r| r.to.contains(&id))
+        .map(|r| r.id)
 }
 
 /// Does `name`, as a user wrote it, name `rule`: its ID, its name, or an
@@ -75,7 +91,7 @@ pub fn names(rule: &RuleMeta, name: &str) -> bool {
         return true;
     }
     match redirect(name) {
-        Some(r) if r.to == rule.id => {
+        Some(r) if r.to.contains(&rule.id) => {
             if first_use(name) {
                 eprintln!("{}", warning(name, rule));
             }
@@ -111,7 +127,10 @@ mod tests {
         let meta = |id: &str| all.iter().map(|r| r.meta()).find(|m| m.id == id);
         let mut seen = BTreeSet::new();
         for r in REDIRECTS {
-            assert!(meta(r.to).is_some(), "{} redirects to no rule", r.id);
+            assert!(!r.to.is_empty(), "{} redirects to no rule", r.id);
+            for to in r.to {
+                assert!(meta(to).is_some(), "{} redirects to no rule {to}", r.id);
+            }
             assert!(meta(r.id).is_none(), "{} is a live rule", r.id);
             assert!(
                 all.iter().all(|rule| rule.meta().name != r.name),
@@ -119,15 +138,16 @@ mod tests {
                 r.name
             );
             assert!(seen.insert(r.id) && seen.insert(r.name), "{} twice", r.id);
-            // The owner's documentation says it took the old rule over.
-            let doc = meta(r.to).unwrap().doc;
-            assert!(
-                doc.contains(r.id) && doc.contains(r.name),
-                "{}'s doc does not name {} ({})",
-                r.to,
-                r.id,
-                r.name
-            );
+            // The owners' documentation says they took the old rule over.
+            for to in r.to {
+                let doc = meta(to).unwrap().doc;
+                assert!(
+                    doc.contains(r.id) && doc.contains(r.name),
+                    "{to}'s doc does not name {} ({})",
+                    r.id,
+                    r.name
+                );
+            }
         }
     }
 

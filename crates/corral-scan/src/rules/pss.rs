@@ -4,7 +4,7 @@
 //! configured). A check of the baseline level fires at restricted too; a
 //! restricted one does not fire at baseline.
 
-use corral_core::model::Resource;
+use corral_core::model::{runtime, Resource};
 use corral_core::Object;
 
 use crate::declare_rule;
@@ -73,7 +73,7 @@ macro_rules! pss_rule {
                             object,
                             &path,
                             format!("{message} [{}:{}]", policy.level.as_str(), policy.version),
-                            FIX[Self::META.id].to_string(),
+                            fix(Self::META.id, &template.spec).to_string(),
                         ));
                     }
                 }
@@ -112,6 +112,23 @@ impl std::ops::Index<&str> for Fixes {
 }
 
 static FIX: Fixes = Fixes;
+
+/// The fix of rule `id` for a pod: on a Windows pod, where validation
+/// forbids capabilities, `runAsUser` and sysctls, the fix removes them
+/// rather than asking for a Linux value.
+fn fix(id: &str, spec: &k8s_openapi::api::core::v1::PodSpec) -> &'static str {
+    if runtime::windows(spec) {
+        match id {
+            "CRL-P003" => return "remove `capabilities` (Windows pods have none)",
+            "CRL-P014" => {
+                return "remove `runAsUser` and name the user in `securityContext.windowsOptions.runAsUserName` (`ContainerUser`)"
+            }
+            "CRL-P018" => return "remove `sysctls` (Windows pods have none)",
+            _ => {}
+        }
+    }
+    &FIX[id]
+}
 
 /// What a rule that took over a workload rule's defect (`rule_redirects`)
 /// says of it.
@@ -210,7 +227,8 @@ pss_check!(
     High,
     "baseline",
     "Pod Security Standards: unmasked /proc",
-    "Unmasked /proc exposes and lets the container change parts of the node's kernel state."
+    "Unmasked /proc exposes and lets the container change parts of the node's kernel state.",
+    took_over!("`CRL-W022` (`unsafe-proc-mount`), with `CRL-P011` at the restricted level,")
 );
 pss_check!(
     ProcMountRestricted,
@@ -220,7 +238,8 @@ pss_check!(
     High,
     "restricted",
     "Pod Security Standards: unmasked /proc (restricted)",
-    "Unmasked /proc exposes and lets the container change parts of the node's kernel state."
+    "Unmasked /proc exposes and lets the container change parts of the node's kernel state.",
+    took_over!("`CRL-W022` (`unsafe-proc-mount`), with `CRL-P010` at the baseline level,")
 );
 pss_check!(RestrictedVolumes, "CRL-P012", "pss-restricted-volumes", "restrictedVolumes", Medium, "restricted",
     "Pod Security Standards: volume type not allowed",
@@ -284,7 +303,8 @@ pss_check!(
     High,
     "baseline",
     "Pod Security Standards: unsafe sysctl",
-    "Unsafe sysctls are not isolated between pods on a node."
+    "Unsafe sysctls are not isolated between pods on a node.",
+    took_over!("`CRL-W021` (`unsafe-sysctls`)")
 );
 pss_check!(
     WindowsHostProcess,

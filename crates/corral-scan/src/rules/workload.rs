@@ -25,8 +25,6 @@ pub static RULES: &[&dyn Rule] = &[
     &AutomountToken,
     &SecretInEnv,
     &SshPort,
-    &UnsafeSysctls,
-    &UnmaskedProcMount,
     &PrivilegedPort,
     &SecretFromEnvRef,
     &MissingServiceAccount,
@@ -815,82 +813,6 @@ container_rule!(@items SshPort, |template, spec, c| {
         (
             format!("container `{}` exposes port 22", c.name),
             "remove the SSH server and the port".to_string(),
-        )
-    })
-});
-
-/// The sysctls the kubelet allows by default (safe: namespaced, isolated).
-const SAFE_SYSCTLS: [&str; 8] = [
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-];
-
-declare_rule! {
-    /// ## What it does
-    /// Flags a pod that sets a sysctl outside the kubelet's safe set.
-    ///
-    /// ## Why it matters
-    /// Unsafe sysctls are not isolated between pods or reach the node's
-    /// kernel: one pod can change the behaviour of every other on the node.
-    ///
-    /// ## How to fix
-    /// Remove it; tune the node instead, or schedule the workload on
-    /// dedicated nodes whose kubelet allows it.
-    ///
-    /// ## References
-    /// - https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/
-    /// - kube-linter `unsafe-sysctls`
-    UnsafeSysctls, "CRL-W021", "unsafe-sysctls", Workload, High,
-    "Pod sets an unsafe sysctl"
-}
-
-pod_rule!(UnsafeSysctls, |template, spec| {
-    spec.security_context
-        .as_ref()
-        .and_then(|s| s.sysctls.as_ref())
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter(|(_, s)| !SAFE_SYSCTLS.contains(&s.name.as_str()))
-        .map(|(i, s)| {
-            (
-                format!("securityContext.sysctls[{i}].name"),
-                format!("the pod sets the unsafe sysctl `{}`", s.name),
-                "remove it, or tune the node instead".into(),
-            )
-        })
-        .collect()
-});
-
-declare_rule! {
-    /// ## What it does
-    /// Flags a container with `securityContext.procMount: Unmasked`.
-    ///
-    /// ## Why it matters
-    /// The runtime masks parts of `/proc` that reveal or change the node;
-    /// unmasked, they are open to the container.
-    ///
-    /// ## How to fix
-    /// Remove `procMount` (the default masks).
-    ///
-    /// ## References
-    /// - kube-linter `unsafe-proc-mount`
-    UnmaskedProcMount, "CRL-W022", "unsafe-proc-mount", Workload, High,
-    "Container unmasks /proc"
-}
-
-container_rule!(UnmaskedProcMount, |template, spec, c| {
-    (c.security.and_then(|s| s.proc_mount.as_deref()) == Some("Unmasked")).then(|| {
-        (
-            ".securityContext.procMount".into(),
-            format!("container `{}` mounts /proc unmasked", c.name),
-            "remove `procMount: Unmasked`".into(),
         )
     })
 });

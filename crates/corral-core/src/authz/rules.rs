@@ -32,7 +32,12 @@ fn resource_matches(rule: &PolicyRule, resource: &str) -> bool {
 fn name_matches(rule: &PolicyRule, name: Option<&str>) -> bool {
     match rule.resource_names.as_deref() {
         None | Some([]) => true,
-        Some(names) => name.is_some_and(|n| !n.is_empty() && names.iter().any(|x| x == n)),
+        // An exact compare, as the API server makes it: a request that
+        // names nothing has the empty name, which `""` matches.
+        Some(names) => {
+            let requested = name.unwrap_or("");
+            names.iter().any(|x| x == requested)
+        }
     }
 }
 
@@ -74,14 +79,25 @@ pub fn allows_names(
     resource: &str,
     verb: &str,
 ) -> Option<Option<Vec<String>>> {
-    let names = rule
+    let Some(names) = rule
         .resource_names
         .clone()
-        .filter(|names| !names.is_empty());
-    if names.is_some() && names_nothing(resource, verb) {
+        .filter(|names| !names.is_empty())
+    else {
+        return allows_some(rule, group, resource, verb).then_some(None);
+    };
+    // `""` is the name of a request that names nothing: with it, `list`,
+    // `watch`, `deletecollection` and `create` reach every object.
+    let nameless =
+        names_nothing(resource, verb) || matches!(verb, "list" | "watch" | "deletecollection");
+    if nameless && names.iter().any(String::is_empty) {
+        return allows_some(rule, group, resource, verb).then_some(None);
+    }
+    let names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
+    if names.is_empty() || names_nothing(resource, verb) {
         return None;
     }
-    allows_some(rule, group, resource, verb).then_some(names)
+    allows_some(rule, group, resource, verb).then_some(Some(names))
 }
 
 /// Does `rule` allow `verb` on the non-resource URL `path` (`/metrics`)?

@@ -245,6 +245,58 @@ subjects: [{kind: User, name: 'system:serviceaccount:mon:agent', apiGroup: rbac.
 }
 
 #[test]
+fn the_empty_resource_name_is_every_request_that_names_nothing() {
+    // The API server compares names exactly: `""` is the name of a list,
+    // a watch or a create, which therefore reach every object.
+    let m = model(
+        "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: empty-names, namespace: ns}
+rules:
+- {apiGroups: [''], resources: [secrets], verbs: [list, get], resourceNames: ['']}
+- {apiGroups: [''], resources: [pods], verbs: [create], resourceNames: ['']}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: empty-names, namespace: ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: empty-names}
+subjects: [{kind: ServiceAccount, name: app, namespace: ns}]
+",
+    );
+    let authz = Authz::new(&m);
+    let app = sa("ns", "app");
+    assert!(may(
+        &authz,
+        &app,
+        Request::new("list", "", "secrets").in_namespace("ns")
+    ));
+    assert!(may(
+        &authz,
+        &app,
+        Request::new("create", "", "pods").in_namespace("ns")
+    ));
+    // A `get` names its object, which is never "".
+    assert!(!may(
+        &authz,
+        &app,
+        Request::new("get", "", "secrets")
+            .in_namespace("ns")
+            .named("db")
+    ));
+    let binding = by_name(&authz, "empty-names");
+    assert_eq!(
+        authz.grant(binding, "", "secrets", "list").unwrap().names,
+        None
+    );
+    assert_eq!(
+        authz.grant(binding, "", "pods", "create").unwrap().names,
+        None
+    );
+    assert!(authz.grant(binding, "", "secrets", "get").is_none());
+}
+
+#[test]
 fn aggregation_cycles_reach_their_fixed_point() {
     let m = model(
         "

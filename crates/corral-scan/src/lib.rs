@@ -62,23 +62,35 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Does the rule run? Not when it is turned off by its ID or name (an
+    /// old name turns off its findings only: [`Settings::reports`]).
     pub fn enabled(&self, rule: &RuleMeta) -> bool {
         !self
             .disabled
             .iter()
-            .any(|name| rule_redirects::names(rule, name))
+            .any(|name| rule_redirects::names_rule(rule, name))
     }
 
-    /// The severity set for the rule: by its ID, by its name, or by an old
-    /// ID or name of a rule it took over, in that order.
-    pub fn severity(&self, rule: &RuleMeta) -> Severity {
+    /// Is the finding of `rule` at `field` reported? Not when an old name
+    /// redirected to the rule, at that field, is turned off.
+    pub fn reports(&self, rule: &RuleMeta, field: &str) -> bool {
+        !self
+            .disabled
+            .iter()
+            .any(|name| rule_redirects::names(rule, field, name))
+    }
+
+    /// The severity set for the rule's finding at `field`: by the rule's
+    /// ID, by its name, or by an old ID or name of a rule it took over (at
+    /// that field), in that order.
+    pub fn severity(&self, rule: &RuleMeta, field: &str) -> Severity {
         self.severities
             .get(rule.id)
             .or_else(|| self.severities.get(rule.name))
             .or_else(|| {
                 self.severities
                     .iter()
-                    .find(|(name, _)| rule_redirects::names(rule, name))
+                    .find(|(name, _)| rule_redirects::names(rule, field, name))
                     .map(|(_, severity)| severity)
             })
             .copied()
@@ -107,9 +119,9 @@ pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
                 }
             }
             rule.check_model(&context, &mut out);
-            let severity = settings.severity(rule.meta());
+            out.retain(|finding| settings.reports(rule.meta(), &finding.field));
             for finding in &mut out {
-                finding.severity = severity;
+                finding.severity = settings.severity(rule.meta(), &finding.field);
             }
             out
         })
@@ -151,7 +163,8 @@ fn suppress_by_annotation(model: &Model, findings: &mut [Finding]) {
     }
     for finding in findings {
         if let Some((rules, reason)) = ignored.get(&(&*finding.file, finding.document)) {
-            let named = |r: &&str| *r == "all" || rule_redirects::names(finding.rule, r);
+            let named =
+                |r: &&str| *r == "all" || rule_redirects::names(finding.rule, &finding.field, r);
             if rules.iter().any(named) {
                 finding.suppressed = Some(format!("{IGNORE_ANNOTATION}: {reason}"));
             }

@@ -21,6 +21,11 @@ pub struct Redirect {
     /// The owners' IDs: one, or one per Pod Security Standards level when
     /// the standard checks the defect at both (`procMount`).
     pub to: &'static [&'static str],
+    /// The field the old rule reported, when the owner reports others too
+    /// (`hostPID` of the three host namespaces): the old name then means
+    /// the owner's findings at that field only, so that a configuration
+    /// that turned off the old rule turns off no more than it did.
+    pub field: Option<&'static str>,
 }
 
 /// The workload rules that duplicated a Pod Security Standards rule (the
@@ -32,41 +37,49 @@ pub static REDIRECTS: &[Redirect] = &[
         id: "CRL-W001",
         name: "privileged-container",
         to: &["CRL-P009"],
+        field: None,
     },
     Redirect {
         id: "CRL-W002",
         name: "privilege-escalation-container",
         to: &["CRL-P001"],
+        field: None,
     },
     Redirect {
         id: "CRL-W003",
         name: "run-as-non-root",
         to: &["CRL-P013"],
+        field: None,
     },
     Redirect {
         id: "CRL-W007",
         name: "host-network",
         to: &["CRL-P005"],
+        field: Some("hostNetwork"),
     },
     Redirect {
         id: "CRL-W008",
         name: "host-pid",
         to: &["CRL-P005"],
+        field: Some("hostPID"),
     },
     Redirect {
         id: "CRL-W009",
         name: "host-ipc",
         to: &["CRL-P005"],
+        field: Some("hostIPC"),
     },
     Redirect {
         id: "CRL-W021",
         name: "unsafe-sysctls",
         to: &["CRL-P018"],
+        field: None,
     },
     Redirect {
         id: "CRL-W022",
         name: "unsafe-proc-mount",
         to: &["CRL-P010", "CRL-P011"],
+        field: None,
     },
 ];
 
@@ -83,15 +96,26 @@ pub fn old_ids(id: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|r| r.id)
 }
 
-/// Does `name`, as a user wrote it, name `rule`: its ID, its name, or an
-/// old ID or name redirected to it? The first time an old one is used,
-/// a warning says what it is now.
-pub fn names(rule: &RuleMeta, name: &str) -> bool {
-    if name == rule.id || name == rule.name {
+/// Does `name`, as a user wrote it, name `rule` as a whole: its ID or its
+/// name?
+pub fn names_rule(rule: &RuleMeta, name: &str) -> bool {
+    name == rule.id || name == rule.name
+}
+
+/// Does `name`, as a user wrote it, name a finding of `rule` at `field`:
+/// the rule's ID or name, or an old ID or name redirected to it (at the
+/// old rule's field, if it had one)? The first time an old one is used, a
+/// warning says what it is now.
+pub fn names(rule: &RuleMeta, field: &str, name: &str) -> bool {
+    if names_rule(rule, name) {
         return true;
     }
     match redirect(name) {
-        Some(r) if r.to.contains(&rule.id) => {
+        Some(r)
+            if r.to.contains(&rule.id)
+                && r.field
+                    .is_none_or(|f| field == f || field.ends_with(&format!(".{f}"))) =>
+        {
             if first_use(name) {
                 eprintln!("{}", warning(name, rule));
             }
@@ -156,21 +180,29 @@ mod tests {
         let all = rules::all();
         let meta = |id: &str| all.iter().map(|r| r.meta()).find(|m| m.id == id).unwrap();
         let privileged = meta("CRL-P009");
-        assert!(names(privileged, "CRL-P009") && names(privileged, "pss-privileged"));
-        assert!(names(privileged, "CRL-W001") && names(privileged, "privileged-container"));
-        assert!(!names(privileged, "CRL-W002") && !names(privileged, "host-pid"));
+        let field = "spec.containers[0].securityContext.privileged";
+        assert!(names(privileged, field, "CRL-P009") && names(privileged, field, "pss-privileged"));
+        assert!(
+            names(privileged, field, "CRL-W001")
+                && names(privileged, field, "privileged-container")
+        );
+        assert!(!names(privileged, field, "CRL-W002") && !names(privileged, field, "host-pid"));
+        // An old host namespace rule means the owner at its own field only.
         let namespaces = meta("CRL-P005");
-        for old in [
-            "CRL-W007",
-            "host-network",
-            "CRL-W008",
-            "host-pid",
-            "CRL-W009",
-            "host-ipc",
+        for (old, field) in [
+            ("CRL-W007", "spec.hostNetwork"),
+            ("host-network", "spec.template.spec.hostNetwork"),
+            ("CRL-W008", "spec.hostPID"),
+            ("host-pid", "spec.hostPID"),
+            ("CRL-W009", "spec.hostIPC"),
+            ("host-ipc", "spec.hostIPC"),
         ] {
-            assert!(names(namespaces, old), "{old}");
+            assert!(names(namespaces, field, old), "{old}");
+            assert!(!names(namespaces, "spec.hostUsers", old), "{old}");
         }
-        assert!(!names(meta("CRL-W004"), "CRL-W001"));
+        assert!(!names(namespaces, "spec.hostNetwork", "host-pid"));
+        assert!(names_rule(namespaces, "CRL-P005") && !names_rule(namespaces, "host-pid"));
+        assert!(!names(meta("CRL-W004"), field, "CRL-W001"));
         assert_eq!(
             old_ids("CRL-P005").collect::<Vec<_>>(),
             ["CRL-W007", "CRL-W008", "CRL-W009"]

@@ -137,7 +137,9 @@ pub fn apply_comments(findings: &mut [Finding], source: &mut dyn FnMut(&str) -> 
             [line.saturating_sub(1), line].map(|n| text.line(n).filter(|_| comments.contains(&n)));
         for candidate in lines.into_iter().flatten() {
             if let Some((rules, reason)) = ignore_comment(candidate) {
-                let named = |r: &&str| *r == "all" || crate::rule_redirects::names(finding.rule, r);
+                let named = |r: &&str| {
+                    *r == "all" || crate::rule_redirects::names(finding.rule, &finding.field, r)
+                };
                 if rules.iter().any(named) {
                     let reason = if reason.is_empty() {
                         "no reason given"

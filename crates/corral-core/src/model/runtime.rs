@@ -16,32 +16,65 @@ pub fn capability(name: &str) -> String {
     }
 }
 
-fn listed(list: Option<&Vec<String>>, wanted: &str) -> bool {
-    list.into_iter()
-        .flatten()
-        .map(|c| capability(c))
-        .any(|c| c == "ALL" || c == wanted)
+/// The capabilities containerd grants a container by default (CRI-O's
+/// default set is smaller: this is the one that grants most).
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// Does the container hold `wanted` (named as [`capability`] names it)
+/// once the runtime has applied its `add` and `drop`? Both runtimes
+/// start from `add: [ALL]` (every capability) or the default set, empty
+/// it on `drop: [ALL]`, then add, then drop, one by one. Each list is read
+/// as the runtime that makes it count for most does, so that a verdict
+/// is never "safe" on one runtime only: an add as CRI-O reads it (any
+/// case, with or without `CAP_`), a drop as containerd does (any case,
+/// but `CAP_NET_RAW` becomes `CAP_CAP_NET_RAW`, which drops nothing, and
+/// spaces are kept).
+pub fn holds(context: Option<&SecurityContext>, wanted: &str) -> bool {
+    let capabilities = context.and_then(|c| c.capabilities.as_ref());
+    let add = capabilities
+        .and_then(|c| c.add.as_deref())
+        .unwrap_or_default();
+    let drop = capabilities
+        .and_then(|c| c.drop.as_deref())
+        .unwrap_or_default();
+    let dropped = |c: &String| c.eq_ignore_ascii_case(wanted);
+    let drop_all = drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"));
+    let add_all = add.iter().any(|c| capability(c) == "ALL");
+    let mut held = add_all || DEFAULT_CAPABILITIES.contains(&wanted);
+    if drop_all {
+        held = false;
+    }
+    if add.iter().any(|c| capability(c) == wanted) {
+        held = true;
+    }
+    held && !drop.iter().any(dropped)
 }
 
-/// Does the container add `wanted` (named as [`capability`] names it), by
-/// name or through `ALL`?
-pub fn adds(context: Option<&SecurityContext>, wanted: &str) -> bool {
-    listed(
-        context
-            .and_then(|c| c.capabilities.as_ref())
-            .and_then(|c| c.add.as_ref()),
-        wanted,
-    )
-}
-
-/// Does the container drop `wanted`, by name or through `ALL`?
-pub fn drops(context: Option<&SecurityContext>, wanted: &str) -> bool {
-    listed(
-        context
-            .and_then(|c| c.capabilities.as_ref())
-            .and_then(|c| c.drop.as_ref()),
-        wanted,
-    )
+/// A drop entry that containerd does not apply but means `wanted`
+/// (`CAP_NET_RAW`, ` net_raw`), for a finding to name.
+pub fn ineffective_drop<'a>(context: Option<&'a SecurityContext>, wanted: &str) -> Option<&'a str> {
+    context
+        .and_then(|c| c.capabilities.as_ref())
+        .and_then(|c| c.drop.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .find(|c| capability(c) == wanted && !c.eq_ignore_ascii_case(wanted))
+        .map(String::as_str)
 }
 
 /// Is it a Windows pod (`spec.os.name: windows`)? Validation forbids the
@@ -164,19 +197,71 @@ pub fn sensitive_path(path: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    fn context(json: &str) -> SecurityContext {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
-    fn capabilities_compare_as_the_runtimes_do() {
+    fn capabilities_are_held_as_the_runtimes_apply_them() {
         assert_eq!(capability("sys_admin"), "SYS_ADMIN");
         assert_eq!(capability("Cap_Net_Raw"), "NET_RAW");
-        let context: SecurityContext =
-            serde_json::from_str(r#"{"capabilities": {"add": ["all"], "drop": ["all"]}}"#).unwrap();
-        assert!(adds(Some(&context), "SYS_ADMIN"));
-        assert!(drops(Some(&context), "NET_RAW"));
-        let context: SecurityContext =
-            serde_json::from_str(r#"{"capabilities": {"drop": ["net_raw"]}}"#).unwrap();
-        assert!(drops(Some(&context), "NET_RAW"));
-        assert!(!drops(Some(&context), "SYS_ADMIN"));
-        assert!(!adds(None, "SYS_ADMIN"));
+        let holds_in = |json: &str, cap: &str| holds(Some(&context(json)), cap);
+        // The default set, and nothing else.
+        assert!(holds(None, "NET_RAW") && !holds(None, "SYS_ADMIN"));
+        // Any case; `ALL` adds every capability and drops every one.
+        assert!(holds_in(
+            r#"{"capabilities": {"add": ["all"]}}"#,
+            "SYS_MODULE"
+        ));
+        assert!(holds_in(
+            r#"{"capabilities": {"add": ["sys_admin"]}}"#,
+            "SYS_ADMIN"
+        ));
+        assert!(holds_in(
+            r#"{"capabilities": {"add": ["CAP_SYS_ADMIN"]}}"#,
+            "SYS_ADMIN"
+        ));
+        assert!(!holds_in(
+            r#"{"capabilities": {"drop": ["all"]}}"#,
+            "NET_RAW"
+        ));
+        assert!(!holds_in(
+            r#"{"capabilities": {"drop": ["net_raw"]}}"#,
+            "NET_RAW"
+        ));
+        // Add all, then drop all, then add, then drop.
+        assert!(!holds_in(
+            r#"{"capabilities": {"add": ["ALL"], "drop": ["ALL"]}}"#,
+            "SYS_MODULE"
+        ));
+        assert!(!holds_in(
+            r#"{"capabilities": {"add": ["ALL"], "drop": ["SYS_MODULE"]}}"#,
+            "SYS_MODULE"
+        ));
+        assert!(holds_in(
+            r#"{"capabilities": {"add": ["NET_RAW"], "drop": ["ALL"]}}"#,
+            "NET_RAW"
+        ));
+        assert!(!holds_in(
+            r#"{"capabilities": {"add": ["SYS_ADMIN"], "drop": ["SYS_ADMIN"]}}"#,
+            "SYS_ADMIN"
+        ));
+        // containerd makes `CAP_NET_RAW` into `CAP_CAP_NET_RAW`: nothing is
+        // dropped; nor is ` all ` all.
+        let prefixed = context(r#"{"capabilities": {"drop": ["CAP_NET_RAW"]}}"#);
+        assert!(holds(Some(&prefixed), "NET_RAW"));
+        assert_eq!(
+            ineffective_drop(Some(&prefixed), "NET_RAW"),
+            Some("CAP_NET_RAW")
+        );
+        assert!(holds_in(
+            r#"{"capabilities": {"drop": [" all "]}}"#,
+            "NET_RAW"
+        ));
+        assert!(holds_in(
+            r#"{"capabilities": {"drop": ["CAP_ALL"]}}"#,
+            "NET_RAW"
+        ));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! process namespace: each edge at the security context field that makes
 //! it possible.
 
-use corral_core::model::runtime::adds;
+use corral_core::model::runtime::holds;
 use k8s_openapi::api::core::v1::SecurityContext;
 use petgraph::graph::NodeIndex;
 
@@ -23,7 +23,7 @@ pub(super) fn container(
     let host_pid = entry.template.spec.host_pid == Some(true);
     let escapes = [
         (
-            privileged || adds(context, "SYS_MODULE"),
+            privileged || holds(context, "SYS_MODULE"),
             EdgeKind::CeModuleLoad,
             "securityContext",
             "privileged, or adds SYS_MODULE",
@@ -42,8 +42,8 @@ pub(super) fn container(
         ),
         (
             host_pid
-                && adds(context, "SYS_PTRACE")
-                && adds(context, "SYS_ADMIN")
+                && holds(context, "SYS_PTRACE")
+                && holds(context, "SYS_ADMIN")
                 && context
                     .and_then(|c| c.app_armor_profile.as_ref())
                     .is_some_and(|a| a.type_ == "Unconfined"),

@@ -316,3 +316,29 @@ pss_check!(
     "Pod Security Standards: Windows host process",
     "A Windows HostProcess container runs on the node itself with full access."
 );
+
+/// The rule of PSS check `check` (upstream's name).
+pub(crate) fn rule_for(check: &str) -> Option<&'static crate::rule::RuleMeta> {
+    Some(match check {
+        "allowPrivilegeEscalation" => &AllowPrivilegeEscalation::META,
+        "appArmorProfile" => &AppArmorProfile::META,
+        "capabilities_baseline" => &CapabilitiesBaseline::META,
+        "capabilities_restricted" => &CapabilitiesRestricted::META,
+        "hostNamespaces" => &HostNamespaces::META,
+        "hostPathVolumes" => &HostPathVolumes::META,
+        "hostPorts" => &HostPorts::META,
+        "hostProbesAndHostLifecycle" => &HostProbes::META,
+        "privileged" => &Privileged::META,
+        "procMount" => &ProcMount::META,
+        "procMount_restricted" => &ProcMountRestricted::META,
+        "restrictedVolumes" => &RestrictedVolumes::META,
+        "runAsNonRoot" => &RunAsNonRoot::META,
+        "runAsUser" => &RunAsUser::META,
+        "seLinuxOptions" => &SeLinuxOptions::META,
+        "seccompProfile_baseline" => &SeccompBaseline::META,
+        "seccompProfile_restricted" => &SeccompRestricted::META,
+        "sysctls" => &Sysctls::META,
+        "windowsHostProcess" => &WindowsHostProcess::META,
+        _ => return None,
+    })
+}

@@ -79,9 +79,11 @@ enum Named {
     Spared(&'static [(&'static str, &'static str, &'static str, &'static str)]),
 }
 
-/// Does `policy`, rule `index` of `object` (a Role in `namespace`, or a
-/// ClusterRole), allow one of `wanted` on some object (`Named::Fires`), or
-/// on every object or one of the exceptions (`Named::Spared`)? A Role
+/// Does `policy`, rule `index` of `all`, the rules of `object` (a Role in
+/// `namespace`, or a ClusterRole), allow one of `wanted` on some object
+/// (`Named::Fires`), or on every object or one of the exceptions
+/// (`Named::Spared`; names restrict nothing when the role may create the
+/// resource)? A Role
 /// grants within its namespace only: no cluster-scoped resource, except
 /// `bind` on ClusterRoles, which the API server checks in the namespace of
 /// the RoleBinding being made. The names a grant is restricted to are the
@@ -90,8 +92,7 @@ enum Named {
 /// of a resource never does.
 fn grants_any(
     object: &Object,
-    policy: &rbac::PolicyRule,
-    index: usize,
+    (policy, index, all): (&rbac::PolicyRule, usize, &[rbac::PolicyRule]),
     namespace: Option<&str>,
     wanted: &[Access],
     named: &Named,
@@ -105,8 +106,24 @@ fn grants_any(
         let Some(grant) = authz::grant(&rule, namespace, group, resource, verb) else {
             return false;
         };
+        // Names restrict nothing when the role may also create the
+        // resource: its holder creates the named object (a Secret of type
+        // service-account-token, say, which the token controller fills).
+        let creates = || {
+            let rules: Vec<authz::RuleRef> = all
+                .iter()
+                .enumerate()
+                .map(|(index, rule)| authz::RuleRef {
+                    rule,
+                    object,
+                    index,
+                })
+                .collect();
+            authz::grant(&rules, namespace, group, resource, "create").is_some()
+        };
         match (named, &grant.names) {
             (Named::Fires, _) | (Named::Spared(_), None) => true,
+            (Named::Spared(_), Some(_)) if !resource.contains('/') && creates() => true,
             (Named::Spared(exceptions), Some(names)) => {
                 exceptions.iter().any(|&(g, r, v, name)| {
                     (g, r, v) == (group, resource, verb) && names.iter().any(|n| n == name)
@@ -129,7 +146,7 @@ fn grants_any(
 /// role's namespace, `None` for a ClusterRole) returns the field, message
 /// and fix when it fires.
 macro_rules! role_rule {
-    ($rule:ident, |$object:ident, $policy:ident, $index:ident, $namespace:ident| $body:expr) => {
+    ($rule:ident, |$object:ident, $policy:ident, $index:ident, $namespace:ident, $all:ident| $body:expr) => {
         impl Rule for $rule {
             fn check_object(
                 &self,
@@ -143,6 +160,7 @@ macro_rules! role_rule {
                 };
                 let $object = object;
                 let $namespace = namespace.as_deref();
+                let $all = rules;
                 for (i, $policy) in rules.iter().enumerate() {
                     let $index = i;
                     let fired: Option<(&str, String, String)> = $body;
@@ -182,7 +200,7 @@ declare_rule! {
     "Role grants with a wildcard"
 }
 
-role_rule!(Wildcards, |_object, policy, _index, _namespace| {
+role_rule!(Wildcards, |_object, policy, _index, _namespace, _all| {
     let star = |l: Option<&Vec<String>>| l.is_some_and(|l| l.iter().any(|x| x == "*"));
     if policy.verbs.iter().any(|v| v == "*") {
         Some((
@@ -348,8 +366,8 @@ macro_rules! grant_rule {
             $rule, $id, $kebab, Rbac, $severity, $summary
         }
 
-        role_rule!($rule, |object, policy, index, namespace| {
-            grants_any(object, policy, index, namespace, &[$($access),+], &$named)
+        role_rule!($rule, |object, policy, index, namespace, all| {
+            grants_any(object, (policy, index, all), namespace, &[$($access),+], &$named)
                 .then(|| ("verbs", $message.to_string(), $fix.to_string()))
         });
     };
@@ -360,7 +378,7 @@ grant_rule!(ReadSecrets, "CRL-R003", "read-secrets", High, "Role reads Secrets",
     named: Named::Spared(&[]),
     message: "the role can read every Secret",
     fix: "grant `get` on the named Secrets needed (`resourceNames`), never `list` or `watch` on all of them",
-    what: "Flags a role rule that grants `get`, `list` or `watch` on every Secret. A rule restricted by `resourceNames` reads only the Secrets it names and is not flagged: that is the fix. The API server allows `list` and `watch` by such a rule only with the field selector `metadata.name` of one of its names (it takes the request's name from it), and `get` only of them.",
+    what: "Flags a role rule that grants `get`, `list` or `watch` on every Secret. A rule restricted by `resourceNames` reads only the Secrets it names and is not flagged: that is the fix, unless the role may also create Secrets (its holder creates a Secret of that name, of type `kubernetes.io/service-account-token` for any account, and reads the token the controller puts in it). `resourceNames: [\"\"]` is every `list` and `watch`. The API server allows `list` and `watch` by such a rule only with the field selector `metadata.name` of one of its names (it takes the request's name from it), and `get` only of them.",
     why: "Secrets hold every credential of the namespace, service account tokens included: `list` returns them all at once.");
 grant_rule!(ExecAttach, "CRL-R004", "pods-exec-attach", High, "Role can exec into pods",
     access: [Access { group: CORE, resources: &["pods/exec", "pods/attach"], verbs: &["create", "get"] }],

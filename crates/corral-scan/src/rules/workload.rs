@@ -191,9 +191,13 @@ container_rule!(NoReadOnlyRootFs, |template, spec, c| {
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container that does not drop `NET_RAW` (or `ALL`), named in
-    /// any case, with or without `CAP_`, as the runtimes read it. Windows
-    /// pods have no Linux capabilities and are not flagged.
+    /// Flags a container that keeps `NET_RAW` once the runtime has applied
+    /// its capabilities: it drops neither `NET_RAW` nor `ALL` (in any case;
+    /// containerd reads `CAP_NET_RAW` as another, unknown capability), or
+    /// adds it back after `drop: [ALL]`. Where the Pod Security Standards
+    /// rule `CRL-P004` (restricted) already asks this container for
+    /// `drop: ["ALL"]`, it owns the defect and this rule stays quiet.
+    /// Windows pods have no Linux capabilities and are not flagged.
     ///
     /// ## Why it matters
     /// `NET_RAW` is in the default set of most runtimes; it lets a process
@@ -210,15 +214,77 @@ declare_rule! {
     "Container keeps NET_RAW"
 }
 
-container_rule!(DropNetRaw, |template, spec, c| {
-    (!runtime::windows(spec) && !runtime::drops(c.security, "NET_RAW")).then(|| {
-        (
-            ".securityContext.capabilities.drop".into(),
-            format!("container `{}` does not drop NET_RAW", c.name),
-            "add `securityContext.capabilities.drop: [\"ALL\"]`".into(),
-        )
+impl Rule for DropNetRaw {
+    fn check_object(
+        &self,
+        context: &Context,
+        object: &Object,
+        resource: &Resource,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(template) = template(resource) else {
+            return;
+        };
+        if runtime::windows(&template.spec) {
+            return;
+        }
+        for c in containers(&template.spec) {
+            if !runtime::holds(c.security, "NET_RAW") {
+                continue;
+            }
+            let field = c.path(template, ".securityContext.capabilities.drop");
+            if reported_by_pss(context, object, template, "capabilities_restricted", &field) {
+                continue;
+            }
+            let message = match runtime::ineffective_drop(c.security, "NET_RAW") {
+                Some(written) => format!(
+                    "container `{}` does not drop NET_RAW: containerd reads `{written}` as no capability (write `NET_RAW`)",
+                    c.name
+                ),
+                None => format!("container `{}` does not drop NET_RAW", c.name),
+            };
+            out.push(Finding::new(
+                &Self::META,
+                object,
+                &field,
+                message,
+                "add `securityContext.capabilities.drop: [\"ALL\"]`".into(),
+            ));
+        }
+    }
+}
+
+/// Does the Pod Security Standards rule of `check` already report `field`
+/// (the object's path) at the scan's level, and is it on? Then it owns the
+/// defect there, and a narrower workload rule stays quiet.
+fn reported_by_pss(
+    context: &Context,
+    object: &Object,
+    template: &PodTemplate,
+    check: &str,
+    field: &str,
+) -> bool {
+    let owner = crate::rules::pss::rule_for(check);
+    if owner.is_none_or(|m| !context.settings.enabled(m) || !context.settings.reports(m, field)) {
+        return false;
+    }
+    context.pss_evaluation(object).is_some_and(|evaluation| {
+        evaluation
+            .violations
+            .iter()
+            .filter(|v| v.check == check)
+            .flat_map(|v| &v.fields)
+            .any(|f| template_field(template, f) == field)
     })
-});
+}
+
+/// A PSS violation's field (from the template) as a path from the object.
+fn template_field(template: &PodTemplate, field: &str) -> String {
+    match template.path.as_str() {
+        "" => field.to_string(),
+        base => format!("{base}.{field}"),
+    }
+}
 
 /// Capabilities that amount to control of the node or its network.
 const DANGEROUS: [&str; 9] = [
@@ -238,8 +304,9 @@ declare_rule! {
     /// Flags a container that adds a capability amounting to control of
     /// the node: `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`,
     /// `SYS_MODULE`, `SYS_RAWIO`, `DAC_READ_SEARCH`, `BPF` or `PERFMON`,
-    /// named in any case, with or without `CAP_`, as the runtimes read
-    /// them. (On a Windows pod capabilities are invalid: nothing runs.)
+    /// named in any case, with or without `CAP_`, and not dropped again,
+    /// as the runtimes apply them. (On a Windows pod capabilities are
+    /// invalid: nothing runs.)
     ///
     /// ## Why it matters
     /// Each is a known container escape or a way to read other processes'
@@ -256,13 +323,19 @@ declare_rule! {
 }
 
 container_rule!(DangerousCapabilities, |template, spec, c| {
+    // What the runtime grants after `drop`: `add: [ALL]` with
+    // `drop: [ALL]` grants nothing.
+    let held = |cap: &str| runtime::holds(c.security, cap);
     let added: Vec<&String> = c
         .security
         .and_then(|s| s.capabilities.as_ref())
         .and_then(|caps| caps.add.as_ref())
         .into_iter()
         .flatten()
-        .filter(|a| DANGEROUS.contains(&runtime::capability(a).as_str()))
+        .filter(|a| match runtime::capability(a).as_str() {
+            "ALL" => DANGEROUS[1..].iter().any(|d| held(d)),
+            cap => DANGEROUS.contains(&cap) && held(cap),
+        })
         .collect();
     (!runtime::windows(spec) && !added.is_empty()).then(|| {
         let names: Vec<&str> = added.iter().map(|a| a.as_str()).collect();
@@ -350,7 +423,8 @@ declare_rule! {
     /// `/root`, `/home`, the kubelet's, the runtimes' and etcd's state, a
     /// directory under one of them, or a directory that holds one (`/var`
     /// and `/var/lib` hold the kubelet's state), as the kubelet resolves
-    /// the path (`//`, `.`, a trailing `/`).
+    /// the path (`//`, `.`, a trailing `/`). A volume that also reaches a
+    /// runtime socket (`/`) is `CRL-W010`'s finding, the graver one.
     ///
     /// ## Why it matters
     /// These hold the node's credentials (kubelet certificates, service
@@ -368,6 +442,10 @@ declare_rule! {
 pod_rule!(SensitiveHostMount, |template, spec| {
     host_paths(spec)
         .filter_map(|(i, v, path)| {
+            // One finding a volume: reaching the runtime socket is W010's.
+            if runtime::runtime_socket(path).is_some() {
+                return None;
+            }
             let exposed = runtime::sensitive_path(path)?;
             let clean = runtime::host_path(path);
             let holds = if clean == exposed || clean.starts_with(&format!("{exposed}/")) {

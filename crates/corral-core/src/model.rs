@@ -104,6 +104,26 @@ fn metadata_path(template: &str, field: &str) -> String {
     }
 }
 
+/// Where a pod template at `template` (its path in `object`) names its
+/// account: `serviceAccountName`, or the deprecated alias `serviceAccount`
+/// when only that is written (the model holds the name the API server
+/// converts it to). A path from the object's root.
+pub fn service_account_field(object: &Object, template: &str) -> String {
+    let written = |field: &str| {
+        object
+            .root
+            .at(&spec_path(template, field))
+            .and_then(|n| n.as_str())
+            .is_some_and(|name| !name.is_empty())
+    };
+    let field = if !written("serviceAccountName") && written("serviceAccount") {
+        "serviceAccount"
+    } else {
+        "serviceAccountName"
+    };
+    spec_path(template, field)
+}
+
 fn service_account(named: Option<&str>) -> &str {
     named.filter(|a| !a.is_empty()).unwrap_or("default")
 }

@@ -21,6 +21,7 @@ pub enum EdgeKind {
     ExploitHostRead,
     ExploitHostWrite,
     ExploitHostTraverse,
+    ExploitContainerdSock,
     TokenSteal,
     IdentityAssume,
     PermissionDiscover,
@@ -70,6 +71,7 @@ impl EdgeKind {
             EdgeKind::ExploitHostRead => "EXPLOIT_HOST_READ",
             EdgeKind::ExploitHostWrite => "EXPLOIT_HOST_WRITE",
             EdgeKind::ExploitHostTraverse => "EXPLOIT_HOST_TRAVERSE",
+            EdgeKind::ExploitContainerdSock => "EXPLOIT_CONTAINERD_SOCK",
             EdgeKind::TokenSteal => "TOKEN_STEAL",
             EdgeKind::IdentityAssume => "IDENTITY_ASSUME",
             EdgeKind::PermissionDiscover => "PERMISSION_DISCOVER",
@@ -151,6 +153,11 @@ impl EdgeKind {
                 "write to the host through a host path",
                 "T1611",
                 "do not mount that host path writable",
+            ),
+            EdgeKind::ExploitContainerdSock => (
+                "start a privileged container through the node's container runtime socket",
+                "T1610",
+                "do not mount the runtime socket or a directory that holds it",
             ),
             EdgeKind::ExploitHostTraverse => (
                 "read other pods' tokens under the kubelet's directory",

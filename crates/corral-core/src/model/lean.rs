@@ -73,12 +73,16 @@ pub struct LeanContainer {
     pub security_context: Option<Box<SecurityContext>>,
     pub volume_mounts: Option<Vec<VolumeMount>>,
     pub ports: Option<Vec<ContainerPort>>,
+    /// It runs without AppArmor ([`super::runtime::app_armor_unconfined`]).
+    pub app_armor_unconfined: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct LeanVolume {
     pub name: String,
     pub host_path: Option<HostPathVolumeSource>,
+    /// It projects an API token ([`super::runtime::api_token_volume`]).
+    pub api_token: bool,
 }
 
 impl LeanTemplate {
@@ -101,13 +105,14 @@ impl LeanTemplate {
 
 impl From<&PodTemplate> for LeanTemplate {
     fn from(template: &PodTemplate) -> Self {
+        let spec = &template.spec;
         let container = |c: &k8s_openapi::api::core::v1::Container| LeanContainer {
             name: c.name.clone(),
             security_context: c.security_context.clone().map(Box::new),
             volume_mounts: c.volume_mounts.clone(),
             ports: c.ports.clone(),
+            app_armor_unconfined: super::runtime::app_armor_unconfined(&template.metadata, spec, c),
         };
-        let spec = &template.spec;
         LeanTemplate {
             path: template.path.clone(),
             labels: template
@@ -139,6 +144,7 @@ impl From<&PodTemplate> for LeanTemplate {
                         .map(|v| LeanVolume {
                             name: v.name.clone(),
                             host_path: v.host_path.clone(),
+                            api_token: super::runtime::api_token_volume(v),
                         })
                         .collect()
                 }),

@@ -4,7 +4,8 @@
 //! filesystem resolves it. Every analysis asks here, so that the scanner
 //! and the attack graph agree on what a container holds.
 
-use k8s_openapi::api::core::v1::{PodSpec, SecurityContext};
+use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// A capability as the runtime names it: `sys_admin`, `CAP_SYS_ADMIN` and
 /// `SYS_ADMIN` are `SYS_ADMIN`.
@@ -75,6 +76,49 @@ pub fn ineffective_drop<'a>(context: Option<&'a SecurityContext>, wanted: &str) 
         .iter()
         .find(|c| capability(c) == wanted && !c.eq_ignore_ascii_case(wanted))
         .map(String::as_str)
+}
+
+/// Does the volume project a service account token the API server
+/// accepts (a `serviceAccountToken` source for its default audience, or
+/// for `kubernetes.default.svc`)? Mounted, it is the account's identity
+/// whatever `automountServiceAccountToken` says.
+pub fn api_token_volume(volume: &Volume) -> bool {
+    volume
+        .projected
+        .iter()
+        .flat_map(|p| p.sources.iter().flatten())
+        .filter_map(|source| source.service_account_token.as_ref())
+        .any(|token| {
+            token
+                .audience
+                .as_deref()
+                .is_none_or(|a| a.is_empty() || a.contains("kubernetes.default.svc"))
+        })
+}
+
+/// Does the container run without AppArmor? Its own `appArmorProfile`,
+/// else the deprecated annotation
+/// `container.apparmor.security.beta.kubernetes.io/<name>` (which the API
+/// server still copies into the field), else the pod's profile.
+pub fn app_armor_unconfined(metadata: &ObjectMeta, spec: &PodSpec, container: &Container) -> bool {
+    if let Some(profile) = container
+        .security_context
+        .as_ref()
+        .and_then(|c| c.app_armor_profile.as_ref())
+    {
+        return profile.type_ == "Unconfined";
+    }
+    let key = format!(
+        "container.apparmor.security.beta.kubernetes.io/{}",
+        container.name
+    );
+    if let Some(value) = metadata.annotations.as_ref().and_then(|a| a.get(&key)) {
+        return value == "unconfined";
+    }
+    spec.security_context
+        .as_ref()
+        .and_then(|c| c.app_armor_profile.as_ref())
+        .is_some_and(|p| p.type_ == "Unconfined")
 }
 
 /// Is it a Windows pod (`spec.os.name: windows`)? Validation forbids the

@@ -17,7 +17,7 @@ pub(super) fn container(
     entry: &PodEntry,
     vertex: NodeIndex,
     path: &str,
-    context: Option<&SecurityContext>,
+    (context, unconfined): (Option<&SecurityContext>, bool),
 ) {
     let privileged = context.and_then(|c| c.privileged) == Some(true);
     let host_pid = entry.template.spec.host_pid == Some(true);
@@ -41,12 +41,7 @@ pub(super) fn container(
             "privileged",
         ),
         (
-            host_pid
-                && holds(context, "SYS_PTRACE")
-                && holds(context, "SYS_ADMIN")
-                && context
-                    .and_then(|c| c.app_armor_profile.as_ref())
-                    .is_some_and(|a| a.type_ == "Unconfined"),
+            host_pid && holds(context, "SYS_PTRACE") && holds(context, "SYS_ADMIN") && unconfined,
             EdgeKind::CeSysPtrace,
             "securityContext.capabilities.add",
             "hostPID with SYS_PTRACE and SYS_ADMIN, AppArmor unconfined",
@@ -141,5 +136,40 @@ metadata: {{name: n1}}
         ] {
             assert!(edges(&g, kind).is_empty(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn apparmor_is_read_from_the_container_the_annotation_or_the_pod() {
+        let ptrace = |metadata: &str, pod: &str, container: &str| {
+            let yaml = format!(
+                "apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns{metadata}}}
+spec:
+  hostPID: true
+  nodeName: n1
+  securityContext: {{{pod}}}
+  containers: [{{name: c, image: x, securityContext: {{capabilities: {{add: [SYS_PTRACE, SYS_ADMIN]}}{container}}}}}]
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n1}}
+"
+            );
+            !edges(&graph(&yaml), EdgeKind::CeSysPtrace).is_empty()
+        };
+        let unconfined = "appArmorProfile: {type: Unconfined}";
+        let annotation =
+            ", annotations: {container.apparmor.security.beta.kubernetes.io/c: unconfined}";
+        assert!(ptrace("", "", &format!(", {unconfined}")));
+        assert!(ptrace("", unconfined, ""));
+        assert!(ptrace(annotation, "", ""));
+        // The container's own profile wins over the pod's.
+        assert!(!ptrace(
+            "",
+            unconfined,
+            ", appArmorProfile: {type: RuntimeDefault}"
+        ));
+        assert!(!ptrace("", "", ""));
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use corral_cloud::Cloud;
 use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
-use corral_core::model::{Model, Resource, TokenMounts};
+use corral_core::model::{service_account_field, Model, Resource, TokenMounts};
 use corral_core::Object;
 use k8s_openapi::api::core::v1::{Node, SecurityContext};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -571,19 +571,43 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
             for (token, evidence) in &pod_tokens {
                 g.edge(*vertex, *token, EdgeKind::ProjectedToken, evidence.clone());
             }
-            if let Some(identity) = identity {
+            // The container acts as its account only with a token: the
+            // one automounted, or one a volume it mounts projects.
+            let projected = container
+                .volume_mounts
+                .iter()
+                .flatten()
+                .enumerate()
+                .find(|(_, m)| {
+                    spec.volumes
+                        .iter()
+                        .flatten()
+                        .any(|v| v.name == m.name && v.api_token)
+                });
+            let token_field = match projected {
+                _ if automount => Some(service_account_field(object, &entry.template.path)),
+                Some((m, _)) => Some(format!("{path}.volumeMounts[{m}]")),
+                None => None,
+            };
+            if let (Some(identity), Some(field)) = (identity, token_field) {
                 g.edge(
                     *vertex,
                     identity,
                     EdgeKind::IdentityAssume,
                     evidence(
                         object,
-                        &entry.template.spec_path("serviceAccountName"),
-                        "runs as its service account",
+                        &field,
+                        "runs as its service account, with its token",
                     ),
                 );
             }
-            escapes::container(&mut g, entry, *vertex, path, context);
+            escapes::container(
+                &mut g,
+                entry,
+                *vertex,
+                path,
+                (context, container.app_armor_unconfined),
+            );
             volumes::host_paths(
                 &mut g,
                 (p, entry),

@@ -1,4 +1,5 @@
-//! Host-path volumes (`VOLUME_*`, `EXPLOIT_HOST_*`, `CE_UMH_CORE_PATTERN`)
+//! Host-path volumes (`VOLUME_*`, `EXPLOIT_HOST_*`, `EXPLOIT_CONTAINERD_SOCK`,
+//! `CE_UMH_CORE_PATTERN`)
 //! and the projected service account token (`TOKEN_STEAL`), and host paths
 //! over the kubelet's pods directory that read other pods' tokens
 //! (`EXPLOIT_HOST_TRAVERSE`).
@@ -7,7 +8,7 @@ use petgraph::graph::NodeIndex;
 use rustc_hash::FxHashMap;
 
 use corral_core::model::lean::LeanContainer;
-use corral_core::model::runtime::host_path;
+use corral_core::model::runtime::{host_path, runtime_socket};
 
 use super::{evidence, PodEntry};
 use crate::edge::EdgeKind;
@@ -115,7 +116,23 @@ pub(super) fn host_paths(
                 );
             }
         }
-        if user == Some(0) && CORE_PATTERN_PATHS.contains(&source.as_str()) {
+        // A unix socket answers through a read-only mount too.
+        if let Some(socket) = runtime_socket(&host.path) {
+            for node in &entry.nodes {
+                g.edge(
+                    vertex,
+                    *node,
+                    EdgeKind::ExploitContainerdSock,
+                    evidence(
+                        entry.object,
+                        &mount_path,
+                        format!("reaches the runtime socket {socket} through host path {source}"),
+                    ),
+                );
+            }
+        }
+        // Setting core_pattern writes to /proc.
+        if user == Some(0) && !read_only && CORE_PATTERN_PATHS.contains(&source.as_str()) {
             for node in &entry.nodes {
                 g.edge(
                     vertex,
@@ -258,6 +275,29 @@ metadata: {{name: n1}}
             edges(&g, EdgeKind::ExploitHostWrite),
             [(volume.clone(), node.clone())]
         );
+        // The runtime's socket, or a directory that holds it, read-only.
+        for path in ["/var/run/docker.sock", "/run/containerd", "/var//run/"] {
+            let g = graph(&pod(path, true));
+            assert_eq!(
+                edges(&g, EdgeKind::ExploitContainerdSock),
+                [("container/ns/p/c".to_string(), node.clone())],
+                "{path}"
+            );
+        }
+        assert!(edges(
+            &graph(&pod("/run/user", true)),
+            EdgeKind::ExploitContainerdSock
+        )
+        .is_empty());
+        // core_pattern is written, not read.
+        let root = |read_only| {
+            pod("/proc", read_only).replace(
+                "nodeName: n1",
+                "nodeName: n1\n  securityContext: {runAsUser: 0}",
+            )
+        };
+        assert!(!edges(&graph(&root(false)), EdgeKind::CeUmhCorePattern).is_empty());
+        assert!(edges(&graph(&root(true)), EdgeKind::CeUmhCorePattern).is_empty());
         // As the kubelet resolves it.
         let g = graph(&pod("//etc/./", true));
         assert_eq!(
@@ -317,5 +357,22 @@ subjects: [{{kind: ServiceAccount, name: builder, namespace: ns}}]
         assert!(steal(&account_pod("  serviceAccountName: builder\n", quiet)).is_empty());
         let back = "  serviceAccountName: builder\n  automountServiceAccountToken: true\n";
         assert_eq!(steal(&account_pod(back, quiet)), stolen);
+        // Without a token, the container does not act as the account; a
+        // token projected for the API server is one all the same.
+        let assume = |yaml: &str| edges(&graph(yaml), EdgeKind::IdentityAssume);
+        let acts = vec![("container/ns/p/c".to_string(), "sa/ns/builder".to_string())];
+        assert_eq!(
+            assume(&account_pod("  serviceAccount: builder\n", "")),
+            acts
+        );
+        assert!(assume(&account_pod("  serviceAccountName: builder\n", quiet)).is_empty());
+        let projected = account_pod(
+            "  serviceAccountName: builder\n  volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: t}}]}}]\n",
+            quiet,
+        )
+        .replace("containers: [{name: c, image: x}]", "containers: [{name: c, image: x, volumeMounts: [{name: t, mountPath: /t}]}]");
+        assert_eq!(assume(&projected), acts);
+        let elsewhere = projected.replace("{path: t}", "{path: t, audience: vault}");
+        assert!(assume(&elsewhere).is_empty());
     }
 }

@@ -2,7 +2,7 @@
 //! more, over every pod template (Pods, the built-in controllers, and
 //! custom resources with a pod template, such as Argo Rollouts).
 
-use corral_core::model::{runtime, PodTemplate, Resource, TokenMounts};
+use corral_core::model::{runtime, service_account_field, PodTemplate, Resource, TokenMounts};
 use corral_core::Object;
 use k8s_openapi::api::core::v1 as core;
 
@@ -670,24 +670,6 @@ declare_rule! {
     "Pod uses the default service account"
 }
 
-/// Where the pod names its account: `serviceAccountName`, or the
-/// deprecated alias `serviceAccount` when only that is written (the model
-/// holds the name the API server converts it to).
-fn account_field(object: &Object, template: &PodTemplate) -> &'static str {
-    let written = |field: &str| {
-        object
-            .root
-            .at(&template.spec_path(field))
-            .and_then(|n| n.as_str())
-            .is_some_and(|name| !name.is_empty())
-    };
-    if !written("serviceAccountName") && written("serviceAccount") {
-        "serviceAccount"
-    } else {
-        "serviceAccountName"
-    }
-}
-
 impl Rule for DefaultServiceAccount {
     fn check_object(
         &self,
@@ -707,7 +689,7 @@ impl Rule for DefaultServiceAccount {
         out.push(Finding::new(
             &Self::META,
             object,
-            &template.spec_path(account_field(object, template)),
+            &service_account_field(object, &template.path),
             message.into(),
             "set `serviceAccountName` to an account of its own".into(),
         ));
@@ -719,7 +701,8 @@ declare_rule! {
     /// Flags a pod that is given its service account's token: it does not
     /// set `automountServiceAccountToken: false`, and neither does its
     /// ServiceAccount (among the scanned objects) unless the pod sets it
-    /// back to `true`.
+    /// back to `true`; or that mounts a projected `serviceAccountToken`
+    /// the API server accepts (no audience, or `kubernetes.default.svc`).
     ///
     /// ## Why it matters
     /// Most applications never call the Kubernetes API, yet each gets a
@@ -744,6 +727,27 @@ impl Rule for AutomountToken {
             let account = template.service_account();
             let pod = template.spec.automount_service_account_token;
             if !mounts.mounted(namespace, account, pod) {
+                // A projected token for the API server is one all the same.
+                let spec = &template.spec;
+                let mounted = |name: &str| {
+                    containers(spec)
+                        .iter()
+                        .any(|c| c.mounts.iter().any(|m| m.name == name))
+                };
+                for (i, volume) in spec.volumes.iter().flatten().enumerate() {
+                    if runtime::api_token_volume(volume) && mounted(&volume.name) {
+                        out.push(Finding::new(
+                            &Self::META,
+                            object,
+                            &template.spec_path(&format!("volumes[{i}].projected")),
+                            format!(
+                                "the pod mounts an API token through volume `{}`",
+                                volume.name
+                            ),
+                            "remove the volume's `serviceAccountToken` source unless the pod calls the Kubernetes API, or give it another audience".into(),
+                        ));
+                    }
+                }
                 continue;
             }
             let message = if pod == Some(true) && mounts.opts_out(namespace, account) {
@@ -1000,7 +1004,7 @@ impl Rule for MissingServiceAccount {
                 out.push(Finding::new(
                     &Self::META,
                     object,
-                    &template.spec_path("serviceAccountName"),
+                    &service_account_field(object, &template.path),
                     format!("ServiceAccount `{name}` is not defined in namespace `{ns}`"),
                     "add the ServiceAccount, or correct the name".into(),
                 ));

@@ -13,6 +13,7 @@ pub enum EdgeKind {
     CeSysPtrace,
     CeUmhCorePattern,
     CeVarLogSymlink,
+    CeHostProcess,
     ContainerAttach,
     PodAttach,
     VolumeDiscover,
@@ -59,6 +60,7 @@ impl EdgeKind {
         match self {
             EdgeKind::CeModuleLoad => "CE_MODULE_LOAD",
             EdgeKind::CeNsenter => "CE_NSENTER",
+            EdgeKind::CeHostProcess => "CE_HOST_PROCESS",
             EdgeKind::CePrivMount => "CE_PRIV_MOUNT",
             EdgeKind::CeSysPtrace => "CE_SYS_PTRACE",
             EdgeKind::CeUmhCorePattern => "CE_UMH_CORE_PATTERN",
@@ -109,6 +111,11 @@ impl EdgeKind {
                 "load a kernel module from the container",
                 "T1611",
                 "run it unprivileged, without SYS_MODULE",
+            ),
+            EdgeKind::CeHostProcess => (
+                "run on the Windows node itself as a HostProcess container",
+                "T1611",
+                "drop windowsOptions.hostProcess",
             ),
             EdgeKind::CeNsenter => (
                 "nsenter into the host's PID 1",

@@ -75,6 +75,9 @@ pub struct LeanContainer {
     pub ports: Option<Vec<ContainerPort>>,
     /// It runs without AppArmor ([`super::runtime::app_armor_unconfined`]).
     pub app_armor_unconfined: bool,
+    /// A Windows HostProcess container (its own `windowsOptions` or the
+    /// pod's): it runs on the node itself.
+    pub host_process: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +115,18 @@ impl From<&PodTemplate> for LeanTemplate {
             volume_mounts: c.volume_mounts.clone(),
             ports: c.ports.clone(),
             app_armor_unconfined: super::runtime::app_armor_unconfined(&template.metadata, spec, c),
+            host_process: c
+                .security_context
+                .as_ref()
+                .and_then(|s| s.windows_options.as_ref())
+                .and_then(|w| w.host_process)
+                .or_else(|| {
+                    spec.security_context
+                        .as_ref()
+                        .and_then(|s| s.windows_options.as_ref())
+                        .and_then(|w| w.host_process)
+                })
+                == Some(true),
         };
         LeanTemplate {
             path: template.path.clone(),

@@ -168,12 +168,15 @@ const RUNTIME_PIPES: [&str; 2] = ["docker_engine", "containerd-containerd"];
 
 /// Node directories whose files are the node's credentials, configuration
 /// or devices, or every pod's tokens.
-pub const SENSITIVE_PATHS: [&str; 15] = [
+pub const SENSITIVE_PATHS: [&str; 22] = [
     "/",
+    "/bin",
     "/boot",
     "/dev",
     "/etc",
     "/lib",
+    "/lib64",
+    "/sbin",
     "/proc",
     "/sys",
     "/usr",
@@ -183,7 +186,21 @@ pub const SENSITIVE_PATHS: [&str; 15] = [
     "/var/lib/docker",
     "/var/lib/containerd",
     "/var/lib/etcd",
+    "/var/lib/containers",
+    "/var/lib/cri-o",
+    "/var/lib/rancher",
+    "/opt/cni/bin",
     "/etc/kubernetes",
+];
+
+/// The same on Windows nodes, lower-cased, with `\`.
+const WINDOWS_SENSITIVE_PATHS: [&str; 6] = [
+    r"c:\",
+    r"c:\windows",
+    r"c:\var\lib\kubelet",
+    r"c:\etc\kubernetes",
+    r"c:\programdata\docker",
+    r"c:\programdata\containerd",
 ];
 
 /// `path` with `/var/run` read as `/run`, as the node resolves it.
@@ -228,6 +245,10 @@ pub fn runtime_socket(path: &str) -> Option<&'static str> {
 /// one (`/var` and `/var/lib` hold the kubelet's state): the deepest
 /// directory it is in, else the first it holds.
 pub fn sensitive_path(path: &str) -> Option<&'static str> {
+    let bytes = path.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return windows_sensitive_path(path);
+    }
     let path = resolved(path);
     let inside = |s: &&str| path == *s || (*s != "/" && under(&path, s));
     SENSITIVE_PATHS
@@ -235,6 +256,33 @@ pub fn sensitive_path(path: &str) -> Option<&'static str> {
         .filter(inside)
         .max_by_key(|s| s.len())
         .or_else(|| SENSITIVE_PATHS.into_iter().find(|s| under(s, &path)))
+}
+
+/// [`sensitive_path`] of a Windows path (`C:\`, `c:/windows`): in any
+/// case, with `/` or `\`.
+fn windows_sensitive_path(path: &str) -> Option<&'static str> {
+    let path = path.replace('/', "\\").to_ascii_lowercase();
+    let parts: Vec<&str> = path
+        .split('\\')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let path = format!("{}\\{}", parts.first()?, parts[1..].join("\\"));
+    let under = |inner: &str, outer: &str| {
+        inner != outer
+            && inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| outer.ends_with('\\') || rest.starts_with('\\'))
+    };
+    let inside = |s: &&str| path == *s || (!s.ends_with('\\') && under(&path, s));
+    WINDOWS_SENSITIVE_PATHS
+        .into_iter()
+        .filter(inside)
+        .max_by_key(|s| s.len())
+        .or_else(|| {
+            WINDOWS_SENSITIVE_PATHS
+                .into_iter()
+                .find(|s| under(s, &path))
+        })
 }
 
 #[cfg(test)]
@@ -370,6 +418,18 @@ mod tests {
             "/var/lib/app",
             "/mnt/disks",
         ] {
+            assert_eq!(sensitive_path(path), None, "{path}");
+        }
+        for (path, exposed) in [
+            (r"C:\", r"c:\"),
+            ("c:/", r"c:\"),
+            (r"C:\Windows\System32", r"c:\windows"),
+            (r"C:\var", r"c:\var\lib\kubelet"),
+            ("C:/var/lib/kubelet/", r"c:\var\lib\kubelet"),
+        ] {
+            assert_eq!(sensitive_path(path), Some(exposed), "{path}");
+        }
+        for path in [r"C:\data", r"D:\", r"C:\var\log"] {
             assert_eq!(sensitive_path(path), None, "{path}");
         }
     }

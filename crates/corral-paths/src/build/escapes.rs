@@ -17,11 +17,17 @@ pub(super) fn container(
     entry: &PodEntry,
     vertex: NodeIndex,
     path: &str,
-    (context, unconfined): (Option<&SecurityContext>, bool),
+    (context, unconfined, host_process): (Option<&SecurityContext>, bool, bool),
 ) {
     let privileged = context.and_then(|c| c.privileged) == Some(true);
     let host_pid = entry.template.spec.host_pid == Some(true);
     let escapes = [
+        (
+            host_process,
+            EdgeKind::CeHostProcess,
+            "securityContext.windowsOptions.hostProcess",
+            "a Windows HostProcess container",
+        ),
         (
             privileged || holds(context, "SYS_MODULE"),
             EdgeKind::CeModuleLoad,
@@ -171,5 +177,35 @@ metadata: {{name: n1}}
             ", appArmorProfile: {type: RuntimeDefault}"
         ));
         assert!(!ptrace("", "", ""));
+    }
+
+    #[test]
+    fn a_host_process_container_runs_on_its_node() {
+        let yaml = |pod: &str, container: &str| {
+            format!(
+                "apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  os: {{name: windows}}
+  hostNetwork: true
+  nodeName: n1
+  securityContext: {{windowsOptions: {{{pod}}}}}
+  containers: [{{name: c, image: x, securityContext: {{windowsOptions: {{{container}}}}}}}]
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: n1}}
+"
+            )
+        };
+        let host = |pod: &str, container: &str| {
+            edges(&graph(&yaml(pod, container)), EdgeKind::CeHostProcess)
+        };
+        let expected = vec![("container/ns/p/c".to_string(), "node/n1".to_string())];
+        assert_eq!(host("hostProcess: true", ""), expected);
+        assert_eq!(host("", "hostProcess: true"), expected);
+        assert!(host("hostProcess: true", "hostProcess: false").is_empty());
+        assert!(host("", "").is_empty());
     }
 }

@@ -606,7 +606,11 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                 entry,
                 *vertex,
                 path,
-                (context, container.app_armor_unconfined),
+                (
+                    context,
+                    container.app_armor_unconfined,
+                    container.host_process,
+                ),
             );
             volumes::host_paths(
                 &mut g,

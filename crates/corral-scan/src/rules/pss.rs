@@ -124,6 +124,7 @@ fn fix(id: &str, spec: &k8s_openapi::api::core::v1::PodSpec) -> &'static str {
                 return "remove `runAsUser` and name the user in `securityContext.windowsOptions.runAsUserName` (`ContainerUser`)"
             }
             "CRL-P018" => return "remove `sysctls` (Windows pods have none)",
+            "CRL-P015" => return "remove `seLinuxOptions` (Windows pods have none)",
             _ => {}
         }
     }

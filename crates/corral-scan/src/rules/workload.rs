@@ -41,6 +41,9 @@ struct ContainerView<'a> {
     env: &'a [core::EnvVar],
     resources: Option<&'a core::ResourceRequirements>,
     mounts: &'a [core::VolumeMount],
+    /// It runs for the pod's whole life: a regular container, or an init
+    /// container with `restartPolicy: Always` (a sidecar).
+    long_lived: bool,
 }
 
 impl ContainerView<'_> {
@@ -71,6 +74,7 @@ fn containers(spec: &core::PodSpec) -> Vec<ContainerView<'_>> {
                 env: c.env.as_deref().unwrap_or_default(),
                 resources: c.resources.as_ref(),
                 mounts: c.volume_mounts.as_deref().unwrap_or_default(),
+                long_lived: list == "containers" || c.restart_policy.as_deref() == Some("Always"),
             });
         }
     }
@@ -85,6 +89,7 @@ fn containers(spec: &core::PodSpec) -> Vec<ContainerView<'_>> {
             env: c.env.as_deref().unwrap_or_default(),
             resources: c.resources.as_ref(),
             mounts: c.volume_mounts.as_deref().unwrap_or_default(),
+            long_lived: false,
         });
     }
     all
@@ -447,8 +452,12 @@ pod_rule!(SensitiveHostMount, |template, spec| {
                 return None;
             }
             let exposed = runtime::sensitive_path(path)?;
-            let clean = runtime::host_path(path);
-            let holds = if clean == exposed || clean.starts_with(&format!("{exposed}/")) {
+            // Compared as Windows paths too: any case, `\` for `/`.
+            let norm = |p: &str| p.replace('\\', "/").to_ascii_lowercase();
+            let (clean, exposed_norm) = (norm(&runtime::host_path(path)), norm(exposed));
+            let inside = clean == exposed_norm
+                || clean.starts_with(&format!("{}/", exposed_norm.trim_end_matches('/')));
+            let holds = if inside {
                 String::new()
             } else {
                 format!(", which holds `{exposed}`")
@@ -590,7 +599,8 @@ fn resource_set(spec: &core::PodSpec, c: &ContainerView, which: &str, resource: 
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container (not an init container) without a CPU request,
+    /// Flags a container (not an init container, unless it is a sidecar:
+    /// `restartPolicy: Always`) without a CPU request,
     /// as the API server stores it: a CPU limit is also the request
     /// (`SetDefaults_Pod`), and a pod-level request covers every
     /// container.
@@ -610,7 +620,7 @@ declare_rule! {
 }
 
 container_rule!(UnsetCpu, |template, spec, c| {
-    (c.list == "containers" && !resource_set(spec, &c, "requests", "cpu")).then(|| {
+    (c.long_lived && !resource_set(spec, &c, "requests", "cpu")).then(|| {
         (
             ".resources.requests.cpu".into(),
             format!("container `{}` has no CPU request", c.name),
@@ -621,7 +631,8 @@ container_rule!(UnsetCpu, |template, spec, c| {
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container (not an init container) without a memory limit,
+    /// Flags a container (not an init container, unless it is a sidecar:
+    /// `restartPolicy: Always`) without a memory limit,
     /// its own or the pod's (pod-level resources).
     ///
     /// ## Why it matters
@@ -639,7 +650,7 @@ declare_rule! {
 }
 
 container_rule!(UnsetMemory, |template, spec, c| {
-    (c.list == "containers" && !resource_set(spec, &c, "limits", "memory")).then(|| {
+    (c.long_lived && !resource_set(spec, &c, "limits", "memory")).then(|| {
         (
             ".resources.limits.memory".into(),
             format!("container `{}` has no memory limit", c.name),
@@ -901,7 +912,8 @@ container_rule!(@items SshPort, |template, spec, c| {
 
 declare_rule! {
     /// ## What it does
-    /// Flags a container port below 1024.
+    /// Flags a container port below 1024 (not on Windows pods: Windows has
+    /// no privileged ports).
     ///
     /// ## Why it matters
     /// Binding it needs root or `NET_BIND_SERVICE`: the container keeps a
@@ -917,7 +929,9 @@ declare_rule! {
 }
 
 container_rule!(@items PrivilegedPort, |template, spec, c| {
-    ports_where(&c, |port| port > 0 && port < 1024 && port != 22, |port| {
+    // Windows has no privileged ports.
+    let windows = runtime::windows(spec);
+    ports_where(&c, |port| !windows && port > 0 && port < 1024 && port != 22, |port| {
         (
             format!("container `{}` listens on port {port}", c.name),
             "listen on a port of 1024 or above and map it in the Service".to_string(),

@@ -2,8 +2,12 @@
 //! types) with serde, so a type error points at the line and column of the
 //! offending value.
 //!
-//! Like `sigs.k8s.io/yaml`, a plain scalar read into a string field keeps its
-//! source text: `version: 1.10` decodes to the string `"1.10"`, not `"1.1"`.
+//! Values decode as kubectl's `sigs.k8s.io/yaml` decodes them (YAML 1.1
+//! scalars, then JSON, then the typed field): `privileged: yes` is `true`,
+//! `defaultMode: 0777` is 511, and a float with no fraction is the JSON
+//! integer Go writes for it (`runAsUser: 0.0` is 0; `1.5` in an integer
+//! field stays an error). A plain scalar read into a string field keeps its
+//! source text: `version: 1.10` decodes to the string `"1.10"`.
 
 use std::fmt;
 
@@ -11,7 +15,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-use crate::node::{parse_float, parse_int, Entry, Node, Pos, Scalar, ScalarKind, Value};
+use crate::node::{json_integer, parse_float, parse_int, Entry, Node, Pos, Scalar, ScalarKind, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
@@ -63,8 +67,13 @@ impl<'de> NodeDeserializer<'de> {
                 Some(i) => visitor.visit_i64(i),
                 None => visitor.visit_borrowed_str(&scalar.text),
             },
+            // An integral float is the JSON integer kubectl's decoding makes
+            // of it, so an integer field reads `runAsUser: 0.0` as 0.
             ScalarKind::Float => match parse_float(&scalar.text) {
-                Some(f) => visitor.visit_f64(f),
+                Some(f) => match json_integer(f) {
+                    Some(i) => visitor.visit_i64(i),
+                    None => visitor.visit_f64(f),
+                },
                 None => visitor.visit_borrowed_str(&scalar.text),
             },
             ScalarKind::Str => visitor.visit_borrowed_str(&scalar.text),

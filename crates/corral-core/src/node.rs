@@ -432,7 +432,25 @@ mod tests {
         assert_eq!(kind("100m"), ScalarKind::Str);
         assert_eq!(kind("1.2.3"), ScalarKind::Str);
         assert_eq!(kind("-"), ScalarKind::Str);
+        // A scalar led by `.` is Go's ParseFloat of its text, which takes
+        // no `_`; others lose their `_` first, and Go's prefixes take
+        // either case.
+        assert_eq!(kind("._5"), ScalarKind::Str);
+        assert_eq!(kind(".5_0"), ScalarKind::Str);
+        assert_eq!(kind("1_0.5"), ScalarKind::Float);
+        assert_eq!(kind("0X1F"), ScalarKind::Int);
+        assert_eq!(kind("-_1"), ScalarKind::Int);
+        assert_eq!(kind("1.e3"), ScalarKind::Float);
+        assert_eq!(kind("1e"), ScalarKind::Str);
+        assert_eq!(kind("+.inf"), ScalarKind::Float);
+        assert_eq!(kind("-.nan"), ScalarKind::Str);
         assert_eq!(Scalar::plain("0644").as_i64(), Some(420));
+        assert_eq!(Scalar::plain("0.0").as_i64(), Some(0));
+        assert_eq!(Scalar::plain("2.5").as_i64(), None);
+        assert_eq!(json_integer(-0.0), Some(0));
+        assert_eq!(json_integer(9.223372036854775807e18), None);
+        assert_eq!(json_integer(-9.223372036854775808e18), Some(i64::MIN));
+        assert_eq!(json_integer(f64::INFINITY), None);
         assert_eq!(Scalar::plain("-12").as_i64(), Some(-12));
         assert_eq!(
             Scalar::plain("99999999999999999999").kind,

@@ -25,7 +25,9 @@ struct Edit {
 fn splice(text: &str, edits: Vec<Edit>) -> String {
     let mut numbered: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
     numbered.sort_by_key(|(n, e)| std::cmp::Reverse((e.start, e.end, *n)));
-    let mut out: Vec<String> = corral_core::lines::split(text).map(str::to_string).collect();
+    let mut out: Vec<String> = corral_core::lines::split(text)
+        .map(str::to_string)
+        .collect();
     for (_, edit) in numbered {
         out.splice(edit.start..edit.end, edit.lines);
     }

@@ -435,29 +435,57 @@ fn lines_end_at_cr_lf_and_crlf_in_every_position() {
     // The container's image is on line 4 (after the CR), at column 11.
     let latest = findings
         .iter()
-        .find(|f| f["field"].as_str().is_some_and(|p| p.ends_with("containers[0].image")))
+        .find(|f| {
+            f["field"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("containers[0].image"))
+        })
         .unwrap_or_else(|| panic!("{findings:#?}"));
-    assert_eq!((latest["line"].as_u64(), latest["column"].as_u64()), (Some(4), Some(11)), "{latest}");
+    assert_eq!(
+        (latest["line"].as_u64(), latest["column"].as_u64()),
+        (Some(4), Some(11)),
+        "{latest}"
+    );
     let output = corral(dir.path(), &["scan", "cr.yaml"]);
     let shown = stdout(&output);
     assert!(shown.contains("4 | {name: c, image: i}]}"), "{shown}");
 
     // CR-only and CR LF files: the findings of the LF file, line for line.
-    let lf = DEPLOYMENT.replace("privileged: true", "privileged: true # corral:ignore CRL-W001 test");
+    let lf = DEPLOYMENT.replace(
+        "privileged: true",
+        "privileged: true # corral:ignore CRL-W001 test",
+    );
     let mut seen = Vec::new();
-    for (name, text) in [("lf.yaml", lf.clone()), ("cr.yaml", lf.replace('\n', "\r")), ("crlf.yaml", lf.replace('\n', "\r\n"))] {
+    for (name, text) in [
+        ("lf.yaml", lf.clone()),
+        ("cr.yaml", lf.replace('\n', "\r")),
+        ("crlf.yaml", lf.replace('\n', "\r\n")),
+    ] {
         let sub = dir.path().join(name.trim_end_matches(".yaml"));
         std::fs::create_dir(&sub).unwrap();
         std::fs::write(sub.join("web.yaml"), text).unwrap();
-        let output = corral(&sub, &["scan", "web.yaml", "--format", "json", "--show-suppressed"]);
+        let output = corral(
+            &sub,
+            &["scan", "web.yaml", "--format", "json", "--show-suppressed"],
+        );
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
         let placed: Vec<String> = report["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| format!("{}@{}:{} {}", f["rule"], f["line"], f["column"], f["status"]))
+            .map(|f| {
+                format!(
+                    "{}@{}:{} {}",
+                    f["rule"], f["line"], f["column"], f["status"]
+                )
+            })
             .collect();
-        assert!(placed.iter().any(|p| p.contains("CRL-W001") && p.contains("suppressed")), "{name}: {placed:?}");
+        assert!(
+            placed
+                .iter()
+                .any(|p| p.contains("CRL-W001") && p.contains("suppressed")),
+            "{name}: {placed:?}"
+        );
         seen.push(placed);
     }
     assert_eq!(seen[0], seen[1]);
@@ -484,5 +512,9 @@ fn sarif_columns_are_unicode_code_points() {
     let region = &privileged["locations"][0]["physicalLocation"]["region"];
     // `  - {name: "é😀", image: nginx, securityContext: {` is 49 code points
     // (51 UTF-16 code units, 53 bytes).
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(6), Some(50)), "{region}");
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(6), Some(50)),
+        "{region}"
+    );
 }

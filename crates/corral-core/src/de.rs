@@ -15,7 +15,9 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-use crate::node::{json_integer, parse_float, parse_int, Entry, Node, Pos, Scalar, ScalarKind, Value};
+use crate::node::{
+    json_integer, parse_float, parse_int, Entry, Node, Pos, Scalar, ScalarKind, Value,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
@@ -223,8 +225,12 @@ mod tests {
     /// The tree of a document's one field `x`, and the load's diagnostics.
     fn field(yaml: &str) -> (Option<Node>, Vec<Diagnostic>) {
         let text = format!("apiVersion: v1\nkind: T\nx: {yaml}\n");
-        let (objects, diagnostics) =
-            load_bytes(&Arc::from("t.yaml"), text.as_bytes(), &Limits::default(), &|_| {});
+        let (objects, diagnostics) = load_bytes(
+            &Arc::from("t.yaml"),
+            text.as_bytes(),
+            &Limits::default(),
+            &|_| {},
+        );
         let node = objects.first().and_then(|o| o.root.get("x")).cloned();
         (node, diagnostics)
     }
@@ -277,7 +283,17 @@ mod tests {
         }
         // A fraction, a number past any integer field, an infinity: errors,
         // as they are for kubectl, at the value.
-        for text in ["1.5", "1e30", "1e21", "9223372036854775808", ".inf", ".nan", "'0'", "._5", ".0_0"] {
+        for text in [
+            "1.5",
+            "1e30",
+            "1e21",
+            "9223372036854775808",
+            ".inf",
+            ".nan",
+            "'0'",
+            "._5",
+            ".0_0",
+        ] {
             let error = run_as_user(text).unwrap_err();
             assert_eq!(error.pos, Some(Pos { line: 3, col: 16 }), "{text}: {error}");
         }
@@ -293,7 +309,21 @@ mod tests {
         let privileged = |text: &str| {
             decoded::<SecurityContext>(&format!("{{privileged: {text}}}")).map(|s| s.privileged)
         };
-        for text in ["yes", "Yes", "YES", "on", "On", "ON", "y", "Y", "true", "True", "TRUE", "!!bool 'yes'", "!!bool \"on\""] {
+        for text in [
+            "yes",
+            "Yes",
+            "YES",
+            "on",
+            "On",
+            "ON",
+            "y",
+            "Y",
+            "true",
+            "True",
+            "TRUE",
+            "!!bool 'yes'",
+            "!!bool \"on\"",
+        ] {
             assert_eq!(privileged(text).unwrap(), Some(true), "{text}");
         }
         for text in ["no", "off", "n", "N", "false", "FALSE"] {
@@ -309,7 +339,13 @@ mod tests {
     /// document's: it is not read.
     #[test]
     fn mismatched_tags_are_errors_at_the_value() {
-        for text in ["!!int \"x\"", "!!bool 1", "!!null 0", "!!float yes", "!!binary aGk="] {
+        for text in [
+            "!!int \"x\"",
+            "!!bool 1",
+            "!!null 0",
+            "!!float yes",
+            "!!binary aGk=",
+        ] {
             let (node, diagnostics) = field(text);
             assert!(node.is_none(), "{text}");
             assert_eq!(diagnostics.len(), 1, "{text}: {diagnostics:?}");

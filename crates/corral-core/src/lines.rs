@@ -186,7 +186,10 @@ mod tests {
             split_inclusive(text).collect::<Vec<_>>(),
             ["a\n", "b\r\n", "c\r", "d\r", "\r", "e"]
         );
-        assert_eq!(split(text).collect::<Vec<_>>(), ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(
+            split(text).collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "", "e"]
+        );
         assert_eq!(count_breaks(text.as_bytes()), 5);
         assert_eq!(count(text.as_bytes()), 6);
         assert_eq!(count(b""), 1);

@@ -430,7 +430,8 @@ fn marker_at(bytes: &[u8], at: usize) -> bool {
 
 /// The start of the first `---` marker line in `bytes` past its start.
 fn first_marker(bytes: &[u8]) -> Option<usize> {
-    (1..bytes.len()).find(|&at| bytes[at] == b'-' && lines::starts_line(bytes, at) && marker_at(bytes, at))
+    (1..bytes.len())
+        .find(|&at| bytes[at] == b'-' && lines::starts_line(bytes, at) && marker_at(bytes, at))
 }
 
 /// The start of the last `---` marker line in `bytes`, if past the start.
@@ -703,9 +704,8 @@ fn load_chunk(
                 "{name_of_break} in the document: kubectl's YAML 1.1 parser (go-yaml) ends a line there, YAML 1.2 does not, so the document is not read (it could hide fields from the scan)"
             ),
         );
-        diagnostic.hint = Some(
-            "replace the character with a line break (\\n) or a space, as was meant".into(),
-        );
+        diagnostic.hint =
+            Some("replace the character with a line break (\\n) or a space, as was meant".into());
         return (Vec::new(), vec![diagnostic], 1);
     }
 
@@ -1344,7 +1344,11 @@ mod tests {
             assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
             assert_eq!(diagnostics[0].severity, Severity::Error);
             assert_eq!(diagnostics[0].pos, Some(Pos { line: 7, col: 24 }));
-            assert!(diagnostics[0].message.contains("U+"), "{}", diagnostics[0].message);
+            assert!(
+                diagnostics[0].message.contains("U+"),
+                "{}",
+                diagnostics[0].message
+            );
         }
     }
 }

@@ -448,8 +448,8 @@ mod tests {
         assert_eq!(Scalar::plain("0.0").as_i64(), Some(0));
         assert_eq!(Scalar::plain("2.5").as_i64(), None);
         assert_eq!(json_integer(-0.0), Some(0));
-        assert_eq!(json_integer(9.223372036854775807e18), None);
-        assert_eq!(json_integer(-9.223372036854775808e18), Some(i64::MIN));
+        assert_eq!(json_integer(i64::MAX as f64), None);
+        assert_eq!(json_integer(i64::MIN as f64), Some(i64::MIN));
         assert_eq!(json_integer(f64::INFINITY), None);
         assert_eq!(Scalar::plain("-12").as_i64(), Some(-12));
         assert_eq!(

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::baseline::Accepted;
 use crate::rule::{RuleMeta, Severity};
-use corral_core::lines::Lines;
 use crate::{rules, Finding};
+use corral_core::lines::Lines;
 
 /// GitHub keeps at most 25,000 results per SARIF run.
 pub const SARIF_RESULT_LIMIT: usize = 25_000;

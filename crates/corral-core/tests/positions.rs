@@ -331,3 +331,18 @@ fn carriage_return_files_load_as_line_feed_files() {
         assert_eq!(render(&load(&text.replace('\n', "\r\n"))), lf, "{text}");
     }
 }
+
+/// Columns count Unicode code points, in the fast path and in saphyr-parser
+/// alike (an anchor sends the document to saphyr).
+#[test]
+fn columns_count_code_points_in_both_parsers() {
+    for anchor in ["", "&m "] {
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {anchor}{{name: \"é😀\", labels: {{a: b}}}}\n"
+        );
+        let objects = load(&text);
+        let labels = objects[0].root.at("metadata").unwrap().entry("labels").unwrap();
+        let col = 24 + anchor.chars().count() as u32;
+        assert_eq!(labels.key_pos.to_string(), format!("3:{col}"), "{text}");
+    }
+}

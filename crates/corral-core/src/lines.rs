@@ -121,6 +121,25 @@ pub fn end(text: &str, first_line: u32) -> Pos {
     }
 }
 
+/// The position, as Corral counts lines and columns, of what `serde_json`
+/// reports at `line` and `column` of `bytes` (its lines end at `\n` alone,
+/// and its columns count bytes).
+pub fn from_serde_json(bytes: &[u8], line: usize, column: usize) -> Pos {
+    let mut start = 0;
+    for _ in 1..line {
+        match bytes[start..].iter().position(|&b| b == b'\n') {
+            Some(at) => start += at + 1,
+            None => break,
+        }
+    }
+    let offset = (start + column.saturating_sub(1)).min(bytes.len());
+    let before = match std::str::from_utf8(&bytes[..offset]) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    position_at(before, before.len())
+}
+
 /// A YAML 1.1 line break that YAML 1.2 does not break lines at: NEL
 /// (U+0085), LS (U+2028), PS (U+2029). go-yaml v2, which kubectl and the
 /// API server's YAML decoding use, ends a line (and so a comment, or a
@@ -232,6 +251,22 @@ mod tests {
         assert_eq!(lines.line(0), None);
         assert_eq!(Lines::new(Arc::from("x")).line(1), Some("x"));
         assert_eq!(Lines::new(Arc::from("")).line(1), Some(""));
+    }
+
+    #[test]
+    fn serde_json_positions_are_placed_by_corrals_lines() {
+        let text = "{\"a\":\r \"é\",\n x}";
+        let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+        assert_eq!((e.line(), e.column()), (2, 2));
+        assert_eq!(
+            from_serde_json(text.as_bytes(), e.line(), e.column()),
+            Pos { line: 3, col: 2 }
+        );
+        let e = serde_json::from_str::<serde_json::Value>("{\"é\": x}").unwrap_err();
+        assert_eq!(
+            from_serde_json("{\"é\": x}".as_bytes(), e.line(), e.column()),
+            Pos { line: 1, col: 7 }
+        );
     }
 
     #[test]

@@ -341,7 +341,12 @@ fn columns_count_code_points_in_both_parsers() {
             "apiVersion: v1\nkind: Pod\nmetadata: {anchor}{{name: \"é😀\", labels: {{a: b}}}}\n"
         );
         let objects = load(&text);
-        let labels = objects[0].root.at("metadata").unwrap().entry("labels").unwrap();
+        let labels = objects[0]
+            .root
+            .at("metadata")
+            .unwrap()
+            .entry("labels")
+            .unwrap();
         let col = 24 + anchor.chars().count() as u32;
         assert_eq!(labels.key_pos.to_string(), format!("3:{col}"), "{text}");
     }

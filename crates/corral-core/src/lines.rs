@@ -147,12 +147,22 @@ pub fn from_serde_json(bytes: &[u8], line: usize, column: usize) -> Pos {
 /// bytes would be two different objects. The byte offset of the first in
 /// `text`, and its name.
 pub fn yaml11_break(text: &str) -> Option<(usize, &'static str)> {
-    text.char_indices().find_map(|(at, c)| match c {
-        '\u{85}' => Some((at, "U+0085 (NEL, next line)")),
-        '\u{2028}' => Some((at, "U+2028 (LS, line separator)")),
-        '\u{2029}' => Some((at, "U+2029 (PS, paragraph separator)")),
-        _ => None,
-    })
+    // Found by their UTF-8 bytes: one pass over the bytes, as every
+    // document is checked.
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(|&b| b == 0xC2 || b == 0xE2) {
+        let at = from + found;
+        match (bytes[at], bytes.get(at + 1), bytes.get(at + 2)) {
+            (0xC2, Some(0x85), _) => return Some((at, "U+0085 (NEL, next line)")),
+            (0xE2, Some(0x80), Some(0xA8)) => return Some((at, "U+2028 (LS, line separator)")),
+            (0xE2, Some(0x80), Some(0xA9)) => {
+                return Some((at, "U+2029 (PS, paragraph separator)"))
+            }
+            _ => from = at + 1,
+        }
+    }
+    None
 }
 
 /// A text with the offsets of its lines, for finding line N at once.
@@ -273,7 +283,9 @@ mod tests {
     fn yaml11_breaks_are_found() {
         assert_eq!(yaml11_break("a: b\nc"), None);
         assert_eq!(yaml11_break("é\u{85}x").map(|(at, _)| at), Some(2));
-        assert!(yaml11_break("\u{2028}").is_some());
+        assert_eq!(yaml11_break("é\u{2028}").map(|(at, _)| at), Some(2));
         assert!(yaml11_break("\u{2029}").is_some());
+        // Other characters with those lead bytes are text.
+        assert_eq!(yaml11_break("\u{A0}\u{2014}\u{2027}\u{202A}"), None);
     }
 }

@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let model = common::model(data);
-    let lines = data.split(|&b| b == b'\n').count();
+    // Lines as Corral counts them everywhere (CR, LF and CR LF end one).
+    let lines = corral_core::lines::count(data);
     for finding in scan(&model, &Settings::default()) {
         assert!(
             finding.line as usize <= lines,

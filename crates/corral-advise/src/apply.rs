@@ -25,12 +25,14 @@ struct Edit {
 fn splice(text: &str, edits: Vec<Edit>) -> String {
     let mut numbered: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
     numbered.sort_by_key(|(n, e)| std::cmp::Reverse((e.start, e.end, *n)));
-    let mut out: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut out: Vec<String> = corral_core::lines::split(text)
+        .map(str::to_string)
+        .collect();
     for (_, edit) in numbered {
         out.splice(edit.start..edit.end, edit.lines);
     }
     let mut result = out.join("\n");
-    if text.ends_with('\n') {
+    if text.ends_with(['\n', '\r']) {
         result.push('\n');
     }
     result
@@ -156,7 +158,8 @@ pub fn apply_to_object(
     template: &PodTemplate,
     containers: &[ContainerAdvice],
 ) -> Result<String, String> {
-    let lines: Vec<&str> = text.lines().collect();
+    // Lines as the loader's positions count them.
+    let lines: Vec<&str> = corral_core::lines::split(text).collect();
     let spec_path = template.spec_path("");
     let spec = object
         .root

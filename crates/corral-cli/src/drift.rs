@@ -134,8 +134,10 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         corral_core::Limits::default().max_document_size,
     )
     .map_err(|e| format!("{e} (written by corral advise all)"))?;
-    let applied: Vec<Applied> = serde_json::from_slice(&text)
-        .map_err(|e| format!("{}:{}:{}: {e}", advice_path.display(), e.line(), e.column()))?;
+    let applied: Vec<Applied> = serde_json::from_slice(&text).map_err(|e| {
+        let pos = corral_core::lines::from_serde_json(&text, e.line(), e.column());
+        format!("{}:{pos}: {e}", advice_path.display())
+    })?;
     let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
     let network = if let Some(model) = inventory {
         let (policy_model, diagnostics) =

@@ -265,6 +265,8 @@ fn sarif(report: &Report) -> serde_json::Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
+            // Columns count Unicode code points (corral_core::lines).
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     })

@@ -107,3 +107,38 @@ fn suppression_markers_in_strings_suppress_nothing() {
         "{report:#}"
     );
 }
+
+/// NEL, LS and PS end a line for kubectl's YAML 1.1 parser (go-yaml) and
+/// not for YAML 1.2: after a comment or a plain scalar they would hide a
+/// field, or a whole pod, from a YAML 1.2 reading. Such a document is an
+/// error at the character, in every command, and `scan` fails (exit 2).
+#[test]
+fn yaml11_line_breaks_hide_nothing_and_fail_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    for line_break in ['\u{85}', '\u{2028}', '\u{2029}'] {
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: hidden, namespace: shop}} # note{line_break}spec:{line_break}  hostPID: true{line_break}  containers: [{{name: c, image: nginx, securityContext: {{privileged: true}}}}]\n"
+        );
+        let file = dir.path().join("nel.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let scan = Command::cargo_bin("corral")
+            .unwrap()
+            .args(["scan", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(scan.status.code(), Some(2), "{line_break:?}");
+        let stderr = String::from_utf8_lossy(&scan.stderr);
+        assert!(
+            stderr.contains("nel.yaml:3:49") && stderr.contains("YAML 1.1"),
+            "{stderr}"
+        );
+        let pss = Command::cargo_bin("corral")
+            .unwrap()
+            .args(["pss", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(pss.status.code(), Some(2), "{line_break:?}");
+    }
+}

@@ -198,6 +198,8 @@ fn sarif_points_at_fields() {
         .unwrap();
     let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
+    // Columns count Unicode code points, as everywhere in Corral.
+    assert_eq!(sarif["runs"][0]["columnKind"], "unicodeCodePoints");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let privileged = results
         .iter()

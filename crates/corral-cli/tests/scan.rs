@@ -451,3 +451,136 @@ fn corral_yaml_configures_rules_paths_namespaces_and_templates() {
         "{stderr}"
     );
 }
+
+/// Values decode as kubectl decodes them (YAML 1.1, then JSON, then the
+/// typed field): `runAsUser: 0.0` is uid 0, whose findings are reported,
+/// like `runAsUser: 0`; a uid with a fraction is an error at its value, and
+/// the scan fails rather than pass the pod.
+#[test]
+fn a_float_uid_with_no_fraction_is_root_as_kubectl_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |uid: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: shop}}\nspec:\n  securityContext:\n    runAsUser: {uid}\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {{privileged: on}}\n")
+    };
+    let findings_for = |uid: &str| {
+        std::fs::write(dir.path().join("pod.yaml"), pod(uid)).unwrap();
+        let (code, findings, _) = scan_json(dir.path(), &[]);
+        (code, rules_of(&findings))
+    };
+    let (code, zero) = findings_for("0");
+    assert_eq!(code, Some(1));
+    assert!(zero.contains(&"CRL-P014@6".to_string()), "{zero:?}");
+    assert!(zero.iter().any(|r| r.starts_with("CRL-W001@")), "{zero:?}");
+    for uid in ["0.0", "0e0", "-0.0", "0o0", "!!int '0'"] {
+        assert_eq!(findings_for(uid), (Some(1), zero.clone()), "{uid}");
+    }
+    std::fs::write(dir.path().join("pod.yaml"), pod("0.5")).unwrap();
+    let output = corral(dir.path(), &["scan", "pod.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pod.yaml:6:16"), "{stderr}");
+}
+
+/// One definition of a line (CR, LF and CR LF each end one) everywhere: a
+/// finding after lone carriage returns points at its line and column, on a
+/// line of the file, in the text report's source line too; a file whose
+/// lines end in CR alone scans as the same file with LF.
+#[test]
+fn lines_end_at_cr_lf_and_crlf_in_every_position() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fuzz-found input, reduced: a flow sequence opened before a lone CR.
+    let text = "apiVersion: v1\nkind: Pod\nspec: {containers: [\r{name: c, image: i}]}\n";
+    std::fs::write(dir.path().join("cr.yaml"), text).unwrap();
+    let output = corral(dir.path(), &["scan", "cr.yaml", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for finding in findings {
+        assert!(finding["line"].as_u64().unwrap() <= 5, "{finding}");
+    }
+    // The container's image is on line 4 (after the CR), at column 11.
+    let latest = findings
+        .iter()
+        .find(|f| {
+            f["field"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("containers[0].image"))
+        })
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(
+        (latest["line"].as_u64(), latest["column"].as_u64()),
+        (Some(4), Some(11)),
+        "{latest}"
+    );
+    let output = corral(dir.path(), &["scan", "cr.yaml"]);
+    let shown = stdout(&output);
+    assert!(shown.contains("4 | {name: c, image: i}]}"), "{shown}");
+
+    // CR-only and CR LF files: the findings of the LF file, line for line.
+    let lf = DEPLOYMENT.replace(
+        "privileged: true",
+        "privileged: true # corral:ignore CRL-W001 test",
+    );
+    let mut seen = Vec::new();
+    for (name, text) in [
+        ("lf.yaml", lf.clone()),
+        ("cr.yaml", lf.replace('\n', "\r")),
+        ("crlf.yaml", lf.replace('\n', "\r\n")),
+    ] {
+        let sub = dir.path().join(name.trim_end_matches(".yaml"));
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("web.yaml"), text).unwrap();
+        let output = corral(
+            &sub,
+            &["scan", "web.yaml", "--format", "json", "--show-suppressed"],
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let placed: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}@{}:{} {}",
+                    f["rule"], f["line"], f["column"], f["status"]
+                )
+            })
+            .collect();
+        assert!(
+            placed
+                .iter()
+                .any(|p| p.contains("CRL-W001") && p.contains("suppressed")),
+            "{name}: {placed:?}"
+        );
+        seen.push(placed);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0], seen[2]);
+}
+
+/// SARIF states how its columns count: Unicode code points, which is how
+/// Corral counts them (`é` and an emoji before a finding are one each).
+#[test]
+fn sarif_columns_are_unicode_code_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - {name: \"é😀\", image: nginx, securityContext: {privileged: true}}\n";
+    std::fs::write(dir.path().join("pod.yaml"), text).unwrap();
+    let output = corral(dir.path(), &["scan", "pod.yaml", "--format", "sarif", "-q"]);
+    let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["columnKind"], "unicodeCodePoints");
+    let privileged = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "CRL-W001")
+        .unwrap();
+    let region = &privileged["locations"][0]["physicalLocation"]["region"];
+    // `  - {name: "é😀", image: nginx, securityContext: {` is 49 code points
+    // (51 UTF-16 code units, 53 bytes).
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(6), Some(50)),
+        "{region}"
+    );
+}

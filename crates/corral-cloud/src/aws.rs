@@ -160,11 +160,17 @@ pub fn document(value: &Value) -> Result<Value, String> {
             match super::strict_json(&decoded) {
                 Ok(value @ Value::Object(_)) => Ok(value),
                 Ok(_) => Err("the URL-encoded policy document is not a JSON object".into()),
-                Err(e) => Err(format!(
-                    "the URL-encoded policy document is not JSON once decoded (line {}, column {}: {e})",
-                    e.line(),
-                    e.column()
-                )),
+                Err(e) => {
+                    let pos = corral_core::lines::from_serde_json(
+                        decoded.as_bytes(),
+                        e.line(),
+                        e.column(),
+                    );
+                    Err(format!(
+                        "the URL-encoded policy document is not JSON once decoded (line {}, column {}: {e})",
+                        pos.line, pos.col
+                    ))
+                }
             }
         }
         other => Err(format!(

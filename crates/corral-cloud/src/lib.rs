@@ -117,8 +117,11 @@ impl Cloud {
         let mut cloud = Cloud::default();
         for (name, text) in files {
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            let value: Value = strict_json(text)
-                .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
+            let value: Value = strict_json(text).map_err(|e| {
+                let pos =
+                    corral_core::lines::from_serde_json(text.as_bytes(), e.line(), e.column());
+                format!("{name}:{pos}: not JSON: {e}")
+            })?;
             if !(cloud.aws.absorb(name, &value)?
                 || cloud.gcp.absorb(name, &value)
                 || cloud.azure.absorb(name, &value))

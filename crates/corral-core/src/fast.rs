@@ -31,7 +31,7 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
     if !printable(text) {
         return None;
     }
-    let raw_lines: Vec<&str> = text.lines().collect();
+    let raw_lines: Vec<&str> = crate::lines::split(text).collect();
     let mut lines = Vec::new();
     let mut seen_content = false;
     for (number, &raw) in (first_line..).zip(&raw_lines) {
@@ -74,7 +74,7 @@ pub fn parse_document(text: &str, first_line: u32, max_depth: usize) -> Option<F
         });
     }
     let mut parser = FastParser {
-        ends_with_newline: text.ends_with('\n'),
+        ends_with_newline: text.ends_with(['\n', '\r']),
         raw: raw_lines,
         first_line,
         lines,
@@ -99,9 +99,7 @@ fn printable(text: &str) -> bool {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         let bad = match b {
-            b'\t' | b'\n' => false,
-            // A lone carriage return is a line break to YAML, not to `lines()`.
-            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            b'\t' | b'\n' | b'\r' => false,
             0..0x20 | 0x7f => true,
             // C1 controls, U+0080 to U+009F (NEL included).
             0xC2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)),
@@ -958,7 +956,12 @@ mod tests {
         assert!(parse_document(&long_key, 1, 256).is_none());
         assert!(parse_document("a: b\u{6}c\n", 1, 256).is_none());
         assert!(parse_document("a: b\u{85}c\n", 1, 256).is_none());
-        assert!(parse_document("a: b\rc: d\n", 1, 256).is_none());
+        // A lone carriage return ends a line, as a line feed does.
+        assert_eq!(
+            parse_document("a: b\rc: |\r  x\r", 1, 256),
+            parse_document("a: b\nc: |\n  x\n", 1, 256)
+        );
+        assert!(parse_document("a: b\rc: d\n", 1, 256).is_some());
         assert!(parse_document("a: b\r\nc: d\r\n", 1, 256).is_some());
         assert!(parse_document("a: bc\n", 1, 256).is_some());
         assert!(parse_document("a:\n  <<: {b: c}\n", 1, 256).is_none());

@@ -6,6 +6,7 @@ pub mod de;
 pub mod diagnostic;
 pub mod emit;
 mod fast;
+pub mod lines;
 pub mod load;
 pub mod model;
 pub mod node;

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fast;
+use crate::lines;
 use crate::node::{Entry, Node, Pos, Value};
 use crate::object::Object;
 use crate::parse::{parse_stream, Document, ParseOutput};
@@ -420,34 +421,24 @@ fn load_stream(
 /// and a stream of a million kindless documents must not hold a million.
 const MAX_NOTES: usize = 100;
 
+/// Whether a `---` document marker line starts at byte `at` of `bytes`
+/// (which [`lines::starts_line`]).
+fn marker_at(bytes: &[u8], at: usize) -> bool {
+    bytes[at..].starts_with(b"---")
+        && matches!(bytes.get(at + 3), Some(b'\n' | b'\r' | b' ' | b'\t'))
+}
+
 /// The start of the first `---` marker line in `bytes` past its start.
 fn first_marker(bytes: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(newline) = bytes[from..].iter().position(|&b| b == b'\n') {
-        let start = from + newline + 1;
-        if bytes[start..].starts_with(b"---")
-            && matches!(bytes.get(start + 3), Some(b'\n' | b'\r' | b' ' | b'\t'))
-        {
-            return Some(start);
-        }
-        from = start;
-    }
-    None
+    (1..bytes.len())
+        .find(|&at| bytes[at] == b'-' && lines::starts_line(bytes, at) && marker_at(bytes, at))
 }
 
 /// The start of the last `---` marker line in `bytes`, if past the start.
 fn last_marker(bytes: &[u8]) -> Option<usize> {
-    let mut end = bytes.len();
-    while let Some(newline) = bytes[..end].iter().rposition(|&b| b == b'\n') {
-        let start = newline + 1;
-        if bytes[start..].starts_with(b"---")
-            && matches!(bytes.get(start + 3), Some(b'\n' | b'\r' | b' ' | b'\t'))
-        {
-            return Some(start);
-        }
-        end = newline;
-    }
-    None
+    (1..bytes.len())
+        .rev()
+        .find(|&at| bytes[at] == b'-' && lines::starts_line(bytes, at) && marker_at(bytes, at))
 }
 
 /// Documents parsed in parallel at a time.
@@ -498,14 +489,18 @@ impl Stream<'_> {
     /// Pass over the bytes of a document over the size limit that hold no
     /// marker, but for the last few, where a marker may begin.
     fn skip_all_but_a_marker(&mut self, buffer: &mut Vec<u8>, progress: &(dyn Fn(u64) + Sync)) {
-        let keep = buffer.len().saturating_sub(4);
+        let mut keep = buffer.len().saturating_sub(4);
+        // A CR LF is one line break: it is not cut in two.
+        if keep > 0 && buffer[keep - 1] == b'\r' {
+            keep -= 1;
+        }
         self.skip(&buffer[..keep], progress);
         buffer.drain(..keep);
     }
 
     /// Pass over bytes of a document over the size limit.
     fn skip(&mut self, bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) {
-        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        self.next_line += lines::count_breaks(bytes) as u32;
         progress(bytes.len() as u64);
     }
 
@@ -544,7 +539,7 @@ impl Stream<'_> {
                 .collect();
             self.merge(parsed);
         }
-        self.next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        self.next_line += lines::count_breaks(bytes) as u32;
         Ok(())
     }
 
@@ -608,12 +603,7 @@ fn other_encoding(start: &[u8]) -> Option<&'static str> {
 
 /// The 1-based line and character column of byte `offset` in `text`.
 fn position_at(text: &str, offset: usize) -> Pos {
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Pos {
-        line: before.bytes().filter(|&b| b == b'\n').count() as u32 + 1,
-        col: before[line_start..].chars().count() as u32 + 1,
-    }
+    lines::position_at(text, offset)
 }
 
 #[derive(Clone, Copy)]
@@ -630,7 +620,7 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
 
 /// [`split_documents`], one chunk at a time.
 fn document_chunks(text: &str) -> impl Iterator<Item = Chunk<'_>> {
-    let mut lines = (1u32..).zip(text.split_inclusive('\n'));
+    let mut numbered = (1u32..).zip(lines::split_inclusive(text));
     let mut start = 0;
     let mut start_line = 1u32;
     let mut only_preamble = true;
@@ -640,8 +630,8 @@ fn document_chunks(text: &str) -> impl Iterator<Item = Chunk<'_>> {
         if done {
             return None;
         }
-        for (line, raw) in lines.by_ref() {
-            let content = raw.trim_end_matches(['\n', '\r']);
+        for (line, raw) in numbered.by_ref() {
+            let content = lines::content(raw);
             let is_marker = content.starts_with("---")
                 && matches!(content.as_bytes().get(3), None | Some(b' ' | b'\t'));
             let at = offset;
@@ -701,6 +691,21 @@ fn load_chunk(
             Some(pos),
             "NUL byte in the document; this is not a text manifest".into(),
         );
+        return (Vec::new(), vec![diagnostic], 1);
+    }
+
+    if let Some((at, name_of_break)) = lines::yaml11_break(chunk.text) {
+        let mut pos = position_at(chunk.text, at);
+        pos.line += chunk.first_line - 1;
+        let mut diagnostic = Diagnostic::error(
+            name,
+            Some(pos),
+            format!(
+                "{name_of_break} in the document: kubectl's YAML 1.1 parser (go-yaml) ends a line there, YAML 1.2 does not, so the document is not read (it could hide fields from the scan)"
+            ),
+        );
+        diagnostic.hint =
+            Some("replace the character with a line break (\\n) or a space, as was meant".into());
         return (Vec::new(), vec![diagnostic], 1);
     }
 
@@ -943,33 +948,29 @@ fn blanked_crd(chunk: &Chunk<'_>, limits: &Limits) -> Option<Node> {
 fn blank_crd_schemas(text: &str, first_line: u32) -> Option<(String, Vec<Pos>)> {
     let top_level = |line: &str| {
         text.match_indices(line)
-            .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] == b'\n')
+            .any(|(at, _)| lines::starts_line(text.as_bytes(), at))
     };
     if !top_level("kind: CustomResourceDefinition")
         || !top_level("apiVersion: apiextensions.k8s.io/")
     {
         return None;
     }
-    // YAML ends a line at a lone carriage return too: the line scan below,
-    // which ends lines at `\n`, would take such lines for one.
-    let bytes = text.as_bytes();
-    if bytes
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
-    {
-        return None;
-    }
     let mut out = String::with_capacity(text.len());
     let mut keys = Vec::new();
     let mut inside: Option<usize> = None; // the indentation of the key whose block is blanked
-    for (line_number, line) in (first_line..).zip(text.split_inclusive('\n')) {
-        let content = line.trim_end_matches(['\n', '\r']);
+    for (line_number, line) in (first_line..).zip(lines::split_inclusive(text)) {
+        let content = lines::content(line);
         let indent = content.len() - content.trim_start_matches(' ').len();
         let rest = &content[indent..];
         if let Some(key_indent) = inside {
             if rest.is_empty() || rest.starts_with('#') || indent > key_indent {
-                out.push('\n');
+                // The line's own break, so lines stay lines; a space keeps
+                // a lone CR before it from becoming a CR LF with it.
+                let line_break = &line[content.len()..];
+                if line_break.starts_with('\n') && out.ends_with('\r') {
+                    out.push(' ');
+                }
+                out.push_str(line_break);
                 continue;
             }
             inside = None;
@@ -1078,7 +1079,7 @@ pub(crate) fn check_crd_blanking(text: &str) -> usize {
         // Lines of the chunk that blanking emptied.
         let (blanked_text, _) = blank_crd_schemas(chunk.text, chunk.first_line).unwrap();
         let emptied: HashSet<u32> = (chunk.first_line..)
-            .zip(chunk.text.split('\n').zip(blanked_text.split('\n')))
+            .zip(lines::split(chunk.text).zip(lines::split(&blanked_text)))
             .filter(|(_, (before, after))| before != after)
             .map(|(line, _)| line)
             .collect();
@@ -1187,6 +1188,12 @@ mod tests {
             block.trim_end().replace('\n', ", ")
         ));
         texts.extend(corpus_texts());
+        // Lines ended by CR alone or CR LF (YAML 1.2's other line breaks).
+        let other_breaks: Vec<String> = texts
+            .iter()
+            .flat_map(|t| [t.replace('\n', "\r"), t.replace('\n', "\r\n")])
+            .collect();
+        texts.extend(other_breaks);
         let (mut fast_count, mut total) = (0, 0);
         for text in &texts {
             let (fast, all) = check_fast_path(text);
@@ -1237,6 +1244,11 @@ mod tests {
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        description: |\n          text\n\n          more\n# comment\n        type: object\n    served: true\n  -   schema: # why\n        x: 1\n      name: v2\n".to_string(),
         ];
         texts.extend(corpus_texts());
+        let other_breaks: Vec<String> = texts
+            .iter()
+            .flat_map(|t| [t.replace('\n', "\r"), t.replace('\n', "\r\n")])
+            .collect();
+        texts.extend(other_breaks);
         let blanked: usize = texts.iter().map(|t| check_crd_blanking(t)).sum();
         eprintln!("{blanked} CRDs blanked");
         assert!(blanked >= 1);
@@ -1298,5 +1310,45 @@ mod tests {
     #[test]
     fn position_counts_characters() {
         assert_eq!(position_at("ab\nçd", 5), Pos { line: 2, col: 2 });
+        assert_eq!(position_at("ab\rçd", 5), Pos { line: 2, col: 2 });
+    }
+
+    /// Documents are cut at `---` lines after any line break, and a batch
+    /// cut counts lines as the parser does.
+    #[test]
+    fn markers_follow_any_line_break() {
+        let text = "a: 1\r---\rb: 2\r\n---\r\nc: 3\n---\nd: 4\n";
+        let starts: Vec<u32> = split_documents(text).iter().map(|c| c.first_line).collect();
+        assert_eq!(starts, [1, 2, 4, 6]);
+        let bytes = text.as_bytes();
+        assert_eq!(first_marker(bytes), Some(5));
+        assert_eq!(last_marker(bytes), Some(text.rfind("---").unwrap()));
+        assert_eq!(first_marker(b"a\r\n---x\n"), None);
+    }
+
+    /// A NEL, LS or PS, which kubectl's YAML 1.1 parser breaks lines at and
+    /// YAML 1.2 does not, is an error at its place: the document is not
+    /// read, whether the break would hide a field (in a comment, after a
+    /// plain scalar) or not.
+    #[test]
+    fn yaml11_line_breaks_refuse_the_document() {
+        let name: Arc<str> = Arc::from("nel.yaml");
+        for line_break in ['\u{85}', '\u{2028}', '\u{2029}'] {
+            let text = format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: ok}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}} # é{line_break}spec: {{hostPID: true}}\n"
+            );
+            let (objects, diagnostics) =
+                load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+            let names: Vec<_> = objects.iter().map(|o| o.name.as_deref()).collect();
+            assert_eq!(names, [Some("ok")]);
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+            assert_eq!(diagnostics[0].severity, Severity::Error);
+            assert_eq!(diagnostics[0].pos, Some(Pos { line: 7, col: 24 }));
+            assert!(
+                diagnostics[0].message.contains("U+"),
+                "{}",
+                diagnostics[0].message
+            );
+        }
     }
 }

@@ -75,9 +75,13 @@ impl Scalar {
         }
     }
 
+    /// The integer an integer field reads from this scalar, as kubectl
+    /// decodes it: an integer, or a float with no fraction (`0.0`, `1e3`),
+    /// which `sigs.k8s.io/yaml` writes as a JSON integer.
     pub fn as_i64(&self) -> Option<i64> {
         match self.kind {
             ScalarKind::Int => parse_int(&self.text),
+            ScalarKind::Float => parse_float(&self.text).and_then(json_integer),
             _ => None,
         }
     }
@@ -89,6 +93,19 @@ impl Scalar {
             _ => None,
         }
     }
+}
+
+/// The integer a float becomes on its way to a typed field: `sigs.k8s.io/yaml`
+/// turns YAML into JSON with Go's `json.Marshal`, which writes a float64
+/// with no fraction below 1e21 without a fraction or exponent (`0.0` is
+/// `0`, `1e3` is `1000`), and Go's JSON decoder then reads that into an
+/// integer field. `None` for a fraction, infinities and NaN (which are
+/// errors in an integer field), or past `i64` (which no field holds).
+pub fn json_integer(f: f64) -> Option<i64> {
+    // 2^63: i64::MAX as f64 rounds up to it, so it is the bound, excluded.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    (f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 && (-I64_END..I64_END).contains(&f))
+        .then_some(f as i64)
 }
 
 fn resolve_plain(text: &str) -> ScalarKind {
@@ -123,7 +140,10 @@ pub fn parse_int(text: &str) -> Option<i64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    if digits.is_empty() || digits.starts_with('_') {
+    // go-yaml removes every `_` first (the scalar's first character,
+    // which says whether it may be a number, is not one: see
+    // `resolve_plain`).
+    if digits.is_empty() {
         return None;
     }
     let cleaned: String;
@@ -133,12 +153,14 @@ pub fn parse_int(text: &str) -> Option<i64> {
     } else {
         digits
     };
-    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
-        (16, hex)
-    } else if let Some(bin) = digits.strip_prefix("0b") {
-        (2, bin)
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        (8, oct)
+    // Go's `strconv.ParseInt(text, 0, 64)`: its prefixes in either case.
+    let prefix = digits.get(..2).map(str::to_ascii_lowercase);
+    let (radix, body) = if prefix.as_deref() == Some("0x") {
+        (16, &digits[2..])
+    } else if prefix.as_deref() == Some("0b") {
+        (2, &digits[2..])
+    } else if prefix.as_deref() == Some("0o") {
+        (8, &digits[2..])
     } else if digits.len() > 1 && digits.starts_with('0') {
         (8, &digits[1..])
     } else {
@@ -151,6 +173,10 @@ pub fn parse_int(text: &str) -> Option<i64> {
     i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
+/// Floats as go-yaml v2 reads them: `.inf`, `.nan` and their spellings;
+/// else, for a scalar that starts with `.`, Go's `ParseFloat` of the text
+/// as it is (no `_`); else the text without `_` if it matches YAML's float
+/// pattern `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
 pub fn parse_float(text: &str) -> Option<f64> {
     match text {
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
@@ -158,15 +184,23 @@ pub fn parse_float(text: &str) -> Option<f64> {
         ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
         _ => {}
     }
-    // Rust accepts "inf", "nan" and "infinity", which YAML does not.
+    let cleaned: String;
+    let text = if text.starts_with('.') || !text.contains('_') {
+        text
+    } else {
+        cleaned = text.replace('_', "");
+        &cleaned
+    };
+    // Rust's float syntax over these characters is YAML's pattern (Rust
+    // also reads "inf", "nan" and "infinity", which YAML does not).
     if !text
         .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E' | b'_'))
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
         || !text.bytes().any(|b| b.is_ascii_digit())
     {
         return None;
     }
-    text.replace('_', "").parse().ok()
+    text.parse().ok()
 }
 
 impl Node {
@@ -398,7 +432,25 @@ mod tests {
         assert_eq!(kind("100m"), ScalarKind::Str);
         assert_eq!(kind("1.2.3"), ScalarKind::Str);
         assert_eq!(kind("-"), ScalarKind::Str);
+        // A scalar led by `.` is Go's ParseFloat of its text, which takes
+        // no `_`; others lose their `_` first, and Go's prefixes take
+        // either case.
+        assert_eq!(kind("._5"), ScalarKind::Str);
+        assert_eq!(kind(".5_0"), ScalarKind::Str);
+        assert_eq!(kind("1_0.5"), ScalarKind::Float);
+        assert_eq!(kind("0X1F"), ScalarKind::Int);
+        assert_eq!(kind("-_1"), ScalarKind::Int);
+        assert_eq!(kind("1.e3"), ScalarKind::Float);
+        assert_eq!(kind("1e"), ScalarKind::Str);
+        assert_eq!(kind("+.inf"), ScalarKind::Float);
+        assert_eq!(kind("-.nan"), ScalarKind::Str);
         assert_eq!(Scalar::plain("0644").as_i64(), Some(420));
+        assert_eq!(Scalar::plain("0.0").as_i64(), Some(0));
+        assert_eq!(Scalar::plain("2.5").as_i64(), None);
+        assert_eq!(json_integer(-0.0), Some(0));
+        assert_eq!(json_integer(i64::MAX as f64), None);
+        assert_eq!(json_integer(i64::MIN as f64), Some(i64::MIN));
+        assert_eq!(json_integer(f64::INFINITY), None);
         assert_eq!(Scalar::plain("-12").as_i64(), Some(-12));
         assert_eq!(
             Scalar::plain("99999999999999999999").kind,

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 
-use crate::node::{Entry, Node, Pos, Scalar, Value};
+use crate::node::{Entry, Node, Pos, Scalar, ScalarKind, Value};
 use crate::Limits;
 
 /// One YAML document: its root, `None` for an empty document.
@@ -38,7 +38,6 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
     let mut builder = Builder {
         limits,
         line_offset: first_line - 1,
-        line_starts: line_starts(text),
         end: end_of(text, first_line),
         unlisted_duplicates: 0,
         stack: Vec::new(),
@@ -66,39 +65,10 @@ pub fn parse_stream(text: &str, first_line: u32, limits: &Limits) -> ParseOutput
     }
 }
 
-/// YAML also ends a line at a lone carriage return, and saphyr-parser
-/// counts lines so; Corral's one definition of a line ends it at `\n`
-/// alone, as editors, `git` and every other position Corral reports do.
-/// For a text with a lone `\r`, the character index of each line's start,
-/// to place saphyr's positions by; `None` when the two counts agree.
-fn line_starts(text: &str) -> Option<Vec<usize>> {
-    let bytes = text.as_bytes();
-    let lone_cr = bytes
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-    if !lone_cr {
-        return None;
-    }
-    let mut starts = vec![0];
-    starts.extend(
-        text.chars()
-            .enumerate()
-            .filter(|(_, c)| *c == '\n')
-            .map(|(i, _)| i + 1),
-    );
-    Some(starts)
-}
-
 /// Where `text` (whose first line is `first_line`) ends: past its last
 /// character, on its last line.
 fn end_of(text: &str, first_line: u32) -> Pos {
-    let newlines = text.bytes().filter(|&b| b == b'\n').count() as u32;
-    let last = text.rsplit('\n').next().unwrap_or_default();
-    Pos {
-        line: first_line + newlines,
-        col: last.chars().count() as u32 + 1,
-    }
+    crate::lines::end(text, first_line)
 }
 
 /// A node being built. Anchored subtrees are shared, not copied: an anchor
@@ -212,8 +182,6 @@ enum Frame {
 struct Builder<'a> {
     limits: &'a Limits,
     line_offset: u32,
-    /// See [`line_starts`].
-    line_starts: Option<Vec<usize>>,
     /// Just past the text's last character.
     end: Pos,
     /// Duplicate keys past [`MAX_DUPLICATE_WARNINGS`] in this document.
@@ -240,20 +208,12 @@ impl Builder<'_> {
         self.at(&span.start)
     }
 
-    /// Where `mark` is, in lines as Corral counts them (ended by `\n`).
+    /// Where `mark` is. saphyr-parser counts lines as Corral does
+    /// ([`crate::lines`]: YAML 1.2's line breaks) and columns in characters.
     fn at(&self, mark: &Marker) -> Pos {
-        match &self.line_starts {
-            None => Pos {
-                line: mark.line() as u32 + self.line_offset,
-                col: mark.col() as u32 + 1,
-            },
-            Some(starts) => {
-                let line = starts.partition_point(|&start| start <= mark.index());
-                Pos {
-                    line: line as u32 + self.line_offset,
-                    col: (mark.index() - starts[line - 1]) as u32 + 1,
-                }
-            }
+        Pos {
+            line: mark.line() as u32 + self.line_offset,
+            col: mark.col() as u32 + 1,
         }
     }
 
@@ -335,12 +295,10 @@ impl Builder<'_> {
                 });
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let scalar = match (style, tag.as_deref()) {
-                    (_, Some(tag)) if tag.is_yaml_core_schema() && tag.suffix == "str" => {
-                        Scalar::string(&text)
-                    }
-                    (ScalarStyle::Plain, _) => Scalar::plain(&text),
-                    _ => Scalar::string(&text),
+                let scalar = match tag.as_deref() {
+                    Some(tag) => tagged_scalar(tag, &text).map_err(|m| Self::fatal(pos, m))?,
+                    None if style == ScalarStyle::Plain => Scalar::plain(&text),
+                    None => Scalar::string(&text),
                 };
                 let size = Size {
                     nodes: 1,
@@ -573,6 +531,42 @@ impl Builder<'_> {
         }
         found
     }
+}
+
+/// A scalar with an explicit tag, as go-yaml v2 (kubectl's YAML decoder)
+/// resolves it: `!!int`, `!!float`, `!!bool` and `!!null` read the text,
+/// quoted or not, as a plain scalar is read, and it must be one of those
+/// (`!!float` takes an integer too); `!!str` and tags outside the core
+/// schema (`!foo`, `!`) make a string. A `!!binary` scalar, which kubectl
+/// would decode from base64, is refused.
+fn tagged_scalar(tag: &Tag, text: &str) -> Result<Scalar, String> {
+    let suffix = tag.suffix.as_str();
+    if !tag.is_yaml_core_schema() || !matches!(suffix, "int" | "float" | "bool" | "null" | "binary")
+    {
+        return Ok(Scalar::string(text));
+    }
+    let plain = Scalar::plain(text);
+    let fits = match (suffix, plain.kind) {
+        ("int", ScalarKind::Int)
+        | ("float", ScalarKind::Int | ScalarKind::Float)
+        | ("bool", ScalarKind::Bool(_))
+        | ("null", ScalarKind::Null) => true,
+        ("binary", _) => {
+            return Err(
+                "a !!binary scalar is not read (kubectl would decode it from base64); write the text it encodes".into(),
+            )
+        }
+        _ => false,
+    };
+    if !fits {
+        let shown: String = text.chars().take(40).collect();
+        let more = if shown.len() < text.len() { "..." } else { "" };
+        return Err(format!(
+            "cannot decode `{}{more}` as a !!{suffix} (kubectl's YAML decoder refuses it too)",
+            crate::safe::one_line(&shown)
+        ));
+    }
+    Ok(plain)
 }
 
 /// Apply YAML merge keys (`<<: *base` or `<<: [*a, *b]`): merged entries fill

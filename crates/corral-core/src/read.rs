@@ -53,13 +53,9 @@ pub fn read_bounded_text(path: &Path, limit: usize) -> Result<String, String> {
     let bytes = read_bounded(path, limit)?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let start = valid
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |at| at + 1);
-        let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
-        format!("{}:{line}:{column}: invalid UTF-8", path.display())
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        let pos = crate::lines::position_at(valid, valid.len());
+        format!("{}:{pos}: invalid UTF-8", path.display())
     })
 }
 

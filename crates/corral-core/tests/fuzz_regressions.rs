@@ -20,8 +20,8 @@ fn past_fuzz_failures_stay_fixed() {
             &Limits::default(),
             &|_| {},
         );
-        // Every position is on a line of the file, as `\n` ends lines.
-        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        // Every position is on a line of the file, as Corral counts them.
+        let lines = corral_core::lines::count(&bytes) as u32;
         let mut positions: Vec<corral_core::Pos> =
             diagnostics.iter().filter_map(|d| d.pos).collect();
         for object in &objects {

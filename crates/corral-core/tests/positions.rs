@@ -292,18 +292,62 @@ fn json_objects_and_lists() {
     insta::assert_snapshot!(render(&objects));
 }
 
-/// YAML ends a line at a lone carriage return too, and saphyr-parser counts
-/// lines so; Corral's lines end at `\n` alone, as an editor's and git's do.
-/// A lone `\r` (in a flow collection, where the fast path declines it) moves
-/// no position to another line.
+/// A line ends at a line feed, a CR LF or a lone carriage return (YAML
+/// 1.2's line breaks, as saphyr-parser and SARIF count lines): each lone
+/// `\r` in a flow collection is a line of its own.
 #[test]
-fn lone_carriage_returns_do_not_move_positions() {
+fn lone_carriage_returns_end_lines() {
     let objects = load(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {a: x\r\r\r\r, b: y}}\nspec:\n  hostPID: true\n",
     );
     let root = &objects[0].root;
     let b = root.at("metadata.labels").unwrap().entry("b").unwrap();
-    assert_eq!(b.key_pos.to_string(), "3:40");
+    assert_eq!(b.key_pos.to_string(), "7:3");
     let host_pid = root.at("spec").unwrap().entry("hostPID").unwrap();
-    assert_eq!(host_pid.key_pos.to_string(), "5:3");
+    assert_eq!(host_pid.key_pos.to_string(), "9:3");
+}
+
+/// A file whose lines end in CR alone, or in CR LF, loads as the same file
+/// with LF: the same objects, every field at the same line and column.
+/// Block scalars, comments, document markers, flow collections, a CRD
+/// (whose schemas are blanked by lines) and every example.
+#[test]
+fn carriage_return_files_load_as_line_feed_files() {
+    let mut texts = vec![
+        "# c\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # x\ndata:\n  k: |\n    one\n\n    two\n  f: >-\n    a\n    b\n  p: plain\n    folded\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p,\n  labels: {a: b}}\nspec:\n  containers:\n  - name: c\n    image: \"x\n      y\"\n...\n".to_string(),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: w.example.com\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n        type: object\n    served: true\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: after}\n".to_string(),
+    ];
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            texts.push(std::fs::read_to_string(path).unwrap());
+        }
+    }
+    for text in &texts {
+        let lf = render(&load(text));
+        assert!(lf.contains("# "), "{text}");
+        assert_eq!(render(&load(&text.replace('\n', "\r"))), lf, "{text}");
+        assert_eq!(render(&load(&text.replace('\n', "\r\n"))), lf, "{text}");
+    }
+}
+
+/// Columns count Unicode code points, in the fast path and in saphyr-parser
+/// alike (an anchor sends the document to saphyr).
+#[test]
+fn columns_count_code_points_in_both_parsers() {
+    for anchor in ["", "&m "] {
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {anchor}{{name: \"é😀\", labels: {{a: b}}}}\n"
+        );
+        let objects = load(&text);
+        let labels = objects[0]
+            .root
+            .at("metadata")
+            .unwrap()
+            .entry("labels")
+            .unwrap();
+        let col = 24 + anchor.chars().count() as u32;
+        assert_eq!(labels.key_pos.to_string(), format!("3:{col}"), "{text}");
+    }
 }

@@ -84,11 +84,8 @@ impl Baseline {
             let message = message
                 .rsplit_once(" at line ")
                 .map_or(message.as_str(), |(m, _)| m);
-            format!(
-                "{name}:{}:{}: not a Corral baseline: {message}",
-                e.line(),
-                e.column()
-            )
+            let pos = corral_core::lines::from_serde_json(bytes, e.line(), e.column());
+            format!("{name}:{pos}: not a Corral baseline: {message}")
         })
     }
 

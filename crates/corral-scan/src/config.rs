@@ -257,9 +257,10 @@ mod tests {
             config("- version: 1\n").unwrap_err(),
             "1:1: a configuration is a mapping, starting with `version: 1`"
         );
-        // YAML 1.1 integers as go-yaml reads them: 0x1 is 1.
+        // Integers as kubectl reads them everywhere: 0x1 and 1.0 are 1.
         assert!(config("version: 0x1\n").is_ok());
-        assert!(config("version: 1.0\n").is_err());
+        assert!(config("version: 1.0\n").is_ok());
+        assert!(config("version: 1.5\n").is_err());
     }
 
     #[test]

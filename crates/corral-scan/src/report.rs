@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::baseline::Accepted;
 use crate::rule::{RuleMeta, Severity};
-use crate::suppress::Lines;
 use crate::{rules, Finding};
+use corral_core::lines::Lines;
 
 /// GitHub keeps at most 25,000 results per SARIF run.
 pub const SARIF_RESULT_LIMIT: usize = 25_000;
@@ -457,6 +457,8 @@ fn sarif_log(
                 "rules": rules,
             }},
             "automationDetails": {"id": automation},
+            // Columns count Unicode code points (corral_core::lines).
+            "columnKind": "unicodeCodePoints",
             "originalUriBaseIds": {"%SRCROOT%": {"uri": format!("file://{}", safe::uri_path(&root))}},
             "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
             "results": results,

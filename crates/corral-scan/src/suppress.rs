@@ -8,29 +8,7 @@ use std::sync::Arc;
 
 use crate::Finding;
 
-/// A text with the offsets of its lines, for finding line N at once.
-pub struct Lines {
-    text: Arc<str>,
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    pub fn new(text: Arc<str>) -> Lines {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Lines { text, starts }
-    }
-
-    /// Line `n` (1-based), without its line break.
-    pub fn line(&self, n: usize) -> Option<&str> {
-        let start = *self.starts.get(n.checked_sub(1)?)?;
-        let end = self.starts.get(n).map_or(self.text.len(), |next| next - 1);
-        self.text
-            .get(start..end)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-    }
-}
+use corral_core::lines::Lines;
 
 /// The comment's marker.
 pub const MARKER: &str = "corral:ignore";
@@ -64,8 +42,8 @@ const MOST_TRIED_ALONE: usize = 64;
 fn comment_lines(text: &str) -> BTreeSet<usize> {
     let mut candidates = Vec::new(); // (line, byte range of the comment)
     let mut offset = 0;
-    for (number, line) in (1..).zip(text.split_inclusive('\n')) {
-        let content = line.trim_end_matches(['\n', '\r']);
+    for (number, line) in (1..).zip(corral_core::lines::split_inclusive(text)) {
+        let content = corral_core::lines::content(line);
         if let Some(hash) = marker_hash(content) {
             candidates.push((number, offset + hash..offset + content.len()));
         }

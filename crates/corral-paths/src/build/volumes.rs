@@ -23,6 +23,10 @@ const READ_PATHS: [&str; 7] = [
     "/etc",
     "/var/run/secrets",
 ];
+/// Directories of the node's own credentials: reading anything in them
+/// (the kubelet's client certificate, the control plane's keys, etcd's
+/// data) is the node's identity or more.
+const CREDENTIAL_PATHS: [&str; 3] = ["/etc/kubernetes", "/var/lib/kubelet/pki", "/var/lib/etcd"];
 const CORE_PATTERN_PATHS: [&str; 4] = ["/", "/proc", "/proc/sys", "/proc/sys/kernel"];
 const LOG_PATHS: [&str; 3] = ["/", "/var", "/var/log"];
 const TRAVERSE_PATHS: [&str; 5] = [
@@ -91,7 +95,14 @@ pub(super) fn host_paths(
                 EdgeKind::VolumeAccess,
                 evidence(entry.object, &mount_path, "on the node"),
             );
-            if read_only && (READ_PATHS.contains(&source.as_str()) || source.ends_with("/.ssh")) {
+            let credentials = CREDENTIAL_PATHS
+                .iter()
+                .any(|c| source == *c || source.starts_with(&format!("{c}/")));
+            if read_only
+                && (READ_PATHS.contains(&source.as_str())
+                    || credentials
+                    || source.ends_with("/.ssh"))
+            {
                 g.edge(
                     v,
                     *node,
@@ -304,6 +315,18 @@ metadata: {{name: n1}}
             edges(&g, EdgeKind::ExploitHostRead),
             [(volume.clone(), node.clone())]
         );
+        // The node's credentials, read-only.
+        for path in [
+            "/etc/kubernetes/pki",
+            "/var/lib/kubelet/pki",
+            "/var/lib/etcd",
+        ] {
+            assert_eq!(
+                edges(&graph(&pod(path, true)), EdgeKind::ExploitHostRead),
+                [(volume.clone(), node.clone())],
+                "{path}"
+            );
+        }
         // Decoy: a harmless host directory, read-only.
         let g = graph(&pod("/opt/data", true));
         assert!(edges(&g, EdgeKind::ExploitHostRead).is_empty());

@@ -660,6 +660,28 @@ fn document_chunks(text: &str) -> impl Iterator<Item = Chunk<'_>> {
     })
 }
 
+/// The offset of a line that kubectl's document reader
+/// (apimachinery's `YAMLReader`) takes for a separator and YAML does not:
+/// `---` followed by `#` or by spaces YAML does not count (`---#`, `---`
+/// and a no-break space). kubectl splits its lines at `\n` only.
+fn kubectl_only_separator(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split('\n') {
+        let at = offset;
+        offset += line.len() + 1;
+        let Some(rest) = line.strip_prefix("---") else {
+            continue;
+        };
+        let trimmed = rest.trim();
+        let kubectl = trimmed.is_empty() || trimmed.starts_with('#');
+        let yaml = rest.is_empty() || rest.starts_with([' ', '\t', '\r']);
+        if kubectl && !yaml {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Parse one chunk: its objects (document indexes relative to the chunk), its
 /// diagnostics, and how many documents it held.
 fn load_chunk(
@@ -706,6 +728,20 @@ fn load_chunk(
         );
         diagnostic.hint =
             Some("replace the character with a line break (\\n) or a space, as was meant".into());
+        return (Vec::new(), vec![diagnostic], 1);
+    }
+
+    if let Some(at) = kubectl_only_separator(chunk.text) {
+        let mut pos = position_at(chunk.text, at);
+        pos.line += chunk.first_line - 1;
+        let mut diagnostic = Diagnostic::error(
+            name,
+            Some(pos),
+            "kubectl's reader ends a document at this `---` line and YAML does not, so the two read different objects; the document is not read (it could hide an object from the scan)".into(),
+        );
+        diagnostic.hint = Some(
+            "put a space or a line break after `---` if a new document is meant, or do not start the line with `---`".into(),
+        );
         return (Vec::new(), vec![diagnostic], 1);
     }
 
@@ -862,7 +898,9 @@ fn collect_objects_noting(
             return;
         }
     };
-    let is_list = kind.ends_with("List") && root.get("items").is_some_and(|i| i.items().is_some());
+    // kubectl reads any object with an `items` field as a list, whatever
+    // its kind, and applies the items, not the object.
+    let is_list = root.get("items").is_some();
     if is_list {
         let item_kind = kind.strip_suffix("List").unwrap_or_default();
         let item_type = ItemType {

@@ -4,7 +4,7 @@
 //! The builder is iterative (an explicit stack), so nesting depth is limited
 //! by [`Limits::max_depth`] and never by the thread's stack.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -174,7 +174,8 @@ enum Frame {
         anchor: usize,
         entries: Vec<BuiltEntry>,
         key: Option<(CompactString, Pos)>,
-        merges: Vec<Built>,
+        /// Each merge key's value, with how many entries preceded it.
+        merges: Vec<(usize, Built)>,
         size: Size,
     },
 }
@@ -366,10 +367,13 @@ impl Builder<'_> {
                         size,
                         ..
                     }) => {
-                        if self.warn_duplicates(&entries) {
+                        let duplicates = self.warn_duplicates(&entries);
+                        if !merges.is_empty() {
+                            // Merges keep their place among the entries.
+                            apply_merges(&mut entries, merges);
+                        } else if duplicates {
                             dedupe_last_wins(&mut entries);
                         }
-                        apply_merges(&mut entries, merges);
                         (
                             Built {
                                 pos,
@@ -474,7 +478,7 @@ impl Builder<'_> {
                 Some((name, key_pos)) => {
                     total.add(size);
                     if &*name == "<<" {
-                        merges.push(node);
+                        merges.push((entries.len(), node));
                     } else {
                         entries.push(BuiltEntry {
                             key: name,
@@ -569,56 +573,52 @@ fn tagged_scalar(tag: &Tag, text: &str) -> Result<Scalar, String> {
     Ok(plain)
 }
 
-/// Apply YAML merge keys (`<<: *base` or `<<: [*a, *b]`): merged entries fill
-/// in keys the mapping does not set itself; earlier sources win.
-fn apply_merges(entries: &mut Vec<BuiltEntry>, merges: Vec<Built>) {
+/// Apply YAML merge keys (`<<: *base` or `<<: [*a, *b]`) as go-yaml v2,
+/// kubectl's parser, does: in document order, each merge writes its
+/// entries over the keys set before it, and keys after it write over
+/// them; of a sequence of sources, earlier ones win.
+fn apply_merges(entries: &mut Vec<BuiltEntry>, merges: Vec<(usize, Built)>) {
     if merges.is_empty() {
         return;
     }
-    let mut keys: HashSet<CompactString> = entries.iter().map(|e| e.key.clone()).collect();
-    let mut merge_map = |entries: &mut Vec<BuiltEntry>, source: Built| match source.value {
-        BuiltValue::Map(extra) => {
-            for entry in extra {
-                if keys.insert(entry.key.clone()) {
-                    entries.push(entry);
-                }
-            }
+    let map_entries = |source: Built| -> Vec<BuiltEntry> {
+        match source.value {
+            BuiltValue::Map(extra) => extra,
+            // An alias: its entries are copied (the alias budget has
+            // counted them).
+            BuiltValue::Shared(shared) => match &shared.resolved().value {
+                BuiltValue::Map(extra) => extra.clone(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
         }
-        // An alias: its entries are copied (the alias budget has counted them).
-        BuiltValue::Shared(shared) => {
-            if let BuiltValue::Map(extra) = &shared.resolved().value {
-                for entry in extra {
-                    if keys.insert(entry.key.clone()) {
-                        entries.push(entry.clone());
-                    }
-                }
-            }
-        }
-        _ => {}
     };
-    for merge in merges {
-        match merge.value {
-            BuiltValue::Seq(items) => {
-                for source in items {
-                    merge_map(entries, source);
-                }
-            }
-            BuiltValue::Shared(shared) if matches!(shared.resolved().value, BuiltValue::Seq(_)) => {
-                if let BuiltValue::Seq(items) = &shared.resolved().value {
-                    for source in items {
-                        merge_map(entries, source.clone());
-                    }
-                }
-            }
-            value => merge_map(
-                entries,
-                Built {
+    let mut explicit = std::mem::take(entries).into_iter();
+    let mut taken = 0;
+    for (before, merge) in merges {
+        entries.extend(explicit.by_ref().take(before - taken));
+        taken = before;
+        let sources: Vec<Built> = match merge.value {
+            BuiltValue::Seq(items) => items,
+            BuiltValue::Shared(shared) => match &shared.resolved().value {
+                BuiltValue::Seq(items) => items.clone(),
+                _ => vec![Built {
                     pos: merge.pos,
-                    value,
-                },
-            ),
+                    value: BuiltValue::Shared(shared),
+                }],
+            },
+            value => vec![Built {
+                pos: merge.pos,
+                value,
+            }],
+        };
+        // Backwards, so that earlier sources write last and win.
+        for source in sources.into_iter().rev() {
+            entries.extend(map_entries(source));
         }
     }
+    entries.extend(explicit);
+    dedupe_last_wins(entries);
 }
 
 fn dedupe_last_wins(entries: &mut Vec<BuiltEntry>) {

@@ -448,10 +448,12 @@ fn aliases_do_not_nest_past_the_depth_limit() {
     );
 }
 
-/// Merge keys: the mapping's own keys win, then earlier sources over later
-/// ones; many sources merge in linear time.
+/// Merge keys as go-yaml v2 (kubectl) applies them: in document order, a
+/// merge writes over the keys before it and keys after it write over the
+/// merge; of a sequence of sources, earlier ones win; many sources merge
+/// in linear time.
 #[test]
-fn merge_keys_keep_the_first_value() {
+fn merge_keys_apply_in_document_order() {
     let text = "apiVersion: v1\nkind: ConfigMap\nbase: &b {x: base, y: base}\ndata:\n  x: own\n  <<: [{x: first, z: first}, *b, {z: last, w: last}]\n  x: own-last\n";
     let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
     // One warning: the duplicate x.
@@ -473,9 +475,56 @@ fn merge_keys_keep_the_first_value() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let data = objects[0].root.get("data").unwrap();
     assert_eq!(data.entries().unwrap().len(), count + 100);
-    assert_eq!(data.get("k7").and_then(|n| n.as_str()), Some("own"));
+    // The merge comes after `k7: own`: its source's k7 is what kubectl reads.
+    assert_eq!(data.get("k7").and_then(|n| n.as_str()), Some("v7"));
     assert_eq!(data.get("x50").and_then(|n| n.as_str()), Some("s50"));
     assert_eq!(data.get("k150").and_then(|n| n.as_str()), Some("v150"));
+}
+
+/// A merge after a key overwrites it (`privileged: false` then
+/// `<<: {privileged: true}` is privileged to kubectl), a second merge
+/// overwrites the first, and a key after a merge overwrites it.
+#[test]
+fn a_later_merge_overwrites_an_earlier_key() {
+    for (body, want) in [
+        ("privileged: false\n  <<: {privileged: true}", "true"),
+        ("<<: {privileged: false}\n  <<: {privileged: true}", "true"),
+        ("<<: {privileged: true}\n  privileged: false", "false"),
+        ("<<: [{privileged: true}, {privileged: false}]", "true"),
+    ] {
+        let text = format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  {body}\n");
+        let (objects, _) = load_text(text.as_bytes(), &Limits::default());
+        let data = objects[0].root.get("data").unwrap();
+        let got = data.get("privileged").map(|n| format!("{:?}", n.value));
+        assert!(
+            got.as_deref().is_some_and(|g| g.contains(want)),
+            "{body}: {got:?}"
+        );
+    }
+}
+
+/// kubectl's reader ends a document at `---#` (and `---` with a no-break
+/// space); YAML does not: the document is refused rather than read as
+/// something else. And any object with `items` is a list to kubectl.
+#[test]
+fn documents_and_lists_as_kubectl_reads_them() {
+    let hidden = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n---#: |\n  apiVersion: v1\n  kind: Pod\n";
+    let (objects, diagnostics) = load_text(hidden.as_bytes(), &Limits::default());
+    assert!(objects.is_empty(), "{objects:?}");
+    assert_eq!(
+        diagnostics[0].pos.map(|p| p.line),
+        Some(4),
+        "{diagnostics:?}"
+    );
+    for fine in ["---\n", "--- # comment\n", "---\t\n"] {
+        let text = format!("apiVersion: v1\nkind: ConfigMap\n{fine}apiVersion: v1\nkind: Secret\n");
+        let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+        assert_eq!(objects.len(), 2, "{fine:?} {diagnostics:?}");
+    }
+    let wrapped = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: evil}}\n";
+    let (objects, _) = load_text(wrapped.as_bytes(), &Limits::default());
+    let kinds: Vec<&str> = objects.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["Pod"]);
 }
 
 /// Duplicate keys in large mappings, block or flow, on either parser: the

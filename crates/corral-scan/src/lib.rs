@@ -143,7 +143,9 @@ pub fn scan(model: &Model, settings: &Settings) -> Vec<Finding> {
 
 /// Mark the findings on objects annotated `corral.dev/ignore`.
 fn suppress_by_annotation(model: &Model, findings: &mut [Finding]) {
-    let mut ignored: BTreeMap<(&str, u32), (Vec<&str>, &str)> = BTreeMap::new();
+    // By the object, not its document: the items of a List share one.
+    type Key<'a> = (&'a str, u32, &'a str, Option<&'a str>, Option<&'a str>);
+    let mut ignored: BTreeMap<Key, (Vec<&str>, &str)> = BTreeMap::new();
     for (object, _) in model.iter() {
         let annotations = object.root.at("metadata.annotations");
         let annotation = |key: &str| {
@@ -158,11 +160,25 @@ fn suppress_by_annotation(model: &Model, findings: &mut [Finding]) {
                 .filter(|r| !r.is_empty())
                 .collect();
             let reason = annotation(IGNORE_REASON_ANNOTATION).unwrap_or("no reason given");
-            ignored.insert((&object.file, object.document), (rules, reason));
+            let key = (
+                &*object.file,
+                object.document,
+                object.kind.as_str(),
+                object.namespace.as_deref(),
+                object.name.as_deref(),
+            );
+            ignored.insert(key, (rules, reason));
         }
     }
     for finding in findings {
-        if let Some((rules, reason)) = ignored.get(&(&*finding.file, finding.document)) {
+        let key = (
+            &*finding.file,
+            finding.document,
+            finding.kind.as_str(),
+            finding.namespace.as_deref(),
+            finding.name.as_deref(),
+        );
+        if let Some((rules, reason)) = ignored.get(&key) {
             let named =
                 |r: &&str| *r == "all" || rule_redirects::names(finding.rule, &finding.field, r);
             if rules.iter().any(named) {

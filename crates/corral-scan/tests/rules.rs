@@ -231,3 +231,23 @@ fn every_rule_has_a_line_precision_case() {
         "rules without a fixture case: {uncovered:?}"
     );
 }
+
+/// `corral.dev/ignore` suppresses the findings of the object it annotates,
+/// not of its neighbours in the same List.
+#[test]
+fn an_ignore_annotation_covers_its_own_object_only() {
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm, namespace: ns, annotations: {corral.dev/ignore: all, corral.dev/ignore-reason: generated}}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: evil, namespace: ns}\n  spec:\n    hostPID: true\n    containers: [{name: c, image: x, securityContext: {privileged: true}}]\n";
+    let name: Arc<str> = Arc::from("list.yaml");
+    let (objects, _) = load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+    let (model, _) = Model::build(objects, &TemplatePaths::default());
+    let findings = scan(&model, &Settings::default());
+    let privileged = findings
+        .iter()
+        .find(|f| f.rule.id == "CRL-P009")
+        .expect("the pod is privileged");
+    assert!(
+        privileged.suppressed.is_none(),
+        "{:?}",
+        privileged.suppressed
+    );
+}

@@ -78,6 +78,8 @@ pub struct LeanContainer {
     /// A Windows HostProcess container (its own `windowsOptions` or the
     /// pod's): it runs on the node itself.
     pub host_process: bool,
+    /// The Secrets its environment reads (`secretKeyRef`, `envFrom`).
+    pub env_secrets: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +88,8 @@ pub struct LeanVolume {
     pub host_path: Option<HostPathVolumeSource>,
     /// It projects an API token ([`super::runtime::api_token_volume`]).
     pub api_token: bool,
+    /// The Secrets it holds (a `secret` volume, or `projected` sources).
+    pub secrets: Vec<String>,
 }
 
 impl LeanTemplate {
@@ -127,6 +131,20 @@ impl From<&PodTemplate> for LeanTemplate {
                         .and_then(|w| w.host_process)
                 })
                 == Some(true),
+            env_secrets: c
+                .env
+                .iter()
+                .flatten()
+                .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+                .map(|r| r.name.clone())
+                .chain(
+                    c.env_from
+                        .iter()
+                        .flatten()
+                        .filter_map(|e| e.secret_ref.as_ref())
+                        .map(|r| r.name.clone()),
+                )
+                .collect(),
         };
         LeanTemplate {
             path: template.path.clone(),
@@ -160,6 +178,18 @@ impl From<&PodTemplate> for LeanTemplate {
                             name: v.name.clone(),
                             host_path: v.host_path.clone(),
                             api_token: super::runtime::api_token_volume(v),
+                            secrets: v
+                                .secret
+                                .iter()
+                                .filter_map(|s| s.secret_name.clone())
+                                .chain(
+                                    v.projected
+                                        .iter()
+                                        .flat_map(|p| p.sources.iter().flatten())
+                                        .filter_map(|s| s.secret.as_ref())
+                                        .map(|s| s.name.clone()),
+                                )
+                                .collect(),
                         })
                         .collect()
                 }),

@@ -472,6 +472,12 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     let mut log_mounts: Vec<(usize, NodeIndex, String)> = Vec::new(); // (pod, container, path)
     let groups = rbac::groups(&g);
     let token_mounts = TokenMounts::of(model);
+    // A Secret of type service-account-token holds its account's token:
+    // a container that mounts it or reads it into its environment has it.
+    let token_secret_accounts: FxHashMap<(&str, &str), &str> = token_secrets(model)
+        .into_iter()
+        .map(|(namespace, secret, account)| ((namespace, secret), account))
+        .collect();
     for (p, entry) in pods.iter().enumerate() {
         let spec = &entry.template.spec;
         let object = entry.object;
@@ -601,6 +607,61 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                     ),
                 );
             }
+            let read_secrets = container
+                .volume_mounts
+                .iter()
+                .flatten()
+                .enumerate()
+                .flat_map(|(m, mount)| {
+                    spec.volumes
+                        .iter()
+                        .flatten()
+                        .filter(move |v| v.name == mount.name)
+                        .flat_map(move |v| {
+                            v.secrets
+                                .iter()
+                                .map(move |s| (s, format!("{path}.volumeMounts[{m}]")))
+                        })
+                })
+                .chain(
+                    container
+                        .env_secrets
+                        .iter()
+                        .map(|s| (s, format!("{path}.env"))),
+                );
+            for (secret, field) in read_secrets.collect::<Vec<_>>() {
+                let Some(account) =
+                    token_secret_accounts.get(&(entry.namespace.as_str(), secret.as_str()))
+                else {
+                    continue;
+                };
+                let holder = Vertex::Identity {
+                    kind: "ServiceAccount".into(),
+                    namespace: Some(entry.namespace.as_str().into()),
+                    name: (*account).into(),
+                };
+                let subject = Subject::ServiceAccount {
+                    namespace: entry.namespace.clone(),
+                    name: account.to_string(),
+                };
+                let found = g.find(&holder).or_else(|| {
+                    rbac::in_known_group(&groups, &subject).then(|| g.vertex(holder.clone()))
+                });
+                if let Some(identity) = found {
+                    g.edge(
+                        *vertex,
+                        identity,
+                        EdgeKind::IdentityAssume,
+                        evidence(
+                            object,
+                            &field,
+                            format!(
+                                "holds Secret {secret}, the token of service account {account}"
+                            ),
+                        ),
+                    );
+                }
+            }
             escapes::container(
                 &mut g,
                 entry,
@@ -703,26 +764,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
             })
             .collect(),
         tokens: &tokens,
-        token_secrets: model
-            .iter()
-            .filter_map(|(object, resource)| match resource {
-                Resource::Secret(secret)
-                    if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") =>
-                {
-                    let account = secret
-                        .metadata
-                        .annotations
-                        .as_ref()?
-                        .get("kubernetes.io/service-account.name")?;
-                    Some((
-                        object.namespace.as_deref().unwrap_or("default"),
-                        object.name.as_deref()?,
-                        account.as_str(),
-                    ))
-                }
-                _ => None,
-            })
-            .collect(),
+        token_secrets: token_secrets(model),
         legacy_token_secrets: options.kubernetes_minor < 24,
         admits_escape: &admits_escape,
         exec_verbs: options.exec_verbs(),
@@ -752,4 +794,29 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
         }
     }
     g
+}
+
+/// The Secrets of type `kubernetes.io/service-account-token`: (namespace,
+/// name, the account whose token the token controller puts in it).
+fn token_secrets(model: &Model) -> Vec<(&str, &str, &str)> {
+    model
+        .iter()
+        .filter_map(|(object, resource)| match resource {
+            Resource::Secret(secret)
+                if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") =>
+            {
+                let account = secret
+                    .metadata
+                    .annotations
+                    .as_ref()?
+                    .get("kubernetes.io/service-account.name")?;
+                Some((
+                    object.namespace.as_deref().unwrap_or("default"),
+                    object.name.as_deref()?,
+                    account.as_str(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -397,5 +397,29 @@ subjects: [{{kind: ServiceAccount, name: builder, namespace: ns}}]
         assert_eq!(assume(&projected), acts);
         let elsewhere = projected.replace("{path: t}", "{path: t, audience: vault}");
         assert!(assume(&elsewhere).is_empty());
+        // A legacy token Secret of the account, mounted or read into the
+        // environment by a pod of another account, is its token too.
+        let secret = "---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata: {name: builder-token, namespace: ns, annotations: {kubernetes.io/service-account.name: builder}}
+";
+        let mounted = account_pod(
+            "  serviceAccountName: other\n  automountServiceAccountToken: false\n  volumes: [{name: t, secret: {secretName: builder-token}}]\n",
+            "",
+        )
+        .replace("containers: [{name: c, image: x}]", "containers: [{name: c, image: x, volumeMounts: [{name: t, mountPath: /t}]}]");
+        assert_eq!(assume(&format!("{mounted}{secret}")), acts);
+        let env = account_pod(
+            "  serviceAccountName: other\n  automountServiceAccountToken: false\n",
+            "",
+        )
+        .replace(
+            "containers: [{name: c, image: x}]",
+            "containers: [{name: c, image: x, envFrom: [{secretRef: {name: builder-token}}]}]",
+        );
+        assert_eq!(assume(&format!("{env}{secret}")), acts);
+        assert!(assume(&mounted).is_empty(), "no such Secret, no token");
     }
 }

@@ -68,7 +68,8 @@ pub struct LeanPodSecurityContext {
 
 #[derive(Clone, Debug)]
 pub struct LeanContainer {
-    pub name: String,
+    /// Inline when short, as container names are: no allocation.
+    pub name: CompactString,
     /// Boxed: most containers set none, and it is 384 bytes.
     pub security_context: Option<Box<SecurityContext>>,
     pub volume_mounts: Option<Vec<VolumeMount>>,
@@ -79,17 +80,17 @@ pub struct LeanContainer {
     /// pod's): it runs on the node itself.
     pub host_process: bool,
     /// The Secrets its environment reads (`secretKeyRef`, `envFrom`).
-    pub env_secrets: Vec<String>,
+    pub env_secrets: Box<[String]>,
 }
 
 #[derive(Clone, Debug)]
 pub struct LeanVolume {
-    pub name: String,
+    pub name: CompactString,
     pub host_path: Option<HostPathVolumeSource>,
     /// It projects an API token ([`super::runtime::api_token_volume`]).
     pub api_token: bool,
     /// The Secrets it holds (a `secret` volume, or `projected` sources).
-    pub secrets: Vec<String>,
+    pub secrets: Box<[String]>,
 }
 
 impl LeanTemplate {
@@ -114,7 +115,7 @@ impl From<&PodTemplate> for LeanTemplate {
     fn from(template: &PodTemplate) -> Self {
         let spec = &template.spec;
         let container = |c: &k8s_openapi::api::core::v1::Container| LeanContainer {
-            name: c.name.clone(),
+            name: c.name.as_str().into(),
             security_context: c.security_context.clone().map(Box::new),
             volume_mounts: c.volume_mounts.clone(),
             ports: c.ports.clone(),
@@ -175,7 +176,7 @@ impl From<&PodTemplate> for LeanTemplate {
                 volumes: spec.volumes.as_ref().map(|list| {
                     list.iter()
                         .map(|v| LeanVolume {
-                            name: v.name.clone(),
+                            name: v.name.as_str().into(),
                             host_path: v.host_path.clone(),
                             api_token: super::runtime::api_token_volume(v),
                             secrets: v

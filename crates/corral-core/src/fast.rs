@@ -623,7 +623,7 @@ fn parse_key(text: &str) -> Option<CompactString> {
     let (key, used) = match text.as_bytes()[0] {
         b'"' => double_quoted(text)?,
         b'\'' => single_quoted(text)?,
-        _ => return Some(CompactString::new(text)),
+        _ => return Some(Scalar::plain(text).as_key()),
     };
     (used == text.len()).then_some(key)
 }
@@ -875,6 +875,7 @@ impl Flow<'_, '_> {
                     let Value::Scalar(key) = key.value else {
                         return None;
                     };
+                    let key = Scalar::string(&key.as_key());
                     if key.text == "<<" {
                         return None;
                     }

@@ -68,6 +68,22 @@ impl Scalar {
         }
     }
 
+    /// The key this scalar is once `sigs.k8s.io/yaml` has written it as
+    /// JSON: a boolean is `true` or `false` (`on: x` is the label `true`),
+    /// an integer (or a float with no fraction) its decimal digits; any
+    /// other scalar its text.
+    pub fn as_key(&self) -> CompactString {
+        match self.kind {
+            ScalarKind::Bool(true) => "true".into(),
+            ScalarKind::Bool(false) => "false".into(),
+            ScalarKind::Int | ScalarKind::Float => match self.as_i64() {
+                Some(n) => n.to_string().into(),
+                None => self.text.clone(),
+            },
+            ScalarKind::Null | ScalarKind::Str => self.text.clone(),
+        }
+    }
+
     pub fn string(text: &str) -> Scalar {
         Scalar {
             kind: ScalarKind::Str,

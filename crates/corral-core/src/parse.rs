@@ -473,7 +473,7 @@ impl Builder<'_> {
                     };
                     // A key is no node of the tree; its bytes are counted.
                     total.bytes = total.bytes.saturating_add(scalar.text.len());
-                    *key = Some((scalar.text.clone(), node.pos));
+                    *key = Some((scalar.as_key(), node.pos));
                 }
                 Some((name, key_pos)) => {
                     total.add(size);

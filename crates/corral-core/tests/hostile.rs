@@ -454,14 +454,14 @@ fn aliases_do_not_nest_past_the_depth_limit() {
 /// in linear time.
 #[test]
 fn merge_keys_apply_in_document_order() {
-    let text = "apiVersion: v1\nkind: ConfigMap\nbase: &b {x: base, y: base}\ndata:\n  x: own\n  <<: [{x: first, z: first}, *b, {z: last, w: last}]\n  x: own-last\n";
+    let text = "apiVersion: v1\nkind: ConfigMap\nbase: &b {x: base, v: base}\ndata:\n  x: own\n  <<: [{x: first, z: first}, *b, {z: last, w: last}]\n  x: own-last\n";
     let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
     // One warning: the duplicate x.
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     let data = objects[0].root.get("data").unwrap();
     let get = |k| data.get(k).and_then(|n| n.as_str());
     assert_eq!(
-        [get("x"), get("y"), get("z"), get("w")],
+        [get("x"), get("v"), get("z"), get("w")],
         [Some("own-last"), Some("base"), Some("first"), Some("last")]
     );
     assert_eq!(data.entries().unwrap().len(), 4);
@@ -500,6 +500,24 @@ fn a_later_merge_overwrites_an_earlier_key() {
             got.as_deref().is_some_and(|g| g.contains(want)),
             "{body}: {got:?}"
         );
+    }
+}
+
+/// Keys are written as `sigs.k8s.io/yaml` writes them to JSON: `on` is
+/// the label `true`, `0x10` is `16`; quoted keys stay as they are; on
+/// either parser.
+#[test]
+fn keys_convert_as_kubectl_converts_them() {
+    for text in [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    on: x\n    0x10: y\n    'no': z\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {on: x, 0x10: y, 'no': z}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {on: x, 0x10: y, 'no': z, &a k: v}\n",
+    ] {
+        let (objects, diagnostics) = load_text(text.as_bytes(), &Limits::default());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let labels = objects[0].root.at("metadata.labels").unwrap();
+        let keys: Vec<&str> = labels.entries().unwrap().iter().map(|e| &*e.key).collect();
+        assert_eq!(&keys[..3], ["true", "16", "no"], "{text}");
     }
 }
 

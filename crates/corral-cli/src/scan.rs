@@ -187,6 +187,10 @@ pub fn run(args: &ScanArgs, common: &CommonArgs) -> Result<Status, String> {
     }
     let mut outcome = Outcome::new(&findings, &baselined, stale, fail_on);
     outcome.show_suppressed = args.show_suppressed;
+    outcome.input_errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == corral_core::diagnostic::Severity::Error)
+        .collect();
 
     // JSON, the largest report, is streamed (None here), never held whole.
     let text = match args.format {

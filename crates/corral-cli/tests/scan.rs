@@ -586,3 +586,45 @@ fn sarif_columns_are_unicode_code_points() {
         "{region}"
     );
 }
+
+/// Input that cannot be read fails the run (exit 2), and every report says
+/// so: SARIF's invocation is not successful and names the place, GitHub
+/// gets an error annotation; the readable files are still scanned.
+#[test]
+fn unreadable_input_is_in_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsUser: 0.5}\n  containers: [{name: c, image: x}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n",
+    )
+    .unwrap();
+    let output = corral(dir.path(), &["scan", ".", "--format", "sarif", "-q"]);
+    assert_eq!(output.status.code(), Some(2));
+    let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notification = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(notification["level"], "error");
+    let location = &notification["locations"][0]["physicalLocation"];
+    assert!(location["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("bad.yaml"));
+    assert_eq!(location["region"]["startLine"], 5);
+    assert!(sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["ruleId"] == "CRL-P009"));
+    let output = corral(dir.path(), &["scan", ".", "--format", "github", "-q"]);
+    let annotations = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        annotations.starts_with("::error file=bad.yaml,line=5,"),
+        "{annotations}"
+    );
+}

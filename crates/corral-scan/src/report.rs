@@ -43,6 +43,9 @@ pub struct Outcome<'a> {
     pub stale: Vec<&'a Accepted>,
     pub fail_on: Severity,
     pub show_suppressed: bool,
+    /// Input that could not be read (the scan exits 2): each report says
+    /// so, so that no upload looks like a clean run.
+    pub input_errors: Vec<&'a corral_core::Diagnostic>,
 }
 
 impl<'a> Outcome<'a> {
@@ -71,6 +74,7 @@ impl<'a> Outcome<'a> {
             stale,
             fail_on,
             show_suppressed: false,
+            input_errors: Vec::new(),
         }
     }
 
@@ -417,14 +421,30 @@ pub fn sarif(outcome: &Outcome, root: &str, prefix: &str) -> String {
             "message": {"text": format!("{dropped} less severe results were left out: GitHub keeps at most {SARIF_RESULT_LIMIT} per run")},
         }));
     }
+    for error in &outcome.input_errors {
+        let mut notification = json!({
+            "level": "error",
+            "message": {"text": error.message},
+        });
+        let mut physical = json!({"artifactLocation": {
+            "uri": repository_uri(&error.file, root, prefix), "uriBaseId": "%SRCROOT%"}});
+        if let Some(pos) = error.pos {
+            physical["region"] = json!({"startLine": pos.line, "startColumn": pos.col});
+        }
+        notification["locations"] = json!([{"physicalLocation": physical}]);
+        notifications.push(notification);
+    }
     const RESULTS: &str = "\"corral:results\"";
-    let log = sarif_log(
+    let mut log = sarif_log(
         all.iter().map(|r| sarif_rule(r.meta())).collect(),
         "corral/scan/",
         root,
         notifications,
         json!("corral:results"),
     );
+    if !outcome.input_errors.is_empty() {
+        log["runs"][0]["invocations"][0]["executionSuccessful"] = json!(false);
+    }
     let text = serde_json::to_string_pretty(&log).unwrap_or_default();
     let array = format!("[\n{}\n]", results.join(",\n"));
     let mut text = text.replacen(RESULTS, &array, 1);
@@ -631,6 +651,15 @@ fn escape_property(text: &str) -> String {
 /// summary (`markdown`).
 pub fn github(outcome: &Outcome) -> String {
     let mut out = String::new();
+    for error in &outcome.input_errors {
+        let (line, col) = error.pos.map_or((1, 1), |p| (p.line, p.col));
+        let _ = writeln!(
+            out,
+            "::error file={},line={line},col={col},title=corral: input not read::{}",
+            escape_property(relative(&error.file)),
+            escape_data(&error.message),
+        );
+    }
     let mut new: Vec<&Finding> = outcome.new_findings().collect();
     new.sort_by(|a, b| {
         b.severity

@@ -72,7 +72,7 @@ pub fn split_inclusive(text: &str) -> impl Iterator<Item = &str> {
             return None;
         }
         let bytes = rest.as_bytes();
-        let end = match bytes.iter().position(|&b| is_break(b)) {
+        let end = match memchr::memchr2(b'\n', b'\r', bytes) {
             None => bytes.len(),
             Some(at) if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') => at + 2,
             Some(at) => at + 1,

@@ -74,13 +74,34 @@ pub struct LeanContainer {
     pub security_context: Option<Box<SecurityContext>>,
     pub volume_mounts: Option<Vec<VolumeMount>>,
     pub ports: Option<Vec<ContainerPort>>,
+    /// What few containers have, boxed: a pointer for the rest.
+    pub rare: Option<Box<RareFacts>>,
+}
+
+/// A container's facts that most containers lack.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RareFacts {
     /// It runs without AppArmor ([`super::runtime::app_armor_unconfined`]).
     pub app_armor_unconfined: bool,
     /// A Windows HostProcess container (its own `windowsOptions` or the
     /// pod's): it runs on the node itself.
     pub host_process: bool,
     /// The Secrets its environment reads (`secretKeyRef`, `envFrom`).
-    pub env_secrets: Box<[String]>,
+    pub env_secrets: Vec<String>,
+}
+
+impl LeanContainer {
+    pub fn app_armor_unconfined(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.app_armor_unconfined)
+    }
+
+    pub fn host_process(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.host_process)
+    }
+
+    pub fn env_secrets(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.env_secrets)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -119,33 +140,40 @@ impl From<&PodTemplate> for LeanTemplate {
             security_context: c.security_context.clone().map(Box::new),
             volume_mounts: c.volume_mounts.clone(),
             ports: c.ports.clone(),
-            app_armor_unconfined: super::runtime::app_armor_unconfined(&template.metadata, spec, c),
-            host_process: c
-                .security_context
-                .as_ref()
-                .and_then(|s| s.windows_options.as_ref())
-                .and_then(|w| w.host_process)
-                .or_else(|| {
-                    spec.security_context
-                        .as_ref()
-                        .and_then(|s| s.windows_options.as_ref())
-                        .and_then(|w| w.host_process)
-                })
-                == Some(true),
-            env_secrets: c
-                .env
-                .iter()
-                .flatten()
-                .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
-                .map(|r| r.name.clone())
-                .chain(
-                    c.env_from
-                        .iter()
-                        .flatten()
-                        .filter_map(|e| e.secret_ref.as_ref())
-                        .map(|r| r.name.clone()),
-                )
-                .collect(),
+            rare: Some(Box::new(RareFacts {
+                app_armor_unconfined: super::runtime::app_armor_unconfined(
+                    &template.metadata,
+                    spec,
+                    c,
+                ),
+                host_process: c
+                    .security_context
+                    .as_ref()
+                    .and_then(|s| s.windows_options.as_ref())
+                    .and_then(|w| w.host_process)
+                    .or_else(|| {
+                        spec.security_context
+                            .as_ref()
+                            .and_then(|s| s.windows_options.as_ref())
+                            .and_then(|w| w.host_process)
+                    })
+                    == Some(true),
+                env_secrets: c
+                    .env
+                    .iter()
+                    .flatten()
+                    .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+                    .map(|r| r.name.clone())
+                    .chain(
+                        c.env_from
+                            .iter()
+                            .flatten()
+                            .filter_map(|e| e.secret_ref.as_ref())
+                            .map(|r| r.name.clone()),
+                    )
+                    .collect(),
+            }))
+            .filter(|rare| **rare != RareFacts::default()),
         };
         LeanTemplate {
             path: template.path.clone(),

@@ -625,7 +625,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                 })
                 .chain(
                     container
-                        .env_secrets
+                        .env_secrets()
                         .iter()
                         .map(|s| (s, format!("{path}.env"))),
                 );
@@ -669,8 +669,8 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                 path,
                 (
                     context,
-                    container.app_armor_unconfined,
-                    container.host_process,
+                    container.app_armor_unconfined(),
+                    container.host_process(),
                 ),
             );
             volumes::host_paths(

@@ -4,31 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use corral_core::model::Model;
+use corral_core::model::{runtime, Model};
 use corral_core::safe::{file_name, one_line};
 use k8s_openapi::api::core::v1::SecurityContext;
 use serde_json::Value;
 
 use crate::netpol::advise::{policy_yaml, Advised};
 use crate::policies::{advice_json, patches, ContainerPolicies};
-
-/// The capabilities containerd and CRI-O give a container by default.
-pub const DEFAULT_CAPABILITIES: [&str; 14] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "NET_RAW",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 
 /// The container's securityContext in the manifests, when they hold it.
 fn current_context(model: Option<&Model>, p: &ContainerPolicies) -> Option<SecurityContext> {
@@ -44,31 +26,25 @@ fn current_context(model: Option<&Model>, p: &ContainerPolicies) -> Option<Secur
         .map(|c| c.security_context.clone().unwrap_or_default())
 }
 
-/// The capabilities a container has with this securityContext.
+/// The capabilities a container has with this securityContext, as the
+/// runtime applies it (`corral_core::model::runtime::holds`); `ALL` when it
+/// adds every one and keeps them.
 fn capabilities(context: Option<&SecurityContext>) -> BTreeSet<String> {
-    let caps = context.and_then(|c| c.capabilities.as_ref());
-    let dropped: Vec<&str> = caps
-        .and_then(|c| c.drop.as_deref())
+    let added = context
+        .and_then(|c| c.capabilities.as_ref())
+        .and_then(|c| c.add.as_deref())
         .unwrap_or_default()
         .iter()
-        .map(|c| c.trim_start_matches("CAP_"))
-        .collect();
-    let mut have: BTreeSet<String> = if dropped.contains(&"ALL") {
-        BTreeSet::new()
-    } else {
-        DEFAULT_CAPABILITIES
-            .iter()
-            .filter(|c| !dropped.contains(c))
-            .map(|c| c.to_string())
-            .collect()
-    };
-    have.extend(
-        caps.and_then(|c| c.add.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| c.trim_start_matches("CAP_").to_string()),
-    );
-    have
+        .map(|c| runtime::capability(c));
+    runtime::DEFAULT_CAPABILITIES
+        .iter()
+        .map(|c| c.to_string())
+        .chain(added)
+        .filter(|c| match c.as_str() {
+            "ALL" => runtime::keeps_all(context),
+            c => runtime::holds(context, c),
+        })
+        .collect()
 }
 
 /// Named syscalls of a machine's native ABI.

@@ -66,6 +66,20 @@ pub fn holds(context: Option<&SecurityContext>, wanted: &str) -> bool {
     held && !drop.iter().any(dropped)
 }
 
+/// Does the container keep every capability (`add: [ALL]`, no
+/// `drop: [ALL]`)?
+pub fn keeps_all(context: Option<&SecurityContext>) -> bool {
+    let capabilities = context.and_then(|c| c.capabilities.as_ref());
+    let add = capabilities
+        .and_then(|c| c.add.as_deref())
+        .unwrap_or_default();
+    let drop = capabilities
+        .and_then(|c| c.drop.as_deref())
+        .unwrap_or_default();
+    add.iter().any(|c| capability(c) == "ALL")
+        && !drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"))
+}
+
 /// A drop entry that containerd does not apply but means `wanted`
 /// (`CAP_NET_RAW`, ` net_raw`), for a finding to name.
 pub fn ineffective_drop<'a>(context: Option<&'a SecurityContext>, wanted: &str) -> Option<&'a str> {

@@ -77,13 +77,17 @@ enum Named {
     /// It is the fix the rule recommends and does not fire, unless it names
     /// one of these objects: `(group, resource, verb, name)`.
     Spared(&'static [(&'static str, &'static str, &'static str, &'static str)]),
+    /// It is the fix, unless the role may also create the resource: its
+    /// holder then creates the named object (a Secret of type
+    /// service-account-token, say, which the token controller fills).
+    SparedUnlessCreated,
 }
 
 /// Does `policy`, rule `index` of `all`, the rules of `object` (a Role in
 /// `namespace`, or a ClusterRole), allow one of `wanted` on some object
 /// (`Named::Fires`), or on every object or one of the exceptions
-/// (`Named::Spared`; names restrict nothing when the role may create the
-/// resource)? A Role
+/// (`Named::Spared`), or on every object or one it may create
+/// (`Named::SparedUnlessCreated`)? A Role
 /// grants within its namespace only: no cluster-scoped resource, except
 /// `bind` on ClusterRoles, which the API server checks in the namespace of
 /// the RoleBinding being made. The names a grant is restricted to are the
@@ -106,9 +110,6 @@ fn grants_any(
         let Some(grant) = authz::grant(&rule, namespace, group, resource, verb) else {
             return false;
         };
-        // Names restrict nothing when the role may also create the
-        // resource: its holder creates the named object (a Secret of type
-        // service-account-token, say, which the token controller fills).
         let creates = || {
             let rules: Vec<authz::RuleRef> = all
                 .iter()
@@ -122,8 +123,8 @@ fn grants_any(
             authz::grant(&rules, namespace, group, resource, "create").is_some()
         };
         match (named, &grant.names) {
-            (Named::Fires, _) | (Named::Spared(_), None) => true,
-            (Named::Spared(_), Some(_)) if !resource.contains('/') && creates() => true,
+            (Named::Fires, _) | (Named::Spared(_) | Named::SparedUnlessCreated, None) => true,
+            (Named::SparedUnlessCreated, Some(_)) => !resource.contains('/') && creates(),
             (Named::Spared(exceptions), Some(names)) => {
                 exceptions.iter().any(|&(g, r, v, name)| {
                     (g, r, v) == (group, resource, verb) && names.iter().any(|n| n == name)
@@ -375,7 +376,7 @@ macro_rules! grant_rule {
 
 grant_rule!(ReadSecrets, "CRL-R003", "read-secrets", High, "Role reads Secrets",
     access: [Access { group: CORE, resources: &["secrets"], verbs: &["get", "list", "watch"] }],
-    named: Named::Spared(&[]),
+    named: Named::SparedUnlessCreated,
     message: "the role can read every Secret",
     fix: "grant `get` on the named Secrets needed (`resourceNames`), never `list` or `watch` on all of them",
     what: "Flags a role rule that grants `get`, `list` or `watch` on every Secret. A rule restricted by `resourceNames` reads only the Secrets it names and is not flagged: that is the fix, unless the role may also create Secrets (its holder creates a Secret of that name, of type `kubernetes.io/service-account-token` for any account, and reads the token the controller puts in it). `resourceNames: [\"\"]` is every `list` and `watch`. The API server allows `list` and `watch` by such a rule only with the field selector `metadata.name` of one of its names (it takes the request's name from it), and `get` only of them.",

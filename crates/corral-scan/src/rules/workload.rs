@@ -199,9 +199,10 @@ declare_rule! {
     /// Flags a container that keeps `NET_RAW` once the runtime has applied
     /// its capabilities: it drops neither `NET_RAW` nor `ALL` (in any case;
     /// containerd reads `CAP_NET_RAW` as another, unknown capability), or
-    /// adds it back after `drop: [ALL]`. Where the Pod Security Standards
-    /// rule `CRL-P004` (restricted) already asks this container for
-    /// `drop: ["ALL"]`, it owns the defect and this rule stays quiet.
+    /// adds it back after `drop: [ALL]`. Where a Pod Security Standards
+    /// rule already reports this container's capabilities (`CRL-P004` at
+    /// restricted, or `CRL-P003` the added `NET_RAW` at baseline), it owns
+    /// the defect and this rule stays quiet.
     /// Windows pods have no Linux capabilities and are not flagged.
     ///
     /// ## Why it matters
@@ -238,10 +239,36 @@ impl Rule for DropNetRaw {
                 continue;
             }
             let field = c.path(template, ".securityContext.capabilities.drop");
-            if reported_by_pss(context, object, template, "capabilities_restricted", &field) {
+            let capabilities = c.path(template, ".securityContext.capabilities");
+            if reported_by_pss(
+                context,
+                object,
+                template,
+                "capabilities_restricted",
+                &capabilities,
+            ) {
                 continue;
             }
+            let added_back: Vec<usize> = c
+                .security
+                .and_then(|s| s.capabilities.as_ref())
+                .and_then(|caps| caps.add.as_ref())
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, a)| runtime::capability(a) == "NET_RAW")
+                .map(|(i, _)| i)
+                .collect();
+            // At baseline, the add is the capabilities check's to report.
+            if added_back.iter().any(|i| {
+                let add = c.path(template, &format!(".securityContext.capabilities.add[{i}]"));
+                reported_by_pss(context, object, template, "capabilities_baseline", &add)
+            }) {
+                continue;
+            }
+            let added_back = !added_back.is_empty();
             let message = match runtime::ineffective_drop(c.security, "NET_RAW") {
+                _ if added_back => format!("container `{}` adds NET_RAW", c.name),
                 Some(written) => format!(
                     "container `{}` does not drop NET_RAW: containerd reads `{written}` as no capability (write `NET_RAW`)",
                     c.name
@@ -260,8 +287,9 @@ impl Rule for DropNetRaw {
 }
 
 /// Does the Pod Security Standards rule of `check` already report `field`
-/// (the object's path) at the scan's level, and is it on? Then it owns the
-/// defect there, and a narrower workload rule stays quiet.
+/// (the object's path) or a field under it, at the scan's level, and is it
+/// on? Then it owns the defect there, and a narrower workload rule stays
+/// quiet.
 fn reported_by_pss(
     context: &Context,
     object: &Object,
@@ -279,7 +307,12 @@ fn reported_by_pss(
             .iter()
             .filter(|v| v.check == check)
             .flat_map(|v| &v.fields)
-            .any(|f| template_field(template, f) == field)
+            .map(|f| template_field(template, f))
+            .any(|f| {
+                f == field
+                    || f.starts_with(&format!("{field}."))
+                    || f.starts_with(&format!("{field}["))
+            })
     })
 }
 

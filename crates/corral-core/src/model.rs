@@ -427,27 +427,27 @@ impl Model {
 /// Which pods are given their service account's token: the pod's
 /// `automountServiceAccountToken` when it sets one, else its account's,
 /// else they are.
-pub struct TokenMounts(std::collections::HashSet<(String, String)>);
+pub struct TokenMounts(
+    /// The accounts that opt out, by namespace (asked with `&str`s).
+    std::collections::HashMap<String, std::collections::HashSet<String>>,
+);
 
 impl TokenMounts {
     /// The accounts of `model` that opt out (by namespace and name).
     pub fn of(model: &Model) -> TokenMounts {
-        TokenMounts(
-            model
-                .iter()
-                .filter_map(|(object, resource)| match resource {
-                    Resource::ServiceAccount(account)
-                        if account.automount_service_account_token == Some(false) =>
-                    {
-                        Some((
-                            object.namespace.clone().unwrap_or_else(|| "default".into()),
-                            object.name.clone()?,
-                        ))
-                    }
-                    _ => None,
-                })
-                .collect(),
-        )
+        let mut out = TokenMounts(Default::default());
+        for (object, resource) in model.iter() {
+            if let (Resource::ServiceAccount(account), Some(name)) = (resource, &object.name) {
+                if account.automount_service_account_token == Some(false) {
+                    let namespace = object.namespace.as_deref().unwrap_or("default");
+                    out.0
+                        .entry(namespace.to_string())
+                        .or_default()
+                        .insert(name.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Does a pod of `namespace` running as `account`, whose spec sets
@@ -459,7 +459,8 @@ impl TokenMounts {
     /// Does the ServiceAccount say `automountServiceAccountToken: false`?
     pub fn opts_out(&self, namespace: &str, account: &str) -> bool {
         self.0
-            .contains(&(namespace.to_string(), account.to_string()))
+            .get(namespace)
+            .is_some_and(|accounts| accounts.contains(account))
     }
 }
 

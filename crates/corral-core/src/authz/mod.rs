@@ -48,7 +48,20 @@ pub struct RuleRef<'m> {
     pub index: usize,
 }
 
-impl RuleRef<'_> {
+impl<'m> RuleRef<'m> {
+    /// Each of `rules`, the rules `object` writes, at its index.
+    pub fn all(object: &'m Object, rules: &'m [PolicyRule]) -> Vec<RuleRef<'m>> {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| RuleRef {
+                rule,
+                object,
+                index,
+            })
+            .collect()
+    }
+
     /// The rule's field path in its object: `rules[2]`.
     pub fn path(&self) -> String {
         format!("rules[{}]", self.index)
@@ -450,17 +463,8 @@ pub fn grant<'m>(
 fn effective_roles<'m>(
     objects: &BTreeMap<RoleKey, (&'m Object, &'m Resource)>,
 ) -> BTreeMap<RoleKey, Role<'m>> {
-    let own = |object: &'m Object, rules: Option<&'m Vec<PolicyRule>>| -> Vec<RuleRef<'m>> {
-        rules
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(index, rule)| RuleRef {
-                rule,
-                object,
-                index,
-            })
-            .collect()
+    let own = |object: &'m Object, rules: Option<&'m Vec<PolicyRule>>| {
+        RuleRef::all(object, rules.map_or(&[][..], Vec::as_slice))
     };
     let cluster_roles: Vec<(&RoleKey, &'m Object, &'m ClusterRole)> = objects
         .iter()

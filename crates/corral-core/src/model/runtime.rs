@@ -46,18 +46,10 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
 /// but `CAP_NET_RAW` becomes `CAP_CAP_NET_RAW`, which drops nothing, and
 /// spaces are kept).
 pub fn holds(context: Option<&SecurityContext>, wanted: &str) -> bool {
-    let capabilities = context.and_then(|c| c.capabilities.as_ref());
-    let add = capabilities
-        .and_then(|c| c.add.as_deref())
-        .unwrap_or_default();
-    let drop = capabilities
-        .and_then(|c| c.drop.as_deref())
-        .unwrap_or_default();
+    let (add, drop) = add_and_drop(context);
     let dropped = |c: &String| c.eq_ignore_ascii_case(wanted);
-    let drop_all = drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"));
-    let add_all = add.iter().any(|c| capability(c) == "ALL");
-    let mut held = add_all || DEFAULT_CAPABILITIES.contains(&wanted);
-    if drop_all {
+    let mut held = add_all(add) || DEFAULT_CAPABILITIES.contains(&wanted);
+    if drop_all(drop) {
         held = false;
     }
     if add.iter().any(|c| capability(c) == wanted) {
@@ -69,24 +61,38 @@ pub fn holds(context: Option<&SecurityContext>, wanted: &str) -> bool {
 /// Does the container keep every capability (`add: [ALL]`, no
 /// `drop: [ALL]`)?
 pub fn keeps_all(context: Option<&SecurityContext>) -> bool {
+    let (add, drop) = add_and_drop(context);
+    add_all(add) && !drop_all(drop)
+}
+
+/// The container's `capabilities.add` and `capabilities.drop`.
+fn add_and_drop(context: Option<&SecurityContext>) -> (&[String], &[String]) {
     let capabilities = context.and_then(|c| c.capabilities.as_ref());
-    let add = capabilities
-        .and_then(|c| c.add.as_deref())
-        .unwrap_or_default();
-    let drop = capabilities
-        .and_then(|c| c.drop.as_deref())
-        .unwrap_or_default();
+    (
+        capabilities
+            .and_then(|c| c.add.as_deref())
+            .unwrap_or_default(),
+        capabilities
+            .and_then(|c| c.drop.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
+/// `ALL` in an add, as CRI-O reads it (any case, `CAP_` or not).
+fn add_all(add: &[String]) -> bool {
     add.iter().any(|c| capability(c) == "ALL")
-        && !drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"))
+}
+
+/// `ALL` in a drop, as containerd reads it (any case, nothing else).
+fn drop_all(drop: &[String]) -> bool {
+    drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"))
 }
 
 /// A drop entry that containerd does not apply but means `wanted`
 /// (`CAP_NET_RAW`, ` net_raw`), for a finding to name.
 pub fn ineffective_drop<'a>(context: Option<&'a SecurityContext>, wanted: &str) -> Option<&'a str> {
-    context
-        .and_then(|c| c.capabilities.as_ref())
-        .and_then(|c| c.drop.as_deref())
-        .unwrap_or_default()
+    add_and_drop(context)
+        .1
         .iter()
         .find(|c| capability(c) == wanted && !c.eq_ignore_ascii_case(wanted))
         .map(String::as_str)

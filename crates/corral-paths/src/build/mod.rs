@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use corral_cloud::Cloud;
 use corral_core::authz::{Authz, Subject};
 use corral_core::model::lean::{LeanContainer, LeanLabels, LeanPodSpec, LeanTemplate};
@@ -481,19 +482,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
     for (p, entry) in pods.iter().enumerate() {
         let spec = &entry.template.spec;
         let object = entry.object;
-        let account = Vertex::Identity {
-            kind: "ServiceAccount".into(),
-            namespace: Some(entry.namespace.as_str().into()),
-            name: entry.account.as_str().into(),
-        };
-        // The account is a vertex when it is bound, or its groups are.
-        let identity = g.find(&account).or_else(|| {
-            let subject = Subject::ServiceAccount {
-                namespace: entry.namespace.clone(),
-                name: entry.account.clone(),
-            };
-            rbac::in_known_group(&groups, &subject).then(|| g.vertex(account.clone()))
-        });
+        let identity = account_vertex(&mut g, &groups, &entry.namespace, &entry.account);
         let automount = token_mounts.mounted(
             &entry.namespace,
             &entry.account,
@@ -590,12 +579,12 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                         .flatten()
                         .any(|v| v.name == m.name && v.api_token)
                 });
-            let token_field = match projected {
+            let token_field = || match projected {
                 _ if automount => Some(service_account_field(object, &entry.template.path)),
                 Some((m, _)) => Some(format!("{path}.volumeMounts[{m}]")),
                 None => None,
             };
-            if let (Some(identity), Some(field)) = (identity, token_field) {
+            if let Some((identity, field)) = identity.and_then(|i| Some((i, token_field()?))) {
                 g.edge(
                     *vertex,
                     identity,
@@ -607,6 +596,7 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                     ),
                 );
             }
+            // Secrets it mounts (`None`: read into its environment).
             let read_secrets = container
                 .volume_mounts
                 .iter()
@@ -617,50 +607,33 @@ pub fn build_with_options(model: &Model, cloud: &Cloud, options: &Options) -> Gr
                         .iter()
                         .flatten()
                         .filter(move |v| v.name == mount.name)
-                        .flat_map(move |v| {
-                            v.secrets
-                                .iter()
-                                .map(move |s| (s, format!("{path}.volumeMounts[{m}]")))
-                        })
+                        .flat_map(move |v| v.secrets.iter().map(move |s| (s, Some(m))))
                 })
-                .chain(
-                    container
-                        .env_secrets()
-                        .iter()
-                        .map(|s| (s, format!("{path}.env"))),
-                );
-            for (secret, field) in read_secrets.collect::<Vec<_>>() {
+                .chain(container.env_secrets().iter().map(|s| (s, None)));
+            for (secret, mount) in read_secrets {
                 let Some(account) =
                     token_secret_accounts.get(&(entry.namespace.as_str(), secret.as_str()))
                 else {
                     continue;
                 };
-                let holder = Vertex::Identity {
-                    kind: "ServiceAccount".into(),
-                    namespace: Some(entry.namespace.as_str().into()),
-                    name: (*account).into(),
+                let Some(holder) = account_vertex(&mut g, &groups, &entry.namespace, account)
+                else {
+                    continue;
                 };
-                let subject = Subject::ServiceAccount {
-                    namespace: entry.namespace.clone(),
-                    name: account.to_string(),
+                let field = match mount {
+                    Some(m) => format!("{path}.volumeMounts[{m}]"),
+                    None => format!("{path}.env"),
                 };
-                let found = g.find(&holder).or_else(|| {
-                    rbac::in_known_group(&groups, &subject).then(|| g.vertex(holder.clone()))
-                });
-                if let Some(identity) = found {
-                    g.edge(
-                        *vertex,
-                        identity,
-                        EdgeKind::IdentityAssume,
-                        evidence(
-                            object,
-                            &field,
-                            format!(
-                                "holds Secret {secret}, the token of service account {account}"
-                            ),
-                        ),
-                    );
-                }
+                g.edge(
+                    *vertex,
+                    holder,
+                    EdgeKind::IdentityAssume,
+                    evidence(
+                        object,
+                        &field,
+                        format!("holds Secret {secret}, the token of service account {account}"),
+                    ),
+                );
             }
             escapes::container(
                 &mut g,
@@ -819,4 +792,27 @@ fn token_secrets(model: &Model) -> Vec<(&str, &str, &str)> {
             _ => None,
         })
         .collect()
+}
+
+/// The vertex of service account `namespace/name`: there when it is
+/// bound, made when one of its groups is; `None` when nothing grants it
+/// anything.
+fn account_vertex(
+    g: &mut Graph,
+    groups: &FxHashMap<CompactString, NodeIndex>,
+    namespace: &str,
+    name: &str,
+) -> Option<NodeIndex> {
+    let account = Vertex::Identity {
+        kind: "ServiceAccount".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
+    };
+    g.find(&account).or_else(|| {
+        let subject = Subject::ServiceAccount {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        rbac::in_known_group(groups, &subject).then(|| g.vertex(account))
+    })
 }

@@ -111,15 +111,7 @@ fn grants_any(
             return false;
         };
         let creates = || {
-            let rules: Vec<authz::RuleRef> = all
-                .iter()
-                .enumerate()
-                .map(|(index, rule)| authz::RuleRef {
-                    rule,
-                    object,
-                    index,
-                })
-                .collect();
+            let rules = authz::RuleRef::all(object, all);
             authz::grant(&rules, namespace, group, resource, "create").is_some()
         };
         match (named, &grant.names) {
@@ -509,15 +501,7 @@ impl Rule for ApproveCsr {
             return;
         };
         let namespace = namespace.as_deref();
-        let rules: Vec<authz::RuleRef> = rules
-            .iter()
-            .enumerate()
-            .map(|(index, rule)| authz::RuleRef {
-                rule,
-                object,
-                index,
-            })
-            .collect();
+        let rules = authz::RuleRef::all(object, rules);
         let Some((signers, signer)) = rules
             .iter()
             .find_map(|r| Some((r, approved_signer(r, namespace)?)))

@@ -773,11 +773,9 @@ impl Rule for AutomountToken {
             if !mounts.mounted(namespace, account, pod) {
                 // A projected token for the API server is one all the same.
                 let spec = &template.spec;
-                let mounted = |name: &str| {
-                    containers(spec)
-                        .iter()
-                        .any(|c| c.mounts.iter().any(|m| m.name == name))
-                };
+                let all = containers(spec);
+                let mounted =
+                    |name: &str| all.iter().any(|c| c.mounts.iter().any(|m| m.name == name));
                 for (i, volume) in spec.volumes.iter().flatten().enumerate() {
                     if runtime::api_token_volume(volume) && mounted(&volume.name) {
                         out.push(Finding::new(

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::netpol::advise::{policy_yaml, Advised};
 use crate::policies::{advice_json, patches, ContainerPolicies};
+use crate::seccomp::Report;
 
 /// The container's securityContext in the manifests, when they hold it.
 fn current_context(model: Option<&Model>, p: &ContainerPolicies) -> Option<SecurityContext> {
@@ -47,17 +48,6 @@ fn capabilities(context: Option<&SecurityContext>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Named syscalls of a machine's native ABI.
-fn known_syscalls(architecture: &str) -> usize {
-    (0..1024)
-        .filter(|n| {
-            corral_record::Syscall::new(*n, architecture, false)
-                .name
-                .is_some()
-        })
-        .count()
-}
-
 /// One line per change, for a container.
 fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String> {
     let current = current_context(model, p);
@@ -79,13 +69,7 @@ fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String
                 .join(", ")
         )
     });
-    let allowed = crate::seccomp::allowed(&p.profile).len();
-    let known = known_syscalls(&p.architecture);
-    lines.push(format!(
-        "blocks {} syscalls, allows {allowed} (of {known} on {})",
-        known.saturating_sub(allowed),
-        p.architecture
-    ));
+    lines.push(seccomp_summary(&p.report, &p.architecture));
     let said = |f: fn(&SecurityContext) -> Option<bool>| current.as_ref().and_then(f);
     if p.advice.run_as_non_root && said(|c| c.run_as_non_root) != Some(true) {
         lines.push(format!(
@@ -111,6 +95,46 @@ fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String
         lines.push("blocks privilege escalation".to_string());
     }
     lines
+}
+
+/// What the seccomp profile allows, by where each syscall comes from, and
+/// what it blocks.
+fn seccomp_summary(report: &Report, architecture: &str) -> String {
+    let count = |f: fn(&crate::seccomp::Why) -> bool| report.allowed.values().filter(|w| f(w)).count();
+    let recorded = count(|w| w.recorded_runs.is_some() || w.runtime);
+    let reachable = count(|w| w.recorded_runs.is_none() && !w.runtime && !w.reachable.is_empty());
+    let family = count(|w| w.family.is_some());
+    let own = count(|w| {
+        w.self_information
+            && w.recorded_runs.is_none()
+            && !w.runtime
+            && w.reachable.is_empty()
+            && w.family.is_none()
+    });
+    let mut line = format!(
+        "blocks {} of the {} syscalls of {architecture} ({} of them allowed by the runtime's default profile), allows {}",
+        report.blocked,
+        report.known,
+        report.blocked_beyond_runtime_default,
+        report.known - report.blocked
+    );
+    if report.mode == crate::seccomp::Mode::Reachable {
+        line.push_str(&format!(
+            ": {recorded} recorded, {reachable} more its binaries can reach, {family} of their families, {own} self-information"
+        ));
+        if !report.withheld.is_empty() {
+            line.push_str(&format!(
+                "; keeps blocked the attack surface its binaries can reach but never used ({})",
+                report.withheld.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    } else {
+        line.push_str(", only what was recorded");
+    }
+    if report.default_action == crate::seccomp::DefaultAction::Log {
+        line.push_str("; logs instead of blocking (burn-in)");
+    }
+    line
 }
 
 fn network_summary(a: &Advised) -> String {
@@ -152,6 +176,7 @@ pub fn bundle(
         let stem = p.key.file_stem();
         files.push((format!("seccomp/{stem}.json"), pretty(&p.profile)));
         files.push((format!("seccomp/{stem}.coverage.json"), pretty(&p.coverage)));
+        files.push((format!("seccomp/{stem}.report.json"), pretty(&p.report)));
     }
     let workload_patches = patches(policies, manifests);
     for w in &workload_patches {
@@ -205,6 +230,13 @@ pub fn bundle(
                 one_line(&p.key.container),
                 one_line(&container_summary(p, manifests).join("; "))
             ));
+            for warning in &p.warnings {
+                summary.push_str(&format!(
+                    "- container `{}`: **warning**: {}\n",
+                    one_line(&p.key.container),
+                    one_line(warning)
+                ));
+            }
         }
         match network.and_then(|n| {
             n.iter()

@@ -387,11 +387,13 @@ metadata: {name: web, namespace: shop}
                 name: "web",
                 advice: &web,
                 seccomp_profile: Some("corral/shop-web-web.json".into()),
+                warnings: &[],
             },
             ContainerAdvice {
                 name: "sidecar",
                 advice: &sidecar,
                 seccomp_profile: None,
+                warnings: &[],
             },
         ]);
         assert_eq!(

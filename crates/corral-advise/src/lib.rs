@@ -9,6 +9,8 @@ pub mod drift;
 pub mod netpol;
 pub mod patch;
 pub mod policies;
+pub mod reach;
 pub mod seccomp;
 pub mod security_context;
+pub mod syscall_sets;
 pub mod workload;

@@ -17,6 +17,8 @@ pub struct ContainerAdvice<'a> {
     pub name: &'a str,
     pub advice: &'a Advice,
     pub seccomp_profile: Option<String>,
+    /// Why the recording may miss what the container needs.
+    pub warnings: &'a [String],
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::base::BaseSets;
 use crate::patch::{security_context, workload_patch, ContainerAdvice, Patch};
-use crate::seccomp::{self, Coverage, OciProfile};
+use crate::seccomp::{self, Coverage, OciProfile, Options, Report};
 use crate::security_context::{advise, Advice};
 use crate::workload::{Recorded, WorkloadKey};
 
@@ -21,37 +21,108 @@ pub struct ContainerPolicies {
     pub advice: Advice,
     pub profile: OciProfile,
     pub coverage: Coverage,
+    /// What each part of the profile contributed.
+    pub report: Report,
+    /// Why the recording may miss what the workload needs.
+    pub warnings: Vec<String>,
     /// `seccompProfile.localhostProfile`: relative to the kubelet's
     /// seccomp directory.
     pub profile_path: String,
     pub architecture: String,
 }
 
-/// The policies of each recorded container, its seccomp profile installed
-/// under `seccomp_dir` for `runtime`.
+/// How the seccomp profiles are made, and how long a recording must span.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings<'a> {
+    pub runtime: &'a str,
+    /// `seccompProfile.localhostProfile`'s directory.
+    pub seccomp_dir: &'a str,
+    pub seccomp: Options,
+    /// A recording spanning less (seconds, its runs' union) is flagged.
+    pub min_recorded_seconds: u64,
+}
+
+/// Ten minutes: periodic work (a scheduled save, a log rotation, a cache
+/// refresh) runs at least that often in most servers.
+pub const DEFAULT_MIN_RECORDED_SECONDS: u64 = 600;
+
+/// The seconds the runs cover together (overlapping replicas count once).
+fn recorded_seconds(recording: &corral_record::Recording) -> u64 {
+    let mut spans: Vec<(u64, u64)> = recording
+        .runs
+        .iter()
+        .map(|r| (r.started, r.ended.max(r.started)))
+        .collect();
+    spans.sort_unstable();
+    let mut total = 0;
+    let mut current: Option<(u64, u64)> = None;
+    for (start, end) in spans {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(0, |(s, e)| e - s)
+}
+
+fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
+    }
+}
+
+/// Why a recording may miss what the workload does only now and then.
+pub fn coverage_warnings(recording: &corral_record::Recording, min_seconds: u64) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let seconds = recorded_seconds(recording);
+    if seconds < min_seconds {
+        warnings.push(format!(
+            "recorded for {} in all, under the {} minimum: periodic work may be missing",
+            duration(seconds),
+            duration(min_seconds)
+        ));
+    }
+    if recording.runs.len() == 1 {
+        warnings.push(
+            "a single recorded run: periodic work and other replicas' paths may be missing"
+                .to_string(),
+        );
+    }
+    warnings
+}
+
+/// The policies of each recorded container.
 pub fn container_policies(
     workloads: &BTreeMap<WorkloadKey, Recorded>,
-    runtime: &str,
-    seccomp_dir: &str,
+    settings: &Settings,
 ) -> Result<Vec<ContainerPolicies>, String> {
     let bases = BaseSets::builtin();
     workloads
         .iter()
         .map(|(key, recorded)| {
             let advice = advise(&recorded.recording);
-            let (profile, coverage) = seccomp::profile(
+            let (profile, coverage, report) = seccomp::profile(
                 &recorded.recording,
                 &bases,
-                runtime,
+                settings.runtime,
                 !advice.allow_privilege_escalation,
+                settings.seccomp,
             )
             .map_err(|e| format!("{key}: {e}"))?;
             Ok(ContainerPolicies {
-                profile_path: format!("{seccomp_dir}/{}.json", key.file_stem()),
+                profile_path: format!("{}/{}.json", settings.seccomp_dir, key.file_stem()),
                 key: key.clone(),
                 advice,
                 profile,
                 coverage,
+                report,
+                warnings: coverage_warnings(&recorded.recording, settings.min_recorded_seconds),
                 architecture: recorded.recording.architecture.clone(),
             })
         })
@@ -63,6 +134,7 @@ fn container(p: &ContainerPolicies) -> ContainerAdvice<'_> {
         name: &p.key.container,
         advice: &p.advice,
         seccomp_profile: Some(p.profile_path.clone()),
+        warnings: &p.warnings,
     }
 }
 
@@ -105,6 +177,9 @@ pub fn patches(policies: &[ContainerPolicies], model: Option<&Model>) -> Vec<Wor
                 )),
             };
             for c in &advice {
+                for warning in c.warnings {
+                    text.push_str(&comment(format!("{}: warning: {warning}", c.name)));
+                }
                 for (field, why) in &c.advice.evidence {
                     text.push_str(&comment(format!("{}: {field}: {why}", c.name)));
                 }
@@ -135,6 +210,7 @@ pub fn advice_json(policies: &[ContainerPolicies]) -> Value {
                     "securityContext": security_context(&container(p)),
                     "seccompProfile": p.profile_path,
                     "allowedSyscalls": seccomp::allowed(&p.profile),
+                    "warnings": p.warnings,
                 })
             })
             .collect(),

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use corral_advise::policies::{advice_json, by_workload, container_policies, patches};
+use corral_advise::policies::{
+    advice_json, by_workload, container_policies, patches, ContainerPolicies, Settings,
+};
 use corral_advise::seccomp;
 use corral_advise::workload::{group, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
@@ -39,6 +41,73 @@ pub struct Recordings {
     /// it may lack what the workload needs.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// What a seccomp profile allows: `reachable` adds to the recording
+    /// what its executed binaries can reach, their syscall families and
+    /// self-information calls (attack surface only when recorded);
+    /// `recorded` allows only what was recorded.
+    #[arg(long, value_enum, default_value_t = ProfileMode::Reachable)]
+    pub mode: ProfileMode,
+    /// What a profile does with a syscall it does not allow: `errno` fails
+    /// it, `log` lets it through and logs it to the kernel's audit log, for
+    /// a burn-in read back with `corral drift --kernel-log`.
+    #[arg(long, value_enum, default_value_t = DefaultAction::Errno)]
+    pub default_action: DefaultAction,
+    /// Warn when a workload's recordings span less than this (`90s`,
+    /// `10m`, `1h`): periodic work may be missing from them.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub min_recorded: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProfileMode {
+    Reachable,
+    Recorded,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DefaultAction {
+    Errno,
+    Log,
+}
+
+/// `90s`, `10m`, `1h` or plain seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: a duration is a number and s, m or h"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("{text:?}: a duration's unit is s, m or h")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?}: too long"))
+}
+
+impl Recordings {
+    pub fn settings<'a>(&'a self, seccomp_dir: &'a str) -> Settings<'a> {
+        Settings {
+            runtime: &self.runtime,
+            seccomp_dir,
+            seccomp: seccomp::Options {
+                mode: match self.mode {
+                    ProfileMode::Reachable => seccomp::Mode::Reachable,
+                    ProfileMode::Recorded => seccomp::Mode::Recorded,
+                },
+                default_action: match self.default_action {
+                    DefaultAction::Errno => seccomp::DefaultAction::Errno,
+                    DefaultAction::Log => seccomp::DefaultAction::Log,
+                },
+            },
+            min_recorded_seconds: self.min_recorded,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -282,6 +351,21 @@ fn netpol(
     Ok(output::input_status(&inputs.diagnostics))
 }
 
+/// Each container's coverage warnings, on stderr.
+fn print_warnings(policies: &[ContainerPolicies], common: &CommonArgs) {
+    if common.quiet {
+        return;
+    }
+    for p in policies {
+        for warning in &p.warnings {
+            eprintln!(
+                "{}",
+                corral_core::safe::terminal(&format!("warning: {}: {warning}", p.key))
+            );
+        }
+    }
+}
+
 pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
     match &args.action {
         AdviseAction::Netpol {
@@ -301,7 +385,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 .as_deref()
                 .ok_or("advise all writes a directory of policies: give it with -o DIR")?;
             let (inputs, inventory_model) = read_with_inventory(input, inventory)?;
-            let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
+            let policies = container_policies(&inputs.workloads, &input.settings(seccomp_dir))?;
             let advised = match &inventory_model {
                 None => None,
                 Some(model) => {
@@ -336,12 +420,15 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 "advise seccomp writes a profile per container: give the directory with -o DIR",
             )?;
             let mut files = Vec::new();
-            for p in container_policies(&inputs.workloads, &input.runtime, "corral")? {
+            let policies = container_policies(&inputs.workloads, &input.settings("corral"))?;
+            print_warnings(&policies, common);
+            for p in policies {
                 let stem = p.key.file_stem();
                 match format {
                     SeccompFormat::Oci => {
                         files.push((format!("{stem}.json"), output::json(&p.profile)?));
                         files.push((format!("{stem}.coverage.json"), output::json(&p.coverage)?));
+                        files.push((format!("{stem}.report.json"), output::json(&p.report)?));
                     }
                     SeccompFormat::Spo => files.push((
                         format!("{stem}.yaml"),
@@ -367,7 +454,8 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             apply,
         } => {
             let inputs = read(input)?;
-            let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
+            let policies = container_policies(&inputs.workloads, &input.settings(seccomp_dir))?;
+            print_warnings(&policies, common);
             if *apply {
                 let mut failed = 0;
                 for ((namespace, workload), containers) in by_workload(&policies) {

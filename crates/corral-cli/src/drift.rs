@@ -127,6 +127,9 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         manifests: args.manifests.clone(),
         runtime: args.runtime.clone(),
         allow_incomplete: args.allow_incomplete,
+        mode: crate::advise::ProfileMode::Reachable,
+        default_action: crate::advise::DefaultAction::Errno,
+        min_recorded: corral_advise::policies::DEFAULT_MIN_RECORDED_SECONDS,
     };
     let advice_path = policies.join("advice.json");
     let text = corral_core::read_bounded(

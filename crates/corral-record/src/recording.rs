@@ -332,6 +332,15 @@ pub fn syscall_name(number: u32, architecture: &str, compat: bool) -> Option<&'s
         .flatten()
 }
 
+/// Every syscall name of `architecture`, its native ABI and its compat one.
+pub fn syscall_names_of(architecture: &str) -> std::collections::BTreeSet<&'static str> {
+    [false, true]
+        .into_iter()
+        .filter_map(|compat| syscall_table(architecture, compat))
+        .flat_map(|table| table.iter().flatten().copied())
+        .collect()
+}
+
 impl Syscall {
     /// Syscall `number` of `architecture`'s native ABI, or of its 32-bit
     /// compat ABI.

@@ -1,0 +1,166 @@
+//! The syscalls the binaries a workload executed can reach, from what the
+//! recorder read of them (`Recording::binaries`): each program's and
+//! library's imports from the C library, through that library's table of
+//! function → syscalls (`corral_reach::LibcTable`), and its own `syscall`
+//! instructions with a constant number. The C library's own instructions
+//! are not taken whole: only the functions something imports count.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use corral_record::Recording;
+use serde::Serialize;
+
+// TEMPORARY until corral-reach and Recording::binaries land (h-static).
+pub struct Binary {
+    pub path: String,
+    pub sha256: String,
+    pub libraries: Vec<String>,
+    pub imports: Vec<String>,
+    pub syscalls: Vec<DirectSyscall>,
+    pub unresolved_syscalls: u32,
+    pub libc: Option<String>,
+    pub error: Option<String>,
+}
+pub struct DirectSyscall {
+    pub number: u32,
+    pub name: Option<String>,
+    pub function: Option<String>,
+}
+pub struct LibcTable {
+    pub libc: String,
+    pub architecture: String,
+    pub version: String,
+    pub source_sha256: String,
+    pub functions: BTreeMap<String, Vec<String>>,
+}
+impl LibcTable {
+    fn builtin() -> &'static [LibcTable] {
+        &[]
+    }
+    fn syscalls(&self, f: &str) -> Option<&[String]> {
+        self.functions.get(f).map(|v| v.as_slice())
+    }
+}
+fn binaries(_: &Recording) -> &[Binary] {
+    &[]
+}
+
+/// Where a syscall is reachable from: a binary, and the C library function
+/// it imports or its own function holding the instruction.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Site {
+    pub binary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Reach {
+    pub sites: BTreeMap<String, BTreeSet<Site>>,
+    /// What could not be seen, one line each.
+    pub unresolved: Vec<String>,
+}
+
+/// The table for the C library `libc` links, preferring the one made from
+/// the very same file.
+fn table<'t>(
+    tables: &'t [LibcTable],
+    libc: &Binary,
+    architecture: &str,
+) -> Option<&'t LibcTable> {
+    let family = libc.libc.as_deref()?;
+    let same_family = || {
+        tables
+            .iter()
+            .filter(|t| t.libc == family && t.architecture == architecture)
+    };
+    same_family()
+        .find(|t| t.source_sha256 == libc.sha256)
+        .or_else(|| same_family().next())
+}
+
+impl Reach {
+    pub fn of(recording: &Recording) -> Reach {
+        let tables = LibcTable::builtin();
+        let by_path: BTreeMap<&str, &Binary> = binaries(recording)
+            .iter()
+            .map(|b| (b.path.as_str(), b))
+            .collect();
+        let mut reach = Reach::default();
+        for binary in binaries(recording) {
+            if let Some(error) = &binary.error {
+                reach
+                    .unresolved
+                    .push(format!("{}: not analysed: {error}", binary.path));
+                continue;
+            }
+            if binary.libc.is_some() {
+                continue;
+            }
+            if binary.unresolved_syscalls > 0 {
+                reach.unresolved.push(format!(
+                    "{}: {} syscall instruction(s) whose number is not a constant",
+                    binary.path, binary.unresolved_syscalls
+                ));
+            }
+            for direct in &binary.syscalls {
+                let name = direct.name.clone().or_else(|| {
+                    corral_record::syscall_name(direct.number, &recording.architecture, false)
+                        .map(str::to_string)
+                });
+                match name {
+                    Some(name) => {
+                        reach.sites.entry(name).or_default().insert(Site {
+                            binary: binary.path.clone(),
+                            function: direct.function.clone(),
+                        });
+                    }
+                    None => reach.unresolved.push(format!(
+                        "{}: syscall {} has no name on {}",
+                        binary.path, direct.number, recording.architecture
+                    )),
+                }
+            }
+            if binary.imports.is_empty() {
+                continue;
+            }
+            let libc = binary
+                .libraries
+                .iter()
+                .filter_map(|l| by_path.get(l.as_str()))
+                .find(|l| l.libc.is_some());
+            let Some(libc) = libc else {
+                continue;
+            };
+            let Some(table) = table(tables, libc, &recording.architecture) else {
+                reach.unresolved.push(format!(
+                    "{}: no table of {} on {}: its imports are not followed",
+                    binary.path,
+                    libc.libc.as_deref().unwrap_or_default(),
+                    recording.architecture
+                ));
+                continue;
+            };
+            if table.source_sha256 != libc.sha256 {
+                let note = format!(
+                    "{}: read with the table of {} {}, not made from this very file",
+                    libc.path, table.libc, table.version
+                );
+                if !reach.unresolved.contains(&note) {
+                    reach.unresolved.push(note);
+                }
+            }
+            for import in &binary.imports {
+                for name in table.syscalls(import).unwrap_or_default() {
+                    reach.sites.entry(name.clone()).or_default().insert(Site {
+                        binary: binary.path.clone(),
+                        function: Some(import.clone()),
+                    });
+                }
+            }
+        }
+        reach.unresolved.sort();
+        reach.unresolved.dedup();
+        reach
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod all;
 pub mod apply;
+pub mod audit;
 pub mod base;
 pub mod drift;
 pub mod netpol;

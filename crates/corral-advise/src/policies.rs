@@ -25,6 +25,9 @@ pub struct ContainerPolicies {
     pub report: Report,
     /// Why the recording may miss what the workload needs.
     pub warnings: Vec<String>,
+    /// The programs it executed: what a kernel log's seccomp records are
+    /// matched to the container by.
+    pub executables: Vec<String>,
     /// `seccompProfile.localhostProfile`: relative to the kubelet's
     /// seccomp directory.
     pub profile_path: String,
@@ -123,6 +126,13 @@ pub fn container_policies(
                 coverage,
                 report,
                 warnings: coverage_warnings(&recorded.recording, settings.min_recorded_seconds),
+                executables: {
+                    let mut paths: Vec<String> =
+                        recorded.recording.execs.iter().map(|e| e.path.clone()).collect();
+                    paths.sort();
+                    paths.dedup();
+                    paths
+                },
                 architecture: recorded.recording.architecture.clone(),
             })
         })
@@ -211,6 +221,7 @@ pub fn advice_json(policies: &[ContainerPolicies]) -> Value {
                     "seccompProfile": p.profile_path,
                     "allowedSyscalls": seccomp::allowed(&p.profile),
                     "warnings": p.warnings,
+                    "executables": p.executables,
                 })
             })
             .collect(),

@@ -298,12 +298,22 @@ pub fn profile(
                 "clone only without namespace flags; clone3 fails with ENOSYS, so the C library falls back to clone (no recorded unshare, setns or CAP_SYS_ADMIN)"
                     .to_string(),
             );
+            // Answered ENOSYS, so not allowed; clone stands for it.
+            if let Some(why) = allowed.remove("clone3") {
+                let clone = allowed.entry("clone".to_string()).or_default();
+                if clone.recorded_runs.is_none() {
+                    clone.recorded_runs = why.recorded_runs;
+                }
+                clone.reachable.extend(why.reachable);
+                clone.reachable.sort();
+                clone.reachable.dedup();
+            }
         }
     }
     let mut rules = Vec::new();
     let plain: Vec<String> = allowed
         .keys()
-        .filter(|n| clone.is_none() || !matches!(n.as_str(), "clone" | "clone3"))
+        .filter(|n| clone.is_none() || n.as_str() != "clone")
         .cloned()
         .collect();
     rules.push(SyscallRule {

@@ -673,6 +673,6 @@ fn incomplete_recordings_are_refused_without_allow_incomplete() {
     );
     assert_eq!(
         fs::read_dir(dir.path().join("profiles")).unwrap().count(),
-        6
+        9
     );
 }

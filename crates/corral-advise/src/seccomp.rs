@@ -149,8 +149,8 @@ pub struct Report {
     /// How `clone` and `clone3` are allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clone: Option<String>,
-    /// Syscalls of the architecture's tables the profile blocks, and of
-    /// how many.
+    /// Syscalls of the architecture's native table the profile blocks, and
+    /// of how many.
     pub blocked: usize,
     pub known: usize,
     /// Syscalls the runtimes' default profile allows and this one blocks.
@@ -341,12 +341,17 @@ pub fn profile(
             args: Vec::new(),
         });
     }
-    let known = names.len();
-    let allowed_known = allowed.keys().filter(|n| names.contains(n.as_str())).count();
+    // Counted on the native ABI's table, whose names the compat ABI's
+    // mostly share.
+    let native: std::collections::BTreeSet<&str> = (0..1024)
+        .filter_map(|n| corral_record::syscall_name(n, &recording.architecture, false))
+        .collect();
+    let known = native.len();
+    let allowed_known = allowed.keys().filter(|n| native.contains(n.as_str())).count();
     let blocked_beyond_runtime_default = sets
         .runtime_default
         .iter()
-        .filter(|n| names.contains(n.as_str()) && !allowed.contains_key(n.as_str()))
+        .filter(|n| native.contains(n.as_str()) && !allowed.contains_key(n.as_str()))
         .count();
     let (default_action, default_errno_ret) = match options.default_action {
         DefaultAction::Errno => ("SCMP_ACT_ERRNO", Some(1)),

@@ -138,6 +138,84 @@ pub fn syscalls(records: &[&SeccompRecord]) -> BTreeMap<String, u64> {
     counts
 }
 
+/// Whether `record` is of the program recorded as executed at `path`: the
+/// kernel's `exe` is that path with its links resolved, and `comm` the
+/// name it was executed by (its first 15 bytes): `/bin/sh` runs as
+/// `exe="/bin/busybox" comm="sh"`.
+fn ran(path: &str, record: &SeccompRecord) -> bool {
+    if path == record.exe {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut end = name.len().min(15);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    !record.comm.is_empty() && record.comm == name[..end]
+}
+
+/// What the kernel log says each applied container did outside its
+/// profile. A record belongs to the containers that executed its program
+/// (`advice.json`'s `executables`, by path or by the name it ran as); a
+/// syscall the profile allows or answers
+/// is not drift (a log of an older profile). Records of no applied
+/// container's program are returned apart, by program.
+pub fn drift(
+    records: &[SeccompRecord],
+    applied: &[crate::drift::Applied],
+) -> (Vec<crate::drift::Drift>, BTreeMap<String, u64>) {
+    let mut found = Vec::new();
+    let mut unattributed: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_container: BTreeMap<usize, Vec<&SeccompRecord>> = BTreeMap::new();
+    for record in records {
+        let owners: Vec<usize> = applied
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.executables.iter().any(|e| ran(e, record)))
+            .map(|(i, _)| i)
+            .collect();
+        if owners.is_empty() {
+            let program = if record.exe.is_empty() {
+                record.comm.clone()
+            } else {
+                record.exe.clone()
+            };
+            *unattributed.entry(program).or_default() += 1;
+        }
+        for i in owners {
+            by_container.entry(i).or_default().push(record);
+        }
+    }
+    for (i, records) in by_container {
+        let a = &applied[i];
+        let mut by_syscall: BTreeMap<String, (u64, BTreeMap<&str, ()>, BTreeMap<&str, ()>)> =
+            BTreeMap::new();
+        for r in &records {
+            let name = r.name.clone().unwrap_or_else(|| format!("#{}", r.number));
+            if a.allowed_syscalls.contains(&name) || a.answered_syscalls.contains(&name) {
+                continue;
+            }
+            let entry = by_syscall.entry(name).or_default();
+            entry.0 += 1;
+            entry.1.insert(r.exe.as_str(), ());
+            entry.2.insert(r.action.as_str(), ());
+        }
+        for (name, (count, programs, actions)) in by_syscall {
+            found.push(crate::drift::Drift {
+                container: format!("{}/{} container {}", a.namespace, a.workload, a.container),
+                kind: "syscall".into(),
+                detail: format!(
+                    "{name} made {count} time(s) outside the seccomp profile, by {} (kernel log, action {})",
+                    programs.keys().copied().collect::<Vec<_>>().join(", "),
+                    actions.keys().copied().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    found.sort();
+    (found, unattributed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +244,33 @@ mod tests {
         assert_eq!(records[2].comm, "nginx");
         let all: Vec<&SeccompRecord> = records.iter().collect();
         assert_eq!(syscalls(&all).len(), 3);
+    }
+
+    #[test]
+    fn records_go_to_the_containers_that_ran_the_program() {
+        let text = concat!(
+            "audit: type=1326 audit(1:1): pid=10 comm=\"nginx\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=296 compat=0 code=0x7ffc0000\n",
+            "audit: type=1326 audit(1:2): pid=10 comm=\"nginx\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=296 compat=0 code=0x7ffc0000\n",
+            "audit: type=1326 audit(1:3): pid=10 comm=\"nginx\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=0 compat=0 code=0x7ffc0000\n",
+            "audit: type=1326 audit(1:4): pid=11 comm=\"sh\" exe=\"/bin/dash\" arch=c000003e syscall=57 compat=0 code=0x7ffc0000\n",
+        );
+        let (records, _) = parse(text);
+        let applied: Vec<crate::drift::Applied> = serde_json::from_value(serde_json::json!([{
+            "namespace": "shop", "workload": "proxy", "container": "nginx",
+            "advice": {"capabilities": [], "run_as_non_root": true, "read_only_root_filesystem": true,
+                       "writable_directories": [], "allow_privilege_escalation": false},
+            "allowedSyscalls": ["read"], "executables": ["/usr/sbin/nginx"]
+        }]))
+        .unwrap();
+        let (found, unattributed) = drift(&records, &applied);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].container, "shop/proxy container nginx");
+        assert!(
+            found[0].detail.starts_with("pwritev made 2 time(s) outside the seccomp profile, by /usr/sbin/nginx"),
+            "{}",
+            found[0].detail
+        );
+        assert_eq!(unattributed, BTreeMap::from([("/bin/dash".to_string(), 1)]));
     }
 
     #[test]

@@ -220,6 +220,7 @@ pub fn advice_json(policies: &[ContainerPolicies]) -> Value {
                     "securityContext": security_context(&container(p)),
                     "seccompProfile": p.profile_path,
                     "allowedSyscalls": seccomp::allowed(&p.profile),
+                    "answeredSyscalls": seccomp::answered(&p.profile),
                     "warnings": p.warnings,
                     "executables": p.executables,
                 })

@@ -398,6 +398,17 @@ pub fn allowed(profile: &OciProfile) -> Vec<&str> {
     names
 }
 
+/// The syscalls a profile answers with an error of its own rule rather
+/// than its default (`clone3` with ENOSYS).
+pub fn answered(profile: &OciProfile) -> Vec<&str> {
+    profile
+        .syscalls
+        .iter()
+        .filter(|r| r.action == "SCMP_ACT_ERRNO")
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect()
+}
+
 /// The Security Profiles Operator resource for the profile, with the
 /// coverage as its `spo.x-k8s.io/syscall-coverage` annotation.
 pub fn spo_resource(

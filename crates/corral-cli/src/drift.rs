@@ -34,9 +34,15 @@ pub struct DriftArgs {
     #[arg(
         long = "recording",
         value_name = "PATH",
-        required_unless_present = "cloud"
+        required_unless_present_any = ["cloud", "kernel_log"]
     )]
     pub recordings: Vec<PathBuf>,
+    /// A kernel log (`dmesg` output, `/dev/kmsg`, auditd's `audit.log`, or
+    /// `-` for stdin): its seccomp records (`type=1326`) of the policies'
+    /// containers' programs are syscalls made outside their profiles, as a
+    /// burn-in profile (`advise --default-action log`) logs them.
+    #[arg(long, value_name = "FILE", conflicts_with = "cloud")]
+    pub kernel_log: Option<PathBuf>,
     /// Manifests holding the recorded workloads.
     #[arg(long, value_name = "PATHS", num_args = 1..)]
     pub manifests: Vec<String>,
@@ -111,6 +117,47 @@ fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> 
     })
 }
 
+/// The kernel log at `path`: a file, `-` for stdin, or `/dev/kmsg`, read
+/// without waiting for new messages; bounded like every input.
+fn read_kernel_log(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = corral_core::Limits::default().max_document_size;
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(limit as u64)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("stdin: {e}"))?;
+    } else if path == std::path::Path::new("/dev/kmsg") {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut kmsg = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| format!("/dev/kmsg: {e}"))?;
+        // One record per read; EAGAIN once the buffer is drained.
+        let mut record = vec![0u8; 8192];
+        while bytes.len() < limit {
+            match kmsg.read(&mut record) {
+                Ok(0) => break,
+                Ok(n) => {
+                    bytes.extend_from_slice(&record[..n]);
+                    if !record[..n].ends_with(b"\n") {
+                        bytes.push(b'\n');
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(format!("/dev/kmsg: {e}")),
+            }
+        }
+    } else {
+        bytes = corral_core::read_bounded(path, limit)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
     if !args.cloud.is_empty() {
         return cloud_drift(args, common);
@@ -141,27 +188,45 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         let pos = corral_core::lines::from_serde_json(&text, e.line(), e.column());
         format!("{}:{pos}: {e}", advice_path.display())
     })?;
-    let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
-    let network = if let Some(model) = inventory {
-        let (policy_model, diagnostics) =
-            load_model(&[policies.join("netpol").display().to_string()]);
-        inputs.diagnostics.extend(diagnostics);
-        let policies: Vec<_> = policy_model
-            .iter()
-            .filter_map(|(_, r)| match r {
-                Resource::NetworkPolicy(p) => Some(p.as_ref().clone()),
-                _ => None,
-            })
-            .collect();
-        Some((policies, Inventory::from_model(&model)))
-    } else {
-        None
-    };
-    let found = drift(
-        &inputs.workloads,
-        &applied,
-        network.as_ref().map(|(p, i)| (p.as_slice(), i)),
-    );
+    let mut found = Vec::new();
+    let mut diagnostics = Vec::new();
+    if !args.recordings.is_empty() {
+        let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
+        let network = if let Some(model) = inventory {
+            let (policy_model, diagnostics) =
+                load_model(&[policies.join("netpol").display().to_string()]);
+            inputs.diagnostics.extend(diagnostics);
+            let policies: Vec<_> = policy_model
+                .iter()
+                .filter_map(|(_, r)| match r {
+                    Resource::NetworkPolicy(p) => Some(p.as_ref().clone()),
+                    _ => None,
+                })
+                .collect();
+            Some((policies, Inventory::from_model(&model)))
+        } else {
+            None
+        };
+        let recorded = drift(
+            &inputs.workloads,
+            &applied,
+            network.as_ref().map(|(p, i)| (p.as_slice(), i)),
+        );
+        found = recorded;
+        diagnostics = inputs.diagnostics;
+    }
+    if let Some(path) = &args.kernel_log {
+        let text = read_kernel_log(path)?;
+        let (records, unreadable) = corral_advise::audit::parse(&text);
+        found.extend(corral_advise::audit::drift(&records, &applied).0);
+        if unreadable > 0 && !common.quiet {
+            eprintln!(
+                "warning: {}: {unreadable} seccomp record(s) could not be read",
+                corral_core::safe::terminal(&path.display().to_string())
+            );
+        }
+        found.sort();
+    }
     let text = match args.format {
         Format::Json => output::json(&found)?,
         Format::Text | Format::Sarif => {
@@ -184,8 +249,8 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         Format::Json => output::write_report(common, &text)?,
         _ => output::write_text_report(common, &text)?,
     }
-    output::print_diagnostics(&inputs.diagnostics, common);
-    if output::input_status(&inputs.diagnostics) != Status::Clean {
+    output::print_diagnostics(&diagnostics, common);
+    if output::input_status(&diagnostics) != Status::Clean {
         return Ok(Status::InputError);
     }
     Ok(if found.is_empty() {

@@ -141,8 +141,9 @@ impl Check {
         for line in log.lines() {
             let lower = line.to_lowercase();
             // runc's own (it shares the standard error): removing the
-            // cgroup of a container that exited is retried.
-            let runc = lower.starts_with("time=") && lower.contains("failed to remove cgroup");
+            // cgroup of a container that exited is retried (and another
+            // test's container may hold it).
+            let runc = lower.starts_with("time=") && lower.contains("failed to remove");
             if !common.iter().chain(patterns).any(|p| lower.contains(p))
                 || expected.iter().any(|e| lower.contains(e))
                 || runc
@@ -300,6 +301,7 @@ struct Lab {
     ready: fn(&Lab) -> bool,
     /// The container it runs in.
     running: String,
+    started: Instant,
 }
 
 impl Lab {
@@ -331,6 +333,7 @@ impl Lab {
             expected: Vec::new(),
             ready: |_| true,
             running: String::new(),
+            started: Instant::now(),
         }
     }
 
@@ -422,7 +425,10 @@ impl Lab {
     /// recording: a database's initialisation).
     fn prepare(&mut self, args: &[&str]) {
         let path = self.bundle("prepare", json!({}), args);
-        support::wait_for(self.runtime.start("prepare", &path), &args.join(" "));
+        support::wait_for(
+            self.runtime.start(&self.id("prepare"), &path),
+            &args.join(" "),
+        );
     }
 
     /// Starts the server as container `id` and waits until it answers (30
@@ -449,6 +455,12 @@ impl Lab {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The container of `phase`: its name is its cgroup's, which must
+    /// not be another test's.
+    fn id(&self, phase: &str) -> String {
+        format!("apps-{}-{}-{phase}", std::process::id(), self.name)
     }
 
     /// Sends `signal` to the server's container.
@@ -505,10 +517,10 @@ impl Lab {
         let bundle = self.bundle("record", annotations, &[]);
         let log = self.path("record.log");
         let mut check = Check::new("record");
-        match self.serve("record", &bundle, &log) {
+        match self.serve(&self.id("record"), &bundle, &log) {
             Ok(child) => {
                 mix(self, &mut check);
-                if let Err(e) = self.stop("record", child) {
+                if let Err(e) = self.stop(&self.id("record"), child) {
                     check.fail(e);
                 }
             }
@@ -591,21 +603,23 @@ impl Lab {
         });
         let log = self.path("replay.log");
         let mut check = Check::new("start");
-        match self.serve("replay", &bundle, &log) {
+        match self.serve(&self.id("replay"), &bundle, &log) {
             Ok(child) => {
                 check.phase = "mix";
                 mix(self, &mut check);
                 check.phase = "idle";
                 idle(self, &mut check);
                 check.phase = "attack surface";
-                let probe = self.runtime.exec("replay", &["/opt/probe/unshare"], 20);
+                let probe = self
+                    .runtime
+                    .exec(&self.id("replay"), &["/opt/probe/unshare"], 20);
                 check.equal(
                     "unshare(CLONE_NEWUSER) by a program run in the container under the profile",
                     &lossy(&probe.stdout),
                     "unshare: -1\n",
                 );
                 check.phase = "stop";
-                if let Err(e) = self.stop("replay", child) {
+                if let Err(e) = self.stop(&self.id("replay"), child) {
                     check.fail(e);
                 }
             }
@@ -648,7 +662,7 @@ impl Lab {
             );
             config["linux"].as_object_mut().unwrap().remove("seccomp");
         });
-        let (output, _) = finish(self.runtime.start("control", &control));
+        let (output, _) = finish(self.runtime.start(&self.id("control"), &control));
         check.equal(
             "unshare(CLONE_NEWUSER) by the probe without the profile",
             &output,
@@ -657,12 +671,13 @@ impl Lab {
 
         assert!(
             check.failures.is_empty(),
-            "{} ({}) under its advised policies ({} syscalls allowed; {}; {}):\n  {}",
+            "{} ({}) under its advised policies ({} syscalls allowed; {}; {}; {:.1} s):\n  {}",
             self.name,
             self.kind,
             advised.allowed(),
             advised.context,
             advised.advice["writable_directories"],
+            self.started.elapsed().as_secs_f64(),
             check.failures.join("\n  ")
         );
     }
@@ -704,14 +719,14 @@ impl Lab {
         let recordings = self.path("diagnosis");
         let recorder = Recorder::start(&self.runtime, &recordings);
         let mut unrefused = Check::new("diagnosis, nothing refused: start");
-        match self.serve("diagnose", &bundle, &self.path("diagnose.log")) {
+        match self.serve(&self.id("diagnose"), &bundle, &self.path("diagnose.log")) {
             Ok(child) => {
                 unrefused.phase = "diagnosis, nothing refused: mix";
                 mix(self, &mut unrefused);
                 unrefused.phase = "diagnosis, nothing refused: idle";
                 idle(self, &mut unrefused);
                 unrefused.phase = "diagnosis, nothing refused: stop";
-                if let Err(e) = self.stop("diagnose", child) {
+                if let Err(e) = self.stop(&self.id("diagnose"), child) {
                     unrefused.fail(e);
                 }
             }
@@ -1570,6 +1585,10 @@ fn postgresql_idle(lab: &Lab, check: &mut Check) {
     loop {
         match psql(lab, sql) {
             Ok(out) if out == "t\n" => break,
+            Ok(out) if out.is_empty() => {
+                check.fail("the churned table is not there (the mix did not finish)");
+                break;
+            }
             Ok(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
             Ok(out) => {
                 check.fail(format_args!(

@@ -17,16 +17,20 @@ fi
 # syscalls are checked against, runc, busybox-static and iproute2 make the
 # real containers and network namespaces the recorder is tested on, setcap
 # (libcap2-bin) gives a program file capabilities, shellcheck checks the
-# scripts of workflow steps for jactionlint.
+# scripts of workflow steps for jactionlint. Real servers (redis,
+# memcached, PostgreSQL, nginx, lighttpd) and their clients (curl) are what
+# advised policies are proven on (crates/corral-cli/tests/apps.rs).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
-  ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck; do
+  ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck redis-server:redis-server \
+  memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
 [ -e /usr/include/x86_64-linux-gnu/asm/unistd_64.h ] || missing="$missing linux-libc-dev"
 dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing="$missing postgresql"
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$missing python3-venv"
 if [ -n "$missing" ]; then
   $sudo apt-get update -qq

@@ -16,20 +16,9 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    bundle, containerd_annotations, corral, finish, geteuid, root_filesystem, wait_for, PodNetwork,
-    Recorder, Runtime,
+    apply, bundle, containerd_annotations, corral, finish, geteuid, root_filesystem, succeed,
+    wait_for, PodNetwork, Recorder, Runtime,
 };
-
-/// Runs `command` (a `corral` invocation), which must succeed: its output.
-fn succeed(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// The recorded workload: writes to its root filesystem and reads back,
 /// listens and connects on loopback, forks and execs. (The listener sends:
@@ -235,7 +224,13 @@ fn advise(dir: &Path, scenario: &Scenario) {
         );
         let config_path = path.join("config.json");
         let mut config: Value = serde_json::from_slice(&fs::read(&config_path).unwrap()).unwrap();
-        apply(&mut config, context, &advice["advice"], &profile);
+        apply(
+            &mut config,
+            context,
+            &advice["advice"],
+            &profile,
+            &dir.join(format!("{name}-empty-dirs")),
+        );
         fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         finish(runtime.start(&format!("replay-{name}"), &path))
     };
@@ -244,37 +239,6 @@ fn advise(dir: &Path, scenario: &Scenario) {
     let (output, status) = replay("mkdir", "mkdir /tmp/extra || exit 3;");
     assert_eq!(status, 3, "{output}");
     assert!(output.contains("Operation not permitted"), "{output}");
-}
-
-/// The securityContext and seccomp profile in an OCI config, as containerd
-/// writes them: added capabilities in the bounding, effective and
-/// permitted sets, noNewPrivileges for no privilege escalation, the user,
-/// a read-only root with a tmpfs for each emptyDir.
-fn apply(config: &mut Value, context: &Value, advice: &Value, profile: &Value) {
-    let caps: Vec<String> = context["capabilities"]["add"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| format!("CAP_{}", c.as_str().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    config["process"]["capabilities"] = json!({
-        "bounding": caps, "effective": caps, "permitted": caps,
-    });
-    config["process"]["noNewPrivileges"] = json!(context["allowPrivilegeEscalation"] == false);
-    if let Some(uid) = context["runAsUser"].as_u64() {
-        let gid = context["runAsGroup"].as_u64().unwrap_or(uid);
-        config["process"]["user"] = json!({"uid": uid, "gid": gid});
-    }
-    config["root"]["readonly"] = context["readOnlyRootFilesystem"].clone();
-    for directory in advice["writable_directories"].as_array().unwrap() {
-        config["mounts"].as_array_mut().unwrap().push(json!({
-            "destination": directory, "type": "tmpfs", "source": "tmpfs",
-            "options": ["nosuid", "nodev", "mode=1777"],
-        }));
-    }
-    config["linux"]["seccomp"] = profile.clone();
 }
 
 #[test]

@@ -3,10 +3,13 @@
 //! directory whose containers are deleted on drop. Needs root, runc and
 //! busybox-static (`scripts/test.sh` installs them).
 
+// Each test file uses some of these helpers.
+#![allow(dead_code)]
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
@@ -112,6 +115,52 @@ impl Runtime {
             .stderr(Stdio::piped())
             .spawn()
             .expect("runc")
+    }
+}
+
+impl Runtime {
+    /// Starts a server: its standard output and error go to `log`, which
+    /// can be read while it runs.
+    pub fn start_logged(&mut self, id: &str, bundle: &Path, log: &Path) -> Child {
+        self.started.push(id.to_string());
+        let log = fs::File::create(log).unwrap();
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(["run", "--bundle"])
+            .arg(bundle)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("runc")
+    }
+
+    /// `runc kill`: sends `signal` (`TERM`, `HUP`...) to the container's
+    /// first process.
+    pub fn kill(&self, id: &str, signal: &str) -> Output {
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(["kill", id, signal])
+            .output()
+            .expect("runc")
+    }
+
+    /// `runc exec`: runs `args` in the running container, as its process
+    /// (user, capabilities, seccomp profile), `seconds` at most.
+    pub fn exec(&self, id: &str, args: &[&str], seconds: u32) -> Output {
+        Command::new("timeout")
+            .arg(seconds.to_string())
+            .arg("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(["exec", id])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("timeout and runc")
     }
 }
 
@@ -285,4 +334,59 @@ impl Recorder {
         assert!(self.child.wait().unwrap().success(), "{rest}");
         rest
     }
+}
+
+/// Runs `command` (a `corral` invocation), which must succeed: its output.
+pub fn succeed(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The securityContext and seccomp profile in an OCI config, as containerd
+/// writes them: added capabilities in the bounding, effective and
+/// permitted sets, noNewPrivileges for no privilege escalation, the user,
+/// a read-only root with an emptyDir for each advised writable directory.
+/// An emptyDir is what the kubelet makes it: a new directory, mode 0777,
+/// under `empty_dirs`, bind-mounted (a tmpfs would take the mode of the
+/// image's directory under it, as runc does).
+pub fn apply(
+    config: &mut Value,
+    context: &Value,
+    advice: &Value,
+    profile: &Value,
+    empty_dirs: &Path,
+) {
+    let caps: Vec<String> = context["capabilities"]["add"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| format!("CAP_{}", c.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    config["process"]["capabilities"] = json!({
+        "bounding": caps, "effective": caps, "permitted": caps,
+    });
+    config["process"]["noNewPrivileges"] = json!(context["allowPrivilegeEscalation"] == false);
+    if let Some(uid) = context["runAsUser"].as_u64() {
+        let gid = context["runAsGroup"].as_u64().unwrap_or(uid);
+        config["process"]["user"] = json!({"uid": uid, "gid": gid});
+    }
+    config["root"]["readonly"] = context["readOnlyRootFilesystem"].clone();
+    for directory in advice["writable_directories"].as_array().unwrap() {
+        let directory = directory.as_str().unwrap();
+        let source = empty_dirs.join(directory.trim_matches('/').replace('/', "-"));
+        fs::create_dir_all(&source).unwrap();
+        fs::set_permissions(&source, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        config["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": directory, "type": "bind", "source": source,
+            "options": ["rbind", "rw", "nosuid", "nodev"],
+        }));
+    }
+    config["linux"]["seccomp"] = profile.clone();
 }

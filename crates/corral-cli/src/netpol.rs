@@ -166,7 +166,7 @@ pub enum AdviseFormat {
 }
 
 /// The advised policies in Cilium's or Calico's format, each checked
-/// against the project's CRD schema (when Corral holds it) and proven with
+/// against the project's CRD schema and proven with
 /// the evaluator: the YAML, the problems, and warnings (peers left by
 /// address, names left out).
 pub fn advised_by_name(
@@ -189,13 +189,11 @@ pub fn advised_by_name(
     for a in advised {
         let written =
             write(a, format).map_err(|e| format!("{}/{}: {e}", a.namespace, a.workload))?;
-        if let Some(errors) = corral_advise::netpol::crd::validate(format, &written.policy) {
-            for error in errors? {
-                problems.push(format!(
-                    "{}/{}: the CRD schema refuses the policy: {error}",
-                    a.namespace, a.workload
-                ));
-            }
+        for error in corral_advise::netpol::crd::validate(format, &written.policy)? {
+            problems.push(format!(
+                "{}/{}: the CRD schema refuses the policy: {error}",
+                a.namespace, a.workload
+            ));
         }
         warnings.extend(written.unnamed.iter().cloned());
         for name in &written.invalid_names {

@@ -15,6 +15,10 @@ use super::names::Format;
 pub const CALICO_CRD: &str =
     include_str!("../../data/crds/calico-networkpolicies.projectcalico.org.yaml");
 
+/// Cilium's `ciliumnetworkpolicies.cilium.io` (v2).
+pub const CILIUM_CRD: &str =
+    include_str!("../../data/crds/cilium-ciliumnetworkpolicies.cilium.io.yaml");
+
 fn json(node: &Node) -> Value {
     match &node.value {
         YamlValue::Scalar(s) => match s.kind {
@@ -90,31 +94,41 @@ pub fn crd_schema(name: &str, text: &str, version: &str) -> Result<Value, String
     Ok(json_schema(schema))
 }
 
-fn calico_validator() -> Result<&'static jsonschema::Validator, String> {
-    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| {
-            let schema = crd_schema(
+type Compiled = Result<jsonschema::Validator, String>;
+
+fn compile(name: &str, text: &str, version: &str) -> Compiled {
+    let schema = crd_schema(name, text, version)?;
+    jsonschema::validator_for(&schema).map_err(|e| format!("{name}: its schema: {e}"))
+}
+
+fn validator(format: Format) -> Result<&'static jsonschema::Validator, String> {
+    static CALICO: OnceLock<Compiled> = OnceLock::new();
+    static CILIUM: OnceLock<Compiled> = OnceLock::new();
+    match format {
+        Format::Calico => CALICO.get_or_init(|| {
+            compile(
                 "calico-networkpolicies.projectcalico.org.yaml",
                 CALICO_CRD,
                 "v3",
-            )?;
-            jsonschema::validator_for(&schema).map_err(|e| format!("the Calico CRD schema: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+            )
+        }),
+        Format::Cilium => CILIUM.get_or_init(|| {
+            compile(
+                "cilium-ciliumnetworkpolicies.cilium.io.yaml",
+                CILIUM_CRD,
+                "v2",
+            )
+        }),
+    }
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// The schema errors of `object` in `format`, each with the field's JSON
-/// pointer; `None` when Corral holds no CRD for the format.
-pub fn validate(format: Format, object: &Value) -> Option<Result<Vec<String>, String>> {
-    match format {
-        // Not committed yet: see data/crds/SOURCE.
-        Format::Cilium => None,
-        Format::Calico => Some(calico_validator().map(|v| {
-            v.iter_errors(object)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect()
-        })),
-    }
+/// pointer.
+pub fn validate(format: Format, object: &Value) -> Result<Vec<String>, String> {
+    Ok(validator(format)?
+        .iter_errors(object)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect())
 }

@@ -605,6 +605,23 @@ mod tests {
                     "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]}])
         );
 
+        // Cilium's CRD takes it, and refuses what it does not declare or
+        // a malformed value.
+        assert_eq!(
+            validate(Format::Cilium, policy).unwrap(),
+            Vec::<String>::new()
+        );
+        let mut unknown = policy.clone();
+        unknown["spec"]["egress"][0]["toFQDN"] = json!([]);
+        let errors = validate(Format::Cilium, &unknown).unwrap();
+        assert!(
+            errors.iter().any(|e| e.starts_with("/spec/egress/0")),
+            "{errors:?}"
+        );
+        let mut wrong = policy.clone();
+        wrong["spec"]["egress"][0]["toPorts"][0]["ports"][0]["protocol"] = json!("tcp");
+        assert!(!validate(Format::Cilium, &wrong).unwrap().is_empty());
+
         // The proof holds.
         let problems = prove_names(
             std::slice::from_ref(&a),
@@ -766,12 +783,12 @@ mod tests {
         );
         // The project's CRD takes it, and refuses what it does not declare.
         assert_eq!(
-            validate(Format::Calico, policy).unwrap().unwrap(),
+            validate(Format::Calico, policy).unwrap(),
             Vec::<String>::new()
         );
         let mut unknown = policy.clone();
         unknown["spec"]["egress"][0]["destination"]["toFQDNs"] = json!(["x"]);
-        let errors = validate(Format::Calico, &unknown).unwrap().unwrap();
+        let errors = validate(Format::Calico, &unknown).unwrap();
         assert!(
             errors
                 .iter()
@@ -780,10 +797,7 @@ mod tests {
         );
         let mut wrong = policy.clone();
         wrong["spec"]["egress"][0]["action"] = json!("Accept");
-        assert!(!validate(Format::Calico, &wrong)
-            .unwrap()
-            .unwrap()
-            .is_empty());
+        assert!(!validate(Format::Calico, &wrong).unwrap().is_empty());
 
         let problems = prove_names(
             std::slice::from_ref(&a),

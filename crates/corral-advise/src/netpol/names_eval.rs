@@ -313,8 +313,9 @@ fn normal(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// Cilium's `matchName` and `matchPattern` (`*` alone: every name; else
-/// `*` stands for any characters of one label).
+/// Cilium's `matchName` and `matchPattern`: `*` alone is every name, a
+/// `**.` prefix any number (one or more) of labels, and `*` elsewhere any
+/// characters within one label.
 fn fqdn_matches(selector: &FqdnSelector, name: &str) -> bool {
     let name = normal(name);
     if let Some(exact) = &selector.match_name {
@@ -326,6 +327,12 @@ fn fqdn_matches(selector: &FqdnSelector, name: &str) -> bool {
         let pattern = normal(pattern);
         if pattern == "*" {
             return true;
+        }
+        if let Some(rest) = pattern.strip_prefix("**.") {
+            // The labels before: one or more, each any characters.
+            return name
+                .match_indices('.')
+                .any(|(i, _)| glob(rest.as_bytes(), name[i + 1..].as_bytes()));
         }
         return glob(pattern.as_bytes(), name.as_bytes());
     }
@@ -710,5 +717,60 @@ pub fn check(
         lookup: looked_up,
         egress,
         ingress,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(p: &str) -> FqdnSelector {
+        FqdnSelector {
+            match_name: None,
+            match_pattern: Some(p.into()),
+        }
+    }
+
+    #[test]
+    fn cilium_patterns_as_its_crd_documents_them() {
+        let name = |n: &str| FqdnSelector {
+            match_name: Some(n.into()),
+            match_pattern: None,
+        };
+        assert!(fqdn_matches(&name("API.example.com."), "api.example.com"));
+        assert!(!fqdn_matches(&name("api.example.com"), "x.api.example.com"));
+        assert!(fqdn_matches(&pattern("*"), "anything.at.all"));
+        assert!(fqdn_matches(&pattern("*.cilium.io"), "www.cilium.io"));
+        assert!(!fqdn_matches(&pattern("*.cilium.io"), "cilium.io"));
+        assert!(!fqdn_matches(&pattern("*.cilium.io"), "a.b.cilium.io"));
+        assert!(fqdn_matches(&pattern("*cilium.io"), "sub-cilium.io"));
+        assert!(!fqdn_matches(&pattern("*cilium.io"), "www.cilium.io"));
+        assert!(fqdn_matches(
+            &pattern("sub*.cilium.io"),
+            "subdomain.cilium.io"
+        ));
+        assert!(!fqdn_matches(&pattern("sub*.cilium.io"), "www.cilium.io"));
+        assert!(fqdn_matches(&pattern("**.cilium.io"), "test.app.cilium.io"));
+        assert!(fqdn_matches(&pattern("**.cilium.io"), "app.cilium.io"));
+        assert!(!fqdn_matches(&pattern("**.cilium.io"), "cilium.io"));
+    }
+
+    #[test]
+    fn calico_domains_and_selectors() {
+        assert!(domain_matches("api.example.com", "API.example.com."));
+        assert!(domain_matches("*.example.com", "a.b.example.com"));
+        assert!(!domain_matches("*.example.com", "example.com"));
+        assert_eq!(
+            parse_selector("app == 'web' && tier == \"db\"").unwrap(),
+            [
+                ("app".to_string(), "web".to_string()),
+                ("tier".to_string(), "db".to_string())
+            ]
+        );
+        assert!(parse_selector("all()").unwrap().is_empty());
+        // What the evaluator does not read is an error, not a wider match.
+        assert!(parse_selector("has(app)").is_err());
+        assert!(parse_selector("app in {'a'}").is_err());
+        assert!(!calico_selects("has(app)", &BTreeMap::new()));
     }
 }

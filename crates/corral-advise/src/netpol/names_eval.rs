@@ -332,7 +332,7 @@ fn fqdn_matches(selector: &FqdnSelector, name: &str) -> bool {
             // The labels before: one or more, each any characters.
             return name
                 .match_indices('.')
-                .any(|(i, _)| glob(rest.as_bytes(), name[i + 1..].as_bytes()));
+                .any(|(i, _)| glob(rest.as_bytes(), &name.as_bytes()[i + 1..]));
         }
         return glob(pattern.as_bytes(), name.as_bytes());
     }

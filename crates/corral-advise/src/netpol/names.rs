@@ -132,11 +132,12 @@ fn external(a: &Advised) -> External {
 fn metadata(a: &Advised, unnamed: &[String]) -> Value {
     let mut metadata = json!({"name": format!("{}-corral", a.workload), "namespace": a.namespace});
     if !unnamed.is_empty() {
+        let named = names_by_address(a);
         let blocks: Vec<String> = a
             .plan
             .external
             .keys()
-            .filter(|ip| !names_by_address(a).contains_key(ip))
+            .filter(|ip| !named.contains_key(ip))
             .map(|ip| widen(*ip, &a.plan.options))
             .collect::<BTreeSet<_>>()
             .into_iter()

@@ -192,18 +192,35 @@ fn cilium_port(port: &str) -> String {
     }
 }
 
+/// Cilium's limit on the ports of one port rule (its CRD's `maxItems`).
+const CILIUM_PORTS_PER_RULE: usize = 40;
+
+/// Port rules of at most 40 ports each.
+fn cilium_port_rules(ports: Vec<Value>) -> Value {
+    Value::Array(
+        ports
+            .chunks(CILIUM_PORTS_PER_RULE)
+            .map(|chunk| json!({"ports": chunk}))
+            .collect(),
+    )
+}
+
 fn cilium_ports(ports: &Ports) -> Value {
-    json!([{"ports": ports
-        .iter()
-        .map(|(port, protocol)| json!({"port": cilium_port(port), "protocol": protocol}))
-        .collect::<Vec<_>>()}])
+    cilium_port_rules(
+        ports
+            .iter()
+            .map(|(port, protocol)| json!({"port": cilium_port(port), "protocol": protocol}))
+            .collect(),
+    )
 }
 
 fn cilium_numbered_ports(ports: &BTreeSet<(u16, String)>) -> Value {
-    json!([{"ports": ports
-        .iter()
-        .map(|(port, protocol)| json!({"port": port.to_string(), "protocol": protocol}))
-        .collect::<Vec<_>>()}])
+    cilium_port_rules(
+        ports
+            .iter()
+            .map(|(port, protocol)| json!({"port": port.to_string(), "protocol": protocol}))
+            .collect(),
+    )
 }
 
 fn cilium(a: &Advised, external: &External) -> Result<Value, String> {
@@ -856,6 +873,33 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("recorded egress to api.example.com")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn many_ports_of_one_name_fit_ciliums_limit_per_rule() {
+        let inventory = inventory();
+        let mut a = advised(&inventory);
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        a.plan
+            .external
+            .insert(ip, (1000..1045).map(|p| (p, "TCP".to_string())).collect());
+        let written = write(&a, Format::Cilium).unwrap();
+        let egress = written.policy["spec"]["egress"].as_array().unwrap();
+        let rule = egress
+            .iter()
+            .find(|r| r.get("toFQDNs").is_some())
+            .expect("a rule by name");
+        let sizes: Vec<usize> = rule["toPorts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["ports"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [40, 6], "{rule}");
+        assert_eq!(
+            validate(Format::Cilium, &written.policy).unwrap(),
+            Vec::<String>::new()
         );
     }
 

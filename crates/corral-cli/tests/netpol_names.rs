@@ -38,14 +38,22 @@ fn recordings(dir: &Path) -> PathBuf {
     out
 }
 
-fn advise(recordings: &Path, format: &str) -> (String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_corral"))
+fn run(recordings: &Path, inventory: &Path, format: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["advise", "netpol", "--format", format, "--recording"])
         .arg(recordings)
         .arg("--inventory")
-        .arg(workspace().join("examples/advise-demo/inventory.yaml"))
+        .arg(inventory)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn advise(recordings: &Path, format: &str) -> (String, String) {
+    let output = run(
+        recordings,
+        &workspace().join("examples/advise-demo/inventory.yaml"),
+        format,
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "{format}: {stderr}\n{stdout}");
@@ -147,4 +155,30 @@ fn calico_policies_name_the_peers_looked_up() {
     let (kubernetes, _) = advise(&recordings, "yaml");
     assert!(kubernetes.contains("203.0.113.7/32"), "{kubernetes}");
     assert!(!kubernetes.contains("toFQDNs"));
+}
+
+/// A label value Cilium's CRD refuses (longer than 63 characters, which
+/// the API server would refuse on the pod too): the command checks each
+/// object against the CRD and fails, naming the field, as it does when its
+/// proof fails.
+#[test]
+fn a_policy_the_crd_refuses_fails_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = recordings(dir.path());
+    let long = "f".repeat(70);
+    let inventory =
+        std::fs::read_to_string(workspace().join("examples/advise-demo/inventory.yaml"))
+            .unwrap()
+            .replace("app: frontend", &format!("app: {long}"));
+    let path = dir.path().join("inventory.yaml");
+    std::fs::write(&path, inventory).unwrap();
+    let output = run(&recordings, &path, "cilium");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the CRD schema refuses the policy") && stderr.contains("/spec/"),
+        "{stderr}"
+    );
+    // The Kubernetes format has no such schema check here.
+    assert!(run(&recordings, &path, "yaml").status.success());
 }

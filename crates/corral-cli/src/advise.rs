@@ -164,7 +164,10 @@ pub enum AdviseAction {
     /// A NetworkPolicy per workload from its recorded flows: ingress from
     /// the peers that connected, egress to the peers reached (Services by
     /// their selector and target port), DNS always; each proven with the
-    /// evaluator against the recorded flows.
+    /// evaluator against the recorded flows. `--format cilium|calico`
+    /// writes peers outside the cluster by the DNS names the recording
+    /// looked them up by (Calico's `domains` needs Calico Enterprise or
+    /// Calico Cloud).
     Netpol {
         #[command(flatten)]
         input: Recordings,
@@ -174,8 +177,8 @@ pub enum AdviseAction {
         inventory: Vec<String>,
         #[command(flatten)]
         network: NetworkArgs,
-        #[arg(long, value_enum, default_value_t = ContextFormat::Yaml)]
-        format: ContextFormat,
+        #[arg(long, value_enum, default_value_t = crate::netpol::AdviseFormat::Yaml)]
+        format: crate::netpol::AdviseFormat,
     },
     /// A seccomp profile per workload container: deny by default, allow
     /// what it called plus what the runtime needs after installing the
@@ -323,22 +326,37 @@ fn netpol(
     input: &Recordings,
     inventory_paths: &[String],
     options: &corral_advise::netpol::advise::Options,
-    format: ContextFormat,
+    format: crate::netpol::AdviseFormat,
     common: &CommonArgs,
 ) -> Result<Status, String> {
+    use crate::netpol::AdviseFormat;
     use corral_advise::netpol::{advise, inventory::Inventory, prove::prove_all};
     let (inputs, model) = read_with_inventory(input, inventory_paths)?;
     let model = model.ok_or("advise netpol needs --inventory")?;
     let inventory = Inventory::from_model(&model);
     let advised = advise::advise_workloads(&inputs.workloads, &model, &inventory, options)?;
     // Prove each with all of them in force, as they will be.
-    let problems = prove_all(&advised, &inventory)?;
+    let mut problems = prove_all(&advised, &inventory)?;
     let text = match format {
-        ContextFormat::Yaml => advised
+        AdviseFormat::Yaml => advised
             .iter()
             .map(|a| format!("---\n{}", advise::policy_yaml(a)))
             .collect(),
-        ContextFormat::Json => output::json(&advised)?,
+        AdviseFormat::Json => output::json(&advised)?,
+        AdviseFormat::Cilium | AdviseFormat::Calico => {
+            let (text, more, warnings) =
+                crate::netpol::advised_by_name(&advised, &inventory, format)?;
+            problems.extend(more);
+            if !common.quiet {
+                for warning in &warnings {
+                    eprintln!(
+                        "{}",
+                        corral_core::safe::terminal(&format!("warning: {warning}"))
+                    );
+                }
+            }
+            text
+        }
     };
     output::write_report(common, &text)?;
     for problem in &problems {

@@ -145,3 +145,68 @@ pub fn run(args: &NetpolArgs, common: &CommonArgs) -> Result<Status, String> {
         Status::Findings
     })
 }
+
+/// What `advise netpol` writes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdviseFormat {
+    /// Kubernetes NetworkPolicy (networking.k8s.io/v1), YAML: peers outside
+    /// the cluster by address (`ipBlock`).
+    Yaml,
+    /// The same with the recorded flows, JSON.
+    Json,
+    /// CiliumNetworkPolicy (cilium.io/v2): peers outside the cluster by the
+    /// DNS name they were looked up by (`toFQDNs`), with the DNS rule
+    /// Cilium needs to see the lookups (the names looked up, to the cluster
+    /// DNS pods).
+    Cilium,
+    /// Calico NetworkPolicy (projectcalico.org/v3): peers outside the
+    /// cluster by name (`destination.domains`, a Calico Enterprise and
+    /// Calico Cloud feature; open-source Calico refuses the field).
+    Calico,
+}
+
+/// The advised policies in Cilium's or Calico's format, each checked
+/// against the project's CRD schema and proven with
+/// the evaluator: the YAML, the problems, and warnings (peers left by
+/// address, names left out).
+pub fn advised_by_name(
+    advised: &[corral_advise::netpol::advise::Advised],
+    inventory: &Inventory,
+    format: AdviseFormat,
+) -> Result<(String, Vec<String>, Vec<String>), String> {
+    use corral_advise::netpol::names::{write, written_yaml, Format};
+    let format = match format {
+        AdviseFormat::Cilium => Format::Cilium,
+        AdviseFormat::Calico => Format::Calico,
+        AdviseFormat::Yaml | AdviseFormat::Json => {
+            return Err("not a format by name".into());
+        }
+    };
+    let mut text = String::new();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut objects = Vec::new();
+    for a in advised {
+        let written =
+            write(a, format).map_err(|e| format!("{}/{}: {e}", a.namespace, a.workload))?;
+        for error in corral_advise::netpol::crd::validate(format, &written.policy)? {
+            problems.push(format!(
+                "{}/{}: the CRD schema refuses the policy: {error}",
+                a.namespace, a.workload
+            ));
+        }
+        warnings.extend(written.unnamed.iter().cloned());
+        for name in &written.invalid_names {
+            warnings.push(format!(
+                "{}/{}: the recorded DNS question {name:?} is not a DNS name: left out",
+                a.namespace, a.workload
+            ));
+        }
+        text.push_str(&format!("---\n{}", written_yaml(a, &written)));
+        objects.push(written.policy);
+    }
+    problems.extend(corral_advise::netpol::prove::prove_names(
+        advised, &objects, format, inventory,
+    )?);
+    Ok((text, problems, warnings))
+}

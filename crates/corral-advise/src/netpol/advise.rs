@@ -41,7 +41,7 @@ pub struct Options {
 
 /// A peer of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Peer {
+pub enum Peer {
     /// Pods of `namespace` with these labels.
     Pods {
         namespace: String,
@@ -73,6 +73,32 @@ pub struct Advised {
     pub flows: Vec<Flow>,
     /// Flows left out, and why (loopback, the pod itself...).
     pub skipped: Vec<String>,
+    /// The rules the policy was written from, for the other formats
+    /// (`names`: CiliumNetworkPolicy, Calico NetworkPolicy).
+    #[serde(skip)]
+    pub plan: Plan,
+}
+
+/// Ports of a rule: (the port as JSON, a number or a name; the protocol).
+pub type Ports = BTreeSet<(String, String)>;
+
+/// What a workload's policy allows, before it is written in a format.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// The workload's pod labels that select it.
+    pub selector: BTreeMap<String, String>,
+    /// The cluster DNS pods and their ports.
+    pub dns: Option<(Peer, Vec<(Value, String)>)>,
+    pub ingress: Vec<(Peer, Ports)>,
+    /// Egress to peers inside the cluster.
+    pub egress: Vec<(Peer, Ports)>,
+    /// Egress outside the cluster, by address as recorded: port, protocol.
+    pub external: BTreeMap<IpAddr, BTreeSet<(u16, String)>>,
+    /// Every DNS question the workload asked (lower case), with the
+    /// addresses its answers gave.
+    pub lookups: BTreeMap<String, BTreeSet<IpAddr>>,
+    /// How addresses are widened into blocks.
+    pub options: Options,
 }
 
 pub fn stable_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -141,7 +167,7 @@ fn common_labels(pods: &[&PodInfo]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn widen(ip: IpAddr, options: &Options) -> String {
+pub fn widen(ip: IpAddr, options: &Options) -> String {
     match ip {
         IpAddr::V4(v4) => match options.cidr_prefix_v4 {
             Some(prefix) if prefix < 32 => {
@@ -278,6 +304,7 @@ pub fn advise(
     let mut flows = BTreeSet::new();
     let mut skipped = BTreeSet::new();
     let mut external_names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut external: BTreeMap<IpAddr, BTreeSet<(u16, String)>> = BTreeMap::new();
     let port_key = |port: &Value, protocol: &str| (port.to_string(), protocol.to_string());
 
     for r in recordings {
@@ -342,6 +369,10 @@ pub fn advise(
                     .insert(port_key(&json!(endpoint.port), protocol));
             } else {
                 let cidr = widen(ip, options);
+                external
+                    .entry(ip)
+                    .or_default()
+                    .insert((endpoint.port, protocol.to_string()));
                 if let Some(n) = names.get(&ip) {
                     external_names
                         .entry(cidr.clone())
@@ -427,10 +458,36 @@ pub fn advise(
             "corral.dev/resolved-names": serde_json::to_string(&notes).unwrap_or_default(),
         });
     }
+    let mut lookups: BTreeMap<String, BTreeSet<IpAddr>> = BTreeMap::new();
+    for r in recordings {
+        for q in &r.workload.dns_queries {
+            lookups
+                .entry(q.name.to_ascii_lowercase())
+                .or_default()
+                .extend(q.answers.iter().copied());
+        }
+    }
+    let plan = Plan {
+        selector: selector.clone(),
+        dns: Some((dns_peer.clone(), dns_ports.clone())),
+        ingress: ingress
+            .iter()
+            .map(|(p, ports)| (p.clone(), ports.clone()))
+            .collect(),
+        egress: egress
+            .iter()
+            .filter(|(p, _)| matches!(p, Peer::Pods { .. }))
+            .map(|(p, ports)| (p.clone(), ports.clone()))
+            .collect(),
+        external,
+        lookups,
+        options: *options,
+    };
     Ok(Advised {
         namespace: namespace.into(),
         workload: workload.into(),
         pods: pods.to_vec(),
+        plan,
         policy: json!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",

@@ -7,9 +7,11 @@ use std::net::IpAddr;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::advise::{Advised, Flow};
-use super::eval::{check, Endpoint, Policy};
+use super::advise::{Advised, Flow, Peer};
+use super::eval::{check as check_policies, Endpoint, Policy};
 use super::inventory::{Inventory, PodInfo};
+use super::names::{names_by_address, valid_name, Format};
+use super::names_eval::{check, lookup, Answers, End, Policies};
 
 /// The pods a flow's peer address stands for: a pod, a Service's backends
 /// (with the target port), or an address.
@@ -113,7 +115,8 @@ fn check_flows(
                         me,
                     )
                 };
-                let decision = check(&policies, inventory, &from, &to, port, &flow.protocol);
+                let decision =
+                    check_policies(&policies, inventory, &from, &to, port, &flow.protocol);
                 if !decision.allowed {
                     problems.push(format!(
                         "{}/{}: recorded {} {} port {port}/{} is denied",
@@ -130,7 +133,7 @@ fn check_flows(
                     flow.peer,
                     unrecorded_port as u16,
                     &flow.protocol,
-                ) && check(
+                ) && check_policies(
                     &policies,
                     inventory,
                     &from,
@@ -155,7 +158,8 @@ fn check_flows(
                 if matches!(to, Endpoint::Pod(_))
                     && matches!(from, Endpoint::Pod(_))
                     && !recorded(reverse, flow.peer, flow.port, &flow.protocol)
-                    && check(&policies, inventory, &to, &from, port, &flow.protocol).allowed
+                    && check_policies(&policies, inventory, &to, &from, port, &flow.protocol)
+                        .allowed
                 {
                     problems.push(format!(
                         "{}/{}: unrecorded reverse of {} {} port {port}/{} is allowed",
@@ -181,4 +185,264 @@ pub fn prove_all(advised: &[Advised], inventory: &Inventory) -> Result<Vec<Strin
         .iter()
         .flat_map(|a| prove(a, inventory, &policies))
         .collect())
+}
+
+/// The cluster DNS pod a workload's lookups go to: one the inventory has
+/// with the DNS peer's labels, else one standing for them; and its UDP
+/// port for 53.
+fn dns_server(advised: &Advised, inventory: &Inventory) -> (PodInfo, i32) {
+    let (namespace, labels, ports) = match &advised.plan.dns {
+        Some((Peer::Pods { namespace, labels }, ports)) => {
+            (namespace.clone(), labels.clone(), ports.clone())
+        }
+        _ => ("kube-system".to_string(), Default::default(), Vec::new()),
+    };
+    let pod = inventory
+        .pods
+        .iter()
+        .find(|p| {
+            p.namespace == namespace
+                && !p.host_network
+                && labels.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+        })
+        .cloned()
+        .unwrap_or(PodInfo {
+            namespace,
+            name: "cluster-dns".into(),
+            labels,
+            ..PodInfo::default()
+        });
+    let port = ports
+        .iter()
+        .find(|(_, protocol)| protocol == "UDP")
+        .and_then(|(port, _)| match port {
+            serde_json::Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+            serde_json::Value::String(name) => pod
+                .ports
+                .iter()
+                .find(|(n, _, proto)| n.as_deref() == Some(name.as_str()) && proto == "UDP")
+                .map(|(_, number, _)| *number),
+            _ => None,
+        })
+        .unwrap_or(53);
+    (pod, port)
+}
+
+/// A name no recording asked for, under a domain that never resolves.
+const UNRECORDED_NAME: &str = "unrecorded.corral.invalid";
+
+/// An address no lookup answered and no flow reached.
+fn fresh_address(advised: &Advised) -> IpAddr {
+    let used = |ip: &IpAddr| {
+        advised.plan.external.contains_key(ip)
+            || advised.plan.lookups.values().any(|ips| ips.contains(ip))
+    };
+    (1..=254u8)
+        .map(|i| IpAddr::from([192, 0, 2, i]))
+        .find(|ip| !used(ip))
+        .unwrap_or(IpAddr::from([198, 51, 100, 1]))
+}
+
+/// Proof of the policies written in `format` (`written[i]` for
+/// `advised[i]`), all in force together: every recorded lookup and flow is
+/// allowed, a recorded name on another port and another name (at a new
+/// address; with Cilium, at the same address too) are denied, and between
+/// pods another port and the reverse direction are denied.
+pub fn prove_names(
+    advised: &[Advised],
+    written: &[serde_json::Value],
+    format: Format,
+    inventory: &Inventory,
+) -> Result<Vec<String>, String> {
+    let policies = Policies::new(format, written)?;
+    let mut problems = Vec::new();
+    for a in advised {
+        let names = names_by_address(a);
+        let answers: Answers = a
+            .plan
+            .lookups
+            .iter()
+            .filter(|(n, _)| valid_name(n))
+            .map(|(n, ips)| (n.clone(), ips.clone()))
+            .collect();
+        let (dns_pod, dns_port) = dns_server(a, inventory);
+        let dns = End::Pod(&dns_pod);
+        let fresh = fresh_address(a);
+        let own: Vec<&PodInfo> = a
+            .pods
+            .iter()
+            .filter_map(|p| inventory.pod(&a.namespace, p))
+            .collect();
+        for pod in own {
+            let me = End::Pod(pod);
+            let id = format!("{}/{}", a.namespace, pod.name);
+            let allowed = |to: &End, port: i32, protocol: &str| {
+                check(
+                    &policies,
+                    inventory,
+                    &answers,
+                    (&dns, dns_port),
+                    &me,
+                    to,
+                    port,
+                    protocol,
+                )
+                .allowed
+            };
+            for name in answers.keys() {
+                if !lookup(&policies, inventory, &me, &dns, dns_port, name) {
+                    problems.push(format!("{id}: the recorded lookup of {name} is refused"));
+                }
+            }
+            let recorded = |direction: &str, peer: IpAddr, port: i32, protocol: &str| {
+                u16::try_from(port).is_ok_and(|port| {
+                    a.flows.contains(&Flow {
+                        direction: direction.into(),
+                        peer,
+                        port,
+                        protocol: protocol.into(),
+                    })
+                })
+            };
+            for flow in &a.flows {
+                let port = flow.port as i32;
+                let other_port = (port + 1).clamp(1, 65535);
+                let external =
+                    flow.direction == "egress" && a.plan.external.contains_key(&flow.peer);
+                if external {
+                    match names.get(&flow.peer) {
+                        Some(found) => {
+                            for name in found {
+                                let to = End::Named {
+                                    name: name.clone(),
+                                    address: flow.peer,
+                                };
+                                if !allowed(&to, port, &flow.protocol) {
+                                    problems.push(format!(
+                                        "{id}: recorded egress to {name} ({}) port {port}/{} is denied",
+                                        flow.peer, flow.protocol
+                                    ));
+                                }
+                                if !recorded("egress", flow.peer, other_port, &flow.protocol)
+                                    && allowed(&to, other_port, &flow.protocol)
+                                {
+                                    problems.push(format!(
+                                        "{id}: unrecorded egress to {name} port {other_port}/{} is allowed",
+                                        flow.protocol
+                                    ));
+                                }
+                            }
+                            let elsewhere = End::Named {
+                                name: UNRECORDED_NAME.into(),
+                                address: fresh,
+                            };
+                            if allowed(&elsewhere, port, &flow.protocol) {
+                                problems.push(format!(
+                                    "{id}: egress to another name ({UNRECORDED_NAME} at {fresh}) port {port}/{} is allowed",
+                                    flow.protocol
+                                ));
+                            }
+                            // Calico allows an address the allowed domains
+                            // resolved to, whatever the name: only Cilium,
+                            // which refuses the lookup, can deny this.
+                            let same_address = End::Named {
+                                name: UNRECORDED_NAME.into(),
+                                address: flow.peer,
+                            };
+                            if format == Format::Cilium
+                                && allowed(&same_address, port, &flow.protocol)
+                            {
+                                problems.push(format!(
+                                    "{id}: egress to {} under another name ({UNRECORDED_NAME}) port {port}/{} is allowed",
+                                    flow.peer, flow.protocol
+                                ));
+                            }
+                        }
+                        None => {
+                            if !allowed(&End::Address(flow.peer), port, &flow.protocol) {
+                                problems.push(format!(
+                                    "{id}: recorded egress to {} port {port}/{} is denied",
+                                    flow.peer, flow.protocol
+                                ));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let targets: Vec<(End, i32)> = if flow.direction == "egress" {
+                    destinations(inventory, flow.peer, flow.port, &flow.protocol)
+                        .into_iter()
+                        .map(|(e, p)| (end(e), p))
+                        .collect()
+                } else {
+                    vec![(End::Pod(pod), port)]
+                };
+                for (target, port) in targets {
+                    let (from, to) = if flow.direction == "egress" {
+                        (me.clone(), target)
+                    } else {
+                        (
+                            inventory
+                                .pod_by_ip(flow.peer)
+                                .map(End::Pod)
+                                .unwrap_or(End::Address(flow.peer)),
+                            me.clone(),
+                        )
+                    };
+                    let decide = |from: &End, to: &End, port: i32| {
+                        check(
+                            &policies,
+                            inventory,
+                            &answers,
+                            (&dns, dns_port),
+                            from,
+                            to,
+                            port,
+                            &flow.protocol,
+                        )
+                        .allowed
+                    };
+                    if !decide(&from, &to, port) {
+                        problems.push(format!(
+                            "{id}: recorded {} {} port {port}/{} is denied",
+                            flow.direction, flow.peer, flow.protocol
+                        ));
+                    }
+                    let pods = matches!(from, End::Pod(_)) && matches!(to, End::Pod(_));
+                    let unrecorded_port = (port + 1).clamp(1, 65535);
+                    if pods
+                        && !recorded(&flow.direction, flow.peer, unrecorded_port, &flow.protocol)
+                        && decide(&from, &to, unrecorded_port)
+                    {
+                        problems.push(format!(
+                            "{id}: unrecorded {} {} port {unrecorded_port}/{} is allowed",
+                            flow.direction, flow.peer, flow.protocol
+                        ));
+                    }
+                    let reverse = if flow.direction == "egress" {
+                        "ingress"
+                    } else {
+                        "egress"
+                    };
+                    if pods
+                        && !recorded(reverse, flow.peer, port, &flow.protocol)
+                        && decide(&to, &from, port)
+                    {
+                        problems.push(format!(
+                            "{id}: unrecorded reverse of {} {} port {port}/{} is allowed",
+                            flow.direction, flow.peer, flow.protocol
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn end(endpoint: Endpoint) -> End {
+    match endpoint {
+        Endpoint::Pod(p) => End::Pod(p),
+        Endpoint::Address(ip) => End::Address(ip),
+    }
 }

@@ -547,7 +547,10 @@ impl Lab {
         let written: Vec<PathBuf> = fs::read_dir(&profiles)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| !p.to_string_lossy().ends_with(".coverage.json"))
+            .filter(|p| {
+                let name = p.to_string_lossy();
+                !name.ends_with(".coverage.json") && !name.ends_with(".report.json")
+            })
             .collect();
         assert_eq!(written.len(), 1, "one container, one profile: {written:?}");
         let profile: Value = serde_json::from_slice(&fs::read(&written[0]).unwrap()).unwrap();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use corral_advise::policies::{advice_json, by_workload, container_policies, patches};
 use corral_advise::seccomp;
-use corral_advise::workload::{group, Recorded, WorkloadKey};
+use corral_advise::workload::{group, Owners, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{Input, Limits};
 
@@ -176,7 +176,8 @@ pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
 }
 
 /// The recordings, their manifests and the inventory. Without manifests the
-/// inventory names the workloads, and is read once for both.
+/// inventory stands for them, and is read once for both. Workloads are
+/// named from the owners both hold (`corral_advise::workload::Owners`).
 pub fn read_with_inventory(
     input: &Recordings,
     inventory: &[String],
@@ -191,31 +192,31 @@ pub fn read_with_inventory(
         let model = inputs.model.take();
         return Ok((inputs, model));
     }
-    let mut inputs = read(input)?;
     let (model, diagnostics) = load_model(inventory);
+    let mut inputs = read_named(input, Some(&model))?;
     inputs.diagnostics.extend(diagnostics);
     Ok((inputs, Some(model)))
 }
 
 pub fn read(input: &Recordings) -> Result<Inputs, String> {
+    read_named(input, None)
+}
+
+/// The recordings and their manifests, their workloads named from the
+/// owners the manifests and `inventory` hold.
+fn read_named(input: &Recordings, inventory: Option<&Model>) -> Result<Inputs, String> {
     let (model, diagnostics) = if input.manifests.is_empty() {
         (None, Vec::new())
     } else {
         let (model, diagnostics) = load_model(&input.manifests);
         (Some(model), diagnostics)
     };
-    let names: Vec<(String, String)> = model
-        .iter()
-        .flat_map(|m| m.workloads())
-        .map(|(o, _)| {
-            (
-                o.namespace.clone().unwrap_or_else(|| "default".into()),
-                o.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let mut owners = Owners::default();
+    for m in model.iter().chain(inventory) {
+        owners.extend(Owners::of(m));
+    }
     let files = recording_files(&input.recordings)?;
-    let workloads = group(&files, &names)?;
+    let workloads = group(&files, &owners)?;
     if !input.allow_incomplete {
         refuse_incomplete(&workloads)?;
     }

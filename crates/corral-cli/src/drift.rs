@@ -4,9 +4,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use corral_advise::drift::{drift, Applied};
+use std::collections::BTreeMap;
+
+use corral_advise::drift::{drift, Applied, Drift, Kind};
 use corral_advise::netpol::inventory::Inventory;
+use corral_advise::workload::{Recorded, WorkloadKey};
+use corral_core::model::Model;
 use corral_core::model::Resource;
+use corral_scan::Finding;
 
 use crate::advise::{load_model, read_with_inventory, Recordings};
 use crate::cli::CommonArgs;
@@ -16,8 +21,10 @@ use crate::output::{self, Status};
 pub enum Format {
     Text,
     Json,
-    /// With --cloud only.
     Sarif,
+    Github,
+    Junit,
+    Markdown,
 }
 
 #[derive(Args)]
@@ -54,11 +61,45 @@ pub struct DriftArgs {
     pub inventory: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Exit 1 when a finding is at least this severe (runtime drift; every
+    /// drift by default: each is something the policies would break).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<corral_scan::Severity>,
+}
+
+fn parse_severity(text: &str) -> Result<corral_scan::Severity, String> {
+    corral_scan::Severity::parse(text)
+        .ok_or_else(|| format!("{text}: one of low, medium, high, critical"))
+}
+
+/// A report of `outcome` in `format`, as `corral scan` writes it.
+fn report_text(outcome: &corral_scan::report::Outcome, format: Format) -> String {
+    use corral_scan::report;
+    match format {
+        Format::Text => report::text(outcome, &mut |file| {
+            std::fs::read_to_string(file).ok().map(std::sync::Arc::from)
+        }),
+        Format::Json => report::json(outcome),
+        Format::Sarif => {
+            let (root, prefix) = output::sarif_root();
+            report::sarif(outcome, &root, &prefix)
+        }
+        Format::Github => report::github(outcome),
+        Format::Junit => report::junit(outcome),
+        Format::Markdown => report::markdown(outcome),
+    }
+}
+
+fn write(common: &CommonArgs, format: Format, text: &str) -> Result<(), String> {
+    match format {
+        Format::Text | Format::Markdown => output::write_text_report(common, text),
+        _ => output::write_report(common, text),
+    }
 }
 
 /// `corral drift --cloud`: the cloud drift rules of `corral scan`, alone.
 fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
-    use corral_scan::report::{self, Outcome};
+    use corral_scan::report::Outcome;
     use corral_scan::{rules, scan, Family, Settings, Severity};
     let paths = if args.paths.is_empty() {
         vec![".".to_string()]
@@ -84,39 +125,23 @@ fn cloud_drift(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> 
         &findings,
         &vec![false; findings.len()],
         Vec::new(),
-        Severity::Low,
+        args.fail_on.unwrap_or(Severity::Low),
     );
-    let text = match args.format {
-        Format::Text => report::text(&outcome, &mut |file| {
-            std::fs::read_to_string(file).ok().map(std::sync::Arc::from)
-        }),
-        Format::Json => report::json(&outcome),
-        Format::Sarif => {
-            let (root, prefix) = output::sarif_root();
-            report::sarif(&outcome, &root, &prefix)
-        }
-    };
-    match args.format {
-        Format::Text => output::write_text_report(common, &text)?,
-        _ => output::write_report(common, &text)?,
-    }
+    write(common, args.format, &report_text(&outcome, args.format))?;
     output::print_diagnostics(&diagnostics, common);
     let input = output::input_status(&diagnostics);
     Ok(if input != Status::Clean {
         input
-    } else if findings.is_empty() {
-        Status::Clean
-    } else {
+    } else if outcome.fails() {
         Status::Findings
+    } else {
+        Status::Clean
     })
 }
 
 pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
     if !args.cloud.is_empty() {
         return cloud_drift(args, common);
-    }
-    if matches!(args.format, Format::Sarif) {
-        return Err("--format sarif goes with --cloud".into());
     }
     let policies = args
         .policies
@@ -139,55 +164,134 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         format!("{}:{pos}: {e}", advice_path.display())
     })?;
     let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
-    let network = if let Some(model) = inventory {
-        let (policy_model, diagnostics) =
-            load_model(&[policies.join("netpol").display().to_string()]);
-        inputs.diagnostics.extend(diagnostics);
-        let policies: Vec<_> = policy_model
-            .iter()
-            .filter_map(|(_, r)| match r {
-                Resource::NetworkPolicy(p) => Some(p.as_ref().clone()),
-                _ => None,
-            })
-            .collect();
-        Some((policies, Inventory::from_model(&model)))
-    } else {
-        None
+    let network = match &inventory {
+        Some(model) => {
+            let (policy_model, diagnostics) =
+                load_model(&[policies.join("netpol").display().to_string()]);
+            inputs.diagnostics.extend(diagnostics);
+            let policies: Vec<_> = policy_model
+                .iter()
+                .filter_map(|(_, r)| match r {
+                    Resource::NetworkPolicy(p) => Some(p.as_ref().clone()),
+                    _ => None,
+                })
+                .collect();
+            Some((policies, model, Inventory::from_model(model)))
+        }
+        None => None,
     };
     let found = drift(
         &inputs.workloads,
         &applied,
-        network.as_ref().map(|(p, i)| (p.as_slice(), i)),
+        network.as_ref().map(|(p, m, i)| (p.as_slice(), *m, i)),
     );
-    let text = match args.format {
-        Format::Json => output::json(&found)?,
-        Format::Text | Format::Sarif => {
-            let mut text: String = found
-                .iter()
-                .map(|d| format!("{}: {}: {}\n", d.container, d.kind, d.detail))
-                .collect();
-            text.push_str(&if found.is_empty() {
-                "no drift: the policies allow everything recorded\n".to_string()
-            } else {
-                format!(
-                    "{} drift finding(s): update the policies before applying them\n",
-                    found.len()
-                )
-            });
-            text
-        }
-    };
-    match args.format {
-        Format::Json => output::write_report(common, &text)?,
-        _ => output::write_text_report(common, &text)?,
-    }
+    // The manifests, or the inventory when it stands for them.
+    let manifests = inputs.model.as_ref().or(inventory.as_ref());
+    let findings: Vec<Finding> = found
+        .iter()
+        .map(|d| finding(d, &inputs.workloads, manifests))
+        .collect();
+    let outcome = corral_scan::report::Outcome::new(
+        &findings,
+        &vec![false; findings.len()],
+        Vec::new(),
+        args.fail_on.unwrap_or(corral_scan::Severity::Low),
+    );
+    write(common, args.format, &report_text(&outcome, args.format))?;
     output::print_diagnostics(&inputs.diagnostics, common);
     if output::input_status(&inputs.diagnostics) != Status::Clean {
         return Ok(Status::InputError);
     }
-    Ok(if found.is_empty() {
-        Status::Clean
-    } else {
+    Ok(if outcome.fails() {
         Status::Findings
+    } else {
+        Status::Clean
     })
+}
+
+/// The rule of a kind of drift.
+fn rule(kind: Kind) -> &'static corral_scan::RuleMeta {
+    use corral_scan::rules::runtime::*;
+    match kind {
+        Kind::Syscall => &SyscallOutsideProfile::META,
+        Kind::Capability => &CapabilityNotAdded::META,
+        Kind::User => &RootUnderRunAsNonRoot::META,
+        Kind::Write => &WriteOnReadOnlyRoot::META,
+        Kind::Exec => &ExecRaisesPrivileges::META,
+        Kind::Egress => &EgressDenied::META,
+        Kind::Ingress => &IngressDenied::META,
+        Kind::Policy => &NoAdvisedPolicy::META,
+    }
+}
+
+/// What to change, by kind.
+fn fix(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Syscall | Kind::Capability | Kind::User | Kind::Write | Kind::Exec => {
+            "advise again from all the recordings (corral advise all) if the new behaviour is legitimate, before applying the policies"
+        }
+        Kind::Egress | Kind::Ingress => {
+            "advise the NetworkPolicies again with this recording if the peer is legitimate"
+        }
+        Kind::Policy => "advise from this workload's recordings too, with its pods in --inventory",
+    }
+}
+
+/// A drift as a finding: at the workload's container in the manifests
+/// when they hold it (its pod template for flows), else at the recording.
+fn finding(
+    d: &Drift,
+    workloads: &BTreeMap<WorkloadKey, Recorded>,
+    manifests: Option<&Model>,
+) -> Finding {
+    let rule = rule(d.kind);
+    let message = format!("{}: {}", d.subject(), d.detail);
+    let recorded = workloads
+        .iter()
+        .find(|(k, _)| {
+            k.namespace == d.namespace
+                && k.workload == d.workload
+                && d.container.as_ref().is_none_or(|c| &k.container == c)
+        })
+        .map(|(_, r)| r);
+    let kind = recorded.and_then(|r| r.named.kind.as_deref());
+    let object = manifests.and_then(|m| {
+        m.workloads()
+            .filter(|(o, _)| {
+                o.name.as_deref() == Some(d.workload.as_str())
+                    && o.namespace.as_deref().unwrap_or("default") == d.namespace
+            })
+            // The kind the owner references name, when they do.
+            .min_by_key(|(o, _)| Some(o.kind.as_str()) != kind)
+    });
+    match object {
+        Some((object, template)) => {
+            let field = match d
+                .container
+                .as_ref()
+                .and_then(|c| template.spec.containers.iter().position(|x| &x.name == c))
+            {
+                Some(i) => template.spec_path(&format!("containers[{i}]")),
+                None => template.spec_path("containers"),
+            };
+            Finding::new(rule, object, &field, message, fix(d.kind).into()).distinguished_by(
+                &format!("{}\0{}", d.container.as_deref().unwrap_or(""), d.detail),
+            )
+        }
+        None => {
+            let file = recorded
+                .and_then(|r| r.files.first().cloned())
+                .unwrap_or_default();
+            Finding::in_cloud_file(
+                rule,
+                &file,
+                (1, 1),
+                "Recording",
+                &d.subject(),
+                &d.detail,
+                message,
+                fix(d.kind).into(),
+            )
+        }
+    }
 }

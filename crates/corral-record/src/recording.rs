@@ -95,6 +95,10 @@ pub struct Run {
     /// (`--max-namespaces`, `--max-entries`); absent when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: BTreeMap<String, u64>,
+    /// The workload a command recording is of (`corral record --workload`);
+    /// absent for a container, whose pod names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 /// What one phase did in a mount namespace.
@@ -991,6 +995,12 @@ impl Recording {
 }
 
 impl Recording {
+    /// The workload named with `corral record --workload`, by its first
+    /// run that names one.
+    pub fn workload_name(&self) -> Option<&str> {
+        self.runs.iter().find_map(|r| r.workload.as_deref())
+    }
+
     /// The recording of one namespace's observations in one run.
     pub fn from_observed(
         observed: &Observed,
@@ -1136,6 +1146,7 @@ mod tests {
             exit_status: Some(0),
             capability_audit: true,
             dropped: BTreeMap::new(),
+            workload: None,
         };
         Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
     }

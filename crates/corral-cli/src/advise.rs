@@ -325,7 +325,12 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             };
             // The manifests, or the inventory when it stands for them.
             let manifests = inputs.model.as_ref().or(inventory_model.as_ref());
-            let bundle = corral_advise::all::bundle(&policies, advised.as_deref(), manifests);
+            let bundle = corral_advise::all::bundle(
+                &policies,
+                advised.as_deref(),
+                manifests,
+                &inputs.workloads,
+            );
             output::write_files(dir, &bundle.files, common)?;
             print!("{}", corral_core::safe::terminal(&bundle.summary));
             output::print_diagnostics(&inputs.diagnostics, common);

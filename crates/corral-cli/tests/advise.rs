@@ -307,7 +307,7 @@ fn inventory(subnet: u8) -> String {
     {
         let ip = format!("10.{subnet}.0.{}", i + 2);
         out.push_str(&format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: {app}, image: busybox}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {app}-6d4b9c8f6d-x2x9q\n  namespace: {namespace}\n  labels: {{app: {app}, pod-template-hash: 6d4b9c8f6d}}\nspec:\n  containers:\n    - name: {app}\n      image: busybox\n      ports: [{{name: main, containerPort: {port}}}]\nstatus: {{podIP: {ip}, podIPs: [{{ip: {ip}}}]}}\n"
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: {app}, image: busybox}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {app}-6d4b9c8f6d-x2x9q\n  namespace: {namespace}\n  labels: {{app: {app}, pod-template-hash: 6d4b9c8f6d}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {app}-6d4b9c8f6d, uid: {app}-rs, controller: true}}]\nspec:\n  containers:\n    - name: {app}\n      image: busybox\n      ports: [{{name: main, containerPort: {port}}}]\nstatus: {{podIP: {ip}, podIPs: [{{ip: {ip}}}]}}\n"
         ));
     }
     out.push_str(&format!(

@@ -104,11 +104,24 @@ fn advise(dir: &Path, scenario: &Scenario) {
         "{recorded_output}"
     );
 
+    // The pods, as `kubectl get pods -o yaml` shows them: their owner
+    // references name their workload (the Deployment, through their
+    // ReplicaSet and pod-template-hash), so the replicas merge.
+    let pods = dir.join("pods.yaml");
+    let pods_yaml: String = ["aaaaa", "bbbbb", "ccccc"]
+        .iter()
+        .take(REPLICAS)
+        .map(|suffix| format!("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app-7d4b9c8f6d-{suffix}\n  namespace: demo\n  labels: {{app: demo, pod-template-hash: 7d4b9c8f6d}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: app-7d4b9c8f6d, uid: rs, controller: true}}]\nspec: {{containers: [{{name: app, image: busybox}}]}}\n"))
+        .collect();
+    fs::write(&pods, pods_yaml).unwrap();
+
     // The policies.
     let profiles = dir.join("profiles");
     let status = Command::new(corral())
         .args(["advise", "seccomp", "--recording"])
         .arg(&recordings)
+        .arg("--manifests")
+        .arg(&pods)
         .arg("-o")
         .arg(&profiles)
         .status()
@@ -146,7 +159,9 @@ fn advise(dir: &Path, scenario: &Scenario) {
                 "json",
                 "--recording",
             ])
-            .arg(&recordings),
+            .arg(&recordings)
+            .arg("--manifests")
+            .arg(&pods),
     );
     let advice: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -184,6 +199,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         .arg(&recordings)
         .arg("--manifests")
         .arg(&manifest)
+        .arg(&pods)
         .output()
         .unwrap();
     let patch = String::from_utf8(patch.stdout).unwrap();
@@ -196,6 +212,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         .arg(&recordings)
         .arg("--manifests")
         .arg(&manifest)
+        .arg(&pods)
         .output()
         .unwrap();
     assert!(

@@ -39,6 +39,13 @@ pub struct Recordings {
     /// it may lack what the workload needs.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Read the live cluster (as `corral snapshot` does): its pods and
+    /// their owners name the recorded workloads, and it is the inventory
+    /// (`--inventory`) where one is taken.
+    #[arg(long)]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub kube: crate::cli::KubeArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -101,7 +108,7 @@ pub enum AdviseAction {
         input: Recordings,
         /// Pods (with their IPs and labels), Services, Namespaces and
         /// workloads: manifests or a snapshot (`kubectl get pods,svc,ns,deploy -A -o yaml`).
-        #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
+        #[arg(long, value_name = "PATHS", num_args = 1.., required_unless_present = "cluster")]
         inventory: Vec<String>,
         #[command(flatten)]
         network: NetworkArgs,
@@ -175,20 +182,57 @@ pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
     (model, diagnostics)
 }
 
-/// The recordings, their manifests and the inventory. Without manifests the
-/// inventory stands for them, and is read once for both. Workloads are
-/// named from the owners both hold (`corral_advise::workload::Owners`).
+/// The live cluster's objects, read as a snapshot file named `cluster` (or
+/// `cluster:CONTEXT`) would be.
+fn cluster_model(
+    kube: &crate::cli::KubeArgs,
+    common: &CommonArgs,
+) -> Result<(Model, Vec<corral_core::Diagnostic>), String> {
+    let needs = crate::snapshot::Needs {
+        command: "corral advise",
+        kinds: &[corral_cluster::PODS_OR_WORKLOADS],
+    };
+    let snapshot = crate::snapshot::take_for_analysis(&kube.target(None), common, &needs)?;
+    let text = output::json(&snapshot.list())?;
+    let name: std::sync::Arc<str> = match &kube.context {
+        Some(context) => format!("cluster:{context}").into(),
+        None => "cluster".into(),
+    };
+    let (objects, mut diagnostics) =
+        corral_core::load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+    let (model, errors) = Model::build(objects, &TemplatePaths::default());
+    diagnostics.extend(errors);
+    Ok((model, diagnostics))
+}
+
+/// The recordings, their manifests and the inventory (the live cluster's
+/// objects with `--cluster`). Without manifests the inventory stands for
+/// them, and is read once for both. Workloads are named from the owners
+/// both hold (`corral_advise::workload::Owners`).
 pub fn read_with_inventory(
     input: &Recordings,
     inventory: &[String],
+    common: &CommonArgs,
 ) -> Result<(Inputs, Option<Model>), String> {
+    if input.cluster {
+        if !inventory.is_empty() {
+            return Err(
+                "--cluster reads the inventory from the cluster: give it or --inventory, not both"
+                    .into(),
+            );
+        }
+        let (model, diagnostics) = cluster_model(&input.kube, common)?;
+        let mut inputs = read_named(input, Some(&model))?;
+        inputs.diagnostics.extend(diagnostics);
+        return Ok((inputs, Some(model)));
+    }
     if inventory.is_empty() {
-        return Ok((read(input)?, None));
+        return Ok((read_named(input, None)?, None));
     }
     if input.manifests.is_empty() {
         let mut input = input.clone();
         input.manifests = inventory.to_vec();
-        let mut inputs = read(&input)?;
+        let mut inputs = read_named(&input, None)?;
         let model = inputs.model.take();
         return Ok((inputs, model));
     }
@@ -198,8 +242,10 @@ pub fn read_with_inventory(
     Ok((inputs, Some(model)))
 }
 
-pub fn read(input: &Recordings) -> Result<Inputs, String> {
-    read_named(input, None)
+/// The recordings and their manifests (and the live cluster's owners with
+/// `--cluster`).
+pub fn read(input: &Recordings, common: &CommonArgs) -> Result<Inputs, String> {
+    Ok(read_with_inventory(input, &[], common)?.0)
 }
 
 /// The recordings and their manifests, their workloads named from the
@@ -259,7 +305,7 @@ fn netpol(
     common: &CommonArgs,
 ) -> Result<Status, String> {
     use corral_advise::netpol::{advise, inventory::Inventory, prove::prove_all};
-    let (inputs, model) = read_with_inventory(input, inventory_paths)?;
+    let (inputs, model) = read_with_inventory(input, inventory_paths, common)?;
     let model = model.ok_or("advise netpol needs --inventory")?;
     let inventory = Inventory::from_model(&model);
     let advised = advise::advise_workloads(&inputs.workloads, &model, &inventory, options)?;
@@ -301,7 +347,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 .output
                 .as_deref()
                 .ok_or("advise all writes a directory of policies: give it with -o DIR")?;
-            let (inputs, inventory_model) = read_with_inventory(input, inventory)?;
+            let (inputs, inventory_model) = read_with_inventory(input, inventory, common)?;
             let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
             let advised = match &inventory_model {
                 None => None,
@@ -337,7 +383,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             Ok(output::input_status(&inputs.diagnostics))
         }
         AdviseAction::Seccomp { input, format } => {
-            let inputs = read(input)?;
+            let inputs = read(input, common)?;
             let dir = common.output.as_deref().ok_or(
                 "advise seccomp writes a profile per container: give the directory with -o DIR",
             )?;
@@ -372,7 +418,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             format,
             apply,
         } => {
-            let inputs = read(input)?;
+            let inputs = read(input, common)?;
             let policies = container_policies(&inputs.workloads, &input.runtime, seccomp_dir)?;
             if *apply {
                 let mut failed = 0;

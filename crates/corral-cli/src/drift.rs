@@ -59,6 +59,11 @@ pub struct DriftArgs {
     /// Pods, Services and Namespaces, to check flows against netpol/.
     #[arg(long, value_name = "PATHS", num_args = 1..)]
     pub inventory: Vec<String>,
+    /// The live cluster (as `corral snapshot` reads it) as the inventory.
+    #[arg(long, conflicts_with_all = ["inventory", "cloud"])]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub kube: crate::cli::KubeArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Exit 1 when a finding is at least this severe (runtime drift; every
@@ -152,6 +157,8 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         manifests: args.manifests.clone(),
         runtime: args.runtime.clone(),
         allow_incomplete: args.allow_incomplete,
+        cluster: args.cluster,
+        kube: args.kube.clone(),
     };
     let advice_path = policies.join("advice.json");
     let text = corral_core::read_bounded(
@@ -163,7 +170,7 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
         let pos = corral_core::lines::from_serde_json(&text, e.line(), e.column());
         format!("{}:{pos}: {e}", advice_path.display())
     })?;
-    let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory)?;
+    let (mut inputs, inventory) = read_with_inventory(&input, &args.inventory, common)?;
     let network = match &inventory {
         Some(model) => {
             let (policy_model, diagnostics) =

@@ -6,13 +6,18 @@
 //! ReplicaSet's pod-template-hash; with nothing, the pod itself, which the
 //! advice says. A command recording's workload is `corral record
 //! --workload`'s name, else its file's stem. An inventory of Pods alone
-//! is enough for `advise all`.
+//! is enough for `advise all`. The live cluster (`--cluster`, through a
+//! stand-in API server) names them the same way.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+
+// Only its lists are served here.
+#[allow(dead_code)]
+mod replay;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -321,4 +326,90 @@ fn record_workload_must_be_a_name() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("a workload name is lowercase"));
+}
+
+/// `--cluster`: the live cluster's pods, ReplicaSets and Deployments (a
+/// stand-in API server) name the workload as an inventory would.
+#[test]
+fn the_live_cluster_names_workloads_by_owner_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let recordings = d.join("recordings");
+    fs::create_dir(&recordings).unwrap();
+    write(
+        &recordings,
+        "r.json",
+        &recording("apps", "redis-cache-7d4b9c8f6d-x2x9q", "main"),
+    );
+    let template = json!({"metadata": {"labels": {"app": "x"}},
+                          "spec": {"containers": [{"name": "main", "image": "busybox"}]}});
+    let deployment = |name: &str| {
+        json!({"metadata": {"name": name, "namespace": "apps"},
+               "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template.clone()}})
+    };
+    let pods = vec![
+        json!({"metadata": {"name": "redis-cache-7d4b9c8f6d-x2x9q", "namespace": "apps",
+        "labels": {"app": "x", "pod-template-hash": "7d4b9c8f6d"},
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "name": "redis-cache-7d4b9c8f6d", "uid": "rs", "controller": true}]},
+        "spec": {"containers": [{"name": "main", "image": "busybox"}]}}),
+    ];
+    let replica_sets = vec![
+        json!({"metadata": {"name": "redis-cache-7d4b9c8f6d", "namespace": "apps",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+            "name": "redis-cache", "uid": "d", "controller": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template.clone()}}),
+    ];
+    let deployments = vec![deployment("redis"), deployment("redis-cache")];
+    let handler = move |request: &replay::Request| -> replay::Answer {
+        let path = request.path.as_str();
+        let items = if path.ends_with("/pods") {
+            pods.clone()
+        } else if path.ends_with("/replicasets") {
+            replica_sets.clone()
+        } else if path.ends_with("/deployments") {
+            deployments.clone()
+        } else {
+            Vec::new()
+        };
+        replay::list("", items, None)
+    };
+    let kubeconfig = replay::start(d, std::sync::Arc::new(handler));
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let (code, stdout, stderr) = corral(
+        d,
+        &[
+            "advise",
+            "securitycontext",
+            "--format",
+            "json",
+            "--recording",
+            "recordings",
+            "--cluster",
+            "--kubeconfig",
+            kubeconfig,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let advice: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(advice[0]["workload"], "redis-cache", "{advice}");
+    // It is the inventory: not both.
+    let (code, _, stderr) = corral(
+        d,
+        &[
+            "advise",
+            "all",
+            "--recording",
+            "recordings",
+            "--cluster",
+            "--kubeconfig",
+            kubeconfig,
+            "--inventory",
+            "x.yaml",
+            "-o",
+            "out",
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not both"), "{stderr}");
 }

@@ -1065,6 +1065,13 @@ impl Recording {
                     merged.architecture, other.architecture
                 )));
             }
+            if let (Some(a), Some(b)) = (merged.workload_name(), other.workload_name()) {
+                if a != b {
+                    return Err(MergeError(format!(
+                        "recordings of different workloads ({a} and {b}, corral record --workload)"
+                    )));
+                }
+            }
             // Replicas of one workload differ in their ids and pod names:
             // keep what they share.
             merged.container = match (merged.container.take(), other.container) {
@@ -1178,6 +1185,20 @@ mod tests {
             Syscall::new(221, "aarch64", false).name.as_deref(),
             Some("execve")
         );
+    }
+
+    #[test]
+    fn recordings_of_different_named_workloads_do_not_merge() {
+        let named = |started: u64, workload: Option<&str>| {
+            let mut r = recording(started, &[0], 0);
+            r.runs[0].workload = workload.map(str::to_string);
+            r
+        };
+        let merged = Recording::merge(vec![named(1, Some("web")), named(2, None)]).unwrap();
+        assert_eq!(merged.workload_name(), Some("web"));
+        let MergeError(e) =
+            Recording::merge(vec![named(1, Some("web")), named(2, Some("db"))]).unwrap_err();
+        assert!(e.contains("web and db"), "{e}");
     }
 
     #[test]

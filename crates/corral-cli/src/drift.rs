@@ -64,10 +64,12 @@ pub struct DriftArgs {
     pub cluster: bool,
     #[command(flatten)]
     pub kube: crate::cli::KubeArgs,
+    /// The report, in `corral scan`'s formats: runtime drift findings are
+    /// of the `CRL-B` rules, cloud drift of the `CRL-D` rules.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Exit 1 when a finding is at least this severe (runtime drift; every
-    /// drift by default: each is something the policies would break).
+    /// Exit 1 when a finding is at least this severe (default low: any
+    /// finding; each runtime drift is something the policies would break).
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<corral_scan::Severity>,
 }

@@ -154,7 +154,7 @@ fn controller(object: &corral_core::Object) -> Option<Reference> {
 impl Owners {
     pub fn of(model: &Model) -> Owners {
         let mut owners = Owners::default();
-        for (object, _) in model.iter() {
+        for (object, resource) in model.iter() {
             let Some(name) = object.name.clone() else {
                 continue;
             };
@@ -180,7 +180,14 @@ impl Owners {
                 .iter()
                 .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_string())))
                 .collect();
-            if !selector.is_empty() && object.kind != "Service" {
+            // A controller's (a pod template's owner), not a Service's or
+            // a PodDisruptionBudget's.
+            let controls = matches!(
+                resource,
+                corral_core::model::Resource::Workload(_)
+                    | corral_core::model::Resource::LeanWorkload(_)
+            );
+            if !selector.is_empty() && controls && object.kind != "Pod" {
                 owners
                     .selectors
                     .entry((namespace.clone(), name.clone()))

@@ -2,7 +2,7 @@
 //! review and apply, with a summary of what each takes away compared with
 //! the workload's manifest (or the runtime's defaults when it has none).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral_core::model::{runtime, Model};
 use corral_core::safe::{file_name, one_line};
@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::netpol::advise::{policy_yaml, Advised};
 use crate::policies::{advice_json, patches, ContainerPolicies};
 use crate::seccomp::Report;
+use crate::workload::{Recorded, WorkloadKey};
 
 /// The container's securityContext in the manifests, when they hold it.
 fn current_context(model: Option<&Model>, p: &ContainerPolicies) -> Option<SecurityContext> {
@@ -165,11 +166,14 @@ fn pretty(value: &impl serde::Serialize) -> String {
     text
 }
 
-/// Every file `advise all` writes, and its summary (also `SUMMARY.md`).
+/// Every file `advise all` writes, and its summary (also `SUMMARY.md`),
+/// which says how each workload was named (`recorded`: what the policies
+/// were advised from).
 pub fn bundle(
     policies: &[ContainerPolicies],
     network: Option<&[Advised]>,
     manifests: Option<&Model>,
+    recorded: &BTreeMap<WorkloadKey, Recorded>,
 ) -> Bundle {
     let mut files = Vec::new();
     for p in policies {
@@ -214,6 +218,12 @@ pub fn bundle(
             "\n## {}\n\n",
             one_line(&format!("{}/{}", w.namespace, w.workload))
         ));
+        if let Some((_, r)) = recorded
+            .iter()
+            .find(|(k, _)| k.namespace == w.namespace && k.workload == w.workload)
+        {
+            summary.push_str(&format!("Workload: {}.\n\n", one_line(&r.named.note())));
+        }
         if let Some(file) = &w.patch.file {
             summary.push_str(&format!(
                 "Manifest: `{}:{}`.\n\n",

@@ -7,7 +7,7 @@
 //! architecture and the syscall number; `code` is the seccomp action
 //! (`0x7ffc0000` log, `0x00050000` errno...).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -155,65 +155,60 @@ fn ran(path: &str, record: &SeccompRecord) -> bool {
 }
 
 /// What the kernel log says each applied container did outside its
-/// profile. A record belongs to the containers that executed its program
-/// (`advice.json`'s `executables`, by path or by the name it ran as); a
-/// syscall the profile allows or answers
-/// is not drift (a log of an older profile). Records of no applied
-/// container's program are returned apart, by program.
+/// profile, and the line of each finding's first record. A record belongs
+/// to the containers that executed its program (`advice.json`'s
+/// `executables`, by path or by the name it ran as); a syscall the profile
+/// allows or answers is not drift (a log of an older profile).
 pub fn drift(
     records: &[SeccompRecord],
     applied: &[crate::drift::Applied],
-) -> (Vec<crate::drift::Drift>, BTreeMap<String, u64>) {
-    let mut found = Vec::new();
-    let mut unattributed: BTreeMap<String, u64> = BTreeMap::new();
+) -> (Vec<crate::drift::Drift>, Vec<(crate::drift::Drift, usize)>) {
     let mut by_container: BTreeMap<usize, Vec<&SeccompRecord>> = BTreeMap::new();
     for record in records {
-        let owners: Vec<usize> = applied
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.executables.iter().any(|e| ran(e, record)))
-            .map(|(i, _)| i)
-            .collect();
-        if owners.is_empty() {
-            let program = if record.exe.is_empty() {
-                record.comm.clone()
-            } else {
-                record.exe.clone()
-            };
-            *unattributed.entry(program).or_default() += 1;
-        }
-        for i in owners {
-            by_container.entry(i).or_default().push(record);
+        for (i, a) in applied.iter().enumerate() {
+            if a.executables.iter().any(|e| ran(e, record)) {
+                by_container.entry(i).or_default().push(record);
+            }
         }
     }
+    let mut found = Vec::new();
+    let mut lines = Vec::new();
     for (i, records) in by_container {
         let a = &applied[i];
-        let mut by_syscall: BTreeMap<String, (u64, BTreeMap<&str, ()>, BTreeMap<&str, ()>)> =
+        // Per syscall: how many records, their programs and actions, and
+        // the line of the first.
+        let mut by_syscall: BTreeMap<String, (u64, BTreeSet<&str>, BTreeSet<&str>, usize)> =
             BTreeMap::new();
         for r in &records {
             let name = r.name.clone().unwrap_or_else(|| format!("#{}", r.number));
             if a.allowed_syscalls.contains(&name) || a.answered_syscalls.contains(&name) {
                 continue;
             }
-            let entry = by_syscall.entry(name).or_default();
+            let entry = by_syscall
+                .entry(name)
+                .or_insert_with(|| (0, BTreeSet::new(), BTreeSet::new(), r.line));
             entry.0 += 1;
-            entry.1.insert(r.exe.as_str(), ());
-            entry.2.insert(r.action.as_str(), ());
+            entry.1.insert(r.exe.as_str());
+            entry.2.insert(r.action.as_str());
         }
-        for (name, (count, programs, actions)) in by_syscall {
-            found.push(crate::drift::Drift {
-                container: format!("{}/{} container {}", a.namespace, a.workload, a.container),
-                kind: "syscall".into(),
+        for (name, (count, programs, actions, line)) in by_syscall {
+            let drift = crate::drift::Drift {
+                namespace: a.namespace.clone(),
+                workload: a.workload.clone(),
+                container: Some(a.container.clone()),
+                kind: crate::drift::Kind::Syscall,
                 detail: format!(
                     "{name} made {count} time(s) outside the seccomp profile, by {} (kernel log, action {})",
-                    programs.keys().copied().collect::<Vec<_>>().join(", "),
-                    actions.keys().copied().collect::<Vec<_>>().join(", ")
+                    programs.into_iter().collect::<Vec<_>>().join(", "),
+                    actions.into_iter().collect::<Vec<_>>().join(", ")
                 ),
-            });
+            };
+            lines.push((drift.clone(), line));
+            found.push(drift);
         }
     }
     found.sort();
-    (found, unattributed)
+    (found, lines)
 }
 
 #[cfg(test)]
@@ -262,15 +257,17 @@ mod tests {
             "allowedSyscalls": ["read"], "executables": ["/usr/sbin/nginx"]
         }]))
         .unwrap();
-        let (found, unattributed) = drift(&records, &applied);
+        let (found, lines) = drift(&records, &applied);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].container, "shop/proxy container nginx");
+        assert_eq!(found[0].subject(), "shop/proxy container nginx");
         assert!(
-            found[0].detail.starts_with("pwritev made 2 time(s) outside the seccomp profile, by /usr/sbin/nginx"),
+            found[0]
+                .detail
+                .starts_with("pwritev made 2 time(s) outside the seccomp profile, by /usr/sbin/nginx"),
             "{}",
             found[0].detail
         );
-        assert_eq!(unattributed, BTreeMap::from([("/bin/dash".to_string(), 1)]));
+        assert_eq!(lines[0].1, 1);
     }
 
     #[test]

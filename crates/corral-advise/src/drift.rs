@@ -11,7 +11,9 @@ use corral_record::Recording;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::{Deserialize, Serialize};
 
-use crate::netpol::advise::{advise, Options, Subject};
+use corral_core::model::Model;
+
+use crate::netpol::advise::{advise_workloads, Advised, Options};
 use crate::netpol::inventory::Inventory;
 use crate::netpol::prove::denied_flows;
 use crate::security_context::Advice;
@@ -57,16 +59,64 @@ impl From<&Advice> for AppliedAdvice {
     }
 }
 
+/// A kind of drift: each is its own rule of `corral drift` (`CRL-B…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A syscall the seccomp profile does not allow.
+    Syscall,
+    /// A capability used that the advice does not add.
+    Capability,
+    /// uid 0 under runAsNonRoot.
+    User,
+    /// A write outside the writable directories of a read-only root.
+    Write,
+    /// A privilege-raising exec under allowPrivilegeEscalation: false.
+    Exec,
+    /// A connection out that the NetworkPolicies deny.
+    Egress,
+    /// A connection in that the NetworkPolicies deny.
+    Ingress,
+    /// A recorded container no advised policy is for.
+    Policy,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Syscall => "syscall",
+            Kind::Capability => "capability",
+            Kind::User => "user",
+            Kind::Write => "write",
+            Kind::Exec => "exec",
+            Kind::Egress => "egress",
+            Kind::Ingress => "ingress",
+            Kind::Policy => "policy",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Drift {
-    /// `ns/workload container c`.
-    pub container: String,
-    /// `syscall`, `capability`, `user`, `write`, `exec`, `flow`, `policy`.
-    pub kind: String,
+    pub namespace: String,
+    pub workload: String,
+    /// `None` for a workload's flows (its pods', all containers together).
+    pub container: Option<String>,
+    pub kind: Kind,
     pub detail: String,
 }
 
-fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, String)> {
+impl Drift {
+    /// `ns/workload container c`, or `ns/workload`.
+    pub fn subject(&self) -> String {
+        match &self.container {
+            Some(c) => format!("{}/{} container {c}", self.namespace, self.workload),
+            None => format!("{}/{}", self.namespace, self.workload),
+        }
+    }
+}
+
+fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(Kind, String)> {
     let mut found = Vec::new();
     let activity = &recording.workload;
     for syscall in activity.syscalls.iter().chain(&activity.compat_syscalls) {
@@ -77,7 +127,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
         if !applied.allowed_syscalls.contains(&name) && !applied.answered_syscalls.contains(&name)
         {
             found.push((
-                "syscall".into(),
+                Kind::Syscall,
                 format!("{name} is not in the seccomp profile"),
             ));
         }
@@ -86,7 +136,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
         let name = c.name.as_deref().unwrap_or("?").trim_start_matches("CAP_");
         if !applied.advice.capabilities.iter().any(|a| a == name) {
             found.push((
-                "capability".into(),
+                Kind::Capability,
                 format!("{name} was used and is not added"),
             ));
         }
@@ -98,7 +148,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
             .iter()
             .any(|i| i.uid == 0 || i.euid == 0);
     if a.run_as_non_root && root {
-        found.push(("user".into(), "uid 0 was used under runAsNonRoot".into()));
+        found.push((Kind::User, "uid 0 was used under runAsNonRoot".into()));
     }
     if a.read_only_root_filesystem {
         for w in activity
@@ -112,7 +162,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
                 .any(|d| w.path.starts_with(&format!("{}/", d.trim_end_matches('/'))));
             if !inside {
                 found.push((
-                    "write".into(),
+                    Kind::Write,
                     format!(
                         "{} {} on the read-only root filesystem",
                         w.operation, w.path
@@ -128,7 +178,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
             .filter(|e| e.setuid || e.setgid || e.file_capabilities)
         {
             found.push((
-                "exec".into(),
+                Kind::Exec,
                 format!(
                     "{} raises privileges, which allowPrivilegeEscalation: false blocks",
                     e.path
@@ -140,63 +190,98 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(String, Str
 }
 
 /// What `recorded` did beyond `applied` (from `advice.json`) and, given
-/// an inventory, beyond the NetworkPolicies.
+/// the NetworkPolicies and the inventory (its model too), beyond the
+/// policies: its flows are found as `advise` finds them
+/// ([`crate::netpol::advise::advise_workloads`], the workloads' pods from
+/// [`crate::workload::group`]).
 pub fn drift(
     recorded: &BTreeMap<WorkloadKey, Recorded>,
     applied: &[Applied],
-    network: Option<(&[NetworkPolicy], &Inventory)>,
+    network: Option<(&[NetworkPolicy], &Model, &Inventory)>,
 ) -> Vec<Drift> {
     let mut found = Vec::new();
     for (key, r) in recorded {
-        let container = key.to_string();
+        let at = |kind: Kind, detail: String| Drift {
+            namespace: key.namespace.clone(),
+            workload: key.workload.clone(),
+            container: Some(key.container.clone()),
+            kind,
+            detail,
+        };
         match applied.iter().find(|a| {
             a.namespace == key.namespace
                 && a.workload == key.workload
                 && a.container == key.container
         }) {
-            Some(applied) => found.extend(container_drift(&r.recording, applied).into_iter().map(
-                |(kind, detail)| Drift {
-                    container: container.clone(),
-                    kind,
-                    detail,
-                },
+            Some(applied) => found.extend(
+                container_drift(&r.recording, applied)
+                    .into_iter()
+                    .map(|(kind, detail)| at(kind, detail)),
+            ),
+            None => found.push(at(
+                Kind::Policy,
+                "no advised policy for this container".into(),
             )),
-            None => found.push(Drift {
-                container: container.clone(),
-                kind: "policy".into(),
-                detail: "no advised policy for this container".into(),
-            }),
         }
-        if let Some((policies, inventory)) = network {
-            let recordings = [&r.recording];
-            let subject = Subject {
-                namespace: &key.namespace,
-                workload: &key.workload,
-                recordings: &recordings,
-                pods: &r.pods,
-                inbound: &[],
-                selector: None,
-            };
-            match advise(subject, inventory, &Options::default()) {
-                Ok(flows) => {
-                    found.extend(denied_flows(&flows, inventory, policies).into_iter().map(
-                        |detail| Drift {
-                            container: container.clone(),
-                            kind: "flow".into(),
-                            detail,
-                        },
-                    ))
-                }
-                Err(detail) => found.push(Drift {
-                    container: container.clone(),
-                    kind: "flow".into(),
-                    detail,
-                }),
-            }
-        }
+    }
+    if let Some((policies, model, inventory)) = network {
+        found.extend(flow_drift(recorded, policies, model, inventory));
     }
     found.sort();
     found.dedup();
+    found
+}
+
+/// The recorded flows the NetworkPolicies deny, by workload.
+fn flow_drift(
+    recorded: &BTreeMap<WorkloadKey, Recorded>,
+    policies: &[NetworkPolicy],
+    model: &Model,
+    inventory: &Inventory,
+) -> Vec<Drift> {
+    let options = Options::default();
+    // All together, as advise does (UDP ingress comes from the others);
+    // when one cannot be advised, each alone, to say which.
+    let advised: Vec<Result<Advised, (WorkloadKey, String)>> =
+        match advise_workloads(recorded, model, inventory, &options) {
+            Ok(all) => all.into_iter().map(Ok).collect(),
+            Err(_) => recorded
+                .iter()
+                .map(|(key, r)| {
+                    let one = BTreeMap::from([(key.clone(), r.clone())]);
+                    advise_workloads(&one, model, inventory, &options)
+                        .map(|mut a| a.remove(0))
+                        .map_err(|e| (key.clone(), e))
+                })
+                .collect(),
+        };
+    let mut found = Vec::new();
+    for advised in advised {
+        match advised {
+            Ok(advised) => {
+                for (kind, direction) in [(Kind::Egress, "egress"), (Kind::Ingress, "ingress")] {
+                    let mut one = advised.clone();
+                    one.flows.retain(|f| f.direction == direction);
+                    found.extend(denied_flows(&one, inventory, policies).into_iter().map(
+                        |detail| Drift {
+                            namespace: advised.namespace.clone(),
+                            workload: advised.workload.clone(),
+                            container: None,
+                            kind,
+                            detail,
+                        },
+                    ));
+                }
+            }
+            Err((key, detail)) => found.push(Drift {
+                namespace: key.namespace,
+                workload: key.workload,
+                container: None,
+                kind: Kind::Policy,
+                detail,
+            }),
+        }
+    }
     found
 }
 
@@ -286,6 +371,12 @@ mod tests {
                 Recorded {
                     recording,
                     pods: Vec::new(),
+                    named: crate::workload::Named {
+                        kind: None,
+                        name: "app".into(),
+                        naming: crate::workload::Naming::Given,
+                    },
+                    files: Vec::new(),
                 },
             )])
         };
@@ -304,29 +395,24 @@ mod tests {
             .push(Syscall::new(83, "x86_64", false));
         after.workload.file_writes.push(write("/etc/passwd"));
         after.execs.push(exec("/bin/su", true));
-        let found: Vec<(String, String)> = drift(&recorded(after), &[applied], None)
+        let found: Vec<(&str, String)> = drift(&recorded(after), &[applied], None)
             .into_iter()
-            .map(|d| (d.kind, d.detail))
+            .map(|d| (d.kind.as_str(), d.detail))
             .collect();
+        // By kind: syscall, user, write, exec.
         assert_eq!(
             found,
             [
+                ("syscall", "mkdir is not in the seccomp profile".to_string()),
+                ("user", "uid 0 was used under runAsNonRoot".to_string()),
                 (
-                    "exec".to_string(),
+                    "write",
+                    "create /etc/passwd on the read-only root filesystem".to_string()
+                ),
+                (
+                    "exec",
                     "/bin/su raises privileges, which allowPrivilegeEscalation: false blocks"
                         .to_string()
-                ),
-                (
-                    "syscall".to_string(),
-                    "mkdir is not in the seccomp profile".to_string()
-                ),
-                (
-                    "user".to_string(),
-                    "uid 0 was used under runAsNonRoot".to_string()
-                ),
-                (
-                    "write".to_string(),
-                    "create /etc/passwd on the read-only root filesystem".to_string()
                 ),
             ]
         );

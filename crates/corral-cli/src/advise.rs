@@ -8,7 +8,7 @@ use corral_advise::policies::{
     advice_json, by_workload, container_policies, patches, ContainerPolicies, Settings,
 };
 use corral_advise::seccomp;
-use corral_advise::workload::{group, Recorded, WorkloadKey};
+use corral_advise::workload::{group, Owners, Recorded, WorkloadKey};
 use corral_core::model::{Model, TemplatePaths};
 use corral_core::{Input, Limits};
 
@@ -41,6 +41,13 @@ pub struct Recordings {
     /// it may lack what the workload needs.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Read the live cluster (as `corral snapshot` does): its pods and
+    /// their owners name the recorded workloads, and it is the inventory
+    /// (`--inventory`) where one is taken.
+    #[arg(long)]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub kube: crate::cli::KubeArgs,
     /// What a seccomp profile allows: `reachable` adds to the recording
     /// what its executed binaries can reach, their syscall families and
     /// self-information calls (attack surface only when recorded);
@@ -173,7 +180,7 @@ pub enum AdviseAction {
         input: Recordings,
         /// Pods (with their IPs and labels), Services, Namespaces and
         /// workloads: manifests or a snapshot (`kubectl get pods,svc,ns,deploy -A -o yaml`).
-        #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
+        #[arg(long, value_name = "PATHS", num_args = 1.., required_unless_present = "cluster")]
         inventory: Vec<String>,
         #[command(flatten)]
         network: NetworkArgs,
@@ -247,47 +254,87 @@ pub fn load_model(paths: &[String]) -> (Model, Vec<corral_core::Diagnostic>) {
     (model, diagnostics)
 }
 
-/// The recordings, their manifests and the inventory. Without manifests the
-/// inventory names the workloads, and is read once for both.
+/// The live cluster's objects, read as a snapshot file named `cluster` (or
+/// `cluster:CONTEXT`) would be.
+fn cluster_model(
+    kube: &crate::cli::KubeArgs,
+    common: &CommonArgs,
+) -> Result<(Model, Vec<corral_core::Diagnostic>), String> {
+    let needs = crate::snapshot::Needs {
+        command: "corral advise",
+        kinds: &[corral_cluster::PODS_OR_WORKLOADS],
+    };
+    let snapshot = crate::snapshot::take_for_analysis(&kube.target(None), common, &needs)?;
+    let text = output::json(&snapshot.list())?;
+    let name: std::sync::Arc<str> = match &kube.context {
+        Some(context) => format!("cluster:{context}").into(),
+        None => "cluster".into(),
+    };
+    let (objects, mut diagnostics) =
+        corral_core::load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
+    let (model, errors) = Model::build(objects, &TemplatePaths::default());
+    diagnostics.extend(errors);
+    Ok((model, diagnostics))
+}
+
+/// The recordings, their manifests and the inventory (the live cluster's
+/// objects with `--cluster`). Without manifests the inventory stands for
+/// them, and is read once for both. Workloads are named from the owners
+/// both hold (`corral_advise::workload::Owners`).
 pub fn read_with_inventory(
     input: &Recordings,
     inventory: &[String],
+    common: &CommonArgs,
 ) -> Result<(Inputs, Option<Model>), String> {
+    if input.cluster {
+        if !inventory.is_empty() {
+            return Err(
+                "--cluster reads the inventory from the cluster: give it or --inventory, not both"
+                    .into(),
+            );
+        }
+        let (model, diagnostics) = cluster_model(&input.kube, common)?;
+        let mut inputs = read_named(input, Some(&model))?;
+        inputs.diagnostics.extend(diagnostics);
+        return Ok((inputs, Some(model)));
+    }
     if inventory.is_empty() {
-        return Ok((read(input)?, None));
+        return Ok((read_named(input, None)?, None));
     }
     if input.manifests.is_empty() {
         let mut input = input.clone();
         input.manifests = inventory.to_vec();
-        let mut inputs = read(&input)?;
+        let mut inputs = read_named(&input, None)?;
         let model = inputs.model.take();
         return Ok((inputs, model));
     }
-    let mut inputs = read(input)?;
     let (model, diagnostics) = load_model(inventory);
+    let mut inputs = read_named(input, Some(&model))?;
     inputs.diagnostics.extend(diagnostics);
     Ok((inputs, Some(model)))
 }
 
-pub fn read(input: &Recordings) -> Result<Inputs, String> {
+/// The recordings and their manifests (and the live cluster's owners with
+/// `--cluster`).
+pub fn read(input: &Recordings, common: &CommonArgs) -> Result<Inputs, String> {
+    Ok(read_with_inventory(input, &[], common)?.0)
+}
+
+/// The recordings and their manifests, their workloads named from the
+/// owners the manifests and `inventory` hold.
+fn read_named(input: &Recordings, inventory: Option<&Model>) -> Result<Inputs, String> {
     let (model, diagnostics) = if input.manifests.is_empty() {
         (None, Vec::new())
     } else {
         let (model, diagnostics) = load_model(&input.manifests);
         (Some(model), diagnostics)
     };
-    let names: Vec<(String, String)> = model
-        .iter()
-        .flat_map(|m| m.workloads())
-        .map(|(o, _)| {
-            (
-                o.namespace.clone().unwrap_or_else(|| "default".into()),
-                o.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let mut owners = Owners::default();
+    for m in model.iter().chain(inventory) {
+        owners.extend(Owners::of(m));
+    }
     let files = recording_files(&input.recordings)?;
-    let workloads = group(&files, &names)?;
+    let workloads = group(&files, &owners)?;
     if !input.allow_incomplete {
         refuse_incomplete(&workloads)?;
     }
@@ -331,7 +378,7 @@ fn netpol(
 ) -> Result<Status, String> {
     use crate::netpol::AdviseFormat;
     use corral_advise::netpol::{advise, inventory::Inventory, prove::prove_all};
-    let (inputs, model) = read_with_inventory(input, inventory_paths)?;
+    let (inputs, model) = read_with_inventory(input, inventory_paths, common)?;
     let model = model.ok_or("advise netpol needs --inventory")?;
     let inventory = Inventory::from_model(&model);
     let advised = advise::advise_workloads(&inputs.workloads, &model, &inventory, options)?;
@@ -402,7 +449,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
                 .output
                 .as_deref()
                 .ok_or("advise all writes a directory of policies: give it with -o DIR")?;
-            let (inputs, inventory_model) = read_with_inventory(input, inventory)?;
+            let (inputs, inventory_model) = read_with_inventory(input, inventory, common)?;
             let policies = container_policies(&inputs.workloads, &input.settings(seccomp_dir))?;
             let advised = match &inventory_model {
                 None => None,
@@ -426,14 +473,19 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             };
             // The manifests, or the inventory when it stands for them.
             let manifests = inputs.model.as_ref().or(inventory_model.as_ref());
-            let bundle = corral_advise::all::bundle(&policies, advised.as_deref(), manifests);
+            let bundle = corral_advise::all::bundle(
+                &policies,
+                advised.as_deref(),
+                manifests,
+                &inputs.workloads,
+            );
             output::write_files(dir, &bundle.files, common)?;
             print!("{}", corral_core::safe::terminal(&bundle.summary));
             output::print_diagnostics(&inputs.diagnostics, common);
             Ok(output::input_status(&inputs.diagnostics))
         }
         AdviseAction::Seccomp { input, format } => {
-            let inputs = read(input)?;
+            let inputs = read(input, common)?;
             let dir = common.output.as_deref().ok_or(
                 "advise seccomp writes a profile per container: give the directory with -o DIR",
             )?;
@@ -471,7 +523,7 @@ pub fn run(args: &AdviseArgs, common: &CommonArgs) -> Result<Status, String> {
             format,
             apply,
         } => {
-            let inputs = read(input)?;
+            let inputs = read(input, common)?;
             let policies = container_policies(&inputs.workloads, &input.settings(seccomp_dir))?;
             print_warnings(&policies, common);
             if *apply {

@@ -52,6 +52,11 @@ pub struct RecordArgs {
     pub node: Option<String>,
     #[command(flatten)]
     pub kube: crate::cli::KubeArgs,
+    /// The workload a command recording is of, for `corral advise` and
+    /// `corral drift` (in namespace `default`); without it, the recording
+    /// file's name without `.json`.
+    #[arg(long, value_name = "NAME", conflicts_with = "containers", value_parser = workload_name)]
+    pub workload: Option<String>,
     /// The command to run and record, with its arguments, after `--`.
     #[arg(
         last = true,
@@ -92,6 +97,24 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
+/// A workload name as Kubernetes takes an object's (RFC 1123 subdomain).
+fn workload_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?}: a workload name is lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ))
+    }
+}
+
 pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
     let capacity = Capacity {
         namespaces: args.max_namespaces,
@@ -106,7 +129,14 @@ pub fn run(args: &RecordArgs, common: &CommonArgs) -> Result<Status, String> {
             Recording::merge(loaded).map_err(|e| e.to_string())?
         }
         None if args.containers => return run_containers(args, common, capacity),
-        None => record_command(&args.command, capacity).map_err(|e| e.to_string())?,
+        None => {
+            let mut recording =
+                record_command(&args.command, capacity).map_err(|e| e.to_string())?;
+            for run in &mut recording.runs {
+                run.workload.clone_from(&args.workload);
+            }
+            recording
+        }
     };
     write_json(common, &recording)?;
     if !common.quiet {

@@ -93,11 +93,24 @@ fn advise(dir: &Path, scenario: &Scenario) {
         "{recorded_output}"
     );
 
+    // The pods, as `kubectl get pods -o yaml` shows them: their owner
+    // references name their workload (the Deployment, through their
+    // ReplicaSet and pod-template-hash), so the replicas merge.
+    let pods = dir.join("pods.yaml");
+    let pods_yaml: String = ["aaaaa", "bbbbb", "ccccc"]
+        .iter()
+        .take(REPLICAS)
+        .map(|suffix| format!("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app-7d4b9c8f6d-{suffix}\n  namespace: demo\n  labels: {{app: demo, pod-template-hash: 7d4b9c8f6d}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: app-7d4b9c8f6d, uid: rs, controller: true}}]\nspec: {{containers: [{{name: app, image: busybox}}]}}\n"))
+        .collect();
+    fs::write(&pods, pods_yaml).unwrap();
+
     // The policies.
     let profiles = dir.join("profiles");
     let status = Command::new(corral())
         .args(["advise", "seccomp", "--recording"])
         .arg(&recordings)
+        .arg("--manifests")
+        .arg(&pods)
         .arg("-o")
         .arg(&profiles)
         .status()
@@ -135,7 +148,9 @@ fn advise(dir: &Path, scenario: &Scenario) {
                 "json",
                 "--recording",
             ])
-            .arg(&recordings),
+            .arg(&recordings)
+            .arg("--manifests")
+            .arg(&pods),
     );
     let advice: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -173,6 +188,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         .arg(&recordings)
         .arg("--manifests")
         .arg(&manifest)
+        .arg(&pods)
         .output()
         .unwrap();
     let patch = String::from_utf8(patch.stdout).unwrap();
@@ -185,6 +201,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
         .arg(&recordings)
         .arg("--manifests")
         .arg(&manifest)
+        .arg(&pods)
         .output()
         .unwrap();
     assert!(
@@ -271,7 +288,7 @@ fn inventory(subnet: u8) -> String {
     {
         let ip = format!("10.{subnet}.0.{}", i + 2);
         out.push_str(&format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: {app}, image: busybox}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {app}-6d4b9c8f6d-x2x9q\n  namespace: {namespace}\n  labels: {{app: {app}, pod-template-hash: 6d4b9c8f6d}}\nspec:\n  containers:\n    - name: {app}\n      image: busybox\n      ports: [{{name: main, containerPort: {port}}}]\nstatus: {{podIP: {ip}, podIPs: [{{ip: {ip}}}]}}\n"
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: {app}, image: busybox}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {app}-6d4b9c8f6d-x2x9q\n  namespace: {namespace}\n  labels: {{app: {app}, pod-template-hash: 6d4b9c8f6d}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {app}-6d4b9c8f6d, uid: {app}-rs, controller: true}}]\nspec:\n  containers:\n    - name: {app}\n      image: busybox\n      ports: [{{name: main, containerPort: {port}}}]\nstatus: {{podIP: {ip}, podIPs: [{{ip: {ip}}}]}}\n"
         ));
     }
     out.push_str(&format!(
@@ -720,6 +737,7 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
         &advice["securityContext"],
         &advice["advice"],
         &profile,
+        &dir.join("burn-empty-dirs"),
     );
     fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
     let (output, status) = finish(runtime.start("replay-burn", &path));

@@ -108,7 +108,8 @@ fn a_recording_cannot_rename_a_syscall_to_allow_it() {
     );
     refused(&advise, &[&entry]);
     assert!(!out.exists(), "nothing is written");
-    // The good one alone is advised, and allows read, not ptrace.
+    // The good one alone is advised, and allows read, not ptrace (its pod
+    // is in no inventory: it is its own workload).
     let advise = corral(
         dir.path(),
         &[
@@ -121,8 +122,10 @@ fn a_recording_cannot_rename_a_syscall_to_allow_it() {
         ],
     );
     assert!(advise.status.success(), "{}", stderr(&advise));
-    let profile: Value =
-        serde_json::from_slice(&fs::read(out.join("shop-backend-backend.json")).unwrap()).unwrap();
+    let profile: Value = serde_json::from_slice(
+        &fs::read(out.join("shop-backend-6d4b9c8f6d-x2x9q-backend.json")).unwrap(),
+    )
+    .unwrap();
     let names = profile["syscalls"][0]["names"].as_array().unwrap();
     assert!(names.contains(&json!("read")) && !names.contains(&json!("ptrace")));
 

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral_advise::workload::{Recorded, WorkloadKey};
+use corral_advise::workload::{Named, Naming, Recorded, WorkloadKey};
 use corral_core::safe::file_name;
 use futures::StreamExt;
 use kube::api::{
@@ -190,6 +190,12 @@ pub async fn reconcile_one(
         Recorded {
             recording: merged.clone(),
             pods,
+            named: Named {
+                kind: None,
+                name: workload.clone(),
+                naming: Naming::Resource,
+            },
+            files: Vec::new(),
         },
     )]);
     let policies =
@@ -284,6 +290,12 @@ async fn network_policies_of(
             let recorded = Recorded {
                 recording: spec.recording,
                 pods: Vec::new(),
+                named: Named {
+                    kind: None,
+                    name: key.workload.clone(),
+                    naming: Naming::Resource,
+                },
+                files: Vec::new(),
             };
             workloads.insert(key, recorded);
         } else if let Some(pod) = spec.recording.container.and_then(|c| c.pod) {

@@ -218,6 +218,7 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
         exit_status,
         capability_audit: snapshot.capability_audit,
         dropped: dropped(&snapshot.drops),
+        workload: None,
     };
     Ok(Recording::from_observed(
         &observed,

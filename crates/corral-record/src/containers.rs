@@ -528,6 +528,7 @@ pub fn record_containers(
             exit_status: None,
             capability_audit: snapshot.capability_audit,
             dropped: dropped(&snapshot.drops),
+            workload: None,
         };
         recordings.push(Recording::from_observed(
             &observed,

@@ -95,6 +95,10 @@ pub struct Run {
     /// (`--max-namespaces`, `--max-entries`); absent when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: BTreeMap<String, u64>,
+    /// The workload a command recording is of (`corral record --workload`);
+    /// absent for a container, whose pod names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 /// What one phase did in a mount namespace.
@@ -1000,6 +1004,12 @@ impl Recording {
 }
 
 impl Recording {
+    /// The workload named with `corral record --workload`, by its first
+    /// run that names one.
+    pub fn workload_name(&self) -> Option<&str> {
+        self.runs.iter().find_map(|r| r.workload.as_deref())
+    }
+
     /// The recording of one namespace's observations in one run.
     pub fn from_observed(
         observed: &Observed,
@@ -1063,6 +1073,13 @@ impl Recording {
                     "recorded on different architectures ({} and {}): their syscall numbers differ",
                     merged.architecture, other.architecture
                 )));
+            }
+            if let (Some(a), Some(b)) = (merged.workload_name(), other.workload_name()) {
+                if a != b {
+                    return Err(MergeError(format!(
+                        "recordings of different workloads ({a} and {b}, corral record --workload)"
+                    )));
+                }
             }
             // Replicas of one workload differ in their ids and pod names:
             // keep what they share.
@@ -1145,6 +1162,7 @@ mod tests {
             exit_status: Some(0),
             capability_audit: true,
             dropped: BTreeMap::new(),
+            workload: None,
         };
         Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
     }
@@ -1176,6 +1194,20 @@ mod tests {
             Syscall::new(221, "aarch64", false).name.as_deref(),
             Some("execve")
         );
+    }
+
+    #[test]
+    fn recordings_of_different_named_workloads_do_not_merge() {
+        let named = |started: u64, workload: Option<&str>| {
+            let mut r = recording(started, &[0], 0);
+            r.runs[0].workload = workload.map(str::to_string);
+            r
+        };
+        let merged = Recording::merge(vec![named(1, Some("web")), named(2, None)]).unwrap();
+        assert_eq!(merged.workload_name(), Some("web"));
+        let MergeError(e) =
+            Recording::merge(vec![named(1, Some("web")), named(2, Some("db"))]).unwrap_err();
+        assert!(e.contains("web and db"), "{e}");
     }
 
     #[test]

@@ -125,6 +125,19 @@ impl Finding {
         }
     }
 
+    /// The same finding told apart from others of its rule at the same
+    /// field by `part` (what it is about: a syscall, a peer...): its
+    /// fingerprint hashes `part` too.
+    pub fn distinguished_by(mut self, part: &str) -> Finding {
+        let mut hash = Sha256::new();
+        for p in [self.fingerprint.as_str(), part] {
+            hash.update(p.as_bytes());
+            hash.update([0]);
+        }
+        self.fingerprint = hex(&hash.finalize()[..16]);
+        self
+    }
+
     /// Its fingerprint, then its former ones.
     pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.fingerprint.as_str())

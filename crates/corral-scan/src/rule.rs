@@ -62,6 +62,8 @@ pub enum Family {
     Network,
     AttackPath,
     CloudDrift,
+    /// Reported by `corral drift` from recordings, not by a scan.
+    RuntimeDrift,
 }
 
 impl Family {
@@ -73,6 +75,7 @@ impl Family {
             Family::Network => "network",
             Family::AttackPath => "attack-path",
             Family::CloudDrift => "cloud-drift",
+            Family::RuntimeDrift => "runtime-drift",
         }
     }
 }

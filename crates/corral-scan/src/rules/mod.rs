@@ -5,6 +5,7 @@ pub mod network;
 pub mod paths;
 pub mod pss;
 pub mod rbac;
+pub mod runtime;
 pub mod workload;
 
 use crate::rule::Rule;
@@ -20,6 +21,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         all.extend_from_slice(network::RULES);
         all.extend_from_slice(paths::RULES);
         all.extend_from_slice(drift::RULES);
+        all.extend_from_slice(runtime::RULES);
         all.sort_by_key(|r| r.meta().id);
         all
     })

@@ -22,6 +22,6 @@ pub use containers::{
     DEFAULT_RUNTIME_ROOTS,
 };
 pub use recording::{
-    syscall_name, Activity, Capability, Container, DnsQuery, Endpoint, Exec, FileWrite, Identity,
-    MergeError, Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION,
+    syscall_name, Activity, Capability, Container, DnsQuery, Endpoint, Exec, FileWrite,
+    FileWriteFailure, Identity, MergeError, Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION,
 };

@@ -224,16 +224,18 @@ pub struct FileWrite {
 pub struct FileWriteFailure {
     /// As the process named it (inside a container, from its root).
     pub path: String,
-    /// What was asked, as in [`FileWrite::operation`].
+    /// What was asked: `open-write`, `create`, `mkdir`... as for a write.
     pub operation: String,
     /// The errno's name (`EEXIST`, `EROFS`, `EACCES`...), or `errno N` for
     /// a number Corral does not name.
     pub error: String,
-    /// As in [`FileWrite`]: the mount the path is on, when known.
+    /// The filesystem type of the mount the path is on, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<String>,
+    /// The path is on the mount of the process's root, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_filesystem: Option<bool>,
+    /// Deeper than the recorder keeps: `path` starts with `.../`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     pub count: u64,

@@ -176,17 +176,6 @@ static __always_inline unsigned long syscall_arg(void *regs, int n)
 	return BPF_CORE_READ(arm64, user_regs.regs[n & 3]);
 }
 
-// The number of the syscall `regs` belongs to (at its exit: the argument
-// registers may hold the result by then).
-static __always_inline long syscall_number(void *regs)
-{
-	struct pt_regs___x86 *x86 = regs;
-	if (bpf_core_field_exists(x86->orig_ax))
-		return BPF_CORE_READ(x86, orig_ax);
-	struct pt_regs___arm64 *arm64 = regs;
-	return BPF_CORE_READ(arm64, syscallno);
-}
-
 const volatile __u64 file_syscalls[16] __weak = {};
 const volatile long nr_open = -1, nr_creat = -1, nr_openat = -1, nr_openat2 = -1;
 const volatile long nr_truncate = -1, nr_ftruncate = -1;
@@ -464,23 +453,25 @@ __noinline int record_file_result(long id, long ret)
 }
 
 // sys_exit(struct pt_regs *regs, long ret): every syscall's return on the
-// machine, so the common case leaves at once (the host's own namespace, a
-// syscall that writes no file).
+// machine, so the common case leaves at once, with plain loads and no
+// helper call: a syscall that writes no file, then the host's own
+// namespace.
 SEC("tp_btf/sys_exit")
 int record_sys_exit(unsigned long long *ctx)
 {
+	struct pt_regs___x86 *x86 = (void *)ctx[0];
+	long id;
+	if (bpf_core_field_exists(x86->orig_ax))
+		id = x86->orig_ax;
+	else
+		id = ((struct pt_regs___arm64 *)(void *)ctx[0])->syscallno;
+	if (id < 0 || id >= 1024 || !(file_syscalls[(id >> 6) & 15] & (1ULL << (id & 63))))
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task_mntns(task) == host_mntns)
 		return 0;
 	if (bpf_core_field_exists(task->thread_info.status) &&
 	    (task->thread_info.status & TS_COMPAT))
-		return 0;
-	__u64 regs = 0;
-	bpf_probe_read_kernel(&regs, sizeof(regs), &ctx[0]);
-	if (!regs)
-		return 0;
-	long id = syscall_number((void *)regs);
-	if (id < 0 || id >= 1024 || !(file_syscalls[(id >> 6) & 15] & (1ULL << (id & 63))))
 		return 0;
 	return record_file_result(id, (long)ctx[1]);
 }

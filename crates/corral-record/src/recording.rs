@@ -201,7 +201,8 @@ pub struct FileWrite {
     /// As the process saw it (inside a container, from its root).
     pub path: String,
     /// `open-write`, `create`, `mkdir`, `unlink`, `rmdir`, `rename-from`,
-    /// `rename-to` or `truncate`.
+    /// `rename-to` or `truncate`. An open with O_CREAT is a `create` when
+    /// it made the file, an `open-write` when the file was there.
     pub operation: String,
     /// The filesystem type written (`overlay`, `tmpfs`, `ext4`...); absent
     /// when the namespace's mounts could not be read.

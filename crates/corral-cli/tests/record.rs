@@ -425,10 +425,17 @@ fn file_writes_are_recorded_with_their_paths_and_filesystems() {
     // they happened: `>` creates a new file and only writes to one that
     // exists (/dev/null), `+<` (O_RDWR) only writes. A call that fails (a
     // rmdir of a directory that is not empty) is no write.
+    // creat(2) twice (x86_64 has it; glibc's creat() calls openat):
+    // it creates h, then opens it for writing.
+    let creat = if cfg!(target_arch = "x86_64") {
+        "perl -e 'for (1, 2) { my $p = \"h\"; syscall(85, $p, 0644) >= 0 or die $! }' && rm h &&"
+    } else {
+        ""
+    };
     let script = format!(
         "mkdir {base}/d && echo x > {base}/d/f && {{ rmdir {base}/d 2>/dev/null || true; }} && mv {base}/d/f {base}/d/g && truncate -s 0 {base}/d/g \
          && cd {base}/d && perl -e 'open(F, \"+<\", \"g\") or die' && mkdir sub && rmdir sub \
-         && rm g && cd / && rmdir {base}/d && echo z > /dev/null"
+         && {creat} rm g && cd / && rmdir {base}/d && echo z > /dev/null"
     );
     let value = read_json(&record(dir.path(), &["sh", "-c", &script]));
     let writes: BTreeSet<(String, String)> = value["workload"]["fileWrites"]
@@ -457,6 +464,26 @@ fn file_writes_are_recorded_with_their_paths_and_filesystems() {
         assert!(
             writes.contains(&(operation.to_string(), path.clone())),
             "{operation} {path} missing from {writes:?}"
+        );
+    }
+    if cfg!(target_arch = "x86_64") {
+        let h = format!("{base}/d/h");
+        let counts: Vec<(&str, u64)> = value["workload"]["fileWrites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["path"] == h.as_str())
+            .map(|w| {
+                (
+                    w["operation"].as_str().unwrap(),
+                    w["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [("create", 1), ("open-write", 1), ("unlink", 1)],
+            "{counts:?}"
         );
     }
     let dev_null = value["workload"]["fileWrites"]

@@ -346,6 +346,7 @@ static __always_inline void record_path(long dfd, const char *path, enum file_op
 #define O_ACCMODE 03
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define O_WRONLY 01
 
 // An open that returned `ret` (a descriptor, or -errno).
 static __always_inline void record_open(long dfd, const char *path, __u64 flags, long ret,
@@ -415,7 +416,9 @@ __noinline int record_file_result(long id, long ret)
 	} else if (id == nr_open) {
 		record_open(AT_FDCWD, (const char *)a0, a1, ret, mntns, phase);
 	} else if (id == nr_creat) {
-		record_path(AT_FDCWD, (const char *)a0, FILE_CREATE, mntns, phase, error);
+		// creat(path, mode) is open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+		record_open(AT_FDCWD, (const char *)a0, O_CREAT | O_WRONLY | O_TRUNC, ret, mntns,
+			    phase);
 	} else if (id == nr_openat2) {
 		__u64 flags = 0; // struct open_how begins with its flags
 		bpf_probe_read_user(&flags, sizeof(flags), (void *)a2);

@@ -353,6 +353,41 @@ mod tests {
     }
 
     #[test]
+    fn failed_writes_are_no_drift() {
+        let before = recording();
+        let applied = Applied {
+            namespace: "demo".into(),
+            workload: "app".into(),
+            container: "app".into(),
+            advice: AppliedAdvice::from(&advise_context(&before)),
+            allowed_syscalls: vec!["read".into()],
+        };
+        // Tried on the read-only root and refused: not a write.
+        let mut after = before;
+        after
+            .workload
+            .file_write_failures
+            .push(corral_record::FileWriteFailure {
+                path: "/etc/passwd".into(),
+                operation: "open-write".into(),
+                error: "EROFS".into(),
+                filesystem: Some("overlay".into()),
+                root_filesystem: Some(true),
+                truncated: false,
+                count: 1,
+                runs: 1,
+            });
+        let recorded = BTreeMap::from([(
+            key(),
+            Recorded {
+                recording: after,
+                pods: Vec::new(),
+            },
+        )]);
+        assert!(drift(&recorded, &[applied], None).is_empty());
+    }
+
+    #[test]
     fn what_the_policies_would_block_is_reported() {
         let before = recording();
         let advice = advise_context(&before);

@@ -112,20 +112,44 @@ pub fn advise(recording: &Recording) -> Advice {
             .any(|other| other != d && d.starts_with(&format!("{}/", other.trim_end_matches('/'))))
     });
     let read_only_root_filesystem = !unknown && !directories.contains("/");
+    // Calls that would have written on the root filesystem and failed
+    // (`mkdir -p` over the image's directories, EEXIST; EROFS under a
+    // read-only root): said, never counted as writes.
+    let failed: BTreeSet<String> = activity
+        .file_write_failures
+        .iter()
+        .filter(|f| f.root_filesystem != Some(false))
+        .map(|f| format!("{} {} {}", f.operation, f.path, f.error))
+        .collect();
+    let failed = match failed.len() {
+        0 => String::new(),
+        n => {
+            const SHOWN: usize = 5;
+            let mut listed: Vec<String> = failed.into_iter().take(SHOWN).collect();
+            if n > SHOWN {
+                listed.push(format!("{} more", n - SHOWN));
+            }
+            format!(
+                "; it also tried and failed, which is no write: {}",
+                listed.join(", ")
+            )
+        }
+    };
+    let verdict = if unknown {
+        "a write's filesystem is unknown or its path was truncated".to_string()
+    } else if directories.contains("/") {
+        "it wrote in / itself".to_string()
+    } else if directories.is_empty() {
+        "nothing was written to the root filesystem".to_string()
+    } else {
+        format!(
+            "it wrote to the root filesystem only in {}: emptyDir volumes there",
+            directories.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    };
     evidence.insert(
         "readOnlyRootFilesystem".to_string(),
-        if unknown {
-            "a write's filesystem is unknown or its path was truncated".to_string()
-        } else if directories.contains("/") {
-            "it wrote in / itself".to_string()
-        } else if directories.is_empty() {
-            "nothing was written to the root filesystem".to_string()
-        } else {
-            format!(
-                "it wrote to the root filesystem only in {}: emptyDir volumes there",
-                directories.iter().cloned().collect::<Vec<_>>().join(", ")
-            )
-        },
+        format!("{verdict}{failed}"),
     );
 
     let escalating: Vec<&str> = recording
@@ -176,4 +200,85 @@ pub fn volume_name(directory: &str) -> String {
     let mut name = format!("corral-{name}");
     name.truncate(63);
     name.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_record::{Activity, FileWrite, FileWriteFailure};
+
+    fn recording(writes: &[(&str, bool)], failures: &[(&str, &str)]) -> Recording {
+        Recording {
+            format_version: corral_record::FORMAT_VERSION,
+            architecture: "x86_64".into(),
+            container: None,
+            runs: Vec::new(),
+            execs: Vec::new(),
+            workload: Activity {
+                file_writes: writes
+                    .iter()
+                    .map(|(path, root)| FileWrite {
+                        path: (*path).into(),
+                        operation: "mkdir".into(),
+                        filesystem: Some(if *root { "overlay" } else { "tmpfs" }.into()),
+                        root_filesystem: Some(*root),
+                        truncated: false,
+                        count: 1,
+                        runs: 1,
+                    })
+                    .collect(),
+                file_write_failures: failures
+                    .iter()
+                    .map(|(path, error)| FileWriteFailure {
+                        path: (*path).into(),
+                        operation: "mkdir".into(),
+                        error: (*error).into(),
+                        filesystem: Some("overlay".into()),
+                        root_filesystem: Some(true),
+                        truncated: false,
+                        count: 1,
+                        runs: 1,
+                    })
+                    .collect(),
+                ..Activity::default()
+            },
+            runtime: Activity::default(),
+        }
+    }
+
+    #[test]
+    fn failed_writes_in_the_root_keep_it_read_only_and_are_said() {
+        // `mkdir -p /usr/bin /tmp/d` under a read-only root, and a mkdir
+        // refused with EROFS.
+        let failures = [
+            ("/", "EEXIST"),
+            ("/usr", "EEXIST"),
+            ("/usr/bin", "EEXIST"),
+            ("/newdir", "EROFS"),
+        ];
+        let advice = advise(&recording(&[("/tmp/d", false)], &failures));
+        assert!(advice.read_only_root_filesystem, "{advice:?}");
+        assert!(advice.writable_directories.is_empty());
+        assert_eq!(
+            advice.evidence["readOnlyRootFilesystem"],
+            "nothing was written to the root filesystem; it also tried and failed, which is no \
+             write: mkdir / EEXIST, mkdir /newdir EROFS, mkdir /usr EEXIST, mkdir /usr/bin EEXIST"
+        );
+        // The same calls, succeeding, are writes in / itself.
+        let advice = advise(&recording(&[("/usr", true), ("/newdir", true)], &[]));
+        assert!(!advice.read_only_root_filesystem);
+        assert_eq!(
+            advice.evidence["readOnlyRootFilesystem"],
+            "it wrote in / itself"
+        );
+        // Many failures: the first five, and how many more.
+        let many: Vec<(String, &str)> = (0..8).map(|i| (format!("/d{i}"), "EROFS")).collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(p, e)| (p.as_str(), *e)).collect();
+        let advice = advise(&recording(&[], &many));
+        assert!(advice.read_only_root_filesystem);
+        assert!(
+            advice.evidence["readOnlyRootFilesystem"].ends_with("mkdir /d4 EROFS, 3 more"),
+            "{advice:?}"
+        );
+    }
 }

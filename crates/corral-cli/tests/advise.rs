@@ -710,8 +710,9 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
             .arg("-o")
             .arg(&policies),
     );
+    // No inventory: the pod is its own workload.
     let profile: Value = serde_json::from_slice(
-        &fs::read(policies.join("seccomp/demo-burn-burn.json")).unwrap(),
+        &fs::read(policies.join(format!("seccomp/demo-{pod}-burn.json"))).unwrap(),
     )
     .unwrap();
     assert_eq!(profile["defaultAction"], "SCMP_ACT_LOG");
@@ -769,7 +770,7 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
     let stdout = String::from_utf8_lossy(&drift.stdout);
     assert_eq!(drift.status.code(), Some(1), "{stdout}\n{new}");
     assert!(
-        stdout.contains("demo/burn container burn")
+        stdout.contains(&format!("demo/{pod} container burn"))
             && stdout.contains("mkdir made")
             && stdout.contains("outside the seccomp profile"),
         "{stdout}\n{new}"

@@ -422,11 +422,20 @@ fn file_writes_are_recorded_with_their_paths_and_filesystems() {
     let base = base.display();
     // Absolute paths, paths relative to the working directory, and a write
     // to /dev/null, which is not the root filesystem. Opens are recorded as
-    // asked: `>` creates, `+<` (O_RDWR) only writes.
+    // they happened: `>` creates a new file and only writes to one that
+    // exists (/dev/null), `+<` (O_RDWR) only writes. A call that fails (a
+    // rmdir of a directory that is not empty) is no write.
+    // creat(2) twice (x86_64 has it; glibc's creat() calls openat):
+    // it creates h, then opens it for writing.
+    let creat = if cfg!(target_arch = "x86_64") {
+        "perl -e 'for (1, 2) { my $p = \"h\"; syscall(85, $p, 0644) >= 0 or die $! }' && rm h &&"
+    } else {
+        ""
+    };
     let script = format!(
-        "mkdir {base}/d && echo x > {base}/d/f && mv {base}/d/f {base}/d/g && truncate -s 0 {base}/d/g \
+        "mkdir {base}/d && echo x > {base}/d/f && {{ rmdir {base}/d 2>/dev/null || true; }} && mv {base}/d/f {base}/d/g && truncate -s 0 {base}/d/g \
          && cd {base}/d && perl -e 'open(F, \"+<\", \"g\") or die' && mkdir sub && rmdir sub \
-         && rm g && cd / && rmdir {base}/d && echo z > /dev/null"
+         && {creat} rm g && cd / && rmdir {base}/d && echo z > /dev/null"
     );
     let value = read_json(&record(dir.path(), &["sh", "-c", &script]));
     let writes: BTreeSet<(String, String)> = value["workload"]["fileWrites"]
@@ -457,6 +466,26 @@ fn file_writes_are_recorded_with_their_paths_and_filesystems() {
             "{operation} {path} missing from {writes:?}"
         );
     }
+    if cfg!(target_arch = "x86_64") {
+        let h = format!("{base}/d/h");
+        let counts: Vec<(&str, u64)> = value["workload"]["fileWrites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["path"] == h.as_str())
+            .map(|w| {
+                (
+                    w["operation"].as_str().unwrap(),
+                    w["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [("create", 1), ("open-write", 1), ("unlink", 1)],
+            "{counts:?}"
+        );
+    }
     let dev_null = value["workload"]["fileWrites"]
         .as_array()
         .unwrap()
@@ -464,6 +493,35 @@ fn file_writes_are_recorded_with_their_paths_and_filesystems() {
         .find(|w| w["path"] == "/dev/null")
         .unwrap();
     assert_eq!(dev_null["rootFilesystem"], false, "{dev_null}");
+    assert_eq!(dev_null["operation"], "open-write", "{dev_null}");
+    assert!(!writes.contains(&("create".to_string(), "/dev/null".to_string())));
+    // The rmdir that failed is a failure, with its errno, and only that:
+    // the directory was removed once, at the end.
+    let failures: Vec<(&str, &str, &str, u64)> = value["workload"]["fileWriteFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["operation"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                f["error"].as_str().unwrap(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let d = format!("{base}/d");
+    assert!(
+        failures.contains(&("rmdir", d.as_str(), "ENOTEMPTY", 1)),
+        "{failures:?}"
+    );
+    let rmdir_d = value["workload"]["fileWrites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["operation"] == "rmdir" && w["path"] == d.as_str())
+        .unwrap();
+    assert_eq!(rmdir_d["count"], 1, "{rmdir_d}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! that drift in the machine's speed hits every configuration alike:
 //!
 //! * a tight `getppid` loop: bare; with the empty `tp_btf/sys_enter`
-//!   program; with the recorder attached while the loop runs in the host's
+//!   program, and with it and an empty `tp_btf/sys_exit` one (the floor of
+//!   the recorder's two syscall hooks); with the recorder attached while the loop runs in the host's
 //!   namespace (skipped without a map lookup) and in a recorded one; and
 //!   under `strace -f`, the ptrace anchor;
 //! * `nginx` serving a small file to `wrk` on loopback: bare, with the empty
@@ -43,15 +44,17 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn empty_program() -> Ebpf {
+    empty_programs(&[("empty_sys_enter", "sys_enter")])
+}
+
+fn empty_programs(hooks: &[(&str, &str)]) -> Ebpf {
     let btf = Btf::from_sys_fs().expect("kernel BTF");
     let mut ebpf = Ebpf::load(include_bytes!("../bpf/empty.bpf.o")).expect("load empty.bpf.o");
-    let program: &mut BtfTracePoint = ebpf
-        .program_mut("empty_sys_enter")
-        .unwrap()
-        .try_into()
-        .unwrap();
-    program.load("sys_enter", &btf).unwrap();
-    program.attach().unwrap();
+    for (name, hook) in hooks {
+        let program: &mut BtfTracePoint = ebpf.program_mut(name).unwrap().try_into().unwrap();
+        program.load(hook, &btf).unwrap();
+        program.attach().unwrap();
+    }
     ebpf
 }
 
@@ -124,7 +127,8 @@ fn main() {
     }
 
     // The syscall loop, each configuration once per round.
-    let (mut bare, mut empty, mut host, mut recorded) = (vec![], vec![], vec![], vec![]);
+    let (mut bare, mut empty, mut both, mut host, mut recorded) =
+        (vec![], vec![], vec![], vec![], vec![]);
     // The loop runs in a thread with a mount namespace of its own, recorded
     // (unshare affects only the calling thread).
     let (to_recorded, work) = std::sync::mpsc::channel::<()>();
@@ -146,6 +150,13 @@ fn main() {
             let _empty = empty_program();
             empty.push(getppid_loop(CALLS));
         }
+        {
+            let _both = empty_programs(&[
+                ("empty_sys_enter", "sys_enter"),
+                ("empty_sys_exit", "sys_exit"),
+            ]);
+            both.push(getppid_loop(CALLS));
+        }
         let mut recorder = Recorder::load(Settings::default()).expect("load the recorder");
         recorder.track(mntns).unwrap();
         host.push(getppid_loop(CALLS));
@@ -155,8 +166,13 @@ fn main() {
         assert!(snapshot.namespaces[&mntns].syscalls[0][0].contains(&(libc::SYS_getppid as u32)));
     }
     let strace = under_strace(CALLS / 10);
-    let (bare, empty, host, recorded) =
-        (median(bare), median(empty), median(host), median(recorded));
+    let (bare, empty, both, host, recorded) = (
+        median(bare),
+        median(empty),
+        median(both),
+        median(host),
+        median(recorded),
+    );
     println!("getppid, median of {ROUNDS} interleaved rounds of {CALLS} calls:");
     println!("  bare                              {bare:8.1} ns");
     println!(
@@ -164,12 +180,18 @@ fn main() {
         empty - bare
     );
     println!(
-        "  recorder, host namespace          {host:8.1} ns  (+{:.1} over empty)",
-        host - empty
+        "  empty sys_enter + sys_exit        {both:8.1} ns  (+{:.1})",
+        both - bare
     );
     println!(
-        "  recorder, recorded namespace      {recorded:8.1} ns  (+{:.1} over empty; target 30)",
-        recorded - empty
+        "  recorder, host namespace          {host:8.1} ns  (+{:.1} over empty, +{:.1} over both)",
+        host - empty,
+        host - both
+    );
+    println!(
+        "  recorder, recorded namespace      {recorded:8.1} ns  (+{:.1} over empty; target 30; +{:.1} over both)",
+        recorded - empty,
+        recorded - both
     );
     println!("  strace -f (ptrace anchor)         {strace:8.1} ns");
 

@@ -145,6 +145,7 @@ enum drop_kind {
 	DROP_FLOWS,
 	DROP_DNS,
 	DROP_FILES,
+	DROP_FILE_FAILURES,
 	DROP_KINDS,
 };
 

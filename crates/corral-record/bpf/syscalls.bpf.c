@@ -19,8 +19,9 @@
 // namespaces into the hash map itself (a full map counts DROP_SYSCALLS).
 //
 // In a recorded namespace, a syscall that writes files (`file_syscalls`)
-// is also handed to record_file_syscall (files.bpf.c): one hook on the
-// syscall path for everything.
+// is also handed to record_file_syscall (files.bpf.c), which keeps its
+// arguments until record_sys_exit sees its result: one hook on the
+// syscall entry for everything.
 
 #include "common.h"
 

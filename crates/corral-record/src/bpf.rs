@@ -97,6 +97,8 @@ struct FileKey {
     phase: u8,
     depth: u8,
     fs_magic: u32,
+    error: u32,
+    reserved: u32,
     names: [[u8; 32]; 10],
     tail: [u8; 128],
 }
@@ -111,7 +113,7 @@ unsafe impl aya::Pod for AnswerKey {}
 unsafe impl aya::Pod for FileKey {}
 
 /// Mirrors `enum drop_kind` in `bpf/common.h`.
-pub const DROP_KINDS: [&str; 8] = [
+pub const DROP_KINDS: [&str; 9] = [
     "namespaces",
     "syscalls",
     "capabilities",
@@ -120,6 +122,7 @@ pub const DROP_KINDS: [&str; 8] = [
     "flows",
     "dnsQueries",
     "fileWrites",
+    "fileWriteFailures",
 ];
 
 /// Why recording cannot start, in words that say what to fix.
@@ -264,6 +267,8 @@ pub struct Observed {
     /// read.
     pub dns_answers: BTreeMap<(Vec<u8>, std::net::IpAddr), u64>,
     pub file_writes: BTreeMap<ObservedFile, u64>,
+    /// The calls that would have written a file and failed (`error` set).
+    pub file_write_failures: BTreeMap<ObservedFile, u64>,
     /// The namespace's mounts, read by userspace while a process was in it
     /// (to place paths passed to syscalls), if it could.
     pub mounts: Vec<Mount>,
@@ -355,6 +360,8 @@ pub struct ObservedFile {
     /// For a path-based syscall: the path as passed (`names` is then the
     /// directory a relative one starts from), on a mount to be found.
     pub as_passed: Option<String>,
+    /// The errno the call failed with; 0 for a write that happened.
+    pub error: u32,
 }
 
 /// Everything recorded so far.
@@ -362,7 +369,7 @@ pub struct ObservedFile {
 pub struct Snapshot {
     pub namespaces: BTreeMap<u64, Observed>,
     /// Observations lost to full maps, by kind (`DROP_KINDS`).
-    pub drops: [u64; 8],
+    pub drops: [u64; 9],
     /// Whether capability checks carry the audit option (false on the
     /// tracepoint fallback, where every check counts as audited).
     pub capability_audit: bool,
@@ -380,8 +387,10 @@ enum Hook {
     Exit(&'static str),
 }
 
-/// Every program but the capability one, which has a fallback.
-const PROGRAMS: [(&str, Hook); 7] = [
+/// Every program but the capability one, which has a fallback. The exit
+/// before the entry: a file syscall whose entry is seen has its exit seen.
+const PROGRAMS: [(&str, Hook); 8] = [
+    ("record_sys_exit", Hook::Raw("sys_exit")),
     ("record_sys_enter", Hook::Raw("sys_enter")),
     ("mark_workload_started", Hook::Raw("sched_process_exec")),
     ("record_exec", Hook::Raw("sched_process_exec")),
@@ -568,6 +577,7 @@ impl Recorder {
             .map_max_entries("dns_answers", entries)
             .map_max_entries("dns_ports", entries)
             .map_max_entries("file_writes", entries)
+            .map_max_entries("file_write_failures", entries)
             .map_max_entries("listeners", entries)
             .load(RECORDER_OBJECT)
             .map_err(|e| classify("loading the recorder's BPF object", e))?;
@@ -747,26 +757,30 @@ impl Recorder {
                 .entry((key.question.to_vec(), address))
                 .or_default() += count;
         }
-        for entry in map::<FileKey, u64>(&mut self.ebpf, "file_writes")?.iter() {
-            let (key, count) = entry.map_err(read_error("file_writes"))?;
-            let file = ObservedFile {
-                phase: u32::from(key.phase),
-                operation: key.operation,
-                names: key.names[..usize::from(key.depth).min(key.names.len())]
-                    .iter()
-                    .map(|n| c_string(n))
-                    .collect(),
-                truncated: key.flags & 0x2 != 0,
-                root_filesystem: key.flags & 0x1 != 0,
-                fs_magic: key.fs_magic,
-                as_passed: (key.flags & 0x4 != 0).then(|| c_string(&key.tail)),
-            };
-            *namespaces
-                .entry(key.mntns)
-                .or_default()
-                .file_writes
-                .entry(file)
-                .or_default() += count;
+        for (name, failures) in [("file_writes", false), ("file_write_failures", true)] {
+            for entry in map::<FileKey, u64>(&mut self.ebpf, name)?.iter() {
+                let (key, count) = entry.map_err(read_error(name))?;
+                let file = ObservedFile {
+                    phase: u32::from(key.phase),
+                    operation: key.operation,
+                    names: key.names[..usize::from(key.depth).min(key.names.len())]
+                        .iter()
+                        .map(|n| c_string(n))
+                        .collect(),
+                    truncated: key.flags & 0x2 != 0,
+                    root_filesystem: key.flags & 0x1 != 0,
+                    fs_magic: key.fs_magic,
+                    as_passed: (key.flags & 0x4 != 0).then(|| c_string(&key.tail)),
+                    error: key.error,
+                };
+                let observed = namespaces.entry(key.mntns).or_default();
+                let list = if failures {
+                    &mut observed.file_write_failures
+                } else {
+                    &mut observed.file_writes
+                };
+                *list.entry(file).or_default() += count;
+            }
         }
         for observed in namespaces.values_mut() {
             observed.execs.sort_by(|a, b| {

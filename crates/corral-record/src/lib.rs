@@ -22,6 +22,7 @@ pub use containers::{
     DEFAULT_RUNTIME_ROOTS,
 };
 pub use recording::{
-    syscall_name, syscall_names_of, Activity, Capability, Container, DnsQuery, Endpoint, Exec, FileWrite, Identity,
-    MergeError, Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION,
+    syscall_name, syscall_names_of, Activity, Capability, Container, DnsQuery, Endpoint, Exec,
+    FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run, Syscall, ARCHITECTURES,
+    FORMAT_VERSION,
 };

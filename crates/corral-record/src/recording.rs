@@ -124,8 +124,14 @@ pub struct Activity {
     pub udp: Vec<Endpoint>,
     /// The DNS questions asked (queries to port 53).
     pub dns_queries: Vec<DnsQuery>,
-    /// Files written, created, renamed, removed or truncated.
+    /// Files written, created, renamed, removed or truncated: the calls
+    /// that succeeded, and only those.
     pub file_writes: Vec<FileWrite>,
+    /// The calls that would have written a file and failed (a `mkdir` of a
+    /// directory that exists, EEXIST; a write under a read-only root,
+    /// EROFS): evidence that the program tried, never of a write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_write_failures: Vec<FileWriteFailure>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -199,7 +205,8 @@ pub struct FileWrite {
     /// As the process saw it (inside a container, from its root).
     pub path: String,
     /// `open-write`, `create`, `mkdir`, `unlink`, `rmdir`, `rename-from`,
-    /// `rename-to` or `truncate`.
+    /// `rename-to` or `truncate`. An open with O_CREAT is a `create` when
+    /// it made the file, an `open-write` when the file was there.
     pub operation: String,
     /// The filesystem type written (`overlay`, `tmpfs`, `ext4`...); absent
     /// when the namespace's mounts could not be read.
@@ -207,6 +214,30 @@ pub struct FileWrite {
     pub filesystem: Option<String>,
     /// On the mount of the process's root: the container's root filesystem,
     /// not a volume, tmpfs, /dev or /proc; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_filesystem: Option<bool>,
+    /// Deeper than the recorder keeps: `path` starts with `.../`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    pub count: u64,
+    pub runs: u32,
+}
+
+/// A call that would have written a file and failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileWriteFailure {
+    /// As the process named it (inside a container, from its root).
+    pub path: String,
+    /// What was asked: `open-write`, `create`, `mkdir`... as for a write.
+    pub operation: String,
+    /// The errno's name (`EEXIST`, `EROFS`, `EACCES`...), or `errno N` for
+    /// a number Corral does not name.
+    pub error: String,
+    /// The filesystem type of the mount the path is on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// The path is on the mount of the process's root, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_filesystem: Option<bool>,
     /// Deeper than the recorder keeps: `path` starts with `.../`.
@@ -469,6 +500,154 @@ fn filesystem_name(magic: u32) -> String {
     }
 }
 
+/// Errno names by number (`include/uapi/asm-generic/errno-base.h` and
+/// `errno.h`, which x86_64 and aarch64 share); "" where no errno has the
+/// number.
+const ERRNO_NAMES: [&str; 134] = [
+    "",
+    "EPERM",
+    "ENOENT",
+    "ESRCH",
+    "EINTR",
+    "EIO",
+    "ENXIO",
+    "E2BIG",
+    "ENOEXEC",
+    "EBADF",
+    "ECHILD",
+    "EAGAIN",
+    "ENOMEM",
+    "EACCES",
+    "EFAULT",
+    "ENOTBLK",
+    "EBUSY",
+    "EEXIST",
+    "EXDEV",
+    "ENODEV",
+    "ENOTDIR",
+    "EISDIR",
+    "EINVAL",
+    "ENFILE",
+    "EMFILE",
+    "ENOTTY",
+    "ETXTBSY",
+    "EFBIG",
+    "ENOSPC",
+    "ESPIPE",
+    "EROFS",
+    "EMLINK",
+    "EPIPE",
+    "EDOM",
+    "ERANGE",
+    "EDEADLK",
+    "ENAMETOOLONG",
+    "ENOLCK",
+    "ENOSYS",
+    "ENOTEMPTY",
+    "ELOOP",
+    "",
+    "ENOMSG",
+    "EIDRM",
+    "ECHRNG",
+    "EL2NSYNC",
+    "EL3HLT",
+    "EL3RST",
+    "ELNRNG",
+    "EUNATCH",
+    "ENOCSI",
+    "EL2HLT",
+    "EBADE",
+    "EBADR",
+    "EXFULL",
+    "ENOANO",
+    "EBADRQC",
+    "EBADSLT",
+    "",
+    "EBFONT",
+    "ENOSTR",
+    "ENODATA",
+    "ETIME",
+    "ENOSR",
+    "ENONET",
+    "ENOPKG",
+    "EREMOTE",
+    "ENOLINK",
+    "EADV",
+    "ESRMNT",
+    "ECOMM",
+    "EPROTO",
+    "EMULTIHOP",
+    "EDOTDOT",
+    "EBADMSG",
+    "EOVERFLOW",
+    "ENOTUNIQ",
+    "EBADFD",
+    "EREMCHG",
+    "ELIBACC",
+    "ELIBBAD",
+    "ELIBSCN",
+    "ELIBMAX",
+    "ELIBEXEC",
+    "EILSEQ",
+    "ERESTART",
+    "ESTRPIPE",
+    "EUSERS",
+    "ENOTSOCK",
+    "EDESTADDRREQ",
+    "EMSGSIZE",
+    "EPROTOTYPE",
+    "ENOPROTOOPT",
+    "EPROTONOSUPPORT",
+    "ESOCKTNOSUPPORT",
+    "EOPNOTSUPP",
+    "EPFNOSUPPORT",
+    "EAFNOSUPPORT",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "ENETDOWN",
+    "ENETUNREACH",
+    "ENETRESET",
+    "ECONNABORTED",
+    "ECONNRESET",
+    "ENOBUFS",
+    "EISCONN",
+    "ENOTCONN",
+    "ESHUTDOWN",
+    "ETOOMANYREFS",
+    "ETIMEDOUT",
+    "ECONNREFUSED",
+    "EHOSTDOWN",
+    "EHOSTUNREACH",
+    "EALREADY",
+    "EINPROGRESS",
+    "ESTALE",
+    "EUCLEAN",
+    "ENOTNAM",
+    "ENAVAIL",
+    "EISNAM",
+    "EREMOTEIO",
+    "EDQUOT",
+    "ENOMEDIUM",
+    "EMEDIUMTYPE",
+    "ECANCELED",
+    "ENOKEY",
+    "EKEYEXPIRED",
+    "EKEYREVOKED",
+    "EKEYREJECTED",
+    "EOWNERDEAD",
+    "ENOTRECOVERABLE",
+    "ERFKILL",
+    "EHWPOISON",
+];
+
+/// The name of errno `number`: `EEXIST`, or `errno N` for one unnamed.
+pub(crate) fn errno_name(number: u32) -> String {
+    match ERRNO_NAMES.get(number as usize) {
+        Some(name) if !name.is_empty() => (*name).to_string(),
+        _ => format!("errno {number}"),
+    }
+}
+
 const FILE_OPERATIONS: [&str; 8] = [
     "open-write",
     "create",
@@ -479,6 +658,51 @@ const FILE_OPERATIONS: [&str; 8] = [
     "rename-to",
     "truncate",
 ];
+
+/// A file the kernel observed: its path, operation, and the filesystem and
+/// whether it is the root's, where known.
+fn placed(
+    file: &crate::bpf::ObservedFile,
+    observed: &Observed,
+) -> (String, String, Option<String>, Option<bool>) {
+    let resolved = file.names.iter().rev().fold(String::new(), |mut p, n| {
+        p.push('/');
+        p.push_str(n);
+        p
+    });
+    let prefix = if file.truncated { "/..." } else { "" };
+    let (path, filesystem, root_filesystem) = match &file.as_passed {
+        None => (
+            format!("{prefix}{resolved}"),
+            Some(filesystem_name(file.fs_magic)),
+            Some(file.root_filesystem),
+        ),
+        Some(passed) => {
+            let path = if passed.starts_with('/') {
+                normalize(passed)
+            } else {
+                format!("{prefix}{}", normalize(&format!("{resolved}/{passed}")))
+            };
+            let mount = (!file.truncated)
+                .then(|| mount_of(&path, &observed.mounts))
+                .flatten();
+            (
+                path,
+                mount.map(|m| m.filesystem.clone()),
+                mount.map(|m| m.point == "/"),
+            )
+        }
+    };
+    let operation = FILE_OPERATIONS
+        .get(usize::from(file.operation).wrapping_sub(1))
+        .map_or_else(|| file.operation.to_string(), |s| s.to_string());
+    (
+        if path.is_empty() { "/".into() } else { path },
+        operation,
+        filesystem,
+        root_filesystem,
+    )
+}
 
 impl Activity {
     /// Phase `phase` (0 runtime, 1 workload) of what the kernel observed.
@@ -550,48 +774,33 @@ impl Activity {
             }
         }
         for (file, count) in &observed.file_writes {
-            if file.phase as usize != phase {
-                continue;
+            if file.phase as usize == phase {
+                let (path, operation, filesystem, root_filesystem) = placed(file, observed);
+                activity.file_writes.push(FileWrite {
+                    path,
+                    operation,
+                    filesystem,
+                    root_filesystem,
+                    truncated: file.truncated,
+                    count: *count,
+                    runs: 1,
+                });
             }
-            let resolved = file.names.iter().rev().fold(String::new(), |mut p, n| {
-                p.push('/');
-                p.push_str(n);
-                p
-            });
-            let prefix = if file.truncated { "/..." } else { "" };
-            let (path, filesystem, root_filesystem) = match &file.as_passed {
-                None => (
-                    format!("{prefix}{resolved}"),
-                    Some(filesystem_name(file.fs_magic)),
-                    Some(file.root_filesystem),
-                ),
-                Some(passed) => {
-                    let path = if passed.starts_with('/') {
-                        normalize(passed)
-                    } else {
-                        format!("{prefix}{}", normalize(&format!("{resolved}/{passed}")))
-                    };
-                    let mount = (!file.truncated)
-                        .then(|| mount_of(&path, &observed.mounts))
-                        .flatten();
-                    (
-                        path,
-                        mount.map(|m| m.filesystem.clone()),
-                        mount.map(|m| m.point == "/"),
-                    )
-                }
-            };
-            activity.file_writes.push(FileWrite {
-                path: if path.is_empty() { "/".into() } else { path },
-                operation: FILE_OPERATIONS
-                    .get(usize::from(file.operation).wrapping_sub(1))
-                    .map_or_else(|| file.operation.to_string(), |s| s.to_string()),
-                filesystem,
-                root_filesystem,
-                truncated: file.truncated,
-                count: *count,
-                runs: 1,
-            });
+        }
+        for (file, count) in &observed.file_write_failures {
+            if file.phase as usize == phase {
+                let (path, operation, filesystem, root_filesystem) = placed(file, observed);
+                activity.file_write_failures.push(FileWriteFailure {
+                    path,
+                    operation,
+                    error: errno_name(file.error),
+                    filesystem,
+                    root_filesystem,
+                    truncated: file.truncated,
+                    count: *count,
+                    runs: 1,
+                });
+            }
         }
         // The kernel may count one entry under several keys (UDP sends and
         // connects to one peer, names cut to the same length).
@@ -620,7 +829,8 @@ impl Activity {
             listeners,
             udp,
             dns_queries,
-            file_writes
+            file_writes,
+            file_write_failures
         );
     }
 
@@ -635,6 +845,7 @@ impl Activity {
         self.udp.extend(other.udp);
         self.dns_queries.extend(other.dns_queries);
         self.file_writes.extend(other.file_writes);
+        self.file_write_failures.extend(other.file_write_failures);
         self.unite_with(Uniting::Runs);
     }
 }
@@ -758,6 +969,26 @@ impl Entry for FileWrite {
         (
             self.path.clone(),
             self.operation.clone(),
+            self.filesystem.clone(),
+            self.root_filesystem,
+        )
+    }
+    fn combine(&mut self, other: Self) {
+        self.count = self.count.saturating_add(other.count);
+        self.runs = self.runs.saturating_add(other.runs);
+    }
+    fn runs_mut(&mut self) -> &mut u32 {
+        &mut self.runs
+    }
+}
+
+impl Entry for FileWriteFailure {
+    type Identity = (String, String, String, Option<String>, Option<bool>);
+    fn identity(&self) -> Self::Identity {
+        (
+            self.path.clone(),
+            self.operation.clone(),
+            self.error.clone(),
             self.filesystem.clone(),
             self.root_filesystem,
         )
@@ -1117,7 +1348,7 @@ fn common_container(a: Container, b: Container) -> Container {
 }
 
 /// The names of the drop kinds with a non-zero count.
-pub fn dropped(drops: &[u64; 8]) -> BTreeMap<String, u64> {
+pub fn dropped(drops: &[u64; 9]) -> BTreeMap<String, u64> {
     DROP_KINDS
         .iter()
         .zip(drops)
@@ -1147,9 +1378,28 @@ mod tests {
                 root_filesystem: true,
                 fs_magic: 0x794c_7630,
                 as_passed: None,
+                error: 0,
             },
             2,
         );
+        // `mkdir -p /usr/bin` over the image's /usr/bin.
+        observed.file_write_failures.insert(
+            ObservedFile {
+                phase: 1,
+                operation: 3,
+                names: Vec::new(),
+                truncated: false,
+                root_filesystem: false,
+                fs_magic: 0,
+                as_passed: Some("/usr/bin".into()),
+                error: 17,
+            },
+            3,
+        );
+        observed.mounts = vec![Mount {
+            point: "/".into(),
+            filesystem: "overlay".into(),
+        }];
         observed
     }
 
@@ -1182,6 +1432,21 @@ mod tests {
             r.workload.file_writes[0].filesystem.as_deref(),
             Some("overlay")
         );
+        // A failed call is kept apart, with its errno, and never a write.
+        assert_eq!(r.workload.file_writes.len(), 1);
+        assert_eq!(
+            r.workload.file_write_failures,
+            [FileWriteFailure {
+                path: "/usr/bin".into(),
+                operation: "mkdir".into(),
+                error: "EEXIST".into(),
+                filesystem: Some("overlay".into()),
+                root_filesystem: Some(true),
+                truncated: false,
+                count: 3,
+                runs: 1,
+            }]
+        );
         let sys_admin = &r.workload.capabilities[1];
         assert_eq!(sys_admin.name.as_deref(), Some("CAP_SYS_ADMIN"));
         assert!(sys_admin.granted_unaudited && !sys_admin.granted);
@@ -1208,6 +1473,65 @@ mod tests {
         let MergeError(e) =
             Recording::merge(vec![named(1, Some("web")), named(2, Some("db"))]).unwrap_err();
         assert!(e.contains("web and db"), "{e}");
+    }
+
+    #[test]
+    fn errnos_are_named_as_the_kernel_numbers_them() {
+        for (number, name) in [
+            (libc::EPERM, "EPERM"),
+            (libc::ENOENT, "ENOENT"),
+            (libc::EACCES, "EACCES"),
+            (libc::EEXIST, "EEXIST"),
+            (libc::ENOTDIR, "ENOTDIR"),
+            (libc::EISDIR, "EISDIR"),
+            (libc::ENOSPC, "ENOSPC"),
+            (libc::EROFS, "EROFS"),
+            (libc::ENOTEMPTY, "ENOTEMPTY"),
+            (libc::ELOOP, "ELOOP"),
+            (libc::ENOMSG, "ENOMSG"),
+            (libc::EBFONT, "EBFONT"),
+            (libc::EDQUOT, "EDQUOT"),
+            (libc::EHWPOISON, "EHWPOISON"),
+        ] {
+            assert_eq!(errno_name(number as u32), name);
+        }
+        assert_eq!(errno_name(0), "errno 0");
+        assert_eq!(errno_name(41), "errno 41");
+        assert_eq!(errno_name(512), "errno 512");
+        assert_eq!(errno_name(u32::MAX), "errno 4294967295");
+    }
+
+    #[test]
+    fn failures_merge_by_path_operation_and_errno() {
+        let failure = |error: &str, count| FileWriteFailure {
+            path: "/usr/bin".into(),
+            operation: "mkdir".into(),
+            error: error.into(),
+            filesystem: Some("overlay".into()),
+            root_filesystem: Some(true),
+            truncated: false,
+            count,
+            runs: 1,
+        };
+        let mut a = Activity {
+            file_write_failures: vec![failure("EEXIST", 2)],
+            ..Activity::default()
+        };
+        a.absorb(Activity {
+            file_write_failures: vec![failure("EROFS", 1), failure("EEXIST", u64::MAX)],
+            ..Activity::default()
+        });
+        assert_eq!(
+            a.file_write_failures,
+            [
+                FileWriteFailure {
+                    runs: 2,
+                    ..failure("EEXIST", u64::MAX)
+                },
+                failure("EROFS", 1)
+            ]
+        );
+        assert!(a.file_writes.is_empty());
     }
 
     #[test]

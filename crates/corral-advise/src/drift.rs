@@ -219,6 +219,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         }
     }
 

@@ -163,6 +163,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         }
     }
 

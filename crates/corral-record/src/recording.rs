@@ -37,7 +37,85 @@ pub struct Recording {
     /// namespace before that exec: a seccomp profile must allow what it
     /// does after installing the profile, and nothing else of it.
     pub runtime: Activity,
+    /// Every program and shared library the workload executed, as read
+    /// from its root filesystem, sorted by path then SHA-256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binaries: Vec<Binary>,
 }
+
+/// One program or shared library, read from the workload's root filesystem
+/// while the recorder could reach it, and analysed (`corral-reach`).
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Binary {
+    /// Its path in the workload's root filesystem.
+    pub path: String,
+    /// SHA-256 of its content, lowercase hexadecimal (empty if unread).
+    pub sha256: String,
+    /// The shared libraries it loads (its interpreter and `DT_NEEDED`,
+    /// resolved as the loader would), each also in `binaries`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libraries: Vec<String>,
+    /// The functions it imports from shared libraries, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    /// Its own syscall instructions with a constant number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syscalls: Vec<DirectSyscall>,
+    /// Its own syscall instructions whose number is not a constant.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unresolved_syscalls: u32,
+    /// `glibc` or `musl` when this file is that C library or its loader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libc: Option<String>,
+    /// Why it could not be read or analysed; the other fields are then
+    /// empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A syscall instruction of a binary, with a constant number.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectSyscall {
+    pub number: u32,
+    /// Its name in the recording's architecture's table.
+    pub name: Option<String>,
+    /// The function containing it, when the binary names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// Bounds on a recording's `binaries`: more is refused, not read.
+pub const MAX_BINARIES: usize = 4096;
+/// Bounds on each binary's lists.
+pub const MAX_BINARY_ENTRIES: usize = 65536;
 
 /// Who a recording is of, from the container runtime's state.
 #[derive(
@@ -805,6 +883,8 @@ struct Unchecked {
     execs: Vec<Exec>,
     workload: Activity,
     runtime: Activity,
+    #[serde(default)]
+    binaries: Vec<Binary>,
 }
 
 impl<'de> Deserialize<'de> for Recording {
@@ -825,6 +905,7 @@ impl From<Unchecked> for Recording {
             execs,
             workload,
             runtime,
+            binaries,
         } = unchecked;
         Recording {
             format_version,
@@ -834,6 +915,7 @@ impl From<Unchecked> for Recording {
             execs,
             workload,
             runtime,
+            binaries,
         }
     }
 }
@@ -934,6 +1016,67 @@ impl Recording {
                 }
             }
         }
+        self.check_binaries()
+    }
+
+    /// `binaries`: bounded in number and size, each direct syscall named
+    /// as the architecture's table names its number.
+    fn check_binaries(&self) -> Result<(), String> {
+        if self.binaries.len() > MAX_BINARIES {
+            return Err(format!(
+                "binaries: {} entries, over the {MAX_BINARIES} a recording may hold",
+                self.binaries.len()
+            ));
+        }
+        let architecture = self.architecture.as_str();
+        for (at, binary) in self.binaries.iter().enumerate() {
+            for (what, len) in [
+                ("libraries", binary.libraries.len()),
+                ("imports", binary.imports.len()),
+                ("syscalls", binary.syscalls.len()),
+            ] {
+                if len > MAX_BINARY_ENTRIES {
+                    return Err(format!(
+                        "binaries[{at}] ({}): {len} {what}, over the {MAX_BINARY_ENTRIES} a binary may hold",
+                        binary.path
+                    ));
+                }
+            }
+            let hex = binary.sha256.len() == 64
+                && binary
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex && !(binary.sha256.is_empty() && binary.error.is_some()) {
+                return Err(format!(
+                    "binaries[{at}] ({}): sha256 {:?} is not 64 lowercase hexadecimal digits",
+                    binary.path, binary.sha256
+                ));
+            }
+            if let Some(libc) = &binary.libc {
+                if libc != "glibc" && libc != "musl" {
+                    return Err(format!(
+                        "binaries[{at}] ({}): libc {libc:?} is neither \"glibc\" nor \"musl\"",
+                        binary.path
+                    ));
+                }
+            }
+            for (index, syscall) in binary.syscalls.iter().enumerate() {
+                let expected = syscall_name(syscall.number, architecture, false);
+                if syscall.name.as_deref() != expected {
+                    let named = |n: Option<&str>| {
+                        n.map_or_else(|| "unnamed".to_string(), |n| format!("{n:?}"))
+                    };
+                    return Err(format!(
+                        "binaries[{at}].syscalls[{index}] ({}): syscall number {} is {} on {architecture}, not {}",
+                        binary.path,
+                        syscall.number,
+                        named(expected),
+                        named(syscall.name.as_deref())
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1031,6 +1174,7 @@ impl Recording {
             execs,
             workload: Activity::from_observed(observed, 1, architecture),
             runtime: Activity::from_observed(observed, 0, architecture),
+            binaries: Vec::new(),
         }
     }
 
@@ -1065,8 +1209,15 @@ impl Recording {
             merged.execs.extend(other.execs);
             merged.workload.absorb(other.workload);
             merged.runtime.absorb(other.runtime);
+            merged.binaries.extend(other.binaries);
         }
         merged.runs.sort();
+        // One entry per (path, content): the same file read in two runs is
+        // the same analysis.
+        merged.binaries.sort();
+        merged
+            .binaries
+            .dedup_by(|b, a| a.path == b.path && a.sha256 == b.sha256);
         unite(&mut merged.execs);
         Ok(merged)
     }

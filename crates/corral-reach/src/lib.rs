@@ -16,9 +16,16 @@
 //! (unnamed internal functions too: every direct call target in the code is
 //! a node of the call graph, running to the next node), constant-number
 //! `syscall` sites are collected, and the union is propagated over the call
-//! graph to a fixpoint. Indirect calls and jumps (through registers, memory,
-//! the PLT, or calls into the dynamic loader) are not followed; an IFUNC's
-//! resolver is linked to the implementations whose addresses it loads.
+//! graph to a fixpoint. Calls through the PLT or the GOT are followed to the
+//! function their relocation names when the library defines it (glibc calls
+//! its own `malloc` so); a call into glibc's loader is taken to reach the
+//! allocator the loader calls back (`malloc`, `calloc`, `realloc`,
+//! `free`); an IFUNC's resolver is linked to the implementations whose
+//! addresses it loads; a constant first argument passed to a function at
+//! most two calls from a syscall of unknown number counts as a syscall
+//! number (musl's `__syscall_cp`, glibc's `syscall`). Other indirect calls
+//! and jumps (through registers or memory: callbacks, function tables) are
+//! not followed, and what the loader itself does is its own binary's.
 //!
 //! Regenerating the committed tables (Debian bookworm: glibc 2.36 from
 //! `libc6`, musl 1.2.3 from `musl`):
@@ -44,7 +51,8 @@ use iced_x86::{
 };
 use object::read::elf::{ElfFile64, ProgramHeader};
 use object::{
-    Architecture, Object, ObjectSection, ObjectSymbol, SectionKind, SymbolFlags, SymbolKind,
+    Architecture, Object, ObjectSection, ObjectSymbol, ObjectSymbolTable, SectionKind, SymbolFlags,
+    SymbolKind,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -383,28 +391,44 @@ fn branch_targets(code: &CodeRange<'_>) -> BTreeSet<u64> {
 }
 
 /// What `instruction` leaves in the 64-bit register `full` (`RAX`,
-/// `RDI`): `Some(Some(n))` a constant, `Some(None)` something else, `None`
-/// if it does not write it.
+/// `RDI`), given what it held (`previous`): `Some(Some(n))` a constant,
+/// `Some(None)` something else, `None` if it does not write it. A move of
+/// an immediate into the low 8 or 16 bits of a known constant (musl's
+/// `xor eax, eax; mov al, 56`) keeps it known.
 fn register_write(
     instruction: &Instruction,
     full: Register,
+    previous: Option<u64>,
     info: &mut InstructionInfoFactory,
 ) -> Option<Option<u64>> {
-    let names = |r: Register| r == full || (r.full_register() == full && r.size() == 4);
+    let destination = instruction.op0_register();
+    let ours = destination != Register::None && destination.full_register() == full;
+    let immediate = matches!(
+        instruction.op1_kind(),
+        OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate32to64
+            | OpKind::Immediate64
+    );
     match instruction.mnemonic() {
-        Mnemonic::Mov
-            if names(instruction.op0_register())
-                && matches!(
-                    instruction.op1_kind(),
-                    OpKind::Immediate32 | OpKind::Immediate32to64 | OpKind::Immediate64
-                ) =>
-        {
-            return Some(Some(instruction.immediate(1)));
+        Mnemonic::Mov if ours && immediate => {
+            let value = instruction.immediate(1);
+            return Some(match destination.size() {
+                8 | 4 => Some(value),
+                2 => previous.map(|p| (p & !0xffff) | (value & 0xffff)),
+                // The low byte only (not ah, bh...: op0 is ours, so al).
+                1 if destination == Register::AL || destination == Register::DIL => {
+                    previous.map(|p| (p & !0xff) | (value & 0xff))
+                }
+                _ => None,
+            });
         }
         Mnemonic::Xor | Mnemonic::Sub
-            if names(instruction.op0_register())
+            if ours
+                && matches!(destination.size(), 4 | 8)
                 && instruction.op1_kind() == OpKind::Register
-                && instruction.op1_register() == instruction.op0_register() =>
+                && instruction.op1_register() == destination =>
         {
             return Some(Some(0));
         }
@@ -443,7 +467,7 @@ fn scan_x86_64(code: &CodeRange<'_>, site: &mut dyn FnMut(u64, Option<u64>)) {
             rax = None;
             continue;
         }
-        if let Some(value) = register_write(&instruction, Register::RAX, &mut info) {
+        if let Some(value) = register_write(&instruction, Register::RAX, rax, &mut info) {
             rax = value;
         }
         if instruction.flow_control() != FlowControl::Next {
@@ -635,11 +659,57 @@ impl LibcTable {
     }
 }
 
+/// The GOT slots of the dynamic relocations of functions: slot address ->
+/// the code address it will hold when this file defines it (`JUMP_SLOT`,
+/// `GLOB_DAT` and `64` to a defined function symbol; `IRELATIVE`'s
+/// resolver), `None` for a function of another file.
+fn got_slots(elf: &Elf<'_>) -> BTreeMap<u64, Option<u64>> {
+    const R_X86_64_64: u32 = 1;
+    const R_X86_64_GLOB_DAT: u32 = 6;
+    const R_X86_64_JUMP_SLOT: u32 = 7;
+    const R_X86_64_IRELATIVE: u32 = 37;
+    let mut slots = BTreeMap::new();
+    let Some(relocations) = elf.file.dynamic_relocations() else {
+        return slots;
+    };
+    for (offset, relocation) in relocations {
+        let object::RelocationFlags::Elf { r_type } = relocation.flags() else {
+            continue;
+        };
+        match (r_type, relocation.target()) {
+            (R_X86_64_IRELATIVE, _) => {
+                slots.insert(offset, Some(relocation.addend() as u64));
+            }
+            (
+                R_X86_64_64 | R_X86_64_GLOB_DAT | R_X86_64_JUMP_SLOT,
+                object::RelocationTarget::Symbol(index),
+            ) => {
+                let Some(Ok(symbol)) = elf
+                    .file
+                    .dynamic_symbol_table()
+                    .map(|table| table.symbol_by_index(index))
+                else {
+                    continue;
+                };
+                if symbol.kind() != SymbolKind::Text {
+                    continue;
+                }
+                let target = (!symbol.is_undefined())
+                    .then(|| symbol.address().wrapping_add(relocation.addend() as u64));
+                slots.insert(offset, target);
+            }
+            _ => {}
+        }
+    }
+    slots
+}
+
 /// The library's code as a graph: nodes start at function symbols and at
 /// direct call targets and run to the next node; edges are the direct
 /// calls and jumps out of a node, the fall-through into the next node when
-/// a node does not end in a return or jump, and, from an IFUNC resolver,
-/// the code addresses it loads.
+/// a node does not end in a return or jump, calls and jumps through GOT
+/// slots to the function their relocation names, and, from an IFUNC
+/// resolver, the code addresses it loads.
 struct CallGraph {
     starts: Vec<u64>,
     syscalls: Vec<BTreeSet<u32>>,
@@ -679,6 +749,32 @@ impl CallGraph {
         for (start, _) in &code_ranges {
             starts.insert(*start);
         }
+        let got = got_slots(elf);
+        for target in got.values().flatten() {
+            starts.insert(*target);
+        }
+        let loader_callbacks: Vec<u64> = if elf
+            .file
+            .dynamic_symbols()
+            .any(|s| !s.is_undefined() && s.name() == Ok("gnu_get_libc_version"))
+        {
+            // glibc's loader calls back into libc's allocator (rtld-malloc:
+            // `__rtld_malloc` and the others are pointed at libc's after
+            // relocation), so a call into the loader may reach them.
+            elf.file
+                .dynamic_symbols()
+                .filter(|s| {
+                    !s.is_undefined()
+                        && matches!(
+                            s.name().map(unversioned),
+                            Ok("malloc" | "calloc" | "realloc" | "free")
+                        )
+                })
+                .map(|s| s.address())
+                .collect()
+        } else {
+            Vec::new()
+        };
         for_each_code(elf, |code| {
             let mut decoder = decoder(code);
             let mut instruction = Instruction::default();
@@ -762,11 +858,36 @@ impl CallGraph {
                         }
                     }
                 }
-                if let Some(value) = register_write(&instruction, Register::RDI, &mut info) {
+                if let Some(value) = register_write(&instruction, Register::RDI, rdi, &mut info) {
                     rdi = value;
                 }
                 if flow != FlowControl::Next {
                     rdi = None;
+                }
+                // A call or jump through a GOT slot (the PLT, -fno-plt): to
+                // the function the slot's relocation names, if this library
+                // defines it; into the loader, to what the loader calls
+                // back.
+                if matches!(
+                    flow,
+                    FlowControl::IndirectBranch | FlowControl::IndirectCall
+                ) && instruction.is_ip_rel_memory_operand()
+                {
+                    match got.get(&instruction.ip_rel_memory_address()) {
+                        Some(Some(target)) => {
+                            if let Some(to) = graph.node_at_or_before(*target) {
+                                graph.edges[current].insert(to);
+                            }
+                        }
+                        Some(None) => {
+                            for callback in &loader_callbacks {
+                                if let Some(to) = graph.node_at_or_before(*callback) {
+                                    graph.edges[current].insert(to);
+                                }
+                            }
+                        }
+                        None => {}
+                    }
                 }
                 if ifuncs.contains(&graph.starts[current])
                     && instruction.mnemonic() == Mnemonic::Lea

@@ -176,6 +176,18 @@ impl Root {
 struct Analysed {
     sha256: String,
     facts: Result<BinaryFacts, String>,
+    /// For a script (`#!`), the interpreter the kernel executes with it.
+    script: Option<String>,
+}
+
+/// The interpreter of a `#!` script: the first word of its first line
+/// (the kernel reads at most 256 bytes of it).
+fn script_interpreter(bytes: &[u8]) -> Option<String> {
+    let line = bytes.strip_prefix(b"#!")?;
+    let line = &line[..line.len().min(254)];
+    let line = line.split(|b| *b == b'\n').next()?;
+    let text = std::str::from_utf8(line).ok()?;
+    text.split_whitespace().next().map(str::to_string)
 }
 
 fn directory_of(path: &str) -> &str {
@@ -215,11 +227,16 @@ pub fn read_binaries(root: &Root, programs: &[String], architecture: &str) -> Ve
                     .entry(sha256.clone())
                     .or_insert_with(|| analyze(&bytes).map_err(|e| e.to_string()))
                     .clone();
-                Analysed { sha256, facts }
+                Analysed {
+                    sha256,
+                    facts,
+                    script: script_interpreter(&bytes),
+                }
             }
             Err(e) => Analysed {
                 sha256: String::new(),
                 facts: Err(e),
+                script: None,
             },
         };
         read.insert(path.to_string(), analysed);
@@ -246,6 +263,19 @@ pub fn read_binaries(root: &Root, programs: &[String], architecture: &str) -> Ve
             continue;
         };
         let sha256 = analysed.sha256.clone();
+        if let Some(interpreter) = analysed.script.clone() {
+            queue.push_back(interpreter.clone());
+            binaries.insert(
+                path.clone(),
+                Binary {
+                    path: path.clone(),
+                    sha256,
+                    libraries: vec![interpreter],
+                    ..Binary::default()
+                },
+            );
+            continue;
+        }
         let facts = match &analysed.facts {
             Ok(facts) => facts.clone(),
             Err(e) => {

@@ -64,7 +64,8 @@ pub struct Binary {
     /// SHA-256 of its content, lowercase hexadecimal (empty if unread).
     pub sha256: String,
     /// The shared libraries it loads (its interpreter and `DT_NEEDED`,
-    /// resolved as the loader would), each also in `binaries`.
+    /// resolved as the loader would), each also in `binaries`; for a `#!`
+    /// script, the interpreter the kernel runs it with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub libraries: Vec<String>,
     /// The functions it imports from shared libraries, sorted.

@@ -1048,7 +1048,8 @@ impl Recording {
                     .sha256
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex && !(binary.sha256.is_empty() && binary.error.is_some()) {
+            let unread = binary.sha256.is_empty() && binary.error.is_some();
+            if !(hex || unread) {
                 return Err(format!(
                     "binaries[{at}] ({}): sha256 {:?} is not 64 lowercase hexadecimal digits",
                     binary.path, binary.sha256

@@ -358,3 +358,50 @@ pub fn read_binaries(root: &Root, programs: &[String], architecture: &str) -> Ve
     }
     binaries.into_values().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scripts_interpreter_is_its_first_word() {
+        assert_eq!(
+            script_interpreter(b"#!/bin/sh -e\necho").as_deref(),
+            Some("/bin/sh")
+        );
+        assert_eq!(
+            script_interpreter(b"#! /usr/bin/env python3\n").as_deref(),
+            Some("/usr/bin/env")
+        );
+        assert_eq!(script_interpreter(b"#!\n"), None);
+        assert_eq!(script_interpreter(b"\x7fELF"), None);
+        assert_eq!(script_interpreter(&[b'#', b'!', 0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn origin_is_the_directory_of_the_file() {
+        assert_eq!(directory_of("/usr/bin/app"), "/usr/bin");
+        assert_eq!(directory_of("/app"), "/");
+        assert_eq!(directory_of("app"), ".");
+    }
+
+    #[test]
+    fn paths_resolve_inside_the_root_only() {
+        // Our own root: an absolute symbolic link resolves inside it; `..`
+        // cannot climb out of it.
+        let root = Root::of("self", false).unwrap();
+        assert!(root.read("/proc/self/exe").is_err(), "a magic link");
+        let sh = root.read("/bin/sh").unwrap();
+        assert_eq!(&sh[..4], b"\x7fELF");
+        assert_eq!(root.read("/../../bin/sh").unwrap(), sh);
+        assert!(root.read("/etc").unwrap_err().contains("regular file"));
+        let binaries = read_binaries(&root, &["/bin/sh".into()], "x86_64");
+        let sh = binaries.iter().find(|b| b.path == "/bin/sh").unwrap();
+        assert!(sh.error.is_none());
+        assert!(sh
+            .libraries
+            .iter()
+            .all(|l| binaries.iter().any(|b| &b.path == l)));
+        assert!(binaries.iter().any(|b| b.libc.as_deref() == Some("glibc")));
+    }
+}

@@ -1293,6 +1293,89 @@ mod tests {
         Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
     }
 
+    fn binary(path: &str, sha: char, syscall: (u32, &str)) -> Binary {
+        Binary {
+            path: path.into(),
+            sha256: sha.to_string().repeat(64),
+            imports: vec!["fork".into()],
+            syscalls: vec![DirectSyscall {
+                number: syscall.0,
+                name: Some(syscall.1.into()),
+                function: Some("main".into()),
+            }],
+            ..Binary::default()
+        }
+    }
+
+    #[test]
+    fn binaries_are_checked_and_read_back() {
+        let mut r = recording(1, &[0], 0);
+        r.binaries = vec![binary("/app", 'a', (39, "getpid"))];
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"binaries\""), "{text}");
+        assert_eq!(Recording::from_json("r.json", text.as_bytes()).unwrap(), r);
+        // Without binaries, the field is absent: older readers see nothing new.
+        let plain = recording(1, &[0], 0);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("binaries"));
+
+        // A direct syscall named other than its number's name is refused.
+        let mut lying = r.clone();
+        lying.binaries[0].syscalls[0].name = Some("read".into());
+        let error = lying.check().unwrap_err();
+        assert!(
+            error.starts_with("binaries[0].syscalls[0] (/app)"),
+            "{error}"
+        );
+        assert!(error.contains("\"getpid\""), "{error}");
+        // A hash that is not one, unless the file was unread.
+        let mut unhashed = r.clone();
+        unhashed.binaries[0].sha256 = "x".into();
+        assert!(unhashed.check().unwrap_err().contains("sha256"));
+        let mut unread = r.clone();
+        unread.binaries[0] = Binary {
+            path: "/gone".into(),
+            error: Some("/gone cannot be opened".into()),
+            ..Binary::default()
+        };
+        unread.check().unwrap();
+        let mut strange = r.clone();
+        strange.binaries[0].libc = Some("bionic".into());
+        assert!(strange.check().unwrap_err().contains("libc"));
+        // Absurd sizes are refused.
+        let mut many = r.clone();
+        many.binaries = vec![binary("/app", 'a', (39, "getpid")); MAX_BINARIES + 1];
+        assert!(many.check().unwrap_err().contains("binaries"));
+        let mut long = r;
+        long.binaries[0].imports = vec![String::new(); MAX_BINARY_ENTRIES + 1];
+        assert!(long.check().unwrap_err().contains("imports"));
+    }
+
+    #[test]
+    fn merging_unites_binaries_by_path_and_content() {
+        let mut a = recording(1, &[0], 0);
+        a.binaries = vec![
+            binary("/app", 'a', (39, "getpid")),
+            binary("/lib/libc.so.6", 'c', (57, "fork")),
+        ];
+        let mut b = recording(2, &[0], 0);
+        // The same libc, and another build of /app.
+        b.binaries = vec![
+            binary("/lib/libc.so.6", 'c', (57, "fork")),
+            binary("/app", 'b', (60, "exit")),
+        ];
+        let merged = Recording::merge(vec![a.clone(), b.clone()]).unwrap();
+        let keys: Vec<(&str, char)> = merged
+            .binaries
+            .iter()
+            .map(|b| (b.path.as_str(), b.sha256.chars().next().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("/app", 'a'), ("/app", 'b'), ("/lib/libc.so.6", 'c')]
+        );
+        assert_eq!(merged, Recording::merge(vec![b, a]).unwrap());
+    }
+
     #[test]
     fn observations_become_named_sorted_entries() {
         let r = recording(1, &[60, 0, 1], 1);

@@ -31,6 +31,8 @@ done
 [ -e /usr/include/x86_64-linux-gnu/asm/unistd_64.h ] || missing="$missing linux-libc-dev"
 dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing="$missing postgresql"
+# musl and musl-gcc: corral-reach's musl table and the programs it is checked on.
+dpkg -s musl-tools >/dev/null 2>&1 || missing="$missing musl musl-tools"
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$missing python3-venv"
 if [ -n "$missing" ]; then
   $sudo apt-get update -qq

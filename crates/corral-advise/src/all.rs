@@ -101,7 +101,8 @@ fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String
 /// What the seccomp profile allows, by where each syscall comes from, and
 /// what it blocks.
 fn seccomp_summary(report: &Report, architecture: &str) -> String {
-    let count = |f: fn(&crate::seccomp::Why) -> bool| report.allowed.values().filter(|w| f(w)).count();
+    let count =
+        |f: fn(&crate::seccomp::Why) -> bool| report.allowed.values().filter(|w| f(w)).count();
     let recorded = count(|w| w.recorded_runs.is_some() || w.runtime);
     let reachable = count(|w| w.recorded_runs.is_none() && !w.runtime && !w.reachable.is_empty());
     let family = count(|w| w.family.is_some());
@@ -126,7 +127,12 @@ fn seccomp_summary(report: &Report, architecture: &str) -> String {
         if !report.withheld.is_empty() {
             line.push_str(&format!(
                 "; keeps blocked the attack surface its binaries can reach but never used ({})",
-                report.withheld.keys().cloned().collect::<Vec<_>>().join(", ")
+                report
+                    .withheld
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     } else {

@@ -76,7 +76,7 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 fn hex_or_text(value: &str) -> String {
     let bytes = value.as_bytes();
-    if !value.is_empty() && bytes.len() % 2 == 0 && bytes.iter().all(u8::is_ascii_hexdigit) {
+    if !value.is_empty() && bytes.len().is_multiple_of(2) && bytes.iter().all(u8::is_ascii_hexdigit) {
         let decoded: Option<Vec<u8>> = (0..bytes.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&value[i..i + 2], 16).ok())
@@ -138,6 +138,15 @@ pub fn syscalls(records: &[&SeccompRecord]) -> BTreeMap<String, u64> {
     counts
 }
 
+/// One syscall's records: how many, their programs and actions, and the
+/// line of the first.
+struct Logged {
+    count: u64,
+    programs: BTreeSet<String>,
+    actions: BTreeSet<String>,
+    line: usize,
+}
+
 /// Whether `record` is of the program recorded as executed at `path`: the
 /// kernel's `exe` is that path with its links resolved, and `comm` the
 /// name it was executed by (its first 15 bytes): `/bin/sh` runs as
@@ -175,23 +184,29 @@ pub fn drift(
     let mut lines = Vec::new();
     for (i, records) in by_container {
         let a = &applied[i];
-        // Per syscall: how many records, their programs and actions, and
-        // the line of the first.
-        let mut by_syscall: BTreeMap<String, (u64, BTreeSet<&str>, BTreeSet<&str>, usize)> =
-            BTreeMap::new();
+        let mut by_syscall: BTreeMap<String, Logged> = BTreeMap::new();
         for r in &records {
             let name = r.name.clone().unwrap_or_else(|| format!("#{}", r.number));
             if a.allowed_syscalls.contains(&name) || a.answered_syscalls.contains(&name) {
                 continue;
             }
-            let entry = by_syscall
-                .entry(name)
-                .or_insert_with(|| (0, BTreeSet::new(), BTreeSet::new(), r.line));
-            entry.0 += 1;
-            entry.1.insert(r.exe.as_str());
-            entry.2.insert(r.action.as_str());
+            let entry = by_syscall.entry(name).or_insert_with(|| Logged {
+                count: 0,
+                programs: BTreeSet::new(),
+                actions: BTreeSet::new(),
+                line: r.line,
+            });
+            entry.count += 1;
+            entry.programs.insert(r.exe.clone());
+            entry.actions.insert(r.action.clone());
         }
-        for (name, (count, programs, actions, line)) in by_syscall {
+        for (name, logged) in by_syscall {
+            let Logged {
+                count,
+                programs,
+                actions,
+                line,
+            } = logged;
             let drift = crate::drift::Drift {
                 namespace: a.namespace.clone(),
                 workload: a.workload.clone(),
@@ -261,9 +276,9 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].subject(), "shop/proxy container nginx");
         assert!(
-            found[0]
-                .detail
-                .starts_with("pwritev made 2 time(s) outside the seccomp profile, by /usr/sbin/nginx"),
+            found[0].detail.starts_with(
+                "pwritev made 2 time(s) outside the seccomp profile, by /usr/sbin/nginx"
+            ),
             "{}",
             found[0].detail
         );

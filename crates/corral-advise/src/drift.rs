@@ -124,8 +124,7 @@ fn container_drift(recording: &Recording, applied: &Applied) -> Vec<(Kind, Strin
             .name
             .clone()
             .unwrap_or_else(|| format!("#{}", syscall.number));
-        if !applied.allowed_syscalls.contains(&name) && !applied.answered_syscalls.contains(&name)
-        {
+        if !applied.allowed_syscalls.contains(&name) && !applied.answered_syscalls.contains(&name) {
             found.push((
                 Kind::Syscall,
                 format!("{name} is not in the seccomp profile"),
@@ -312,6 +311,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         }
     }
 
@@ -361,6 +361,8 @@ mod tests {
             container: "app".into(),
             advice: AppliedAdvice::from(&advise_context(&before)),
             allowed_syscalls: vec!["read".into()],
+            answered_syscalls: Vec::new(),
+            executables: Vec::new(),
         };
         // Tried on the read-only root and refused: not a write.
         let mut after = before;
@@ -382,6 +384,12 @@ mod tests {
             Recorded {
                 recording: after,
                 pods: Vec::new(),
+                named: crate::workload::Named {
+                    kind: None,
+                    name: "app".into(),
+                    naming: crate::workload::Naming::Given,
+                },
+                files: Vec::new(),
             },
         )]);
         assert!(drift(&recorded, &[applied], None).is_empty());

@@ -100,6 +100,32 @@ pub fn coverage_warnings(recording: &corral_record::Recording, min_seconds: u64)
     warnings
 }
 
+/// The programs a recording executed: as the execs named them, and as the
+/// recorder read them, links resolved (what the kernel's audit records
+/// name): binaries no other one loads.
+fn executables(recording: &corral_record::Recording) -> Vec<String> {
+    let loaded: std::collections::BTreeSet<&str> = recording
+        .binaries
+        .iter()
+        .flat_map(|b| b.libraries.iter().map(String::as_str))
+        .collect();
+    let mut paths: Vec<String> = recording
+        .execs
+        .iter()
+        .map(|e| e.path.clone())
+        .chain(
+            recording
+                .binaries
+                .iter()
+                .filter(|b| !loaded.contains(b.path.as_str()))
+                .map(|b| b.path.clone()),
+        )
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 /// The policies of each recorded container.
 pub fn container_policies(
     workloads: &BTreeMap<WorkloadKey, Recorded>,
@@ -126,13 +152,7 @@ pub fn container_policies(
                 coverage,
                 report,
                 warnings: coverage_warnings(&recorded.recording, settings.min_recorded_seconds),
-                executables: {
-                    let mut paths: Vec<String> =
-                        recorded.recording.execs.iter().map(|e| e.path.clone()).collect();
-                    paths.sort();
-                    paths.dedup();
-                    paths
-                },
+                executables: executables(&recorded.recording),
                 architecture: recorded.recording.architecture.clone(),
             })
         })

@@ -7,43 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use corral_record::Recording;
+use corral_reach::LibcTable;
+use corral_record::{Binary, Recording};
 use serde::Serialize;
-
-// TEMPORARY until corral-reach and Recording::binaries land (h-static).
-pub struct Binary {
-    pub path: String,
-    pub sha256: String,
-    pub libraries: Vec<String>,
-    pub imports: Vec<String>,
-    pub syscalls: Vec<DirectSyscall>,
-    pub unresolved_syscalls: u32,
-    pub libc: Option<String>,
-    pub error: Option<String>,
-}
-pub struct DirectSyscall {
-    pub number: u32,
-    pub name: Option<String>,
-    pub function: Option<String>,
-}
-pub struct LibcTable {
-    pub libc: String,
-    pub architecture: String,
-    pub version: String,
-    pub source_sha256: String,
-    pub functions: BTreeMap<String, Vec<String>>,
-}
-impl LibcTable {
-    fn builtin() -> &'static [LibcTable] {
-        &[]
-    }
-    fn syscalls(&self, f: &str) -> Option<&[String]> {
-        self.functions.get(f).map(|v| v.as_slice())
-    }
-}
-fn binaries(_: &Recording) -> &[Binary] {
-    &[]
-}
 
 /// Where a syscall is reachable from: a binary, and the C library function
 /// it imports or its own function holding the instruction.
@@ -63,11 +29,7 @@ pub struct Reach {
 
 /// The table for the C library `libc` links, preferring the one made from
 /// the very same file.
-fn table<'t>(
-    tables: &'t [LibcTable],
-    libc: &Binary,
-    architecture: &str,
-) -> Option<&'t LibcTable> {
+fn table<'t>(tables: &'t [LibcTable], libc: &Binary, architecture: &str) -> Option<&'t LibcTable> {
     let family = libc.libc.as_deref()?;
     let same_family = || {
         tables
@@ -82,12 +44,13 @@ fn table<'t>(
 impl Reach {
     pub fn of(recording: &Recording) -> Reach {
         let tables = LibcTable::builtin();
-        let by_path: BTreeMap<&str, &Binary> = binaries(recording)
+        let by_path: BTreeMap<&str, &Binary> = recording
+            .binaries
             .iter()
             .map(|b| (b.path.as_str(), b))
             .collect();
         let mut reach = Reach::default();
-        for binary in binaries(recording) {
+        for binary in &recording.binaries {
             if let Some(error) = &binary.error {
                 reach
                     .unresolved

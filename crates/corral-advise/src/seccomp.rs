@@ -347,7 +347,10 @@ pub fn profile(
         .filter_map(|n| corral_record::syscall_name(n, &recording.architecture, false))
         .collect();
     let known = native.len();
-    let allowed_known = allowed.keys().filter(|n| native.contains(n.as_str())).count();
+    let allowed_known = allowed
+        .keys()
+        .filter(|n| native.contains(n.as_str()))
+        .count();
     let blocked_beyond_runtime_default = sets
         .runtime_default
         .iter()
@@ -456,6 +459,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         }
     }
 
@@ -494,8 +498,14 @@ mod tests {
     #[test]
     fn the_machine_sets_the_architectures_and_the_base_is_added() {
         // aarch64: 63 is read, 64 write.
-        let (profile, coverage, report) =
-            profile(&recording("aarch64", &[63, 64]), &bases(), "runc", true, RECORDED).unwrap();
+        let (profile, coverage, report) = profile(
+            &recording("aarch64", &[63, 64]),
+            &bases(),
+            "runc",
+            true,
+            RECORDED,
+        )
+        .unwrap();
         assert_eq!(
             profile.architectures,
             ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
@@ -515,11 +525,23 @@ mod tests {
     #[test]
     fn what_cannot_be_named_or_based_is_an_error() {
         let options = Options::default();
-        let err =
-            profile(&recording("aarch64", &[5000]), &bases(), "runc", true, options).unwrap_err();
+        let err = profile(
+            &recording("aarch64", &[5000]),
+            &bases(),
+            "runc",
+            true,
+            options,
+        )
+        .unwrap_err();
         assert!(err.contains("syscall 5000"), "{err}");
-        let err =
-            profile(&recording("aarch64", &[63]), &bases(), "runc", false, options).unwrap_err();
+        let err = profile(
+            &recording("aarch64", &[63]),
+            &bases(),
+            "runc",
+            false,
+            options,
+        )
+        .unwrap_err();
         assert!(err.contains("noNewPrivileges false"), "{err}");
         let err = profile(&recording("riscv64", &[]), &bases(), "runc", true, options).unwrap_err();
         assert!(err.contains("riscv64"), "{err}");
@@ -530,7 +552,9 @@ mod tests {
         // x86_64: 20 writev, 44 sendto.
         let (profile, report) = reachable(&[20, 44]);
         let names = allowed(&profile);
-        for member in ["write", "pwrite64", "pwritev", "pwritev2", "sendmsg", "sendmmsg"] {
+        for member in [
+            "write", "pwrite64", "pwritev", "pwritev2", "sendmsg", "sendmmsg",
+        ] {
             assert!(names.contains(&member), "{member}: {names:?}");
         }
         let why = &report.allowed["pwritev"];
@@ -601,8 +625,14 @@ mod tests {
         assert_eq!(report.allowed["bpf"].recorded_runs, Some(1));
         assert!(!allowed(&with_bpf).contains(&"perf_event_open"));
         // Recorded mode is exactly the recording and the base.
-        let (profile, _, report) =
-            profile(&recording("x86_64", &[20]), &bases(), "runc", true, RECORDED).unwrap();
+        let (profile, _, report) = profile(
+            &recording("x86_64", &[20]),
+            &bases(),
+            "runc",
+            true,
+            RECORDED,
+        )
+        .unwrap();
         assert_eq!(allowed(&profile), ["execve", "futex", "writev"]);
         assert!(report.withheld.is_empty() && report.clone.is_none());
     }
@@ -622,8 +652,14 @@ mod tests {
 
     #[test]
     fn the_spo_resource_carries_the_coverage() {
-        let (profile, coverage, _) =
-            profile(&recording("aarch64", &[63]), &bases(), "runc", true, RECORDED).unwrap();
+        let (profile, coverage, _) = profile(
+            &recording("aarch64", &[63]),
+            &bases(),
+            "runc",
+            true,
+            RECORDED,
+        )
+        .unwrap();
         let resource = spo_resource("demo-app-app", "demo", &profile, &coverage);
         assert_eq!(resource["kind"], "SeccompProfile");
         assert_eq!(resource["spec"]["defaultAction"], "SCMP_ACT_ERRNO");

@@ -243,6 +243,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         }
     }
 

@@ -111,7 +111,12 @@ mod tests {
             .collect();
         // Names of other ABIs (socketcall's `send`, `recv`; ppc's `stime`...).
         let elsewhere = [
-            "send", "recv", "stime", "create_module", "get_kernel_syms", "query_module",
+            "send",
+            "recv",
+            "stime",
+            "create_module",
+            "get_kernel_syms",
+            "query_module",
             "waitpid",
         ];
         let mut seen = BTreeSet::new();
@@ -141,7 +146,9 @@ mod tests {
         }
         for name in &sets.runtime_default {
             assert!(
-                known.contains(name.as_str()) || name.ends_with("_time64") || name.contains("32")
+                known.contains(name.as_str())
+                    || name.ends_with("_time64")
+                    || name.contains("32")
                     || ["send", "recv", "epoll_ctl_old", "epoll_wait_old", "stime"]
                         .contains(&name.as_str())
                     || name.ends_with("64"),
@@ -149,11 +156,30 @@ mod tests {
             );
         }
         for required in [
-            "mount", "umount2", "unshare", "setns", "pivot_root", "bpf", "perf_event_open",
-            "ptrace", "process_vm_readv", "process_vm_writev", "keyctl", "add_key",
-            "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-            "delete_module", "userfaultfd", "io_uring_setup", "io_uring_enter",
-            "io_uring_register", "open_by_handle_at", "name_to_handle_at",
+            "mount",
+            "umount2",
+            "unshare",
+            "setns",
+            "pivot_root",
+            "bpf",
+            "perf_event_open",
+            "ptrace",
+            "process_vm_readv",
+            "process_vm_writev",
+            "keyctl",
+            "add_key",
+            "request_key",
+            "kexec_load",
+            "kexec_file_load",
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "userfaultfd",
+            "io_uring_setup",
+            "io_uring_enter",
+            "io_uring_register",
+            "open_by_handle_at",
+            "name_to_handle_at",
         ] {
             assert!(sets.attack_surface.contains_key(required), "{required}");
         }

@@ -311,9 +311,7 @@ pub fn run(args: &DriftArgs, common: &CommonArgs) -> Result<Status, String> {
             // first record.
             let line = logged.iter().find(|(drift, _)| drift == d).map(|(_, l)| *l);
             match line {
-                Some(line) if !has_manifest(d, manifests) => {
-                    logged_finding(d, &kernel_log, line)
-                }
+                Some(line) if !has_manifest(d, manifests) => logged_finding(d, &kernel_log, line),
                 _ => finding(d, &inputs.workloads, manifests),
             }
         })

@@ -306,7 +306,10 @@ struct Lab {
 
 impl Lab {
     fn new(name: &'static str, kind: &'static str, subnet: u8, port: u16, binary: &str) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .disable_cleanup(std::env::var_os("CORRAL_KEEP").is_some())
+            .tempdir()
+            .unwrap();
         let rootfs = debian_root(dir.path(), name);
         let runtime = Runtime {
             root: dir.path().join("runc-state"),

@@ -15,8 +15,6 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-// Shared with the container tests, which use all of it (pod networks too).
-#[allow(dead_code)]
 mod support;
 use support::{bundle, containerd_annotations, corral, geteuid, root_filesystem, wait_for};
 use support::{Recorder, Runtime};

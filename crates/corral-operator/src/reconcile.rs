@@ -198,17 +198,16 @@ pub async fn reconcile_one(
             files: Vec::new(),
         },
     )]);
-    let policies =
-        corral_advise::policies::container_policies(
-            &workloads,
-            &corral_advise::policies::Settings {
-                runtime: "runc",
-                seccomp_dir: "corral",
-                seccomp: corral_advise::seccomp::Options::default(),
-                min_recorded_seconds: corral_advise::policies::DEFAULT_MIN_RECORDED_SECONDS,
-            },
-        )
-        .map_err(Error)?;
+    let policies = corral_advise::policies::container_policies(
+        &workloads,
+        &corral_advise::policies::Settings {
+            runtime: "runc",
+            seccomp_dir: "corral",
+            seccomp: corral_advise::seccomp::Options::default(),
+            min_recorded_seconds: corral_advise::policies::DEFAULT_MIN_RECORDED_SECONDS,
+        },
+    )
+    .map_err(Error)?;
     let mut profile_name = String::new();
     for policy in &policies {
         let stem = policy.key.file_stem();

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::binaries::{read_binaries, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, RecordError, Recorder, Settings};
 use crate::recording::{dropped, Recording, Run};
 
@@ -186,8 +187,10 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
                 .map_err(|e| io_error("reading the command's mount namespace", e))
         })
         .and_then(|mntns| recorder.track(mntns).map(|_| mntns));
-    // Its mounts, to place the paths it passes to syscalls.
+    // Its mounts, to place the paths it passes to syscalls, and its root,
+    // to read the programs it executes once it has exited.
     let mounts = mounts_of(&pid.to_string());
+    let root = Root::of(&pid.to_string(), true);
     // Without tracking, closing the pipe makes the child exit unexecuted.
     let mut go = std::fs::File::from(go_write);
     if tracked.is_ok() {
@@ -220,10 +223,32 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
         dropped: dropped(&snapshot.drops),
         workload: None,
     };
-    Ok(Recording::from_observed(
-        &observed,
-        &architecture,
-        run,
-        None,
-    ))
+    let mut recording = Recording::from_observed(&observed, &architecture, run, None);
+    recording.binaries = binaries_of(root, &recording, &architecture);
+    Ok(recording)
+}
+
+/// The binaries of `recording`'s execs, read from `root`; when the root
+/// could not be opened, each exec's binary says why.
+pub(crate) fn binaries_of(
+    root: std::io::Result<Root>,
+    recording: &Recording,
+    architecture: &str,
+) -> Vec<crate::recording::Binary> {
+    let mut programs: Vec<String> = recording.execs.iter().map(|e| e.path.clone()).collect();
+    programs.sort();
+    programs.dedup();
+    match root {
+        Ok(root) => read_binaries(&root, &programs, architecture),
+        Err(e) => programs
+            .into_iter()
+            .map(|path| crate::recording::Binary {
+                error: Some(format!(
+                    "{path}: the workload's root filesystem could not be opened: {e}"
+                )),
+                path,
+                ..Default::default()
+            })
+            .collect(),
+    }
 }

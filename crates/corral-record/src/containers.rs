@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::binaries::{read_binaries, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, Mount, RecordError, Recorder, Settings};
+use crate::command::binaries_of;
 use crate::command::{now, uname};
 use crate::recording::{dropped, Container, Recording, Run};
 
@@ -74,6 +76,8 @@ struct Found {
     /// Read while its init process was alive.
     mntns: Option<u64>,
     mounts: Vec<Mount>,
+    /// Its root filesystem, held open to read the programs it executes.
+    root: Option<std::sync::Arc<std::io::Result<Root>>>,
 }
 
 /// The identity a container's annotations give: containerd's CRI plugin
@@ -127,6 +131,7 @@ fn read_state(root: &Path, id: &str) -> Option<Found> {
         } else {
             Vec::new()
         },
+        root: mntns.map(|_| std::sync::Arc::new(Root::of(&pid, false))),
         mntns,
     })
 }
@@ -530,12 +535,30 @@ pub fn record_containers(
             dropped: dropped(&snapshot.drops),
             workload: None,
         };
-        recordings.push(Recording::from_observed(
-            &observed,
-            &architecture,
-            run,
-            Some(container.clone()),
-        ));
+        let mut recording =
+            Recording::from_observed(&observed, &architecture, run, Some(container.clone()));
+        recording.binaries = match owner.root.as_deref() {
+            Some(Ok(root)) => {
+                let mut programs: Vec<String> =
+                    recording.execs.iter().map(|e| e.path.clone()).collect();
+                programs.sort();
+                programs.dedup();
+                read_binaries(root, &programs, &architecture)
+            }
+            Some(Err(e)) => binaries_of(
+                Err(std::io::Error::new(e.kind(), e.to_string())),
+                &recording,
+                &architecture,
+            ),
+            None => binaries_of(
+                Err(std::io::Error::other(
+                    "the container's process was gone before the recorder could open its root",
+                )),
+                &recording,
+                &architecture,
+            ),
+        };
+        recordings.push(recording);
     }
     recordings.sort_by(|a, b| a.container.cmp(&b.container));
     Ok(ContainerRecordings {

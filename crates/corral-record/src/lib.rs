@@ -9,6 +9,7 @@
 //! namespace of its own; `containers` records every container a runtime
 //! starts.
 
+mod binaries;
 mod bpf;
 mod command;
 mod containers;
@@ -22,7 +23,7 @@ pub use containers::{
     DEFAULT_RUNTIME_ROOTS,
 };
 pub use recording::{
-    syscall_name, syscall_names_of, Activity, Capability, Container, DnsQuery, Endpoint, Exec,
-    FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run, Syscall, ARCHITECTURES,
-    FORMAT_VERSION,
+    syscall_name, syscall_names_of, Activity, Binary, Capability, Container, DirectSyscall,
+    DnsQuery, Endpoint, Exec, FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run,
+    Syscall, ARCHITECTURES, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
 };

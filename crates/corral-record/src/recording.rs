@@ -37,7 +37,86 @@ pub struct Recording {
     /// namespace before that exec: a seccomp profile must allow what it
     /// does after installing the profile, and nothing else of it.
     pub runtime: Activity,
+    /// Every program and shared library the workload executed, as read
+    /// from its root filesystem, sorted by path then SHA-256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binaries: Vec<Binary>,
 }
+
+/// One program or shared library, read from the workload's root filesystem
+/// while the recorder could reach it, and analysed (`corral-reach`).
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Binary {
+    /// Its path in the workload's root filesystem.
+    pub path: String,
+    /// SHA-256 of its content, lowercase hexadecimal (empty if unread).
+    pub sha256: String,
+    /// The shared libraries it loads (its interpreter and `DT_NEEDED`,
+    /// resolved as the loader would), each also in `binaries`; for a `#!`
+    /// script, the interpreter the kernel runs it with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libraries: Vec<String>,
+    /// The functions it imports from shared libraries, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    /// Its own syscall instructions with a constant number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syscalls: Vec<DirectSyscall>,
+    /// Its own syscall instructions whose number is not a constant.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unresolved_syscalls: u32,
+    /// `glibc` or `musl` when this file is that C library or its loader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libc: Option<String>,
+    /// Why it could not be read or analysed; the other fields are then
+    /// empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A syscall instruction of a binary, with a constant number.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectSyscall {
+    pub number: u32,
+    /// Its name in the recording's architecture's table.
+    pub name: Option<String>,
+    /// The function containing it, when the binary names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// Bounds on a recording's `binaries`: more is refused, not read.
+pub const MAX_BINARIES: usize = 4096;
+/// Bounds on each binary's lists.
+pub const MAX_BINARY_ENTRIES: usize = 65536;
 
 /// Who a recording is of, from the container runtime's state.
 #[derive(
@@ -1049,6 +1128,8 @@ struct Unchecked {
     execs: Vec<Exec>,
     workload: Activity,
     runtime: Activity,
+    #[serde(default)]
+    binaries: Vec<Binary>,
 }
 
 impl<'de> Deserialize<'de> for Recording {
@@ -1069,6 +1150,7 @@ impl From<Unchecked> for Recording {
             execs,
             workload,
             runtime,
+            binaries,
         } = unchecked;
         Recording {
             format_version,
@@ -1078,6 +1160,7 @@ impl From<Unchecked> for Recording {
             execs,
             workload,
             runtime,
+            binaries,
         }
     }
 }
@@ -1175,6 +1258,68 @@ impl Recording {
                         ))
                     }
                     Some(_) => {}
+                }
+            }
+        }
+        self.check_binaries()
+    }
+
+    /// `binaries`: bounded in number and size, each direct syscall named
+    /// as the architecture's table names its number.
+    fn check_binaries(&self) -> Result<(), String> {
+        if self.binaries.len() > MAX_BINARIES {
+            return Err(format!(
+                "binaries: {} entries, over the {MAX_BINARIES} a recording may hold",
+                self.binaries.len()
+            ));
+        }
+        let architecture = self.architecture.as_str();
+        for (at, binary) in self.binaries.iter().enumerate() {
+            for (what, len) in [
+                ("libraries", binary.libraries.len()),
+                ("imports", binary.imports.len()),
+                ("syscalls", binary.syscalls.len()),
+            ] {
+                if len > MAX_BINARY_ENTRIES {
+                    return Err(format!(
+                        "binaries[{at}] ({}): {len} {what}, over the {MAX_BINARY_ENTRIES} a binary may hold",
+                        binary.path
+                    ));
+                }
+            }
+            let hex = binary.sha256.len() == 64
+                && binary
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let unread = binary.sha256.is_empty() && binary.error.is_some();
+            if !(hex || unread) {
+                return Err(format!(
+                    "binaries[{at}] ({}): sha256 {:?} is not 64 lowercase hexadecimal digits",
+                    binary.path, binary.sha256
+                ));
+            }
+            if let Some(libc) = &binary.libc {
+                if libc != "glibc" && libc != "musl" {
+                    return Err(format!(
+                        "binaries[{at}] ({}): libc {libc:?} is neither \"glibc\" nor \"musl\"",
+                        binary.path
+                    ));
+                }
+            }
+            for (index, syscall) in binary.syscalls.iter().enumerate() {
+                let expected = syscall_name(syscall.number, architecture, false);
+                if syscall.name.as_deref() != expected {
+                    let named = |n: Option<&str>| {
+                        n.map_or_else(|| "unnamed".to_string(), |n| format!("{n:?}"))
+                    };
+                    return Err(format!(
+                        "binaries[{at}].syscalls[{index}] ({}): syscall number {} is {} on {architecture}, not {}",
+                        binary.path,
+                        syscall.number,
+                        named(expected),
+                        named(syscall.name.as_deref())
+                    ));
                 }
             }
         }
@@ -1281,6 +1426,7 @@ impl Recording {
             execs,
             workload: Activity::from_observed(observed, 1, architecture),
             runtime: Activity::from_observed(observed, 0, architecture),
+            binaries: Vec::new(),
         }
     }
 
@@ -1322,8 +1468,15 @@ impl Recording {
             merged.execs.extend(other.execs);
             merged.workload.absorb(other.workload);
             merged.runtime.absorb(other.runtime);
+            merged.binaries.extend(other.binaries);
         }
         merged.runs.sort();
+        // One entry per (path, content): the same file read in two runs is
+        // the same analysis.
+        merged.binaries.sort();
+        merged
+            .binaries
+            .dedup_by(|b, a| a.path == b.path && a.sha256 == b.sha256);
         unite(&mut merged.execs);
         Ok(merged)
     }
@@ -1415,6 +1568,89 @@ mod tests {
             workload: None,
         };
         Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
+    }
+
+    fn binary(path: &str, sha: char, syscall: (u32, &str)) -> Binary {
+        Binary {
+            path: path.into(),
+            sha256: sha.to_string().repeat(64),
+            imports: vec!["fork".into()],
+            syscalls: vec![DirectSyscall {
+                number: syscall.0,
+                name: Some(syscall.1.into()),
+                function: Some("main".into()),
+            }],
+            ..Binary::default()
+        }
+    }
+
+    #[test]
+    fn binaries_are_checked_and_read_back() {
+        let mut r = recording(1, &[0], 0);
+        r.binaries = vec![binary("/app", 'a', (39, "getpid"))];
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"binaries\""), "{text}");
+        assert_eq!(Recording::from_json("r.json", text.as_bytes()).unwrap(), r);
+        // Without binaries, the field is absent: older readers see nothing new.
+        let plain = recording(1, &[0], 0);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("binaries"));
+
+        // A direct syscall named other than its number's name is refused.
+        let mut lying = r.clone();
+        lying.binaries[0].syscalls[0].name = Some("read".into());
+        let error = lying.check().unwrap_err();
+        assert!(
+            error.starts_with("binaries[0].syscalls[0] (/app)"),
+            "{error}"
+        );
+        assert!(error.contains("\"getpid\""), "{error}");
+        // A hash that is not one, unless the file was unread.
+        let mut unhashed = r.clone();
+        unhashed.binaries[0].sha256 = "x".into();
+        assert!(unhashed.check().unwrap_err().contains("sha256"));
+        let mut unread = r.clone();
+        unread.binaries[0] = Binary {
+            path: "/gone".into(),
+            error: Some("/gone cannot be opened".into()),
+            ..Binary::default()
+        };
+        unread.check().unwrap();
+        let mut strange = r.clone();
+        strange.binaries[0].libc = Some("bionic".into());
+        assert!(strange.check().unwrap_err().contains("libc"));
+        // Absurd sizes are refused.
+        let mut many = r.clone();
+        many.binaries = vec![binary("/app", 'a', (39, "getpid")); MAX_BINARIES + 1];
+        assert!(many.check().unwrap_err().contains("binaries"));
+        let mut long = r;
+        long.binaries[0].imports = vec![String::new(); MAX_BINARY_ENTRIES + 1];
+        assert!(long.check().unwrap_err().contains("imports"));
+    }
+
+    #[test]
+    fn merging_unites_binaries_by_path_and_content() {
+        let mut a = recording(1, &[0], 0);
+        a.binaries = vec![
+            binary("/app", 'a', (39, "getpid")),
+            binary("/lib/libc.so.6", 'c', (57, "fork")),
+        ];
+        let mut b = recording(2, &[0], 0);
+        // The same libc, and another build of /app.
+        b.binaries = vec![
+            binary("/lib/libc.so.6", 'c', (57, "fork")),
+            binary("/app", 'b', (60, "exit")),
+        ];
+        let merged = Recording::merge(vec![a.clone(), b.clone()]).unwrap();
+        let keys: Vec<(&str, char)> = merged
+            .binaries
+            .iter()
+            .map(|b| (b.path.as_str(), b.sha256.chars().next().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("/app", 'a'), ("/app", 'b'), ("/lib/libc.so.6", 'c')]
+        );
+        assert_eq!(merged, Recording::merge(vec![b, a]).unwrap());
     }
 
     #[test]

@@ -520,6 +520,7 @@ mod tests {
                 ..Activity::default()
             },
             runtime: Activity::default(),
+            binaries: Vec::new(),
         };
         let recordings = [&recording];
         let pods = ["web-1".to_string()];

@@ -56,9 +56,9 @@ impl Root {
     /// The root filesystem of process `pid`, as it sees it; with
     /// `keep_namespace`, its mount namespace too, so that the mounts under
     /// the root stay after its last process (a command's namespace, a copy
-    /// of the host's, may have `/usr` on a mount of its own). A container's
-    /// is not held: its image is its root mount, and holding its namespace
-    /// would keep its mounts from the runtime's clean-up.
+    /// of the host's, may have `/usr` on a mount of its own; a container's
+    /// volumes and bind mounts too). Held, a container's mounts outlive it
+    /// until the recording ends, so the recorder holds a bounded number.
     pub fn of(pid: &str, keep_namespace: bool) -> io::Result<Root> {
         let namespace = keep_namespace
             .then(|| open_path(&format!("/proc/{pid}/ns/mnt"), libc::O_RDONLY).ok())

@@ -116,14 +116,26 @@ fn identify(id: &str, root: &Path, labels: &[String]) -> Container {
     }
 }
 
+/// Containers whose mount namespaces are held for reading their binaries
+/// (one descriptor each; beyond this, the binaries are read from the root
+/// mount alone, which holds the image).
+const MAX_HELD_NAMESPACES: usize = 256;
+static HELD_NAMESPACES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Read `<root>/<id>/state.json`, if it is (still) there.
 fn read_state(root: &Path, id: &str) -> Option<Found> {
     let text = std::fs::read(root.join(id).join("state.json")).ok()?;
     let state: RuncState = serde_json::from_slice(&text).ok()?;
     let pid = state.init_process_pid.to_string();
     let mntns = mount_namespace(&pid).ok();
+    let container = identify(&state.id, root, &state.config.labels);
+    // Hold the namespace (so its mounts: a volume or a bind mount holding
+    // the programs) until the binaries are read when the recording ends,
+    // for a bounded number of containers; a sandbox executes nothing.
+    let hold = !container.sandbox
+        && HELD_NAMESPACES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_HELD_NAMESPACES;
     Some(Found {
-        container: identify(&state.id, root, &state.config.labels),
+        container,
         pid: state.init_process_pid,
         start_ticks: state.init_process_start,
         mounts: if mntns.is_some() {
@@ -131,7 +143,7 @@ fn read_state(root: &Path, id: &str) -> Option<Found> {
         } else {
             Vec::new()
         },
-        root: mntns.map(|_| std::sync::Arc::new(Root::of(&pid, false))),
+        root: mntns.map(|_| std::sync::Arc::new(Root::of(&pid, hold))),
         mntns,
     })
 }

@@ -23,7 +23,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 seeds_of() { # the committed seed folder a target starts from
   case "$1" in
-    recording | cloud | escape | baseline) echo "fuzz/seeds/$1" ;;
+    recording | cloud | escape | baseline | elf) echo "fuzz/seeds/$1" ;;
     *) echo fuzz/seeds/manifests ;;
   esac
 }

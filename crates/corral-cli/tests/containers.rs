@@ -222,6 +222,7 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
 
     // Every container from its first syscall: the runtime's set-up before
     // the entrypoint, and the workload after.
+    let busybox = corral_reach::sha256_hex(&std::fs::read(rootfs.join("bin/busybox")).unwrap());
     for recording in [server, client, db] {
         assert!(!recording["runtime"]["syscalls"]
             .as_array()
@@ -233,6 +234,18 @@ fn containers_are_recorded_and_named_from_their_first_syscall() {
             .is_empty());
         let first = recording["execs"][0]["path"].as_str().unwrap();
         assert!(first.starts_with("/bin/"), "{first}");
+        // The program, read from the container's own root filesystem (a
+        // link to busybox there), analysed: static, its own syscalls.
+        let program = recording["binaries"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no binaries in {recording:#}"))
+            .iter()
+            .find(|b| b["path"] == first)
+            .unwrap_or_else(|| panic!("{first} is not in {:#}", recording["binaries"]));
+        assert!(program.get("error").is_none(), "{program:#}");
+        assert_eq!(program["sha256"], busybox, "{program:#}");
+        assert!(program.get("libraries").is_none(), "{program:#}");
+        assert!(!program["syscalls"].as_array().unwrap().is_empty());
     }
     let batch: Vec<&Value> = all
         .iter()

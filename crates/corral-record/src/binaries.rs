@@ -81,7 +81,9 @@ impl Root {
             CString::new(relative).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: open_how is plain data.
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = flags | libc::O_CLOEXEC as u64;
+        // Never wait on a FIFO or a device an image puts where a program
+        // or ld.so.conf is expected.
+        how.flags = flags | (libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
         how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
         // SAFETY: openat2 reads `how` (of the size given) and the path; the
         // descriptor it returns is owned from here on.
@@ -102,13 +104,38 @@ impl Root {
     }
 
     /// The regular file at `path`, up to [`MAX_FILE_SIZE`] bytes.
+    #[cfg(test)]
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.read_known(path, &mut Cache::default())
+            .map(|(_, bytes)| bytes.unwrap_or_default())
+    }
+
+    /// The file at `path`: its identity, and its bytes unless `cache`
+    /// already knows that identity's content.
+    fn read_known(
+        &self,
+        path: &str,
+        cache: &mut Cache,
+    ) -> Result<(Identity, Option<Vec<u8>>), String> {
+        use std::os::unix::fs::MetadataExt;
         let file = self
             .open(path, libc::O_RDONLY as u64)
             .map_err(|e| format!("cannot be opened in the workload's root: {e}"))?;
         let metadata = file
             .metadata()
             .map_err(|e| format!("cannot be read: {e}"))?;
+        let identity = (
+            metadata.dev(),
+            metadata.ino(),
+            metadata.size(),
+            metadata.mtime(),
+            metadata.mtime_nsec(),
+            metadata.ctime(),
+            metadata.ctime_nsec(),
+        );
+        if metadata.is_file() && cache.by_identity.contains_key(&identity) {
+            return Ok((identity, None));
+        }
         if !metadata.is_file() {
             return Err("is not a regular file".into());
         }
@@ -125,7 +152,7 @@ impl Root {
         if bytes.len() > MAX_FILE_SIZE {
             return Err(format!("is over the {MAX_FILE_SIZE} bytes analysed"));
         }
-        Ok(bytes)
+        Ok((identity, Some(bytes)))
     }
 
     fn read_text(&self, path: &str) -> Option<String> {
@@ -172,7 +199,23 @@ impl Root {
     }
 }
 
+/// A file's device, inode, size, modification and change times: the same
+/// identity is the same content.
+type Identity = (u64, u64, u64, i64, i64, i64, i64);
+
+/// Analyses kept across workloads (the containers of one recorder share
+/// images): content hashes by file identity, analyses by content hash.
+#[derive(Default)]
+pub struct Cache {
+    by_identity: std::collections::HashMap<Identity, String>,
+    by_hash: BTreeMap<String, (Result<BinaryFacts, String>, Option<String>)>,
+}
+
+/// Beyond this many entries, the cache starts again.
+const MAX_CACHED: usize = 65536;
+
 /// What one file gave: its analysis, or why there is none.
+#[derive(Clone)]
 struct Analysed {
     sha256: String,
     facts: Result<BinaryFacts, String>,
@@ -201,13 +244,20 @@ fn directory_of(path: &str) -> &str {
 /// Every program in `programs` (the paths execs named) and, transitively,
 /// the shared libraries each loads, resolved in `root` as the loader
 /// would; each distinct content analysed once.
-pub fn read_binaries(root: &Root, programs: &[String], architecture: &str) -> Vec<Binary> {
+pub fn read_binaries(
+    root: &Root,
+    programs: &[String],
+    architecture: &str,
+    cache: &mut Cache,
+) -> Vec<Binary> {
     let library_directories: Vec<String> = root
         .ld_so_conf()
         .into_iter()
         .chain(DEFAULT_LIBRARY_DIRECTORIES.iter().map(|d| d.to_string()))
         .collect();
-    let mut by_hash: BTreeMap<String, Result<BinaryFacts, String>> = BTreeMap::new();
+    if cache.by_identity.len() > MAX_CACHED || cache.by_hash.len() > MAX_CACHED {
+        *cache = Cache::default();
+    }
     let mut read: BTreeMap<String, Analysed> = BTreeMap::new();
     let mut binaries: BTreeMap<String, Binary> = BTreeMap::new();
     let mut queue: VecDeque<String> = programs
@@ -220,17 +270,29 @@ pub fn read_binaries(root: &Root, programs: &[String], architecture: &str) -> Ve
         if read.contains_key(path) || read.len() >= MAX_FILES {
             return;
         }
-        let analysed = match root.read(path) {
-            Ok(bytes) => {
-                let sha256 = sha256_hex(&bytes);
-                let facts = by_hash
-                    .entry(sha256.clone())
-                    .or_insert_with(|| analyze(&bytes).map_err(|e| e.to_string()))
-                    .clone();
+        let analysed = match root.read_known(path, cache) {
+            Ok((identity, bytes)) => {
+                let sha256 = match &bytes {
+                    Some(bytes) => sha256_hex(bytes),
+                    None => cache.by_identity[&identity].clone(),
+                };
+                cache.by_identity.insert(identity, sha256.clone());
+                let (facts, script) = match (cache.by_hash.get(&sha256), &bytes) {
+                    (Some(known), _) => known.clone(),
+                    (None, Some(bytes)) => {
+                        let analysed = (
+                            analyze(bytes).map_err(|e| e.to_string()),
+                            script_interpreter(bytes),
+                        );
+                        cache.by_hash.insert(sha256.clone(), analysed.clone());
+                        analysed
+                    }
+                    (None, None) => (Err("was read and then forgotten".into()), None),
+                };
                 Analysed {
                     sha256,
                     facts,
-                    script: script_interpreter(&bytes),
+                    script,
                 }
             }
             Err(e) => Analysed {
@@ -395,7 +457,13 @@ mod tests {
         assert_eq!(&sh[..4], b"\x7fELF");
         assert_eq!(root.read("/../../bin/sh").unwrap(), sh);
         assert!(root.read("/etc").unwrap_err().contains("regular file"));
-        let binaries = read_binaries(&root, &["/bin/sh".into()], "x86_64");
+        let mut cache = Cache::default();
+        let binaries = read_binaries(&root, &["/bin/sh".into()], "x86_64", &mut cache);
+        // Read again, from the cache: the same.
+        assert_eq!(
+            read_binaries(&root, &["/bin/sh".into()], "x86_64", &mut cache),
+            binaries
+        );
         let sh = binaries.iter().find(|b| b.path == "/bin/sh").unwrap();
         assert!(sh.error.is_none());
         assert!(sh

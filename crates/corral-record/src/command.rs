@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::binaries::{read_binaries, Root};
+use crate::binaries::{read_binaries, Cache, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, RecordError, Recorder, Settings};
 use crate::recording::{dropped, Recording, Run};
 
@@ -239,7 +239,7 @@ pub(crate) fn binaries_of(
     programs.sort();
     programs.dedup();
     match root {
-        Ok(root) => read_binaries(&root, &programs, architecture),
+        Ok(root) => read_binaries(&root, &programs, architecture, &mut Cache::default()),
         Err(e) => programs
             .into_iter()
             .map(|path| crate::recording::Binary {

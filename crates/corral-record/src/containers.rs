@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::binaries::{read_binaries, Root};
+use crate::binaries::{read_binaries, Cache, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, Mount, RecordError, Recorder, Settings};
 use crate::command::binaries_of;
 use crate::command::{now, uname};
@@ -508,6 +508,8 @@ pub fn record_containers(
     let identities = running_identities(&recorded);
     let mut recordings = Vec::new();
     let mut unattributed = 0;
+    // One analysis per file content for all the containers.
+    let mut cache = Cache::default();
     for (mntns, observed) in &snapshot.namespaces {
         let owner = by_mntns.get(mntns).copied().or_else(|| {
             let (tgid, start) = observed.workload_process?;
@@ -555,7 +557,7 @@ pub fn record_containers(
                     recording.execs.iter().map(|e| e.path.clone()).collect();
                 programs.sort();
                 programs.dedup();
-                read_binaries(root, &programs, &architecture)
+                read_binaries(root, &programs, &architecture, &mut cache)
             }
             Some(Err(e)) => binaries_of(
                 Err(std::io::Error::new(e.kind(), e.to_string())),

@@ -76,7 +76,8 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 fn hex_or_text(value: &str) -> String {
     let bytes = value.as_bytes();
-    if !value.is_empty() && bytes.len().is_multiple_of(2) && bytes.iter().all(u8::is_ascii_hexdigit) {
+    if !value.is_empty() && bytes.len().is_multiple_of(2) && bytes.iter().all(u8::is_ascii_hexdigit)
+    {
         let decoded: Option<Vec<u8>> = (0..bytes.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&value[i..i + 2], 16).ok())

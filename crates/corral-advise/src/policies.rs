@@ -118,7 +118,7 @@ fn executables(recording: &corral_record::Recording) -> Vec<String> {
                 .binaries
                 .iter()
                 .filter(|b| !loaded.contains(b.path.as_str()))
-                .map(|b| b.path.clone()),
+                .flat_map(|b| std::iter::once(b.path.clone()).chain(b.target.clone())),
         )
         .collect();
     paths.sort();

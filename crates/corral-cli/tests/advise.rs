@@ -137,7 +137,51 @@ fn advise(dir: &Path, scenario: &Scenario) {
     for needed in ["execve", "connect", "listen", "openat"] {
         assert!(allowed.contains(&needed), "{needed}: {allowed:?}");
     }
-    assert!(!allowed.contains(&"mkdir"), "{allowed:?}");
+    // Never made, but busybox (static, run as /bin/sh) holds the
+    // instruction: reachable.
+    assert!(allowed.contains(&"mkdir"), "{allowed:?}");
+    let report: Value =
+        serde_json::from_slice(&fs::read(profiles.join("demo-app-app.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["mode"], "reachable");
+    assert!(
+        report["allowed"]["mkdir"]["reachable"]
+            .as_array()
+            .is_some_and(|sites| sites.iter().any(|s| s["binary"] == "/bin/sh")),
+        "{}",
+        report["allowed"]["mkdir"]
+    );
+    assert!(report["allowed"]["mkdir"].get("recordedRuns").is_none());
+    // busybox can mount and unshare too; no recording shows it: withheld.
+    for withheld in ["mount", "unshare"] {
+        assert!(
+            report["withheld"].get(withheld).is_some() && !allowed.contains(&withheld),
+            "{withheld}: {}",
+            report["withheld"]
+        );
+    }
+    // --mode recorded: what was recorded, and the runtime's base.
+    let recorded_profiles = dir.join("profiles-recorded");
+    succeed(
+        Command::new(corral())
+            .args(["advise", "seccomp", "--mode", "recorded", "--recording"])
+            .arg(&recordings)
+            .arg("--manifests")
+            .arg(&pods)
+            .arg("-o")
+            .arg(&recorded_profiles),
+    );
+    let recorded_profile: Value =
+        serde_json::from_slice(&fs::read(recorded_profiles.join("demo-app-app.json")).unwrap())
+            .unwrap();
+    let strict: Vec<&str> = recorded_profile["syscalls"][0]["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(!strict.contains(&"mkdir"), "{strict:?}");
+    assert!(strict.len() < allowed.len(), "{strict:?}");
 
     let stdout = succeed(
         Command::new(corral())
@@ -230,7 +274,7 @@ fn advise(dir: &Path, scenario: &Scenario) {
     );
 
     // Replay under the policies, translated to the OCI config.
-    let mut replay = |name: &str, extra: &str| {
+    let mut replay = |name: &str, extra: &str, profile: &Value| {
         let path = bundle(
             &dir.join(name),
             &rootfs,
@@ -245,16 +289,30 @@ fn advise(dir: &Path, scenario: &Scenario) {
             &mut config,
             context,
             &advice["advice"],
-            &profile,
+            profile,
             &dir.join(format!("{name}-empty-dirs")),
         );
         fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         finish(runtime.start(&format!("replay-{name}"), &path))
     };
-    let (output, status) = replay("same", "");
+    let (output, status) = replay("same", "", &profile);
     assert_eq!((status, output.as_str()), (0, recorded_output.as_str()));
-    let (output, status) = replay("mkdir", "mkdir /tmp/extra || exit 3;");
+    let (output, status) = replay("same-recorded", "", &recorded_profile);
+    assert_eq!((status, output.as_str()), (0, recorded_output.as_str()));
+    // A reachable syscall the recording never showed runs under the
+    // reachable profile, and is refused under the recorded one.
+    let (output, status) = replay("mkdir", "mkdir /tmp/extra || exit 3;", &profile);
+    assert_eq!(status, 0, "{output}");
+    let (output, status) = replay(
+        "mkdir-recorded",
+        "mkdir /tmp/extra || exit 3;",
+        &recorded_profile,
+    );
     assert_eq!(status, 3, "{output}");
+    assert!(output.contains("Operation not permitted"), "{output}");
+    // Attack surface stays refused under the reachable profile.
+    let (output, status) = replay("unshare", "unshare -U true || exit 4;", &profile);
+    assert_eq!(status, 4, "{output}");
     assert!(output.contains("Operation not permitted"), "{output}");
 }
 
@@ -679,7 +737,10 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
         eprintln!("skipped: recording needs root");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .disable_cleanup(std::env::var_os("CORRAL_KEEP").is_some())
+        .tempdir()
+        .unwrap();
     let dir = dir.path();
     let rootfs = root_filesystem(dir);
     fs::set_permissions(rootfs.join("var/cache"), fs::Permissions::from_mode(0o1777)).unwrap();
@@ -705,7 +766,15 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
     let policies = dir.join("policies");
     succeed(
         Command::new(corral())
-            .args(["advise", "all", "--default-action", "log", "--recording"])
+            .args([
+                "advise",
+                "all",
+                "--mode",
+                "recorded",
+                "--default-action",
+                "log",
+                "--recording",
+            ])
             .arg(&recordings)
             .arg("-o")
             .arg(&policies),

@@ -83,7 +83,13 @@ impl Root {
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         // Never wait on a FIFO or a device an image puts where a program
         // or ld.so.conf is expected.
-        how.flags = flags | (libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
+        // A FIFO must not stall the recorder; O_PATH takes no such flags.
+        let extra = if flags & libc::O_PATH as u64 != 0 {
+            libc::O_CLOEXEC
+        } else {
+            libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY
+        };
+        how.flags = flags | extra as u64;
         how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
         // SAFETY: openat2 reads `how` (of the size given) and the path; the
         // descriptor it returns is owned from here on.
@@ -101,6 +107,20 @@ impl Root {
         }
         // SAFETY: `fd` was just opened and belongs to no one else.
         Ok(unsafe { std::fs::File::from_raw_fd(fd as libc::c_int) })
+    }
+
+    /// The file `path` leads to, links resolved inside the root: what the
+    /// kernel names as a process's `exe` (its audit records' `exe=`).
+    /// `None` when the file cannot be opened or lies outside what the
+    /// recorder sees of the root.
+    fn target(&self, path: &str) -> Option<String> {
+        let file = self.open(path, libc::O_PATH as u64).ok()?;
+        let link = |fd: libc::c_int| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+        let root = link(self.directory.as_raw_fd())?;
+        let target = link(file.as_raw_fd())?;
+        let rest = target.strip_prefix(&root).ok()?;
+        let rest = rest.to_str()?;
+        Some(format!("/{rest}"))
     }
 
     /// The regular file at `path`, up to [`MAX_FILE_SIZE`] bytes.
@@ -404,10 +424,12 @@ pub fn read_binaries(
             .collect();
         syscalls.sort();
         syscalls.dedup();
+        let target = root.target(&path).filter(|t| *t != path);
         binaries.insert(
             path.clone(),
             Binary {
                 path: path.clone(),
+                target,
                 sha256,
                 libraries,
                 imports: facts.imports.clone(),

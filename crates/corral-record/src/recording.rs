@@ -61,6 +61,10 @@ pub struct Recording {
 pub struct Binary {
     /// Its path in the workload's root filesystem.
     pub path: String,
+    /// The file that path leads to, links resolved, when it differs
+    /// (`/bin/sh` → `/bin/busybox`): what the kernel's audit records name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// SHA-256 of its content, lowercase hexadecimal (empty if unread).
     pub sha256: String,
     /// The shared libraries it loads (its interpreter and `DT_NEEDED`,

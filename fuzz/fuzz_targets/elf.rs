@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     match corral_reach::analyze(data) {
         Ok(facts) => {
             assert!(facts.imports.windows(2).all(|w| w[0] < w[1]));
-            assert!(facts.syscalls.windows(2).all(|w| w[0].address <= w[1].address));
+            assert!(facts
+                .syscalls
+                .windows(2)
+                .all(|w| w[0].address <= w[1].address));
             assert!(facts
                 .syscalls
                 .iter()

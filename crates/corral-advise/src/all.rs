@@ -101,8 +101,17 @@ fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String
 /// What the seccomp profile allows, by where each syscall comes from, and
 /// what it blocks.
 fn seccomp_summary(report: &Report, architecture: &str) -> String {
-    let count =
-        |f: fn(&crate::seccomp::Why) -> bool| report.allowed.values().filter(|w| f(w)).count();
+    // Counted on the native table, as `known` and `blocked` are.
+    let native: BTreeSet<&str> = (0..1024)
+        .filter_map(|n| corral_record::syscall_name(n, architecture, false))
+        .collect();
+    let count = |f: fn(&crate::seccomp::Why) -> bool| {
+        report
+            .allowed
+            .iter()
+            .filter(|(name, why)| native.contains(name.as_str()) && f(why))
+            .count()
+    };
     let recorded = count(|w| w.recorded_runs.is_some() || w.runtime);
     let reachable = count(|w| w.recorded_runs.is_none() && !w.runtime && !w.reachable.is_empty());
     let family = count(|w| w.family.is_some());

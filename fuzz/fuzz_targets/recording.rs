@@ -7,7 +7,7 @@
 #![no_main]
 
 use corral_advise::base::BaseSets;
-use corral_advise::seccomp::{allowed, profile};
+use corral_advise::seccomp::{allowed, answered, profile, Mode, Options};
 use corral_advise::security_context::advise;
 use corral_record::Recording;
 use libfuzzer_sys::fuzz_target;
@@ -42,17 +42,33 @@ fuzz_target!(|data: &[u8]| {
     let _ = Recording::merge(vec![recording.clone(), recording.clone()]);
     let advice = advise(&recording);
     let bases = BaseSets::builtin();
-    if let Ok((oci, _)) = profile(
-        &recording,
-        &bases,
-        "runc",
-        !advice.allow_privilege_escalation,
-    ) {
+    // Both modes allow everything recorded; the reachable one withholds
+    // only attack surface nobody recorded.
+    for mode in [Mode::Recorded, Mode::Reachable] {
+        let Ok((oci, _, report)) = profile(
+            &recording,
+            &bases,
+            "runc",
+            !advice.allow_privilege_escalation,
+            Options {
+                mode,
+                ..Options::default()
+            },
+        ) else {
+            continue;
+        };
+        for name in report.withheld.keys() {
+            assert!(
+                !allowed(&oci).contains(&name.as_str()),
+                "{name} withheld but allowed"
+            );
+        }
         let allows = allowed(&oci);
+        let answers = answered(&oci);
         for syscall in &recording.workload.syscalls {
             if let Some(name) = &syscall.name {
                 assert!(
-                    allows.contains(&name.as_str()),
+                    allows.contains(&name.as_str()) || answers.contains(&name.as_str()),
                     "{name} recorded but not allowed"
                 );
             }

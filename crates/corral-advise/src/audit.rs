@@ -74,6 +74,23 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     }
 }
 
+/// A name field: quoted text as it is; unquoted, the kernel's hex encoding
+/// of a name with spaces, quotes or odd bytes.
+fn name_field(line: &str, key: &str) -> String {
+    let Some(value) = field(line, key) else {
+        return String::new();
+    };
+    let quoted = line
+        .find(&format!(" {key}=\""))
+        .or_else(|| line.starts_with(&format!("{key}=\"")).then_some(0))
+        .is_some();
+    if quoted {
+        value.to_string()
+    } else {
+        hex_or_text(value)
+    }
+}
+
 fn hex_or_text(value: &str) -> String {
     let bytes = value.as_bytes();
     if !value.is_empty() && bytes.len().is_multiple_of(2) && bytes.iter().all(u8::is_ascii_hexdigit)
@@ -111,8 +128,8 @@ pub fn parse(text: &str) -> (Vec<SeccompRecord>, usize) {
             Some(SeccompRecord {
                 line: i + 1,
                 pid: field(line, "pid")?.parse().ok()?,
-                comm: hex_or_text(field(line, "comm").unwrap_or_default()),
-                exe: hex_or_text(field(line, "exe").unwrap_or_default()),
+                comm: name_field(line, "comm"),
+                exe: name_field(line, "exe"),
                 architecture: machine.to_string(),
                 compat,
                 number,
@@ -148,13 +165,14 @@ struct Logged {
     line: usize,
 }
 
-/// Whether `record` is of the program recorded as executed at `path`: the
-/// kernel's `exe` is that path with its links resolved, and `comm` the
-/// name it was executed by (its first 15 bytes): `/bin/sh` runs as
-/// `exe="/bin/busybox" comm="sh"`.
+/// Whether `record` is of the program recorded as executed at `path` (an
+/// exec's path, or a binary's path or link target): the kernel's `exe` is
+/// the path with its links resolved (`/bin/sh` runs as
+/// `exe="/bin/busybox" comm="sh"`). Only a record without `exe` is matched
+/// by `comm`, the name it ran as (its first 15 bytes).
 fn ran(path: &str, record: &SeccompRecord) -> bool {
-    if path == record.exe {
-        return true;
+    if !record.exe.is_empty() {
+        return path == record.exe;
     }
     let name = path.rsplit('/').next().unwrap_or(path);
     let mut end = name.len().min(15);
@@ -188,9 +206,19 @@ pub fn drift(
         let mut by_syscall: BTreeMap<String, Logged> = BTreeMap::new();
         for r in &records {
             let name = r.name.clone().unwrap_or_else(|| format!("#{}", r.number));
-            if a.allowed_syscalls.contains(&name) || a.answered_syscalls.contains(&name) {
+            // Logged although allowed: it broke its argument rule (clone
+            // with namespace flags).
+            let filtered = a.filtered_syscalls.contains(&name);
+            if !filtered
+                && (a.allowed_syscalls.contains(&name) || a.answered_syscalls.contains(&name))
+            {
                 continue;
             }
+            let name = if filtered {
+                format!("{name} (with arguments its rule refuses)")
+            } else {
+                name
+            };
             let entry = by_syscall.entry(name).or_insert_with(|| Logged {
                 count: 0,
                 programs: BTreeSet::new(),
@@ -264,8 +292,13 @@ mod tests {
             "audit: type=1326 audit(1:2): pid=10 comm=\"nginx\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=296 compat=0 code=0x7ffc0000\n",
             "audit: type=1326 audit(1:3): pid=10 comm=\"nginx\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=0 compat=0 code=0x7ffc0000\n",
             "audit: type=1326 audit(1:4): pid=11 comm=\"sh\" exe=\"/bin/dash\" arch=c000003e syscall=57 compat=0 code=0x7ffc0000\n",
+            // Another program that calls itself nginx: not the container's.
+            "audit: type=1326 audit(1:5): pid=12 comm=\"nginx\" exe=\"/tmp/nginx\" arch=c000003e syscall=101 compat=0 code=0x7ffc0000\n",
+            // A quoted name that looks like hex is a name.
+            "audit: type=1326 audit(1:6): pid=13 comm=\"657865\" exe=\"/usr/sbin/nginx\" arch=c000003e syscall=0 compat=0 code=0x7ffc0000\n",
         );
         let (records, _) = parse(text);
+        assert_eq!(records[5].comm, "657865");
         let applied: Vec<crate::drift::Applied> = serde_json::from_value(serde_json::json!([{
             "namespace": "shop", "workload": "proxy", "container": "nginx",
             "advice": {"capabilities": [], "run_as_non_root": true, "read_only_root_filesystem": true,

@@ -32,6 +32,10 @@ pub struct Applied {
     /// (`clone3` with ENOSYS, so the C library falls back to `clone`).
     #[serde(default)]
     pub answered_syscalls: Vec<String>,
+    /// Syscalls allowed only with the arguments their rule gives (`clone`
+    /// without namespace flags).
+    #[serde(default)]
+    pub filtered_syscalls: Vec<String>,
     /// The programs the container executed when recorded.
     #[serde(default)]
     pub executables: Vec<String>,
@@ -362,6 +366,7 @@ mod tests {
             advice: AppliedAdvice::from(&advise_context(&before)),
             allowed_syscalls: vec!["read".into()],
             answered_syscalls: Vec::new(),
+            filtered_syscalls: Vec::new(),
             executables: Vec::new(),
         };
         // Tried on the read-only root and refused: not a write.
@@ -406,6 +411,7 @@ mod tests {
             advice: AppliedAdvice::from(&advice),
             allowed_syscalls: vec!["read".into()],
             answered_syscalls: Vec::new(),
+            filtered_syscalls: Vec::new(),
             executables: Vec::new(),
         };
         let recorded = |recording: Recording| {

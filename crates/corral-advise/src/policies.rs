@@ -241,6 +241,7 @@ pub fn advice_json(policies: &[ContainerPolicies]) -> Value {
                     "seccompProfile": p.profile_path,
                     "allowedSyscalls": seccomp::allowed(&p.profile),
                     "answeredSyscalls": seccomp::answered(&p.profile),
+                    "filteredSyscalls": seccomp::filtered(&p.profile),
                     "warnings": p.warnings,
                     "executables": p.executables,
                 })

@@ -20,9 +20,14 @@ pub struct Site {
     pub function: Option<String>,
 }
 
+/// Sites kept per syscall; the others are counted.
+pub const MAX_SITES: usize = 8;
+
 #[derive(Debug, Default)]
 pub struct Reach {
-    pub sites: BTreeMap<String, BTreeSet<Site>>,
+    /// Per syscall, the first [`MAX_SITES`] sites in the recording's order
+    /// of binaries, and how many more there are.
+    pub sites: BTreeMap<String, (BTreeSet<Site>, usize)>,
     /// What could not be seen, one line each.
     pub unresolved: Vec<String>,
 }
@@ -42,6 +47,15 @@ fn table<'t>(tables: &'t [LibcTable], libc: &Binary, architecture: &str) -> Opti
 }
 
 impl Reach {
+    fn add(&mut self, syscall: String, site: Site) {
+        let (sites, more) = self.sites.entry(syscall).or_default();
+        if sites.len() < MAX_SITES {
+            sites.insert(site);
+        } else if !sites.contains(&site) {
+            *more += 1;
+        }
+    }
+
     pub fn of(recording: &Recording) -> Reach {
         let tables = LibcTable::builtin();
         let by_path: BTreeMap<&str, &Binary> = recording
@@ -73,10 +87,13 @@ impl Reach {
                 });
                 match name {
                     Some(name) => {
-                        reach.sites.entry(name).or_default().insert(Site {
-                            binary: binary.path.clone(),
-                            function: direct.function.clone(),
-                        });
+                        reach.add(
+                            name,
+                            Site {
+                                binary: binary.path.clone(),
+                                function: direct.function.clone(),
+                            },
+                        );
                     }
                     None => reach.unresolved.push(format!(
                         "{}: syscall {} has no name on {}",
@@ -113,12 +130,21 @@ impl Reach {
                     reach.unresolved.push(note);
                 }
             }
+            if binary.imports.iter().any(|i| i == "syscall") {
+                reach.unresolved.push(format!(
+                    "{}: imports syscall(), whose number its callers choose",
+                    binary.path
+                ));
+            }
             for import in &binary.imports {
                 for name in table.syscalls(import).unwrap_or_default() {
-                    reach.sites.entry(name.clone()).or_default().insert(Site {
-                        binary: binary.path.clone(),
-                        function: Some(import.clone()),
-                    });
+                    reach.add(
+                        name.clone(),
+                        Site {
+                            binary: binary.path.clone(),
+                            function: Some(import.clone()),
+                        },
+                    );
                 }
             }
         }

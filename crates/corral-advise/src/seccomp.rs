@@ -109,9 +109,12 @@ pub struct Why {
     /// The runtime makes it after installing the filter.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub runtime: bool,
-    /// Binaries (and functions) that can reach it.
+    /// Binaries (and functions) that can reach it: the first few.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reachable: Vec<Site>,
+    /// How many more binaries and functions can reach it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_sites: usize,
     /// Its family, and the members of it the workload made or reaches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<FamilyReason>,
@@ -126,6 +129,10 @@ pub struct FamilyReason {
     pub from: Vec<String>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// An attack-surface syscall the profile denies although a binary can
 /// reach it or a family holds it: no recording shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,6 +141,8 @@ pub struct Withheld {
     pub why: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reachable: Vec<Site>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_sites: usize,
 }
 
 /// What each part contributed, and what the profile blocks.
@@ -246,7 +255,7 @@ pub fn profile(
     if options.mode == Mode::Reachable {
         let reach = Reach::of(recording);
         unresolved = reach.unresolved;
-        for (name, sites) in reach.sites {
+        for (name, (sites, more)) in reach.sites {
             if let Some(why) = sets.attack_surface.get(&name) {
                 if !allowed.contains_key(&name) {
                     withheld.insert(
@@ -254,16 +263,24 @@ pub fn profile(
                         Withheld {
                             why: why.clone(),
                             reachable: sites.into_iter().collect(),
+                            more_sites: more,
                         },
                     );
                     continue;
                 }
             }
-            allowed.entry(name).or_default().reachable = sites.into_iter().collect();
+            let why = allowed.entry(name).or_default();
+            why.reachable = sites.into_iter().collect();
+            why.more_sites = more;
         }
-        // Families of what is allowed so far: the members it did not use.
+        // Families of what the workload made or can reach (not of the
+        // runtime's own calls): the members it did not use.
         let mut members: BTreeMap<String, FamilyReason> = BTreeMap::new();
-        for name in allowed.keys() {
+        let used = allowed
+            .iter()
+            .filter(|(_, why)| why.recorded_runs.is_some() || !why.reachable.is_empty())
+            .map(|(name, _)| name);
+        for name in used {
             let Some(family) = sets.family(name) else {
                 continue;
             };
@@ -291,22 +308,28 @@ pub fn profile(
                 allowed.entry(name.clone()).or_default().self_information = true;
             }
         }
-        if (allowed.contains_key("clone") || allowed.contains_key("clone3"))
-            && !namespaces_recorded(recording)
-        {
-            clone = Some(
-                "clone only without namespace flags; clone3 fails with ENOSYS, so the C library falls back to clone (no recorded unshare, setns or CAP_SYS_ADMIN)"
-                    .to_string(),
-            );
-            // Answered ENOSYS, so not allowed; clone stands for it.
-            if let Some(why) = allowed.remove("clone3") {
-                let clone = allowed.entry("clone".to_string()).or_default();
-                if clone.recorded_runs.is_none() {
-                    clone.recorded_runs = why.recorded_runs;
-                }
-                clone.reachable.extend(why.reachable);
-                clone.reachable.sort();
-                clone.reachable.dedup();
+    }
+    // In both modes: a recording that never made a namespace gets clone
+    // without namespace flags, and clone3 (whose flags seccomp cannot read)
+    // answered ENOSYS.
+    if (allowed.contains_key("clone") || allowed.contains_key("clone3"))
+        && !namespaces_recorded(recording)
+    {
+        clone = Some(
+            "clone only without namespace flags; clone3 fails with ENOSYS, so the C library falls back to clone (no recorded unshare, setns or CAP_SYS_ADMIN)"
+                .to_string(),
+        );
+        // Answered ENOSYS, so not allowed; clone stands for it.
+        if let Some(why) = allowed.remove("clone3") {
+            let clone = allowed.entry("clone".to_string()).or_default();
+            if clone.recorded_runs.is_none() {
+                clone.recorded_runs = why.recorded_runs;
+            }
+            clone.reachable.extend(why.reachable);
+            clone.reachable.sort();
+            clone.reachable.dedup();
+            if clone.recorded_runs.is_some() || !clone.reachable.is_empty() {
+                clone.family = None;
             }
         }
     }
@@ -399,6 +422,16 @@ pub fn allowed(profile: &OciProfile) -> Vec<&str> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// The syscalls a profile allows only with the arguments its rule gives.
+pub fn filtered(profile: &OciProfile) -> Vec<&str> {
+    profile
+        .syscalls
+        .iter()
+        .filter(|r| r.action == "SCMP_ACT_ALLOW" && !r.args.is_empty())
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect()
 }
 
 /// The syscalls a profile answers with an error of its own rule rather
@@ -614,6 +647,42 @@ mod tests {
         assert!(allowed(&profile).contains(&"clone3"));
         assert!(allowed(&profile).contains(&"unshare"));
         assert!(report.clone.is_none());
+    }
+
+    #[test]
+    fn recorded_mode_filters_clone_too_and_the_runtime_brings_no_family() {
+        // x86_64: 56 clone, 435 clone3.
+        let (profile, _, report) = profile(
+            &recording("x86_64", &[56, 435]),
+            &bases(),
+            "runc",
+            true,
+            RECORDED,
+        )
+        .unwrap();
+        assert_eq!(allowed(&profile), ["clone", "execve", "futex"]);
+        assert_eq!(filtered(&profile), ["clone"]);
+        assert_eq!(answered(&profile), ["clone3"]);
+        assert_eq!(report.allowed["clone"].family, None);
+        // The base's futex is runc's: its family (futex_waitv,
+        // set_robust_list) is not the workload's.
+        let (profile, _) = reachable(&[0]);
+        assert!(!allowed(&profile).contains(&"futex_waitv"));
+        // Neither a family nor self-information reads another process or
+        // changes state.
+        for name in [
+            "setsockopt",
+            "splice",
+            "timer_create",
+            "umask",
+            "getpgid",
+            "capget",
+        ] {
+            assert!(
+                !allowed(&reachable(&[55, 40, 37]).0).contains(&name),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -121,6 +121,10 @@ pub struct DirectSyscall {
 pub const MAX_BINARIES: usize = 4096;
 /// Bounds on each binary's lists.
 pub const MAX_BINARY_ENTRIES: usize = 65536;
+/// The longest path a binary's entry may hold (the kernel's PATH_MAX).
+pub const MAX_PATH: usize = 4096;
+/// The longest symbol (import or function name) it may hold.
+pub const MAX_SYMBOL: usize = 1024;
 
 /// Who a recording is of, from the container runtime's state.
 #[derive(
@@ -1291,6 +1295,27 @@ impl Recording {
                     ));
                 }
             }
+            // Paths as the kernel bounds them (PATH_MAX), symbols as no
+            // real library names them: a recording cannot grow the report
+            // by repeating a long name in every site.
+            let too_long = |text: &str, limit: usize| text.len() > limit;
+            let path_too_long = too_long(&binary.path, MAX_PATH)
+                || binary
+                    .target
+                    .as_deref()
+                    .is_some_and(|t| too_long(t, MAX_PATH))
+                || binary.libraries.iter().any(|l| too_long(l, MAX_PATH));
+            let symbol_too_long = binary.imports.iter().any(|i| too_long(i, MAX_SYMBOL))
+                || binary
+                    .syscalls
+                    .iter()
+                    .filter_map(|s| s.function.as_deref())
+                    .any(|f| too_long(f, MAX_SYMBOL));
+            if path_too_long || symbol_too_long {
+                return Err(format!(
+                    "binaries[{at}]: a path over {MAX_PATH} bytes or a symbol over {MAX_SYMBOL}",
+                ));
+            }
             let hex = binary.sha256.len() == 64
                 && binary
                     .sha256
@@ -1626,9 +1651,16 @@ mod tests {
         let mut many = r.clone();
         many.binaries = vec![binary("/app", 'a', (39, "getpid")); MAX_BINARIES + 1];
         assert!(many.check().unwrap_err().contains("binaries"));
-        let mut long = r;
+        let mut long = r.clone();
         long.binaries[0].imports = vec![String::new(); MAX_BINARY_ENTRIES + 1];
         assert!(long.check().unwrap_err().contains("imports"));
+        // Names longer than the kernel's paths or any real symbol.
+        let mut named = r.clone();
+        named.binaries[0].path = format!("/{}", "a".repeat(MAX_PATH));
+        assert!(named.check().unwrap_err().contains("a path over"));
+        let mut named = r.clone();
+        named.binaries[0].imports = vec!["f".repeat(MAX_SYMBOL + 1)];
+        assert!(named.check().unwrap_err().contains("a symbol over"));
     }
 
     #[test]

@@ -102,9 +102,7 @@ fn container_summary(p: &ContainerPolicies, model: Option<&Model>) -> Vec<String
 /// what it blocks.
 fn seccomp_summary(report: &Report, architecture: &str) -> String {
     // Counted on the native table, as `known` and `blocked` are.
-    let native: BTreeSet<&str> = (0..1024)
-        .filter_map(|n| corral_record::syscall_name(n, architecture, false))
-        .collect();
+    let native = corral_record::native_syscall_names(architecture);
     let count = |f: fn(&crate::seccomp::Why) -> bool| {
         report
             .allowed

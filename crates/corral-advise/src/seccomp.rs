@@ -366,9 +366,7 @@ pub fn profile(
     }
     // Counted on the native ABI's table, whose names the compat ABI's
     // mostly share.
-    let native: std::collections::BTreeSet<&str> = (0..1024)
-        .filter_map(|n| corral_record::syscall_name(n, &recording.architecture, false))
-        .collect();
+    let native = corral_record::native_syscall_names(&recording.architecture);
     let known = native.len();
     let allowed_known = allowed
         .keys()

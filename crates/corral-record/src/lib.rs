@@ -23,7 +23,7 @@ pub use containers::{
     DEFAULT_RUNTIME_ROOTS,
 };
 pub use recording::{
-    syscall_name, syscall_names_of, Activity, Binary, Capability, Container, DirectSyscall,
-    DnsQuery, Endpoint, Exec, FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run,
-    Syscall, ARCHITECTURES, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
+    native_syscall_names, syscall_name, syscall_names_of, Activity, Binary, Capability, Container,
+    DirectSyscall, DnsQuery, Endpoint, Exec, FileWrite, FileWriteFailure, Identity, MergeError,
+    Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
 };

@@ -454,6 +454,14 @@ pub fn syscall_name(number: u32, architecture: &str, compat: bool) -> Option<&'s
         .flatten()
 }
 
+/// The syscall names of `architecture`'s native ABI.
+pub fn native_syscall_names(architecture: &str) -> std::collections::BTreeSet<&'static str> {
+    syscall_table(architecture, false)
+        .into_iter()
+        .flat_map(|table| table.iter().flatten().copied())
+        .collect()
+}
+
 /// Every syscall name of `architecture`, its native ABI and its compat one.
 pub fn syscall_names_of(architecture: &str) -> std::collections::BTreeSet<&'static str> {
     [false, true]

@@ -58,6 +58,11 @@ fn action(code: u32) -> &'static str {
 /// The value of `key=` in a record: unquoted up to a space, or quoted
 /// (auditd also writes names in hex when they hold odd bytes).
 fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    quoted_field(text, key).map(|(value, _)| value)
+}
+
+/// The value of `key=`, and whether it was quoted.
+fn quoted_field<'a>(text: &'a str, key: &str) -> Option<(&'a str, bool)> {
     let mut rest = text;
     loop {
         let at = rest.find(key)?;
@@ -66,8 +71,8 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
         if before_ok && value.starts_with('=') {
             let value = &value[1..];
             return Some(match value.strip_prefix('"') {
-                Some(quoted) => quoted.split('"').next().unwrap_or_default(),
-                None => value.split(' ').next().unwrap_or_default(),
+                Some(quoted) => (quoted.split('"').next().unwrap_or_default(), true),
+                None => (value.split(' ').next().unwrap_or_default(), false),
             });
         }
         rest = &rest[at + key.len()..];
@@ -77,17 +82,10 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// A name field: quoted text as it is; unquoted, the kernel's hex encoding
 /// of a name with spaces, quotes or odd bytes.
 fn name_field(line: &str, key: &str) -> String {
-    let Some(value) = field(line, key) else {
-        return String::new();
-    };
-    let quoted = line
-        .find(&format!(" {key}=\""))
-        .or_else(|| line.starts_with(&format!("{key}=\"")).then_some(0))
-        .is_some();
-    if quoted {
-        value.to_string()
-    } else {
-        hex_or_text(value)
+    match quoted_field(line, key) {
+        None => String::new(),
+        Some((value, true)) => value.to_string(),
+        Some((value, false)) => hex_or_text(value),
     }
 }
 

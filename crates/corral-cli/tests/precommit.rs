@@ -46,9 +46,11 @@ fn the_hook_fails_a_commit_that_adds_a_privileged_container() {
         .args(["try-repo"])
         .arg(workspace())
         .args(["corral-scan", "--all-files"])
-        // The debug build the tests already made, not a release build.
-        .env("CORRAL_HOOK_PROFILE", "dev")
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
+        // The binary the tests already built. Building from pre-commit's
+        // clone into this workspace's target directory would overwrite its
+        // libraries with ones compiled from other paths, under the same
+        // names, while the other tests and doc-tests link against them.
+        .env("CORRAL_HOOK_BIN", env!("CARGO_BIN_EXE_corral"))
         .env("PRE_COMMIT_HOME", dir.path().join(".cache"))
         .output()
         .unwrap();

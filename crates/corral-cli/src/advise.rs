@@ -265,16 +265,15 @@ fn cluster_model(
         kinds: &[corral_cluster::PODS_OR_WORKLOADS],
     };
     let snapshot = crate::snapshot::take_for_analysis(&kube.target(None), common, &needs)?;
-    let text = output::json(&snapshot.list())?;
     let name: std::sync::Arc<str> = match &kube.context {
         Some(context) => format!("cluster:{context}").into(),
         None => "cluster".into(),
     };
-    let (objects, mut diagnostics) =
-        corral_core::load_bytes(&name, text.as_bytes(), &Limits::default(), &|_| {});
-    let (model, errors) = Model::build(objects, &TemplatePaths::default());
-    diagnostics.extend(errors);
-    Ok((model, diagnostics))
+    Ok(Model::from_values(
+        &name,
+        &snapshot.objects,
+        &TemplatePaths::default(),
+    ))
 }
 
 /// The recordings, their manifests and the inventory (the live cluster's

@@ -81,9 +81,9 @@ fn load_cluster(args: &LoadArgs, common: &CommonArgs, needs: &Needs) -> Result<L
         None => "cluster".into(),
     };
     let snapshot = crate::snapshot::take_for_analysis(&args.kube.target(None), common, needs)?;
-    let text = json(&snapshot.list())?;
+    // The API's answers as they are, never written out and parsed again.
     let (objects, diagnostics) =
-        corral_core::load_bytes(&name, text.as_bytes(), &args.limits(), &|_| {});
+        corral_core::values::objects_from_values(&name, &snapshot.objects);
     Ok(Loaded {
         objects,
         diagnostics,

@@ -14,6 +14,7 @@ pub mod object;
 mod parse;
 pub mod read;
 pub mod safe;
+pub mod values;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{discover, load, load_bytes, load_sources, parse_config, Input, Loaded, Source};

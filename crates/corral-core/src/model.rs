@@ -324,6 +324,20 @@ impl Model {
         Model::build_as(objects, paths, Templates::Full)
     }
 
+    /// The model of objects already in memory (an API server's answers,
+    /// with their apiVersion and kind), placed as `file` holding them in a
+    /// `v1 List` would place them (see [`crate::values`]).
+    pub fn from_values(
+        file: &std::sync::Arc<str>,
+        items: &[serde_json::Value],
+        paths: &TemplatePaths,
+    ) -> (Model, Vec<Diagnostic>) {
+        let (objects, mut diagnostics) = crate::values::objects_from_values(file, items);
+        let (model, more) = Model::build(objects, paths);
+        diagnostics.extend(more);
+        (model, diagnostics)
+    }
+
     /// [`Model::build`], decoding pod templates as `templates` says.
     pub fn build_as(
         objects: Vec<Object>,

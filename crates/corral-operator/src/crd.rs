@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
     plural = "recordings",
     shortname = "rec",
     namespaced,
+    status = "RecordingStatus",
     printcolumn = r#"{"name": "Workload", "type": "string", "jsonPath": ".spec.workload"}"#,
     printcolumn = r#"{"name": "Container", "type": "string", "jsonPath": ".spec.container"}"#,
     printcolumn = r#"{"name": "Node", "type": "string", "jsonPath": ".spec.node"}"#,
@@ -44,14 +45,47 @@ pub struct RecordingSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Advice {
-    /// The SeccompProfile (Security Profiles Operator) written for it, in
-    /// the same namespace; empty when none could be (no SPO installed).
-    pub seccomp_profile: String,
     /// The strategic-merge patch of the workload's securityContext, YAML.
     pub security_context_patch: String,
     /// The advice as `corral advise securitycontext --format json` gives
     /// it, JSON.
     pub advice: String,
+}
+
+/// A merged Recording's status, written by `corral operator`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingStatus {
+    /// Runs merged.
+    #[serde(default)]
+    pub runs: u32,
+    /// Nodes' Recordings merged.
+    #[serde(default)]
+    pub sources: u32,
+    /// The pods the runs were recorded in (at most 100).
+    #[serde(default)]
+    pub pods: Vec<String>,
+    /// The SeccompProfile (Security Profiles Operator) written for it, in
+    /// the same namespace; empty when none could be (no SPO installed).
+    #[serde(default)]
+    pub seccomp_profile: String,
+    /// `Merged`, `Advised` and `SeccompProfileWritten`, each `True` or
+    /// `False` with its reason and message.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// A status condition, as Kubernetes writes them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: String,
 }
 
 impl RecordingSpec {
@@ -89,9 +123,21 @@ impl RecordingResource {
             ),
             (label.0.to_string(), crate::label_value(label.1)),
         ]);
+        // Labels are cut at 63 characters; the names in full.
+        let annotations = BTreeMap::from([
+            (
+                crate::reconcile::WORKLOAD_ANNOTATION.to_string(),
+                spec.workload.clone(),
+            ),
+            (
+                crate::reconcile::CONTAINER_ANNOTATION.to_string(),
+                spec.container.clone(),
+            ),
+        ]);
         let mut resource = RecordingResource::new(&name, spec);
         resource.metadata.namespace = Some(namespace.to_string());
         resource.metadata.labels = Some(labels);
+        resource.metadata.annotations = Some(annotations);
         resource
     }
 }

@@ -11,6 +11,7 @@
 pub mod crd;
 pub mod publish;
 pub mod reconcile;
+pub mod stores;
 
 pub use crd::{RecordingResource, RecordingSpec};
 

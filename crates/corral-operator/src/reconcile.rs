@@ -1,39 +1,135 @@
-//! `corral operator`: a kube-rs controller over Recording resources. For a
-//! workload container's recordings it writes, by server-side apply (or
-//! into a directory, with `output`):
-//! - the merged Recording (`WORKLOAD-CONTAINER-merged`, labelled
-//!   `corral.dev/merged: "true"`), over every replica and node;
-//!   with the advice in it (`spec.advice`: the securityContext patch and
-//!   the advice as JSON);
-//! - the advised seccomp profile, as a Security Profiles Operator
-//!   `SeccompProfile`;
-//! - the namespace's NetworkPolicies, advised from every merged recording
-//!   of the namespace and the live pods, Services and namespaces.
+//! `corral operator`: two kube-runtime controllers over shared stores
+//! (`stores`), so that the API server is listed once and then watched.
+//!
+//! - The **workload container** controller is keyed on the merged
+//!   Recording (`WORKLOAD-CONTAINER-merged`, labelled `corral.dev/merged`):
+//!   every node's Recording of the container maps to it, so N nodes
+//!   publishing give one reconcile, not N. It reads the nodes' Recordings
+//!   (by name: a GET each, never a LIST), merges them, and writes the
+//!   merged Recording (with the securityContext patch and the advice), the
+//!   advised Security Profiles Operator `SeccompProfile` (owned by the
+//!   merged Recording) and the Recording's status (conditions) and Events.
+//!   Nothing is read or written when the nodes' Recordings are the ones
+//!   last merged (their fingerprint is on the merged Recording). The first
+//!   Recording of a new container finds no merged Recording to key on: the
+//!   controller reports it missing, and it is created then.
+//! - The **namespace** controller writes each namespace's NetworkPolicies
+//!   from its merged Recordings and the stores (pods, Services,
+//!   EndpointSlices, namespaces), debounced, owned by the merged
+//!   Recordings they were advised from; it writes a policy only when it
+//!   changed, and deletes the ones no longer advised.
+//!
+//! With `output`, what would be applied is written as files instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_advise::workload::{Named, Naming, Recorded, WorkloadKey};
 use corral_core::safe::file_name;
-use futures::StreamExt;
-use kube::api::{
-    Api, ApiResource, DynamicObject, ListParams, PartialObjectMeta, Patch, PatchParams,
-};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{Namespace, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
-use serde_json::Value;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::crd::{Advice, RecordingResource, RecordingSpec};
-use crate::{label_value, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
+use crate::stores::{RecordingMeta, Stores, MANAGED_BY};
+use crate::{object_name, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
 
-/// What the controller works with.
+/// The annotation on a merged Recording: which nodes' Recordings, at
+/// which resourceVersions, it was merged from (a SHA-256).
+pub const SOURCES_ANNOTATION: &str = "corral.dev/sources";
+/// The annotations holding a Recording's workload and container names in
+/// full (labels are cut at 63 characters).
+pub const WORKLOAD_ANNOTATION: &str = "corral.dev/workload";
+pub const CONTAINER_ANNOTATION: &str = "corral.dev/container";
+/// Most pod names kept in a merged Recording's status.
+const MAX_STATUS_PODS: usize = 100;
+/// Nodes' Recordings read at once for one workload container.
+const READS_AT_ONCE: usize = 8;
+
+/// How the controllers run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Reconciles running at once, per controller.
+    pub concurrency: u16,
+    /// How long a workload container's triggers are gathered before it is
+    /// reconciled (nodes publish their windows at about the same time).
+    pub debounce: Duration,
+    /// The same for a namespace's NetworkPolicies.
+    pub namespace_debounce: Duration,
+    /// How often a namespace's NetworkPolicies are advised again without a
+    /// change to its Recordings (its peers' pods and Services move).
+    pub refresh: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            concurrency: 8,
+            debounce: Duration::from_secs(5),
+            namespace_debounce: Duration::from_secs(15),
+            refresh: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the controllers work with.
 pub struct Context {
     pub client: Client,
     /// Write the advised resources as files here instead of applying them.
     pub output: Option<PathBuf>,
+    pub stores: Stores,
+    pub settings: Settings,
+    /// Set once every store has its initial list.
+    pub ready: Arc<AtomicBool>,
+    events: Recorder,
+    /// Merged recordings by (namespace, name), at the resourceVersion last
+    /// written or read: the namespace controller reads them from here.
+    merged: Mutex<HashMap<(String, String), (String, Arc<Merged>)>>,
+    /// Workload containers whose merged Recording does not exist yet, by
+    /// (namespace, merged name).
+    missing: Mutex<HashMap<(String, String), ContainerKey>>,
+    /// Failures in a row, by object, for the backoff.
+    failures: Mutex<HashMap<String, u32>>,
+    /// The hash of each NetworkPolicy last written, by (namespace, name).
+    written: Mutex<HashMap<(String, String), [u8; 32]>>,
+}
+
+/// A merged recording and the pods it was recorded in.
+pub struct Merged {
+    pub recording: corral_record::Recording,
+    pub pods: Vec<String>,
+    pub uid: Option<String>,
+}
+
+impl Context {
+    pub fn new(client: Client, output: Option<PathBuf>, stores: Stores, settings: Settings) -> Self {
+        let reporter = Reporter {
+            controller: "corral-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Context {
+            events: Recorder::new(client.clone(), reporter),
+            client,
+            output,
+            stores,
+            settings,
+            ready: Arc::new(AtomicBool::new(false)),
+            merged: Mutex::default(),
+            missing: Mutex::default(),
+            failures: Mutex::default(),
+            written: Mutex::default(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -51,6 +147,40 @@ fn failed(what: &str) -> impl Fn(kube::Error) -> Error + '_ {
     move |e| Error(format!("{what}: {e}"))
 }
 
+/// One workload container of a namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerKey {
+    pub namespace: String,
+    pub workload: String,
+    pub container: String,
+}
+
+impl ContainerKey {
+    /// The workload container a Recording's metadata names: its full
+    /// names from the annotations, or from the labels for Recordings
+    /// published without them.
+    pub fn of(meta: &kube::api::ObjectMeta) -> Option<ContainerKey> {
+        let annotation = |key: &str| meta.annotations.as_ref()?.get(key).cloned();
+        let label = |key: &str| meta.labels.as_ref()?.get(key).cloned();
+        Some(ContainerKey {
+            namespace: meta.namespace.clone()?,
+            workload: annotation(WORKLOAD_ANNOTATION).or_else(|| label(WORKLOAD_LABEL))?,
+            container: annotation(CONTAINER_ANNOTATION).or_else(|| label(CONTAINER_LABEL))?,
+        })
+    }
+
+    pub fn merged_name(&self) -> String {
+        object_name(&[&self.workload, &self.container, "merged"])
+    }
+}
+
+fn is_merged(meta: &kube::api::ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(MERGED_LABEL))
+        .is_some_and(|v| v == "true")
+}
+
 /// The Security Profiles Operator's SeccompProfile.
 fn seccomp_profiles() -> ApiResource {
     ApiResource {
@@ -63,23 +193,22 @@ fn seccomp_profiles() -> ApiResource {
 }
 
 fn network_policies() -> ApiResource {
-    ApiResource {
-        group: "networking.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "networking.k8s.io/v1".into(),
-        kind: "NetworkPolicy".into(),
-        plural: "networkpolicies".into(),
-    }
+    ApiResource::erase::<k8s_openapi::api::networking::v1::NetworkPolicy>(&())
+}
+
+fn recordings() -> ApiResource {
+    ApiResource::erase::<RecordingResource>(&())
 }
 
 /// Apply `object` (a manifest with apiVersion, kind and metadata), or
-/// write it as `<kind>-<name>.json` under the output directory.
+/// write it as `<kind>-<name>.json` under the output directory. The
+/// object as the API server stored it, when applied.
 async fn put(
     context: &Context,
     resource: &ApiResource,
     namespace: &str,
     object: Value,
-) -> Result<String, Error> {
+) -> Result<Option<DynamicObject>, Error> {
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -93,106 +222,159 @@ async fn put(
         std::fs::create_dir_all(path.parent().unwrap_or(dir))
             .and_then(|_| std::fs::write(&path, format!("{:#}\n", object)))
             .map_err(|e| Error(format!("{}: {e}", path.display())))?;
-        return Ok(path.display().to_string());
+        return Ok(None);
     }
     let api: Api<DynamicObject> = Api::namespaced_with(context.client.clone(), namespace, resource);
     let object: DynamicObject = serde_json::from_value(object)
         .map_err(|e| Error(format!("{} {name}: {e}", resource.kind)))?;
-    api.patch(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&object),
-    )
-    .await
-    .map_err(failed(&format!(
-        "writing {} {namespace}/{name}",
-        resource.kind
-    )))?;
-    Ok(format!("{} {namespace}/{name}", resource.kind))
+    let applied = api
+        .patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .map_err(failed(&format!(
+            "writing {} {namespace}/{name}",
+            resource.kind
+        )))?;
+    Ok(Some(applied))
 }
 
-/// The recordings of one workload container in a namespace, merged:
-/// (merged recording, pods), or `None` when there are none.
-fn merge(
-    recordings: &[RecordingResource],
-) -> Result<Option<(corral_record::Recording, Vec<String>)>, Error> {
-    let mut pods: Vec<String> = recordings
+/// The nodes' Recordings of `key` in the store, by name.
+fn sources_of(stores: &Stores, key: &ContainerKey) -> Vec<Arc<RecordingMeta>> {
+    let mut sources = stores.recordings.state_filter(|r| {
+        !is_merged(&r.metadata) && ContainerKey::of(&r.metadata).as_ref() == Some(key)
+    });
+    sources.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    sources
+}
+
+/// The fingerprint of the nodes' Recordings a merge reads: their names and
+/// resourceVersions.
+fn fingerprint<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut hash = Sha256::new();
+    for (name, version) in sources {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(version.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What one reconcile wrote, said in the log.
+pub type Written = Vec<String>;
+
+/// Reconcile one workload container: merge its nodes' Recordings and write
+/// what Corral advises from them; delete its merged Recording (and, by
+/// ownership, what was advised from it) when no node has one any more.
+pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<Written, Error> {
+    let name = key.merged_name();
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &key.namespace);
+    let sources = sources_of(&context.stores, key);
+    let existing = context
+        .stores
+        .recordings
+        .get(&ObjectRef::new(&name).within(&key.namespace));
+    if sources.is_empty() {
+        if existing.is_some() && context.output.is_none() {
+            api.delete(&name, &DeleteParams::background())
+                .await
+                .map_err(failed(&format!(
+                    "deleting Recording {}/{name}",
+                    key.namespace
+                )))?;
+            return Ok(vec![format!(
+                "deleted Recording {}/{name}: no node has a Recording of it",
+                key.namespace
+            )]);
+        }
+        return Ok(Vec::new());
+    }
+    let known = fingerprint(sources.iter().map(|s| {
+        (
+            s.metadata.name.as_deref().unwrap_or_default(),
+            s.metadata.resource_version.as_deref().unwrap_or_default(),
+        )
+    }));
+    let merged_from = existing
+        .as_ref()
+        .and_then(|e| e.metadata.annotations.as_ref())
+        .and_then(|a| a.get(SOURCES_ANNOTATION));
+    if merged_from == Some(&known) {
+        return Ok(Vec::new());
+    }
+
+    // The nodes' Recordings, each read by name; one deleted since is left
+    // out, one that does not read fails the reconcile, named.
+    let names: Vec<String> = sources
+        .iter()
+        .filter_map(|s| s.metadata.name.clone())
+        .collect();
+    let mut read: Vec<RecordingResource> = futures::stream::iter(names)
+        .map(|n: String| {
+            let api = api.clone();
+            let namespace = &key.namespace;
+            async move {
+                api.get_opt(&n)
+                    .await
+                    .map_err(|e| Error(format!("reading Recording {namespace}/{n}: {e}")))
+            }
+        })
+        .buffered(READS_AT_ONCE)
+        .try_filter_map(|r| futures::future::ready(Ok(r)))
+        .try_collect()
+        .await?;
+    // A node's Recording names its workload container in its spec too; one
+    // whose spec names another is not merged in.
+    read.retain(|r| r.spec.workload == key.workload && r.spec.container == key.container);
+    if read.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fingerprint = fingerprint(read.iter().map(|r| {
+        (
+            r.metadata.name.as_deref().unwrap_or_default(),
+            r.metadata.resource_version.as_deref().unwrap_or_default(),
+        )
+    }));
+    let mut pods: Vec<String> = read
         .iter()
         .filter_map(|r| r.spec.recording.container.as_ref()?.pod.clone())
         .collect();
     pods.sort();
     pods.dedup();
-    let all: Vec<corral_record::Recording> = recordings
-        .iter()
-        .map(|r| r.spec.recording.clone())
-        .collect();
-    if all.is_empty() {
-        return Ok(None);
-    }
-    corral_record::Recording::merge(all)
-        .map(|merged| Some((merged, pods)))
-        .map_err(|e| Error(e.to_string()))
+    let nodes = read.len();
+    let merged = corral_record::Recording::merge(read.into_iter().map(|r| r.spec.recording).collect())
+        .map_err(|e| Error(format!("{}/{} container {}: {e}", key.namespace, key.workload, key.container)))?;
+    write_advice(key, merged, pods, nodes, fingerprint, context).await
 }
 
-/// Whether `recording` is a merged one (the operator's own output).
-fn is_merged(recording: &RecordingResource) -> bool {
-    recording
-        .labels()
-        .get(MERGED_LABEL)
-        .is_some_and(|v| v == "true")
-}
-
-/// What one reconcile wrote.
-pub type Written = Vec<String>;
-
-/// Reconcile the workload container of `recording`: merge its recordings
-/// and write what Corral advises from them.
-pub async fn reconcile_one(
-    recording: &RecordingResource,
+/// Write the merged Recording of `key`, its SeccompProfile and status.
+async fn write_advice(
+    key: &ContainerKey,
+    merged: corral_record::Recording,
+    pods: Vec<String>,
+    nodes: usize,
+    fingerprint: String,
     context: &Context,
 ) -> Result<Written, Error> {
-    if is_merged(recording) {
-        return Ok(Vec::new());
-    }
-    let namespace = recording.namespace().unwrap_or_else(|| "default".into());
-    let RecordingSpec {
-        workload,
-        container,
-        ..
-    } = &recording.spec;
-    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &namespace);
-    let selector = format!(
-        "{WORKLOAD_LABEL}={},{CONTAINER_LABEL}={},!{MERGED_LABEL}",
-        label_value(workload),
-        label_value(container)
-    );
-    let mut recordings = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(failed(&format!(
-            "listing the Recordings of {namespace}/{workload}"
-        )))?
-        .items;
-    recordings.sort_by_key(|r| r.name_any());
-    let Some((merged, pods)) = merge(&recordings)? else {
-        return Ok(Vec::new());
-    };
-    let mut written = Vec::new();
-
-    // Seccomp profile, securityContext and advice.
-    let key = WorkloadKey {
-        namespace: namespace.clone(),
-        workload: workload.clone(),
-        container: container.clone(),
-    };
+    let namespace = &key.namespace;
     let workloads = BTreeMap::from([(
-        key,
+        WorkloadKey {
+            namespace: namespace.clone(),
+            workload: key.workload.clone(),
+            container: key.container.clone(),
+        },
         Recorded {
             recording: merged.clone(),
-            pods,
+            pods: pods.clone(),
             named: Named {
                 kind: None,
-                name: workload.clone(),
+                name: key.workload.clone(),
                 naming: Naming::Resource,
             },
             files: Vec::new(),
@@ -208,190 +390,654 @@ pub async fn reconcile_one(
         },
     )
     .map_err(Error)?;
-    let mut profile_name = String::new();
-    for policy in &policies {
-        let stem = policy.key.file_stem();
-        let profile = corral_advise::seccomp::spo_resource(
-            &stem,
-            &namespace,
-            &policy.profile,
-            &policy.coverage,
-        );
-        let name = profile["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        // Without the Security Profiles Operator there is no SeccompProfile
-        // to write: the rest is still merged and advised.
-        match put(context, &seccomp_profiles(), &namespace, profile).await {
-            Ok(done) => {
-                written.push(done);
-                profile_name = name;
-            }
-            Err(e) => written.push(format!(
-                "no SeccompProfile {namespace}/{name} (is the Security Profiles Operator installed?): {e}"
-            )),
-        }
-    }
     let advice = Advice {
-        seccomp_profile: profile_name,
         security_context_patch: corral_advise::policies::patches(&policies, None)
             .into_iter()
             .map(|p| p.text)
             .collect(),
         advice: format!("{:#}\n", corral_advise::policies::advice_json(&policies)),
     };
+    let runs = merged.runs.len();
+    let mut written = Vec::new();
 
-    // The merged Recording, with its advice.
-    let mut spec = RecordingSpec::new(workload, container, "merged", merged);
+    // The merged Recording first: what is advised from it is owned by it.
+    let mut spec = RecordingSpec::new(&key.workload, &key.container, "merged", merged.clone());
     spec.advice = Some(advice);
-    let resource = RecordingResource::labelled(&namespace, spec, (MERGED_LABEL, "true"));
-    let recording_resource = ApiResource::erase::<RecordingResource>(&());
+    let mut resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
+    resource
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(SOURCES_ANNOTATION.into(), fingerprint);
     let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
-    written.push(put(context, &recording_resource, &namespace, value).await?);
-
-    // NetworkPolicies, from every merged recording of the namespace.
-    // A workload whose pods the cluster does not show yet is said, not
-    // fatal.
-    match network_policies_of(&api, &namespace, context).await {
-        Ok(policies) => written.extend(policies),
-        Err(e) => written.push(format!("no NetworkPolicies for {namespace} yet: {e}")),
+    let name = key.merged_name();
+    let applied = put(context, &recordings(), namespace, value).await?;
+    written.push(format!("Recording {namespace}/{name}"));
+    let uid = applied.as_ref().and_then(|a| a.metadata.uid.clone());
+    let owner = applied.as_ref().and_then(|a| {
+        Some(OwnerReference {
+            api_version: "corral.dev/v1alpha1".into(),
+            kind: "Recording".into(),
+            name: name.clone(),
+            uid: a.metadata.uid.clone()?,
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        })
+    });
+    if let Some(applied) = &applied {
+        context.merged.lock().unwrap().insert(
+            (namespace.clone(), name.clone()),
+            (
+                applied.metadata.resource_version.clone().unwrap_or_default(),
+                Arc::new(Merged {
+                    recording: merged,
+                    pods: pods.clone(),
+                    uid: applied.metadata.uid.clone(),
+                }),
+            ),
+        );
     }
+
+    // The SeccompProfile. Without the Security Profiles Operator there is
+    // none to write: the rest is still merged and advised, and that is
+    // said in the status.
+    let mut profile_name = String::new();
+    let mut profile_condition = condition("SeccompProfileWritten", true, "Written", "");
+    for policy in &policies {
+        let mut profile = corral_advise::seccomp::spo_resource(
+            &policy.key.file_stem(),
+            namespace,
+            &policy.profile,
+            &policy.coverage,
+        );
+        if let Some(owner) = &owner {
+            profile["metadata"]["ownerReferences"] = json!([owner]);
+        }
+        let this = profile["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        match put(context, &seccomp_profiles(), namespace, profile).await {
+            Ok(_) => {
+                written.push(format!("SeccompProfile {namespace}/{this}"));
+                profile_condition["message"] = json!(format!("SeccompProfile {this}"));
+                profile_name = this;
+            }
+            Err(e) => {
+                let why = format!(
+                    "no SeccompProfile {namespace}/{this} (is the Security Profiles Operator installed?): {e}"
+                );
+                profile_condition = condition(
+                    "SeccompProfileWritten",
+                    false,
+                    "SecurityProfilesOperatorMissing",
+                    &why,
+                );
+                publish(
+                    context,
+                    (namespace, &name, uid.clone()),
+                    EventType::Warning,
+                    "SeccompProfileNotWritten",
+                    &why,
+                )
+                .await;
+                written.push(why);
+            }
+        }
+    }
+    let merged_message = format!("{runs} run(s) from {nodes} node Recording(s)");
+    let mut pods_kept = pods;
+    pods_kept.truncate(MAX_STATUS_PODS);
+    let status = json!({
+        "runs": runs,
+        "sources": nodes,
+        "pods": pods_kept,
+        "seccompProfile": profile_name,
+        "conditions": [
+            condition("Merged", true, "Merged", &merged_message),
+            condition("Advised", true, "Advised", "securityContext patch and advice in spec.advice"),
+            profile_condition,
+        ],
+    });
+    set_status(context, namespace, &name, status).await?;
+    publish(
+        context,
+        (namespace, &name, uid),
+        EventType::Normal,
+        "Advised",
+        &format!("merged {merged_message}; {}", written.join(", ")),
+    )
+    .await;
     Ok(written)
 }
 
-/// The namespace's NetworkPolicies, advised from its merged recordings and
-/// the live cluster (its pods, Services and namespaces: peers may be in
-/// any namespace).
-async fn network_policies_of(
-    api: &Api<RecordingResource>,
-    namespace: &str,
+/// A status condition, now.
+fn condition(kind: &str, status: bool, reason: &str, message: &str) -> Value {
+    json!({
+        "type": kind,
+        "status": if status { "True" } else { "False" },
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+    })
+}
+
+/// Apply a merged Recording's status (its own field manager, so the
+/// spec's apply never takes it away).
+async fn set_status(
     context: &Context,
-) -> Result<Written, Error> {
-    let all = api
-        .list(&ListParams::default())
-        .await
-        .map_err(failed(&format!("listing the Recordings of {namespace}")))?;
-    // Each workload container's merged recording, and its pods from the
-    // nodes' recordings.
+    namespace: &str,
+    name: &str,
+    status: Value,
+) -> Result<(), Error> {
+    if context.output.is_some() {
+        return Ok(());
+    }
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), namespace);
+    let patch = json!({
+        "apiVersion": "corral.dev/v1alpha1",
+        "kind": "Recording",
+        "metadata": {"name": name},
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(&format!("{MANAGER}-status")).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(failed(&format!("writing the status of Recording {namespace}/{name}")))?;
+    Ok(())
+}
+
+/// Publish an Event about the Recording `namespace/name`; an Event that
+/// cannot be written is logged, never fatal.
+async fn publish(
+    context: &Context,
+    (namespace, name, uid): (&str, &str, Option<String>),
+    kind: EventType,
+    reason: &str,
+    note: &str,
+) {
+    if context.output.is_some() {
+        return;
+    }
+    let reference = ObjectReference {
+        api_version: Some("corral.dev/v1alpha1".into()),
+        kind: Some("Recording".into()),
+        name: Some(name.into()),
+        namespace: Some(namespace.into()),
+        uid,
+        ..Default::default()
+    };
+    let event = Event {
+        type_: kind,
+        reason: reason.into(),
+        note: Some(corral_core::safe::one_line(note).chars().take(1024).collect()),
+        action: "Advise".into(),
+        secondary: None,
+    };
+    if let Err(e) = context.events.publish(&event, &reference).await {
+        tracing::warn!(error = %e, reason, "an Event could not be written");
+    }
+}
+
+/// Say in its status and an Event that a workload container's
+/// Recordings could not be merged.
+async fn report_failure(key: &ContainerKey, error: &Error, context: &Context) {
+    let name = key.merged_name();
+    if context
+        .stores
+        .recordings
+        .get(&ObjectRef::new(&name).within(&key.namespace))
+        .is_none()
+    {
+        return;
+    }
+    let status = json!({"conditions": [condition("Merged", false, "Unreadable", &error.0)]});
+    if let Err(e) = set_status(context, &key.namespace, &name, status).await {
+        tracing::warn!(error = %e, "a status could not be written");
+    }
+    publish(
+        context,
+        (&key.namespace, &name, None),
+        EventType::Warning,
+        "NotMerged",
+        &error.0,
+    )
+    .await;
+}
+
+/// The namespace's NetworkPolicies, advised from its merged Recordings and
+/// the stores: its pods, Services and EndpointSlices, the peers its
+/// recordings reached, and every namespace's labels.
+pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Written, Error> {
+    let merged: Vec<Arc<RecordingMeta>> = context
+        .stores
+        .recordings
+        .state_filter(|r| r.metadata.namespace.as_deref() == Some(namespace) && is_merged(&r.metadata));
     let mut workloads: BTreeMap<WorkloadKey, Recorded> = BTreeMap::new();
-    let mut pods: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for resource in all.items {
-        let merged = is_merged(&resource);
-        let spec = resource.spec;
-        let id = (spec.workload.clone(), spec.container.clone());
-        if merged {
-            let key = WorkloadKey {
+    let mut owners: BTreeMap<String, Vec<OwnerReference>> = BTreeMap::new();
+    for meta in &merged {
+        let Some(key) = ContainerKey::of(&meta.metadata) else {
+            continue;
+        };
+        let found = read_merged(context, &key, meta).await?;
+        let Some(found) = found else { continue };
+        if let Some(uid) = &found.uid {
+            owners.entry(key.workload.clone()).or_default().push(OwnerReference {
+                api_version: "corral.dev/v1alpha1".into(),
+                kind: "Recording".into(),
+                name: key.merged_name(),
+                uid: uid.clone(),
+                controller: None,
+                block_owner_deletion: Some(true),
+            });
+        }
+        workloads.insert(
+            WorkloadKey {
                 namespace: namespace.to_string(),
-                workload: spec.workload,
-                container: spec.container,
-            };
-            let recorded = Recorded {
-                recording: spec.recording,
-                pods: Vec::new(),
+                workload: key.workload.clone(),
+                container: key.container.clone(),
+            },
+            Recorded {
+                recording: found.recording.clone(),
+                pods: found.pods.clone(),
                 named: Named {
                     kind: None,
                     name: key.workload.clone(),
                     naming: Naming::Resource,
                 },
                 files: Vec::new(),
-            };
-            workloads.insert(key, recorded);
-        } else if let Some(pod) = spec.recording.container.and_then(|c| c.pod) {
-            pods.entry(id).or_default().push(pod);
+            },
+        );
+    }
+    let mut written = Vec::new();
+    let mut advised_names = BTreeSet::new();
+    if !workloads.is_empty() {
+        let model = inventory_model(&context.stores, namespace, &workloads);
+        let inventory = corral_advise::netpol::inventory::Inventory::from_model(&model);
+        let options = corral_advise::netpol::advise::Options::default();
+        let advised = corral_advise::netpol::advise::advise_workloads(
+            &workloads, &model, &inventory, &options,
+        )
+        .map_err(Error)?;
+        for policy in advised {
+            let mut object = policy.policy;
+            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            object["metadata"]["labels"][MANAGED_BY.0] = json!(MANAGED_BY.1);
+            if let Some(owners) = owners.get(&policy.workload) {
+                object["metadata"]["ownerReferences"] = json!(owners);
+            }
+            advised_names.insert(name.clone());
+            let hash: [u8; 32] = Sha256::digest(object.to_string().as_bytes()).into();
+            let key = (namespace.to_string(), name.clone());
+            if context.written.lock().unwrap().get(&key) == Some(&hash) {
+                continue;
+            }
+            put(context, &network_policies(), namespace, object).await?;
+            context.written.lock().unwrap().insert(key, hash);
+            written.push(format!("NetworkPolicy {namespace}/{name}"));
         }
     }
-    for (key, recorded) in &mut workloads {
-        let mut of = pods
-            .remove(&(key.workload.clone(), key.container.clone()))
-            .unwrap_or_default();
-        of.sort();
-        of.dedup();
-        recorded.pods = of;
-    }
-    if workloads.is_empty() {
-        return Ok(Vec::new());
-    }
-    let cluster = corral_cluster::Target::default();
-    let snapshot = corral_cluster::snapshot(&context.client, &cluster, &|_| {})
-        .await
-        .map_err(|e| Error(e.to_string()))?;
-    let text = snapshot.list().to_string();
-    let name: Arc<str> = Arc::from("cluster");
-    let limits = corral_core::Limits::default();
-    let (objects, _) = corral_core::load_bytes(&name, text.as_bytes(), &limits, &|_| {});
-    let templates = corral_core::model::TemplatePaths::default();
-    let (model, _) = corral_core::model::Model::build(objects, &templates);
-    let inventory = corral_advise::netpol::inventory::Inventory::from_model(&model);
-    let options = corral_advise::netpol::advise::Options::default();
-    let advised =
-        corral_advise::netpol::advise::advise_workloads(&workloads, &model, &inventory, &options)
-            .map_err(Error)?;
-    let mut written = Vec::new();
-    for policy in advised {
-        written.push(put(context, &network_policies(), namespace, policy.policy).await?);
+    // Corral's policies no longer advised (their workload's Recordings
+    // went, or its flows changed its policy's name).
+    if context.output.is_none() {
+        let stale = context.stores.policies.state_filter(|p| {
+            p.metadata.namespace.as_deref() == Some(namespace)
+                && !advised_names.contains(p.metadata.name.as_deref().unwrap_or_default())
+        });
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(context.client.clone(), namespace, &network_policies());
+        for policy in stale {
+            let name = policy.name_any();
+            api.delete(&name, &DeleteParams::background())
+                .await
+                .map_err(failed(&format!("deleting NetworkPolicy {namespace}/{name}")))?;
+            context
+                .written
+                .lock()
+                .unwrap()
+                .remove(&(namespace.to_string(), name.clone()));
+            written.push(format!("deleted NetworkPolicy {namespace}/{name}"));
+        }
     }
     Ok(written)
 }
 
-/// Reconcile the Recording `namespace/name`, whose metadata the
-/// controller watched: read it whole here, so that one that does not read (tampered with, or of
-/// another format version) fails its own reconcile, named, and never the
-/// watch of every other Recording.
-pub async fn reconcile_named(
-    namespace: &str,
-    name: &str,
+/// A merged Recording's content: from the cache at its resourceVersion,
+/// else read by name.
+async fn read_merged(
     context: &Context,
-) -> Result<Written, Error> {
-    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), namespace);
-    let recording = api
-        .get_opt(name)
+    key: &ContainerKey,
+    meta: &RecordingMeta,
+) -> Result<Option<Arc<Merged>>, Error> {
+    let name = key.merged_name();
+    let id = (key.namespace.clone(), name.clone());
+    let version = meta.metadata.resource_version.clone().unwrap_or_default();
+    if let Some((v, merged)) = context.merged.lock().unwrap().get(&id) {
+        if *v == version {
+            return Ok(Some(merged.clone()));
+        }
+    }
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &key.namespace);
+    let Some(resource) = api
+        .get_opt(&name)
         .await
-        .map_err(failed(&format!("reading Recording {namespace}/{name}")))?;
-    match recording {
-        Some(recording) => reconcile_one(&recording, context).await,
-        None => Ok(Vec::new()), // deleted since
+        .map_err(failed(&format!("reading Recording {}/{name}", key.namespace)))?
+    else {
+        return Ok(None);
+    };
+    let pods = resource
+        .status
+        .as_ref()
+        .map(|s| s.pods.clone())
+        .unwrap_or_default();
+    let merged = Arc::new(Merged {
+        recording: resource.spec.recording,
+        pods,
+        uid: resource.metadata.uid.clone(),
+    });
+    context.merged.lock().unwrap().insert(
+        id,
+        (
+            resource.metadata.resource_version.unwrap_or_default(),
+            merged.clone(),
+        ),
+    );
+    Ok(Some(merged))
+}
+
+/// The objects a namespace's NetworkPolicies are advised from, as a model:
+/// its own pods, Services and EndpointSlices; the pods, Services and
+/// EndpointSlices its recordings reached by address (and the pods behind
+/// those Services); the cluster DNS; every namespace.
+fn inventory_model(
+    stores: &Stores,
+    namespace: &str,
+    workloads: &BTreeMap<WorkloadKey, Recorded>,
+) -> corral_core::model::Model {
+    let mut peers: BTreeSet<std::net::IpAddr> = BTreeSet::new();
+    for recorded in workloads.values() {
+        let activity = &recorded.recording.workload;
+        for endpoint in activity
+            .connects
+            .iter()
+            .chain(&activity.accepts)
+            .chain(&activity.udp)
+        {
+            peers.insert(endpoint.address);
+        }
+        for query in &activity.dns_queries {
+            peers.extend(query.answers.iter().copied());
+        }
+    }
+    let ips = |list: &[String]| -> Vec<std::net::IpAddr> {
+        list.iter().filter_map(|ip| ip.parse().ok()).collect()
+    };
+    let services = stores.services.state_filter(|s| {
+        let Some(spec) = &s.spec else { return false };
+        let mut addresses = ips(spec.cluster_ips.as_deref().unwrap_or_default());
+        addresses.extend(spec.cluster_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok()));
+        s.metadata.namespace.as_deref() == Some(namespace)
+            || (s.metadata.namespace.as_deref() == Some("kube-system") && s.metadata.name.as_deref() == Some("kube-dns"))
+            || addresses.iter().any(|a| peers.contains(a))
+    });
+    let selectors: Vec<(String, BTreeMap<String, String>)> = services
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.metadata.namespace.clone()?,
+                s.spec.as_ref()?.selector.clone().filter(|m| !m.is_empty())?,
+            ))
+        })
+        .collect();
+    let pods = stores.pods.state_filter(|p| {
+        let pod_namespace = p.metadata.namespace.as_deref().unwrap_or_default();
+        if pod_namespace == namespace {
+            return true;
+        }
+        let status = p.status.as_ref();
+        let mut addresses: Vec<std::net::IpAddr> = status
+            .and_then(|s| s.pod_ips.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|ip| ip.ip.parse().ok())
+            .collect();
+        addresses.extend(status.and_then(|s| s.pod_ip.as_deref()).and_then(|ip| ip.parse::<std::net::IpAddr>().ok()));
+        if addresses.iter().any(|a| peers.contains(a)) {
+            return true;
+        }
+        let labels = p.metadata.labels.as_ref();
+        selectors.iter().any(|(ns, selector)| {
+            ns == pod_namespace
+                && selector
+                    .iter()
+                    .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        })
+    });
+    let slices = stores.slices.state_filter(|s| {
+        s.metadata.namespace.as_deref() == Some(namespace)
+            || s.endpoints.iter().flatten().any(|e| {
+                e.addresses
+                    .iter()
+                    .filter_map(|a| a.parse().ok())
+                    .any(|a| peers.contains(&a))
+            })
+    });
+    let mut values: Vec<Value> = Vec::new();
+    let mut add = |object: Value| values.push(object);
+    for namespace in stores.namespaces.state() {
+        add(typed(&*namespace));
+    }
+    for pod in pods {
+        add(typed(&*pod));
+    }
+    for service in services {
+        add(typed(&*service));
+    }
+    for slice in slices {
+        add(typed(&*slice));
+    }
+    let file: Arc<str> = Arc::from("cluster");
+    corral_core::model::Model::from_values(
+        &file,
+        &values,
+        &corral_core::model::TemplatePaths::default(),
+    )
+    .0
+}
+
+/// A typed object as the API serves it, with its apiVersion and kind.
+fn typed<K: k8s_openapi::Resource + serde::Serialize>(object: &K) -> Value {
+    let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("apiVersion".into(), json!(K::API_VERSION));
+        map.insert("kind".into(), json!(K::KIND));
+    }
+    value
+}
+
+/// Back off a failing object: 5 s, doubling to 5 min, with jitter so that
+/// many failing at once (an API server outage) do not retry in step.
+fn backoff(context: &Context, id: String) -> Action {
+    let mut failures = context.failures.lock().unwrap();
+    let count = failures.entry(id.clone()).or_insert(0);
+    *count = count.saturating_add(1);
+    let base = 5u64.saturating_mul(1 << (*count - 1).min(6)).min(300);
+    let mut hash = Sha256::new();
+    hash.update(id.as_bytes());
+    hash.update(count.to_le_bytes());
+    hash.update(std::process::id().to_le_bytes());
+    let jitter = u64::from(hash.finalize()[0]) * base / 255; // 0..=base
+    Action::requeue(Duration::from_millis(base * 500 + jitter * 500))
+}
+
+fn succeeded(context: &Context, id: &str) {
+    context.failures.lock().unwrap().remove(id);
+}
+
+async fn reconcile_workload(meta: Arc<RecordingMeta>, context: Arc<Context>) -> Result<Action, Error> {
+    let Some(key) = ContainerKey::of(&meta.metadata).filter(|_| is_merged(&meta.metadata)) else {
+        return Ok(Action::await_change());
+    };
+    run_workload(&key, &context).await
+}
+
+async fn run_workload(key: &ContainerKey, context: &Context) -> Result<Action, Error> {
+    let id = format!("workload {}/{}", key.namespace, key.merged_name());
+    let started = std::time::Instant::now();
+    match advise_container(key, context).await {
+        Ok(written) => {
+            succeeded(context, &id);
+            if !written.is_empty() {
+                tracing::info!(
+                    namespace = %key.namespace,
+                    workload = %key.workload,
+                    container = %key.container,
+                    seconds = started.elapsed().as_secs_f64(),
+                    wrote = %written.join("; "),
+                    "advised"
+                );
+            }
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            report_failure(key, &e, context).await;
+            Err(e)
+        }
     }
 }
 
-async fn reconcile(
-    meta: Arc<PartialObjectMeta<RecordingResource>>,
-    context: Arc<Context>,
-) -> Result<Action, Error> {
-    let namespace = meta.namespace().unwrap_or_else(|| "default".into());
-    let written = reconcile_named(&namespace, &meta.name_any(), &context).await?;
-    for what in written {
-        eprintln!("wrote {what}");
+fn workload_error(meta: Arc<RecordingMeta>, error: &Error, context: Arc<Context>) -> Action {
+    tracing::warn!(recording = %meta.name_any(), namespace = ?meta.namespace(), %error, "not advised");
+    backoff(
+        &context,
+        format!("workload {}/{}", meta.namespace().unwrap_or_default(), meta.name_any()),
+    )
+}
+
+async fn reconcile_namespace(namespace: Arc<Namespace>, context: Arc<Context>) -> Result<Action, Error> {
+    let name = namespace.name_any();
+    let id = format!("namespace {name}");
+    let written = advise_namespace(&name, &context).await?;
+    succeeded(&context, &id);
+    if !written.is_empty() {
+        tracing::info!(namespace = %name, wrote = %written.join("; "), "network policies");
     }
-    Ok(Action::await_change())
+    Ok(Action::requeue(context.settings.refresh))
 }
 
-fn error_policy(
-    _: Arc<PartialObjectMeta<RecordingResource>>,
-    error: &Error,
-    _: Arc<Context>,
-) -> Action {
-    eprintln!("error: {error}");
-    Action::requeue(Duration::from_secs(30))
+fn namespace_error(namespace: Arc<Namespace>, error: &Error, context: Arc<Context>) -> Action {
+    tracing::warn!(namespace = %namespace.name_any(), %error, "network policies not advised");
+    backoff(&context, format!("namespace {}", namespace.name_any()))
 }
 
-/// Run the controller until the process is stopped.
-pub async fn run(context: Context) {
-    // Metadata only: a Recording whose spec does not read cannot fail the
-    // list every reconcile starts from.
-    let recordings: Api<PartialObjectMeta<RecordingResource>> = Api::all(context.client.clone());
-    Controller::new(recordings, watcher::Config::default())
+/// Run both controllers (and the watches feeding them) until SIGINT or
+/// SIGTERM. `context.ready` is set once the stores have their initial
+/// lists.
+pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) -> Arc<Context> {
+    let watches = crate::stores::watch(&client);
+    let context = Arc::new(Context::new(
+        client,
+        output,
+        watches.stores.clone(),
+        settings.clone(),
+    ));
+    let stores = watches.stores.clone();
+    let config = |debounce| {
+        controller::Config::default()
+            .concurrency(settings.concurrency)
+            .debounce(debounce)
+    };
+    // The workload container controller: merged Recordings, and every
+    // node's Recording mapped to its container's merged one.
+    let mapper_context = context.clone();
+    let workloads = Controller::for_shared_stream(
+        watches
+            .recordings
+            .filter(|r| futures::future::ready(is_merged(&r.metadata))),
+        stores.recordings.clone(),
+    )
+    .watches_shared_stream(watches.recordings_again, move |r: Arc<RecordingMeta>| {
+        let key = ContainerKey::of(&r.metadata).filter(|_| !is_merged(&r.metadata))?;
+        let name = key.merged_name();
+        let namespace = key.namespace.clone();
+        mapper_context
+            .missing
+            .lock()
+            .unwrap()
+            .insert((namespace.clone(), name.clone()), key);
+        Some(ObjectRef::new(&name).within(&namespace))
+    })
+    .with_config(config(settings.debounce))
+    .shutdown_on_signal()
+    .run(reconcile_workload, workload_error, context.clone())
+    .for_each_concurrent(usize::from(settings.concurrency), {
+        let context = context.clone();
+        move |result| {
+            let context = context.clone();
+            async move {
+                match result {
+                    // A container's first Recording: its merged Recording
+                    // is made now, and keyed on from then on.
+                    Err(controller::Error::ObjectNotFound(reference)) => {
+                        let id = (
+                            reference.namespace.clone().unwrap_or_default(),
+                            reference.name.clone(),
+                        );
+                        let key = context.missing.lock().unwrap().remove(&id);
+                        if let Some(key) = key {
+                            if let Err(e) = run_workload(&key, &context).await {
+                                tracing::warn!(%e, "not advised");
+                            }
+                        }
+                    }
+                    Err(controller::Error::ReconcilerFailed(..)) | Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "workload controller"),
+                }
+            }
+        }
+    });
+
+    // The namespace controller: a namespace's NetworkPolicies, when its
+    // merged Recordings or Corral's policies in it change.
+    let namespaces = Controller::for_shared_stream(watches.namespaces, stores.namespaces.clone())
+        .watches_shared_stream(watches.recordings_namespaces, |r: Arc<RecordingMeta>| {
+            is_merged(&r.metadata)
+                .then(|| r.metadata.namespace.clone())
+                .flatten()
+                .map(|ns: String| ObjectRef::<Namespace>::new(&ns))
+        })
+        .watches_shared_stream(watches.policies, |p: Arc<crate::stores::PolicyMeta>| {
+            p.metadata
+                .namespace
+                .clone()
+                .map(|ns: String| ObjectRef::<Namespace>::new(&ns))
+        })
+        .with_config(config(settings.namespace_debounce))
         .shutdown_on_signal()
-        .run(reconcile, error_policy, Arc::new(context))
+        .run(reconcile_namespace, namespace_error, context.clone())
         .for_each(|result| {
-            // The reconciler's own errors were said by error_policy; the
-            // watcher's (a Recording the reader refuses fails its list)
-            // must not pass in silence.
             match result {
-                Ok(_) | Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
-                Err(e) => eprintln!("error: {e}"),
+                Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
+                Err(e) => tracing::warn!(error = %e, "namespace controller"),
             }
             futures::future::ready(())
-        })
-        .await;
+        });
+
+    let ready = {
+        let context = context.clone();
+        async move {
+            if context.stores.ready().await {
+                context.ready.store(true, Ordering::SeqCst);
+                tracing::info!(stores = ?context.stores.sizes(), "stores synced");
+            }
+        }
+    };
+    tokio::select! {
+        _ = watches.run => {}
+        _ = futures::future::join3(workloads, namespaces, ready) => {}
+    }
+    context
 }

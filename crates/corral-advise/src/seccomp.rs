@@ -452,7 +452,7 @@ pub fn spo_resource(
     coverage: &Coverage,
 ) -> serde_json::Value {
     serde_json::json!({
-        "apiVersion": "security-profiles-operator.x-k8s.io/v1",
+        "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
         "kind": "SeccompProfile",
         "metadata": {
             "name": name,

@@ -82,8 +82,7 @@ fn load_cluster(args: &LoadArgs, common: &CommonArgs, needs: &Needs) -> Result<L
     };
     let snapshot = crate::snapshot::take_for_analysis(&args.kube.target(None), common, needs)?;
     // The API's answers as they are, never written out and parsed again.
-    let (objects, diagnostics) =
-        corral_core::values::objects_from_values(&name, &snapshot.objects);
+    let (objects, diagnostics) = corral_core::values::objects_from_values(&name, &snapshot.objects);
     Ok(Loaded {
         objects,
         diagnostics,

@@ -1,126 +1,17 @@
-//! The in-cluster recorder's publishing and `corral operator`'s reconcile,
-//! with the real kube-rs client against a stand-in API server that keeps
-//! what is applied (server-side apply PATCHes) and answers gets and
-//! label-selected lists from it. The recordings are the demo's, recorded
-//! from real containers (`examples/advise-demo/recordings`).
+//! The in-cluster recorder's publishing and `corral operator`, with the
+//! real kube-rs client and kube-runtime controllers against the stand-in
+//! API server (`corral-standin`: list, watch, apply, status, owner garbage
+//! collection, request accounting). The recordings are the demo's,
+//! recorded from real containers (`examples/advise-demo/recordings`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use corral_operator::publish::{publish, Published};
-use corral_operator::reconcile::{reconcile_named, reconcile_one, Context};
-use corral_operator::RecordingResource;
+use corral_operator::reconcile::{run, Settings};
+use corral_standin::{default_resources, Config, StandIn};
 use serde_json::{json, Value};
-
-mod replay;
-use replay::{list, status, Answer};
-
-/// What the stand-in API server holds: objects by their path.
-struct Store {
-    objects: BTreeMap<String, Value>,
-    applies: Vec<String>,
-    /// The Security Profiles Operator's CRD is served.
-    spo: bool,
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Does a `k=v,!k` label selector select these labels?
-fn selects(selector: &str, labels: &Value) -> bool {
-    selector
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .all(|term| match term.strip_prefix('!') {
-            Some(key) => labels.get(key).is_none(),
-            None => {
-                let (key, value) = term.split_once('=').unwrap_or((term, ""));
-                labels.get(key).and_then(Value::as_str) == Some(value)
-            }
-        })
-}
-
-/// A collection's path (a list), as opposed to one object's.
-fn is_collection(path: &str) -> bool {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let base = if segments.first() == Some(&"api") {
-        2
-    } else {
-        3
-    };
-    let rest = segments.get(base..).unwrap_or_default();
-    rest.len() == 1 || (rest.len() == 3 && rest[0] == "namespaces")
-}
-
-/// The lists an object's path is in: its namespace's and the cluster's.
-fn collections(path: &str) -> [String; 2] {
-    let collection = path.rsplit_once('/').map_or("", |(c, _)| c).to_string();
-    let segments: Vec<&str> = collection.split('/').collect();
-    let cluster_wide = match segments.iter().position(|s| *s == "namespaces") {
-        Some(at) if at + 2 < segments.len() => {
-            [&segments[..at], &segments[at + 2..]].concat().join("/")
-        }
-        _ => collection.clone(),
-    };
-    [collection, cluster_wide]
-}
-
-fn answer(store: &Mutex<Store>, request: &replay::Request) -> Answer {
-    let mut store = store.lock().unwrap();
-    let path = request.path.clone();
-    match request.method.as_str() {
-        "PATCH" if !store.spo && path.contains("/seccompprofiles/") => status(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        ),
-        "PATCH" => {
-            let mut object = request.body.clone();
-            object["metadata"]["resourceVersion"] = json!("1");
-            store.applies.push(path.clone());
-            store.objects.insert(path, object.clone());
-            (200, object, None)
-        }
-        "GET" if is_collection(&path) => {
-            let selector = request
-                .query
-                .split('&')
-                .find_map(|p| p.strip_prefix("labelSelector="))
-                .map(decode)
-                .unwrap_or_default();
-            let found: Vec<Value> = store
-                .objects
-                .iter()
-                .filter(|(p, _)| collections(p).contains(&path))
-                .map(|(_, o)| o.clone())
-                .filter(|o| selects(&selector, &o["metadata"]["labels"]))
-                .collect();
-            // Of any kind: the path names a resource, not its kind.
-            list("", found, None)
-        }
-        "GET" => match store.objects.get(&path) {
-            Some(object) => (200, object.clone(), None),
-            None => status(404, "NotFound", "not found"),
-        },
-        _ => status(405, "MethodNotAllowed", "not replayed"),
-    }
-}
 
 /// The demo's cluster (`examples/advise-demo/inventory.yaml`), as the API
 /// holds it; shop is labelled for recording.
@@ -195,25 +86,87 @@ fn demo(name: &str) -> corral_record::Recording {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-#[test]
-fn recordings_are_published_per_node_then_merged_into_advised_resources() {
+fn fast() -> Settings {
+    Settings {
+        concurrency: 4,
+        debounce: Duration::from_millis(200),
+        namespace_debounce: Duration::from_millis(200),
+        refresh: Duration::from_secs(600),
+    }
+}
+
+/// Wait (at most 30 s) until `check` gives something.
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Cluster {
+    server: StandIn,
+    runtime: tokio::runtime::Runtime,
+    client: kube::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn start(config: Config) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Mutex::new(Store {
-        objects: cluster(),
-        applies: Vec::new(),
-        spo: true,
-    }));
-    let server = store.clone();
-    let kubeconfig = replay::start(
-        dir.path(),
-        Arc::new(move |request: &replay::Request| answer(&server, request)),
-    );
+    let server = StandIn::with_config(config);
+    let kubeconfig = server.kubeconfig(dir.path());
+    for object in cluster().into_values() {
+        let status = object.get("status").is_some();
+        server.apply(object.clone()).unwrap();
+        if status {
+            server.apply_status(object).unwrap();
+        }
+    }
     let target = corral_cluster::Target {
         kubeconfig: Some(kubeconfig),
         ..corral_cluster::Target::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = runtime.block_on(corral_cluster::client(&target)).unwrap();
+    Cluster {
+        server,
+        runtime,
+        client,
+        _dir: dir,
+    }
+}
+
+fn merged_runs(server: &StandIn) -> Option<u64> {
+    server
+        .get("recordings.corral.dev", "shop", "backend-backend-merged")?
+        .pointer("/status/runs")?
+        .as_u64()
+}
+
+fn condition(recording: &Value, kind: &str) -> Value {
+    recording["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == kind)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn recordings_are_published_per_node_then_advised_once_per_workload_container_from_watches() {
+    let Cluster {
+        server,
+        runtime,
+        client,
+        _dir,
+    } = start(Config::default());
 
     // The backend's container: twice on node-1 (two windows), once on
     // node-2 (another replica); the db's namespace is not labelled.
@@ -229,7 +182,7 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
     }
     let db = demo("data_db-6d4b9c8f6d-x2x9q_db_db-1.json");
     let first = runtime
-        .block_on(publish(&client, vec![backend, db], "node-1"))
+        .block_on(publish(&client, vec![backend.clone(), db], "node-1"))
         .unwrap();
     assert_eq!(
         first,
@@ -246,116 +199,149 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
     runtime
         .block_on(publish(&client, vec![replica], "node-2"))
         .unwrap();
-    let path = |name: &str| format!("/apis/corral.dev/v1alpha1/namespaces/shop/recordings/{name}");
-    let stored = |path: &str| store.lock().unwrap().objects.get(path).cloned().unwrap();
-    // The node's Recording holds both windows.
-    let node1: RecordingResource =
-        serde_json::from_value(stored(&path("backend-backend-node-1"))).unwrap();
-    assert_eq!(node1.spec.runs, 2);
-    assert_eq!(node1.spec.node, "node-1");
+    let node1 = server
+        .get("recordings.corral.dev", "shop", "backend-backend-node-1")
+        .unwrap();
+    assert_eq!(node1["spec"]["runs"], 2);
     assert_eq!(
-        node1.metadata.labels.as_ref().unwrap()["corral.dev/workload"],
+        node1["metadata"]["labels"]["corral.dev/workload"],
+        "backend"
+    );
+    assert_eq!(
+        node1["metadata"]["annotations"]["corral.dev/workload"],
         "backend"
     );
 
-    // The operator: one reconcile merges both nodes and writes the advice.
-    let context = Context {
-        client: client.clone(),
-        output: None,
-    };
-    let written = runtime.block_on(reconcile_one(&node1, &context)).unwrap();
-    assert!(
-        written.iter().any(|w| w.contains("SeccompProfile shop/")),
-        "{written:?}"
-    );
-    let merged: RecordingResource =
-        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
-    assert_eq!(merged.spec.runs, 3);
-    assert_eq!(merged.spec.node, "merged");
-    assert_eq!(
-        merged.metadata.labels.as_ref().unwrap()["corral.dev/merged"],
-        "true"
-    );
-    let profiles: Vec<Value> = store
-        .lock()
-        .unwrap()
-        .objects
-        .iter()
-        .filter(|(p, _)| p.contains("/seccompprofiles/"))
-        .map(|(_, o)| o.clone())
-        .collect();
-    assert_eq!(profiles.len(), 1);
-    assert_eq!(profiles[0]["kind"], "SeccompProfile");
-    assert_eq!(profiles[0]["spec"]["defaultAction"], "SCMP_ACT_ERRNO");
-    let allowed = profiles[0]["spec"]["syscalls"][0]["names"]
-        .as_array()
+    // The operator: both nodes' Recordings merged into one, advised once.
+    let operator = runtime.spawn(run(client.clone(), None, fast()));
+    wait_for("the merged Recording", || {
+        merged_runs(&server).filter(|r| *r == 3)
+    });
+    let merged = server
+        .get("recordings.corral.dev", "shop", "backend-backend-merged")
         .unwrap();
+    assert_eq!(merged["metadata"]["labels"]["corral.dev/merged"], "true");
+    assert_eq!(merged["spec"]["runs"], 3);
+    assert_eq!(merged["status"]["sources"], 2);
+    assert_eq!(condition(&merged, "Merged")["status"], "True");
+    assert_eq!(
+        condition(&merged, "SeccompProfileWritten")["status"],
+        "True",
+        "{merged:#}"
+    );
+    let uid = merged["metadata"]["uid"].as_str().unwrap().to_string();
+    let profile_name = merged["status"]["seccompProfile"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let profile = server
+        .get(
+            "seccompprofiles.security-profiles-operator.x-k8s.io",
+            "shop",
+            &profile_name,
+        )
+        .unwrap();
+    assert_eq!(profile["spec"]["defaultAction"], "SCMP_ACT_ERRNO");
+    assert_eq!(
+        profile["metadata"]["ownerReferences"][0]["uid"],
+        uid.as_str()
+    );
+    let allowed = profile["spec"]["syscalls"][0]["names"].as_array().unwrap();
     assert!(
         allowed.iter().any(|s| s == "accept4" || s == "accept"),
         "{allowed:?}"
     );
-    let advice = merged.spec.advice.as_ref().unwrap();
-    assert_eq!(advice.seccomp_profile, profiles[0]["metadata"]["name"]);
-    assert!(advice.security_context_patch.contains("securityContext"));
-    assert!(advice.advice.contains("\"workload\": \"backend\""));
-    // The backend's recorded flows give the namespace a NetworkPolicy.
-    let policies: Vec<String> = store
-        .lock()
+    let advice = &merged["spec"]["advice"];
+    assert!(advice["securityContextPatch"]
+        .as_str()
         .unwrap()
-        .applies
-        .iter()
-        .filter(|p| p.contains("/networkpolicies/"))
-        .cloned()
-        .collect();
-    assert!(!policies.is_empty(), "{written:?}");
-
-    // A merged Recording is the operator's own: reconciling it writes
-    // nothing.
-    assert!(runtime
-        .block_on(reconcile_one(&merged, &context))
+        .contains("securityContext"));
+    assert!(advice["advice"]
+        .as_str()
         .unwrap()
-        .is_empty());
-
-    // Without the Security Profiles Operator, the rest is still written.
-    store.lock().unwrap().spo = false;
-    let written = runtime.block_on(reconcile_one(&node1, &context)).unwrap();
+        .contains("\"workload\": \"backend\""));
+    // The backend's recorded flows give the namespace a NetworkPolicy,
+    // Corral's and owned by the merged Recording.
+    let policies = wait_for("the NetworkPolicy", || {
+        Some(server.list("networkpolicies.networking.k8s.io", Some("shop")))
+            .filter(|p| !p.is_empty())
+    });
+    for policy in &policies {
+        assert_eq!(
+            policy["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "corral"
+        );
+        assert_eq!(
+            policy["metadata"]["ownerReferences"][0]["uid"],
+            uid.as_str()
+        );
+    }
+    // An Event on the merged Recording says what was done.
+    let events = server.list("events.events.k8s.io", Some("shop"));
     assert!(
-        written
-            .iter()
-            .any(|w| w.starts_with("no SeccompProfile shop/")),
-        "{written:?}"
+        events.iter().any(|e| e["reason"] == "Advised"
+            && e["regarding"]["name"] == "backend-backend-merged"),
+        "{events:?}"
     );
-    let merged: RecordingResource =
-        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
-    let advice = merged.spec.advice.unwrap();
-    assert_eq!(advice.seccomp_profile, "");
-    assert!(advice.security_context_patch.contains("securityContext"));
 
-    // With an output directory, the same advice as files.
-    let out = dir.path().join("advice");
-    let client_again = client.clone();
-    let files = Context {
-        client,
-        output: Some(out.clone()),
-    };
-    let written = runtime.block_on(reconcile_one(&node1, &files)).unwrap();
-    assert!(
-        out.join("shop")
-            .join("seccompprofile-shop-backend-backend.json")
-            .is_file(),
-        "{written:?}"
+    // Synced: a new window from node-1 is watched, not listed, and reads
+    // only the workload container's own Recordings.
+    std::thread::sleep(Duration::from_millis(500));
+    server.reset_stats();
+    let mut third = backend.clone();
+    third.runs[0].started += 1200;
+    third.runs[0].ended += 1200;
+    runtime
+        .block_on(publish(&client, vec![third], "node-1"))
+        .unwrap();
+    wait_for("the next window merged", || {
+        merged_runs(&server).filter(|r| *r == 4)
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let stats = server.stats();
+    assert_eq!(stats.requests("list"), 0, "{:?}", stats.api);
+    let gets = stats
+        .api
+        .get(&("get".to_string(), "recordings.corral.dev".to_string()))
+        .map_or(0, |c| c.requests);
+    // The publisher's read of its own Recording, and the operator's of the
+    // two nodes' Recordings.
+    assert!(gets <= 3, "{:?}", stats.api);
+
+    // A change to the merged Recording that is not its nodes' Recordings
+    // (a label someone adds; the operator's own status writes) reads and
+    // writes nothing.
+    server.reset_stats();
+    let mut labelled = server
+        .get("recordings.corral.dev", "shop", "backend-backend-merged")
+        .unwrap();
+    labelled["metadata"]["labels"]["team"] = "shop".into();
+    server.apply(labelled).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let stats = server.stats();
+    assert_eq!(
+        stats.requests("get") + stats.requests("list") + stats.requests("patch"),
+        0,
+        "{:?}",
+        stats.api
     );
-    assert!(out
-        .join("shop")
-        .join("recording-backend-backend-merged.json")
-        .is_file());
 
     // A Recording from a compromised node naming syscall 0 `ptrace` (the
-    // CRD's schema cannot tell): the operator's reader refuses it, and
-    // nothing is advised from it; the error says why.
-    let mut hostile = stored(&path("backend-backend-node-2"));
-    hostile["metadata"]["name"] = "backend-backend-node-3".into();
-    hostile["metadata"]["labels"]["corral.dev/node"] = "node-3".into();
+    // CRD's schema cannot tell): the operator's reader refuses it, nothing
+    // is advised from it, and the merged Recording's status says why.
+    let profile_before = server
+        .get(
+            "seccompprofiles.security-profiles-operator.x-k8s.io",
+            "shop",
+            &profile_name,
+        )
+        .unwrap();
+    let mut hostile = server
+        .get("recordings.corral.dev", "shop", "backend-backend-node-2")
+        .unwrap();
+    hostile["metadata"] = json!({"name": "backend-backend-node-3", "namespace": "shop",
+        "labels": {"corral.dev/workload": "backend", "corral.dev/container": "backend", "corral.dev/node": "node-3"}});
+    hostile["spec"]["node"] = "node-3".into();
     let at = hostile["spec"]["recording"]["workload"]["syscalls"]
         .as_array()
         .unwrap()
@@ -363,59 +349,153 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         .position(|s| s["number"] == 0)
         .unwrap();
     hostile["spec"]["recording"]["workload"]["syscalls"][at]["name"] = "ptrace".into();
-    store
-        .lock()
-        .unwrap()
-        .objects
-        .insert(path("backend-backend-node-3"), hostile);
-    let applies = store.lock().unwrap().applies.len();
-    let error = runtime
-        .block_on(reconcile_one(&node1, &context))
-        .unwrap_err()
-        .to_string();
+    server.apply(hostile).unwrap();
+    let refused = wait_for("the refusal in the status", || {
+        let merged = server.get("recordings.corral.dev", "shop", "backend-backend-merged")?;
+        let c = condition(&merged, "Merged");
+        (c["status"] == "False").then_some(c)
+    });
+    let message = refused["message"].as_str().unwrap();
     assert!(
-        error.contains(r#"syscall number 0 is "read" on x86_64, not "ptrace""#),
-        "{error}"
+        message.contains("backend-backend-node-3")
+            && message.contains(r#"syscall number 0 is "read" on x86_64, not "ptrace""#),
+        "{message}"
     );
-    assert_eq!(store.lock().unwrap().applies.len(), applies);
-    // The controller watches metadata only, and reads each Recording it
-    // reconciles by name: the unreadable one fails its own reconcile,
-    // named.
-    let error = runtime
-        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.starts_with("reading Recording shop/backend-backend-node-3: ")
-            && error.contains(r#"not "ptrace""#),
-        "{error}"
+    assert_eq!(
+        server
+            .get(
+                "seccompprofiles.security-profiles-operator.x-k8s.io",
+                "shop",
+                &profile_name
+            )
+            .unwrap(),
+        profile_before
     );
-    assert_eq!(store.lock().unwrap().applies.len(), applies);
+    assert!(server
+        .list("events.events.k8s.io", Some("shop"))
+        .iter()
+        .any(|e| e["reason"] == "NotMerged" && e["type"] == "Warning"));
 
     // node-3's recorder publishes: the unreadable Recording is not merged
-    // with (nor does it stop publishing), but replaced, and said.
+    // with (nor does it stop publishing), but replaced, and said; then the
+    // workload container is advised from every node's Recording again.
     let mut fresh = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
-    fresh.runs[0].started += 1200;
+    fresh.runs[0].started += 1800;
     let published = runtime
-        .block_on(publish(&client_again, vec![fresh], "node-3"))
+        .block_on(publish(&client, vec![fresh], "node-3"))
         .unwrap();
     assert_eq!(published.written, ["shop/backend-backend-node-3"]);
     assert_eq!(published.replaced.len(), 1, "{published:?}");
     assert!(
-        published.replaced[0].starts_with("shop/backend-backend-node-3: ")
-            && published.replaced[0].contains(r#"not "ptrace""#),
+        published.replaced[0].contains(r#"not "ptrace""#),
         "{published:?}"
     );
-    let node3: RecordingResource =
-        serde_json::from_value(stored(&path("backend-backend-node-3"))).unwrap();
-    assert_eq!(node3.spec.runs, 1);
-    // Reconciled by name again, the workload container is advised from
-    // every node's recording.
-    let written = runtime
-        .block_on(reconcile_named("shop", "backend-backend-node-3", &context))
+    wait_for("the three nodes merged", || {
+        merged_runs(&server).filter(|r| *r == 5)
+    });
+
+    // The nodes' Recordings go: so does the merged one, and by ownership
+    // what was advised from it.
+    for node in ["node-1", "node-2", "node-3"] {
+        server
+            .delete(
+                "recordings.corral.dev",
+                "shop",
+                &format!("backend-backend-{node}"),
+            )
+            .unwrap();
+    }
+    wait_for("the advice deleted", || {
+        (server
+            .get("recordings.corral.dev", "shop", "backend-backend-merged")
+            .is_none()
+            && server
+                .get(
+                    "seccompprofiles.security-profiles-operator.x-k8s.io",
+                    "shop",
+                    &profile_name,
+                )
+                .is_none()
+            && server
+                .list("networkpolicies.networking.k8s.io", Some("shop"))
+                .is_empty())
+        .then_some(())
+    });
+    operator.abort();
+}
+
+#[test]
+fn without_the_security_profiles_operator_the_rest_is_advised_and_the_status_says_so() {
+    let config = Config {
+        resources: default_resources()
+            .into_iter()
+            .filter(|r| r.plural != "seccompprofiles")
+            .collect(),
+        ..Config::default()
+    };
+    let Cluster {
+        server,
+        runtime,
+        client,
+        _dir,
+    } = start(config);
+    let backend = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    runtime
+        .block_on(publish(&client, vec![backend], "node-1"))
         .unwrap();
-    assert!(!written.is_empty());
-    let merged: RecordingResource =
-        serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
-    assert_eq!(merged.spec.runs, 4);
+    let operator = runtime.spawn(run(client.clone(), None, fast()));
+    let merged = wait_for("the merged Recording", || {
+        let merged = server.get("recordings.corral.dev", "shop", "backend-backend-merged")?;
+        (condition(&merged, "SeccompProfileWritten")["status"] == "False").then_some(merged)
+    });
+    assert_eq!(
+        condition(&merged, "SeccompProfileWritten")["reason"],
+        "SecurityProfilesOperatorMissing"
+    );
+    assert_eq!(merged["status"]["seccompProfile"], "");
+    assert!(merged["spec"]["advice"]["securityContextPatch"]
+        .as_str()
+        .unwrap()
+        .contains("securityContext"));
+    wait_for("the NetworkPolicy", || {
+        Some(()).filter(|_| {
+            !server
+                .list("networkpolicies.networking.k8s.io", Some("shop"))
+                .is_empty()
+        })
+    });
+    assert!(server
+        .list("events.events.k8s.io", Some("shop"))
+        .iter()
+        .any(|e| e["reason"] == "SeccompProfileNotWritten" && e["type"] == "Warning"));
+    operator.abort();
+}
+
+#[test]
+fn with_an_output_directory_the_advice_is_written_as_files() {
+    let Cluster {
+        server,
+        runtime,
+        client,
+        _dir,
+    } = start(Config::default());
+    let backend = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    runtime
+        .block_on(publish(&client, vec![backend], "node-1"))
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let operator = runtime.spawn(run(client.clone(), Some(out.path().to_path_buf()), fast()));
+    let shop = out.path().join("shop");
+    wait_for("the files", || {
+        (shop
+            .join("seccompprofile-shop-backend-backend.json")
+            .is_file()
+            && shop.join("recording-backend-backend-merged.json").is_file())
+        .then_some(())
+    });
+    // Nothing applied.
+    assert!(server
+        .get("recordings.corral.dev", "shop", "backend-backend-merged")
+        .is_none());
+    operator.abort();
 }

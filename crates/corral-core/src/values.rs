@@ -150,8 +150,22 @@ mod tests {
         for (a, b) in loaded.iter().zip(&built) {
             assert_eq!(a.root, b.root, "{}", text);
             assert_eq!(
-                (&a.kind, &a.api_version, &a.name, &a.namespace, a.pos, a.document),
-                (&b.kind, &b.api_version, &b.name, &b.namespace, b.pos, b.document)
+                (
+                    &a.kind,
+                    &a.api_version,
+                    &a.name,
+                    &a.namespace,
+                    a.pos,
+                    a.document
+                ),
+                (
+                    &b.kind,
+                    &b.api_version,
+                    &b.name,
+                    &b.namespace,
+                    b.pos,
+                    b.document
+                )
             );
         }
     }

@@ -92,17 +92,22 @@ pub struct Context {
     /// Set once every store has its initial list.
     pub ready: Arc<AtomicBool>,
     events: Recorder,
-    /// Merged recordings by (namespace, name), at the resourceVersion last
-    /// written or read: the namespace controller reads them from here.
-    merged: Mutex<HashMap<(String, String), (String, Arc<Merged>)>>,
+    /// Merged recordings by (namespace, name), with the fingerprint of the
+    /// nodes' Recordings they were merged from: the namespace controller
+    /// reads them from here (a status write changes the resourceVersion,
+    /// not the content).
+    merged: Mutex<HashMap<ObjectId, (String, Arc<Merged>)>>,
     /// Workload containers whose merged Recording does not exist yet, by
     /// (namespace, merged name).
-    missing: Mutex<HashMap<(String, String), ContainerKey>>,
+    missing: Mutex<HashMap<ObjectId, ContainerKey>>,
     /// Failures in a row, by object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The hash of each NetworkPolicy last written, by (namespace, name).
-    written: Mutex<HashMap<(String, String), [u8; 32]>>,
+    written: Mutex<HashMap<ObjectId, [u8; 32]>>,
 }
+
+/// An object of a namespace: (namespace, name).
+type ObjectId = (String, String);
 
 /// A merged recording and the pods it was recorded in.
 pub struct Merged {
@@ -112,7 +117,12 @@ pub struct Merged {
 }
 
 impl Context {
-    pub fn new(client: Client, output: Option<PathBuf>, stores: Stores, settings: Settings) -> Self {
+    pub fn new(
+        client: Client,
+        output: Option<PathBuf>,
+        stores: Stores,
+        settings: Settings,
+    ) -> Self {
         let reporter = Reporter {
             controller: "corral-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -202,13 +212,14 @@ fn recordings() -> ApiResource {
 
 /// Apply `object` (a manifest with apiVersion, kind and metadata), or
 /// write it as `<kind>-<name>.json` under the output directory. The
-/// object as the API server stored it, when applied.
-async fn put(
+/// object as the API server stored it, when applied; the API's error as it
+/// is, to tell a resource the cluster does not serve (404).
+async fn apply(
     context: &Context,
     resource: &ApiResource,
     namespace: &str,
     object: Value,
-) -> Result<Option<DynamicObject>, Error> {
+) -> Result<Option<DynamicObject>, Result<kube::Error, Error>> {
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -221,24 +232,43 @@ async fn put(
         ));
         std::fs::create_dir_all(path.parent().unwrap_or(dir))
             .and_then(|_| std::fs::write(&path, format!("{:#}\n", object)))
-            .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Err(Error(format!("{}: {e}", path.display()))))?;
         return Ok(None);
     }
     let api: Api<DynamicObject> = Api::namespaced_with(context.client.clone(), namespace, resource);
     let object: DynamicObject = serde_json::from_value(object)
-        .map_err(|e| Error(format!("{} {name}: {e}", resource.kind)))?;
-    let applied = api
-        .patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&object),
-        )
+        .map_err(|e| Err(Error(format!("{} {name}: {e}", resource.kind))))?;
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map(Some)
+    .map_err(Ok)
+}
+
+/// [`apply`], any failure an error naming what was written.
+async fn put(
+    context: &Context,
+    resource: &ApiResource,
+    namespace: &str,
+    object: Value,
+) -> Result<Option<DynamicObject>, Error> {
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    apply(context, resource, namespace, object)
         .await
-        .map_err(failed(&format!(
-            "writing {} {namespace}/{name}",
-            resource.kind
-        )))?;
-    Ok(Some(applied))
+        .map_err(|e| match e {
+            Ok(e) => Error(format!("writing {} {namespace}/{name}: {e}", resource.kind)),
+            Err(e) => e,
+        })
+}
+
+fn not_served(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
 }
 
 /// The nodes' Recordings of `key` in the store, by name.
@@ -260,10 +290,13 @@ fn fingerprint<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
         hash.update(version.as_bytes());
         hash.update([0]);
     }
-    hash.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint a merged Recording carries of the nodes' Recordings it
+/// was merged from.
+fn sources_of_meta(meta: &kube::api::ObjectMeta) -> Option<String> {
+    meta.annotations.as_ref()?.get(SOURCES_ANNOTATION).cloned()
 }
 
 /// What one reconcile wrote, said in the log.
@@ -301,11 +334,7 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
             s.metadata.resource_version.as_deref().unwrap_or_default(),
         )
     }));
-    let merged_from = existing
-        .as_ref()
-        .and_then(|e| e.metadata.annotations.as_ref())
-        .and_then(|a| a.get(SOURCES_ANNOTATION));
-    if merged_from == Some(&known) {
+    if existing.as_ref().and_then(|e| sources_of_meta(&e.metadata)) == Some(known) {
         return Ok(Vec::new());
     }
 
@@ -348,8 +377,14 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
     pods.sort();
     pods.dedup();
     let nodes = read.len();
-    let merged = corral_record::Recording::merge(read.into_iter().map(|r| r.spec.recording).collect())
-        .map_err(|e| Error(format!("{}/{} container {}: {e}", key.namespace, key.workload, key.container)))?;
+    let merged =
+        corral_record::Recording::merge(read.into_iter().map(|r| r.spec.recording).collect())
+            .map_err(|e| {
+                Error(format!(
+                    "{}/{} container {}: {e}",
+                    key.namespace, key.workload, key.container
+                ))
+            })?;
     write_advice(key, merged, pods, nodes, fingerprint, context).await
 }
 
@@ -428,7 +463,7 @@ async fn write_advice(
         context.merged.lock().unwrap().insert(
             (namespace.clone(), name.clone()),
             (
-                applied.metadata.resource_version.clone().unwrap_or_default(),
+                sources_of_meta(&applied.metadata).unwrap_or_default(),
                 Arc::new(Merged {
                     recording: merged,
                     pods: pods.clone(),
@@ -438,9 +473,7 @@ async fn write_advice(
         );
     }
 
-    // The SeccompProfile. Without the Security Profiles Operator there is
-    // none to write: the rest is still merged and advised, and that is
-    // said in the status.
+    // The SeccompProfile.
     let mut profile_name = String::new();
     let mut profile_condition = condition("SeccompProfileWritten", true, "Written", "");
     for policy in &policies {
@@ -457,15 +490,18 @@ async fn write_advice(
             .as_str()
             .unwrap_or_default()
             .to_string();
-        match put(context, &seccomp_profiles(), namespace, profile).await {
+        match apply(context, &seccomp_profiles(), namespace, profile).await {
             Ok(_) => {
                 written.push(format!("SeccompProfile {namespace}/{this}"));
                 profile_condition["message"] = json!(format!("SeccompProfile {this}"));
                 profile_name = this;
             }
-            Err(e) => {
+            // Without the Security Profiles Operator there is no
+            // SeccompProfile to write: the rest is still merged and
+            // advised, and that is said in the status and an Event.
+            Err(Ok(e)) if not_served(&e) => {
                 let why = format!(
-                    "no SeccompProfile {namespace}/{this} (is the Security Profiles Operator installed?): {e}"
+                    "no SeccompProfile {namespace}/{this}: the cluster does not serve SeccompProfiles (is the Security Profiles Operator installed?)"
                 );
                 profile_condition = condition(
                     "SeccompProfileWritten",
@@ -483,6 +519,12 @@ async fn write_advice(
                 .await;
                 written.push(why);
             }
+            Err(Ok(e)) => {
+                return Err(Error(format!(
+                    "writing SeccompProfile {namespace}/{this}: {e}"
+                )))
+            }
+            Err(Err(e)) => return Err(e),
         }
     }
     let merged_message = format!("{runs} run(s) from {nodes} node Recording(s)");
@@ -546,7 +588,9 @@ async fn set_status(
         &Patch::Apply(&patch),
     )
     .await
-    .map_err(failed(&format!("writing the status of Recording {namespace}/{name}")))?;
+    .map_err(failed(&format!(
+        "writing the status of Recording {namespace}/{name}"
+    )))?;
     Ok(())
 }
 
@@ -573,7 +617,12 @@ async fn publish(
     let event = Event {
         type_: kind,
         reason: reason.into(),
-        note: Some(corral_core::safe::one_line(note).chars().take(1024).collect()),
+        note: Some(
+            corral_core::safe::one_line(note)
+                .chars()
+                .take(1024)
+                .collect(),
+        ),
         action: "Advise".into(),
         secondary: None,
     };
@@ -594,10 +643,6 @@ async fn report_failure(key: &ContainerKey, error: &Error, context: &Context) {
     {
         return;
     }
-    let status = json!({"conditions": [condition("Merged", false, "Unreadable", &error.0)]});
-    if let Err(e) = set_status(context, &key.namespace, &name, status).await {
-        tracing::warn!(error = %e, "a status could not be written");
-    }
     publish(
         context,
         (&key.namespace, &name, None),
@@ -606,16 +651,19 @@ async fn report_failure(key: &ContainerKey, error: &Error, context: &Context) {
         &error.0,
     )
     .await;
+    let status = json!({"conditions": [condition("Merged", false, "Unreadable", &error.0)]});
+    if let Err(e) = set_status(context, &key.namespace, &name, status).await {
+        tracing::warn!(error = %e, "a status could not be written");
+    }
 }
 
 /// The namespace's NetworkPolicies, advised from its merged Recordings and
 /// the stores: its pods, Services and EndpointSlices, the peers its
 /// recordings reached, and every namespace's labels.
 pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Written, Error> {
-    let merged: Vec<Arc<RecordingMeta>> = context
-        .stores
-        .recordings
-        .state_filter(|r| r.metadata.namespace.as_deref() == Some(namespace) && is_merged(&r.metadata));
+    let merged: Vec<Arc<RecordingMeta>> = context.stores.recordings.state_filter(|r| {
+        r.metadata.namespace.as_deref() == Some(namespace) && is_merged(&r.metadata)
+    });
     let mut workloads: BTreeMap<WorkloadKey, Recorded> = BTreeMap::new();
     let mut owners: BTreeMap<String, Vec<OwnerReference>> = BTreeMap::new();
     for meta in &merged {
@@ -625,14 +673,17 @@ pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Writ
         let found = read_merged(context, &key, meta).await?;
         let Some(found) = found else { continue };
         if let Some(uid) = &found.uid {
-            owners.entry(key.workload.clone()).or_default().push(OwnerReference {
-                api_version: "corral.dev/v1alpha1".into(),
-                kind: "Recording".into(),
-                name: key.merged_name(),
-                uid: uid.clone(),
-                controller: None,
-                block_owner_deletion: Some(true),
-            });
+            owners
+                .entry(key.workload.clone())
+                .or_default()
+                .push(OwnerReference {
+                    api_version: "corral.dev/v1alpha1".into(),
+                    kind: "Recording".into(),
+                    name: key.merged_name(),
+                    uid: uid.clone(),
+                    controller: None,
+                    block_owner_deletion: Some(true),
+                });
         }
         workloads.insert(
             WorkloadKey {
@@ -664,7 +715,10 @@ pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Writ
         .map_err(Error)?;
         for policy in advised {
             let mut object = policy.policy;
-            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let name = object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             object["metadata"]["labels"][MANAGED_BY.0] = json!(MANAGED_BY.1);
             if let Some(owners) = owners.get(&policy.workload) {
                 object["metadata"]["ownerReferences"] = json!(owners);
@@ -693,7 +747,9 @@ pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Writ
             let name = policy.name_any();
             api.delete(&name, &DeleteParams::background())
                 .await
-                .map_err(failed(&format!("deleting NetworkPolicy {namespace}/{name}")))?;
+                .map_err(failed(&format!(
+                    "deleting NetworkPolicy {namespace}/{name}"
+                )))?;
             context
                 .written
                 .lock()
@@ -714,17 +770,18 @@ async fn read_merged(
 ) -> Result<Option<Arc<Merged>>, Error> {
     let name = key.merged_name();
     let id = (key.namespace.clone(), name.clone());
-    let version = meta.metadata.resource_version.clone().unwrap_or_default();
-    if let Some((v, merged)) = context.merged.lock().unwrap().get(&id) {
-        if *v == version {
-            return Ok(Some(merged.clone()));
+    if let Some(version) = sources_of_meta(&meta.metadata) {
+        if let Some((v, merged)) = context.merged.lock().unwrap().get(&id) {
+            if *v == version {
+                return Ok(Some(merged.clone()));
+            }
         }
     }
     let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &key.namespace);
-    let Some(resource) = api
-        .get_opt(&name)
-        .await
-        .map_err(failed(&format!("reading Recording {}/{name}", key.namespace)))?
+    let Some(resource) = api.get_opt(&name).await.map_err(failed(&format!(
+        "reading Recording {}/{name}",
+        key.namespace
+    )))?
     else {
         return Ok(None);
     };
@@ -741,7 +798,7 @@ async fn read_merged(
     context.merged.lock().unwrap().insert(
         id,
         (
-            resource.metadata.resource_version.unwrap_or_default(),
+            sources_of_meta(&resource.metadata).unwrap_or_default(),
             merged.clone(),
         ),
     );
@@ -778,9 +835,14 @@ fn inventory_model(
     let services = stores.services.state_filter(|s| {
         let Some(spec) = &s.spec else { return false };
         let mut addresses = ips(spec.cluster_ips.as_deref().unwrap_or_default());
-        addresses.extend(spec.cluster_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok()));
+        addresses.extend(
+            spec.cluster_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
+        );
         s.metadata.namespace.as_deref() == Some(namespace)
-            || (s.metadata.namespace.as_deref() == Some("kube-system") && s.metadata.name.as_deref() == Some("kube-dns"))
+            || (s.metadata.namespace.as_deref() == Some("kube-system")
+                && s.metadata.name.as_deref() == Some("kube-dns"))
             || addresses.iter().any(|a| peers.contains(a))
     });
     let selectors: Vec<(String, BTreeMap<String, String>)> = services
@@ -788,7 +850,11 @@ fn inventory_model(
         .filter_map(|s| {
             Some((
                 s.metadata.namespace.clone()?,
-                s.spec.as_ref()?.selector.clone().filter(|m| !m.is_empty())?,
+                s.spec
+                    .as_ref()?
+                    .selector
+                    .clone()
+                    .filter(|m| !m.is_empty())?,
             ))
         })
         .collect();
@@ -804,7 +870,11 @@ fn inventory_model(
             .flatten()
             .filter_map(|ip| ip.ip.parse().ok())
             .collect();
-        addresses.extend(status.and_then(|s| s.pod_ip.as_deref()).and_then(|ip| ip.parse::<std::net::IpAddr>().ok()));
+        addresses.extend(
+            status
+                .and_then(|s| s.pod_ip.as_deref())
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
+        );
         if addresses.iter().any(|a| peers.contains(a)) {
             return true;
         }
@@ -877,7 +947,10 @@ fn succeeded(context: &Context, id: &str) {
     context.failures.lock().unwrap().remove(id);
 }
 
-async fn reconcile_workload(meta: Arc<RecordingMeta>, context: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile_workload(
+    meta: Arc<RecordingMeta>,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
     let Some(key) = ContainerKey::of(&meta.metadata).filter(|_| is_merged(&meta.metadata)) else {
         return Ok(Action::await_change());
     };
@@ -913,11 +986,18 @@ fn workload_error(meta: Arc<RecordingMeta>, error: &Error, context: Arc<Context>
     tracing::warn!(recording = %meta.name_any(), namespace = ?meta.namespace(), %error, "not advised");
     backoff(
         &context,
-        format!("workload {}/{}", meta.namespace().unwrap_or_default(), meta.name_any()),
+        format!(
+            "workload {}/{}",
+            meta.namespace().unwrap_or_default(),
+            meta.name_any()
+        ),
     )
 }
 
-async fn reconcile_namespace(namespace: Arc<Namespace>, context: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile_namespace(
+    namespace: Arc<Namespace>,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
     let name = namespace.name_any();
     let id = format!("namespace {name}");
     let written = advise_namespace(&name, &context).await?;

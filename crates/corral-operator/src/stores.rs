@@ -185,7 +185,13 @@ pub fn watch(client: &Client) -> Watches {
             namespaces_writer,
         )
         .boxed(),
-        reflect(Api::all(client.clone()), config(), trim_slice, slices_writer).boxed(),
+        reflect(
+            Api::all(client.clone()),
+            config(),
+            trim_slice,
+            slices_writer,
+        )
+        .boxed(),
         reflect(
             Api::<PolicyMeta>::all(client.clone()),
             config().labels(&managed),

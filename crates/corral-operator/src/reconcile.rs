@@ -55,6 +55,8 @@ pub const CONTAINER_ANNOTATION: &str = "corral.dev/container";
 const MAX_STATUS_PODS: usize = 100;
 /// Nodes' Recordings read at once for one workload container.
 const READS_AT_ONCE: usize = 8;
+/// Nodes' Recordings held at once before they are merged.
+const MERGE_BATCH: usize = 32;
 
 /// How the controllers run.
 #[derive(Clone, Debug)]
@@ -91,12 +93,18 @@ pub struct Context {
     pub settings: Settings,
     /// Set once every store has its initial list.
     pub ready: Arc<AtomicBool>,
+    /// The same, to wait on: no reconcile starts before (a merge from a
+    /// store still filling would be a merge of some nodes only).
+    synced: tokio::sync::watch::Sender<bool>,
     events: Recorder,
     /// Merged recordings by (namespace, name), with the fingerprint of the
     /// nodes' Recordings they were merged from: the namespace controller
     /// reads them from here (a status write changes the resourceVersion,
     /// not the content).
     merged: Mutex<HashMap<ObjectId, (String, Arc<Merged>)>>,
+    /// The nodes' Recordings of each workload container, by name, as the
+    /// Recordings' watch saw them (checked against the store when read).
+    sources: Mutex<HashMap<ContainerKey, BTreeSet<String>>>,
     /// Workload containers whose merged Recording does not exist yet, by
     /// (namespace, merged name).
     missing: Mutex<HashMap<ObjectId, ContainerKey>>,
@@ -104,6 +112,29 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// The hash of each NetworkPolicy last written, by (namespace, name).
     written: Mutex<HashMap<ObjectId, [u8; 32]>>,
+}
+
+impl Context {
+    /// Wait until the stores have their initial lists and the nodes'
+    /// Recordings are indexed.
+    async fn synced(&self) {
+        let _ = self.synced.subscribe().wait_for(|synced| *synced).await;
+    }
+
+    /// Index every node's Recording in the store, then let reconciles
+    /// start.
+    fn sync(&self) {
+        for recording in self.stores.recordings.state() {
+            if let (Some(key), Some(name)) = (
+                ContainerKey::of(&recording.metadata).filter(|_| !is_merged(&recording.metadata)),
+                recording.metadata.name.as_deref(),
+            ) {
+                saw_source(self, &key, name);
+            }
+        }
+        self.ready.store(true, Ordering::SeqCst);
+        self.synced.send_replace(true);
+    }
 }
 
 /// An object of a namespace: (namespace, name).
@@ -134,7 +165,9 @@ impl Context {
             stores,
             settings,
             ready: Arc::new(AtomicBool::new(false)),
+            synced: tokio::sync::watch::channel(false).0,
             merged: Mutex::default(),
+            sources: Mutex::default(),
             missing: Mutex::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
@@ -271,13 +304,41 @@ fn not_served(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
 }
 
-/// The nodes' Recordings of `key` in the store, by name.
-fn sources_of(stores: &Stores, key: &ContainerKey) -> Vec<Arc<RecordingMeta>> {
-    let mut sources = stores.recordings.state_filter(|r| {
-        !is_merged(&r.metadata) && ContainerKey::of(&r.metadata).as_ref() == Some(key)
+/// The nodes' Recordings of `key` in the store, by name: those the watch
+/// saw for it, still in the store and still of it.
+fn sources_of(context: &Context, key: &ContainerKey) -> Vec<Arc<RecordingMeta>> {
+    let mut index = context.sources.lock().unwrap();
+    let Some(names) = index.get_mut(key) else {
+        return Vec::new();
+    };
+    let mut sources = Vec::new();
+    names.retain(|name| {
+        let found = context
+            .stores
+            .recordings
+            .get(&ObjectRef::new(name).within(&key.namespace))
+            .filter(|r| {
+                !is_merged(&r.metadata) && ContainerKey::of(&r.metadata).as_ref() == Some(key)
+            });
+        let kept = found.is_some();
+        sources.extend(found);
+        kept
     });
-    sources.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    if names.is_empty() {
+        index.remove(key);
+    }
     sources
+}
+
+/// Note a node's Recording of `key` (from the Recordings' watch).
+fn saw_source(context: &Context, key: &ContainerKey, name: &str) {
+    context
+        .sources
+        .lock()
+        .unwrap()
+        .entry(key.clone())
+        .or_default()
+        .insert(name.to_string());
 }
 
 /// The fingerprint of the nodes' Recordings a merge reads: their names and
@@ -308,7 +369,7 @@ pub type Written = Vec<String>;
 pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<Written, Error> {
     let name = key.merged_name();
     let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &key.namespace);
-    let sources = sources_of(&context.stores, key);
+    let sources = sources_of(context, key);
     let existing = context
         .stores
         .recordings
@@ -338,13 +399,17 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
         return Ok(Vec::new());
     }
 
-    // The nodes' Recordings, each read by name; one deleted since is left
-    // out, one that does not read fails the reconcile, named.
+    // The nodes' Recordings, each read by name (a few at a time) and merged
+    // as they come, so that a container on thousands of nodes is never
+    // held whole; one deleted since is left out, one that does not read
+    // fails the reconcile, named. A node's Recording names its workload
+    // container in its spec too: one whose spec names another is not
+    // merged in.
     let names: Vec<String> = sources
         .iter()
         .filter_map(|s| s.metadata.name.clone())
         .collect();
-    let mut read: Vec<RecordingResource> = futures::stream::iter(names)
+    let mut reads = futures::stream::iter(names)
         .map(|n: String| {
             let api = api.clone();
             let namespace = &key.namespace;
@@ -354,37 +419,51 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
                     .map_err(|e| Error(format!("reading Recording {namespace}/{n}: {e}")))
             }
         })
-        .buffered(READS_AT_ONCE)
-        .try_filter_map(|r| futures::future::ready(Ok(r)))
-        .try_collect()
-        .await?;
-    // A node's Recording names its workload container in its spec too; one
-    // whose spec names another is not merged in.
-    read.retain(|r| r.spec.workload == key.workload && r.spec.container == key.container);
-    if read.is_empty() {
-        return Ok(Vec::new());
+        .buffered(READS_AT_ONCE);
+    let merge = |batch: Vec<corral_record::Recording>| {
+        corral_record::Recording::merge(batch).map_err(|e| {
+            Error(format!(
+                "{}/{} container {}: {e}",
+                key.namespace, key.workload, key.container
+            ))
+        })
+    };
+    let mut merged: Option<corral_record::Recording> = None;
+    let mut batch = Vec::new();
+    let mut versions = Vec::new();
+    let mut pods = BTreeSet::new();
+    while let Some(read) = reads.try_next().await? {
+        let Some(read) = read else { continue };
+        if read.spec.workload != key.workload || read.spec.container != key.container {
+            continue;
+        }
+        versions.push((
+            read.metadata.name.clone().unwrap_or_default(),
+            read.metadata.resource_version.clone().unwrap_or_default(),
+        ));
+        pods.extend(
+            read.spec
+                .recording
+                .container
+                .as_ref()
+                .and_then(|c| c.pod.clone()),
+        );
+        batch.push(read.spec.recording);
+        if batch.len() == MERGE_BATCH {
+            batch.splice(0..0, merged.take());
+            merged = Some(merge(std::mem::take(&mut batch))?);
+        }
     }
-    let fingerprint = fingerprint(read.iter().map(|r| {
-        (
-            r.metadata.name.as_deref().unwrap_or_default(),
-            r.metadata.resource_version.as_deref().unwrap_or_default(),
-        )
-    }));
-    let mut pods: Vec<String> = read
-        .iter()
-        .filter_map(|r| r.spec.recording.container.as_ref()?.pod.clone())
-        .collect();
-    pods.sort();
-    pods.dedup();
-    let nodes = read.len();
-    let merged =
-        corral_record::Recording::merge(read.into_iter().map(|r| r.spec.recording).collect())
-            .map_err(|e| {
-                Error(format!(
-                    "{}/{} container {}: {e}",
-                    key.namespace, key.workload, key.container
-                ))
-            })?;
+    if !batch.is_empty() {
+        batch.splice(0..0, merged.take());
+        merged = Some(merge(batch)?);
+    }
+    let Some(merged) = merged else {
+        return Ok(Vec::new());
+    };
+    let nodes = versions.len();
+    let fingerprint = fingerprint(versions.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let pods: Vec<String> = pods.into_iter().collect();
     write_advice(key, merged, pods, nodes, fingerprint, context).await
 }
 
@@ -931,6 +1010,11 @@ fn typed<K: k8s_openapi::Resource + serde::Serialize>(object: &K) -> Value {
 /// Back off a failing object: 5 s, doubling to 5 min, with jitter so that
 /// many failing at once (an API server outage) do not retry in step.
 fn backoff(context: &Context, id: String) -> Action {
+    Action::requeue(backoff_delay(context, id))
+}
+
+/// The delay of [`backoff`].
+fn backoff_delay(context: &Context, id: String) -> Duration {
     let mut failures = context.failures.lock().unwrap();
     let count = failures.entry(id.clone()).or_insert(0);
     *count = count.saturating_add(1);
@@ -940,7 +1024,7 @@ fn backoff(context: &Context, id: String) -> Action {
     hash.update(count.to_le_bytes());
     hash.update(std::process::id().to_le_bytes());
     let jitter = u64::from(hash.finalize()[0]) * base / 255; // 0..=base
-    Action::requeue(Duration::from_millis(base * 500 + jitter * 500))
+    Duration::from_millis(base * 500 + jitter * 500)
 }
 
 fn succeeded(context: &Context, id: &str) {
@@ -958,6 +1042,7 @@ async fn reconcile_workload(
 }
 
 async fn run_workload(key: &ContainerKey, context: &Context) -> Result<Action, Error> {
+    context.synced().await;
     let id = format!("workload {}/{}", key.namespace, key.merged_name());
     let started = std::time::Instant::now();
     match advise_container(key, context).await {
@@ -998,6 +1083,7 @@ async fn reconcile_namespace(
     namespace: Arc<Namespace>,
     context: Arc<Context>,
 ) -> Result<Action, Error> {
+    context.synced().await;
     let name = namespace.name_any();
     let id = format!("namespace {name}");
     let written = advise_namespace(&name, &context).await?;
@@ -1041,6 +1127,7 @@ pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) ->
     )
     .watches_shared_stream(watches.recordings_again, move |r: Arc<RecordingMeta>| {
         let key = ContainerKey::of(&r.metadata).filter(|_| !is_merged(&r.metadata))?;
+        saw_source(&mapper_context, &key, r.metadata.name.as_deref()?);
         let name = key.merged_name();
         let namespace = key.namespace.clone();
         mapper_context
@@ -1053,30 +1140,46 @@ pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) ->
     .with_config(config(settings.debounce))
     .shutdown_on_signal()
     .run(reconcile_workload, workload_error, context.clone())
-    .for_each_concurrent(usize::from(settings.concurrency), {
+    .for_each({
         let context = context.clone();
+        let creating = Arc::new(tokio::sync::Semaphore::new(usize::from(
+            settings.concurrency,
+        )));
         move |result| {
-            let context = context.clone();
-            async move {
-                match result {
-                    // A container's first Recording: its merged Recording
-                    // is made now, and keyed on from then on.
-                    Err(controller::Error::ObjectNotFound(reference)) => {
-                        let id = (
-                            reference.namespace.clone().unwrap_or_default(),
-                            reference.name.clone(),
-                        );
-                        let key = context.missing.lock().unwrap().remove(&id);
-                        if let Some(key) = key {
-                            if let Err(e) = run_workload(&key, &context).await {
+            match result {
+                // A container's first Recording: its merged Recording is
+                // made now (apart, so that the controller keeps reading
+                // its triggers), and keyed on from then on.
+                Err(controller::Error::ObjectNotFound(reference)) => {
+                    let id = (
+                        reference.namespace.clone().unwrap_or_default(),
+                        reference.name.clone(),
+                    );
+                    let key = context.missing.lock().unwrap().remove(&id);
+                    if let Some(key) = key {
+                        let context = context.clone();
+                        let creating = creating.clone();
+                        tokio::spawn(async move {
+                            // Retried with the controller's backoff until it
+                            // is made (or its nodes' Recordings are gone).
+                            let id = format!("workload {}/{}", key.namespace, key.merged_name());
+                            loop {
+                                let Ok(permit) = creating.acquire().await else {
+                                    return;
+                                };
+                                let result = run_workload(&key, &context).await;
+                                drop(permit);
+                                let Err(e) = result else { return };
                                 tracing::warn!(%e, "not advised");
+                                tokio::time::sleep(backoff_delay(&context, id.clone())).await;
                             }
-                        }
+                        });
                     }
-                    Err(controller::Error::ReconcilerFailed(..)) | Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "workload controller"),
                 }
+                Err(controller::Error::ReconcilerFailed(..)) | Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "workload controller"),
             }
+            futures::future::ready(())
         }
     });
 
@@ -1110,7 +1213,7 @@ pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) ->
         let context = context.clone();
         async move {
             if context.stores.ready().await {
-                context.ready.store(true, Ordering::SeqCst);
+                context.sync();
                 tracing::info!(stores = ?context.stores.sizes(), "stores synced");
             }
         }

@@ -166,6 +166,18 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>) {
     }
 }
 
+/// Mark `health` synced once Recordings list (the CRD is served and this
+/// replica may read it), trying every 2 s. The controller's own stores
+/// report their sync instead where it exposes them.
+pub async fn synced_when_listed(client: kube::Client, health: &Health) {
+    let recordings: kube::Api<crate::RecordingResource> = kube::Api::all(client);
+    let first = kube::api::ListParams::default().limit(1);
+    while recordings.list_metadata(&first).await.is_err() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    health.set_synced(true);
+}
+
 /// SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let terminate = async {

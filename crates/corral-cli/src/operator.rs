@@ -35,7 +35,7 @@ pub enum OperatorAction {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
         #[command(flatten)]
-        election: ElectionArgs,
+        election: Box<ElectionArgs>,
     },
     /// Print the Recording CustomResourceDefinition (deploy/crds/recording.yaml).
     Crd,

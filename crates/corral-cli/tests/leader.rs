@@ -1,0 +1,287 @@
+//! Two `corral operator run --leader-elect` processes against one stand-in
+//! API server (serving the Lease, and the list and watch of Recordings the
+//! controller starts from; each process through its own port, so the
+//! server knows who asked): one holds the Lease and only it runs the
+//! controller; killed, the other takes over once the Lease expired; a
+//! leader that finds another holder exits. Their `/metrics`, `/healthz`
+//! and `/readyz` are read over HTTP.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+mod replay;
+use replay::lease::{is_lease, Leases, Shared};
+
+const LEASE: Duration = Duration::from_secs(3);
+const RENEW: Duration = Duration::from_secs(1);
+const RECORDINGS: &str = "/apis/corral.dev/v1alpha1/recordings";
+
+/// Who asked for Recordings.
+type Asked = Arc<Mutex<Vec<String>>>;
+
+fn serve(dir: &Path, tag: &str, leases: &Shared, asked: &Asked) -> std::path::PathBuf {
+    let (leases, asked, tag) = (leases.clone(), asked.clone(), tag.to_string());
+    let dir = dir.join(&tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    replay::start(
+        &dir,
+        Arc::new(move |request: &replay::Request| {
+            if is_lease(&request.path) {
+                return leases.lock().unwrap().answer(request, &tag);
+            }
+            if request.method != "GET" || request.path != RECORDINGS {
+                return replay::status(404, "NotFound", "not served");
+            }
+            asked.lock().unwrap().push(tag.clone());
+            if request.query.split('&').any(|p| p == "watch=true") {
+                // A watch that sees nothing but a bookmark, then ends.
+                std::thread::sleep(Duration::from_millis(500));
+                return (
+                    200,
+                    json!({"type": "BOOKMARK", "object": {"apiVersion": "meta.k8s.io/v1",
+                           "kind": "PartialObjectMetadata", "metadata": {"resourceVersion": "4242"}}}),
+                    None,
+                );
+            }
+            replay::list("", vec![], None)
+        }),
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An operator process, killed when dropped.
+struct Operator {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Operator {
+    fn start(dir: &Path, kubeconfig: &Path, identity: &str) -> Operator {
+        let port = free_port();
+        let log = dir.join(format!("{identity}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args([
+                "operator",
+                "run",
+                "--leader-elect",
+                "--lease-namespace",
+                "corral",
+            ])
+            .args([
+                "--identity",
+                identity,
+                "--lease-duration",
+                "3s",
+                "--renew-period",
+                "1s",
+            ])
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["--metrics-bind", &format!("127.0.0.1:{port}")])
+            .env_remove("POD_NAMESPACE")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let operator = Operator { child, port, log };
+        let start = Instant::now();
+        while operator.get("/healthz").0 != 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{identity} never served /healthz: {}",
+                operator.said()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        operator
+    }
+
+    fn said(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Send `request` as it is; the status code and body of the answer (0
+    /// when there is none).
+    fn send(&self, request: &str) -> (u16, String) {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return (0, String::new());
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        if stream.write_all(request.as_bytes()).is_err() {
+            return (0, String::new());
+        }
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        let code = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (code, body)
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        self.send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: corral\r\nConnection: close\r\n\r\n"
+        ))
+    }
+
+    fn metric(&self, line: &str) -> bool {
+        let (code, body) = self.get("/metrics");
+        code == 200 && body.lines().any(|l| l == line)
+    }
+}
+
+fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) -> Instant {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "{what}: not in {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Instant::now()
+}
+
+#[test]
+fn two_operators_one_leads_and_the_other_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let leases: Shared = Arc::new(Mutex::new(Leases::default()));
+    let asked: Asked = Arc::default();
+    let holder = || leases.lock().unwrap().holder();
+    let writes_by = |tag: &str| -> Vec<Instant> {
+        let leases = leases.lock().unwrap();
+        leases
+            .writes
+            .iter()
+            .filter(|w| w.by == tag)
+            .map(|w| w.at)
+            .collect()
+    };
+    let asked_by = |tag: &str| asked.lock().unwrap().iter().filter(|t| *t == tag).count();
+
+    let one = Operator::start(
+        dir.path(),
+        &serve(dir.path(), "one", &leases, &asked),
+        "one",
+    );
+    wait_for("one leads", Duration::from_secs(10), || {
+        holder().as_deref() == Some("one")
+    });
+    let two = Operator::start(
+        dir.path(),
+        &serve(dir.path(), "two", &leases, &asked),
+        "two",
+    );
+    std::thread::sleep(LEASE + 2 * RENEW);
+
+    // One leads and works; two stands by, ready, and asks for nothing.
+    assert_eq!(holder().as_deref(), Some("one"), "{}", two.said());
+    assert!(writes_by("two").is_empty(), "two wrote a held Lease");
+    assert!(
+        writes_by("one").len() >= 4,
+        "one did not renew: {}",
+        one.said()
+    );
+    assert!(
+        asked_by("one") >= 2,
+        "one's controller did not list and watch: {}",
+        one.said()
+    );
+    assert_eq!(asked_by("two"), 0, "the standby ran the controller");
+    assert!(one.metric("corral_operator_leader 1"));
+    assert!(two.metric("corral_operator_leader 0"));
+    let (_, metrics) = one.get("/metrics");
+    for counted in [
+        "verb=\"list\",code=\"200\"",
+        "verb=\"update\",code=\"200\"",
+        "verb=\"watch\",code=\"200\"",
+        "verb=\"get\",code=\"200\"",
+    ] {
+        assert!(
+            metrics.contains(counted),
+            "{counted} not counted:\n{metrics}"
+        );
+    }
+    assert!(metrics.ends_with("# EOF\n"), "{metrics}");
+    for operator in [&one, &two] {
+        assert_eq!(operator.get("/healthz").0, 200);
+        assert_eq!(operator.get("/readyz"), (200, "ok\n".to_string()));
+        assert_eq!(operator.get("/nope").0, 404);
+        assert_eq!(
+            operator.send("POST /metrics HTTP/1.1\r\nHost: c\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").0,
+            405
+        );
+        // What is not HTTP is refused, and the server serves on.
+        assert_eq!(operator.send("\u{0}\u{1}garbage\r\n\r\n").0, 400);
+        assert_eq!(operator.get("/healthz").0, 200);
+    }
+
+    // One dies without a word: two takes over once the Lease expired.
+    let mut one = one;
+    one.child.kill().unwrap();
+    one.child.wait().unwrap();
+    let killed = Instant::now();
+    let took = wait_for(
+        "two takes over",
+        LEASE + 2 * RENEW + Duration::from_secs(2),
+        || holder().as_deref() == Some("two"),
+    );
+    let one_last = *writes_by("one").last().unwrap();
+    let two_first = writes_by("two")[0];
+    assert!(
+        two_first.duration_since(one_last) >= LEASE,
+        "two took the Lease {:?} after one's last renewal",
+        two_first.duration_since(one_last)
+    );
+    assert!(took.duration_since(killed) <= LEASE + 2 * RENEW + Duration::from_secs(2));
+    wait_for("two's controller starts", Duration::from_secs(5), || {
+        asked_by("two") > 0
+    });
+    assert!(two.metric("corral_operator_leader 1"));
+
+    // Another holder (one, back from the dead, say): two stops, and exits
+    // to restart clean.
+    leases.lock().unwrap().take("one");
+    let mut two = two;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = two.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < LEASE, "two still runs: {}", two.said());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2), "{}", two.said());
+    assert!(
+        two.said()
+            .contains("leadership lost: Lease corral/corral-operator: another replica holds it"),
+        "{}",
+        two.said()
+    );
+}

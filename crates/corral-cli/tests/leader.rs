@@ -285,3 +285,120 @@ fn two_operators_one_leads_and_the_other_takes_over() {
         two.said()
     );
 }
+
+fn to_json(node: &corral_core::Node) -> serde_json::Value {
+    use corral_core::{ScalarKind, Value as Y};
+    match &node.value {
+        Y::Scalar(s) => match s.kind {
+            ScalarKind::Null => serde_json::Value::Null,
+            ScalarKind::Bool(b) => json!(b),
+            ScalarKind::Int | ScalarKind::Float => json!(s.as_i64()),
+            ScalarKind::Str => json!(s.text.as_str()),
+        },
+        Y::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Y::Map(entries) => serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.to_string(), to_json(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// The chart's operator (deploy/corral.yaml) runs as the test above ran
+/// it: flags this binary takes, leader election, the pod's name and
+/// namespace, probes and a Service on the port it serves, the Lease's
+/// Role, and a NetworkPolicy letting scrapes and probes in.
+#[test]
+fn the_charts_operator_is_wired_as_tested() {
+    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/corral.yaml");
+    let loaded = corral_core::load(
+        &[corral_core::Input::Path(manifests)],
+        &corral_core::Limits::default(),
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let documents: Vec<serde_json::Value> =
+        loaded.objects.iter().map(|o| to_json(&o.root)).collect();
+    let find = |kind: &str, name: &str| {
+        documents
+            .iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in deploy/corral.yaml"))
+            .clone()
+    };
+    let deployment = find("Deployment", "corral-operator");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"];
+    let container = &pod["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(args.contains(&"--leader-elect"), "{args:?}");
+    // The binary takes the chart's flags (and refuses one it does not
+    // know, so that this check can fail).
+    for (extra, ok) in [(vec![], true), (vec!["--no-such-flag"], false)] {
+        let status = Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(&args)
+            .args(extra)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.success(), ok, "corral {args:?}");
+    }
+    let bind = args[args.iter().position(|a| *a == "--metrics-bind").unwrap() + 1];
+    let port: u64 = bind.rsplit_once(':').unwrap().1.parse().unwrap();
+    assert_eq!(
+        container["ports"][0],
+        json!({"name": "metrics", "containerPort": port, "protocol": "TCP"})
+    );
+    for (name, field) in [
+        ("POD_NAME", "metadata.name"),
+        ("POD_NAMESPACE", "metadata.namespace"),
+    ] {
+        assert!(
+            container["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == name && e["valueFrom"]["fieldRef"]["fieldPath"] == field),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        container["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "metrics"})
+    );
+    assert_eq!(
+        container["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "metrics"})
+    );
+
+    let service = find("Service", "corral-operator-metrics");
+    assert_eq!(service["spec"]["selector"], pod["metadata"]["labels"]);
+    assert_eq!(service["spec"]["ports"][0]["name"], "metrics");
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "metrics");
+
+    let role = find("Role", "corral-operator-lease");
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}])
+    );
+    let binding = find("RoleBinding", "corral-operator-lease");
+    assert_eq!(binding["roleRef"]["name"], "corral-operator-lease");
+    assert_eq!(
+        binding["subjects"][0]["name"],
+        pod["spec"]["serviceAccountName"]
+    );
+
+    let policy = find("NetworkPolicy", "corral-operator-metrics");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        pod["metadata"]["labels"]
+    );
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], port);
+}

@@ -79,6 +79,8 @@ async fn operate(
     output: Option<PathBuf>,
     election: &ElectionArgs,
 ) -> Result<(), String> {
+    // Caught from the start: a standby stopped early exits cleanly.
+    let shutdown = serve::shutdown_signal()?;
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(metrics.clone()));
     let listener = serve::bind(election.metrics_bind).await?;
@@ -96,8 +98,12 @@ async fn operate(
         output,
     };
     let synced = serve::synced_when_listed(client.clone(), &health);
+    // The work ends when the controller does (SIGINT, SIGTERM), synced or not.
     let work = async {
-        tokio::join!(corral_operator::reconcile::run(context), synced);
+        tokio::select! {
+            () = corral_operator::reconcile::run(context) => {}
+            () = async { synced.await; std::future::pending().await } => {}
+        }
     };
     let result = if election.leader_elect {
         let identity = election
@@ -114,7 +120,7 @@ async fn operate(
         // A standby stops on SIGINT or SIGTERM; the leader's controller
         // stops on them itself, and then the Lease is released.
         let standby_stopped = async {
-            serve::shutdown_signal().await;
+            shutdown.await;
             if health.is_leader() {
                 std::future::pending::<()>().await;
             }

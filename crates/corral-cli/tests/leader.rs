@@ -286,6 +286,89 @@ fn two_operators_one_leads_and_the_other_takes_over() {
     );
 }
 
+impl Operator {
+    fn terminate(&self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+    }
+
+    /// The exit code, once it exited (within `within`).
+    fn exited(&mut self, within: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(start.elapsed() < within, "still runs: {}", self.said());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// SIGTERM: a standby just exits; the leader stops its controller and
+/// releases the Lease, which a standby takes at once, not a lease
+/// duration later.
+#[test]
+fn a_stopped_leader_hands_over_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let leases: Shared = Arc::new(Mutex::new(Leases::default()));
+    let asked: Asked = Arc::default();
+    let holder = || leases.lock().unwrap().holder();
+    let start =
+        |tag: &str| Operator::start(dir.path(), &serve(dir.path(), tag, &leases, &asked), tag);
+    let mut one = start("one");
+    wait_for("one leads", Duration::from_secs(10), || {
+        holder().as_deref() == Some("one")
+    });
+    let mut two = start("two");
+    two.terminate();
+    assert_eq!(
+        two.exited(Duration::from_secs(5)),
+        Some(0),
+        "{}",
+        two.said()
+    );
+    let three = start("three");
+    // Three stands by.
+    std::thread::sleep(RENEW * 2);
+    assert_eq!(holder().as_deref(), Some("one"));
+    one.terminate();
+    assert_eq!(
+        one.exited(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        one.said()
+    );
+    let stopped = Instant::now();
+    let took = wait_for("three takes over", LEASE, || {
+        holder().as_deref() == Some("three")
+    });
+    assert!(
+        took.duration_since(stopped) < LEASE,
+        "three waited for the released Lease to expire"
+    );
+    let writers: Vec<String> = leases
+        .lock()
+        .unwrap()
+        .writes
+        .iter()
+        .map(|w| w.by.clone())
+        .collect();
+    assert!(!writers.contains(&"two".to_string()), "{writers:?}");
+    // One's last write released the Lease.
+    let released = leases
+        .lock()
+        .unwrap()
+        .writes
+        .iter()
+        .rfind(|w| w.by == "one")
+        .map(|w| w.holder.clone());
+    assert_eq!(released.as_deref(), Some(""));
+    drop(three);
+}
+
 fn to_json(node: &corral_core::Node) -> serde_json::Value {
     use corral_core::{ScalarKind, Value as Y};
     match &node.value {

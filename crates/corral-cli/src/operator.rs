@@ -118,7 +118,8 @@ async fn operate(
             election.lease_name
         );
         // A standby stops on SIGINT or SIGTERM; the leader's controller
-        // stops on them itself, and then the Lease is released.
+        // stops on them itself, and the Lease is released before the
+        // replica stops saying it leads.
         let standby_stopped = async {
             shutdown.await;
             if health.is_leader() {

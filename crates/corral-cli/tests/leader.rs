@@ -160,9 +160,23 @@ impl Operator {
 }
 
 fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) -> Instant {
+    wait_for_or(what, within, done, String::new)
+}
+
+/// Wait for `done`; failing, say `what` and `context()`.
+fn wait_for_or(
+    what: &str,
+    within: Duration,
+    done: impl Fn() -> bool,
+    context: impl Fn() -> String,
+) -> Instant {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < within, "{what}: not in {within:?}");
+        assert!(
+            start.elapsed() < within,
+            "{what}: not in {within:?}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Instant::now()
@@ -342,9 +356,25 @@ fn a_stopped_leader_hands_over_at_once() {
         one.said()
     );
     let stopped = Instant::now();
-    let took = wait_for("three takes over", LEASE, || {
-        holder().as_deref() == Some("three")
-    });
+    let took = wait_for_or(
+        "three takes over",
+        LEASE,
+        || holder().as_deref() == Some("three"),
+        || {
+            let writes: Vec<(String, String)> = leases
+                .lock()
+                .unwrap()
+                .writes
+                .iter()
+                .map(|w| (w.by.clone(), w.holder.clone()))
+                .collect();
+            format!(
+                "writes {writes:?}\none: {}\nthree: {}",
+                one.said(),
+                three.said()
+            )
+        },
+    );
     assert!(
         took.duration_since(stopped) < LEASE,
         "three waited for the released Lease to expire"

@@ -330,17 +330,20 @@ impl LeaderElection {
             () = &mut work => Ok(()),
             lost = renewing => Err(lost),
         };
-        // Stop the work before saying so.
+        // The work has stopped (dropped) before this replica says it no
+        // longer leads; a released Lease is released before, so that
+        // whoever waits for the leader to stand down sees it done.
         drop(work);
-        health.set_leader(false);
         match outcome {
             Ok(()) => {
                 if let Ok(Err(e)) = timeout(deadline, self.release()).await {
                     tracing::warn!(lease = %self.lease(), error = %e, "cannot release the lease");
                 }
+                health.set_leader(false);
                 Ok(())
             }
             Err(lost) => {
+                health.set_leader(false);
                 health.metrics().error("lease");
                 Err(lost)
             }

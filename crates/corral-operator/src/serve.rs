@@ -10,7 +10,8 @@
 //!   both are scraped; which one works is `corral_operator_leader`.
 //!
 //! Only `GET` and `HEAD` are served; other paths are 404. Connections are
-//! bounded in number and in the time their request headers may take.
+//! bounded in number, serve one request each, and have 10 s to send its
+//! headers.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -156,7 +157,10 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>) {
                 let response = answer(&health, request.method(), request.uri().path());
                 async move { Ok::<_, Infallible>(response) }
             });
+            // One request a connection: an idle keep-alive cannot hold
+            // a slot.
             let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)

@@ -256,6 +256,25 @@ fn two_operators_one_leads_and_the_other_takes_over() {
         assert_eq!(operator.get("/healthz").0, 200);
     }
 
+    // Clients that connect and say nothing neither starve the probes nor
+    // hold their connection past the header timeout (5 s).
+    let idle: Vec<TcpStream> = (0..32)
+        .map(|_| TcpStream::connect(("127.0.0.1", one.port)).unwrap())
+        .collect();
+    assert_eq!(one.get("/healthz").0, 200);
+    let mut first = &idle[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let waited = Instant::now();
+    let _ = first.read(&mut [0; 256]);
+    assert!(
+        waited.elapsed() < Duration::from_secs(8),
+        "an idle connection was held {:?}",
+        waited.elapsed()
+    );
+    drop(idle);
+
     // One dies without a word: two takes over once the Lease expired.
     let mut one = one;
     one.child.kill().unwrap();

@@ -10,7 +10,7 @@
 //!   both are scraped; which one works is `corral_operator_leader`.
 //!
 //! Only `GET` and `HEAD` are served; other paths are 404. Connections are
-//! bounded in number, serve one request each, and have 10 s to send its
+//! bounded in number, serve one request each, and have 5 s to send its
 //! headers.
 
 use std::convert::Infallible;
@@ -30,11 +30,12 @@ use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
 
-/// At most this many connections are served at once; more wait to be
-/// accepted.
-const MAX_CONNECTIONS: usize = 64;
+/// At most this many connections are served at once (a few KiB each);
+/// more wait to be accepted. Enough that idle clients holding connections
+/// open until the header timeout do not starve the kubelet's probes.
+const MAX_CONNECTIONS: usize = 512;
 /// A client has this long to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the probes report: leadership and sync, shared by the lease, the
 /// controller and the server.

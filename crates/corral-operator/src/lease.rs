@@ -269,6 +269,13 @@ impl LeaderElection {
         work: F,
         health: &Health,
     ) -> Result<(), LeaseError> {
+        // An empty holder is a free Lease to every other replica.
+        if self.identity.trim().is_empty() {
+            return Err(LeaseError::Config(format!(
+                "{}: an empty identity would leave the Lease free to others",
+                self.lease()
+            )));
+        }
         health.set_leader(false);
         let deadline = Self::deadline(self.lease_duration);
         let mut observed = None;

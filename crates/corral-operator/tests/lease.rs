@@ -302,5 +302,9 @@ fn timings_that_cannot_work_are_refused() {
                 "{lease:?} {renew:?}"
             );
         }
+        let nameless = LeaderElection::new(client, "n", "l", " ");
+        let result = nameless.run(std::future::ready(()), &health()).await;
+        assert!(matches!(result, Err(LeaseError::Config(_))), "{result:?}");
+        assert!(server.leases.lock().unwrap().writes.is_empty());
     });
 }

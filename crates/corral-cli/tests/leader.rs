@@ -78,16 +78,15 @@ impl Drop for Operator {
 
 impl Operator {
     fn start(dir: &Path, kubeconfig: &Path, identity: &str) -> Operator {
+        Operator::start_with(dir, kubeconfig, identity, &["--leader-elect"])
+    }
+
+    fn start_with(dir: &Path, kubeconfig: &Path, identity: &str, flags: &[&str]) -> Operator {
         let port = free_port();
         let log = dir.join(format!("{identity}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_corral"))
-            .args([
-                "operator",
-                "run",
-                "--leader-elect",
-                "--lease-namespace",
-                "corral",
-            ])
+            .args(["operator", "run", "--lease-namespace", "corral"])
+            .args(flags)
             .args([
                 "--identity",
                 identity,
@@ -416,6 +415,26 @@ fn a_stopped_leader_hands_over_at_once() {
         .map(|w| w.holder.clone());
     assert_eq!(released.as_deref(), Some(""));
     drop(three);
+}
+
+/// Without `--leader-elect` the operator works at once and touches no
+/// Lease.
+#[test]
+fn without_election_the_operator_works_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let leases: Shared = Arc::new(Mutex::new(Leases::default()));
+    let asked: Asked = Arc::default();
+    let kubeconfig = serve(dir.path(), "alone", &leases, &asked);
+    let alone = Operator::start_with(dir.path(), &kubeconfig, "alone", &[]);
+    wait_for("the controller lists", Duration::from_secs(5), || {
+        !asked.lock().unwrap().is_empty()
+    });
+    assert!(alone.metric("corral_operator_leader 1"));
+    wait_for("ready", Duration::from_secs(5), || {
+        alone.get("/readyz").0 == 200
+    });
+    assert!(leases.lock().unwrap().writes.is_empty());
+    assert!(leases.lock().unwrap().holder().is_none());
 }
 
 fn to_json(node: &corral_core::Node) -> serde_json::Value {

@@ -95,6 +95,12 @@ fn fast() -> Settings {
     }
 }
 
+fn health() -> std::sync::Arc<corral_operator::serve::Health> {
+    std::sync::Arc::new(corral_operator::serve::Health::new(std::sync::Arc::new(
+        corral_operator::metrics::Metrics::new(),
+    )))
+}
+
 /// Wait (at most 30 s) until `check` gives something.
 fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
@@ -213,7 +219,7 @@ fn recordings_are_published_per_node_then_advised_once_per_workload_container_fr
     );
 
     // The operator: both nodes' Recordings merged into one, advised once.
-    let operator = runtime.spawn(run(client.clone(), None, fast()));
+    let operator = runtime.spawn(run(client.clone(), None, fast(), health()));
     wait_for("the merged Recording", || {
         merged_runs(&server).filter(|r| *r == 3)
     });
@@ -443,7 +449,7 @@ fn without_the_security_profiles_operator_the_rest_is_advised_and_the_status_say
     runtime
         .block_on(publish(&client, vec![backend], "node-1"))
         .unwrap();
-    let operator = runtime.spawn(run(client.clone(), None, fast()));
+    let operator = runtime.spawn(run(client.clone(), None, fast(), health()));
     let merged = wait_for("the merged Recording", || {
         let merged = server.get("recordings.corral.dev", "shop", "backend-backend-merged")?;
         (condition(&merged, "SeccompProfileWritten")["status"] == "False").then_some(merged)
@@ -484,7 +490,7 @@ fn with_an_output_directory_the_advice_is_written_as_files() {
         .block_on(publish(&client, vec![backend], "node-1"))
         .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let operator = runtime.spawn(run(client.clone(), Some(out.path().to_path_buf()), fast()));
+    let operator = runtime.spawn(run(client.clone(), Some(out.path().to_path_buf()), fast(), health()));
     let shop = out.path().join("shop");
     wait_for("the files", || {
         (shop

@@ -368,7 +368,7 @@ impl std::fmt::Display for ClusterError {
 /// The kubeconfig (file, context), or, with none, the pod's in-cluster
 /// service account, as kubectl reads them; the target's timeout to
 /// connect.
-async fn config(target: &Target) -> Result<Config, ClusterError> {
+pub async fn config(target: &Target) -> Result<Config, ClusterError> {
     let options = KubeConfigOptions {
         context: target.context.clone(),
         ..KubeConfigOptions::default()

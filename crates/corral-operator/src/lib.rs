@@ -9,8 +9,11 @@
 //! namespace's NetworkPolicies.
 
 pub mod crd;
+pub mod lease;
+pub mod metrics;
 pub mod publish;
 pub mod reconcile;
+pub mod serve;
 pub mod stores;
 
 pub use crd::{RecordingResource, RecordingSpec};

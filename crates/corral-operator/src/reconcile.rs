@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::crd::{Advice, RecordingResource, RecordingSpec};
+use crate::serve::Health;
 use crate::stores::{RecordingMeta, Stores, MANAGED_BY};
 use crate::{object_name, CONTAINER_LABEL, MANAGER, MERGED_LABEL, WORKLOAD_LABEL};
 
@@ -91,8 +92,8 @@ pub struct Context {
     pub output: Option<PathBuf>,
     pub stores: Stores,
     pub settings: Settings,
-    /// Set once every store has its initial list.
-    pub ready: Arc<AtomicBool>,
+    /// Synced once every store has its initial list; the metrics.
+    pub health: Arc<Health>,
     /// The same, to wait on: no reconcile starts before (a merge from a
     /// store still filling would be a merge of some nodes only).
     synced: tokio::sync::watch::Sender<bool>,
@@ -108,6 +109,9 @@ pub struct Context {
     /// Workload containers whose merged Recording does not exist yet, by
     /// (namespace, merged name).
     missing: Mutex<HashMap<ObjectId, ContainerKey>>,
+    /// Reconciles running or waiting for the initial sync, by controller
+    /// (the queue depth the metrics report).
+    busy: [AtomicUsize; 2],
     /// Failures in a row, by object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The hash of each NetworkPolicy last written, by (namespace, name).
@@ -132,8 +136,40 @@ impl Context {
                 saw_source(self, &key, name);
             }
         }
-        self.ready.store(true, Ordering::SeqCst);
+        self.health.set_synced(true);
         self.synced.send_replace(true);
+    }
+}
+
+/// A reconcile of `controller` in progress, counted in the queue depth
+/// until dropped.
+struct Busy<'a> {
+    context: &'a Context,
+    controller: &'static str,
+}
+
+impl Context {
+    fn depth(&self, controller: &str) -> &AtomicUsize {
+        &self.busy[usize::from(controller == "namespace")]
+    }
+
+    fn busy(&self, controller: &'static str) -> Busy<'_> {
+        let depth = self.depth(controller).fetch_add(1, Ordering::SeqCst) + 1;
+        self.health.metrics().set_queue_depth(controller, depth);
+        Busy {
+            context: self,
+            controller,
+        }
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let depth = self.context.depth(self.controller).fetch_sub(1, Ordering::SeqCst) - 1;
+        self.context
+            .health
+            .metrics()
+            .set_queue_depth(self.controller, depth);
     }
 }
 
@@ -153,22 +189,24 @@ impl Context {
         output: Option<PathBuf>,
         stores: Stores,
         settings: Settings,
+        health: Arc<Health>,
     ) -> Self {
         let reporter = Reporter {
             controller: "corral-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Context {
+            health,
             events: Recorder::new(client.clone(), reporter),
             client,
             output,
             stores,
             settings,
-            ready: Arc::new(AtomicBool::new(false)),
             synced: tokio::sync::watch::channel(false).0,
             merged: Mutex::default(),
             sources: Mutex::default(),
             missing: Mutex::default(),
+            busy: Default::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -1045,7 +1083,16 @@ async fn run_workload(key: &ContainerKey, context: &Context) -> Result<Action, E
     context.synced().await;
     let id = format!("workload {}/{}", key.namespace, key.merged_name());
     let started = std::time::Instant::now();
-    match advise_container(key, context).await {
+    let result = {
+        let _busy = context.busy("workload");
+        advise_container(key, context).await
+    };
+    context.health.metrics().reconciled(
+        "workload",
+        result.is_ok(),
+        started.elapsed().as_secs_f64(),
+    );
+    match result {
         Ok(written) => {
             succeeded(context, &id);
             if !written.is_empty() {
@@ -1086,7 +1133,17 @@ async fn reconcile_namespace(
     context.synced().await;
     let name = namespace.name_any();
     let id = format!("namespace {name}");
-    let written = advise_namespace(&name, &context).await?;
+    let started = std::time::Instant::now();
+    let result = {
+        let _busy = context.busy("namespace");
+        advise_namespace(&name, &context).await
+    };
+    context.health.metrics().reconciled(
+        "namespace",
+        result.is_ok(),
+        started.elapsed().as_secs_f64(),
+    );
+    let written = result?;
     succeeded(&context, &id);
     if !written.is_empty() {
         tracing::info!(namespace = %name, wrote = %written.join("; "), "network policies");
@@ -1100,15 +1157,21 @@ fn namespace_error(namespace: Arc<Namespace>, error: &Error, context: Arc<Contex
 }
 
 /// Run both controllers (and the watches feeding them) until SIGINT or
-/// SIGTERM. `context.ready` is set once the stores have their initial
-/// lists.
-pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) -> Arc<Context> {
+/// SIGTERM. `health` is synced once the stores have their initial lists;
+/// its metrics count reconciles and the stores' sizes.
+pub async fn run(
+    client: Client,
+    output: Option<PathBuf>,
+    settings: Settings,
+    health: Arc<Health>,
+) -> Arc<Context> {
     let watches = crate::stores::watch(&client);
     let context = Arc::new(Context::new(
         client,
         output,
         watches.stores.clone(),
         settings.clone(),
+        health,
     ));
     let stores = watches.stores.clone();
     let config = |debounce| {
@@ -1215,12 +1278,20 @@ pub async fn run(client: Client, output: Option<PathBuf>, settings: Settings) ->
             if context.stores.ready().await {
                 context.sync();
                 tracing::info!(stores = ?context.stores.sizes(), "stores synced");
+                // The stores' sizes, for the metrics.
+                loop {
+                    for (kind, objects) in context.stores.sizes() {
+                        context.health.metrics().set_store_size(kind, objects);
+                    }
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
             }
         }
     };
     tokio::select! {
         _ = watches.run => {}
-        _ = futures::future::join3(workloads, namespaces, ready) => {}
+        _ = futures::future::join(workloads, namespaces) => {}
+        _ = ready => {}
     }
     context
 }

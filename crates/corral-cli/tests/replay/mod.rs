@@ -10,6 +10,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+// Not every test that serves the API serves Leases.
+#[allow(dead_code)]
+pub mod lease;
+
 /// A status code, a JSON body, and a Retry-After in seconds.
 pub type Answer = (u16, Value, Option<u64>);
 

@@ -106,9 +106,7 @@ async fn operate(
     // A watch is quiet for as long as nothing changes (the API server ends
     // it after timeoutSeconds, 290 s as kube-rs asks): reading it must not
     // time out before, or every quiet watch would fail and be resumed.
-    config.read_timeout = config
-        .read_timeout
-        .map(|t| t.max(Duration::from_secs(330)));
+    config.read_timeout = config.read_timeout.map(|t| t.max(Duration::from_secs(330)));
     let namespace = election
         .lease_namespace
         .clone()

@@ -4,7 +4,7 @@
 //! collection, request accounting). The recordings are the demo's,
 //! recorded from real containers (`examples/advise-demo/recordings`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -146,6 +146,63 @@ fn start(config: Config) -> Cluster {
         client,
         _dir: dir,
     }
+}
+
+/// (verb, resource.group) pairs the operator's ClusterRole and Roles in
+/// deploy/corral.yaml grant.
+fn operator_rbac() -> BTreeSet<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/corral.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let name: std::sync::Arc<str> = std::sync::Arc::from("deploy/corral.yaml");
+    let (objects, _) = corral_core::load_bytes(
+        &name,
+        text.as_bytes(),
+        &corral_core::Limits::default(),
+        &|_| {},
+    );
+    let mut granted = BTreeSet::new();
+    for object in objects {
+        if !matches!(object.kind.as_str(), "ClusterRole" | "Role")
+            || !object
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("corral-operator")
+        {
+            continue;
+        }
+        let role: Value = object.decode().unwrap();
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            let strings = |key: &str| -> Vec<String> {
+                rule[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            };
+            for group in strings("apiGroups") {
+                for resource in strings("resources") {
+                    for verb in strings("verbs") {
+                        let named = if group.is_empty() {
+                            resource.clone()
+                        } else {
+                            match resource.split_once('/') {
+                                Some((r, sub)) => format!("{r}.{group}/{sub}"),
+                                None => format!("{resource}.{group}"),
+                            }
+                        };
+                        granted.insert((verb, named));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        !granted.is_empty(),
+        "no operator role in deploy/corral.yaml"
+    );
+    granted
 }
 
 fn merged_runs(server: &StandIn) -> Option<u64> {
@@ -490,7 +547,12 @@ fn with_an_output_directory_the_advice_is_written_as_files() {
         .block_on(publish(&client, vec![backend], "node-1"))
         .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let operator = runtime.spawn(run(client.clone(), Some(out.path().to_path_buf()), fast(), health()));
+    let operator = runtime.spawn(run(
+        client.clone(),
+        Some(out.path().to_path_buf()),
+        fast(),
+        health(),
+    ));
     let shop = out.path().join("shop");
     wait_for("the files", || {
         (shop

@@ -165,7 +165,11 @@ impl Context {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        let depth = self.context.depth(self.controller).fetch_sub(1, Ordering::SeqCst) - 1;
+        let depth = self
+            .context
+            .depth(self.controller)
+            .fetch_sub(1, Ordering::SeqCst)
+            - 1;
         self.context
             .health
             .metrics()

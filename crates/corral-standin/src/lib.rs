@@ -75,6 +75,7 @@
 
 pub mod selector;
 mod server;
+pub mod simulate;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -170,9 +171,9 @@ impl Stats {
     }
 }
 
-/// What a hook (`POST /standin/NAME`) runs: the request body in, a JSON
-/// answer or an error out.
-pub type Hook = Arc<dyn Fn(&[u8]) -> Result<Value, String> + Send + Sync>;
+/// What a hook (`POST /standin/NAME`) runs: the server and the request
+/// body in, a JSON answer or an error out.
+pub type Hook = Arc<dyn Fn(&Handle, &[u8]) -> Result<Value, String> + Send + Sync>;
 
 pub(crate) struct Shared {
     pub store: Mutex<store::Store>,
@@ -245,9 +246,9 @@ impl Shared {
     }
 }
 
-/// The running server; stopped when dropped.
+/// The running server; stopped when dropped. Its calls are [`Handle`]'s.
 pub struct StandIn {
-    shared: Arc<Shared>,
+    handle: Handle,
     addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -303,7 +304,7 @@ impl StandIn {
             })
             .map_err(|e| format!("starting the server's thread: {e}"))?;
         Ok(StandIn {
-            shared,
+            handle: Handle { shared },
             addr,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -326,6 +327,33 @@ impl StandIn {
         std::fs::write(&path, kubeconfig_text(&self.url()))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         path
+    }
+
+    /// The handle, for a thread of its own (the server stops with the
+    /// `StandIn`, not with its handles).
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+impl std::ops::Deref for StandIn {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// The server's objects, statistics and hooks: what tests (and the
+/// simulation) read and write directly.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
     }
 
     /// Serve `resource` too (a custom resource, or another `/status` rule).

@@ -357,7 +357,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                 None => failure(&Status::new(404, "NotFound", format!("no hook {name}"))),
                 Some(hook) => {
                     let body = body.clone();
-                    match tokio::task::spawn_blocking(move || hook(&body)).await {
+                    let handle = crate::Handle::new(shared.clone());
+                    match tokio::task::spawn_blocking(move || hook(&handle, &body)).await {
                         Ok(Ok(value)) => (200, Bytes::from(value.to_string())),
                         Ok(Err(e)) => failure(&Status::new(
                             500,

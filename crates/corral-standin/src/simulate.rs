@@ -149,14 +149,22 @@ fn object_name(parts: &[&str]) -> String {
     name.trim_matches('-').to_string()
 }
 
-/// A managedFields entry like the API server's, for the bulk it adds.
-fn managed_fields(manager: &str, fields: &[&str]) -> Value {
+/// A managedFields entry like the API server's, for the bulk it adds
+/// (about 1.5 KB a container).
+fn managed_fields(manager: &str, fields: &[&str], containers: &[String]) -> Value {
     let mut v1 = serde_json::Map::new();
     for field in fields {
-        v1.insert(
-            format!("f:{field}"),
-            json!({".": {}, "f:name": {}, "f:value": {}}),
-        );
+        let mut entry = serde_json::Map::new();
+        entry.insert(".".into(), json!({}));
+        for container in containers {
+            entry.insert(
+                format!("k:{{\"name\":\"{container}\"}}"),
+                json!({".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {},
+                       "f:resources": {".": {}, "f:limits": {".": {}, "f:memory": {}}},
+                       "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}}),
+            );
+        }
+        v1.insert(format!("f:{field}"), Value::Object(entry));
     }
     json!({"manager": manager, "operation": "Update", "apiVersion": "v1",
            "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": v1})
@@ -291,8 +299,8 @@ impl Simulation {
                             "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"},
                             "ownerReferences": owner("ReplicaSet", &replica_set),
                             "managedFields": [
-                                managed_fields("kube-controller-manager", &["labels", "ownerReferences", "containers", "volumes", "env", "ports", "resources"]),
-                                managed_fields("kubelet", &["conditions", "containerStatuses", "hostIP", "podIP", "podIPs", "startTime", "phase"])]},
+                                managed_fields("kube-controller-manager", &["labels", "ownerReferences", "containers", "volumes", "env", "ports", "resources"], &containers),
+                                managed_fields("kubelet", &["conditions", "containerStatuses", "hostIP", "podIP", "podIPs", "startTime", "phase"], &containers)]},
                         "spec": spec,
                         "status": {"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
                             "hostIP": "10.0.0.1", "startTime": "2026-01-01T00:00:00Z", "qosClass": "Burstable",

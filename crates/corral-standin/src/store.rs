@@ -910,6 +910,12 @@ impl Store {
 }
 
 fn check_namespace(resource: &Resource, namespace: &str, object: &Value) -> Result<(), Status> {
+    if !object.is_object() {
+        return Err(Status::bad_request(format!(
+            "{}: the body is not a JSON object",
+            resource.kind
+        )));
+    }
     if resource.namespaced && namespace.is_empty() {
         return Err(Status::new(
             404,

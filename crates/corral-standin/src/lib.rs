@@ -427,6 +427,27 @@ impl Handle {
         })
     }
 
+    /// Server-side apply `object`, as [`Handle::apply`], without reading
+    /// the stored object back (bulk writers: the simulation's publishers).
+    pub fn publish(&self, object: Value) -> Result<(), Status> {
+        let resource = self.resource_of(&object)?;
+        let (namespace, name) = names(&resource, &object);
+        let size = object.to_string().len();
+        let result = self.shared.store().patch(
+            &resource,
+            &namespace,
+            &name,
+            PatchKind::Apply,
+            object,
+            false,
+        );
+        self.shared.notify();
+        let out = result.as_ref().map_or(0, |(b, _)| b.len());
+        self.shared
+            .count(false, "patch", &resource.name(), size as u64, out as u64);
+        result.map(|_| ())
+    }
+
     /// Server-side apply to the `/status` of `object`.
     pub fn apply_status(&self, object: Value) -> Result<Value, Status> {
         let resource = self.resource_of(&object)?;

@@ -306,11 +306,42 @@ fn resource_list(group: &str, version: &str, resources: &[&Resource]) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
 }
 
+/// An object's `metadata` alone: the rest is skipped, not built.
+struct MetadataOnly(Value);
+
+impl<'de> serde::Deserialize<'de> for MetadataOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MetadataOnly;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetadataOnly, A::Error> {
+                let mut metadata = Value::Null;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "metadata" {
+                        metadata = map.next_value()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(MetadataOnly(metadata))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 /// An object as `PartialObjectMetadata`.
 fn partial(object: &[u8]) -> Value {
-    let object: Value = serde_json::from_slice(object).unwrap_or(Value::Null);
-    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-           "metadata": object["metadata"]})
+    let metadata = serde_json::from_slice::<MetadataOnly>(object).map_or(Value::Null, |m| m.0);
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
@@ -590,7 +621,6 @@ fn list(
     let mut meta = json!({"resourceVersion": listed.rv.to_string()});
     if let Some(next) = &listed.next {
         meta["continue"] = json!(next);
-        meta["remainingItemCount"] = json!(listed.remaining);
     }
     let (kind, api_version) = if metadata {
         (

@@ -422,7 +422,7 @@ impl Simulation {
                     .collect();
                 let name = object_name(&[&recorded.workload, &recorded.container, node]);
                 server
-                    .apply(json!({"apiVersion": "corral.dev/v1alpha1", "kind": "Recording",
+                    .publish(json!({"apiVersion": "corral.dev/v1alpha1", "kind": "Recording",
                         "metadata": {"name": name, "namespace": recorded.namespace, "labels": {
                             "corral.dev/workload": recorded.workload, "corral.dev/container": recorded.container,
                             "corral.dev/node": node}},

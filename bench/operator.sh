@@ -6,8 +6,9 @@
 # Per window: the operator's API requests by verb and bytes (the
 # publishers' writes are counted apart), LISTs after the initial sync,
 # reconciles (from the operator's /metrics when it serves them), its peak
-# RSS, and the time until every changed workload container's merged
-# Recording holds the window's run. Targets beside the numbers; the exit
+# RSS, and the time from the window's start until every changed workload
+# container's merged Recording holds the window's run (the stand-in's
+# publishing time, shown, is part of it). Targets beside the numbers; the exit
 # status is 1 when one is missed.
 #
 # Scale and pace (environment): NODES PODS NAMESPACES REPLICAS RECORDED
@@ -160,7 +161,7 @@ print(f"initial sync: {time.time() - began:.1f} s, {total['requests']} requests 
 call("/standin/stats/reset", "POST")
 
 missed = []
-header = f"{'window':>6} {'changed':>7} {'converge':>9} " + " ".join(f"{v:>6}" for v in VERBS) + \
+header = f"{'window':>6} {'changed':>7} {'publish':>8} {'converge':>9} " + " ".join(f"{v:>6}" for v in VERBS) + \
          f" {'MB in':>7} {'MB out':>8} {'reconciles':>10} {'RSS MB':>7}"
 print(header)
 before = reconciles()
@@ -188,7 +189,8 @@ for w in range(windows):
     total = stats["total"]
     changed = summary["changed"]
     shown = "never" if converge is None else f"{converge:.1f}s"
-    print(f"{summary['window']:>6} {changed:>7} {shown:>9} " + " ".join(f"{counts[v]:>6}" for v in VERBS) +
+    publish = f"{summary['milliseconds'] / 1000:.1f}s"
+    print(f"{summary['window']:>6} {changed:>7} {publish:>8} {shown:>9} " + " ".join(f"{counts[v]:>6}" for v in VERBS) +
           f" {total['bytesIn'] / 1e6:>7.1f} {total['bytesOut'] / 1e6:>8.1f} {done:>10} {rss:>7.0f}")
     if counts["list"]:
         missed.append(f"window {summary['window']}: {counts['list']} LIST after the initial sync (target: none)")

@@ -50,7 +50,8 @@
 //!   stale metadata.resourceVersion: Leases), **DELETE** (an object with
 //!   finalizers is marked with deletionTimestamp and goes with its last
 //!   finalizer; then its dependents by `metadata.ownerReferences` uid are
-//!   deleted, as the garbage collector does in the background),
+//!   deleted, as the garbage collector does in the background, whatever
+//!   `propagationPolicy` says; no `deletecollection`),
 //!   **PATCH**: server-side apply (`application/apply-patch+yaml`, a JSON
 //!   body; creates a missing object; `fieldManager` and `force` accepted;
 //!   simplified: the applied fields are merged over the object, objects

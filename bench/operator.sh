@@ -17,6 +17,7 @@
 #   NODES=50 PODS=1500 NAMESPACES=20 WINDOWS=2 WINDOW_SECONDS=15 bench/operator.sh
 # Binaries: release builds of both unless CORRAL= and STANDIN= name them.
 # Targets: REQUESTS_PER_CHANGED (default 20) and RSS_TARGET_MB (1024).
+# The operator's metrics: see below (METRICS_URL, OPERATOR_ARGS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,15 +64,20 @@ done
 [ -s "$work/ready" ] || { echo "the stand-in was not ready in ${SYNC_TIMEOUT}s" >&2; exit 2; }
 cat "$work/standin.err"
 
-# Flags the operator may have (the rewrite adds a metrics endpoint).
-metrics=""
+# Flags the operator may have: a metrics endpoint's address (the first
+# `--metrics...` option its help lists, given 127.0.0.1:PORT), or
+# METRICS_URL when it serves them elsewhere; OPERATOR_ARGS for the rest.
+metrics="${METRICS_URL:-}"
 args=(operator run --kubeconfig "$work/kubeconfig")
 help="$("$CORRAL" operator run --help 2>&1 || true)"
-if grep -q -- '--metrics-bind' <<<"$help"; then
+flag="$(grep -o -- '--metrics[a-z-]*' <<<"$help" | head -n 1 || true)"
+if [ -z "$metrics" ] && [ -n "$flag" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  args+=(--metrics-bind "127.0.0.1:$port")
+  args+=("$flag" "127.0.0.1:$port")
   metrics="http://127.0.0.1:$port/metrics"
 fi
+# shellcheck disable=SC2206
+args+=(${OPERATOR_ARGS:-})
 "$CORRAL" "${args[@]}" >"$work/operator.out" 2>"$work/operator.err" &
 operator_pid=$!
 pids+=("$operator_pid")

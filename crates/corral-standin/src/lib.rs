@@ -41,7 +41,7 @@
 //!   bounded history per resource ([`Config::history`] events, as the API
 //!   server's watch cache); a watch from a version older than that history
 //!   gets an ERROR event with a `Status` 410 `Expired`, so kube-runtime's
-//!   watcher relists. [`StandIn::expire_history`] makes every version so far
+//!   watcher relists. [`Handle::expire_history`] makes every version so far
 //!   too old, as an API server restart after etcd compaction does.
 //! - **Metadata-only** requests (`Accept: application/json;as=PartialObjectMetadata...`,
 //!   as kube's `metadata_watcher` and `Api<PartialObjectMeta<K>>` send):
@@ -51,7 +51,8 @@
 //!   finalizers is marked with deletionTimestamp and goes with its last
 //!   finalizer; then its dependents by `metadata.ownerReferences` uid are
 //!   deleted, as the garbage collector does in the background, whatever
-//!   `propagationPolicy` says; no `deletecollection`),
+//!   `propagationPolicy` says; no `deletecollection`; deleting a Namespace
+//!   leaves its objects),
 //!   **PATCH**: server-side apply (`application/apply-patch+yaml`, a JSON
 //!   body; creates a missing object; `fieldManager` and `force` accepted;
 //!   simplified: the applied fields are merged over the object, objects
@@ -68,11 +69,14 @@
 //! - **Accounting**: every request counted by verb (get, list, watch,
 //!   create, update, patch, delete) and resource, with bytes in (request
 //!   body) and out (response body; a watch's as it streams), on the handle
-//!   ([`StandIn::stats`]) and at `GET /standin/stats`; `POST
-//!   /standin/stats/reset` (or [`StandIn::reset_stats`]) starts again.
+//!   ([`Handle::stats`]) and at `GET /standin/stats`; `POST
+//!   /standin/stats/reset` (or [`Handle::reset_stats`]) starts again.
 //!   Writes through the handle are counted apart (`internal`).
-//! - Hooks: `POST /standin/NAME` runs what [`StandIn::hook`] set (the
+//! - Hooks: `POST /standin/NAME` runs what [`Handle::hook`] set (the
 //!   simulation's window driver).
+//! - [`simulate`]: the benchmark's cluster (nodes, namespaces, workloads,
+//!   pods, Services, EndpointSlices) and its recorders' publishing windows;
+//!   the `corral-standin` binary serves it (`corral-standin --help`).
 
 pub mod selector;
 mod server;
@@ -128,7 +132,7 @@ pub struct Count {
 pub struct Stats {
     /// Over HTTP: (verb, resource) → count.
     pub api: BTreeMap<(String, String), Count>,
-    /// Through the handle ([`StandIn::apply`]...): (verb, resource) → count.
+    /// Through the handle ([`Handle::apply`]...): (verb, resource) → count.
     pub internal: BTreeMap<(String, String), Count>,
     /// Watches open now, by resource.
     pub watches_open: BTreeMap<String, i64>,

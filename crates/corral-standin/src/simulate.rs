@@ -476,7 +476,7 @@ mod tests {
             namespaces: 3,
             replicas: 3,
             recorded: 0.34,
-            changed: 0.5,
+            changed: 1.0,
             containers: 1,
             window_seconds: 60,
         }
@@ -517,6 +517,28 @@ mod tests {
         // Only the changed containers' recordings were written.
         assert!(server.resource_version() - before <= summary["applied"].as_u64().unwrap());
         assert_eq!(summary["written"].as_u64().unwrap() == 0, changed == 0);
+        // Converged when each changed container's merged Recording holds
+        // the window's run.
+        let started = simulation.started(simulation.window);
+        let changed: Vec<usize> = simulation.changed.clone();
+        for (n, &i) in changed.iter().enumerate() {
+            let state = simulation.converged(&server);
+            assert_eq!(state["pending"], json!(changed.len() - n));
+            assert_eq!(state["converged"], json!(false));
+            let r = &simulation.recorded[i];
+            let mut merged = json!({"apiVersion": "corral.dev/v1alpha1", "kind": "Recording",
+                "metadata": {"name": object_name(&[&r.workload, &r.container, "merged"]), "namespace": r.namespace},
+                "spec": {"recording": {"runs": [{"started": started - 60}]}}});
+            server.apply(merged.clone()).unwrap();
+            assert_eq!(
+                simulation.converged(&server)["pending"],
+                json!(changed.len() - n),
+                "an older run is not the window's"
+            );
+            merged["spec"]["recording"]["runs"][0]["started"] = json!(started);
+            server.apply(merged).unwrap();
+        }
+        assert_eq!(simulation.converged(&server)["converged"], json!(true));
         // Deleting a deployment takes its ReplicaSet and pods.
         server
             .delete("deployments.apps", "ns-0001", "app-00001")

@@ -41,7 +41,7 @@
 //!   bounded history per resource ([`Config::history`] events, as the API
 //!   server's watch cache); a watch from a version older than that history
 //!   gets an ERROR event with a `Status` 410 `Expired`, so kube-runtime's
-//!   watcher relists. [`StandIn::expire_history`] makes every version so far
+//!   watcher relists. [`Handle::expire_history`] makes every version so far
 //!   too old, as an API server restart after etcd compaction does.
 //! - **Metadata-only** requests (`Accept: application/json;as=PartialObjectMetadata...`,
 //!   as kube's `metadata_watcher` and `Api<PartialObjectMeta<K>>` send):
@@ -50,7 +50,9 @@
 //!   stale metadata.resourceVersion: Leases), **DELETE** (an object with
 //!   finalizers is marked with deletionTimestamp and goes with its last
 //!   finalizer; then its dependents by `metadata.ownerReferences` uid are
-//!   deleted, as the garbage collector does in the background),
+//!   deleted, as the garbage collector does in the background, whatever
+//!   `propagationPolicy` says; no `deletecollection`; deleting a Namespace
+//!   leaves its objects),
 //!   **PATCH**: server-side apply (`application/apply-patch+yaml`, a JSON
 //!   body; creates a missing object; `fieldManager` and `force` accepted;
 //!   simplified: the applied fields are merged over the object, objects
@@ -67,14 +69,18 @@
 //! - **Accounting**: every request counted by verb (get, list, watch,
 //!   create, update, patch, delete) and resource, with bytes in (request
 //!   body) and out (response body; a watch's as it streams), on the handle
-//!   ([`StandIn::stats`]) and at `GET /standin/stats`; `POST
-//!   /standin/stats/reset` (or [`StandIn::reset_stats`]) starts again.
+//!   ([`Handle::stats`]) and at `GET /standin/stats`; `POST
+//!   /standin/stats/reset` (or [`Handle::reset_stats`]) starts again.
 //!   Writes through the handle are counted apart (`internal`).
-//! - Hooks: `POST /standin/NAME` runs what [`StandIn::hook`] set (the
+//! - Hooks: `POST /standin/NAME` runs what [`Handle::hook`] set (the
 //!   simulation's window driver).
+//! - [`simulate`]: the benchmark's cluster (nodes, namespaces, workloads,
+//!   pods, Services, EndpointSlices) and its recorders' publishing windows;
+//!   the `corral-standin` binary serves it (`corral-standin --help`).
 
 pub mod selector;
 mod server;
+pub mod simulate;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -126,7 +132,7 @@ pub struct Count {
 pub struct Stats {
     /// Over HTTP: (verb, resource) → count.
     pub api: BTreeMap<(String, String), Count>,
-    /// Through the handle ([`StandIn::apply`]...): (verb, resource) → count.
+    /// Through the handle ([`Handle::apply`]...): (verb, resource) → count.
     pub internal: BTreeMap<(String, String), Count>,
     /// Watches open now, by resource.
     pub watches_open: BTreeMap<String, i64>,
@@ -170,9 +176,9 @@ impl Stats {
     }
 }
 
-/// What a hook (`POST /standin/NAME`) runs: the request body in, a JSON
-/// answer or an error out.
-pub type Hook = Arc<dyn Fn(&[u8]) -> Result<Value, String> + Send + Sync>;
+/// What a hook (`POST /standin/NAME`) runs: the server and the request
+/// body in, a JSON answer or an error out.
+pub type Hook = Arc<dyn Fn(&Handle, &[u8]) -> Result<Value, String> + Send + Sync>;
 
 pub(crate) struct Shared {
     pub store: Mutex<store::Store>,
@@ -245,9 +251,9 @@ impl Shared {
     }
 }
 
-/// The running server; stopped when dropped.
+/// The running server; stopped when dropped. Its calls are [`Handle`]'s.
 pub struct StandIn {
-    shared: Arc<Shared>,
+    handle: Handle,
     addr: std::net::SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -303,7 +309,7 @@ impl StandIn {
             })
             .map_err(|e| format!("starting the server's thread: {e}"))?;
         Ok(StandIn {
-            shared,
+            handle: Handle { shared },
             addr,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -326,6 +332,33 @@ impl StandIn {
         std::fs::write(&path, kubeconfig_text(&self.url()))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         path
+    }
+
+    /// The handle, for a thread of its own (the server stops with the
+    /// `StandIn`, not with its handles).
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+impl std::ops::Deref for StandIn {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// The server's objects, statistics and hooks: what tests (and the
+/// simulation) read and write directly.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
     }
 
     /// Serve `resource` too (a custom resource, or another `/status` rule).
@@ -397,6 +430,27 @@ impl StandIn {
             )
             .map(|(b, _)| b)
         })
+    }
+
+    /// Server-side apply `object`, as [`Handle::apply`], without reading
+    /// the stored object back (bulk writers: the simulation's publishers).
+    pub fn publish(&self, object: Value) -> Result<(), Status> {
+        let resource = self.resource_of(&object)?;
+        let (namespace, name) = names(&resource, &object);
+        let size = object.to_string().len();
+        let result = self.shared.store().patch(
+            &resource,
+            &namespace,
+            &name,
+            PatchKind::Apply,
+            object,
+            false,
+        );
+        self.shared.notify();
+        let out = result.as_ref().map_or(0, |(b, _)| b.len());
+        self.shared
+            .count(false, "patch", &resource.name(), size as u64, out as u64);
+        result.map(|_| ())
     }
 
     /// Server-side apply to the `/status` of `object`.

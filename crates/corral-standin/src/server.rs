@@ -43,6 +43,19 @@ impl hyper::body::Body for Body {
             Body::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
         }
     }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(bytes) => {
+                hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream(_) => hyper::body::SizeHint::default(),
+        }
+    }
 }
 
 pub(crate) async fn serve(
@@ -293,11 +306,42 @@ fn resource_list(group: &str, version: &str, resources: &[&Resource]) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
 }
 
+/// An object's `metadata` alone: the rest is skipped, not built.
+struct MetadataOnly(Value);
+
+impl<'de> serde::Deserialize<'de> for MetadataOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MetadataOnly;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetadataOnly, A::Error> {
+                let mut metadata = Value::Null;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "metadata" {
+                        metadata = map.next_value()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(MetadataOnly(metadata))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 /// An object as `PartialObjectMetadata`.
 fn partial(object: &[u8]) -> Value {
-    let object: Value = serde_json::from_slice(object).unwrap_or(Value::Null);
-    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-           "metadata": object["metadata"]})
+    let metadata = serde_json::from_slice::<MetadataOnly>(object).map_or(Value::Null, |m| m.0);
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
@@ -357,7 +401,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                 None => failure(&Status::new(404, "NotFound", format!("no hook {name}"))),
                 Some(hook) => {
                     let body = body.clone();
-                    match tokio::task::spawn_blocking(move || hook(&body)).await {
+                    let handle = crate::Handle::new(shared.clone());
+                    match tokio::task::spawn_blocking(move || hook(&handle, &body)).await {
                         Ok(Ok(value)) => (200, Bytes::from(value.to_string())),
                         Ok(Err(e)) => failure(&Status::new(
                             500,
@@ -576,7 +621,6 @@ fn list(
     let mut meta = json!({"resourceVersion": listed.rv.to_string()});
     if let Some(next) = &listed.next {
         meta["continue"] = json!(next);
-        meta["remainingItemCount"] = json!(listed.remaining);
     }
     let (kind, api_version) = if metadata {
         (

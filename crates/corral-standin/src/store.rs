@@ -162,7 +162,6 @@ pub(crate) struct Listed {
     pub items: Vec<Bytes>,
     pub rv: u64,
     pub next: Option<String>,
-    pub remaining: usize,
 }
 
 /// A resource's recent events.
@@ -379,7 +378,6 @@ impl Store {
         };
         let mut items = Vec::new();
         let mut next = None;
-        let mut remaining = 0;
         for ((ns, name), stored) in objects.range((start, std::ops::Bound::Unbounded)) {
             if namespace.is_some_and(|want| want != ns) {
                 if namespace.is_some_and(|want| want.as_bytes() < ns.as_bytes()) {
@@ -390,15 +388,12 @@ impl Store {
             if !labels.matches(&stored.labels) || !fields.matches(ns, name, &|| stored.value()) {
                 continue;
             }
-            if next.is_some() {
-                remaining += 1;
-                continue;
-            }
             if limit > 0 && items.len() == limit {
-                // The last item returned is where the next page starts.
+                // There is more: the last item returned is where the next
+                // page starts (what remains is not counted, which would
+                // make paging through a large list quadratic).
                 next = Some(());
-                remaining += 1;
-                continue;
+                break;
             }
             items.push(stored.json.clone());
         }
@@ -411,12 +406,7 @@ impl Store {
                 last["metadata"]["name"].as_str().unwrap_or("")
             )
         });
-        Ok(Listed {
-            items,
-            rv,
-            next,
-            remaining,
-        })
+        Ok(Listed { items, rv, next })
     }
 
     fn record(&mut self, event: Event) {
@@ -458,11 +448,17 @@ impl Store {
         namespace: &str,
         name: &str,
         mut object: Value,
+        old_value: Option<Value>,
     ) -> Result<Bytes, Status> {
         let key = key(&resource.group, &resource.version, &resource.plural);
         let id = (namespace.to_string(), name.to_string());
         let old = self.objects.get(&key).and_then(|m| m.get(&id)).cloned();
-        let old_value = old.as_ref().map(Stored::value);
+        // The caller's reading of the stored object, or ours.
+        let old_value = match (&old, old_value) {
+            (Some(_), Some(value)) => Some(value),
+            (Some(stored), None) => Some(stored.value()),
+            (None, _) => None,
+        };
         let Some(map) = object.as_object_mut() else {
             return Err(Status::bad_request(format!(
                 "{} {name}: the object is not a JSON object",
@@ -625,7 +621,7 @@ impl Store {
                 map.remove("status");
             }
         }
-        self.commit(resource, namespace, &name, object)
+        self.commit(resource, namespace, &name, object, None)
     }
 
     /// PUT: the object replaced (of its `/status` only with `status`); a
@@ -666,7 +662,7 @@ impl Store {
             }
         }
         let new = self.with_status_rule(resource, &old, object, status);
-        self.commit(resource, namespace, name, new)
+        self.commit(resource, namespace, name, new, Some(old))
     }
 
     /// The `/status` rule: a status write changes only `.status`, a write
@@ -748,7 +744,7 @@ impl Store {
                     }
                 }
                 return self
-                    .commit(resource, namespace, name, object)
+                    .commit(resource, namespace, name, object, None)
                     .map(|b| (b, true));
             }
             Err(e) => return Err(e),
@@ -776,7 +772,7 @@ impl Store {
             PatchKind::Merge => merge_patch(&mut new, &patch),
         }
         let new = self.with_status_rule(resource, &old, new, status);
-        self.commit(resource, namespace, name, new)
+        self.commit(resource, namespace, name, new, Some(old))
             .map(|b| (b, false))
     }
 
@@ -795,7 +791,7 @@ impl Store {
         apply_json_patch(&mut new, ops)
             .map_err(|e| Status::invalid(format!("{} {name}: {e}", resource.kind)))?;
         let new = self.with_status_rule(resource, &old, new, status);
-        self.commit(resource, namespace, name, new)
+        self.commit(resource, namespace, name, new, Some(old))
     }
 
     /// DELETE: an object with finalizers is marked (deletionTimestamp) and
@@ -910,6 +906,12 @@ impl Store {
 }
 
 fn check_namespace(resource: &Resource, namespace: &str, object: &Value) -> Result<(), Status> {
+    if !object.is_object() {
+        return Err(Status::bad_request(format!(
+            "{}: the body is not a JSON object",
+            resource.kind
+        )));
+    }
     if resource.namespaced && namespace.is_empty() {
         return Err(Status::new(
             404,

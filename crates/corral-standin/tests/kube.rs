@@ -493,3 +493,31 @@ async fn events_recorder_publishes() {
         1
     );
 }
+
+#[tokio::test]
+async fn streaming_lists_end_their_initial_events_with_a_bookmark() {
+    let server = StandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["one", "two"] {
+        server.apply(config_map("a", name, json!({}))).unwrap();
+    }
+    let client = client(&server, &dir).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "a");
+    let mut stream = watcher::watcher(api, watcher::Config::default().streaming_lists()).boxed();
+    assert!(matches!(next(&mut stream).await.unwrap(), Event::Init));
+    for name in ["one", "two"] {
+        match next(&mut stream).await.unwrap() {
+            Event::InitApply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some(name)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(matches!(next(&mut stream).await.unwrap(), Event::InitDone));
+    server.apply(config_map("a", "three", json!({}))).unwrap();
+    match next(&mut stream).await.unwrap() {
+        Event::Apply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("three")),
+        other => panic!("{other:?}"),
+    }
+    let stats = server.stats();
+    assert_eq!(stats.requests("list"), 0, "a streaming list is a watch");
+    assert_eq!(stats.requests("watch"), 1);
+}

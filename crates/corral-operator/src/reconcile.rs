@@ -1169,7 +1169,7 @@ pub async fn run(
     settings: Settings,
     health: Arc<Health>,
 ) -> Arc<Context> {
-    let watches = crate::stores::watch(&client);
+    let watches = crate::stores::watch(&client, health.metrics());
     let context = Arc::new(Context::new(
         client,
         output,
@@ -1244,7 +1244,10 @@ pub async fn run(
                     }
                 }
                 Err(controller::Error::ReconcilerFailed(..)) | Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "workload controller"),
+                Err(e) => {
+                    context.health.metrics().error("workload-controller");
+                    tracing::warn!(error = %e, "workload controller");
+                }
             }
             futures::future::ready(())
         }
@@ -1268,12 +1271,18 @@ pub async fn run(
         .with_config(config(settings.namespace_debounce))
         .shutdown_on_signal()
         .run(reconcile_namespace, namespace_error, context.clone())
-        .for_each(|result| {
-            match result {
-                Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
-                Err(e) => tracing::warn!(error = %e, "namespace controller"),
+        .for_each({
+            let context = context.clone();
+            move |result| {
+                match result {
+                    Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
+                    Err(e) => {
+                        context.health.metrics().error("namespace-controller");
+                        tracing::warn!(error = %e, "namespace controller");
+                    }
+                }
+                futures::future::ready(())
             }
-            futures::future::ready(())
         });
 
     let ready = {

@@ -4,6 +4,8 @@
 //! never lists. Objects are trimmed as they arrive to the fields the
 //! advice reads, so 150,000 pods fit in a few hundred megabytes.
 
+use std::sync::Arc;
+
 use futures::{FutureExt, Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -15,6 +17,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::crd::RecordingResource;
+use crate::metrics::Metrics;
 
 /// A Recording's metadata: what the controllers key and trigger on. Its
 /// spec is read only when its workload container is reconciled.
@@ -128,27 +131,36 @@ fn trim_policy(meta: &mut PolicyMeta) {
 
 /// A watch of `api` into a shared store, trimmed by `trim`, retried with
 /// backoff. (An `Api` of `PartialObjectMeta` asks for metadata only.)
+/// A watch's errors are logged and counted (`watch-KIND`), then retried.
 fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
     trim: fn(&mut K),
     writer: Writer<K>,
+    metrics: &Arc<Metrics>,
 ) -> impl Stream<Item = ()> + Send
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: std::hash::Hash + Eq + Clone + Default,
 {
+    let kind = format!("watch-{}", K::plural(&Default::default()));
+    let metrics = metrics.clone();
     watcher(api, config)
         .default_backoff()
         .modify(trim)
         .reflect_shared(writer)
-        .map(|_| ())
+        .map(move |event| {
+            if let Err(error) = event {
+                metrics.error(&kind);
+                tracing::warn!(%error, source = %kind, "watch failed, retrying");
+            }
+        })
 }
 
 /// Start watching. Nothing is listed again after the initial sync: the
 /// watches resume from their resourceVersion, and relist only when the
 /// API server says it has expired (410).
-pub fn watch(client: &Client) -> Watches {
+pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> Watches {
     let (recordings, recordings_writer) = reflector::store_shared(SUBSCRIBER_BUFFER);
     let (pods, pods_writer) = reflector::store_shared(SUBSCRIBER_BUFFER);
     let (services, services_writer) = reflector::store_shared(SUBSCRIBER_BUFFER);
@@ -168,14 +180,23 @@ pub fn watch(client: &Client) -> Watches {
             config(),
             trim_recording,
             recordings_writer,
+            metrics,
         )
         .boxed(),
-        reflect(Api::all(client.clone()), config(), trim_pod, pods_writer).boxed(),
+        reflect(
+            Api::all(client.clone()),
+            config(),
+            trim_pod,
+            pods_writer,
+            metrics,
+        )
+        .boxed(),
         reflect(
             Api::all(client.clone()),
             config(),
             trim_service,
             services_writer,
+            metrics,
         )
         .boxed(),
         reflect(
@@ -183,6 +204,7 @@ pub fn watch(client: &Client) -> Watches {
             config(),
             trim_namespace,
             namespaces_writer,
+            metrics,
         )
         .boxed(),
         reflect(
@@ -190,6 +212,7 @@ pub fn watch(client: &Client) -> Watches {
             config(),
             trim_slice,
             slices_writer,
+            metrics,
         )
         .boxed(),
         reflect(
@@ -197,6 +220,7 @@ pub fn watch(client: &Client) -> Watches {
             config().labels(&managed),
             trim_policy,
             policies_writer,
+            metrics,
         )
         .boxed(),
     ];

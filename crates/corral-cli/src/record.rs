@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use corral_record::{
-    record_command, record_containers, stop_on_signals, Capacity, ContainerOptions, Recording,
+use corral_record::Recording;
+use corral_recorder::{
+    record_command, record_containers, stop_on_signals, Capacity, ContainerOptions,
 };
 
 use crate::cli::CommonArgs;

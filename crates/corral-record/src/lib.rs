@@ -6,6 +6,7 @@
 //! (schemars, for the custom resource). No eBPF here: the advisors and the
 //! operator read recordings without linking the loader.
 
+mod bound;
 mod recording;
 mod syscall_names;
 

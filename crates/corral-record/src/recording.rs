@@ -25,8 +25,14 @@ pub struct Recording {
     /// The container recorded, for `corral record --containers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
-    /// Each recorded run; a merged recording keeps every one, sorted.
+    /// Each recorded run, sorted; a merged recording keeps every one, and
+    /// a bounded one the newest ([`Bounds::max_runs`]), the others
+    /// summarised in `earlierRuns`.
     pub runs: Vec<Run>,
+    /// The runs older than those in `runs`, summarised: how many, when,
+    /// the time they covered and what they lost (a bounded recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_runs: Option<RunSummary>,
     /// Every program executed (the first one ends the runtime phase).
     pub execs: Vec<Exec>,
     /// What the workload did: everything after the first exec in its mount
@@ -40,7 +46,152 @@ pub struct Recording {
     /// from its root filesystem, sorted by path then SHA-256.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binaries: Vec<Binary>,
+    /// Evidence cut to keep the recording under its size limit
+    /// ([`MAX_RECORDING_BYTES`]): entries dropped, by list
+    /// (`workload.connects`...). The advisors refuse to advise from a
+    /// list that lost entries ([`Recording::cut`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub truncated: BTreeMap<String, u64>,
 }
+
+/// Runs summarised: what the advisors read of runs (how many, the time
+/// they covered, what they lost) without each run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// How many runs.
+    pub runs: u64,
+    /// The earliest start and the latest end, seconds since the epoch.
+    pub started: u64,
+    pub ended: u64,
+    /// The periods the runs covered, overlaps united, ascending and
+    /// disjoint; at most [`MAX_SUMMARY_SPANS`]: past that the shortest are
+    /// forgotten, so that the time recorded can only be undercounted (a
+    /// coverage warning may appear, never disappear).
+    pub spans: Vec<Span>,
+    /// Seconds of the spans forgotten past [`MAX_SUMMARY_SPANS`], counted
+    /// nowhere (said, so that the undercount is known).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub forgotten_seconds: u64,
+    /// Every run had its capability checks told apart as audited or not.
+    pub capability_audit: bool,
+    /// Observations lost because the recorder's maps were full, by kind,
+    /// over these runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
+    /// The workload they were recorded as (`corral record --workload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+}
+
+/// A period recorded: seconds since the epoch, `started <= ended`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct Span {
+    pub started: u64,
+    pub ended: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// At most this many spans in a [`RunSummary`] (about 40 bytes each).
+pub const MAX_SUMMARY_SPANS: usize = 1024;
+
+/// The largest serialized recording (compact JSON) a bounded recording
+/// may be: 512 KiB. etcd refuses objects over 1.5 MiB (its default
+/// `--max-request-bytes`), and a Recording resource is the recording plus
+/// its metadata, the managed fields server-side apply adds and, on the
+/// merged one, the advice: a third of the limit leaves room for all of
+/// them and for YAML's longer rendering.
+pub const MAX_RECORDING_BYTES: usize = 512 * 1024;
+
+/// The runs a bounded recording keeps one by one, the newest (64: six
+/// days of ten-minute windows on one node, or 64 container lifetimes).
+pub const DEFAULT_MAX_RUNS: usize = 64;
+
+/// How a recording is bounded ([`Recording::bound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Runs kept one by one (at least one is); older ones are summarised.
+    pub max_runs: usize,
+    /// The largest serialized recording, bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_runs: DEFAULT_MAX_RUNS,
+            max_bytes: MAX_RECORDING_BYTES,
+        }
+    }
+}
+
+/// The kinds of policy Corral advises from a recording, by the evidence
+/// each reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Evidence {
+    /// Seccomp profiles: the syscalls and the binaries read.
+    Seccomp,
+    /// securityContexts: capabilities, identities, execs, file writes.
+    SecurityContext,
+    /// NetworkPolicies: connections, listeners, UDP peers, DNS questions.
+    NetworkPolicy,
+}
+
+impl Evidence {
+    /// Its name in a refusal.
+    pub fn name(self) -> &'static str {
+        match self {
+            Evidence::Seccomp => "a seccomp profile",
+            Evidence::SecurityContext => "a securityContext",
+            Evidence::NetworkPolicy => "a NetworkPolicy",
+        }
+    }
+
+    /// What advising it from a cut recording would do.
+    pub fn harm(self) -> &'static str {
+        match self {
+            Evidence::Seccomp => "it would block syscalls the workload makes",
+            Evidence::SecurityContext => {
+                "it would drop capabilities or forbid writes the workload needs"
+            }
+            Evidence::NetworkPolicy => "it would block traffic the workload really has",
+        }
+    }
+}
+
+/// The lists a bounded recording may cut, and the advice each is evidence
+/// for; `truncated` names them so.
+pub const CUTTABLE: [(&str, Evidence); 24] = [
+    ("workload.syscalls", Evidence::Seccomp),
+    ("workload.compatSyscalls", Evidence::Seccomp),
+    ("runtime.syscalls", Evidence::Seccomp),
+    ("runtime.compatSyscalls", Evidence::Seccomp),
+    ("binaries", Evidence::Seccomp),
+    ("execs", Evidence::SecurityContext),
+    ("workload.capabilities", Evidence::SecurityContext),
+    ("runtime.capabilities", Evidence::SecurityContext),
+    ("workload.identities", Evidence::SecurityContext),
+    ("runtime.identities", Evidence::SecurityContext),
+    ("workload.fileWrites", Evidence::SecurityContext),
+    ("runtime.fileWrites", Evidence::SecurityContext),
+    ("workload.fileWriteFailures", Evidence::SecurityContext),
+    ("runtime.fileWriteFailures", Evidence::SecurityContext),
+    ("workload.connects", Evidence::NetworkPolicy),
+    ("runtime.connects", Evidence::NetworkPolicy),
+    ("workload.accepts", Evidence::NetworkPolicy),
+    ("runtime.accepts", Evidence::NetworkPolicy),
+    ("workload.listeners", Evidence::NetworkPolicy),
+    ("runtime.listeners", Evidence::NetworkPolicy),
+    ("workload.udp", Evidence::NetworkPolicy),
+    ("runtime.udp", Evidence::NetworkPolicy),
+    ("workload.dnsQueries", Evidence::NetworkPolicy),
+    ("runtime.dnsQueries", Evidence::NetworkPolicy),
+];
 
 /// One program or shared library, read from the workload's root filesystem
 /// while the recorder could reach it, and analysed (`corral-reach`).
@@ -728,6 +879,10 @@ struct Unchecked {
     runtime: Activity,
     #[serde(default)]
     binaries: Vec<Binary>,
+    #[serde(default)]
+    earlier_runs: Option<RunSummary>,
+    #[serde(default)]
+    truncated: BTreeMap<String, u64>,
 }
 
 impl<'de> Deserialize<'de> for Recording {
@@ -749,16 +904,20 @@ impl From<Unchecked> for Recording {
             workload,
             runtime,
             binaries,
+            earlier_runs,
+            truncated,
         } = unchecked;
         Recording {
             format_version,
             architecture,
             container,
             runs,
+            earlier_runs,
             execs,
             workload,
             runtime,
             binaries,
+            truncated,
         }
     }
 }
@@ -859,7 +1018,8 @@ impl Recording {
                 }
             }
         }
-        self.check_binaries()
+        self.check_binaries()?;
+        self.check_bounds()
     }
 
     /// `binaries`: bounded in number and size, each direct syscall named
@@ -986,8 +1146,9 @@ impl Recording {
     /// with any is incomplete.
     pub fn dropped(&self) -> BTreeMap<String, u64> {
         let mut lost: BTreeMap<String, u64> = BTreeMap::new();
-        for run in &self.runs {
-            for (kind, count) in &run.dropped {
+        let earlier = self.earlier_runs.iter().map(|s| &s.dropped);
+        for dropped in self.runs.iter().map(|r| &r.dropped).chain(earlier) {
+            for (kind, count) in dropped {
                 if *count > 0 {
                     let total = lost.entry(kind.clone()).or_default();
                     *total = total.saturating_add(*count);
@@ -1002,7 +1163,10 @@ impl Recording {
     /// The workload named with `corral record --workload`, by its first
     /// run that names one.
     pub fn workload_name(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| r.workload.as_deref())
+        self.runs
+            .iter()
+            .find_map(|r| r.workload.as_deref())
+            .or_else(|| self.earlier_runs.as_ref()?.workload.as_deref())
     }
 
     /// The recording of one run: `execs` and both activities as observed in
@@ -1025,16 +1189,20 @@ impl Recording {
             architecture: architecture.to_string(),
             container,
             runs: vec![run],
+            earlier_runs: None,
             execs,
             workload,
             runtime,
             binaries: Vec::new(),
+            truncated: BTreeMap::new(),
         }
     }
 
     /// Merge recordings of the same workload without losing anything: every
-    /// run is kept, every list is united, and each entry counts the runs it
-    /// was seen in. The order of the inputs does not matter.
+    /// run is kept (and every summary of runs united), every list is
+    /// united, and each entry counts the runs it was seen in. The order of
+    /// the inputs does not matter. [`Recording::merge_bounded`] bounds the
+    /// result.
     pub fn merge(recordings: Vec<Recording>) -> Result<Recording, MergeError> {
         let mut all = recordings.into_iter();
         let mut merged = all
@@ -1067,6 +1235,14 @@ impl Recording {
                 _ => None,
             };
             merged.runs.extend(other.runs);
+            merged.earlier_runs = match (merged.earlier_runs.take(), other.earlier_runs) {
+                (Some(a), Some(b)) => Some(a.absorb(b)),
+                (a, b) => a.or(b),
+            };
+            for (list, count) in other.truncated {
+                let total = merged.truncated.entry(list).or_default();
+                *total = total.saturating_add(count);
+            }
             merged.execs.extend(other.execs);
             merged.workload.absorb(other.workload);
             merged.runtime.absorb(other.runtime);

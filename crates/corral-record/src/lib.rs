@@ -12,7 +12,8 @@ mod syscall_names;
 
 pub use recording::{
     capability_name, native_syscall_names, syscall_name, syscall_names_of, syscall_table, Activity,
-    Binary, Capability, Container, DirectSyscall, DnsQuery, Endpoint, Exec, FileWrite,
-    FileWriteFailure, Identity, MergeError, Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION,
-    MAX_BINARIES, MAX_BINARY_ENTRIES,
+    Binary, Bounds, Capability, Container, DirectSyscall, DnsQuery, Endpoint, Evidence, Exec,
+    FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run, RunSummary, Span, Syscall,
+    ARCHITECTURES, CUTTABLE, DEFAULT_MAX_RUNS, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
+    MAX_RECORDING_BYTES, MAX_SUMMARY_SPANS,
 };

@@ -26,8 +26,8 @@ pub struct Recording {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
     /// Each recorded run, sorted; a merged recording keeps every one, and
-    /// a bounded one the newest ([`Bounds::max_runs`]), the others
-    /// summarised in `earlierRuns`.
+    /// a bounded one the newest (64 by default), the others summarised in
+    /// `earlierRuns`.
     pub runs: Vec<Run>,
     /// The runs older than those in `runs`, summarised: how many, when,
     /// the time they covered and what they lost (a bounded recording).
@@ -46,10 +46,9 @@ pub struct Recording {
     /// from its root filesystem, sorted by path then SHA-256.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binaries: Vec<Binary>,
-    /// Evidence cut to keep the recording under its size limit
-    /// ([`MAX_RECORDING_BYTES`]): entries dropped, by list
-    /// (`workload.connects`...). The advisors refuse to advise from a
-    /// list that lost entries ([`Recording::cut`]).
+    /// Evidence cut to keep the recording under its size limit (512 KiB):
+    /// entries dropped, by list (`workload.connects`...). The advisors
+    /// refuse the advice a list that lost entries is evidence for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub truncated: BTreeMap<String, u64>,
 }
@@ -65,12 +64,12 @@ pub struct RunSummary {
     pub started: u64,
     pub ended: u64,
     /// The periods the runs covered, overlaps united, ascending and
-    /// disjoint; at most [`MAX_SUMMARY_SPANS`]: past that the shortest are
-    /// forgotten, so that the time recorded can only be undercounted (a
-    /// coverage warning may appear, never disappear).
+    /// disjoint; at most 1,024: past that the shortest are forgotten, so
+    /// that the time recorded can only be undercounted (a coverage warning
+    /// may appear, never disappear).
     pub spans: Vec<Span>,
-    /// Seconds of the spans forgotten past [`MAX_SUMMARY_SPANS`], counted
-    /// nowhere (said, so that the undercount is known).
+    /// Seconds of the spans forgotten past 1,024, counted nowhere (said,
+    /// so that the undercount is known).
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub forgotten_seconds: u64,
     /// Every run had its capability checks told apart as audited or not.

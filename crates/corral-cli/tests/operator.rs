@@ -419,3 +419,83 @@ fn recordings_are_published_per_node_then_merged_into_advised_resources() {
         serde_json::from_value(stored(&path("backend-backend-merged"))).unwrap();
     assert_eq!(merged.spec.runs, 4);
 }
+
+/// A node that records for weeks: 2,000 ten-minute windows of the demo
+/// backend, each published as the DaemonSet publishes it (the node's
+/// Recording read back from the stand-in and merged with the window), a
+/// new peer in every tenth (pods come and go), now and then a gap (the
+/// recorder restarted). The Recording stays bounded, and what the
+/// advisors read of it is what all 2,000 runs give.
+#[test]
+fn a_long_lived_nodes_published_recording_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Mutex::new(Store {
+        objects: cluster(),
+        applies: Vec::new(),
+        spo: true,
+    }));
+    let server = store.clone();
+    let kubeconfig = replay::start(
+        dir.path(),
+        Arc::new(move |request: &replay::Request| answer(&server, request)),
+    );
+    let target = corral_cluster::Target {
+        kubeconfig: Some(kubeconfig),
+        ..corral_cluster::Target::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(corral_cluster::client(&target)).unwrap();
+    let backend = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    let mut at = backend.runs[0].started;
+    let windows: Vec<corral_record::Recording> = (0..2000u32)
+        .map(|i| {
+            if i % 97 == 0 {
+                at += 3600;
+            }
+            let mut window = backend.clone();
+            window.runs[0].started = at;
+            window.runs[0].ended = at + 600;
+            at += 600;
+            if i % 10 == 0 {
+                window.workload.connects.push(corral_record::Endpoint {
+                    address: std::net::IpAddr::from([10, 9, (i / 250) as u8, (i % 250) as u8]),
+                    port: 8080,
+                    count: 1,
+                    runs: 1,
+                });
+            }
+            window
+        })
+        .collect();
+    let unbounded = corral_record::Recording::merge(windows.clone()).unwrap();
+    let path = "/apis/corral.dev/v1alpha1/namespaces/shop/recordings/backend-backend-node-1";
+    let mut largest = 0;
+    for (i, window) in windows.into_iter().enumerate() {
+        runtime
+            .block_on(publish(&client, vec![window], "node-1"))
+            .unwrap();
+        if i % 10 == 0 {
+            let store = store.lock().unwrap();
+            let size = serde_json::to_vec(&store.objects[path]["spec"]["recording"]);
+            largest = largest.max(size.unwrap().len());
+        }
+    }
+    let stored = store.lock().unwrap().objects[path].clone();
+    // Well under etcd's 1.5 MiB, the whole object included.
+    assert!(
+        largest <= corral_record::MAX_RECORDING_BYTES,
+        "{largest} bytes"
+    );
+    assert!(serde_json::to_vec(&stored).unwrap().len() < 1024 * 1024);
+    let node: RecordingResource = serde_json::from_value(stored).unwrap();
+    let recording = &node.spec.recording;
+    assert_eq!(recording.runs.len(), corral_record::DEFAULT_MAX_RUNS);
+    assert_eq!(node.spec.runs, 2000);
+    assert_eq!(recording.run_count(), 2000);
+    assert_eq!(recording.recorded_seconds(), unbounded.recorded_seconds());
+    assert_eq!(recording.dropped(), unbounded.dropped());
+    // Every peer kept: nothing was cut, so every advice can be given.
+    assert!(recording.truncated.is_empty(), "{:?}", recording.truncated);
+    assert_eq!(recording.workload, unbounded.workload);
+    assert_eq!(recording.execs, unbounded.execs);
+}

@@ -45,9 +45,9 @@ fn unite_spans(mut spans: Vec<Span>) -> Vec<Span> {
 
 /// The seconds `spans` cover together.
 fn covered(spans: Vec<Span>) -> u64 {
-    unite_spans(spans)
-        .iter()
-        .fold(0u64, |total, s| total.saturating_add(s.ended - s.started))
+    unite_spans(spans).iter().fold(0u64, |total, s| {
+        total.saturating_add(s.ended.saturating_sub(s.started))
+    })
 }
 
 fn span_of(run: &Run) -> Span {
@@ -121,11 +121,11 @@ impl RunSummary {
             return;
         }
         let mut order: Vec<usize> = (0..self.spans.len()).collect();
-        order.sort_by_key(|&i| (self.spans[i].ended - self.spans[i].started, i));
+        order.sort_by_key(|&i| (self.spans[i].ended.saturating_sub(self.spans[i].started), i));
         let mut forget = vec![false; self.spans.len()];
         for &i in &order[..self.spans.len() - MAX_SUMMARY_SPANS] {
             forget[i] = true;
-            let seconds = self.spans[i].ended - self.spans[i].started;
+            let seconds = self.spans[i].ended.saturating_sub(self.spans[i].started);
             self.forgotten_seconds = self.forgotten_seconds.saturating_add(seconds);
         }
         let mut at = 0;

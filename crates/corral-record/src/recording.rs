@@ -107,8 +107,9 @@ pub const MAX_SUMMARY_SPANS: usize = 1024;
 /// them and for YAML's longer rendering.
 pub const MAX_RECORDING_BYTES: usize = 512 * 1024;
 
-/// The runs a bounded recording keeps one by one, the newest (64: six
-/// days of ten-minute windows on one node, or 64 container lifetimes).
+/// The runs a bounded recording keeps one by one, the newest (64: the
+/// last ten hours and more of ten-minute windows on one node, or 64
+/// container lifetimes); each is a few hundred bytes.
 pub const DEFAULT_MAX_RUNS: usize = 64;
 
 /// How a recording is bounded ([`Recording::bound`]).

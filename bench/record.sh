@@ -15,4 +15,4 @@ if [ -n "$missing" ]; then
 fi
 # Debian's package starts nginx on port 80; the bench runs its own.
 systemctl stop nginx >/dev/null 2>&1 || true
-exec cargo bench -p corral-record --bench overhead
+exec cargo bench -p corral-recorder --bench overhead

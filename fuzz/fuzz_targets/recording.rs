@@ -2,7 +2,7 @@
 //! recording that parses is of format version 1 with every syscall named
 //! as its architecture's table names its number (and the file reader,
 //! `Recording::from_json`, agrees with serde), survives a JSON round trip unchanged, merges with
-//! itself, and gets a securityContext and a seccomp profile that allows
+//! itself, is bounded to what it says, and gets a securityContext and a seccomp profile that allows
 //! every named syscall it made, or a clear error, never a panic.
 #![no_main]
 
@@ -40,6 +40,20 @@ fuzz_target!(|data: &[u8]| {
     let text = serde_json::to_string(&recording).unwrap();
     assert_eq!(serde_json::from_str::<Recording>(&text).unwrap(), recording);
     let _ = Recording::merge(vec![recording.clone(), recording.clone()]);
+    // Bounded, with small bounds to reach every step: never a panic; what
+    // it gives fits, reads back, holds as many runs and no more time.
+    let mut bounded = recording.clone();
+    let bounds = corral_record::Bounds {
+        max_runs: 2,
+        max_bytes: 4096,
+    };
+    if bounded.bound(&bounds).is_ok() {
+        let text = serde_json::to_vec(&bounded).unwrap();
+        assert!(text.len() <= bounds.max_bytes, "{} bytes", text.len());
+        assert_eq!(Recording::from_json("bounded", &text).unwrap(), bounded);
+        assert_eq!(bounded.run_count(), recording.run_count());
+        assert!(bounded.recorded_seconds() <= recording.recorded_seconds());
+    }
     let advice = advise(&recording);
     let bases = BaseSets::builtin();
     // Both modes allow everything recorded; the reachable one withholds

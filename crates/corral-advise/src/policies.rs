@@ -6,6 +6,7 @@ use corral_core::safe::one_line;
 use std::collections::BTreeMap;
 
 use corral_core::model::Model;
+use corral_record::Evidence;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -49,29 +50,6 @@ pub struct Settings<'a> {
 /// refresh) runs at least that often in most servers.
 pub const DEFAULT_MIN_RECORDED_SECONDS: u64 = 600;
 
-/// The seconds the runs cover together (overlapping replicas count once).
-fn recorded_seconds(recording: &corral_record::Recording) -> u64 {
-    let mut spans: Vec<(u64, u64)> = recording
-        .runs
-        .iter()
-        .map(|r| (r.started, r.ended.max(r.started)))
-        .collect();
-    spans.sort_unstable();
-    let mut total = 0;
-    let mut current: Option<(u64, u64)> = None;
-    for (start, end) in spans {
-        current = match current {
-            Some((s, e)) if start <= e => Some((s, e.max(end))),
-            Some((s, e)) => {
-                total += e - s;
-                Some((start, end))
-            }
-            None => Some((start, end)),
-        };
-    }
-    total + current.map_or(0, |(s, e)| e - s)
-}
-
 fn duration(seconds: u64) -> String {
     match seconds {
         s if s < 120 => format!("{s} s"),
@@ -83,7 +61,9 @@ fn duration(seconds: u64) -> String {
 /// Why a recording may miss what the workload does only now and then.
 pub fn coverage_warnings(recording: &corral_record::Recording, min_seconds: u64) -> Vec<String> {
     let mut warnings = Vec::new();
-    let seconds = recorded_seconds(recording);
+    // The runs' union (overlapping replicas count once), the summarised
+    // runs of a bounded recording included.
+    let seconds = recording.recorded_seconds();
     if seconds < min_seconds {
         warnings.push(format!(
             "recorded for {} in all, under the {} minimum: periodic work may be missing",
@@ -91,7 +71,7 @@ pub fn coverage_warnings(recording: &corral_record::Recording, min_seconds: u64)
             duration(min_seconds)
         ));
     }
-    if recording.runs.len() == 1 {
+    if recording.run_count() == 1 {
         warnings.push(
             "a single recorded run: periodic work and other replicas' paths may be missing"
                 .to_string(),
@@ -135,6 +115,13 @@ pub fn container_policies(
     workloads
         .iter()
         .map(|(key, recorded)| {
+            // A bounded recording whose evidence was cut: advising from the
+            // rest would forbid what the workload does.
+            for kind in [Evidence::Seccomp, Evidence::SecurityContext] {
+                if let Some(why) = recorded.recording.cut(kind) {
+                    return Err(format!("{key}: {why}"));
+                }
+            }
             let advice = advise(&recorded.recording);
             let (profile, coverage, report) = seccomp::profile(
                 &recorded.recording,
@@ -248,4 +235,117 @@ pub fn advice_json(policies: &[ContainerPolicies]) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{Named, Naming};
+    use corral_record::{Activity, Bounds, Recording, Run, Syscall};
+
+    fn window(started: u64, ended: u64) -> Recording {
+        let run = Run {
+            started,
+            ended,
+            kernel: "6.18".into(),
+            command: Vec::new(),
+            exit_status: None,
+            capability_audit: true,
+            dropped: BTreeMap::new(),
+            workload: None,
+        };
+        let workload = Activity {
+            syscalls: [0, 1, 60]
+                .iter()
+                .map(|n| Syscall::new(*n, "x86_64", false))
+                .collect(),
+            ..Activity::default()
+        };
+        Recording::of_one_run(
+            "x86_64",
+            run,
+            None,
+            Vec::new(),
+            workload,
+            Activity::default(),
+        )
+    }
+
+    fn policies(recording: Recording) -> Result<Vec<ContainerPolicies>, String> {
+        let key = WorkloadKey {
+            namespace: "shop".into(),
+            workload: "web".into(),
+            container: "app".into(),
+        };
+        let recorded = Recorded {
+            recording,
+            pods: Vec::new(),
+            named: Named {
+                kind: None,
+                name: "web".into(),
+                naming: Naming::Resource,
+            },
+            files: Vec::new(),
+        };
+        container_policies(
+            &BTreeMap::from([(key, recorded)]),
+            &Settings {
+                runtime: "runc",
+                seccomp_dir: "corral",
+                seccomp: Options::default(),
+                min_recorded_seconds: DEFAULT_MIN_RECORDED_SECONDS,
+            },
+        )
+    }
+
+    #[test]
+    fn a_summarised_recording_is_advised_as_the_whole() {
+        // Short runs, apart and overlapping: 200 of them, summarised past
+        // 64, span under the minimum and then over it.
+        for length in [1u64, 5] {
+            let windows: Vec<Recording> =
+                (0..200u64).map(|i| window(i * 3, i * 3 + length)).collect();
+            let whole = Recording::merge(windows).unwrap();
+            let mut bounded = whole.clone();
+            bounded.bound(&Bounds::default()).unwrap();
+            assert!(bounded.runs.len() < whole.runs.len());
+            for min in [0, 300, 600, 10_000] {
+                assert_eq!(
+                    coverage_warnings(&bounded, min),
+                    coverage_warnings(&whole, min)
+                );
+            }
+            let (whole, bounded) = (policies(whole).unwrap(), policies(bounded).unwrap());
+            assert_eq!(bounded[0].coverage, whole[0].coverage);
+            assert_eq!(bounded[0].coverage.total, 200);
+            assert_eq!(bounded[0].warnings, whole[0].warnings);
+            assert_eq!(bounded[0].profile, whole[0].profile);
+        }
+        // One run, summarised or not, is one run.
+        assert_eq!(
+            coverage_warnings(&window(0, 1000), 600),
+            ["a single recorded run: periodic work and other replicas' paths may be missing"]
+        );
+    }
+
+    #[test]
+    fn a_recording_with_evidence_cut_is_refused_for_what_it_lost() {
+        let mut cut = window(0, 1000);
+        cut.truncated = BTreeMap::from([("workload.fileWrites".to_string(), 12)]);
+        let error = policies(cut.clone()).unwrap_err();
+        assert!(
+            error.starts_with("shop/web container app: a securityContext is not advised")
+                && error.contains("workload.fileWrites: 12 entries"),
+            "{error}"
+        );
+        cut.truncated = BTreeMap::from([("workload.syscalls".to_string(), 1)]);
+        let error = policies(cut.clone()).unwrap_err();
+        assert!(
+            error.contains("a seccomp profile is not advised"),
+            "{error}"
+        );
+        // Flows cut are not this advice's evidence.
+        cut.truncated = BTreeMap::from([("workload.connects".to_string(), 3)]);
+        assert!(policies(cut).is_ok());
+    }
 }

@@ -390,7 +390,7 @@ pub fn profile(
         },
         Coverage {
             version: "v1".into(),
-            total: recording.runs.len(),
+            total: usize::try_from(recording.run_count()).unwrap_or(usize::MAX),
             syscalls: counts,
         },
         Report {
@@ -491,6 +491,8 @@ mod tests {
             },
             runtime: Activity::default(),
             binaries: Vec::new(),
+            earlier_runs: None,
+            truncated: Default::default(),
         }
     }
 

@@ -244,6 +244,8 @@ mod tests {
             },
             runtime: Activity::default(),
             binaries: Vec::new(),
+            earlier_runs: None,
+            truncated: Default::default(),
         }
     }
 

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use corral_record::{
-    record_command, record_containers, stop_on_signals, Capacity, ContainerOptions, Recording,
+use corral_record::Recording;
+use corral_recorder::{
+    record_command, record_containers, stop_on_signals, Capacity, ContainerOptions,
 };
 
 use crate::cli::CommonArgs;
@@ -46,6 +47,17 @@ pub struct RecordArgs {
     /// namespaces labelled `corral.dev/record: "true"`.
     #[arg(long, requires = "containers")]
     pub publish: bool,
+    /// Runs each published Recording keeps one by one, the newest; older
+    /// ones are summarised (how many, when, the time covered), so that a
+    /// long-lived node's Recording stays bounded.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = corral_record::DEFAULT_MAX_RUNS as u32,
+        value_parser = clap::value_parser!(u32).range(1..=100_000),
+        requires = "publish"
+    )]
+    pub max_runs: u32,
     /// This node's name, for the published Recordings (default: NODE_NAME,
     /// as the DaemonSet sets it, then the host name).
     #[arg(long, value_name = "NAME", env = "NODE_NAME", requires = "publish")]
@@ -234,7 +246,16 @@ fn run_containers(
             Some(node) => node.clone(),
             None => crate::output::host_name(),
         };
-        let published = publish(&args.kube.target(None), outcome.recordings.clone(), &node)?;
+        let bounds = corral_record::Bounds {
+            max_runs: args.max_runs as usize,
+            ..corral_record::Bounds::default()
+        };
+        let published = publish(
+            &args.kube.target(None),
+            outcome.recordings.clone(),
+            &node,
+            bounds,
+        )?;
         for replaced in &published.replaced {
             eprintln!("warning: Recording {replaced}: unreadable, so replaced by this node's recording rather than merged with");
         }
@@ -269,13 +290,14 @@ fn publish(
     target: &corral_cluster::Target,
     recordings: Vec<Recording>,
     node: &str,
+    bounds: corral_record::Bounds,
 ) -> Result<corral_operator::publish::Published, String> {
     let runtime = corral_cluster::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = corral_cluster::client(target)
             .await
             .map_err(|e| e.to_string())?;
-        corral_operator::publish::publish(&client, recordings, node).await
+        corral_operator::publish::publish_bounded(&client, recordings, node, bounds).await
     })
 }
 

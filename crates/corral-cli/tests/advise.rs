@@ -849,3 +849,47 @@ fn a_burn_in_profile_logs_and_drift_reads_the_kernel_log() {
     let findings: Vec<&str> = stdout.lines().filter(|l| l.contains(" made ")).collect();
     assert!(findings.len() <= 2, "{stdout}");
 }
+
+/// A bounded Recording whose evidence was cut to fit its size limit says
+/// so (`truncated`); the advice that evidence was for is refused, named and
+/// explained, with or without `--allow-incomplete`: made from the rest, it
+/// would forbid what the workload does.
+#[test]
+fn recordings_with_evidence_cut_are_refused_the_advice_it_was_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = dir.path().join("recordings");
+    fs::create_dir_all(&recordings).unwrap();
+    let source = workspace().join(EXAMPLE).join("recordings");
+    for entry in fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let mut recording: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        if path.to_string_lossy().contains("backend") {
+            recording["truncated"] = json!({"workload.fileWrites": 5});
+        }
+        fs::write(
+            recordings.join(path.file_name().unwrap()),
+            serde_json::to_vec(&recording).unwrap(),
+        )
+        .unwrap();
+    }
+    for extra in [&[][..], &["--allow-incomplete"][..]] {
+        let refused = Command::new(corral())
+            .args(["advise", "seccomp", "--recording"])
+            .arg(&recordings)
+            .arg("-o")
+            .arg(dir.path().join("profiles"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("shop/backend")
+                && stderr.contains("a securityContext is not advised")
+                && stderr.contains("workload.fileWrites: 5 entries")
+                && stderr.contains("512 KiB"),
+            "{stderr}"
+        );
+        assert!(!dir.path().join("profiles").exists());
+    }
+}

@@ -276,10 +276,28 @@ fn recordings_are_published_per_node_then_advised_once_per_workload_container_fr
     );
 
     // The operator: both nodes' Recordings merged into one, advised once.
+    server.reset_stats();
     let operator = runtime.spawn(run(client.clone(), None, fast(), health()));
     wait_for("the merged Recording", || {
         merged_runs(&server).filter(|r| *r == 3)
     });
+    wait_for("the NetworkPolicy", || {
+        Some(()).filter(|_| {
+            !server
+                .list("networkpolicies.networking.k8s.io", Some("shop"))
+                .is_empty()
+        })
+    });
+    // Everything it asked is what the chart's RBAC grants it.
+    let asked: BTreeSet<(String, String)> = server.stats().api.keys().cloned().collect();
+    assert!(asked.len() >= 8, "{asked:?}");
+    let granted = operator_rbac();
+    for (verb, resource) in &asked {
+        assert!(
+            granted.contains(&(verb.clone(), resource.clone())),
+            "the operator did {verb} on {resource}, which deploy/corral.yaml does not grant it ({granted:?})"
+        );
+    }
     let merged = server
         .get("recordings.corral.dev", "shop", "backend-backend-merged")
         .unwrap();
@@ -566,4 +584,76 @@ fn with_an_output_directory_the_advice_is_written_as_files() {
         .get("recordings.corral.dev", "shop", "backend-backend-merged")
         .is_none());
     operator.abort();
+}
+
+/// A node that records for weeks: 2,000 ten-minute windows of the demo
+/// backend, each published as the DaemonSet publishes it (the node's
+/// Recording read back from the stand-in and merged with the window), a
+/// new peer in every tenth (pods come and go), now and then a gap (the
+/// recorder restarted). The Recording stays bounded, and what the
+/// advisors read of it is what all 2,000 runs give.
+#[test]
+fn a_long_lived_nodes_published_recording_stays_bounded() {
+    let Cluster {
+        server,
+        runtime,
+        client,
+        _dir,
+    } = start(Config::default());
+    let backend = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+    let mut at = backend.runs[0].started;
+    let windows: Vec<corral_record::Recording> = (0..2000u32)
+        .map(|i| {
+            if i % 97 == 0 {
+                at += 3600;
+            }
+            let mut window = backend.clone();
+            window.runs[0].started = at;
+            window.runs[0].ended = at + 600;
+            at += 600;
+            if i % 10 == 0 {
+                window.workload.connects.push(corral_record::Endpoint {
+                    address: std::net::IpAddr::from([10, 9, (i / 250) as u8, (i % 250) as u8]),
+                    port: 8080,
+                    count: 1,
+                    runs: 1,
+                });
+            }
+            window
+        })
+        .collect();
+    let unbounded = corral_record::Recording::merge(windows.clone()).unwrap();
+    let stored = || {
+        server
+            .get("recordings.corral.dev", "shop", "backend-backend-node-1")
+            .unwrap()
+    };
+    let mut largest = 0;
+    for (i, window) in windows.into_iter().enumerate() {
+        runtime
+            .block_on(publish(&client, vec![window], "node-1"))
+            .unwrap();
+        if i % 10 == 0 {
+            let size = serde_json::to_vec(&stored()["spec"]["recording"]);
+            largest = largest.max(size.unwrap().len());
+        }
+    }
+    let stored = stored();
+    // Well under etcd's 1.5 MiB, the whole object included.
+    assert!(
+        largest <= corral_record::MAX_RECORDING_BYTES,
+        "{largest} bytes"
+    );
+    assert!(serde_json::to_vec(&stored).unwrap().len() < 1024 * 1024);
+    let node: corral_operator::RecordingResource = serde_json::from_value(stored).unwrap();
+    let recording = &node.spec.recording;
+    assert_eq!(recording.runs.len(), corral_record::DEFAULT_MAX_RUNS);
+    assert_eq!(node.spec.runs, 2000);
+    assert_eq!(recording.run_count(), 2000);
+    assert_eq!(recording.recorded_seconds(), unbounded.recorded_seconds());
+    assert_eq!(recording.dropped(), unbounded.dropped());
+    // Every peer kept: nothing was cut, so every advice can be given.
+    assert!(recording.truncated.is_empty(), "{:?}", recording.truncated);
+    assert_eq!(recording.workload, unbounded.workload);
+    assert_eq!(recording.execs, unbounded.execs);
 }

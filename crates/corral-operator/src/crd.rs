@@ -32,7 +32,8 @@ pub struct RecordingSpec {
     pub container: String,
     /// The node it was recorded on, or `merged` for all of them.
     pub node: String,
-    /// How many runs (container lifetimes) the recording holds.
+    /// How many runs (container lifetimes) the recording holds, those
+    /// summarised in `earlierRuns` included.
     pub runs: u32,
     /// What `corral record` recorded (its JSON format, version 1).
     pub recording: corral_record::Recording,
@@ -99,7 +100,7 @@ impl RecordingSpec {
             workload: workload.into(),
             container: container.into(),
             node: node.into(),
-            runs: recording.runs.len() as u32,
+            runs: u32::try_from(recording.run_count()).unwrap_or(u32::MAX),
             recording,
             advice: None,
         }

@@ -44,11 +44,24 @@ fn identity(recording: &corral_record::Recording) -> Option<(String, String, Str
 
 /// Publish recordings made on `node`: each, in a namespace labelled
 /// `corral.dev/record: "true"`, merged into its Recording resource
-/// (server-side apply).
+/// (server-side apply), bounded as [`corral_record::Bounds::default`]
+/// says.
 pub async fn publish(
     client: &Client,
     recordings: Vec<corral_record::Recording>,
     node: &str,
+) -> Result<Published, String> {
+    publish_bounded(client, recordings, node, corral_record::Bounds::default()).await
+}
+
+/// [`publish`], each Recording bounded by `bounds`
+/// ([`corral_record::Recording::merge_bounded`]): the node's runs past
+/// `bounds.max_runs` summarised, the whole under `bounds.max_bytes`.
+pub async fn publish_bounded(
+    client: &Client,
+    recordings: Vec<corral_record::Recording>,
+    node: &str,
+    bounds: corral_record::Bounds,
 ) -> Result<Published, String> {
     let mut published = Published::default();
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -86,11 +99,15 @@ pub async fn publish(
             }
             Err(e) => return Err(format!("reading Recording {namespace}/{name}: {e}")),
         };
-        let merged = match existing {
-            Some(old) => corral_record::Recording::merge(vec![old.spec.recording, recording])
-                .map_err(|e| format!("{namespace}/{workload} container {container}: {e}"))?,
-            None => recording,
+        // Bounded: a long-lived node's runs are summarised past the newest,
+        // and the Recording stays under its size limit (evidence cut is
+        // said, and refuses the advice it was for).
+        let together = match existing {
+            Some(old) => vec![old.spec.recording, recording],
+            None => vec![recording],
         };
+        let merged = corral_record::Recording::merge_bounded(together, &bounds)
+            .map_err(|e| format!("{namespace}/{workload} container {container}: {e}"))?;
         let spec = RecordingSpec::new(&workload, &container, node, merged);
         let resource = RecordingResource::labelled(&namespace, spec, (NODE_LABEL, node));
         api.patch(

@@ -463,12 +463,14 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
         })
         .buffered(READS_AT_ONCE);
     let merge = |batch: Vec<corral_record::Recording>| {
-        corral_record::Recording::merge(batch).map_err(|e| {
-            Error(format!(
-                "{}/{} container {}: {e}",
-                key.namespace, key.workload, key.container
-            ))
-        })
+        corral_record::Recording::merge_bounded(batch, &corral_record::Bounds::default()).map_err(
+            |e| {
+                Error(format!(
+                    "{}/{} container {}: {e}",
+                    key.namespace, key.workload, key.container
+                ))
+            },
+        )
     };
     let mut merged: Option<corral_record::Recording> = None;
     let mut batch = Vec::new();
@@ -536,6 +538,18 @@ async fn write_advice(
             files: Vec::new(),
         },
     )]);
+    // A merged recording bounded to fit its resource, whose evidence had to
+    // be cut: no profile or securityContext is advised from the rest (it
+    // would forbid what the workload does); the status says why.
+    let cut = [
+        corral_record::Evidence::Seccomp,
+        corral_record::Evidence::SecurityContext,
+    ]
+    .into_iter()
+    .find_map(|kind| merged.cut(kind));
+    if let Some(why) = cut {
+        return write_refusal(key, merged, pods, nodes, fingerprint, &why, context).await;
+    }
     let policies = corral_advise::policies::container_policies(
         &workloads,
         &corral_advise::policies::Settings {
@@ -553,7 +567,7 @@ async fn write_advice(
             .collect(),
         advice: format!("{:#}\n", corral_advise::policies::advice_json(&policies)),
     };
-    let runs = merged.runs.len();
+    let runs = merged.run_count();
     let mut written = Vec::new();
 
     // The merged Recording first: what is advised from it is owned by it.
@@ -672,6 +686,54 @@ async fn write_advice(
     )
     .await;
     Ok(written)
+}
+
+/// Write the merged Recording of `key` without advice, and say in its
+/// status and an Event why none was made.
+async fn write_refusal(
+    key: &ContainerKey,
+    merged: corral_record::Recording,
+    mut pods: Vec<String>,
+    nodes: usize,
+    fingerprint: String,
+    why: &str,
+    context: &Context,
+) -> Result<Written, Error> {
+    let namespace = &key.namespace;
+    let name = key.merged_name();
+    let runs = merged.run_count();
+    let spec = RecordingSpec::new(&key.workload, &key.container, "merged", merged);
+    let mut resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
+    resource
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(SOURCES_ANNOTATION.into(), fingerprint);
+    let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
+    let applied = put(context, &recordings(), namespace, value).await?;
+    let uid = applied.and_then(|a| a.metadata.uid);
+    let message = format!("not advised: {why}");
+    publish(
+        context,
+        (namespace, &name, uid),
+        EventType::Warning,
+        "NotAdvised",
+        &message,
+    )
+    .await;
+    pods.truncate(MAX_STATUS_PODS);
+    let status = json!({
+        "runs": runs,
+        "sources": nodes,
+        "pods": pods,
+        "seccompProfile": "",
+        "conditions": [
+            condition("Merged", true, "Merged", &format!("{runs} run(s) from {nodes} node Recording(s)")),
+            condition("Advised", false, "EvidenceCut", &message),
+        ],
+    });
+    set_status(context, namespace, &name, status).await?;
+    Ok(vec![format!("Recording {namespace}/{name} ({message})")])
 }
 
 /// A status condition, now.

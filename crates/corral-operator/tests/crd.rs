@@ -136,3 +136,47 @@ fn recording_resources_are_checked_as_recording_files_are() {
         "{error}"
     );
 }
+
+/// What a bounded Recording holds (runs summarised in `earlierRuns`,
+/// evidence cut and said in `truncated`) is what the schema accepts: the
+/// API server would refuse the recorder's publishing otherwise.
+#[test]
+fn the_schema_accepts_bounded_recordings() {
+    let crd = serde_json::to_value(RecordingResource::crd()).unwrap();
+    let schema = json_schema(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone());
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let path = workspace().join(
+        "examples/advise-demo/recordings/shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json",
+    );
+    let backend: corral_record::Recording =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let windows: Vec<corral_record::Recording> = (0..100u64)
+        .map(|i| {
+            let mut window = backend.clone();
+            window.runs[0].started += i * 600;
+            window.runs[0].ended += i * 600;
+            window.runs[0].dropped = [("flows".to_string(), i % 2)].into();
+            window
+        })
+        .collect();
+    let size = serde_json::to_vec(&backend).unwrap().len();
+    let bounds = corral_record::Bounds {
+        max_runs: 8,
+        max_bytes: size * 3 / 4,
+    };
+    let bounded = corral_record::Recording::merge_bounded(windows, &bounds).unwrap();
+    assert!(bounded.earlier_runs.is_some() && !bounded.truncated.is_empty());
+    let mut resource =
+        RecordingResource::new("demo", RecordingSpec::new("demo", "app", "node-1", bounded));
+    resource.metadata.namespace = Some("shop".into());
+    assert_eq!(resource.spec.runs, 100);
+    let value = serde_json::to_value(&resource).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut malformed = value;
+    malformed["spec"]["recording"]["earlierRuns"]["runs"] = "many".into();
+    assert!(!validator.is_valid(&malformed));
+}

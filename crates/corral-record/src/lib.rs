@@ -1,29 +1,19 @@
-//! Corral's recorder: BPF programs (C, in `bpf/`, one source per concern,
-//! compiled by clang and linked into the object committed beside them)
-//! loaded with aya, a pure-Rust loader, so that building needs neither
-//! clang nor libbpf.
-//!
-//! The kernel aggregates, per mount namespace: syscalls, capability checks,
-//! execs and credentials, network peers and DNS questions, and file writes
-//! (`bpf/*.bpf.c`). `corral record -- CMD` records a command in a mount
-//! namespace of its own; `containers` records every container a runtime
-//! starts.
+//! The recording format: what Corral's recorder (`corral-recorder`) writes
+//! and its advisors read, as files and as `Recording` resources alike.
+//! Versioned JSON, sorted; its types, their checks (a recording is refused
+//! unless it is what it says it is), merging, bounding (a long-lived
+//! node's recording stays under a size etcd accepts) and the JSON schema
+//! (schemars, for the custom resource). No eBPF here: the advisors and the
+//! operator read recordings without linking the loader.
 
-mod binaries;
-mod bpf;
-mod command;
-mod containers;
+mod bound;
 mod recording;
 mod syscall_names;
 
-pub use bpf::{mount_namespace, Capacity, RecordError, Recorder, Settings, Snapshot};
-pub use command::record_command;
-pub use containers::{
-    record_containers, stop_on_signals, ContainerOptions, ContainerRecordings,
-    DEFAULT_RUNTIME_ROOTS,
-};
 pub use recording::{
-    native_syscall_names, syscall_name, syscall_names_of, Activity, Binary, Capability, Container,
-    DirectSyscall, DnsQuery, Endpoint, Exec, FileWrite, FileWriteFailure, Identity, MergeError,
-    Recording, Run, Syscall, ARCHITECTURES, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
+    capability_name, native_syscall_names, syscall_name, syscall_names_of, syscall_table, Activity,
+    Binary, Bounds, Capability, Container, DirectSyscall, DnsQuery, Endpoint, Evidence, Exec,
+    FileWrite, FileWriteFailure, Identity, MergeError, Recording, Run, RunSummary, Span, Syscall,
+    ARCHITECTURES, CUTTABLE, DEFAULT_MAX_RUNS, FORMAT_VERSION, MAX_BINARIES, MAX_BINARY_ENTRIES,
+    MAX_RECORDING_BYTES, MAX_SUMMARY_SPANS,
 };

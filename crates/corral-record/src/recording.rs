@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bpf::{FlowKind, Mount, Observed, DROP_KINDS};
 use crate::syscall_names;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -26,8 +25,14 @@ pub struct Recording {
     /// The container recorded, for `corral record --containers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
-    /// Each recorded run; a merged recording keeps every one, sorted.
+    /// Each recorded run, sorted; a merged recording keeps every one, and
+    /// a bounded one the newest (64 by default), the others summarised in
+    /// `earlierRuns`.
     pub runs: Vec<Run>,
+    /// The runs older than those in `runs`, summarised: how many, when,
+    /// the time they covered and what they lost (a bounded recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_runs: Option<RunSummary>,
     /// Every program executed (the first one ends the runtime phase).
     pub execs: Vec<Exec>,
     /// What the workload did: everything after the first exec in its mount
@@ -41,7 +46,152 @@ pub struct Recording {
     /// from its root filesystem, sorted by path then SHA-256.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binaries: Vec<Binary>,
+    /// Evidence cut to keep the recording under its size limit (512 KiB):
+    /// entries dropped, by list (`workload.connects`...). The advisors
+    /// refuse the advice a list that lost entries is evidence for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub truncated: BTreeMap<String, u64>,
 }
+
+/// Runs summarised: what the advisors read of runs (how many, the time
+/// they covered, what they lost) without each run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// How many runs.
+    pub runs: u64,
+    /// The earliest start and the latest end, seconds since the epoch.
+    pub started: u64,
+    pub ended: u64,
+    /// The periods the runs covered, overlaps united, ascending and
+    /// disjoint; at most 1,024: past that the shortest are forgotten, so
+    /// that the time recorded can only be undercounted (a coverage warning
+    /// may appear, never disappear).
+    pub spans: Vec<Span>,
+    /// Seconds of the spans forgotten past 1,024, counted nowhere (said,
+    /// so that the undercount is known).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub forgotten_seconds: u64,
+    /// Every run had its capability checks told apart as audited or not.
+    pub capability_audit: bool,
+    /// Observations lost because the recorder's maps were full, by kind,
+    /// over these runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
+    /// The workload they were recorded as (`corral record --workload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+}
+
+/// A period recorded: seconds since the epoch, `started <= ended`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct Span {
+    pub started: u64,
+    pub ended: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// At most this many spans in a [`RunSummary`] (about 40 bytes each).
+pub const MAX_SUMMARY_SPANS: usize = 1024;
+
+/// The largest serialized recording (compact JSON) a bounded recording
+/// may be: 512 KiB. etcd refuses objects over 1.5 MiB (its default
+/// `--max-request-bytes`), and a Recording resource is the recording plus
+/// its metadata, the managed fields server-side apply adds and, on the
+/// merged one, the advice: a third of the limit leaves room for all of
+/// them and for YAML's longer rendering.
+pub const MAX_RECORDING_BYTES: usize = 512 * 1024;
+
+/// The runs a bounded recording keeps one by one, the newest (64: the
+/// last ten hours and more of ten-minute windows on one node, or 64
+/// container lifetimes); each is a few hundred bytes.
+pub const DEFAULT_MAX_RUNS: usize = 64;
+
+/// How a recording is bounded ([`Recording::bound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Runs kept one by one (at least one is); older ones are summarised.
+    pub max_runs: usize,
+    /// The largest serialized recording, bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_runs: DEFAULT_MAX_RUNS,
+            max_bytes: MAX_RECORDING_BYTES,
+        }
+    }
+}
+
+/// The kinds of policy Corral advises from a recording, by the evidence
+/// each reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Evidence {
+    /// Seccomp profiles: the syscalls and the binaries read.
+    Seccomp,
+    /// securityContexts: capabilities, identities, execs, file writes.
+    SecurityContext,
+    /// NetworkPolicies: connections, listeners, UDP peers, DNS questions.
+    NetworkPolicy,
+}
+
+impl Evidence {
+    /// Its name in a refusal.
+    pub fn name(self) -> &'static str {
+        match self {
+            Evidence::Seccomp => "a seccomp profile",
+            Evidence::SecurityContext => "a securityContext",
+            Evidence::NetworkPolicy => "a NetworkPolicy",
+        }
+    }
+
+    /// What advising it from a cut recording would do.
+    pub fn harm(self) -> &'static str {
+        match self {
+            Evidence::Seccomp => "it would block syscalls the workload makes",
+            Evidence::SecurityContext => {
+                "it would drop capabilities or forbid writes the workload needs"
+            }
+            Evidence::NetworkPolicy => "it would block traffic the workload really has",
+        }
+    }
+}
+
+/// The lists a bounded recording may cut, and the advice each is evidence
+/// for; `truncated` names them so.
+pub const CUTTABLE: [(&str, Evidence); 24] = [
+    ("workload.syscalls", Evidence::Seccomp),
+    ("workload.compatSyscalls", Evidence::Seccomp),
+    ("runtime.syscalls", Evidence::Seccomp),
+    ("runtime.compatSyscalls", Evidence::Seccomp),
+    ("binaries", Evidence::Seccomp),
+    ("execs", Evidence::SecurityContext),
+    ("workload.capabilities", Evidence::SecurityContext),
+    ("runtime.capabilities", Evidence::SecurityContext),
+    ("workload.identities", Evidence::SecurityContext),
+    ("runtime.identities", Evidence::SecurityContext),
+    ("workload.fileWrites", Evidence::SecurityContext),
+    ("runtime.fileWrites", Evidence::SecurityContext),
+    ("workload.fileWriteFailures", Evidence::SecurityContext),
+    ("runtime.fileWriteFailures", Evidence::SecurityContext),
+    ("workload.connects", Evidence::NetworkPolicy),
+    ("runtime.connects", Evidence::NetworkPolicy),
+    ("workload.accepts", Evidence::NetworkPolicy),
+    ("runtime.accepts", Evidence::NetworkPolicy),
+    ("workload.listeners", Evidence::NetworkPolicy),
+    ("runtime.listeners", Evidence::NetworkPolicy),
+    ("workload.udp", Evidence::NetworkPolicy),
+    ("runtime.udp", Evidence::NetworkPolicy),
+    ("workload.dnsQueries", Evidence::NetworkPolicy),
+    ("runtime.dnsQueries", Evidence::NetworkPolicy),
+];
 
 /// One program or shared library, read from the workload's root filesystem
 /// while the recorder could reach it, and analysed (`corral-reach`).
@@ -405,7 +555,9 @@ const CAPABILITY_NAMES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-fn capability_name(number: u32) -> String {
+/// The name of capability `number`: `CAP_CHOWN`, or `CAP_N` for a number
+/// past the kernel's table.
+pub fn capability_name(number: u32) -> String {
     CAPABILITY_NAMES
         .get(number as usize)
         .map_or_else(|| format!("CAP_{number}"), |s| s.to_string())
@@ -436,7 +588,7 @@ pub const ARCHITECTURES: [&str; 2] = ["x86_64", "aarch64"];
 
 /// The syscall names by number of `architecture`'s native ABI, or of its
 /// 32-bit compat ABI; `None` where Corral has no such table.
-fn syscall_table(architecture: &str, compat: bool) -> Option<&'static [Option<&'static str>]> {
+pub fn syscall_table(architecture: &str, compat: bool) -> Option<&'static [Option<&'static str>]> {
     match (architecture, compat) {
         ("x86_64", false) => Some(&syscall_names::X86_64),
         ("x86_64", true) => Some(&syscall_names::I386),
@@ -483,426 +635,7 @@ impl Syscall {
     }
 }
 
-/// DNS query types by number (RFC 1035 and later), the common ones.
-fn query_type(number: u16) -> String {
-    match number {
-        1 => "A".into(),
-        2 => "NS".into(),
-        5 => "CNAME".into(),
-        6 => "SOA".into(),
-        12 => "PTR".into(),
-        15 => "MX".into(),
-        16 => "TXT".into(),
-        28 => "AAAA".into(),
-        33 => "SRV".into(),
-        64 => "SVCB".into(),
-        65 => "HTTPS".into(),
-        255 => "ANY".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The name and type of a DNS question section (labels, type, class).
-fn parse_question(question: &[u8]) -> Option<(String, String)> {
-    let mut labels = Vec::new();
-    let mut at = 0;
-    loop {
-        let length = usize::from(*question.get(at)?);
-        if length == 0 {
-            break;
-        }
-        if length > 63 {
-            return None;
-        }
-        let label = question.get(at + 1..at + 1 + length)?;
-        labels.push(String::from_utf8_lossy(label).into_owned());
-        at += 1 + length;
-    }
-    let kind = u16::from_be_bytes([*question.get(at + 1)?, *question.get(at + 2)?]);
-    Some((labels.join("."), query_type(kind)))
-}
-
-/// `path` with `.` and `..` components and repeated slashes removed
-/// (`..` at the root stays at the root, as the kernel does).
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    let mut out = String::new();
-    for part in parts {
-        out.push('/');
-        out.push_str(part);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
-
-/// The mount `path` is on: the last mounted of those with the longest
-/// mount point that contains it.
-fn mount_of<'a>(path: &str, mounts: &'a [Mount]) -> Option<&'a Mount> {
-    mounts
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| {
-            m.point == "/"
-                || path == m.point
-                || path
-                    .strip_prefix(m.point.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .max_by_key(|(order, m)| (m.point.len(), *order))
-        .map(|(_, m)| m)
-}
-
-/// Filesystem names by superblock magic (`include/uapi/linux/magic.h`).
-fn filesystem_name(magic: u32) -> String {
-    match magic {
-        0x794c_7630 => "overlay".into(),
-        0x0102_1994 => "tmpfs".into(),
-        0xef53 => "ext4".into(),
-        0x5846_5342 => "xfs".into(),
-        0x9123_683e => "btrfs".into(),
-        0x9fa0 => "proc".into(),
-        0x6265_6572 => "sysfs".into(),
-        0x1cd1 => "devpts".into(),
-        0x2746_5342 => "nsfs".into(),
-        0x6367_7270 => "cgroup2".into(),
-        0x0027_e0eb => "cgroup".into(),
-        0x6969 => "nfs".into(),
-        0x4244 => "hfs".into(),
-        0x6462_6720 => "debugfs".into(),
-        0x7472_6163 => "tracefs".into(),
-        0x6165_676c => "pstorefs".into(),
-        0x5345_4d50 => "securityfs".into(),
-        0x4249_4e4d => "binfmt_misc".into(),
-        0x6e73_6673 => "nsfs".into(),
-        0x5069_7065 => "pipefs".into(),
-        0x5346_4f43 => "sockfs".into(),
-        0x6a65_6a65 => "fuse".into(),
-        0x6573_5546 => "fuse".into(),
-        0x01021997 => "v9fs".into(),
-        0x1373 => "devtmpfs".into(),
-        other => format!("{other:#x}"),
-    }
-}
-
-/// Errno names by number (`include/uapi/asm-generic/errno-base.h` and
-/// `errno.h`, which x86_64 and aarch64 share); "" where no errno has the
-/// number.
-const ERRNO_NAMES: [&str; 134] = [
-    "",
-    "EPERM",
-    "ENOENT",
-    "ESRCH",
-    "EINTR",
-    "EIO",
-    "ENXIO",
-    "E2BIG",
-    "ENOEXEC",
-    "EBADF",
-    "ECHILD",
-    "EAGAIN",
-    "ENOMEM",
-    "EACCES",
-    "EFAULT",
-    "ENOTBLK",
-    "EBUSY",
-    "EEXIST",
-    "EXDEV",
-    "ENODEV",
-    "ENOTDIR",
-    "EISDIR",
-    "EINVAL",
-    "ENFILE",
-    "EMFILE",
-    "ENOTTY",
-    "ETXTBSY",
-    "EFBIG",
-    "ENOSPC",
-    "ESPIPE",
-    "EROFS",
-    "EMLINK",
-    "EPIPE",
-    "EDOM",
-    "ERANGE",
-    "EDEADLK",
-    "ENAMETOOLONG",
-    "ENOLCK",
-    "ENOSYS",
-    "ENOTEMPTY",
-    "ELOOP",
-    "",
-    "ENOMSG",
-    "EIDRM",
-    "ECHRNG",
-    "EL2NSYNC",
-    "EL3HLT",
-    "EL3RST",
-    "ELNRNG",
-    "EUNATCH",
-    "ENOCSI",
-    "EL2HLT",
-    "EBADE",
-    "EBADR",
-    "EXFULL",
-    "ENOANO",
-    "EBADRQC",
-    "EBADSLT",
-    "",
-    "EBFONT",
-    "ENOSTR",
-    "ENODATA",
-    "ETIME",
-    "ENOSR",
-    "ENONET",
-    "ENOPKG",
-    "EREMOTE",
-    "ENOLINK",
-    "EADV",
-    "ESRMNT",
-    "ECOMM",
-    "EPROTO",
-    "EMULTIHOP",
-    "EDOTDOT",
-    "EBADMSG",
-    "EOVERFLOW",
-    "ENOTUNIQ",
-    "EBADFD",
-    "EREMCHG",
-    "ELIBACC",
-    "ELIBBAD",
-    "ELIBSCN",
-    "ELIBMAX",
-    "ELIBEXEC",
-    "EILSEQ",
-    "ERESTART",
-    "ESTRPIPE",
-    "EUSERS",
-    "ENOTSOCK",
-    "EDESTADDRREQ",
-    "EMSGSIZE",
-    "EPROTOTYPE",
-    "ENOPROTOOPT",
-    "EPROTONOSUPPORT",
-    "ESOCKTNOSUPPORT",
-    "EOPNOTSUPP",
-    "EPFNOSUPPORT",
-    "EAFNOSUPPORT",
-    "EADDRINUSE",
-    "EADDRNOTAVAIL",
-    "ENETDOWN",
-    "ENETUNREACH",
-    "ENETRESET",
-    "ECONNABORTED",
-    "ECONNRESET",
-    "ENOBUFS",
-    "EISCONN",
-    "ENOTCONN",
-    "ESHUTDOWN",
-    "ETOOMANYREFS",
-    "ETIMEDOUT",
-    "ECONNREFUSED",
-    "EHOSTDOWN",
-    "EHOSTUNREACH",
-    "EALREADY",
-    "EINPROGRESS",
-    "ESTALE",
-    "EUCLEAN",
-    "ENOTNAM",
-    "ENAVAIL",
-    "EISNAM",
-    "EREMOTEIO",
-    "EDQUOT",
-    "ENOMEDIUM",
-    "EMEDIUMTYPE",
-    "ECANCELED",
-    "ENOKEY",
-    "EKEYEXPIRED",
-    "EKEYREVOKED",
-    "EKEYREJECTED",
-    "EOWNERDEAD",
-    "ENOTRECOVERABLE",
-    "ERFKILL",
-    "EHWPOISON",
-];
-
-/// The name of errno `number`: `EEXIST`, or `errno N` for one unnamed.
-pub(crate) fn errno_name(number: u32) -> String {
-    match ERRNO_NAMES.get(number as usize) {
-        Some(name) if !name.is_empty() => (*name).to_string(),
-        _ => format!("errno {number}"),
-    }
-}
-
-const FILE_OPERATIONS: [&str; 8] = [
-    "open-write",
-    "create",
-    "mkdir",
-    "unlink",
-    "rmdir",
-    "rename-from",
-    "rename-to",
-    "truncate",
-];
-
-/// A file the kernel observed: its path, operation, and the filesystem and
-/// whether it is the root's, where known.
-fn placed(
-    file: &crate::bpf::ObservedFile,
-    observed: &Observed,
-) -> (String, String, Option<String>, Option<bool>) {
-    let resolved = file.names.iter().rev().fold(String::new(), |mut p, n| {
-        p.push('/');
-        p.push_str(n);
-        p
-    });
-    let prefix = if file.truncated { "/..." } else { "" };
-    let (path, filesystem, root_filesystem) = match &file.as_passed {
-        None => (
-            format!("{prefix}{resolved}"),
-            Some(filesystem_name(file.fs_magic)),
-            Some(file.root_filesystem),
-        ),
-        Some(passed) => {
-            let path = if passed.starts_with('/') {
-                normalize(passed)
-            } else {
-                format!("{prefix}{}", normalize(&format!("{resolved}/{passed}")))
-            };
-            let mount = (!file.truncated)
-                .then(|| mount_of(&path, &observed.mounts))
-                .flatten();
-            (
-                path,
-                mount.map(|m| m.filesystem.clone()),
-                mount.map(|m| m.point == "/"),
-            )
-        }
-    };
-    let operation = FILE_OPERATIONS
-        .get(usize::from(file.operation).wrapping_sub(1))
-        .map_or_else(|| file.operation.to_string(), |s| s.to_string());
-    (
-        if path.is_empty() { "/".into() } else { path },
-        operation,
-        filesystem,
-        root_filesystem,
-    )
-}
-
 impl Activity {
-    /// Phase `phase` (0 runtime, 1 workload) of what the kernel observed.
-    fn from_observed(observed: &Observed, phase: usize, architecture: &str) -> Activity {
-        let syscalls = |abi: usize| {
-            observed.syscalls[phase][abi]
-                .iter()
-                .map(|n| Syscall::new(*n, architecture, abi == 1))
-                .collect()
-        };
-        let mut activity = Activity {
-            syscalls: syscalls(0),
-            compat_syscalls: syscalls(1),
-            capabilities: Capability::from_sets(observed.capabilities[phase]),
-            ..Activity::default()
-        };
-        for ((p, uid, gid, euid, egid), count) in &observed.credentials {
-            if *p as usize == phase {
-                activity.identities.push(Identity {
-                    uid: *uid,
-                    gid: *gid,
-                    euid: *euid,
-                    egid: *egid,
-                    count: *count,
-                    runs: 1,
-                });
-            }
-        }
-        for ((p, kind, address, port), count) in &observed.flows {
-            if *p as usize != phase {
-                continue;
-            }
-            let endpoint = Endpoint {
-                address: *address,
-                port: *port,
-                count: *count,
-                runs: 1,
-            };
-            match kind {
-                FlowKind::Connect => activity.connects.push(endpoint),
-                FlowKind::Listen => activity.listeners.push(endpoint),
-                FlowKind::Accept => activity.accepts.push(endpoint),
-                FlowKind::Udp => activity.udp.push(endpoint),
-            }
-        }
-        // DNS queries carry no phase: the runtime resolves no names.
-        if phase == 1 {
-            for (question, count) in &observed.dns_questions {
-                if let Some((name, query_type)) = parse_question(question) {
-                    activity.dns_queries.push(DnsQuery {
-                        name,
-                        query_type,
-                        answers: Vec::new(),
-                        count: *count,
-                        runs: 1,
-                    });
-                }
-            }
-            for (question, address) in observed.dns_answers.keys() {
-                if let Some((name, query_type)) = parse_question(question) {
-                    activity.dns_queries.push(DnsQuery {
-                        name,
-                        query_type,
-                        answers: vec![*address],
-                        count: 0,
-                        runs: 1,
-                    });
-                }
-            }
-        }
-        for (file, count) in &observed.file_writes {
-            if file.phase as usize == phase {
-                let (path, operation, filesystem, root_filesystem) = placed(file, observed);
-                activity.file_writes.push(FileWrite {
-                    path,
-                    operation,
-                    filesystem,
-                    root_filesystem,
-                    truncated: file.truncated,
-                    count: *count,
-                    runs: 1,
-                });
-            }
-        }
-        for (file, count) in &observed.file_write_failures {
-            if file.phase as usize == phase {
-                let (path, operation, filesystem, root_filesystem) = placed(file, observed);
-                activity.file_write_failures.push(FileWriteFailure {
-                    path,
-                    operation,
-                    error: errno_name(file.error),
-                    filesystem,
-                    root_filesystem,
-                    truncated: file.truncated,
-                    count: *count,
-                    runs: 1,
-                });
-            }
-        }
-        // The kernel may count one entry under several keys (UDP sends and
-        // connects to one peer, names cut to the same length).
-        activity.unite_with(Uniting::OneRun);
-        activity
-    }
-
     /// Sort every list and unite entries with the same identity, with
     /// `unite` or `unite_in_one_run`.
     fn unite_with(&mut self, how: Uniting) {
@@ -1146,6 +879,10 @@ struct Unchecked {
     runtime: Activity,
     #[serde(default)]
     binaries: Vec<Binary>,
+    #[serde(default)]
+    earlier_runs: Option<RunSummary>,
+    #[serde(default)]
+    truncated: BTreeMap<String, u64>,
 }
 
 impl<'de> Deserialize<'de> for Recording {
@@ -1167,16 +904,20 @@ impl From<Unchecked> for Recording {
             workload,
             runtime,
             binaries,
+            earlier_runs,
+            truncated,
         } = unchecked;
         Recording {
             format_version,
             architecture,
             container,
             runs,
+            earlier_runs,
             execs,
             workload,
             runtime,
             binaries,
+            truncated,
         }
     }
 }
@@ -1277,7 +1018,8 @@ impl Recording {
                 }
             }
         }
-        self.check_binaries()
+        self.check_binaries()?;
+        self.check_bounds()
     }
 
     /// `binaries`: bounded in number and size, each direct syscall named
@@ -1404,8 +1146,9 @@ impl Recording {
     /// with any is incomplete.
     pub fn dropped(&self) -> BTreeMap<String, u64> {
         let mut lost: BTreeMap<String, u64> = BTreeMap::new();
-        for run in &self.runs {
-            for (kind, count) in &run.dropped {
+        let earlier = self.earlier_runs.iter().map(|s| &s.dropped);
+        for dropped in self.runs.iter().map(|r| &r.dropped).chain(earlier) {
+            for (kind, count) in dropped {
                 if *count > 0 {
                     let total = lost.entry(kind.clone()).or_default();
                     *total = total.saturating_add(*count);
@@ -1420,56 +1163,46 @@ impl Recording {
     /// The workload named with `corral record --workload`, by its first
     /// run that names one.
     pub fn workload_name(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| r.workload.as_deref())
+        self.runs
+            .iter()
+            .find_map(|r| r.workload.as_deref())
+            .or_else(|| self.earlier_runs.as_ref()?.workload.as_deref())
     }
 
-    /// The recording of one namespace's observations in one run.
-    pub fn from_observed(
-        observed: &Observed,
+    /// The recording of one run: `execs` and both activities as observed in
+    /// it, sorted, the entries with the same identity united (the kernel
+    /// may count one entry under several keys: UDP sends and connects to
+    /// one peer, names cut to the same length), each seen in that one run.
+    pub fn of_one_run(
         architecture: &str,
         run: Run,
         container: Option<Container>,
+        mut execs: Vec<Exec>,
+        mut workload: Activity,
+        mut runtime: Activity,
     ) -> Recording {
-        let mut execs: Vec<Exec> = observed
-            .execs
-            .iter()
-            .map(|e| {
-                let capabilities: Vec<String> = (0..64)
-                    .filter(|n| e.permitted & (1 << n) != 0)
-                    .map(capability_name)
-                    .collect();
-                Exec {
-                    path: e.path.clone(),
-                    argv0: e.argv0.clone(),
-                    uid: e.uid,
-                    gid: e.gid,
-                    euid: e.euid,
-                    egid: e.egid,
-                    setuid: e.setuid,
-                    setgid: e.setgid,
-                    file_capabilities: e.euid != 0 && e.permitted & !e.ambient != 0,
-                    capabilities,
-                    count: e.count,
-                    runs: 1,
-                }
-            })
-            .collect();
         unite_in_one_run(&mut execs);
+        workload.unite_with(Uniting::OneRun);
+        runtime.unite_with(Uniting::OneRun);
         Recording {
             format_version: FORMAT_VERSION,
             architecture: architecture.to_string(),
             container,
             runs: vec![run],
+            earlier_runs: None,
             execs,
-            workload: Activity::from_observed(observed, 1, architecture),
-            runtime: Activity::from_observed(observed, 0, architecture),
+            workload,
+            runtime,
             binaries: Vec::new(),
+            truncated: BTreeMap::new(),
         }
     }
 
     /// Merge recordings of the same workload without losing anything: every
-    /// run is kept, every list is united, and each entry counts the runs it
-    /// was seen in. The order of the inputs does not matter.
+    /// run is kept (and every summary of runs united), every list is
+    /// united, and each entry counts the runs it was seen in. The order of
+    /// the inputs does not matter. [`Recording::merge_bounded`] bounds the
+    /// result.
     pub fn merge(recordings: Vec<Recording>) -> Result<Recording, MergeError> {
         let mut all = recordings.into_iter();
         let mut merged = all
@@ -1502,6 +1235,14 @@ impl Recording {
                 _ => None,
             };
             merged.runs.extend(other.runs);
+            merged.earlier_runs = match (merged.earlier_runs.take(), other.earlier_runs) {
+                (Some(a), Some(b)) => Some(a.absorb(b)),
+                (a, b) => a.or(b),
+            };
+            for (list, count) in other.truncated {
+                let total = merged.truncated.entry(list).or_default();
+                *total = total.saturating_add(count);
+            }
             merged.execs.extend(other.execs);
             merged.workload.absorb(other.workload);
             merged.runtime.absorb(other.runtime);
@@ -1537,62 +1278,9 @@ fn common_container(a: Container, b: Container) -> Container {
     }
 }
 
-/// The names of the drop kinds with a non-zero count.
-pub fn dropped(drops: &[u64; 9]) -> BTreeMap<String, u64> {
-    DROP_KINDS
-        .iter()
-        .zip(drops)
-        .filter(|(_, n)| **n > 0)
-        .map(|(kind, n)| (kind.to_string(), *n))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bpf::ObservedFile;
-
-    fn observed(syscalls: &[u32], granted: u64) -> Observed {
-        let mut observed = Observed::default();
-        observed.syscalls[1][0] = syscalls.to_vec();
-        observed.capabilities[1] = [granted, 1 << 21, 0, 0];
-        observed
-            .flows
-            .insert((1, FlowKind::Connect, IpAddr::from([10, 0, 0, 1]), 5432), 1);
-        observed.file_writes.insert(
-            ObservedFile {
-                phase: 1,
-                operation: 1,
-                names: vec!["app.log".into(), "log".into(), "var".into()],
-                truncated: false,
-                root_filesystem: true,
-                fs_magic: 0x794c_7630,
-                as_passed: None,
-                error: 0,
-            },
-            2,
-        );
-        // `mkdir -p /usr/bin` over the image's /usr/bin.
-        observed.file_write_failures.insert(
-            ObservedFile {
-                phase: 1,
-                operation: 3,
-                names: Vec::new(),
-                truncated: false,
-                root_filesystem: false,
-                fs_magic: 0,
-                as_passed: Some("/usr/bin".into()),
-                error: 17,
-            },
-            3,
-        );
-        observed.mounts = vec![Mount {
-            point: "/".into(),
-            filesystem: "overlay".into(),
-        }];
-        observed
-    }
-
     fn recording(started: u64, syscalls: &[u32], granted: u64) -> Recording {
         let run = Run {
             started,
@@ -1604,7 +1292,48 @@ mod tests {
             dropped: BTreeMap::new(),
             workload: None,
         };
-        Recording::from_observed(&observed(syscalls, granted), "x86_64", run, None)
+        let workload = Activity {
+            syscalls: syscalls
+                .iter()
+                .map(|n| Syscall::new(*n, "x86_64", false))
+                .collect(),
+            capabilities: Capability::from_sets([granted, 1 << 21, 0, 0]),
+            connects: vec![Endpoint {
+                address: IpAddr::from([10, 0, 0, 1]),
+                port: 5432,
+                count: 1,
+                runs: 1,
+            }],
+            file_writes: vec![FileWrite {
+                path: "/var/log/app.log".into(),
+                operation: "open-write".into(),
+                filesystem: Some("overlay".into()),
+                root_filesystem: Some(true),
+                truncated: false,
+                count: 2,
+                runs: 1,
+            }],
+            // `mkdir -p /usr/bin` over the image's /usr/bin.
+            file_write_failures: vec![FileWriteFailure {
+                path: "/usr/bin".into(),
+                operation: "mkdir".into(),
+                error: "EEXIST".into(),
+                filesystem: Some("overlay".into()),
+                root_filesystem: Some(true),
+                truncated: false,
+                count: 3,
+                runs: 1,
+            }],
+            ..Activity::default()
+        };
+        Recording::of_one_run(
+            "x86_64",
+            run,
+            None,
+            Vec::new(),
+            workload,
+            Activity::default(),
+        )
     }
 
     fn binary(path: &str, sha: char, syscall: (u32, &str)) -> Binary {
@@ -1698,50 +1427,6 @@ mod tests {
     }
 
     #[test]
-    fn observations_become_named_sorted_entries() {
-        let r = recording(1, &[60, 0, 1], 1);
-        let names: Vec<&str> = r
-            .workload
-            .syscalls
-            .iter()
-            .map(|s| s.name.as_deref().unwrap())
-            .collect();
-        assert_eq!(names, ["read", "write", "exit"]);
-        assert_eq!(r.workload.file_writes[0].path, "/var/log/app.log");
-        assert_eq!(
-            r.workload.file_writes[0].filesystem.as_deref(),
-            Some("overlay")
-        );
-        // A failed call is kept apart, with its errno, and never a write.
-        assert_eq!(r.workload.file_writes.len(), 1);
-        assert_eq!(
-            r.workload.file_write_failures,
-            [FileWriteFailure {
-                path: "/usr/bin".into(),
-                operation: "mkdir".into(),
-                error: "EEXIST".into(),
-                filesystem: Some("overlay".into()),
-                root_filesystem: Some(true),
-                truncated: false,
-                count: 3,
-                runs: 1,
-            }]
-        );
-        let sys_admin = &r.workload.capabilities[1];
-        assert_eq!(sys_admin.name.as_deref(), Some("CAP_SYS_ADMIN"));
-        assert!(sys_admin.granted_unaudited && !sys_admin.granted);
-        assert!(r.runtime.syscalls.is_empty());
-        assert_eq!(
-            Syscall::new(11, "x86_64", true).name.as_deref(),
-            Some("execve")
-        );
-        assert_eq!(
-            Syscall::new(221, "aarch64", false).name.as_deref(),
-            Some("execve")
-        );
-    }
-
-    #[test]
     fn recordings_of_different_named_workloads_do_not_merge() {
         let named = |started: u64, workload: Option<&str>| {
             let mut r = recording(started, &[0], 0);
@@ -1753,32 +1438,6 @@ mod tests {
         let MergeError(e) =
             Recording::merge(vec![named(1, Some("web")), named(2, Some("db"))]).unwrap_err();
         assert!(e.contains("web and db"), "{e}");
-    }
-
-    #[test]
-    fn errnos_are_named_as_the_kernel_numbers_them() {
-        for (number, name) in [
-            (libc::EPERM, "EPERM"),
-            (libc::ENOENT, "ENOENT"),
-            (libc::EACCES, "EACCES"),
-            (libc::EEXIST, "EEXIST"),
-            (libc::ENOTDIR, "ENOTDIR"),
-            (libc::EISDIR, "EISDIR"),
-            (libc::ENOSPC, "ENOSPC"),
-            (libc::EROFS, "EROFS"),
-            (libc::ENOTEMPTY, "ENOTEMPTY"),
-            (libc::ELOOP, "ELOOP"),
-            (libc::ENOMSG, "ENOMSG"),
-            (libc::EBFONT, "EBFONT"),
-            (libc::EDQUOT, "EDQUOT"),
-            (libc::EHWPOISON, "EHWPOISON"),
-        ] {
-            assert_eq!(errno_name(number as u32), name);
-        }
-        assert_eq!(errno_name(0), "errno 0");
-        assert_eq!(errno_name(41), "errno 41");
-        assert_eq!(errno_name(512), "errno 512");
-        assert_eq!(errno_name(u32::MAX), "errno 4294967295");
     }
 
     #[test]
@@ -1812,17 +1471,6 @@ mod tests {
             ]
         );
         assert!(a.file_writes.is_empty());
-    }
-
-    #[test]
-    fn dns_questions_are_parsed() {
-        let mut question = b"\x03www\x07example\x03com\x00\x00\x1c\x00\x01".to_vec();
-        question.resize(128, 0);
-        assert_eq!(
-            parse_question(&question),
-            Some(("www.example.com".into(), "AAAA".into()))
-        );
-        assert_eq!(parse_question(b"\x05ab"), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use corral_core::model::Model;
-use corral_record::Recording;
+use corral_record::{Evidence, Recording};
 
 use crate::workload::{Recorded, WorkloadKey};
 use serde::Serialize;
@@ -273,6 +273,12 @@ pub fn advise(
         inbound,
         selector,
     } = subject;
+    if let Some(why) = recordings
+        .iter()
+        .find_map(|r| r.cut(Evidence::NetworkPolicy))
+    {
+        return Err(format!("{namespace}/{workload}: {why}"));
+    }
     let own: Vec<&PodInfo> = pods
         .iter()
         .filter_map(|p| inventory.pod(namespace, p))
@@ -555,6 +561,14 @@ pub fn advise_workloads(
         pods.dedup();
     }
     let inbound = inbound_udp(&by_workload, inventory);
+    // A bounded recording whose network evidence was cut: its workload's
+    // policy would block the flows cut, and the UDP it sent is evidence of
+    // other workloads' ingress too, so nothing is advised from it.
+    for (key, recorded) in workloads {
+        if let Some(why) = recorded.recording.cut(Evidence::NetworkPolicy) {
+            return Err(format!("{key}: {why}"));
+        }
+    }
     let mut advised = Vec::new();
     for ((namespace, workload), (recordings, pods)) in &by_workload {
         let key = (namespace.clone(), workload.clone());
@@ -604,6 +618,51 @@ mod tests {
             count: 1,
             runs: 1,
         }
+    }
+
+    #[test]
+    fn flows_cut_from_a_bounded_recording_refuse_the_policy() {
+        let mut recording = Recording {
+            format_version: corral_record::FORMAT_VERSION,
+            architecture: "x86_64".into(),
+            container: None,
+            runs: Vec::new(),
+            earlier_runs: None,
+            execs: Vec::new(),
+            workload: Activity {
+                connects: vec![endpoint("10.96.0.20", 5432)],
+                ..Activity::default()
+            },
+            runtime: Activity::default(),
+            binaries: Vec::new(),
+            truncated: BTreeMap::from([("workload.connects".to_string(), 40)]),
+        };
+        let pods = ["web-1".to_string()];
+        let advised = |recording: &Recording| {
+            let recordings = [recording];
+            advise(
+                Subject {
+                    namespace: "shop",
+                    workload: "web",
+                    recordings: &recordings,
+                    pods: &pods,
+                    inbound: &[],
+                    selector: Some(BTreeMap::from([("app".to_string(), "web".to_string())])),
+                },
+                &Inventory::default(),
+                &Options::default(),
+            )
+        };
+        let error = advised(&recording).unwrap_err();
+        assert!(
+            error.starts_with("shop/web: a NetworkPolicy is not advised")
+                && error.contains("workload.connects: 40 entries")
+                && error.contains("would block traffic"),
+            "{error}"
+        );
+        // File writes cut are not a NetworkPolicy's evidence.
+        recording.truncated = BTreeMap::from([("workload.fileWrites".to_string(), 40)]);
+        assert!(advised(&recording).is_ok());
     }
 
     #[test]
@@ -658,6 +717,8 @@ mod tests {
             },
             runtime: Activity::default(),
             binaries: Vec::new(),
+            earlier_runs: None,
+            truncated: Default::default(),
         };
         let recordings = [&recording];
         let pods = ["web-1".to_string()];

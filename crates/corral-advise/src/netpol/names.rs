@@ -521,6 +521,8 @@ mod tests {
             },
             runtime: Activity::default(),
             binaries: Vec::new(),
+            earlier_runs: None,
+            truncated: Default::default(),
         };
         let recordings = [&recording];
         let pods = ["web-1".to_string()];

@@ -506,11 +506,7 @@ const FILE_SYSCALL_GLOBALS: [&str; 14] = [
 /// Each of `FILE_SYSCALLS`' number on `architecture` (-1 where it has no
 /// such syscall), and their bitmap.
 fn file_syscall_numbers(architecture: &str) -> ([i64; 14], [u64; 16]) {
-    let table: &[Option<&str>] = match architecture {
-        "x86_64" => &crate::syscall_names::X86_64,
-        "aarch64" => &crate::syscall_names::AARCH64,
-        _ => &[],
-    };
+    let table: &[Option<&str>] = corral_record::syscall_table(architecture, false).unwrap_or(&[]);
     let mut numbers = [-1i64; 14];
     let mut bits = [0u64; 16];
     for (slot, name) in numbers.iter_mut().zip(FILE_SYSCALLS) {

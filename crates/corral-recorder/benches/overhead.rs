@@ -11,7 +11,7 @@
 //!   program, and with nginx recorded.
 //!
 //! Needs root, and nginx, wrk and strace (Debian packages; `bench/record.sh`
-//! installs them). Run: `cargo bench -p corral-record --bench overhead`.
+//! installs them). Run: `cargo bench -p corral-recorder --bench overhead`.
 //! Prints medians; the targets (issue #8) are at most 30 ns per syscall
 //! and 3 points of throughput above the empty program.
 
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
-use corral_record::{mount_namespace, Recorder, Settings};
+use corral_recorder::{mount_namespace, Recorder, Settings};
 
 const CALLS: u32 = 2_000_000;
 const ROUNDS: usize = 7;

@@ -18,7 +18,9 @@ use crate::binaries::{read_binaries, Cache, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, Mount, RecordError, Recorder, Settings};
 use crate::command::binaries_of;
 use crate::command::{now, uname};
-use crate::recording::{dropped, Container, Recording, Run};
+use corral_record::{Container, Recording, Run};
+
+use crate::observed::dropped;
 
 /// Where runc keeps its state: runc's own default, and containerd's for
 /// Kubernetes (CRI-O uses runc's default).
@@ -550,7 +552,7 @@ pub fn record_containers(
             workload: None,
         };
         let mut recording =
-            Recording::from_observed(&observed, &architecture, run, Some(container.clone()));
+            crate::observed::recording(&observed, &architecture, run, Some(container.clone()));
         recording.binaries = match owner.root.as_deref() {
             Some(Ok(root)) => {
                 let mut programs: Vec<String> =

@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::binaries::{read_binaries, Cache, Root};
 use crate::bpf::{mount_namespace, mounts_of, Capacity, RecordError, Recorder, Settings};
-use crate::recording::{dropped, Recording, Run};
+use corral_record::{Recording, Run};
+
+use crate::observed::dropped;
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -223,7 +225,7 @@ pub fn record_command(argv: &[String], capacity: Capacity) -> Result<Recording, 
         dropped: dropped(&snapshot.drops),
         workload: None,
     };
-    let mut recording = Recording::from_observed(&observed, &architecture, run, None);
+    let mut recording = crate::observed::recording(&observed, &architecture, run, None);
     recording.binaries = binaries_of(root, &recording, &architecture);
     Ok(recording)
 }
@@ -234,7 +236,7 @@ pub(crate) fn binaries_of(
     root: std::io::Result<Root>,
     recording: &Recording,
     architecture: &str,
-) -> Vec<crate::recording::Binary> {
+) -> Vec<corral_record::Binary> {
     let mut programs: Vec<String> = recording.execs.iter().map(|e| e.path.clone()).collect();
     programs.sort();
     programs.dedup();
@@ -242,7 +244,7 @@ pub(crate) fn binaries_of(
         Ok(root) => read_binaries(&root, &programs, architecture, &mut Cache::default()),
         Err(e) => programs
             .into_iter()
-            .map(|path| crate::recording::Binary {
+            .map(|path| corral_record::Binary {
                 error: Some(format!(
                     "{path}: the workload's root filesystem could not be opened: {e}"
                 )),

@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use corral_reach::{analyze, sha256_hex, BinaryFacts, MAX_FILE_SIZE};
 
-use crate::recording::{syscall_name, Binary, DirectSyscall, MAX_BINARIES};
+use corral_record::{syscall_name, Binary, DirectSyscall, MAX_BINARIES};
 
 /// At most this many files are read and analysed per workload.
 const MAX_FILES: usize = 1024;

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use corral_record::{mount_namespace, Recorder, Settings};
+use corral_recorder::{mount_namespace, Recorder, Settings};
 
 #[test]
 fn every_namespace_is_recorded_beyond_the_slots() {

@@ -47,8 +47,10 @@ pub struct RecordArgs {
     #[arg(long, requires = "containers")]
     pub publish: bool,
     /// This node's name, for the published Recordings (default: NODE_NAME,
-    /// as the DaemonSet sets it, then the host name).
-    #[arg(long, value_name = "NAME", env = "NODE_NAME", requires = "publish")]
+    /// as the DaemonSet sets it, then the host name). NODE_NAME is read
+    /// only when publishing: set in the environment, it is no `--node`
+    /// (which needs `--publish`).
+    #[arg(long, value_name = "NAME", requires = "publish")]
     pub node: Option<String>,
     #[command(flatten)]
     pub kube: crate::cli::KubeArgs,
@@ -230,10 +232,11 @@ fn run_containers(
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     if args.publish {
-        let node = match &args.node {
-            Some(node) => node.clone(),
-            None => crate::output::host_name(),
-        };
+        let node = args
+            .node
+            .clone()
+            .or_else(|| std::env::var("NODE_NAME").ok().filter(|n| !n.is_empty()))
+            .unwrap_or_else(crate::output::host_name);
         let published = publish(&args.kube.target(None), outcome.recordings.clone(), &node)?;
         for replaced in &published.replaced {
             eprintln!("warning: Recording {replaced}: unreadable, so replaced by this node's recording rather than merged with");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Corral's container image: a reproducible OCI image of the `corral` binary,
-# built with Debian's umoci (installed here if missing), named and tagged as
-# the chart's values.yaml says (image.repository:image.tag).
+# built with Debian's umoci (installed here if missing, with jq and
+# binutils), named and tagged as the chart's values.yaml says
+# (image.repository:image.tag).
 #
 #   scripts/image.sh [OUT]       # default OUT: target/image
 #
@@ -27,8 +28,8 @@ out="${1:-target/image}"
 
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
-for tool in umoci jq; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for pair in umoci:umoci jq:jq readelf:binutils; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get update -qq
@@ -67,11 +68,14 @@ install -m 0755 "$binary" "$rootfs/corral"
 
 # The ELF interpreter and every shared library, at the paths the loader
 # looks for them (ldd resolves them as on this system; symbolic links are
-# copied as the files they name).
-libraries="$(ldd "$binary" | awk '
-  $2 == "=>" && $3 ~ /^\// { print $3; next }
-  $1 ~ /^\// { print $1 }')"
-[ -n "$libraries" ] || { echo "$binary: ldd found no interpreter or libraries" >&2; exit 1; }
+# copied as the files they name). A static binary needs none.
+libraries=""
+if readelf --program-headers "$binary" | grep "program interpreter" >/dev/null; then
+  libraries="$(ldd "$binary" | awk '
+    $2 == "=>" && $3 ~ /^\// { print $3; next }
+    $1 ~ /^\// { print $1 }')"
+  [ -n "$libraries" ] || { echo "$binary: dynamically linked, but ldd found no interpreter or libraries" >&2; exit 1; }
+fi
 for library in $libraries; do
   mkdir -p "$rootfs$(dirname "$library")"
   install -m 0755 "$(readlink -f "$library")" "$rootfs$library"

@@ -245,6 +245,7 @@ fn runtime_default_seccomp(capabilities: &BTreeSet<String>) -> Value {
 struct Declared {
     capabilities: BTreeSet<String>,
     dropped: Vec<String>,
+    uid: u64,
 }
 
 /// The bundle's config.json (as umoci unpacked it from the image) made
@@ -416,6 +417,7 @@ fn as_declared(
     Declared {
         capabilities,
         dropped,
+        uid,
     }
 }
 
@@ -423,7 +425,12 @@ fn as_declared(
 /// the operation refused and what to grant.
 fn diagnosis(declared: &Declared, what: &str, output: &str) -> String {
     let mut hints = Vec::new();
-    if output.contains("lacks CAP_") {
+    if output.contains("lacks CAP_") && declared.uid != 0 {
+        hints.push(format!(
+            "as user {} (runAsUser) the added capabilities are not effective: the recorder runs as 0",
+            declared.uid
+        ));
+    } else if output.contains("lacks CAP_") {
         hints.push(
             "the recorder checks its effective capabilities first: add the ones it names"
                 .to_string(),

@@ -18,8 +18,8 @@
 //! directory (`recorder.runtimeRoot` in values.yaml) is the `--root` of the
 //! test's own runc, wherever the chart names it.
 //!
-//! Needs root, runc, busybox-static, binutils' strip and umoci (installed
-//! by `scripts/image.sh` if missing). About 30 s, most of it compressing
+//! Needs root, runc, busybox-static, bpftool, binutils' strip and umoci
+//! (installed by `scripts/image.sh` if missing). About 30 s, most of it compressing
 //! and unpacking the image.
 
 use std::collections::BTreeSet;
@@ -421,6 +421,70 @@ fn as_declared(
     }
 }
 
+/// `runc state ID`'s process id.
+fn container_pid(runtime: &Runtime, id: &str) -> u32 {
+    let output = Command::new("runc")
+        .arg("--root")
+        .arg(&runtime.root)
+        .args(["state", id])
+        .output()
+        .expect("runc");
+    assert!(
+        output.status.success(),
+        "runc state {id}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let state: Value = serde_json::from_slice(&output.stdout).unwrap();
+    u32::try_from(state["pid"].as_u64().expect("a pid")).unwrap()
+}
+
+/// The mount namespaces the recorder process `pid` is recording: the keys
+/// of its `namespaces` map, found among its descriptors, read with bpftool.
+fn recorded_namespaces(pid: u32) -> BTreeSet<u64> {
+    let mut ids = BTreeSet::new();
+    for entry in fs::read_dir(format!("/proc/{pid}/fdinfo")).unwrap() {
+        let info = fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        ids.extend(
+            info.lines()
+                .filter_map(|l| l.strip_prefix("map_id:"))
+                .map(|id| id.trim().to_string()),
+        );
+    }
+    let bpftool = |args: &[&str]| -> Value {
+        let output = Command::new("bpftool")
+            .arg("-j")
+            .args(args)
+            .output()
+            .expect("bpftool");
+        assert!(
+            output.status.success(),
+            "bpftool {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let map = ids
+        .iter()
+        .find(|id| bpftool(&["map", "show", "id", id])["name"] == "namespaces")
+        .expect("the recorder's namespaces map");
+    bpftool(&["map", "dump", "id", map])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let bytes: Vec<u8> = entry["key"]
+                .as_array()
+                .expect("the key's bytes")
+                .iter()
+                .map(|b| {
+                    u8::from_str_radix(b.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+                })
+                .collect();
+            u64::from_le_bytes(bytes.try_into().expect("a u64 key"))
+        })
+        .collect()
+}
+
 /// A failure of the recorder under the chart's securityContext, said with
 /// the operation refused and what to grant.
 fn diagnosis(declared: &Declared, what: &str, output: &str) -> String {
@@ -679,6 +743,25 @@ fn the_image_records_a_container_as_the_daemonset_runs_it() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+
+    // The recorder records the sibling's mount namespace, and neither its
+    // own (its container's) nor the node's (where this test, runc and the
+    // node's daemons run): they would fill the maps the workloads share.
+    let recording_pid = container_pid(&recorders, "corral-recorder");
+    let namespace_of = |pid: u32| corral_record::mount_namespace(&pid.to_string()).unwrap();
+    let recorded = recorded_namespaces(recording_pid);
+    assert!(
+        recorded.contains(&namespace_of(container_pid(&runtime, "web-1-app"))),
+        "{recorded:?}"
+    );
+    assert!(
+        !recorded.contains(&namespace_of(std::process::id())),
+        "the node's namespace is recorded: {recorded:?}"
+    );
+    assert!(
+        !recorded.contains(&namespace_of(recording_pid)),
+        "the recorder's own namespace is recorded"
+    );
 
     let stop = recorders.kill("corral-recorder", "TERM");
     assert!(

@@ -81,9 +81,14 @@ for library in $libraries; do
   install -m 0755 "$(readlink -f "$library")" "$rootfs$library"
 done
 # The recorder writes its recordings here (an emptyDir in the DaemonSet).
-mkdir -p "$rootfs/var/lib/corral/recordings" "$rootfs/tmp"
-chmod 1777 "$rootfs/tmp"
-find "$rootfs" -type d -not -path "$rootfs/tmp" -exec chmod 0755 {} +
+mkdir -p "$rootfs/var/lib/corral/recordings"
+find "$rootfs" -type d -exec chmod 0755 {} +
+# The image's architecture, the binary's.
+case "$(readelf --file-header "$binary" | awk -F: '/Machine:/ { gsub(/^ +/, "", $2); print $2 }')" in
+  "Advanced Micro Devices X86-64") architecture=amd64 ;;
+  AArch64) architecture=arm64 ;;
+  *) echo "$binary: not an x86-64 or AArch64 program" >&2; exit 1 ;;
+esac
 
 # One layer: sorted entries, times SOURCE_DATE_EPOCH, owners 0:0, no
 # access or change times.
@@ -107,7 +112,7 @@ umoci raw add-layer --image "$layout:$tag" --history.created "$created" \
   --history.created_by "scripts/image.sh" "$work/layer.tar"
 umoci config --image "$layout:$tag" --created "$created" \
   --history.created "$created" --history.created_by "scripts/image.sh" \
-  --os linux --architecture amd64 \
+  --os linux --architecture "$architecture" \
   --config.user 65532:65532 --config.entrypoint /corral --config.workingdir / \
   --manifest.annotation "org.opencontainers.image.created=$created" \
   --manifest.annotation "org.opencontainers.image.title=$name" \

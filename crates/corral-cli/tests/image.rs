@@ -5,7 +5,8 @@
 //! bundle with the DaemonSet's arguments, environment, securityContext
 //! (capabilities, user, read-only root, RuntimeDefault seccomp), hostPID,
 //! volumes and memory limit as `deploy/corral.yaml` declares them, records
-//! a sibling runc container started after it.
+//! a sibling runc container started after it, and neither its own mount
+//! namespace nor the node's.
 //!
 //! Nothing of the DaemonSet is written here: a capability the chart drops
 //! and the recorder needs fails this test, with the operation that was
@@ -13,14 +14,14 @@
 //! cluster, on purpose: `--publish` is left out (there is no API server;
 //! the recordings land in the `-o` directory the chart already mounts as an
 //! emptyDir, a directory of the test's here), and the recording window is
-//! ended by SIGTERM (as the kubelet stops a pod) once the sibling exited,
-//! instead of waiting for `--duration`. The chart's runtime state
-//! directory (`recorder.runtimeRoot` in values.yaml) is the `--root` of the
-//! test's own runc, wherever the chart names it.
+//! ended by SIGTERM (as the kubelet stops a pod) once the sibling ran its
+//! commands, with `--duration` 5m as a bound only. The chart's runtime
+//! state directory (`recorder.runtimeRoot` in values.yaml) is the `--root`
+//! of the test's own runc, wherever the chart names it.
 //!
 //! Needs root, runc, busybox-static, bpftool, binutils' strip and umoci
-//! (installed by `scripts/image.sh` if missing). About 30 s, most of it compressing
-//! and unpacking the image.
+//! (installed by `scripts/image.sh` if missing). About 30 s, most of it
+//! compressing and unpacking the image.
 
 use std::collections::BTreeSet;
 use std::fs;

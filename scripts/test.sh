@@ -19,12 +19,15 @@ fi
 # (libcap2-bin) gives a program file capabilities, shellcheck checks the
 # scripts of workflow steps for jactionlint. Real servers (redis,
 # memcached, PostgreSQL, nginx, lighttpd) and their clients (curl) are what
-# advised policies are proven on (crates/corral-cli/tests/apps.rs).
+# advised policies are proven on (crates/corral-cli/tests/apps.rs). umoci
+# and jq build the container image (scripts/image.sh), binutils' strip and
+# readelf shrink and inspect the binary it holds (tests/image.rs).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
   ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck redis-server:redis-server \
-  memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip; do
+  memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip \
+  umoci:umoci jq:jq strip:binutils; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"

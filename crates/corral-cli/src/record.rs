@@ -59,8 +59,10 @@ pub struct RecordArgs {
     )]
     pub max_runs: u32,
     /// This node's name, for the published Recordings (default: NODE_NAME,
-    /// as the DaemonSet sets it, then the host name).
-    #[arg(long, value_name = "NAME", env = "NODE_NAME", requires = "publish")]
+    /// as the DaemonSet sets it, then the host name). NODE_NAME is read
+    /// only when publishing: set in the environment, it is no `--node`
+    /// (which needs `--publish`).
+    #[arg(long, value_name = "NAME", requires = "publish")]
     pub node: Option<String>,
     #[command(flatten)]
     pub kube: crate::cli::KubeArgs,
@@ -242,10 +244,11 @@ fn run_containers(
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     if args.publish {
-        let node = match &args.node {
-            Some(node) => node.clone(),
-            None => crate::output::host_name(),
-        };
+        let node = args
+            .node
+            .clone()
+            .or_else(|| std::env::var("NODE_NAME").ok().filter(|n| !n.is_empty()))
+            .unwrap_or_else(crate::output::host_name);
         let bounds = corral_record::Bounds {
             max_runs: args.max_runs as usize,
             ..corral_record::Bounds::default()

@@ -19,6 +19,9 @@
 // Globals (set by the loader before load):
 //   host_mntns  the recorder's own mount namespace, skipped without a map
 //               lookup: most syscalls on a host are its own.
+//   node_mntns  the node's (the initial) mount namespace, skipped
+//               likewise: in the DaemonSet (hostPID) the recorder's own is
+//               its container's, and the node's daemons are no workload.
 //   record_all  record every namespace but the host's (`--containers`).
 
 #ifndef CORRAL_COMMON_H
@@ -179,6 +182,7 @@ struct {
 char LICENSE[] SEC("license") __weak = "GPL";
 
 const volatile __u64 host_mntns __weak = 0;
+const volatile __u64 node_mntns __weak = 0;
 const volatile __u8 record_all __weak = 0;
 
 static __always_inline void count_drop(enum drop_kind kind)
@@ -204,11 +208,17 @@ static __always_inline __u64 current_mntns(void)
 	return task_mntns(bpf_get_current_task_btf());
 }
 
+// The recorder's own namespace or the node's: never recorded.
+static __always_inline int unrecorded_mntns(__u64 mntns)
+{
+	return mntns == host_mntns || mntns == node_mntns;
+}
+
 // The recorded namespace `mntns`, inserted first when recording all; 0 when
 // it is not recorded.
 static __always_inline struct namespace_info *recorded_namespace(__u64 mntns)
 {
-	if (mntns == host_mntns)
+	if (unrecorded_mntns(mntns))
 		return 0;
 	struct namespace_info *info = bpf_map_lookup_elem(&namespaces, &mntns);
 	if (info || !record_all)

@@ -471,7 +471,7 @@ int record_sys_exit(unsigned long long *ctx)
 	if (id < 0 || id >= 1024 || !(file_syscalls[(id >> 6) & 15] & (1ULL << (id & 63))))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (task_mntns(task) == host_mntns)
+	if (unrecorded_mntns(task_mntns(task)))
 		return 0;
 	if (bpf_core_field_exists(task->thread_info.status) &&
 	    (task->thread_info.status & TS_COMPAT))

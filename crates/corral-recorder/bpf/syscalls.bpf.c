@@ -98,7 +98,7 @@ int record_sys_enter(unsigned long long *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 mntns = task_mntns(task);
 
-	if (mntns == host_mntns || id < 0 || id >= SYSCALL_SLOTS)
+	if (unrecorded_mntns(mntns) || id < 0 || id >= SYSCALL_SLOTS)
 		return 0;
 	struct syscall_set *set = syscall_set_of(mntns, 1);
 	if (!set)
@@ -127,7 +127,7 @@ SEC("tp_btf/sched_process_exec")
 int mark_workload_started(unsigned long long *ctx)
 {
 	__u64 mntns = current_mntns();
-	if (mntns == host_mntns)
+	if (unrecorded_mntns(mntns))
 		return 0;
 	struct syscall_set *set = syscall_set_of(mntns, 0);
 	if (set && !set->workload_started)

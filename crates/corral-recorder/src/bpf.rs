@@ -200,6 +200,23 @@ fn classify(context: &str, error: impl std::error::Error) -> RecordError {
     }
 }
 
+/// The node's mount namespace: the initial one, where the kernel's threads
+/// are and the node's init and daemons run, read from kthreadd (PID 2 in
+/// the host's PID namespace, as the DaemonSet's hostPID gives).
+/// `None` when PID 2 is no kernel thread (a PID namespace of its own) or
+/// its namespace cannot be read (no CAP_SYS_PTRACE).
+fn node_mount_namespace() -> Option<u64> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let stat = std::fs::read_to_string("/proc/2/stat").ok()?;
+    // The flags: the seventh field after the command's closing parenthesis.
+    let (_, fields) = stat.rsplit_once(')')?;
+    let flags: u64 = fields.split_whitespace().nth(6)?.parse().ok()?;
+    if flags & PF_KTHREAD == 0 {
+        return None;
+    }
+    mount_namespace("2").ok()
+}
+
 /// The id of a process's mount namespace: 64 bits, never reused while the
 /// system runs (`NS_GET_MNTNS_ID`, Linux 6.8 and later), unlike the inode
 /// number, which the next namespace takes at once.
@@ -546,6 +563,13 @@ impl Recorder {
                 "reading the id of /proc/self/ns/mnt (NS_GET_MNTNS_ID, Linux 6.8 and later): {e}"
             ))
         })?;
+        // In the DaemonSet (hostPID) the recorder's own namespace is its
+        // container's: the node's init and daemons (kubelet, the runtime)
+        // would be recorded beside the workloads, filling the maps they
+        // share. Without the node's (no kernel thread in sight, or not
+        // readable), the recorder's own stands in, as on a host they are
+        // one.
+        let node = node_mount_namespace().unwrap_or(host);
         let record_all = u8::from(settings.record_all);
         let ranges = noaudit_ranges();
         let Capacity {
@@ -561,6 +585,7 @@ impl Recorder {
             .btf(Some(&btf))
             .override_global("file_syscalls", &file_syscalls, true)
             .override_global("host_mntns", &host, true)
+            .override_global("node_mntns", &node, true)
             .override_global("record_all", &record_all, true)
             .override_global("noaudit_ranges", &ranges.unwrap_or_default(), true)
             .map_max_entries("namespaces", namespaces)

@@ -129,24 +129,43 @@ fn read_state(root: &Path, id: &str) -> Option<Found> {
     let text = std::fs::read(root.join(id).join("state.json")).ok()?;
     let state: RuncState = serde_json::from_slice(&text).ok()?;
     let pid = state.init_process_pid.to_string();
-    let mntns = mount_namespace(&pid).ok();
+    let namespace = mount_namespace(&pid);
     let container = identify(&state.id, root, &state.config.labels);
     // Hold the namespace (so its mounts: a volume or a bind mount holding
     // the programs) until the binaries are read when the recording ends,
     // for a bounded number of containers; a sandbox executes nothing.
     let hold = !container.sandbox
         && HELD_NAMESPACES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_HELD_NAMESPACES;
+    // Refused (not gone): the recorder lacks CAP_SYS_PTRACE, which reading
+    // another user's or a more privileged process's /proc/PID/ns and
+    // /proc/PID/root takes; said in place of the binaries.
+    let refused = |what: &str, e: &io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "/proc/{pid}/{what}: {e} (reading another process's namespace and root needs CAP_SYS_PTRACE)"
+            ),
+        )
+    };
+    let opened = match &namespace {
+        Ok(_) => Some(Root::of(&pid, hold).map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => refused("root", &e),
+            _ => e,
+        })),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Some(Err(refused("ns/mnt", e))),
+        Err(_) => None,
+    };
     Some(Found {
         container,
         pid: state.init_process_pid,
         start_ticks: state.init_process_start,
-        mounts: if mntns.is_some() {
+        mounts: if namespace.is_ok() {
             mounts_of(&pid)
         } else {
             Vec::new()
         },
-        root: mntns.map(|_| std::sync::Arc::new(Root::of(&pid, hold))),
-        mntns,
+        root: opened.map(std::sync::Arc::new),
+        mntns: namespace.ok(),
     })
 }
 

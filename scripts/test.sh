@@ -64,6 +64,17 @@ export PRE_COMMIT="$tools/venv/bin/pre-commit"
 export CYCLONEDX_PYTHON="$tools/venv/bin/python"
 export JACTIONLINT="$tools/venv/bin/jactionlint"
 
+# Helm v4 itself, as helm-sdkpy bundles its Go library (PyPI, Apache-2.0):
+# lints and renders deploy/chart/corral (crates/corral-cli/tests/deploy.rs).
+# It declares Python 3.12 but runs on this machine's 3.11.
+helm_sdkpy="helm-sdkpy==0.1.32"
+if [ ! -e "$tools/venv/helm-installed" ] || [ "$(cat "$tools/venv/helm-installed")" != "$helm_sdkpy" ]; then
+  [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python "$helm_sdkpy"
+  echo "$helm_sdkpy" > "$tools/venv/helm-installed"
+fi
+export HELM_PYTHON="$tools/venv/bin/python"
+
 cargo fmt --all -- --check
 cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

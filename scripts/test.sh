@@ -16,7 +16,8 @@ fi
 # linux-libc-dev give the headers, strace is the reference the recorder's
 # syscalls are checked against, runc, busybox-static and iproute2 make the
 # real containers and network namespaces the recorder is tested on, setcap
-# (libcap2-bin) gives a program file capabilities, shellcheck checks the
+# (libcap2-bin) gives a program file capabilities, kubectl (Debian's
+# kubernetes-client) runs Corral as a plugin, shellcheck checks the
 # scripts of workflow steps for jactionlint. Real servers (redis,
 # memcached, PostgreSQL, nginx, lighttpd) and their clients (curl) are what
 # advised policies are proven on (crates/corral-cli/tests/apps.rs).
@@ -24,7 +25,8 @@ sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
   ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck redis-server:redis-server \
-  memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip; do
+  memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip \
+  kubectl:kubernetes-client; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
@@ -38,6 +40,11 @@ if [ -n "$missing" ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq $missing
 fi
+
+# kubectl runs Corral as a plugin (crates/corral-cli/tests/kubectl.rs):
+# Debian's kubernetes-client, or the kubectl already installed.
+KUBECTL="$(command -v kubectl)"
+export KUBECTL
 
 # Microsoft's SARIF Multitool checks the SARIF Corral writes. It comes from
 # npm as a self-contained binary; installed once into target/tools.

@@ -25,7 +25,8 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# Built-in kinds by group version: (resource, kind, namespaced).
+# Built-in kinds by group version: (resource, kind, namespaced). A chart
+# using another fails with Helm's "no matches for kind": add it here.
 KINDS = {
     "v1": [
         ("namespaces", "Namespace", False),
@@ -49,9 +50,14 @@ KINDS = {
         ("roles", "Role", True),
         ("rolebindings", "RoleBinding", True),
     ],
-    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True)],
     "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget", True)],
     "scheduling.k8s.io/v1": [("priorityclasses", "PriorityClass", False)],
+    "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True)],
+    "coordination.k8s.io/v1": [("leases", "Lease", True)],
+    "networking.k8s.io/v1": [
+        ("networkpolicies", "NetworkPolicy", True),
+        ("ingresses", "Ingress", True),
+    ],
     "apiextensions.k8s.io/v1": [
         ("customresourcedefinitions", "CustomResourceDefinition", False)
     ],

@@ -8,7 +8,7 @@
 # that cargo-deny and cargo-audit clone. Where it can be fetched, both
 # cargo-deny's advisories check and cargo-audit (installed the same way) must
 # pass. Where it cannot (this project's own machines reach only the package
-# registries), cargo-deny checks against the snapshot in
+# registries), cargo-deny and cargo-audit check against the snapshot in
 # ../shared/rustsec (a git bundle; the output names its date), which must
 # pass too.
 set -euo pipefail
@@ -20,15 +20,21 @@ if ! cargo deny --version 2>/dev/null | grep -q " $deny_version\$"; then
 fi
 cargo deny --locked check bans licenses sources
 
+# cargo-audit against the advisory database at $1 (a clone; never fetched
+# here), with any further arguments: any vulnerability fails it.
+audit() {
+  if ! cargo audit --version 2>/dev/null | grep -q " $audit_version\$"; then
+    cargo install --locked --quiet cargo-audit --version "$audit_version"
+  fi
+  cargo audit --no-fetch --db "$@"
+}
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 if cargo deny --locked check advisories >"$log" 2>&1; then
   cat "$log"
-  if ! cargo audit --version 2>/dev/null | grep -q " $audit_version\$"; then
-    cargo install --locked --quiet cargo-audit --version "$audit_version"
-  fi
   db="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/advisory-db-* | head -n 1)"
-  cargo audit --no-fetch --db "$db"
+  audit "$db"
 elif grep -q "failed to fetch advisory database" "$log"; then
   grep -m 1 "failed to fetch" "$log" | cut -c 1-200 >&2
   # The offline snapshot in ../shared/rustsec (a git bundle of the
@@ -41,7 +47,10 @@ elif grep -q "failed to fetch advisory database" "$log"; then
     snapshot="$(git -C "$db/advisory-db-3157b0e258782691" log -1 --format=%cs)"
     sed "s|^\[advisories\]\$|[advisories]\ndb-path = \"$db\"|" deny.toml > "$db/deny.toml"
     cargo deny --offline --locked --config "$db/deny.toml" check advisories
-    echo "supply-chain: advisories checked against the RustSec snapshot of $snapshot ($bundle), not the live database" >&2
+    # cargo-audit on the same snapshot, which cannot change under us: any
+    # advisory (vulnerable, unsound, unmaintained or yanked) fails it.
+    audit "$db/advisory-db-3157b0e258782691" --deny warnings
+    echo "supply-chain: advisories checked (cargo-deny and cargo-audit) against the RustSec snapshot of $snapshot ($bundle), not the live database" >&2
   elif [ "${CI:-}" = true ]; then
     echo "supply-chain: CI has ../shared, but $bundle is missing" >&2
     exit 1

@@ -16,7 +16,8 @@ fi
 # linux-libc-dev give the headers, strace is the reference the recorder's
 # syscalls are checked against, runc, busybox-static and iproute2 make the
 # real containers and network namespaces the recorder is tested on, setcap
-# (libcap2-bin) gives a program file capabilities, shellcheck checks the
+# (libcap2-bin) gives a program file capabilities, kubectl (Debian's
+# kubernetes-client) runs Corral as a plugin, shellcheck checks the
 # scripts of workflow steps for jactionlint. Real servers (redis,
 # memcached, PostgreSQL, nginx, lighttpd) and their clients (curl) are what
 # advised policies are proven on (crates/corral-cli/tests/apps.rs). umoci
@@ -27,7 +28,7 @@ missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
   ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck redis-server:redis-server \
   memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip \
-  umoci:umoci jq:jq strip:binutils; do
+  umoci:umoci jq:jq strip:binutils kubectl:kubernetes-client; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
@@ -41,6 +42,11 @@ if [ -n "$missing" ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq $missing
 fi
+
+# kubectl runs Corral as a plugin (crates/corral-cli/tests/kubectl.rs):
+# Debian's kubernetes-client, or the kubectl already installed.
+KUBECTL="$(command -v kubectl)"
+export KUBECTL
 
 # Microsoft's SARIF Multitool checks the SARIF Corral writes. It comes from
 # npm as a self-contained binary; installed once into target/tools.
@@ -66,6 +72,17 @@ fi
 export PRE_COMMIT="$tools/venv/bin/pre-commit"
 export CYCLONEDX_PYTHON="$tools/venv/bin/python"
 export JACTIONLINT="$tools/venv/bin/jactionlint"
+
+# Helm v4 itself, as helm-sdkpy bundles its Go library (PyPI, Apache-2.0):
+# lints and renders deploy/chart/corral (crates/corral-cli/tests/deploy.rs).
+# It declares Python 3.12 but runs on this machine's 3.11.
+helm_sdkpy="helm-sdkpy==0.1.32"
+if [ ! -e "$tools/venv/helm-installed" ] || [ "$(cat "$tools/venv/helm-installed")" != "$helm_sdkpy" ]; then
+  [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python "$helm_sdkpy"
+  echo "$helm_sdkpy" > "$tools/venv/helm-installed"
+fi
+export HELM_PYTHON="$tools/venv/bin/python"
 
 cargo fmt --all -- --check
 cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check

@@ -15,6 +15,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The name kubectl's plugin discovery finds Corral by: an executable
+/// `kubectl-corral` on PATH, which `kubectl corral ARGS` runs.
+pub const KUBECTL_PLUGIN: &str = "kubectl-corral";
+
+impl Cli {
+    /// The command line, parsed as `corral` or, when this binary was
+    /// invoked as `kubectl-corral` (a kubectl plugin), as `kubectl
+    /// corral`: the same commands, with usage and help saying so.
+    pub fn parse_invoked() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let invoked = std::env::args_os().next();
+        let mut command = Cli::command();
+        if invoked.as_deref().is_some_and(is_kubectl_plugin) {
+            command = command.bin_name("kubectl corral");
+        }
+        Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// Whether `argv0` names the kubectl plugin executable (any directory;
+/// `.exe` on Windows).
+fn is_kubectl_plugin(argv0: &std::ffi::OsStr) -> bool {
+    let name = std::path::Path::new(argv0).file_name().unwrap_or_default();
+    let name = name.to_string_lossy();
+    name == KUBECTL_PLUGIN || name.strip_suffix(".exe") == Some(KUBECTL_PLUGIN)
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Snapshot a live cluster (kube-rs, your kubeconfig) into one file every other command reads.
@@ -163,6 +190,33 @@ impl LoadArgs {
             TemplatePaths::default()
         } else {
             TemplatePaths(self.template_paths.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_kubectl_plugin;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn kubectl_plugin_is_told_by_the_executables_file_name() {
+        for name in [
+            "kubectl-corral",
+            "/usr/local/bin/kubectl-corral",
+            "./kubectl-corral.exe",
+        ] {
+            assert!(is_kubectl_plugin(OsStr::new(name)), "{name}");
+        }
+        for name in [
+            "corral",
+            "/usr/bin/corral",
+            "kubectl-corral-x",
+            "kubectl",
+            "/",
+            "",
+        ] {
+            assert!(!is_kubectl_plugin(OsStr::new(name)), "{name}");
         }
     }
 }

@@ -21,12 +21,10 @@ mod snapshot;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_invoked();
     cli.common.apply_color();
     let result = match &cli.command {
         Command::Snapshot(args) => snapshot::run(args, &cli.common),

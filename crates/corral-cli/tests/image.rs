@@ -749,7 +749,7 @@ fn the_image_records_a_container_as_the_daemonset_runs_it() {
     // own (its container's) nor the node's (where this test, runc and the
     // node's daemons run): they would fill the maps the workloads share.
     let recording_pid = container_pid(&recorders, "corral-recorder");
-    let namespace_of = |pid: u32| corral_record::mount_namespace(&pid.to_string()).unwrap();
+    let namespace_of = |pid: u32| corral_recorder::mount_namespace(&pid.to_string()).unwrap();
     let recorded = recorded_namespaces(recording_pid);
     assert!(
         recorded.contains(&namespace_of(container_pid(&runtime, "web-1-app"))),

@@ -121,24 +121,6 @@ fn bytes(quantity: &str) -> u64 {
     quantity.parse().expect("a memory quantity")
 }
 
-/// The capabilities containerd gives a container that drops none.
-const RUNTIME_DEFAULT_CAPABILITIES: [&str; 14] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "NET_RAW",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
 /// The syscalls the runtimes' default seccomp profile allows only with a
 /// capability (moby's profiles/seccomp/default.json, which containerd's
 /// and CRI-O's follow; the names are facts carried over, not its code).
@@ -320,7 +302,7 @@ fn as_declared(
     let mut capabilities: BTreeSet<String> = if dropped.iter().any(|d| d == "ALL") {
         BTreeSet::new()
     } else {
-        RUNTIME_DEFAULT_CAPABILITIES
+        corral_core::model::runtime::DEFAULT_CAPABILITIES
             .iter()
             .map(|c| c.to_string())
             .filter(|c| !dropped.contains(c))

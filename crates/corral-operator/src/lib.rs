@@ -10,6 +10,7 @@
 
 pub mod crd;
 pub mod lease;
+pub mod lite;
 pub mod metrics;
 pub mod publish;
 pub mod reconcile;

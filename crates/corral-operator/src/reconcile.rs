@@ -180,7 +180,29 @@ impl Drop for Busy<'_> {
 /// An object of a namespace: (namespace, name).
 type ObjectId = (String, String);
 
-/// A merged recording and the pods it was recorded in.
+/// What the NetworkPolicy advice reads of a recording: its workload's
+/// network activity and what bounding cut; the rest (syscalls, binaries,
+/// execs, files...) is not kept in the operator's memory.
+fn network_only(recording: corral_record::Recording) -> corral_record::Recording {
+    let workload = recording.workload;
+    corral_record::Recording {
+        workload: corral_record::Activity {
+            connects: workload.connects,
+            accepts: workload.accepts,
+            listeners: workload.listeners,
+            udp: workload.udp,
+            dns_queries: workload.dns_queries,
+            ..Default::default()
+        },
+        runtime: Default::default(),
+        execs: Vec::new(),
+        binaries: Vec::new(),
+        ..recording
+    }
+}
+
+/// A merged recording (its network activity) and the pods it was
+/// recorded in.
 pub struct Merged {
     pub recording: corral_record::Recording,
     pub pods: Vec<String>,
@@ -600,7 +622,7 @@ async fn write_advice(
             (
                 sources_of_meta(&applied.metadata).unwrap_or_default(),
                 Arc::new(Merged {
-                    recording: merged,
+                    recording: network_only(merged),
                     pods: pods.clone(),
                     uid: applied.metadata.uid.clone(),
                 }),
@@ -974,7 +996,7 @@ async fn read_merged(
         .map(|s| s.pods.clone())
         .unwrap_or_default();
     let merged = Arc::new(Merged {
-        recording: resource.spec.recording,
+        recording: network_only(resource.spec.recording),
         pods,
         uid: resource.metadata.uid.clone(),
     });
@@ -1012,21 +1034,11 @@ fn inventory_model(
             peers.extend(query.answers.iter().copied());
         }
     }
-    let ips = |list: &[String]| -> Vec<std::net::IpAddr> {
-        list.iter().filter_map(|ip| ip.parse().ok()).collect()
-    };
     let services = stores.services.state_filter(|s| {
-        let Some(spec) = &s.spec else { return false };
-        let mut addresses = ips(spec.cluster_ips.as_deref().unwrap_or_default());
-        addresses.extend(
-            spec.cluster_ip
-                .as_deref()
-                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
-        );
         s.metadata.namespace.as_deref() == Some(namespace)
             || (s.metadata.namespace.as_deref() == Some("kube-system")
                 && s.metadata.name.as_deref() == Some("kube-dns"))
-            || addresses.iter().any(|a| peers.contains(a))
+            || s.addresses().iter().any(|a| peers.contains(a))
     });
     let selectors: Vec<(String, BTreeMap<String, String>)> = services
         .iter()
@@ -1043,22 +1055,7 @@ fn inventory_model(
         .collect();
     let pods = stores.pods.state_filter(|p| {
         let pod_namespace = p.metadata.namespace.as_deref().unwrap_or_default();
-        if pod_namespace == namespace {
-            return true;
-        }
-        let status = p.status.as_ref();
-        let mut addresses: Vec<std::net::IpAddr> = status
-            .and_then(|s| s.pod_ips.as_ref())
-            .into_iter()
-            .flatten()
-            .filter_map(|ip| ip.ip.parse().ok())
-            .collect();
-        addresses.extend(
-            status
-                .and_then(|s| s.pod_ip.as_deref())
-                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
-        );
-        if addresses.iter().any(|a| peers.contains(a)) {
+        if pod_namespace == namespace || p.addresses().iter().any(|a| peers.contains(a)) {
             return true;
         }
         let labels = p.metadata.labels.as_ref();
@@ -1084,13 +1081,13 @@ fn inventory_model(
         add(typed(&*namespace));
     }
     for pod in pods {
-        add(typed(&*pod));
+        add(pod.to_value());
     }
     for service in services {
-        add(typed(&*service));
+        add(service.to_value());
     }
     for slice in slices {
-        add(typed(&*slice));
+        add(slice.to_value());
     }
     let file: Arc<str> = Arc::from("cluster");
     corral_core::model::Model::from_values(

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use futures::{FutureExt, Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::reflector::{self, store::Writer, Store};
@@ -17,6 +16,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::crd::RecordingResource;
+use crate::lite::{EndpointSlice, Pod, Service};
 use crate::metrics::Metrics;
 
 /// A Recording's metadata: what the controllers key and trigger on. Its
@@ -64,50 +64,18 @@ fn trim_meta(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMe
     meta.finalizers = None;
 }
 
-/// A pod as the NetworkPolicy advice reads it: name, namespace, labels,
-/// owners, IPs, container ports, hostNetwork.
-pub fn trim_pod(pod: &mut Pod) {
+/// Pods, Services and EndpointSlices are read into `lite` types, which
+/// hold only what the advice reads; their metadata is trimmed too.
+fn trim_pod(pod: &mut Pod) {
     trim_meta(&mut pod.metadata);
-    if let Some(spec) = pod.spec.as_mut() {
-        let containers = std::mem::take(&mut spec.containers)
-            .into_iter()
-            .map(|c| k8s_openapi::api::core::v1::Container {
-                name: c.name,
-                ports: c.ports,
-                ..Default::default()
-            })
-            .collect();
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            containers,
-            host_network: spec.host_network,
-            node_name: spec.node_name.take(),
-            service_account_name: spec.service_account_name.take(),
-            ..Default::default()
-        };
-    }
-    if let Some(status) = pod.status.as_mut() {
-        *status = k8s_openapi::api::core::v1::PodStatus {
-            pod_ip: status.pod_ip.take(),
-            pod_ips: status.pod_ips.take(),
-            phase: status.phase.take(),
-            ..Default::default()
-        };
-    }
 }
 
 fn trim_service(service: &mut Service) {
     trim_meta(&mut service.metadata);
-    service.status = None;
 }
 
 fn trim_slice(slice: &mut EndpointSlice) {
     trim_meta(&mut slice.metadata);
-    for endpoint in slice.endpoints.iter_mut().flatten() {
-        endpoint.conditions = None;
-        endpoint.hints = None;
-        endpoint.deprecated_topology = None;
-        endpoint.target_ref = None;
-    }
 }
 
 fn trim_namespace(namespace: &mut Namespace) {

@@ -114,10 +114,17 @@ async fn operate(
     let client = counted_client(config, metrics).map_err(|e| format!("cluster client: {e}"))?;
     // The work ends when the controllers do (SIGINT, SIGTERM); the stores
     // say when they are synced.
+    // On a task of its own, so that its work (decoding watches, advising)
+    // never delays the Lease's renewals; aborted when the work is dropped
+    // (the Lease lost).
     let work = {
         let (client, health) = (client.clone(), health.clone());
         async move {
-            corral_operator::reconcile::run(client, output, settings, health).await;
+            let task = tokio::spawn(async move {
+                corral_operator::reconcile::run(client, output, settings, health).await;
+            });
+            let _abort = AbortOnDrop(task.abort_handle());
+            let _ = task.await;
         }
     };
     let result = if election.leader_elect {
@@ -152,6 +159,15 @@ async fn operate(
     };
     server.abort();
     result
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 pub fn run(args: &OperatorArgs, common: &CommonArgs) -> Result<Status, String> {

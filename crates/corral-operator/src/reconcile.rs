@@ -114,11 +114,27 @@ pub struct Context {
     busy: [AtomicUsize; 2],
     /// Failures in a row, by object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
-    /// The hash of each NetworkPolicy last written, by (namespace, name).
-    written: Mutex<HashMap<ObjectId, [u8; 32]>>,
+    /// The hash of each NetworkPolicy last written, and the
+    /// resourceVersion it was written at, by (namespace, name).
+    written: Mutex<HashMap<ObjectId, ([u8; 32], String)>>,
 }
 
 impl Context {
+    /// Whether `namespace` is labelled for recording.
+    fn recorded(&self, namespace: &str) -> bool {
+        self.stores
+            .namespaces
+            .get(&ObjectRef::new(namespace))
+            .and_then(|n| {
+                n.metadata
+                    .labels
+                    .as_ref()?
+                    .get(crate::RECORD_LABEL)
+                    .cloned()
+            })
+            .is_some_and(|v| v == "true")
+    }
+
     /// Wait until the stores have their initial lists and the nodes'
     /// Recordings are indexed.
     async fn synced(&self) {
@@ -431,6 +447,12 @@ pub type Written = Vec<String>;
 /// what Corral advises from them; delete its merged Recording (and, by
 /// ownership, what was advised from it) when no node has one any more.
 pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<Written, Error> {
+    // Only where recording was asked for: Recordings in any other
+    // namespace (a compromised recorder can write them anywhere) are not
+    // advised from.
+    if !context.recorded(&key.namespace) {
+        return Ok(Vec::new());
+    }
     let name = key.merged_name();
     let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), &key.namespace);
     let sources = sources_of(context, key);
@@ -497,16 +519,20 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
     let mut merged: Option<corral_record::Recording> = None;
     let mut batch = Vec::new();
     let mut versions = Vec::new();
+    let mut merged_sources = 0;
     let mut pods = BTreeSet::new();
     while let Some(read) = reads.try_next().await? {
         let Some(read) = read else { continue };
-        if read.spec.workload != key.workload || read.spec.container != key.container {
-            continue;
-        }
+        // In the fingerprint even when not merged, so that it is not read
+        // again until it changes.
         versions.push((
             read.metadata.name.clone().unwrap_or_default(),
             read.metadata.resource_version.clone().unwrap_or_default(),
         ));
+        if read.spec.workload != key.workload || read.spec.container != key.container {
+            continue;
+        }
+        merged_sources += 1;
         pods.extend(
             read.spec
                 .recording
@@ -527,7 +553,7 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
     let Some(merged) = merged else {
         return Ok(Vec::new());
     };
-    let nodes = versions.len();
+    let nodes = merged_sources;
     let fingerprint = fingerprint(versions.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     let pods: Vec<String> = pods.into_iter().collect();
     write_advice(key, merged, pods, nodes, fingerprint, context).await
@@ -593,14 +619,11 @@ async fn write_advice(
     let mut written = Vec::new();
 
     // The merged Recording first: what is advised from it is owned by it.
+    // The fingerprint of its sources is written last, once everything
+    // else is: a failure on the way is retried in full.
     let mut spec = RecordingSpec::new(&key.workload, &key.container, "merged", merged.clone());
     spec.advice = Some(advice);
-    let mut resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
-    resource
-        .metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(SOURCES_ANNOTATION.into(), fingerprint);
+    let resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
     let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
     let name = key.merged_name();
     let applied = put(context, &recordings(), namespace, value).await?;
@@ -613,14 +636,14 @@ async fn write_advice(
             name: name.clone(),
             uid: a.metadata.uid.clone()?,
             controller: Some(true),
-            block_owner_deletion: Some(true),
+            block_owner_deletion: None,
         })
     });
     if let Some(applied) = &applied {
         context.merged.lock().unwrap().insert(
             (namespace.clone(), name.clone()),
             (
-                sources_of_meta(&applied.metadata).unwrap_or_default(),
+                fingerprint.clone(),
                 Arc::new(Merged {
                     recording: network_only(merged),
                     pods: pods.clone(),
@@ -699,6 +722,7 @@ async fn write_advice(
         ],
     });
     set_status(context, namespace, &name, status).await?;
+    mark_merged_from(context, namespace, &name, &fingerprint).await?;
     publish(
         context,
         (namespace, &name, uid),
@@ -725,12 +749,7 @@ async fn write_refusal(
     let name = key.merged_name();
     let runs = merged.run_count();
     let spec = RecordingSpec::new(&key.workload, &key.container, "merged", merged);
-    let mut resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
-    resource
-        .metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(SOURCES_ANNOTATION.into(), fingerprint);
+    let resource = RecordingResource::labelled(namespace, spec, (MERGED_LABEL, "true"));
     let value = serde_json::to_value(&resource).map_err(|e| Error(e.to_string()))?;
     let applied = put(context, &recordings(), namespace, value).await?;
     let uid = applied.and_then(|a| a.metadata.uid);
@@ -755,7 +774,27 @@ async fn write_refusal(
         ],
     });
     set_status(context, namespace, &name, status).await?;
+    mark_merged_from(context, namespace, &name, &fingerprint).await?;
     Ok(vec![format!("Recording {namespace}/{name} ({message})")])
+}
+
+/// Note on the merged Recording which nodes' Recordings, at which
+/// versions, it was last advised from.
+async fn mark_merged_from(
+    context: &Context,
+    namespace: &str,
+    name: &str,
+    fingerprint: &str,
+) -> Result<(), Error> {
+    if context.output.is_some() {
+        return Ok(());
+    }
+    let api: Api<RecordingResource> = Api::namespaced(context.client.clone(), namespace);
+    let patch = json!({"metadata": {"annotations": {SOURCES_ANNOTATION: fingerprint}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(failed(&format!("marking Recording {namespace}/{name}")))?;
+    Ok(())
 }
 
 /// A status condition, now.
@@ -777,6 +816,26 @@ async fn set_status(
     name: &str,
     status: Value,
 ) -> Result<(), Error> {
+    set_status_as(
+        context,
+        namespace,
+        name,
+        status,
+        &format!("{MANAGER}-status"),
+    )
+    .await
+}
+
+/// [`set_status`] by `manager`: a failure's conditions are applied by
+/// their own manager, so that they do not take away the runs, sources and
+/// pods the last success wrote.
+async fn set_status_as(
+    context: &Context,
+    namespace: &str,
+    name: &str,
+    status: Value,
+    manager: &str,
+) -> Result<(), Error> {
     if context.output.is_some() {
         return Ok(());
     }
@@ -789,7 +848,7 @@ async fn set_status(
     });
     api.patch_status(
         name,
-        &PatchParams::apply(&format!("{MANAGER}-status")).force(),
+        &PatchParams::apply(manager).force(),
         &Patch::Apply(&patch),
     )
     .await
@@ -857,7 +916,7 @@ async fn report_failure(key: &ContainerKey, error: &Error, context: &Context) {
     )
     .await;
     let status = json!({"conditions": [condition("Merged", false, "Unreadable", &error.0)]});
-    if let Err(e) = set_status(context, &key.namespace, &name, status).await {
+    if let Err(e) = set_status_as(context, &key.namespace, &name, status, "corral-failure").await {
         tracing::warn!(error = %e, "a status could not be written");
     }
 }
@@ -866,29 +925,46 @@ async fn report_failure(key: &ContainerKey, error: &Error, context: &Context) {
 /// the stores: its pods, Services and EndpointSlices, the peers its
 /// recordings reached, and every namespace's labels.
 pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Written, Error> {
+    if !context.recorded(namespace) {
+        return Ok(Vec::new());
+    }
     let merged: Vec<Arc<RecordingMeta>> = context.stores.recordings.state_filter(|r| {
         r.metadata.namespace.as_deref() == Some(namespace) && is_merged(&r.metadata)
+    });
+    // The merged recordings kept for this namespace: only those that still
+    // exist.
+    context.merged.lock().unwrap().retain(|(ns, name), _| {
+        ns != namespace
+            || merged
+                .iter()
+                .any(|m| m.metadata.name.as_deref() == Some(name.as_str()))
     });
     let mut workloads: BTreeMap<WorkloadKey, Recorded> = BTreeMap::new();
     let mut owners: BTreeMap<String, Vec<OwnerReference>> = BTreeMap::new();
     for meta in &merged {
-        let Some(key) = ContainerKey::of(&meta.metadata) else {
+        // A merged Recording is the operator's, named after its container:
+        // one labelled merged under another name is not one.
+        let Some(key) = ContainerKey::of(&meta.metadata)
+            .filter(|k| meta.metadata.name.as_deref() == Some(k.merged_name().as_str()))
+        else {
             continue;
         };
         let found = read_merged(context, &key, meta).await?;
         let Some(found) = found else { continue };
-        if let Some(uid) = &found.uid {
-            owners
-                .entry(key.workload.clone())
-                .or_default()
-                .push(OwnerReference {
-                    api_version: "corral.dev/v1alpha1".into(),
-                    kind: "Recording".into(),
-                    name: key.merged_name(),
-                    uid: uid.clone(),
-                    controller: None,
-                    block_owner_deletion: Some(true),
-                });
+        let workload_owners = owners.entry(key.workload.clone()).or_default();
+        if let Some(uid) = found
+            .uid
+            .as_ref()
+            .filter(|uid| !workload_owners.iter().any(|o| &o.uid == *uid))
+        {
+            workload_owners.push(OwnerReference {
+                api_version: "corral.dev/v1alpha1".into(),
+                kind: "Recording".into(),
+                name: key.merged_name(),
+                uid: uid.clone(),
+                controller: None,
+                block_owner_deletion: None,
+            });
         }
         workloads.insert(
             WorkloadKey {
@@ -931,11 +1007,24 @@ pub async fn advise_namespace(namespace: &str, context: &Context) -> Result<Writ
             advised_names.insert(name.clone());
             let hash: [u8; 32] = Sha256::digest(object.to_string().as_bytes()).into();
             let key = (namespace.to_string(), name.clone());
-            if context.written.lock().unwrap().get(&key) == Some(&hash) {
+            // Unchanged, and still as written (not deleted nor edited
+            // since, as the policies' watch shows): nothing to write.
+            let stored = context
+                .stores
+                .policies
+                .get(&ObjectRef::new(&name).within(namespace))
+                .and_then(|p| p.metadata.resource_version.clone());
+            if stored.is_some()
+                && context.written.lock().unwrap().get(&key)
+                    == Some(&(hash, stored.clone().unwrap_or_default()))
+            {
                 continue;
             }
-            put(context, &network_policies(), namespace, object).await?;
-            context.written.lock().unwrap().insert(key, hash);
+            let applied = put(context, &network_policies(), namespace, object).await?;
+            let version = applied
+                .and_then(|a| a.metadata.resource_version)
+                .unwrap_or_default();
+            context.written.lock().unwrap().insert(key, (hash, version));
             written.push(format!("NetworkPolicy {namespace}/{name}"));
         }
     }
@@ -1168,7 +1257,10 @@ async fn run_workload(key: &ContainerKey, context: &Context) -> Result<Action, E
                     "advised"
                 );
             }
-            Ok(Action::await_change())
+            // Deletions of nodes' Recordings reach no subscriber: each
+            // container is looked at again every `refresh` (the store
+            // knows what was deleted; nothing is read when nothing was).
+            Ok(Action::requeue(context.settings.refresh))
         }
         Err(e) => {
             report_failure(key, &e, context).await;
@@ -1245,10 +1337,21 @@ pub async fn run(
     // The workload container controller: merged Recordings, and every
     // node's Recording mapped to its container's merged one.
     let mapper_context = context.clone();
+    // A merged Recording triggers its own reconcile when its spec changed
+    // (a new generation), never on its status or metadata: the operator's
+    // own status writes must not wake it again.
+    let generations: Mutex<HashMap<ObjectId, i64>> = Mutex::default();
     let workloads = Controller::for_shared_stream(
-        watches
-            .recordings
-            .filter(|r| futures::future::ready(is_merged(&r.metadata))),
+        watches.recordings.filter(move |r| {
+            let id = (
+                r.metadata.namespace.clone().unwrap_or_default(),
+                r.metadata.name.clone().unwrap_or_default(),
+            );
+            let generation = r.metadata.generation.unwrap_or_default();
+            let new = is_merged(&r.metadata)
+                && generations.lock().unwrap().insert(id, generation) != Some(generation);
+            futures::future::ready(new)
+        }),
         stores.recordings.clone(),
     )
     .watches_shared_stream(watches.recordings_again, move |r: Arc<RecordingMeta>| {
@@ -1256,12 +1359,15 @@ pub async fn run(
         saw_source(&mapper_context, &key, r.metadata.name.as_deref()?);
         let name = key.merged_name();
         let namespace = key.namespace.clone();
-        mapper_context
-            .missing
-            .lock()
-            .unwrap()
-            .insert((namespace.clone(), name.clone()), key);
-        Some(ObjectRef::new(&name).within(&namespace))
+        let reference = ObjectRef::new(&name).within(&namespace);
+        if mapper_context.stores.recordings.get(&reference).is_none() {
+            mapper_context
+                .missing
+                .lock()
+                .unwrap()
+                .insert((namespace, name), key);
+        }
+        Some(reference)
     })
     .with_config(config(settings.debounce))
     .shutdown_on_signal()
@@ -1271,6 +1377,9 @@ pub async fn run(
         let creating = Arc::new(tokio::sync::Semaphore::new(usize::from(
             settings.concurrency,
         )));
+        // The creations in progress: one per container at most; aborted
+        // with the controller (the set is dropped with this closure).
+        let tasks: Arc<Mutex<(tokio::task::JoinSet<()>, BTreeSet<ObjectId>)>> = Arc::default();
         move |result| {
             match result {
                 // A container's first Recording: its merged Recording is
@@ -1282,22 +1391,31 @@ pub async fn run(
                         reference.name.clone(),
                     );
                     let key = context.missing.lock().unwrap().remove(&id);
-                    if let Some(key) = key {
+                    let mut running = tasks.lock().unwrap();
+                    while running.0.try_join_next().is_some() {}
+                    if let Some(key) = key.filter(|_| running.1.insert(id.clone())) {
                         let context = context.clone();
                         let creating = creating.clone();
-                        tokio::spawn(async move {
+                        let tasks = Arc::downgrade(&tasks);
+                        running.0.spawn(async move {
                             // Retried with the controller's backoff until it
                             // is made (or its nodes' Recordings are gone).
-                            let id = format!("workload {}/{}", key.namespace, key.merged_name());
+                            let id = (key.namespace.clone(), key.merged_name());
+                            let failing = format!("workload {}/{}", id.0, id.1);
                             loop {
                                 let Ok(permit) = creating.acquire().await else {
                                     return;
                                 };
                                 let result = run_workload(&key, &context).await;
                                 drop(permit);
-                                let Err(e) = result else { return };
+                                let Err(e) = result else {
+                                    if let Some(tasks) = tasks.upgrade() {
+                                        tasks.lock().unwrap().1.remove(&id);
+                                    }
+                                    return;
+                                };
                                 tracing::warn!(%e, "not advised");
-                                tokio::time::sleep(backoff_delay(&context, id.clone())).await;
+                                tokio::time::sleep(backoff_delay(&context, failing.clone())).await;
                             }
                         });
                     }

@@ -259,6 +259,9 @@ fn run_containers(
             &node,
             bounds,
         )?;
+        for collided in &published.collided {
+            eprintln!("warning: Recording {collided}: not published (their names meet)");
+        }
         for replaced in &published.replaced {
             eprintln!("warning: Recording {replaced}: unreadable, so replaced by this node's recording rather than merged with");
         }

@@ -254,6 +254,7 @@ fn recordings_are_published_per_node_then_advised_once_per_workload_container_fr
             skipped: 1,
             unnamed: 0,
             replaced: Vec::new(),
+            collided: Vec::new(),
         }
     );
     runtime
@@ -660,4 +661,65 @@ fn a_long_lived_nodes_published_recording_stays_bounded() {
     assert!(recording.truncated.is_empty(), "{:?}", recording.truncated);
     assert_eq!(recording.workload, unbounded.workload);
     assert_eq!(recording.execs, unbounded.execs);
+}
+
+/// Names join workload, container and node with `-`: workload `web`'s
+/// container `api-server` and workload `web-api`'s container `server` meet
+/// on one name. The second is not published into the first's Recording,
+/// and the operator advises the first only, from its own recording.
+#[test]
+fn two_containers_whose_names_meet_are_never_mixed() {
+    let Cluster {
+        server,
+        runtime,
+        client,
+        _dir,
+    } = start(Config::default());
+    let named = |pod: &str, container: &str| {
+        let mut recording = demo("shop_backend-6d4b9c8f6d-x2x9q_backend_backend-1.json");
+        let c = recording.container.as_mut().unwrap();
+        c.pod = Some(pod.into());
+        c.name = Some(container.into());
+        recording
+    };
+    let first = named("web-6d4b9c8f6d-x2x9q", "api-server");
+    let second = named("web-api-7f5c8d9b4c-q8w2z", "server");
+    let published = runtime
+        .block_on(publish(&client, vec![first, second], "node-1"))
+        .unwrap();
+    assert_eq!(published.written, ["shop/web-api-server-node-1"]);
+    assert_eq!(published.collided.len(), 1, "{published:?}");
+    assert!(
+        published.collided[0].contains("holds workload web container api-server"),
+        "{published:?}"
+    );
+    let stored = server
+        .get("recordings.corral.dev", "shop", "web-api-server-node-1")
+        .unwrap();
+    assert_eq!(stored["spec"]["workload"], "web");
+    assert_eq!(stored["spec"]["runs"], 1);
+
+    let operator = runtime.spawn(run(client.clone(), None, fast(), health()));
+    wait_for("the merged Recording", || {
+        server
+            .get("recordings.corral.dev", "shop", "web-api-server-merged")
+            .filter(|m| m["status"]["runs"] == 1)
+    });
+    // On another node their per-node names differ, their merged names
+    // still meet: the merged Recording stays the first one's.
+    let mut again = named("web-api-7f5c8d9b4c-q8w2z", "server");
+    again.runs[0].started += 600;
+    let published = runtime
+        .block_on(publish(&client, vec![again], "node-2"))
+        .unwrap();
+    assert_eq!(published.written, ["shop/web-api-server-node-2"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let merged = server
+        .get("recordings.corral.dev", "shop", "web-api-server-merged")
+        .unwrap();
+    assert_eq!(merged["spec"]["workload"], "web");
+    assert_eq!(merged["spec"]["container"], "api-server");
+    assert_eq!(merged["status"]["runs"], 1);
+    assert_eq!(merged["status"]["sources"], 1);
+    operator.abort();
 }

@@ -24,6 +24,11 @@ pub struct Published {
     /// recording Corral reads: tampered with, or of another format
     /// version): not merged with, but replaced by this node's recording.
     pub replaced: Vec<String>,
+    /// `namespace/name: why` of each recording not published because its
+    /// Recording's name is another workload container's (names join
+    /// workload, container and node with `-`: `web` `api-server` and
+    /// `web-api` `server` meet); never merged into it.
+    pub collided: Vec<String>,
 }
 
 /// A recording's Kubernetes container: (namespace, workload, container);
@@ -99,6 +104,16 @@ pub async fn publish_bounded(
             }
             Err(e) => return Err(format!("reading Recording {namespace}/{name}: {e}")),
         };
+        if let Some(old) = existing
+            .as_ref()
+            .filter(|old| old.spec.workload != workload || old.spec.container != container)
+        {
+            published.collided.push(format!(
+                "{namespace}/{name}: holds workload {} container {}, not workload {workload} container {container}",
+                old.spec.workload, old.spec.container
+            ));
+            continue;
+        }
         // Bounded: a long-lived node's runs are summarised past the newest,
         // and the Recording stays under its size limit (evidence cut is
         // said, and refuses the advice it was for).

@@ -460,6 +460,26 @@ pub async fn advise_container(key: &ContainerKey, context: &Context) -> Result<W
         .stores
         .recordings
         .get(&ObjectRef::new(&name).within(&key.namespace));
+    // Names join workload, container and `merged` with `-`, so two
+    // containers can meet on one (`web` `api-server`, `web-api` `server`):
+    // the merged Recording is the first one's; the other is not advised,
+    // rather than mixed into it.
+    if let Some(other) = existing
+        .as_ref()
+        .and_then(|e| ContainerKey::of(&e.metadata))
+        .filter(|other| other != key)
+    {
+        context.health.metrics().error("name-collision");
+        tracing::warn!(
+            namespace = %key.namespace,
+            recording = %name,
+            holder = %format!("{}/{}", other.workload, other.container),
+            "workload {} container {} is not advised: its merged Recording's name is another container's",
+            key.workload,
+            key.container
+        );
+        return Ok(Vec::new());
+    }
     if sources.is_empty() {
         if existing.is_some() && context.output.is_none() {
             api.delete(&name, &DeleteParams::background())

@@ -13,7 +13,8 @@
 #
 # Scale and pace (environment): NODES PODS NAMESPACES REPLICAS RECORDED
 # (fraction of namespaces) CHANGED (fraction of recorded workload containers
-# changed per window) WINDOWS WINDOW_SECONDS SYNC_TIMEOUT; a smoke run:
+# changed per window) WINDOWS WINDOW_SECONDS SYNC_TIMEOUT SYNC_QUIET (the
+# operator's quiet seconds that end the initial sync, default 20); a smoke run:
 #   NODES=50 PODS=1500 NAMESPACES=20 WINDOWS=2 WINDOW_SECONDS=15 bench/operator.sh
 # Binaries: release builds of both unless CORRAL= and STANDIN= name them.
 # Targets: REQUESTS_PER_CHANGED (default 20) and RSS_TARGET_MB (1024).
@@ -30,6 +31,7 @@ CHANGED=${CHANGED:-0.1}
 WINDOWS=${WINDOWS:-3}
 WINDOW_SECONDS=${WINDOW_SECONDS:-60}
 SYNC_TIMEOUT=${SYNC_TIMEOUT:-900}
+SYNC_QUIET=${SYNC_QUIET:-20}
 REQUESTS_PER_CHANGED=${REQUESTS_PER_CHANGED:-20}
 RSS_TARGET_MB=${RSS_TARGET_MB:-1024}
 
@@ -84,10 +86,11 @@ pids+=("$operator_pid")
 
 status=0
 python3 - "$(cat "$work/ready")" "$operator_pid" "$metrics" "$WINDOWS" "$WINDOW_SECONDS" \
-  "$SYNC_TIMEOUT" "$REQUESTS_PER_CHANGED" "$RSS_TARGET_MB" "$work/operator.err" <<'EOF' || status=$?
+  "$SYNC_TIMEOUT" "$REQUESTS_PER_CHANGED" "$RSS_TARGET_MB" "$work/operator.err" "$SYNC_QUIET" <<'EOF' || status=$?
 import json, sys, time, urllib.request
 
-ready, pid, metrics, windows, window_seconds, sync_timeout, per_changed, rss_target, operr = sys.argv[1:]
+ready, pid, metrics, windows, window_seconds, sync_timeout, per_changed, rss_target, operr, sync_quiet = sys.argv[1:]
+sync_quiet = float(sync_quiet)
 url = json.loads(ready)["url"]
 windows, window_seconds, sync_timeout = int(windows), float(window_seconds), float(sync_timeout)
 per_changed, rss_target = float(per_changed), float(rss_target)
@@ -142,20 +145,25 @@ def by_verb(stats):
         counts[row["verb"]] = counts.get(row["verb"], 0) + row["requests"]
     return counts
 
-# The initial sync: window 0 converged, the Recordings watched, and no new
-# LIST for 3 s.
+# The initial sync: window 0 converged, the Recordings watched, and the
+# operator quiet (no request but its open watches) for SYNC_QUIET seconds,
+# longer than its namespace debounce (15 s), so that the first
+# NetworkPolicies written after the last merge count in the sync, not in
+# window 1.
 began = time.time()
-quiet_since, lists = None, -1
+quiet_since, lists, asked = None, -1, -1
 while True:
     if not alive():
         died()
     stats = call("/standin/stats")
-    now_lists = by_verb(stats)["list"]
+    verbs = by_verb(stats)
+    now_lists = verbs["list"]
+    now_asked = sum(n for v, n in verbs.items() if v != "watch")
     converged = call("/standin/converged", "POST")["converged"]
     watching = stats["watchesOpen"].get("recordings.corral.dev", 0) > 0
-    if now_lists != lists:
-        lists, quiet_since = now_lists, time.time()
-    if converged and watching and time.time() - quiet_since >= 3:
+    if now_lists != lists or now_asked != asked:
+        lists, asked, quiet_since = now_lists, now_asked, time.time()
+    if converged and watching and time.time() - quiet_since >= sync_quiet:
         break
     if time.time() - began > sync_timeout:
         print(f"initial sync: not done in {sync_timeout:.0f} s", file=sys.stderr)

@@ -22,13 +22,14 @@ fi
 # memcached, PostgreSQL, nginx, lighttpd) and their clients (curl) are what
 # advised policies are proven on (crates/corral-cli/tests/apps.rs). umoci
 # and jq build the container image (scripts/image.sh), binutils' strip and
-# readelf shrink and inspect the binary it holds (tests/image.rs).
+# readelf shrink and inspect the binary it holds (tests/image.rs). chromium
+# opens the HTML page of attack paths (crates/corral-cli/tests/paths_html.rs).
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=""
 for pair in clang:clang llvm-strip:llvm bpftool:bpftool strace:strace npm:npm runc:runc \
   ip:iproute2 setcap:libcap2-bin shellcheck:shellcheck redis-server:redis-server \
   memcached:memcached nginx:nginx-light lighttpd:lighttpd curl:curl gzip:gzip \
-  umoci:umoci jq:jq strip:binutils kubectl:kubernetes-client; do
+  umoci:umoci jq:jq strip:binutils kubectl:kubernetes-client chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"
 done
 [ -e /usr/include/bpf/bpf_helpers.h ] || missing="$missing libbpf-dev"
@@ -58,6 +59,30 @@ if [ ! -e "$multitool" ]; then
 fi
 chmod u+x "$multitool"
 export SARIF_MULTITOOL="$tools/node_modules/.bin/sarif-multitool"
+
+# The browser driver of the HTML page's tests (crates/corral-cli/tests/browser):
+# playwright-core, pinned by its package-lock.json, drives Debian's chromium;
+# it never downloads a browser of its own.
+browser_src=crates/corral-cli/tests/browser
+browser="$tools/browser"
+if [ ! -e "$browser/node_modules/playwright-core/package.json" ] ||
+  ! cmp -s "$browser_src/package-lock.json" "$browser/package-lock.json"; then
+  mkdir -p "$browser"
+  cp "$browser_src/package.json" "$browser_src/package-lock.json" "$browser/"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$browser" --no-audit --no-fund --silent
+fi
+export CORRAL_BROWSER_NODE_MODULES="$browser/node_modules"
+export CHROMIUM=/usr/bin/chromium
+
+# The npm tarballs of the files vendored in crates/corral-paths/assets/vendor
+# (vendor.json): npm pack checks each download against the registry's
+# integrity; crates/corral-paths/tests/vendored.rs checks the vendored files.
+npm_tarballs="$tools/npm"
+if [ ! -e "$npm_tarballs/cytoscape-3.35.0.tgz" ] || [ ! -e "$npm_tarballs/dagrejs-dagre-3.1.4.tgz" ]; then
+  mkdir -p "$npm_tarballs"
+  npm pack --silent cytoscape@3.35.0 @dagrejs/dagre@3.1.4 --pack-destination "$npm_tarballs" >/dev/null
+fi
+export CORRAL_NPM_TARBALLS="$npm_tarballs"
 
 # From PyPI, into a virtual environment in target/tools: pre-commit runs
 # Corral's hook in a test; CycloneDX's Python library validates the SBOM

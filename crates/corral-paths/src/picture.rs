@@ -507,3 +507,141 @@ fn summary(
         cut_paths_left: cuts.paths_left,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Evidence;
+    use crate::query::{self, To};
+
+    fn evidence(line: u32) -> Evidence {
+        Evidence {
+            file: Some("cluster.yaml".into()),
+            line: Some(line),
+            field: Some("spec".into()),
+            detail: "test".into(),
+        }
+    }
+
+    /// `pods` containers of `shop`, each with its own service account and
+    /// binding that may create pods, so each reaches node/a through any
+    /// node; one privileged container reaching node/b itself.
+    fn cluster(pods: usize) -> Graph {
+        let mut g = Graph::default();
+        let any_node = g.vertex(Vertex::Scope {
+            edge: "POD_CREATE".into(),
+            resource: "nodes".into(),
+            namespace: None,
+        });
+        let node_a = g.vertex(Vertex::Node { name: "a".into() });
+        let node_b = g.vertex(Vertex::Node { name: "b".into() });
+        g.edge(any_node, node_a, EdgeKind::PodCreate, evidence(1));
+        for p in 0..pods {
+            let container = g.vertex(Vertex::Container {
+                namespace: "shop".into(),
+                pod: format!("web-{p}").into(),
+                name: "web".into(),
+            });
+            let account = g.vertex(Vertex::Identity {
+                kind: "ServiceAccount".into(),
+                namespace: Some("shop".into()),
+                name: format!("sa-{p}").into(),
+            });
+            let permissions = g.vertex(Vertex::PermissionSet {
+                namespace: Some("shop".into()),
+                name: format!("deployer::rb-{p}").into(),
+                critical: false,
+            });
+            let line = 10 + p as u32;
+            g.edge(container, account, EdgeKind::IdentityAssume, evidence(line));
+            g.edge(
+                account,
+                permissions,
+                EdgeKind::PermissionDiscover,
+                evidence(line),
+            );
+            g.edge(permissions, any_node, EdgeKind::PodCreate, evidence(line));
+        }
+        let privileged = g.vertex(Vertex::Container {
+            namespace: "shop".into(),
+            pod: "debug".into(),
+            name: "debug".into(),
+        });
+        g.edge(privileged, node_b, EdgeKind::CePrivMount, evidence(2));
+        g
+    }
+
+    fn draw(g: &Graph) -> Picture {
+        let from = query::From::AllPods;
+        let found = query::search(g, &from, To::AnyCritical, 8);
+        let cuts = query::cut(g, &from, To::AnyCritical, 8, 10);
+        let q = Query {
+            inputs: vec!["cluster.yaml".into()],
+            from: from.to_string(),
+            to: "any-critical".into(),
+            max_hops: 8,
+        };
+        picture(g, &found, &cuts, q)
+    }
+
+    fn group_labels(p: &Picture) -> Vec<&str> {
+        let mut labels: Vec<&str> = p.groups.iter().map(|g| g.label.as_str()).collect();
+        labels.sort_unstable();
+        labels
+    }
+
+    #[test]
+    fn identical_sub_paths_are_one_group_each_step() {
+        let p = draw(&cluster(3000));
+        assert_eq!(p.paths.len(), 3001);
+        assert_eq!(p.vertices.len(), 3 * 3000 + 4);
+        assert_eq!(
+            group_labels(&p),
+            [
+                "3,000 containers in shop",
+                "3,000 permission sets in shop",
+                "3,000 service accounts in shop",
+                "any/nodes",
+                "container/shop/debug/debug",
+                "node/a",
+                "node/b",
+            ]
+        );
+        // The drawn edges stand for every edge on the paths.
+        assert_eq!(p.group_edges.len(), 5);
+        let members: u32 = p.group_edges.iter().map(|e| e.3).sum();
+        assert_eq!(members as usize, p.edges.len());
+        assert_eq!(p.edges.len(), 3 * 3000 + 2);
+        // Each path keeps its own edges and evidence.
+        let first = &p.paths.iter().find(|path| path.3.len() == 4).unwrap();
+        let lines: Vec<Option<u32>> = first.3.iter().map(|e| p.edges[*e as usize].4).collect();
+        assert_eq!(lines[0], lines[1]);
+        assert_eq!(lines[3], Some(1));
+        let nodes = p
+            .summary
+            .targets
+            .iter()
+            .find(|t| t.class == "node")
+            .unwrap();
+        assert_eq!((nodes.sources, nodes.paths), (3001, 3001));
+        assert!(!p.summary.cuts.is_empty());
+    }
+
+    #[test]
+    fn few_alike_are_drawn_each_by_name() {
+        let p = draw(&cluster(GROUP_FROM - 1));
+        assert!(
+            group_labels(&p).iter().all(|l| l.contains('/')),
+            "{:?}",
+            group_labels(&p)
+        );
+        assert!(p.groups.iter().all(|g| g.members == 1));
+    }
+
+    #[test]
+    fn the_same_paths_give_the_same_page() {
+        let a = crate::html::page(&draw(&cluster(50)));
+        let b = crate::html::page(&draw(&cluster(50)));
+        assert_eq!(a, b);
+    }
+}

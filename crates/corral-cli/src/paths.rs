@@ -17,6 +17,9 @@ pub enum Target {
     AnyCritical,
 }
 
+/// How many changes the HTML page's summary proposes.
+const HTML_CUTS: usize = 10;
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Text,
@@ -26,6 +29,10 @@ pub enum Format {
     /// SARIF 2.1.0: paths to cluster-admin, nodes and cloud
     /// administrators, each with its hops as a code flow.
     Sarif,
+    /// One self-contained HTML page: the paths as a graph to pan, zoom,
+    /// search and filter, each hop's evidence and fix a click away, and
+    /// the changes that cut most paths. Opens with no network.
+    Html,
 }
 
 #[derive(Args)]
@@ -149,6 +156,28 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         })?,
         Format::Dot => output::write_report(common, &query::dot(paths))?,
         Format::Mermaid => output::write_report(common, &query::mermaid(paths))?,
+        Format::Html => {
+            // The summary's advice: the first changes `--cut` would make.
+            let cuts = query::cut(&graph, &args.from, to, args.max_hops, HTML_CUTS);
+            let query = corral_paths::picture::Query {
+                inputs: if args.load.cluster {
+                    vec!["--cluster".to_string()]
+                } else {
+                    args.load.paths.clone()
+                }
+                .into_iter()
+                .chain(args.cloud.iter().map(|c| c.display().to_string()))
+                .collect(),
+                from: args.from.to_string(),
+                to: args
+                    .to
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string()),
+                max_hops: args.max_hops,
+            };
+            let picture = corral_paths::picture::picture(&graph, &found, &cuts, query);
+            output::write_report(common, &corral_paths::html::page(&picture))?
+        }
         Format::Sarif => {
             let (root, prefix) = output::sarif_root();
             let sarif = corral_scan::report::sarif_paths(&graph, paths, &root, &prefix);
@@ -157,7 +186,11 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
     }
     // Text and JSON say it in the report; the other formats have no room
     // for it that every reader accepts.
-    if matches!(args.format, Format::Dot | Format::Mermaid | Format::Sarif) && !common.quiet {
+    if matches!(
+        args.format,
+        Format::Dot | Format::Mermaid | Format::Sarif | Format::Html
+    ) && !common.quiet
+    {
         if let Some(note) = query::beyond_note(&found) {
             eprintln!("{note}");
         }

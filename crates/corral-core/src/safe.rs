@@ -246,9 +246,45 @@ pub fn uri_path(path: &str) -> String {
         .join("/")
 }
 
+/// JSON text to sit inside an HTML `<script type="application/json">`
+/// element: `<`, `>` and `&` as JSON's `\u` escapes (valid only inside
+/// strings, where JSON alone can hold them), so no `</script>` or `<!--`
+/// can end or change the element; U+2028 and U+2029 too, which old
+/// script parsers took for line ends. The text parses to the same value.
+pub fn script_json(json: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}');
+    if !json.chars().any(special) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            c if special(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_json_cannot_end_its_element() {
+        let value =
+            serde_json::json!({"name": "</script><script>alert(1)</script><!-- & \u{2028}"});
+        let text = script_json(&value.to_string()).into_owned();
+        for bad in ["<", ">", "&", "\u{2028}"] {
+            assert!(!text.contains(bad), "{text}");
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
+    }
 
     #[test]
     fn kubernetes_names() {

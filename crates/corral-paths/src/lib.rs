@@ -6,6 +6,8 @@ pub mod build;
 pub mod cloud_edges;
 pub mod edge;
 pub mod graph;
+pub mod html;
+pub mod picture;
 pub mod query;
 
 pub use build::{aws_auth, build, build_with, build_with_options, pod_name, AwsAuthEntry, Options};

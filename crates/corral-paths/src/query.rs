@@ -26,6 +26,20 @@ pub enum From {
     Group(String),
 }
 
+/// As `--from` takes it.
+impl std::fmt::Display for From {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            From::AllPods => write!(f, "all-pods"),
+            From::Exposed => write!(f, "exposed"),
+            From::Pod { namespace, name } => write!(f, "pod/{namespace}/{name}"),
+            From::ServiceAccount { namespace, name } => write!(f, "sa/{namespace}/{name}"),
+            From::User(name) => write!(f, "user/{name}"),
+            From::Group(name) => write!(f, "group/{name}"),
+        }
+    }
+}
+
 impl std::str::FromStr for From {
     type Err = String;
     fn from_str(s: &str) -> Result<From, String> {

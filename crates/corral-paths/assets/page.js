@@ -101,7 +101,7 @@
     var li = el('li');
     li.dataset.targetClass = t.class;
     li.appendChild(el('span', 'count', number(t.sources)));
-    li.appendChild(document.createTextNode(' source' + (t.sources === 1 ? '' : 's') + ' reach ' + classNames[t.class]));
+    li.appendChild(document.createTextNode((t.sources === 1 ? ' source reaches ' : ' sources reach ') + classNames[t.class]));
     classes.appendChild(li);
   });
   var cutsNote = document.getElementById('cuts-note');

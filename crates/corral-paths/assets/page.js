@@ -101,7 +101,7 @@
     var li = el('li');
     li.dataset.targetClass = t.class;
     li.appendChild(el('span', 'count', number(t.sources)));
-    li.appendChild(document.createTextNode(' source' + (t.sources === 1 ? '' : 's') + ' reach ' + classNames[t.class]));
+    li.appendChild(document.createTextNode((t.sources === 1 ? ' source reaches ' : ' sources reach ') + classNames[t.class]));
     classes.appendChild(li);
   });
   var cutsNote = document.getElementById('cuts-note');
@@ -248,17 +248,23 @@
     li.appendChild(hops);
     return li;
   }
+  // What the paths pass through stands out; the rest fades. Each drawn
+  // element is changed once, however many paths cross it.
   function highlight(through) {
+    var onGroup = {};
+    var onEdge = {};
+    through.forEach(function (p) {
+      paths[p][3].forEach(function (e) {
+        var edge = edges[e];
+        onEdge[edge[8]] = true;
+        onGroup[vertices[edge[0]][3]] = true;
+        onGroup[vertices[edge[1]][3]] = true;
+      });
+    });
     cy.batch(function () {
       cy.elements().removeClass('on-path').addClass('dim');
-      through.forEach(function (p) {
-        paths[p][3].forEach(function (e) {
-          var edge = edges[e];
-          cy.getElementById('e' + edge[8]).removeClass('dim').addClass('on-path');
-          cy.getElementById('v' + vertices[edge[0]][3]).removeClass('dim');
-          cy.getElementById('v' + vertices[edge[1]][3]).removeClass('dim');
-        });
-      });
+      Object.keys(onGroup).forEach(function (g) { cy.getElementById('v' + g).removeClass('dim'); });
+      Object.keys(onEdge).forEach(function (e) { cy.getElementById('e' + e).removeClass('dim').addClass('on-path'); });
     });
   }
   function showDetails(title, members, through) {

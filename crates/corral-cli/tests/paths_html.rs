@@ -895,6 +895,7 @@ fn hostile_names_stay_text() {
         }
         steps.push(json!({"fill": ["#search", names[0]]}));
         steps.push(json!({"press": "Enter"}));
+        steps.push(json!({"eval": DETAILS}));
         steps.push(json!({"eval": "[typeof window.pwned, document.querySelectorAll('img').length, document.querySelectorAll('script').length, document.querySelectorAll('[onerror], [onload]').length]"}));
         let report = browser.open(&page, &steps);
         let graph = report.result(0);
@@ -907,6 +908,9 @@ fn hostile_names_stay_text() {
             assert!(text.contains(&shown(label)), "{from}: {label:?}");
             assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
         }
+        // Search by the hostile name finds its vertex, shown as text.
+        let found = report.result(steps.len() - 2)["selected"].as_str().unwrap();
+        assert!(found.contains(&shown(names[0])), "{from}: {found:?}");
         assert_eq!(
             report.result(steps.len() - 1),
             &json!(["undefined", 0, script_tags, 0]),

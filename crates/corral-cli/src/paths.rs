@@ -133,7 +133,12 @@ pub fn run(args: &PathsArgs, common: &CommonArgs) -> Result<Status, String> {
         output::print_diagnostics(&diagnostics, common);
         return Ok(output::input_status(&diagnostics));
     }
-    let found = query::search(&graph, &args.from, to, args.max_hops);
+    // The picture shows each source's way to each class of target, so
+    // that its counts and filters mean "reaches".
+    let found = match args.format {
+        Format::Html => query::search_each_class(&graph, &args.from, to, args.max_hops),
+        _ => query::search(&graph, &args.from, to, args.max_hops),
+    };
     let paths = &found.paths;
     if args.stats {
         eprintln!(

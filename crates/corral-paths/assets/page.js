@@ -38,8 +38,8 @@
   // Control characters and bidirectional overrides shown as escapes: a
   // name cannot hide itself or reorder the text around it.
   function visible(text) {
-    return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, function (c) {
-      return '\\u{' + c.charCodeAt(0).toString(16) + '}';
+    return String(text).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, function (c) {
+      return '\\u{' + c.codePointAt(0).toString(16) + '}';
     });
   }
   function short(text, n) {
@@ -76,8 +76,8 @@
   var byGroup = groups.map(function () { return []; });
   var byGroupEdge = groupEdges.map(function () { return []; });
   paths.forEach(function (path, p) {
-    var seen = {};
-    var seenEdge = {};
+    var seen = Object.create(null);
+    var seenEdge = Object.create(null);
     path[3].forEach(function (e) {
       var edge = edges[e];
       [vertices[edge[0]][3], vertices[edge[1]][3]].forEach(function (g) {
@@ -92,8 +92,11 @@
   var q = data.query;
   var names = q.inputs.map(function (i) { return i.split('/').pop() || i; });
   var query = document.getElementById('query');
-  query.textContent = visible('from ' + q.from + ' to ' + q.to + ', at most ' + q.max_hops + ' hops, in ' +
-    names.slice(0, 3).join(', ') + (names.length > 3 ? ' and ' + (names.length - 3) + ' more' : ''));
+  var eachClass = q.to === 'any-critical' && (q.from === 'all-pods' || q.from === 'exposed');
+  query.textContent = short('from ' + q.from + ' to ' + q.to +
+    (eachClass ? ' (each source\'s shortest path to each class of target)' : '') +
+    ', at most ' + q.max_hops + ' hops, in ' +
+    names.slice(0, 3).join(', ') + (names.length > 3 ? ' and ' + (names.length - 3) + ' more' : ''), 400);
   query.title = q.inputs.map(visible).join('\n');
   var classNames = { 'cluster-admin': 'cluster-admin', 'node': 'nodes', 'cloud-admin': 'cloud admins', 'other': 'other targets' };
   var classes = document.getElementById('target-classes');
@@ -106,8 +109,9 @@
   });
   var cutsNote = document.getElementById('cuts-note');
   if (data.summary.cuts.length) {
-    cutsNote.textContent = data.summary.cuts.length + ' change(s) leave ' + number(data.summary.cut_paths_left) +
-      ' of ' + number(data.summary.cut_paths_before) + ' path(s); each is on the most paths left when it is made.';
+    cutsNote.textContent = 'Of the ' + number(data.summary.cut_paths_before) + ' shortest path(s) from each source to its nearest target, ' +
+      data.summary.cuts.length + ' change(s) leave ' + number(data.summary.cut_paths_left) +
+      '; each is on the most paths left when it is made (as corral paths --cut).';
   } else {
     cutsNote.textContent = 'No path to cut.';
   }
@@ -115,11 +119,11 @@
   data.summary.cuts.forEach(function (c) {
     var li = el('li', 'cut');
     li.appendChild(el('span', 'on', 'on ' + number(c.on_paths) + ' of ' + number(c.paths_left) + ' path(s): '));
-    li.appendChild(el('span', 'hop-text', c.from + ' \u2192 ' + c.edge + ' \u2192 ' + c.to));
+    li.appendChild(el('span', 'hop-text', short(c.from, 160) + ' \u2192 ' + c.edge + ' \u2192 ' + short(c.to, 160)));
     li.appendChild(el('span', 'fix', 'fix: ' + c.fix));
-    if (c.evidence) li.appendChild(el('span', 'evidence', c.evidence));
-    li.title = visible(c.detail);
-    li.addEventListener('click', function () { showSearch(c.from); });
+    if (c.evidence) li.appendChild(el('span', 'evidence', short(c.evidence, 300)));
+    li.title = short(c.detail, 1000);
+    li.addEventListener('click', function () { selectCut(c); });
     cutList.appendChild(li);
   });
   var legend = document.getElementById('legend');
@@ -131,7 +135,7 @@
     li.appendChild(document.createTextNode(l[1]));
     legend.appendChild(li);
   });
-  var namespaces = {};
+  var namespaces = Object.create(null);
   paths.forEach(function (p) {
     var ns = vertices[p[0]][2];
     if (ns !== null) namespaces[ns] = true;
@@ -145,7 +149,7 @@
 
   // Layout: dagre ranks the groups from sources (left) to targets (right).
   var layout = new dagre.graphlib.Graph({ multigraph: true });
-  layout.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 48, edgesep: 6,
+  layout.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 56, edgesep: 6,
     ranker: groups.length > 1500 ? 'longest-path' : 'network-simplex' });
   layout.setDefaultEdgeLabel(function () { return {}; });
   // What a vertex shows: a group its count, a vertex its name without
@@ -183,7 +187,7 @@
   var elements = [];
   groups.forEach(function (g, i) {
     var n = layout.node(String(i));
-    elements.push({ group: 'nodes', data: { id: 'v' + i, label: g.label, caption: caption(g), kind: g.style, members: g.members, w: n.width, h: n.height }, position: { x: n.x, y: n.y } });
+    elements.push({ group: 'nodes', data: { id: 'v' + i, label: g.label, caption: caption(g), kind: g.style, members: g.members, w: n.width, h: n.height, color: COLORS[g.style], shape: SHAPES[g.style] }, position: { x: n.x, y: n.y } });
   });
   groupEdges.forEach(function (e, i) {
     var kind = kinds[e[2]];
@@ -199,16 +203,15 @@
     { selector: 'node[members > 1]', style: { 'border-style': 'double', 'border-width': 4, 'font-weight': 'bold' } },
     { selector: 'edge', style: {
       'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'width': 1.5, 'line-color': '#9ca3af',
-      'target-arrow-color': '#9ca3af', 'label': 'data(label)', 'font-size': 8, 'color': '#4b5563',
+      'target-arrow-color': '#9ca3af', 'label': 'data(label)', 'font-size': 9, 'color': '#4b5563',
       'text-rotation': 'autorotate', 'text-background-color': '#fbfbfc', 'text-background-opacity': 0.8,
       'min-zoomed-font-size': 7 } },
     { selector: '.dim', style: { 'opacity': 0.15 } },
+    { selector: '.hidden', style: { 'display': 'none' } },
     { selector: '.on-path', style: { 'line-color': '#dc2626', 'target-arrow-color': '#dc2626', 'width': 3, 'border-color': '#dc2626' } },
     { selector: ':selected', style: { 'border-color': '#111827', 'border-width': 4, 'line-color': '#111827', 'target-arrow-color': '#111827' } }
   ];
-  Object.keys(COLORS).forEach(function (k) {
-    styles.push({ selector: 'node[kind = "' + k + '"]', style: { 'background-color': COLORS[k], 'shape': SHAPES[k], 'border-color': COLORS[k], 'background-opacity': 0.25 } });
-  });
+  styles.splice(1, 0, { selector: 'node', style: { 'background-color': 'data(color)', 'shape': 'data(shape)', 'border-color': 'data(color)', 'background-opacity': 0.25 } });
   var cy = cytoscape({
     container: document.getElementById('graph'), elements: elements, style: styles,
     layout: { name: 'preset' }, minZoom: 0.02, maxZoom: 4,
@@ -251,8 +254,8 @@
   // What the paths pass through stands out; the rest fades. Each drawn
   // element is changed once, however many paths cross it.
   function highlight(through) {
-    var onGroup = {};
-    var onEdge = {};
+    var onGroup = Object.create(null);
+    var onEdge = Object.create(null);
     through.forEach(function (p) {
       paths[p][3].forEach(function (e) {
         var edge = edges[e];
@@ -316,6 +319,22 @@
     cy.getElementById('e' + i).select();
     showDetails(groups[e[0]].label + ' \u2013' + kinds[e[2]].id + '\u2192 ' + groups[e[1]].label, null, byGroupEdge[i]);
   }
+  // A cut: the paths through its very edge, or, when none is drawn (a
+  // later cut may lie on paths found once earlier ones are made), a
+  // search for where it starts.
+  function selectCut(c) {
+    var through = [];
+    paths.forEach(function (path, p) {
+      var on = path[3].some(function (e) {
+        var edge = edges[e];
+        return kinds[edge[2]].id === c.edge && vertices[edge[0]][0] === c.from && vertices[edge[1]][0] === c.to;
+      });
+      if (on) through.push(p);
+    });
+    if (through.length === 0) { showSearch(c.from); return; }
+    cy.elements().unselect();
+    showDetails(c.from + ' \u2013' + c.edge + '\u2192 ' + c.to, null, through);
+  }
   cy.on('tap', 'node', function (event) { selectGroup(Number(event.target.id().slice(1))); });
   cy.on('tap', 'edge', function (event) { selectGroupEdge(Number(event.target.id().slice(1))); });
   cy.on('tap', function (event) {
@@ -339,7 +358,7 @@
     results.textContent = '';
     if (!needle) return [];
     var found = [];
-    var seen = {};
+    var seen = Object.create(null);
     groups.forEach(function (g, i) {
       if (g.label.toLowerCase().indexOf(needle) >= 0 && !seen[i]) { seen[i] = true; found.push([i, g.label]); }
     });
@@ -351,7 +370,7 @@
       }
     }
     found.slice(0, 50).forEach(function (f) {
-      var li = el('li', 'result', f[1]);
+      var li = el('li', 'result', short(f[1], 200));
       li.dataset.vertex = 'v' + f[0];
       li.addEventListener('click', function () { focus(f[0]); });
       results.appendChild(li);
@@ -376,9 +395,11 @@
   var pathSource = paths.map(function (p) { return sourceKind(vertices[p[0]][1]); });
   var pathTarget = paths.map(function (p) { return targetClass(vertices[p[1]][1]); });
   var totals = document.getElementById('totals');
+  var groupWasShown = groups.map(function () { return true; });
+  var edgeWasShown = groupEdges.map(function () { return true; });
   function applyFilters() {
-    var sourceKinds = {};
-    var targetClasses = {};
+    var sourceKinds = Object.create(null);
+    var targetClasses = Object.create(null);
     document.querySelectorAll('input[name=source-kind]').forEach(function (c) { sourceKinds[c.value] = c.checked; });
     document.querySelectorAll('input[name=target-class]').forEach(function (c) { targetClasses[c.value] = c.checked; });
     var ns = select.value;
@@ -396,10 +417,17 @@
         groupShown[vertices[edge[1]][3]] = true;
       });
     });
+    // Only what changes is touched: a class, not a style per element.
     cy.batch(function () {
-      groupShown.forEach(function (s, i) { cy.getElementById('v' + i).style('display', s ? 'element' : 'none'); });
-      edgeShown.forEach(function (s, i) { cy.getElementById('e' + i).style('display', s ? 'element' : 'none'); });
+      groupShown.forEach(function (s, i) {
+        if (s !== groupWasShown[i]) cy.getElementById('v' + i).toggleClass('hidden', !s);
+      });
+      edgeShown.forEach(function (s, i) {
+        if (s !== edgeWasShown[i]) cy.getElementById('e' + i).toggleClass('hidden', !s);
+      });
     });
+    groupWasShown = groupShown;
+    edgeWasShown = edgeShown;
     totals.textContent = number(count) + ' of ' + number(paths.length) + ' path(s) shown, from ' +
       number(data.summary.sources) + ' source(s)' +
       (data.summary.beyond_max_hops ? '; ' + number(data.summary.beyond_max_hops) + ' more beyond --max-hops' : '');

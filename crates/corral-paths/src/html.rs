@@ -35,11 +35,22 @@ fn csp_hash(text: &str) -> String {
     )
 }
 
+/// `script` without its last line's `//# sourceMappingURL=` comment:
+/// developer tools would fetch the map beside the page, a request the
+/// policy does not govern. The vendored file itself stays as published.
+fn without_source_map(script: &str) -> &str {
+    let trimmed = script.trim_end();
+    match trimmed.rfind('\n') {
+        Some(at) if trimmed[at + 1..].starts_with("//# sourceMappingURL=") => &script[..at + 1],
+        _ => script,
+    }
+}
+
 /// The page: deterministic for the same picture.
 pub fn page(picture: &Picture) -> String {
     let data = serde_json::to_string(picture).unwrap_or_else(|_| "{}".to_string());
     let data = corral_core::safe::script_json(&data);
-    let scripts = [CYTOSCAPE, DAGRE, PAGE_SCRIPT];
+    let scripts = [CYTOSCAPE, without_source_map(DAGRE), PAGE_SCRIPT];
     let policy = format!(
         "default-src 'none'; script-src {}; style-src {} {}; img-src data:; base-uri 'none'; form-action 'none'",
         scripts.map(csp_hash).join(" "),
@@ -48,7 +59,9 @@ pub fn page(picture: &Picture) -> String {
     );
     let title = format!(
         "Attack paths: {}",
-        corral_core::safe::xml(&picture.query.inputs.join(" "))
+        corral_core::safe::xml(&corral_core::safe::one_line(
+            &picture.query.inputs.join(" ")
+        ))
     );
     let mut out = String::with_capacity(data.len() + CYTOSCAPE.len() + DAGRE.len() + 64 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -86,5 +99,13 @@ mod tests {
             assert!(!script.contains("<!--"));
         }
         assert!(!PAGE_STYLE.to_ascii_lowercase().contains("</style"));
+    }
+
+    #[test]
+    fn no_script_names_a_source_map() {
+        for script in [CYTOSCAPE, without_source_map(DAGRE), PAGE_SCRIPT] {
+            assert!(!script.contains("sourceMappingURL"));
+        }
+        assert!(without_source_map(DAGRE).len() < DAGRE.len());
     }
 }

@@ -173,6 +173,24 @@ fn namespace(vertex: &Vertex) -> Option<&str> {
     }
 }
 
+/// A vertex's name within its kind and namespace.
+fn member_name(vertex: &Vertex) -> String {
+    match vertex {
+        Vertex::Container { pod, name, .. } => format!("{pod}/{name}"),
+        Vertex::Pod { name, .. }
+        | Vertex::Node { name }
+        | Vertex::Identity { name, .. }
+        | Vertex::PermissionSet { name, .. }
+        | Vertex::CloudIdentity { name, .. } => name.to_string(),
+        Vertex::Volume(volume) => format!("{}/{}/{}", volume.pod, volume.container, volume.name),
+        Vertex::Endpoint { name, port, .. } => format!("{name}:{port}"),
+        Vertex::Token {
+            account, audience, ..
+        } => format!("{account}/{audience}"),
+        Vertex::Scope { .. } => vertex.label(),
+    }
+}
+
 fn plural(style: &str) -> &'static str {
     match style {
         "container" => "containers",
@@ -310,10 +328,15 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
         let size = class_size[&classes[i]];
         let group = if size >= GROUP_FROM {
             *group_of_class.entry(classes[i]).or_insert_with(|| {
+                // Named by its first member too: two groups of one kind
+                // and namespace are told apart.
+                let like = member_name(vertex);
                 groups.push(Group {
                     label: match &ns {
-                        Some(ns) => format!("{} {} in {ns}", thousands(size), plural(style)),
-                        None => format!("{} {}", thousands(size), plural(style)),
+                        Some(ns) => {
+                            format!("{} {} in {ns} like {like}", thousands(size), plural(style))
+                        }
+                        None => format!("{} {} like {like}", thousands(size), plural(style)),
                     },
                     style,
                     namespace: ns.clone(),
@@ -598,9 +621,9 @@ mod tests {
         assert_eq!(
             group_labels(&p),
             [
-                "3,000 containers in shop",
-                "3,000 permission sets in shop",
-                "3,000 service accounts in shop",
+                "3,000 containers in shop like web-0/web",
+                "3,000 permission sets in shop like deployer::rb-0",
+                "3,000 service accounts in shop like sa-0",
                 "any/nodes",
                 "container/shop/debug/debug",
                 "node/a",

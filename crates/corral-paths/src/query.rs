@@ -413,6 +413,35 @@ pub fn search(graph: &Graph, from: &From, to: To, max_hops: usize) -> Found {
     }
 }
 
+/// As [`search`], but for `any-critical` from every pod or exposed
+/// endpoint: each source's shortest path to each class of target it
+/// reaches (cluster-admin, a node, a cloud admin), not only to its
+/// nearest, so that "sources reaching nodes" counts every one that does.
+pub fn search_each_class(graph: &Graph, from: &From, to: To, max_hops: usize) -> Found {
+    let whole = search(graph, from, to, max_hops);
+    if to != To::AnyCritical || !matches!(from, From::AllPods | From::Exposed) {
+        return whole;
+    }
+    let mut paths: Vec<Path> = [To::ClusterAdmin, To::Nodes, To::CloudAdmin]
+        .into_iter()
+        .flat_map(|class| search(graph, from, class, max_hops).paths)
+        .collect();
+    paths.sort_by(|a, b| {
+        (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
+            b.counted_hops,
+            b.hops.len(),
+            &b.source,
+            &b.target,
+        ))
+    });
+    paths.dedup_by(|a, b| a.source == b.source && a.target == b.target);
+    Found {
+        paths,
+        max_hops,
+        beyond_max_hops: whole.beyond_max_hops,
+    }
+}
+
 /// The paths within `max_hops` with the edges of `cut` removed, sorted,
 /// and how many lie beyond (0 unless `extent` is `Whole`).
 fn find(

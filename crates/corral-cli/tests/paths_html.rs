@@ -76,7 +76,7 @@ fn write_page_in(cwd: &Path, args: &[OsString], out: &Path) -> Vec<u8> {
 }
 
 /// The same query's paths as `--format json` gives them.
-fn json_paths(args: &[OsString]) -> Vec<Value> {
+fn json_paths_to(args: &[OsString]) -> Vec<Value> {
     let output = Command::cargo_bin("corral")
         .unwrap()
         .current_dir(workspace())
@@ -85,8 +85,34 @@ fn json_paths(args: &[OsString]) -> Vec<Value> {
         .args(["--format", "json", "--quiet"])
         .output()
         .unwrap();
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
     value["paths"].as_array().unwrap().clone()
+}
+
+/// The paths the page shows for ARGS, as `--format json` gives them: from
+/// all pods or exposed endpoints to any critical target (the defaults),
+/// each source's shortest path to each class of target (`--to
+/// cluster-admin`, `nodes`, `cloud-admin`), so that "reaches" means
+/// reaches; otherwise the query's own paths.
+fn json_paths(args: &[OsString]) -> Vec<Value> {
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|i| args[i + 1].to_string_lossy().into_owned())
+    };
+    let from = value_of("--from").unwrap_or_else(|| "all-pods".into());
+    let to = value_of("--to").unwrap_or_else(|| "any-critical".into());
+    if to != "any-critical" || !(from == "all-pods" || from == "exposed") {
+        return json_paths_to(args);
+    }
+    let mut paths: Vec<Value> = ["cluster-admin", "nodes", "cloud-admin"]
+        .iter()
+        .flat_map(|class| json_paths_to(&[args, &["--to".into(), (*class).into()]].concat()))
+        .collect();
+    let mut seen = BTreeSet::new();
+    paths.retain(|p| seen.insert((p["source"].to_string(), p["target"].to_string())));
+    paths
 }
 
 struct Browser {
@@ -211,7 +237,9 @@ const DETAILS: &str = r#"(() => {
 /// The rendered graph: vertices with their data and visibility, edges
 /// with their data and endpoints' labels, and whether every vertex is
 /// inside the graph's viewport.
-const GRAPH: &str = r#"(() => ({
+/// Read once cytoscape has drawn what changed: after any animation (a
+/// search centres its result) and two frames.
+const GRAPH: &str = r#"(() => { const read = () => ({
   nodes: cy.nodes().map(n => ({ id: n.id(), label: n.data('label'), kind: n.data('kind'),
     members: n.data('members'), visible: n.visible() })),
   edges: cy.edges().map(e => ({ id: e.id(), source: e.source().data('label'), target: e.target().data('label'),
@@ -219,20 +247,44 @@ const GRAPH: &str = r#"(() => ({
   outside: cy.nodes().filter(n => { const b = n.renderedBoundingBox({ includeLabels: false });
     return b.x1 < -1 || b.y1 < -1 || b.x2 > cy.width() + 1 || b.y2 > cy.height() + 1; }).map(n => n.data('label')),
   width: cy.width(), height: cy.height(),
-}))()"#;
+});
+return new Promise(done => { const settle = () => cy.animated() ? requestAnimationFrame(settle)
+  : requestAnimationFrame(() => requestAnimationFrame(() => done(read()))); settle(); }); })()"#;
 
-/// How the page shows a name: control characters, bidirectional controls
-/// and line separators as `\u{..}` escapes, everything else as it is.
+/// How the page shows a name: control characters (Unicode Cc), format
+/// characters such as bidirectional overrides (Cf) and line and paragraph
+/// separators (Zl, Zp) as `\u{..}` escapes, everything else as it is.
 fn shown(text: &str) -> String {
+    const FORMAT: &[(u32, u32)] = &[
+        (0xad, 0xad),
+        (0x600, 0x605),
+        (0x61c, 0x61c),
+        (0x6dd, 0x6dd),
+        (0x70f, 0x70f),
+        (0x890, 0x891),
+        (0x8e2, 0x8e2),
+        (0x180e, 0x180e),
+        (0x200b, 0x200f),
+        (0x202a, 0x202e),
+        (0x2060, 0x2064),
+        (0x2066, 0x206f),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x1343f),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+    ];
     text.chars()
         .map(|c| {
             let n = c as u32;
-            if n <= 0x1f
-                || (0x7f..=0x9f).contains(&n)
-                || (0x200b..=0x200f).contains(&n)
-                || (0x2028..=0x202e).contains(&n)
-                || (0x2066..=0x2069).contains(&n)
-                || n == 0xfeff
+            if c.is_control()
+                || n == 0x2028
+                || n == 0x2029
+                || FORMAT.iter().any(|(a, b)| (*a..=*b).contains(&n))
             {
                 format!("\\u{{{n:x}}}")
             } else {
@@ -613,7 +665,13 @@ fn kubehound_page_draws_every_path_with_its_evidence_offline() {
         "{totals}"
     );
     // Checked again: all back.
-    assert_eq!(labels(&report.result(14)["nodes"], Some(true)), vertices);
+    let back = labels(&report.result(14)["nodes"], Some(true));
+    assert!(
+        back == vertices,
+        "hidden: {:?}; extra: {:?}",
+        vertices.difference(&back).collect::<Vec<_>>(),
+        back.difference(&vertices).collect::<Vec<_>>()
+    );
 
     // Cut these first: each with its fix and evidence.
     let cuts = report.result(15).as_array().unwrap();
@@ -779,7 +837,7 @@ fn long_name() -> String {
 /// scenario with its administrator role renamed.
 fn hostile_cluster(dir: &Path) -> (Vec<OsString>, [String; 4]) {
     let role = format!("{SCRIPT_BREAK}<!--\u{2028}\u{7}");
-    let group = format!("{ATTRIBUTE_BREAK}\u{2028}");
+    let group = format!("{ATTRIBUTE_BREAK}\u{2028}\u{202e}\u{200b}");
     let user = format!("\u{7}\u{1b}[31m<!--{}", long_name());
     let cloud_role = format!("admin{SCRIPT_BREAK}{ATTRIBUTE_BREAK}\u{1b}[31m");
     let objects = [

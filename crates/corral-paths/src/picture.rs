@@ -667,4 +667,50 @@ mod tests {
         let b = crate::html::page(&draw(&cluster(50)));
         assert_eq!(a, b);
     }
+
+    #[test]
+    fn every_class_a_source_reaches_is_counted() {
+        // debug reaches node/b in one hop and an AWS administrator in two:
+        // its nearest target alone would hide the second.
+        let mut g = cluster(1);
+        let debug = g
+            .find(&Vertex::Container {
+                namespace: "shop".into(),
+                pod: "debug".into(),
+                name: "debug".into(),
+            })
+            .unwrap();
+        let token = g.vertex(Vertex::Token {
+            namespace: "shop".into(),
+            account: "debug".into(),
+            audience: "sts.amazonaws.com".into(),
+        });
+        let admin = g.vertex(Vertex::CloudIdentity {
+            provider: "aws".into(),
+            name: "arn:aws:iam::111122223333:role/admin".into(),
+            admin: true,
+        });
+        g.edge(debug, token, EdgeKind::ProjectedToken, evidence(3));
+        g.edge(token, admin, EdgeKind::IrsaAssume, evidence(4));
+        let from = query::From::AllPods;
+        let nearest = query::search(&g, &from, To::AnyCritical, 8);
+        let each = query::search_each_class(&g, &from, To::AnyCritical, 8);
+        assert_eq!(nearest.paths.len(), 2);
+        assert_eq!(each.paths.len(), 3);
+        let cuts = query::cut(&g, &from, To::AnyCritical, 8, 10);
+        let q = Query {
+            inputs: vec![],
+            from: from.to_string(),
+            to: "any-critical".into(),
+            max_hops: 8,
+        };
+        let p = picture(&g, &each, &cuts, q);
+        let count = |class: &str| {
+            let t = p.summary.targets.iter().find(|t| t.class == class).unwrap();
+            (t.sources, t.paths)
+        };
+        assert_eq!(count("node"), (2, 2));
+        assert_eq!(count("cloud-admin"), (1, 1));
+        assert_eq!(p.summary.sources, 2);
+    }
 }

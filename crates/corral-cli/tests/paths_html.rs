@@ -980,7 +980,7 @@ fn hostile_names_stay_text() {
 /// The example cluster's page as a picture: target/paths.png, and with
 /// CORRAL_UPDATE_SCREENSHOT=1, docs/paths.png for the README. Run from the
 /// workspace with relative paths, as the README's command is; the vertex
-/// on most paths selected.
+/// on most paths selected, zoomed in on it (zoom 1).
 #[test]
 fn screenshot_of_the_example_cluster() {
     let Some(browser) = browser() else { return };
@@ -1010,7 +1010,19 @@ fn screenshot_of_the_example_cluster() {
     let png = root.join("target/paths.png");
     browser.open(
         &page,
-        &[json!({"clickVertex": busiest}), json!({"screenshot": png})],
+        &[
+            json!({"clickVertex": busiest}),
+            // Zoomed in on it, so the labels read.
+            json!({ "eval": format!(
+                "(() => {{ const n = cy.getElementById({}); \
+                 cy.zoom(1); cy.center(n); \
+                 return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(cy.zoom())))); }})()",
+                drawn.id(busiest)
+            ) }),
+            // Cytoscape redraws sharp once the view has been still a while.
+            json!({"wait": 1000}),
+            json!({"screenshot": png}),
+        ],
     );
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));

@@ -10,7 +10,7 @@
 //! vertices. Targets other than nodes, hubs and cloud identities are never
 //! grouped: each is a different prize.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use serde::Serialize;
@@ -239,10 +239,29 @@ impl Texts {
     }
 }
 
+/// Past this many drawn vertices, grouping by namespace is not enough
+/// for a page that opens and answers at once: namespaces are grouped too.
+pub const MAX_DRAWN: usize = 2_000;
+
+/// How finely vertices are grouped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    /// Within a namespace; hubs, cloud identities and targets but nodes
+    /// never grouped.
+    Namespace,
+    /// Across namespaces; only cluster-admin never grouped.
+    Kind,
+}
+
 /// Never grouped: each is its own prize or hub.
-fn stands_alone(vertex: &Vertex, is_target: bool) -> bool {
-    matches!(vertex, Vertex::Scope { .. } | Vertex::CloudIdentity { .. })
-        || (is_target && !matches!(vertex, Vertex::Node { .. }))
+fn stands_alone(vertex: &Vertex, is_target: bool, grain: Grain) -> bool {
+    match grain {
+        Grain::Namespace => {
+            matches!(vertex, Vertex::Scope { .. } | Vertex::CloudIdentity { .. })
+                || (is_target && !matches!(vertex, Vertex::Node { .. }))
+        }
+        Grain::Kind => style(vertex) == "cluster-admin",
+    }
 }
 
 /// The picture of `found`'s paths in `graph`, with `cuts` as its advice.
@@ -310,7 +329,23 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
                 .push((kind_ids[&graph.graph[*edge].kind], vertex_ids[&to]));
         }
     }
-    let classes = classes(graph, &vertex_order, &targets, &successors);
+    let mut classes = classes(
+        graph,
+        &vertex_order,
+        &targets,
+        &successors,
+        Grain::Namespace,
+    );
+    if drawn(&classes) > MAX_DRAWN {
+        classes = self::classes(graph, &vertex_order, &targets, &successors, Grain::Kind);
+    }
+    // The namespaces of each class: one names it, several are counted.
+    let mut class_namespaces: HashMap<u32, HashSet<&str>> = HashMap::new();
+    for (i, v) in vertex_order.iter().enumerate() {
+        if let Some(ns) = namespace(&graph.graph[*v]) {
+            class_namespaces.entry(classes[i]).or_default().insert(ns);
+        }
+    }
 
     // Groups: a class of GROUP_FROM or more, else each vertex alone.
     let mut class_size: HashMap<u32, usize> = HashMap::new();
@@ -330,16 +365,21 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
             *group_of_class.entry(classes[i]).or_insert_with(|| {
                 // Named by its first member too: two groups of one kind
                 // and namespace are told apart.
-                let like = member_name(vertex);
+                let spread = class_namespaces.get(&classes[i]).map_or(0, HashSet::len);
+                let (n, kind) = (thousands(size), plural(style));
+                let label = match (&ns, spread) {
+                    (Some(ns), 1) => format!("{n} {kind} in {ns} like {}", member_name(vertex)),
+                    (Some(ns), _) => format!(
+                        "{n} {kind} in {} namespaces like {ns}/{}",
+                        thousands(spread),
+                        member_name(vertex)
+                    ),
+                    (None, _) => format!("{n} {kind} like {}", member_name(vertex)),
+                };
                 groups.push(Group {
-                    label: match &ns {
-                        Some(ns) => {
-                            format!("{} {} in {ns} like {like}", thousands(size), plural(style))
-                        }
-                        None => format!("{} {} like {like}", thousands(size), plural(style)),
-                    },
+                    label,
                     style,
-                    namespace: ns.clone(),
+                    namespace: if spread == 1 { ns.clone() } else { None },
                     members: size as u32,
                 });
                 (groups.len() - 1) as u32
@@ -424,6 +464,18 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
     }
 }
 
+/// How many vertices the page draws for these classes: one per class of
+/// GROUP_FROM or more, one per vertex of the others.
+fn drawn(classes: &[u32]) -> usize {
+    let mut size: HashMap<u32, usize> = HashMap::new();
+    for class in classes {
+        *size.entry(*class).or_default() += 1;
+    }
+    size.values()
+        .map(|n| if *n >= GROUP_FROM { 1 } else { *n })
+        .sum()
+}
+
 /// Each vertex's class: first by style and namespace (or alone), then
 /// split until the vertices of a class have the same (edge kind, class)
 /// successors. Refinement only splits, so it ends when the count of
@@ -433,6 +485,7 @@ fn classes(
     order: &[NodeIndex],
     targets: &[bool],
     successors: &[Vec<(u32, u32)>],
+    grain: Grain,
 ) -> Vec<u32> {
     let mut class: Vec<u32> = {
         let mut ids: HashMap<(Option<usize>, &'static str, Option<&str>), u32> = HashMap::new();
@@ -442,9 +495,9 @@ fn classes(
             .map(|(i, v)| {
                 let vertex = &graph.graph[*v];
                 let key = (
-                    stands_alone(vertex, targets[i]).then_some(i),
+                    stands_alone(vertex, targets[i], grain).then_some(i),
                     style(vertex),
-                    namespace(vertex),
+                    namespace(vertex).filter(|_| grain == Grain::Namespace),
                 );
                 let next = ids.len() as u32;
                 *ids.entry(key).or_insert(next)
@@ -712,5 +765,64 @@ mod tests {
         assert_eq!(count("node"), (2, 2));
         assert_eq!(count("cloud-admin"), (1, 1));
         assert_eq!(p.summary.sources, 2);
+    }
+
+    #[test]
+    fn past_max_drawn_namespaces_are_grouped_too() {
+        // 700 namespaces of 3 alike pods: 2,101 groups by namespace, too
+        // many to draw; across namespaces, 3 groups and the hub and node.
+        let mut g = Graph::default();
+        let any_node = g.vertex(Vertex::Scope {
+            edge: "POD_CREATE".into(),
+            resource: "nodes".into(),
+            namespace: None,
+        });
+        let node = g.vertex(Vertex::Node { name: "a".into() });
+        g.edge(any_node, node, EdgeKind::PodCreate, evidence(1));
+        for n in 0..700 {
+            let ns = format!("ns-{n}");
+            for p in 0..3 {
+                let container = g.vertex(Vertex::Container {
+                    namespace: ns.as_str().into(),
+                    pod: format!("web-{p}").into(),
+                    name: "web".into(),
+                });
+                let account = g.vertex(Vertex::Identity {
+                    kind: "ServiceAccount".into(),
+                    namespace: Some(ns.as_str().into()),
+                    name: format!("sa-{p}").into(),
+                });
+                let permissions = g.vertex(Vertex::PermissionSet {
+                    namespace: Some(ns.as_str().into()),
+                    name: format!("deployer::rb-{p}").into(),
+                    critical: false,
+                });
+                g.edge(container, account, EdgeKind::IdentityAssume, evidence(2));
+                g.edge(
+                    account,
+                    permissions,
+                    EdgeKind::PermissionDiscover,
+                    evidence(3),
+                );
+                g.edge(permissions, any_node, EdgeKind::PodCreate, evidence(4));
+            }
+        }
+        let p = draw(&g);
+        assert_eq!(p.paths.len(), 2100);
+        assert_eq!(
+            group_labels(&p),
+            [
+                "2,100 containers in 700 namespaces like ns-0/web-0/web",
+                "2,100 permission sets in 700 namespaces like ns-0/deployer::rb-0",
+                "2,100 service accounts in 700 namespaces like ns-0/sa-0",
+                "any/nodes",
+                "node/a",
+            ]
+        );
+        // The namespace filter still reads each path's source.
+        assert!(p
+            .vertices
+            .iter()
+            .all(|v| v.1 != "container" || v.2.is_some()));
     }
 }

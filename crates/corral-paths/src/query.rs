@@ -418,14 +418,21 @@ pub fn search(graph: &Graph, from: &From, to: To, max_hops: usize) -> Found {
 /// reaches (cluster-admin, a node, a cloud admin), not only to its
 /// nearest, so that "sources reaching nodes" counts every one that does.
 pub fn search_each_class(graph: &Graph, from: &From, to: To, max_hops: usize) -> Found {
-    let whole = search(graph, from, to, max_hops);
+    use rayon::prelude::*;
     if to != To::AnyCritical || !matches!(from, From::AllPods | From::Exposed) {
-        return whole;
+        return search(graph, from, to, max_hops);
     }
-    let mut paths: Vec<Path> = [To::ClusterAdmin, To::Nodes, To::CloudAdmin]
-        .into_iter()
-        .flat_map(|class| search(graph, from, class, max_hops).paths)
-        .collect();
+    // Four searches of the whole graph, side by side.
+    let (whole, each): (Found, Vec<Vec<Path>>) = rayon::join(
+        || search(graph, from, to, max_hops),
+        || {
+            [To::ClusterAdmin, To::Nodes, To::CloudAdmin]
+                .into_par_iter()
+                .map(|class| search(graph, from, class, max_hops).paths)
+                .collect()
+        },
+    );
+    let mut paths: Vec<Path> = each.into_iter().flatten().collect();
     paths.sort_by(|a, b| {
         (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
             b.counted_hops,

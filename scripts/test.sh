@@ -77,11 +77,13 @@ export CHROMIUM=/usr/bin/chromium
 # The npm tarballs of the files vendored in crates/corral-paths/assets/vendor
 # (vendor.json): npm pack checks each download against the registry's
 # integrity; crates/corral-paths/tests/vendored.rs checks the vendored files.
+# The packages and versions are vendor.json's own.
 npm_tarballs="$tools/npm"
-if [ ! -e "$npm_tarballs/cytoscape-3.35.0.tgz" ] || [ ! -e "$npm_tarballs/dagrejs-dagre-3.1.4.tgz" ]; then
-  mkdir -p "$npm_tarballs"
-  npm pack --silent cytoscape@3.35.0 @dagrejs/dagre@3.1.4 --pack-destination "$npm_tarballs" >/dev/null
-fi
+vendor=crates/corral-paths/assets/vendor/vendor.json
+mkdir -p "$npm_tarballs"
+jq -r '.packages[] | "\(.tarball) \(.name)@\(.version)"' "$vendor" | while read -r tarball spec; do
+  [ -e "$npm_tarballs/$tarball" ] || npm pack --silent "$spec" --pack-destination "$npm_tarballs" >/dev/null
+done
 export CORRAL_NPM_TARBALLS="$npm_tarballs"
 
 # From PyPI, into a virtual environment in target/tools: pre-commit runs

@@ -149,7 +149,7 @@
 
   // Layout: dagre ranks the groups from sources (left) to targets (right).
   var layout = new dagre.graphlib.Graph({ multigraph: true });
-  layout.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 56, edgesep: 6,
+  layout.setGraph({ rankdir: 'LR', nodesep: 12, ranksep: 150, edgesep: 6,
     ranker: groups.length > 1500 ? 'longest-path' : 'network-simplex' });
   layout.setDefaultEdgeLabel(function () { return {}; });
   // What a vertex shows: a group its count, a vertex its name without

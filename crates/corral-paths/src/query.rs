@@ -43,6 +43,20 @@ impl std::fmt::Display for From {
 impl std::str::FromStr for From {
     type Err = String;
     fn from_str(s: &str) -> Result<From, String> {
+        // A user's or group's name is free text, `/` included (OIDC
+        // issuers' URLs, `team/ops`): all of what follows the kind.
+        if let Some(name) = s.strip_prefix("group/").filter(|n| !n.is_empty()) {
+            return Ok(From::Group(name.to_string()));
+        }
+        if let Some(name) = s.strip_prefix("user/").filter(|n| !n.is_empty()) {
+            // A service account's user name is that account.
+            return Ok(match Subject::user(name) {
+                Subject::ServiceAccount { namespace, name } => {
+                    From::ServiceAccount { namespace, name }
+                }
+                _ => From::User(name.to_string()),
+            });
+        }
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
             ["all-pods"] => Ok(From::AllPods),
@@ -60,14 +74,6 @@ impl std::str::FromStr for From {
                 namespace: ns.to_string(),
                 name: name.to_string(),
             }),
-            // A service account's user name is that account.
-            ["user", name] => Ok(match Subject::user(name) {
-                Subject::ServiceAccount { namespace, name } => {
-                    From::ServiceAccount { namespace, name }
-                }
-                _ => From::User(name.to_string()),
-            }),
-            ["group", name] => Ok(From::Group(name.to_string())),
             _ => Err(format!(
                 "{s:?}: expected all-pods, exposed, pod/NS/NAME, pod/NS/KIND/NAME, sa/NS/NAME, user/NAME or group/NAME"
             )),
@@ -840,6 +846,18 @@ pub fn cut_text(plan: &CutPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_and_groups_are_named_whole() {
+        let user: From = "user/https://issuer.example.com/#alice".parse().unwrap();
+        assert_eq!(user, From::User("https://issuer.example.com/#alice".into()));
+        let group: From = "group/team/ops".parse().unwrap();
+        assert_eq!(group, From::Group("team/ops".into()));
+        assert_eq!(group.to_string(), "group/team/ops");
+        let account: From = "user/system:serviceaccount:ci:deployer".parse().unwrap();
+        assert_eq!(account.to_string(), "sa/ci/deployer");
+        assert!("user/".parse::<From>().is_err());
+    }
 
     fn container(pod: &str) -> Vertex {
         Vertex::Container {

@@ -111,4 +111,14 @@ fuzz_target!(|data: &[u8]| {
     assert!(!dot.contains('\n'));
     let mermaid = safe::mermaid_label(&text);
     assert!(!mermaid.contains(['"', '\n', '<', '>']));
+
+    // JSON in an HTML script element: nothing that ends or changes the
+    // element, and the same value read back.
+    let value = serde_json::json!({ "name": text, "names": [text, text] });
+    let json = safe::script_json(&value.to_string()).into_owned();
+    assert!(!json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+        value
+    );
 });

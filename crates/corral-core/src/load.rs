@@ -1116,8 +1116,12 @@ pub(crate) fn check_crd_blanking(text: &str) -> usize {
         let whole = parse_text(chunk.text, chunk.first_line, &limits);
         // Lines of the chunk that blanking emptied.
         let (blanked_text, _) = blank_crd_schemas(chunk.text, chunk.first_line).unwrap();
+        // A last line blanked to nothing is no line of the blanked text.
         let emptied: HashSet<u32> = (chunk.first_line..)
-            .zip(lines::split(chunk.text).zip(lines::split(&blanked_text)))
+            .zip(
+                lines::split(chunk.text)
+                    .zip(lines::split(&blanked_text).chain(std::iter::repeat(""))),
+            )
             .filter(|(_, (before, after))| before != after)
             .map(|(line, _)| line)
             .collect();
@@ -1314,6 +1318,9 @@ mod tests {
             format!("{CRD}spec:\n  names:\n    schema:\n      kind: Pod\n  versions:\n  - name: v1\n"),
             // An anchor defined inside a schema and used outside it.
             format!("{CRD}spec:\n  versions:\n  - name: v1\n    schema:\n      x: &a {{privileged: true}}\n  group: *a\n"),
+            // A warning on the last line, which blanking empties (found by
+            // the crd_blanking fuzz target).
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\napiVersion:c:\n  containeiiii/iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiid: Pod\nmetadata: {name: q}\nspec:\n  validation:\n    c  containers: [{name: c, image: c, image: x, securityContext: ;privileged+ true}}]\t".to_string(),
             // A tab-indented line in a schema, and a quoted scalar leaving it.
             format!("{CRD}spec:\n  versions:\n  - name: v1\n    schema:\n      description: \"a\n    served: true\"\n"),
         ];

@@ -46,9 +46,10 @@ fn examples_inventory_is_complete_and_deterministic() {
     let objects = report["objects"].as_array().unwrap();
     // 11 top-level objects, 24 in examples/psp-migration/, 17 in
     // examples/advise-demo/ (its inventory, policies and patches; its
-    // recordings and profiles have no kind).
-    assert_eq!(objects.len(), 52);
-    assert_eq!(report["counts"]["Deployment"], 10);
+    // recordings and profiles have no kind), 29 in examples/attack-paths/
+    // (its AWS JSON has no kind).
+    assert_eq!(objects.len(), 81);
+    assert_eq!(report["counts"]["Deployment"], 11);
     assert_eq!(report["errors"], Value::Array(vec![]));
     let rollout = objects.iter().find(|o| o["kind"] == "Rollout").unwrap();
     assert_eq!(rollout["file"], "examples/rollout.yaml");

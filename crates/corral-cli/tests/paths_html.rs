@@ -40,6 +40,17 @@ fn aws() -> Vec<OsString> {
     args
 }
 
+/// The AWS scenario's page, written into a directory kept while the test
+/// holds it, and the paths `--format json` finds there.
+fn aws_page() -> (tempfile::TempDir, PathBuf, Vec<Value>) {
+    let inputs = aws();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("paths.html");
+    write_page(&inputs, &page);
+    let paths = json_paths(&inputs);
+    (dir, page, paths)
+}
+
 fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -683,11 +694,7 @@ fn kubehound_page_draws_every_path_with_its_evidence_offline() {
 #[test]
 fn aws_page_filters_by_namespace_and_shows_cloud_evidence() {
     let Some(browser) = browser() else { return };
-    let inputs = aws();
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("paths.html");
-    write_page(&inputs, &page);
-    let paths = json_paths(&inputs);
+    let (_dir, page, paths) = aws_page();
     let namespace_of = |p: &Value| {
         p["source"]
             .as_str()
@@ -785,11 +792,7 @@ fn aws_page_filters_by_namespace_and_shows_cloud_evidence() {
 #[test]
 fn a_click_on_an_edge_lists_the_paths_along_it() {
     let Some(browser) = browser() else { return };
-    let inputs = aws();
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("paths.html");
-    write_page(&inputs, &page);
-    let paths = json_paths(&inputs);
+    let (_dir, page, paths) = aws_page();
     // The first hop of the first path: its edge in the drawing.
     let hop = &paths[0]["hops"][0];
     let find = format!(

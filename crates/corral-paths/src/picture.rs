@@ -348,10 +348,7 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
     }
 
     // Groups: a class of GROUP_FROM or more, else each vertex alone.
-    let mut class_size: HashMap<u32, usize> = HashMap::new();
-    for class in &classes {
-        *class_size.entry(*class).or_default() += 1;
-    }
+    let class_size = sizes(&classes);
     let mut group_of_class: HashMap<u32, u32> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut vertices: Vec<MemberVertex> = Vec::with_capacity(vertex_order.len());
@@ -464,14 +461,20 @@ pub fn picture(graph: &Graph, found: &Found, cuts: &CutPlan, query: Query) -> Pi
     }
 }
 
-/// How many vertices the page draws for these classes: one per class of
-/// GROUP_FROM or more, one per vertex of the others.
-fn drawn(classes: &[u32]) -> usize {
+/// How many vertices each class holds.
+fn sizes(classes: &[u32]) -> HashMap<u32, usize> {
     let mut size: HashMap<u32, usize> = HashMap::new();
     for class in classes {
         *size.entry(*class).or_default() += 1;
     }
-    size.values()
+    size
+}
+
+/// How many vertices the page draws for these classes: one per class of
+/// GROUP_FROM or more, one per vertex of the others.
+fn drawn(classes: &[u32]) -> usize {
+    sizes(classes)
+        .values()
         .map(|n| if *n >= GROUP_FROM { 1 } else { *n })
         .sum()
 }

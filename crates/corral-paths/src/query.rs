@@ -439,20 +439,24 @@ pub fn search_each_class(graph: &Graph, from: &From, to: To, max_hops: usize) ->
         },
     );
     let mut paths: Vec<Path> = each.into_iter().flatten().collect();
-    paths.sort_by(|a, b| {
-        (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
-            b.counted_hops,
-            b.hops.len(),
-            &b.source,
-            &b.target,
-        ))
-    });
+    paths.sort_by(shortest_first);
     paths.dedup_by(|a, b| a.source == b.source && a.target == b.target);
     Found {
         paths,
         max_hops,
         beyond_max_hops: whole.beyond_max_hops,
     }
+}
+
+/// The order paths are listed in: by length as `--max-hops` counts it,
+/// then hops, then source and target.
+fn shortest_first(a: &Path, b: &Path) -> std::cmp::Ordering {
+    (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
+        b.counted_hops,
+        b.hops.len(),
+        &b.source,
+        &b.target,
+    ))
 }
 
 /// The paths within `max_hops` with the edges of `cut` removed, sorted,
@@ -471,14 +475,7 @@ fn find(
     } else {
         each_target(graph, &starts, to, max_hops, cut, extent)
     };
-    found.sort_by(|a, b| {
-        (a.counted_hops, a.hops.len(), &a.source, &a.target).cmp(&(
-            b.counted_hops,
-            b.hops.len(),
-            &b.source,
-            &b.target,
-        ))
-    });
+    found.sort_by(shortest_first);
     (found, beyond)
 }
 
